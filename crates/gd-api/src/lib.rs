@@ -1,0 +1,46 @@
+//! The REST API's types: requests, responses and error codes.
+//!
+//! Shared by the daemon (which serves them), the CLI (which prints them) and the tests, so the
+//! three can never disagree about a field. JSON names follow GD2's (`peer-addresses`,
+//! `glusterd-version`...) so GD2's users' scripts keep working. This crate does no I/O.
+
+mod error;
+mod peer;
+
+pub use error::{ApiError, ErrorCode, ErrorResp};
+pub use peer::{Peer, PeerListResp};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The REST API version this build serves (GD2's `APIVersion`).
+pub const API_VERSION: u32 = 1;
+
+/// `GET /version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VersionResp {
+    /// The glusterd2 release.
+    #[serde(rename = "glusterd-version")]
+    pub glusterd_version: String,
+    /// The REST API version.
+    #[serde(rename = "api-version")]
+    pub api_version: u32,
+}
+
+/// One entry of `GET /endpoints`: a route the daemon serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Endpoint {
+    /// A stable name of the operation (the OpenAPI operation id).
+    pub name: String,
+    pub description: String,
+    /// HTTP methods of the route (one per entry in practice).
+    pub methods: Vec<String>,
+    /// The path, with `{param}` placeholders.
+    pub path: String,
+    /// The schema name of the request body, empty when there is none.
+    #[serde(rename = "request-type")]
+    pub request_type: String,
+    /// The schema name of the success response body, empty when there is none.
+    #[serde(rename = "response-type")]
+    pub response_type: String,
+}

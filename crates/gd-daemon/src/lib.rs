@@ -1,0 +1,137 @@
+//! glusterd2, the GlusterFS management daemon.
+//!
+//! [`run`] is the whole life of a node: prepare its directories, take the single-instance
+//! guard, load or create its identity and secret, open the store, publish itself (peer record
+//! and liveness), serve the REST API, and on SIGTERM/SIGINT undo it all in reverse order.
+
+pub mod config;
+pub mod identity;
+pub mod liveness;
+pub mod logging;
+pub mod peers;
+pub mod pidfile;
+pub mod rest;
+pub mod store;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Config, identity::Identity, peers::PeerRecord, pidfile::InstanceGuard};
+
+/// How long in-flight requests get to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the daemon until a termination signal arrives.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    for dir in [&config.localstatedir, &config.rundir, &config.logdir] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let _guard = InstanceGuard::acquire(&config.localstatedir, &config.pidfile)?;
+    let (identity, created) = Identity::load_or_create(&config.localstatedir)?;
+    tracing::info!(
+        peer_id = %identity.peer_id,
+        cluster_id = %identity.cluster_id,
+        new = created,
+        version = env!("CARGO_PKG_VERSION"),
+        "starting glusterd2"
+    );
+
+    let secret = if config.restauth {
+        let path = config.auth_file();
+        Some(gd_auth::load_or_create_secret(&path).with_context(|| format!("cannot create the REST secret {}", path.display()))?)
+    } else {
+        tracing::warn!("REST AUTHENTICATION IS OFF (restauth = false): anyone who can reach {} controls this cluster", config.client_addr);
+        None
+    };
+
+    // Bind before opening the store so a port conflict fails fast, before etcd starts.
+    let listener = std::net::TcpListener::bind(config.client_addr)
+        .with_context(|| format!("cannot listen on {}", config.client_addr))?;
+    listener.set_nonblocking(true)?;
+
+    let open = store::open(&config, &identity).await?;
+    let store = open.store.clone();
+
+    let me = PeerRecord {
+        id: identity.peer_id,
+        name: hostname(),
+        peer_addresses: vec![config.peer_address.clone()],
+        client_addresses: config.client_addresses(),
+        metadata: Default::default(),
+    };
+    tokio::time::timeout(Duration::from_secs(30), peers::upsert_self(store.as_ref(), me))
+        .await
+        .context("the store did not answer within 30 s while registering this node")?
+        .context("cannot register this node in the store")?;
+
+    let cancel = CancellationToken::new();
+    let (lease_tx, _lease_rx) = tokio::sync::watch::channel(0);
+    let liveness = tokio::spawn(liveness::run(store.clone(), identity.peer_id, lease_tx, cancel.clone()));
+
+    let state = Arc::new(rest::AppState { identity, store: store.clone(), secret });
+    let app = rest::router(state);
+    let server_cancel = cancel.clone();
+    let server = serve(listener, app, &config, server_cancel).await?;
+    tracing::info!(address = %config.client_addr, tls = config.cert_file.is_some(), "serving the REST API");
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    cancel.cancel();
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "REST server ended with an error"),
+        Err(_) => tracing::warn!("in-flight requests did not finish in time"),
+        _ => {}
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), liveness).await;
+    open.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+type ServerTask = tokio::task::JoinHandle<std::io::Result<()>>;
+
+async fn serve(
+    listener: std::net::TcpListener,
+    app: axum::Router,
+    config: &Config,
+    cancel: CancellationToken,
+) -> anyhow::Result<ServerTask> {
+    let make = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    if let (Some(cert), Some(key)) = (&config.cert_file, &config.key_file) {
+        let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+            .await
+            .with_context(|| format!("cannot load TLS certificate {} / key {}", cert.display(), key.display()))?;
+        let handle = axum_server::Handle::new();
+        let h = handle.clone();
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            h.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        });
+        let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle);
+        Ok(tokio::spawn(async move { server.serve(make).await }))
+    } else {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        Ok(tokio::spawn(async move {
+            axum::serve(listener, make).with_graceful_shutdown(async move { cancel.cancelled().await }).await
+        }))
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; running until killed");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".into())
+}
+

@@ -1,0 +1,127 @@
+//! Peer records in the store, and the API view of them.
+//!
+//! Keys (relative to the cluster namespace):
+//! - `peers/<peer-id>`: the [`PeerRecord`], written when a node joins or edits itself;
+//! - `alive/<peer-id>`: the [`AliveRecord`], bound to the node's lease (see [`crate::liveness`]).
+//!
+//! `online` is never stored: it is the presence of the alive key, so a dead node goes offline
+//! without anyone writing anything.
+
+use std::collections::BTreeMap;
+
+use gd_api::Peer;
+use gd_store::{
+    Store, StoreError,
+    record::{self, Record},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const PEERS_PREFIX: &str = "peers/";
+pub const ALIVE_PREFIX: &str = "alive/";
+
+/// The metadata key of a peer's failure zone; defaults to the peer's own id (as GD2).
+pub const ZONE_KEY: &str = "_zone";
+
+/// Bounds a listing so one request cannot pull an unbounded answer from the store.
+pub const PEERS_MAX: usize = 10_000;
+
+pub fn peer_key(id: Uuid) -> String {
+    format!("{PEERS_PREFIX}{id}")
+}
+
+pub fn alive_key(id: Uuid) -> String {
+    format!("{ALIVE_PREFIX}{id}")
+}
+
+/// A peer as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PeerRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub peer_addresses: Vec<String>,
+    pub client_addresses: Vec<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Record for PeerRecord {
+    const KIND: &'static str = "peer";
+    const VERSION: u32 = 1;
+}
+
+/// The value of a live node's `alive/<id>` key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliveRecord {
+    pub pid: u32,
+    /// The glusterd2 release the node runs.
+    pub version: String,
+}
+
+impl Record for AliveRecord {
+    const KIND: &'static str = "alive";
+    const VERSION: u32 = 1;
+}
+
+impl PeerRecord {
+    /// The API view, with liveness joined in.
+    pub fn to_api(&self, alive: Option<&AliveRecord>) -> Peer {
+        Peer {
+            id: self.id,
+            name: self.name.clone(),
+            peer_addresses: self.peer_addresses.clone(),
+            client_addresses: self.client_addresses.clone(),
+            online: alive.is_some(),
+            pid: alive.map(|a| a.pid),
+            metadata: self.metadata.clone(),
+        }
+    }
+}
+
+/// Writes this node's own record, keeping metadata set earlier (by an edit) and refreshing the
+/// addresses and name, which may change between starts.
+pub async fn upsert_self(store: &dyn Store, mut me: PeerRecord) -> Result<(), StoreError> {
+    let key = peer_key(me.id);
+    if let Some(kv) = store.get(&key).await? {
+        let old: PeerRecord = record::decode(&key, &kv.value)?;
+        for (k, v) in old.metadata {
+            me.metadata.entry(k).or_insert(v);
+        }
+    }
+    me.metadata.entry(ZONE_KEY.to_owned()).or_insert_with(|| me.id.to_string());
+    if store.get(&key).await?.map(|kv| kv.value) != Some(record::encode(&me)) {
+        store.put(&key, record::encode(&me), None).await?;
+    }
+    Ok(())
+}
+
+/// One peer, with its liveness.
+pub async fn get_peer(store: &dyn Store, id: Uuid) -> Result<Option<Peer>, StoreError> {
+    let key = peer_key(id);
+    let Some(kv) = store.get(&key).await? else { return Ok(None) };
+    let rec: PeerRecord = record::decode(&key, &kv.value)?;
+    let alive = match store.get(&alive_key(id)).await? {
+        Some(kv) => Some(record::decode::<AliveRecord>(&kv.key, &kv.value)?),
+        None => None,
+    };
+    Ok(Some(rec.to_api(alive.as_ref())))
+}
+
+/// Every peer, with liveness, in id order.
+pub async fn list_peers(store: &dyn Store) -> Result<Vec<Peer>, StoreError> {
+    let peers = store.range(PEERS_PREFIX, PEERS_MAX).await?;
+    let alive = store.range(ALIVE_PREFIX, PEERS_MAX).await?;
+    let mut alive_by_id = BTreeMap::new();
+    for kv in &alive.kvs {
+        let id = kv.key.strip_prefix(ALIVE_PREFIX).unwrap_or(&kv.key).to_owned();
+        alive_by_id.insert(id, record::decode::<AliveRecord>(&kv.key, &kv.value)?);
+    }
+    peers
+        .kvs
+        .iter()
+        .map(|kv| {
+            let rec: PeerRecord = record::decode(&kv.key, &kv.value)?;
+            Ok(rec.to_api(alive_by_id.get(&rec.id.to_string())))
+        })
+        .collect()
+}

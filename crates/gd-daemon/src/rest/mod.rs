@@ -1,0 +1,217 @@
+//! The REST API: routes, middleware, the error body, and the OpenAPI document.
+//!
+//! Routes are registered through utoipa-axum's `OpenApiRouter`, so the OpenAPI document is
+//! built from the same handler annotations that route requests and cannot drift from them.
+//! The document is committed at `docs/api/openapi.json`; a test fails when they differ.
+//!
+//! Middleware, outermost first: request id (`X-Request-Id`, generated unless the caller sent
+//! one) → tracing span → panic → 500 JSON → identity headers → authentication → body limit
+//! and timeout → handler.
+
+mod auth;
+mod meta;
+mod peers;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::Request,
+    http::{HeaderName, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use gd_api::{ErrorCode, ErrorResp};
+use gd_store::{Store, StoreError};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::identity::Identity;
+
+/// The largest request body accepted.
+pub const BODY_BYTES_MAX: usize = 1 << 20;
+/// The longest a request may take before it is answered with 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What handlers share.
+pub struct AppState {
+    pub identity: Identity,
+    /// The cluster store, confined to this cluster's namespace.
+    pub store: Arc<dyn Store>,
+    /// The REST secret of `glustercli`; `None` when authentication is off.
+    pub secret: Option<String>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// An error answer: an HTTP status and GD2's error body.
+#[derive(Debug)]
+pub struct ApiErr {
+    pub status: StatusCode,
+    pub body: ErrorResp,
+}
+
+impl ApiErr {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self { status, body: ErrorResp::new(code, message) }
+    }
+
+    pub fn field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.body = self.body.with_field(key, value);
+        self
+    }
+}
+
+impl IntoResponse for ApiErr {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiErr {
+    fn from(e: StoreError) -> Self {
+        let code = if e.retryable() { ErrorCode::StoreUnavailable } else { ErrorCode::Internal };
+        if code == ErrorCode::Internal {
+            tracing::error!(error = %e, "store error");
+        }
+        ApiErr::new(code, e.to_string())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiErr>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "glusterd2",
+        description = "The GlusterFS management daemon's REST API. Authenticate with \
+            `Authorization: Bearer <JWT>`: HS256 over the node's secret, claims iss, iat, exp \
+            and qsh = hex(sha256(\"METHOD&path\")).",
+        license(name = "GPL-2.0-or-later"),
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(gd_api::ErrorResp, gd_api::ApiError)),
+    tags(
+        (name = "meta", description = "Health, version and API description"),
+        (name = "peers", description = "The storage servers of the cluster"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(meta::routes()).merge(peers::routes())
+}
+
+/// The OpenAPI document of every route the daemon serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The whole HTTP service.
+pub fn router(state: SharedState) -> Router {
+    let (routes, api) = api_router().split_for_parts();
+    let api = Arc::new(api);
+    let request_id = HeaderName::from_static("x-request-id");
+    routes
+        .merge(meta::document_routes(api))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(RequestBodyLimitLayer::new(BODY_BYTES_MAX))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(middleware::from_fn_with_state(state.clone(), identity_headers))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiErr::new(ErrorCode::Internal, "internal error (a bug): the request panicked").into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// GD2's `X-Gluster-Peer-Id` and `X-Gluster-Cluster-Id` on every response.
+async fn identity_headers(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    for (name, id) in [
+        ("x-gluster-peer-id", state.identity.peer_id),
+        ("x-gluster-cluster-id", state.identity.cluster_id),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
+            h.insert(HeaderName::from_static(name), v);
+        }
+    }
+    resp
+}
+
+async fn not_found(req: Request) -> ApiErr {
+    ApiErr::new(ErrorCode::NotFound, format!("no such endpoint: {} {}", req.method(), req.uri().path()))
+}
+
+async fn method_not_allowed(req: Request) -> ApiErr {
+    ApiErr::new(
+        ErrorCode::MethodNotAllowed,
+        format!("method {} is not allowed on {}", req.method(), req.uri().path()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed document is the generated one. To update it after changing the API:
+    /// `GD2_UPDATE_OPENAPI=1 cargo test -p gd-daemon openapi`.
+    #[test]
+    fn openapi_document_is_committed() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api/openapi.json");
+        let generated = serde_json::to_string_pretty(&openapi()).expect("spec serialises") + "\n";
+        if std::env::var_os("GD2_UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &generated).expect("write docs/api/openapi.json");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/api/openapi.json is out of date: run GD2_UPDATE_OPENAPI=1 cargo test -p gd-daemon openapi"
+        );
+    }
+
+    #[test]
+    fn endpoints_are_derived_from_the_document() {
+        let spec = serde_json::to_value(openapi()).unwrap();
+        let eps = meta::endpoints_of(&spec);
+        let peers = eps.iter().find(|e| e.name == "PeerList").expect("PeerList");
+        assert_eq!(peers.path, "/v1/peers");
+        assert_eq!(peers.methods, ["GET"]);
+        assert_eq!(peers.response_type, "[]Peer");
+        let one = eps.iter().find(|e| e.name == "PeerGet").expect("PeerGet");
+        assert_eq!(one.response_type, "Peer");
+        assert!(eps.iter().any(|e| e.path == "/ping"));
+    }
+}

@@ -1,0 +1,288 @@
+//! The test harness: real `glusterd2`, `glustercli` and etcd processes on loopback.
+//!
+//! Each test takes its own loopback address (127.0.x.y) and its own temporary directories, so
+//! tests run in parallel without colliding. Every process a test starts is killed when its
+//! handle drops, so a failing test leaves nothing running behind it. Waits are bounded.
+//!
+//! The binaries are the workspace's own build (`cargo build --workspace --bins`, which the
+//! test script runs first); a missing binary fails the test with that instruction.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use tempfile::TempDir;
+
+/// The directory holding the workspace's binaries (`target/<profile>/`).
+pub fn bin_dir() -> PathBuf {
+    // Test executables live in target/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("profile dir").to_owned()
+}
+
+/// The path of a workspace binary, or a failure that says how to build it.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(p.is_file(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)", p.display());
+    p
+}
+
+/// A TCP port that is free on `ip` right now.
+pub fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0)).expect("bind port 0").local_addr().expect("local addr").port()
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or fails after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> anyhow::Result<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Ok(v);
+        }
+        if Instant::now() >= deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The directories of one node; kept across restarts of the node.
+pub struct NodeDirs {
+    _tmp: TempDir,
+    pub state: PathBuf,
+    pub run: PathBuf,
+    pub log: PathBuf,
+}
+
+impl NodeDirs {
+    pub fn new() -> NodeDirs {
+        let tmp = tempfile::Builder::new().prefix("gd2-test-").tempdir().expect("tempdir");
+        let state = tmp.path().join("state");
+        let run = tmp.path().join("run");
+        let log = tmp.path().join("log");
+        NodeDirs { state, run, log, _tmp: tmp }
+    }
+
+    pub fn secret_file(&self) -> PathBuf {
+        self.state.join("auth")
+    }
+}
+
+impl Default for NodeDirs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A running `glusterd2`. Killed (SIGKILL) when dropped unless stopped first.
+pub struct Daemon {
+    child: Option<std::process::Child>,
+    pub ip: String,
+    pub port: u16,
+    pub log_file: PathBuf,
+}
+
+/// Starts `glusterd2` on `ip:24007` with `dirs` and the extra `args`, waits until `/ping`
+/// answers (at most 30 s), and returns it. The daemon logs to `<log>/glusterd2.log`.
+pub fn start_daemon(dirs: &NodeDirs, ip: &str, args: &[&str]) -> anyhow::Result<Daemon> {
+    let port = 24007;
+    let mut d = spawn_daemon(dirs, ip, port, args)?;
+    let url = format!("http://{ip}:{port}/ping");
+    let started = wait_for("glusterd2 to answer /ping", Duration::from_secs(30), || {
+        if let Some(status) = d.try_exit() {
+            return Some(Err(status));
+        }
+        http_status(&url).filter(|s| *s == 200).map(|_| Ok(()))
+    })
+    .and_then(|r| r.map_err(|status| anyhow::anyhow!("glusterd2 exited with {status}")));
+    if let Err(e) = started {
+        let log = std::fs::read_to_string(&d.log_file).unwrap_or_default();
+        bail!("{e}\n--- glusterd2 log ---\n{}", tail(&log, 40));
+    }
+    Ok(d)
+}
+
+/// Starts `glusterd2` without waiting for it.
+pub fn spawn_daemon(dirs: &NodeDirs, ip: &str, port: u16, args: &[&str]) -> anyhow::Result<Daemon> {
+    let log_file = dirs.log.join("glusterd2.log");
+    let mut cmd = Command::new(bin("glusterd2"));
+    cmd.arg("--localstatedir")
+        .arg(&dirs.state)
+        .arg("--rundir")
+        .arg(&dirs.run)
+        .arg("--logdir")
+        .arg(&dirs.log)
+        .arg("--logfile")
+        .arg("glusterd2.log")
+        .arg("--loglevel")
+        .arg("debug")
+        .arg("--clientaddress")
+        .arg(format!("{ip}:{port}"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().context("spawn glusterd2")?;
+    Ok(Daemon { child: Some(child), ip: ip.to_owned(), port, log_file })
+}
+
+impl Daemon {
+    pub fn url(&self) -> String {
+        format!("http://{}:{}", self.ip, self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// The exit status if the process has exited.
+    pub fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// SIGTERM, then waits (at most 20 s) for a clean exit; returns the exit status.
+    pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let mut child = self.child.take().context("already stopped")?;
+        signal(child.id(), nix::sys::signal::Signal::SIGTERM);
+        let status = wait_for("glusterd2 to exit after SIGTERM", Duration::from_secs(20), || child.try_wait().ok().flatten());
+        if status.is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        status
+    }
+
+    /// SIGKILL: a crash, with no cleanup.
+    pub fn kill9(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits for the process to exit on its own (at most `timeout`); returns status and stderr.
+    pub fn wait_exit(mut self, timeout: Duration) -> anyhow::Result<(std::process::ExitStatus, String)> {
+        let mut child = self.child.take().context("already stopped")?;
+        let status = wait_for("glusterd2 to exit", timeout, || child.try_wait().ok().flatten())?;
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        Ok((status, stderr))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_file).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig);
+}
+
+fn tail(s: &str, lines: usize) -> String {
+    let v: Vec<&str> = s.lines().collect();
+    v[v.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The HTTP status of a GET, or `None` when nothing answers.
+pub fn http_status(url: &str) -> Option<u16> {
+    blocking_client().get(url).send().ok().map(|r| r.status().as_u16())
+}
+
+/// A plain HTTP client with short timeouts.
+pub fn blocking_client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client")
+}
+
+/// Runs `glustercli` with `args`; never waits more than 60 s.
+pub fn cli(args: &[&str]) -> Output {
+    let mut child = Command::new(bin("glustercli"))
+        .args(args)
+        .env_remove("GD2_ENDPOINTS")
+        .env_remove("GD2_AUTH_SECRET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn glustercli");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("glustercli output")
+}
+
+/// `glustercli` against a node, with its secret file.
+pub fn cli_on(d: &Daemon, dirs: &NodeDirs, args: &[&str]) -> Output {
+    let endpoint = d.url();
+    let secret = dirs.secret_file();
+    let mut all = vec!["--endpoints", endpoint.as_str(), "--secret-file", secret.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    cli(&all)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A real etcd for a test, on `ip` with free ports, data in a temporary directory.
+pub struct TestEtcd {
+    pub process: Option<gd_store::managed::EtcdProcess>,
+    pub client_url: String,
+    _dir: TempDir,
+}
+
+impl TestEtcd {
+    pub async fn start(ip: &str) -> anyhow::Result<TestEtcd> {
+        let dir = tempfile::Builder::new().prefix("gd2-etcd-").tempdir()?;
+        let client_url = format!("http://{ip}:{}", free_port(ip));
+        let peer_url = format!("http://{ip}:{}", free_port(ip));
+        let cfg = gd_store::managed::EtcdMemberConfig::new(
+            "test-etcd".to_owned(),
+            dir.path().join("data"),
+            client_url.clone(),
+            peer_url,
+            dir.path().join("etcd.log"),
+        );
+        let process = gd_store::managed::EtcdProcess::start(cfg).await?;
+        Ok(TestEtcd { process: Some(process), client_url, _dir: dir })
+    }
+
+    /// A raw (not namespaced) client of this etcd.
+    pub async fn store(&self) -> anyhow::Result<std::sync::Arc<gd_store::EtcdStore>> {
+        Ok(gd_store::EtcdStore::connect(std::slice::from_ref(&self.client_url)).await?)
+    }
+}
+
+/// Reads a file to a string, or an empty string.
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
