@@ -220,6 +220,7 @@ pub fn cli(args: &[&str]) -> Output {
         .args(args)
         .env_remove("GD2_ENDPOINTS")
         .env_remove("GD2_AUTH_SECRET")
+        .env_remove("GD2_STATE_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

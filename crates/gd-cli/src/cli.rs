@@ -1,0 +1,277 @@
+//! The command line: global flags and the command tree (clap derive).
+//!
+//! Parsing is kept apart from running so that tests can check it with `Cli::try_parse_from`
+//! without a daemon. Each command group lives in its own module under `cmd/` and brings its own
+//! `Subcommand` enum; adding a group is one variant here and one arm in `cmd::run`.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
+
+use crate::{
+    client::{DEFAULT_ENDPOINT, Url, parse_endpoint},
+    cmd::peer::PeerCommand,
+};
+
+/// The secret file read when neither `--secret`, `--secret-file` nor `$GD2_AUTH_SECRET` is given.
+pub const DEFAULT_SECRET_FILE: &str = "/var/lib/glusterd2/auth";
+
+/// The environment variable naming the daemon's state directory (GD2's `GD2_STATE_DIR`); when
+/// set, the default secret file is `$GD2_STATE_DIR/auth`.
+pub const STATE_DIR_ENV: &str = "GD2_STATE_DIR";
+
+/// The default secret file, given the value of `$GD2_STATE_DIR`.
+pub fn default_secret_file(state_dir: Option<&std::ffi::OsStr>) -> PathBuf {
+    match state_dir.filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("auth"),
+        None => PathBuf::from(DEFAULT_SECRET_FILE),
+    }
+}
+
+/// The environment variable holding the secret itself.
+pub const SECRET_ENV: &str = "GD2_AUTH_SECRET";
+
+/// glustercli: manage a GlusterFS cluster through glusterd2's REST API.
+#[derive(Debug, Parser)]
+#[command(name = "glustercli", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command (accepted before or after the command).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// glusterd2 endpoints, comma-separated (only the first one is used)
+    #[arg(
+        long,
+        global = true,
+        env = "GD2_ENDPOINTS",
+        value_delimiter = ',',
+        default_value = DEFAULT_ENDPOINT,
+        value_parser = parse_endpoint,
+        value_name = "URL,..."
+    )]
+    pub endpoints: Vec<Url>,
+
+    /// File holding the REST secret [default: $GD2_STATE_DIR/auth or /var/lib/glusterd2/auth, if it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+
+    /// The REST secret itself (overrides --secret-file and $GD2_AUTH_SECRET)
+    #[arg(long, global = true, value_name = "SECRET")]
+    pub secret: Option<String>,
+
+    /// The user (JWT issuer) requests are signed as
+    #[arg(long, global = true, default_value = gd_auth::CLI_USER)]
+    pub user: String,
+
+    /// Request timeout, e.g. 30s, 2m, 1m30s
+    #[arg(long, global = true, default_value = "30s", value_parser = parse_timeout, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Print the API's JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// PEM file of the CA that signed glusterd2's certificate (https endpoints)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Do not verify glusterd2's TLS certificate
+    #[arg(long, global = true)]
+    pub insecure: bool,
+}
+
+impl GlobalOpts {
+    /// The endpoint requests go to: the first of `--endpoints`.
+    pub fn endpoint(&self) -> Url {
+        // clap's default and parser guarantee at least one; a hand-built value may have none.
+        self.endpoints.first().cloned().unwrap_or_else(|| {
+            parse_endpoint(DEFAULT_ENDPOINT).expect("the default endpoint is valid")
+        })
+    }
+}
+
+/// The commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Show the versions of glustercli and of the glusterd2 it talks to
+    Version,
+    /// Manage the peers (storage servers) of the cluster
+    #[command(subcommand)]
+    Peer(PeerCommand),
+    /// Print a shell completion script
+    ///
+    /// For example: `glustercli completion bash > /etc/bash_completion.d/glustercli`.
+    Completion {
+        /// The shell
+        shell: Shell,
+    },
+}
+
+/// Parses `--timeout`: a humantime duration, not zero.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d =
+        humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))?;
+    if d.is_zero() {
+        return Err("the timeout must be greater than zero".to_owned());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, error::ErrorKind};
+
+    use super::*;
+    use crate::cmd::peer::PeerCommand;
+
+    /// Runs this test binary again with only `test` selected, in an environment we control:
+    /// clap reads the process environment, which tests must not change under each other.
+    fn rerun_in_child(test: &str, env: &[(&str, &str)]) {
+        let exe = std::env::current_exe().expect("test binary path");
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env_remove("GD2_ENDPOINTS")
+            .env_remove(SECRET_ENV)
+            .env("GD_CLI_TEST_CHILD", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run test child");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // libtest prints "1 passed" only when the filter matched and the test ran.
+        assert!(
+            stdout.contains("1 passed"),
+            "the child did not run {test}:\n{stdout}"
+        );
+    }
+
+    fn in_child() -> bool {
+        std::env::var_os("GD_CLI_TEST_CHILD").is_some()
+    }
+
+    #[test]
+    fn command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults() {
+        if !in_child() {
+            return rerun_in_child("cli::tests::defaults", &[]);
+        }
+        let cli = Cli::try_parse_from(["glustercli", "peer", "list"]).unwrap();
+        let g = &cli.global;
+        assert_eq!(g.endpoint().as_str(), "http://127.0.0.1:24007/");
+        assert_eq!(g.endpoints.len(), 1);
+        assert_eq!(g.secret_file, None);
+        assert_eq!(g.secret, None);
+        assert_eq!(g.user, "glustercli");
+        assert_eq!(g.timeout, Duration::from_secs(30));
+        assert!(!g.json && !g.insecure);
+        assert_eq!(g.cacert, None);
+        assert!(matches!(cli.command, Command::Peer(PeerCommand::List)));
+    }
+
+    #[test]
+    fn endpoints_from_env() {
+        if !in_child() {
+            return rerun_in_child(
+                "cli::tests::endpoints_from_env",
+                &[("GD2_ENDPOINTS", "http://a:1,https://b:2")],
+            );
+        }
+        let cli = Cli::try_parse_from(["glustercli", "version"]).unwrap();
+        assert_eq!(cli.global.endpoints.len(), 2);
+        assert_eq!(cli.global.endpoint().as_str(), "http://a:1/");
+        // The flag wins over the environment.
+        let cli =
+            Cli::try_parse_from(["glustercli", "--endpoints", "http://c:3", "version"]).unwrap();
+        assert_eq!(cli.global.endpoint().as_str(), "http://c:3/");
+    }
+
+    #[test]
+    fn global_flags_anywhere() {
+        let cli = Cli::try_parse_from([
+            "glustercli",
+            "peer",
+            "status",
+            "--json",
+            "--endpoints",
+            "https://n1:24007,https://n2:24007",
+            "--timeout",
+            "1m30s",
+            "--secret",
+            "s",
+            "--user",
+            "u",
+            "--cacert",
+            "/tmp/ca.pem",
+            "--insecure",
+            "--secret-file",
+            "/tmp/auth",
+        ])
+        .unwrap();
+        let g = &cli.global;
+        assert!(g.json && g.insecure);
+        assert_eq!(g.endpoint().as_str(), "https://n1:24007/");
+        assert_eq!(g.timeout, Duration::from_secs(90));
+        assert_eq!(g.secret.as_deref(), Some("s"));
+        assert_eq!(g.user, "u");
+        assert_eq!(g.cacert, Some(PathBuf::from("/tmp/ca.pem")));
+        assert_eq!(g.secret_file, Some(PathBuf::from("/tmp/auth")));
+    }
+
+    #[test]
+    fn peer_status_is_peer_list() {
+        let cli = Cli::try_parse_from(["glustercli", "peer", "status"]).unwrap();
+        assert!(matches!(cli.command, Command::Peer(PeerCommand::List)));
+    }
+
+    #[test]
+    fn completion_shells() {
+        for sh in ["bash", "zsh", "fish", "elvish", "powershell"] {
+            let cli = Cli::try_parse_from(["glustercli", "completion", sh]).unwrap();
+            assert!(matches!(cli.command, Command::Completion { .. }));
+        }
+        let e = Cli::try_parse_from(["glustercli", "completion", "tcsh"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        for args in [
+            &["glustercli", "--timeout", "soon", "version"][..],
+            &["glustercli", "--timeout", "0s", "version"],
+            &["glustercli", "--endpoints", "ftp://x", "version"],
+            &["glustercli", "peer", "frobnicate"],
+            &["glustercli", "--no-such-flag", "version"],
+            &["glustercli"],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+        }
+        let e = Cli::try_parse_from(["glustercli", "--timeout", "soon", "version"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn timeouts_parse() {
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_timeout("30").is_err());
+        assert!(parse_timeout("0s").is_err());
+    }
+}

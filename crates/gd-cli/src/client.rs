@@ -1,0 +1,582 @@
+//! A small typed client of glusterd2's REST API.
+//!
+//! Every command of the CLI, and the daemon's end-to-end tests, talk to glusterd2 through this
+//! one type so that authentication (a per-request JWT, GD2's scheme), timeouts, TLS options and
+//! the decoding of error bodies (`{"errors":[...]}`) are done once, the same way everywhere.
+//!
+//! Errors are a typed [`ClientError`] rather than strings: callers match on "the daemon is not
+//! there" ([`ClientError::Unreachable`]) versus "the daemon said no" ([`ClientError::Api`], with
+//! the decoded [`ErrorResp`] and its stable codes) to choose hints and exit codes.
+
+use std::{
+    error::Error as StdError,
+    fmt, fs, io,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use gd_api::{ErrorCode, ErrorResp};
+use serde::{Serialize, de::DeserializeOwned};
+
+pub use reqwest::{Method, StatusCode, Url};
+
+/// The endpoint glusterd2 listens on by default (GD2's `clientaddress`).
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:24007";
+
+/// The default request timeout (GD2's CLI uses 30 s too).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Who signs the request tokens, and with which secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The JWT issuer (`iss`); glusterd2 only knows [`gd_auth::CLI_USER`].
+    pub user: String,
+    /// The shared secret (the contents of `<localstatedir>/auth` on the server).
+    pub secret: String,
+}
+
+impl Credentials {
+    /// Credentials of `user` with `secret`.
+    pub fn new(user: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            secret: secret.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    // Never print the secret, even in debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// How to build a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The base URL of the daemon (`http(s)://host:port`); request paths are joined to it.
+    pub endpoint: Url,
+    /// When `None`, requests carry no `Authorization` header (for daemons with auth off).
+    pub credentials: Option<Credentials>,
+    /// The timeout of a whole request (connect, send, read the answer).
+    pub timeout: Duration,
+    /// PEM certificates (one or a bundle) trusted as the only roots for https endpoints.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Accept any server certificate (no verification at all).
+    pub insecure: bool,
+}
+
+impl ClientConfig {
+    /// A configuration for `endpoint` with no credentials, the default timeout and the system's
+    /// TLS roots.
+    pub fn new(endpoint: Url) -> Self {
+        Self {
+            endpoint,
+            credentials: None,
+            timeout: DEFAULT_TIMEOUT,
+            ca_pem: None,
+            insecure: false,
+        }
+    }
+
+    /// Signs every request with `credentials`.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Sets the request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Trusts the certificates of a PEM bundle (and only them) for https endpoints.
+    pub fn ca_pem(mut self, pem: Vec<u8>) -> Self {
+        self.ca_pem = Some(pem);
+        self
+    }
+
+    /// Like [`ClientConfig::ca_pem`], reading the bundle from a file.
+    pub fn ca_file(self, path: &Path) -> Result<Self, ClientError> {
+        let pem = fs::read(path).map_err(|source| ClientError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(self.ca_pem(pem))
+    }
+
+    /// Skips the verification of server certificates.
+    pub fn insecure(mut self, insecure: bool) -> Self {
+        self.insecure = insecure;
+        self
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No connection could be made (refused, no route, DNS, TLS handshake...).
+    #[error("cannot reach glusterd2 at {endpoint}: {reason}. Is glusterd2 running?")]
+    Unreachable {
+        /// The daemon's base URL.
+        endpoint: String,
+        /// The innermost cause, e.g. "Connection refused (os error 111)".
+        reason: String,
+    },
+    /// The daemon did not answer within the timeout.
+    #[error("glusterd2 at {endpoint} did not answer within {}", humantime::format_duration(*timeout))]
+    Timeout {
+        /// The daemon's base URL.
+        endpoint: String,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// The daemon answered with an error status and a well-formed error body.
+    #[error("{}", format_error_resp(body))]
+    Api {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The decoded `{"errors":[...]}` body.
+        body: ErrorResp,
+    },
+    /// The daemon (or something in front of it) answered with an error status and a body that is
+    /// not an [`ErrorResp`].
+    #[error("{method} {path}: {status}{}", body_suffix(body))]
+    Status {
+        /// The request's method.
+        method: Method,
+        /// The request's path.
+        path: String,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The body, as text (possibly empty).
+        body: String,
+    },
+    /// A success answer whose body is not the expected type.
+    #[error("cannot decode the answer to {method} {path}: {reason}")]
+    Decode {
+        /// The request's method.
+        method: Method,
+        /// The request's path.
+        path: String,
+        /// The decoder's error.
+        reason: String,
+    },
+    /// The connection broke after it was made (while sending or reading).
+    #[error("request to glusterd2 at {endpoint} failed: {reason}")]
+    Transport {
+        /// The daemon's base URL.
+        endpoint: String,
+        /// The innermost cause.
+        reason: String,
+    },
+    /// A local file (the CA certificate) could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The client cannot be built from its configuration (bad certificate, bad path...).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// The HTTP status of an answered request, `None` when there was no answer.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Api { status, .. } | ClientError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The API code of the first error of an [`ClientError::Api`] answer, when it is a known one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api { body, .. } => body
+                .errors
+                .first()
+                .and_then(|e| ErrorCode::from_u32(e.code)),
+            _ => None,
+        }
+    }
+
+    /// Whether the daemon refused the request's credentials (HTTP 401).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(StatusCode::UNAUTHORIZED)
+    }
+}
+
+/// The messages of an error body, each with its fields, joined by "; ".
+fn format_error_resp(body: &ErrorResp) -> String {
+    if body.errors.is_empty() {
+        return "the daemon reported an error without a message".to_owned();
+    }
+    body.errors
+        .iter()
+        .map(|e| {
+            if e.fields.is_empty() {
+                e.message.clone()
+            } else {
+                let fields: Vec<String> =
+                    e.fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                format!("{} ({})", e.message, fields.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// ": <body>" for a short non-empty text body, nothing otherwise.
+fn body_suffix(body: &str) -> String {
+    const MAX: usize = 200;
+    let body = body.trim();
+    if body.is_empty() {
+        return String::new();
+    }
+    match body.char_indices().nth(MAX) {
+        Some((i, _)) => format!(": {}...", &body[..i]),
+        None => format!(": {body}"),
+    }
+}
+
+/// The innermost cause of an error: reqwest's own message only says "error sending request".
+fn root_cause(e: &(dyn StdError + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// Parses an endpoint: `http(s)://host[:port]`; a bare `host[:port]` means `http://`.
+pub fn parse_endpoint(s: &str) -> Result<Url, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty endpoint".to_owned());
+    }
+    let with_scheme = if s.contains("://") {
+        s.to_owned()
+    } else {
+        format!("http://{s}")
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| format!("invalid endpoint {s:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "invalid endpoint {s:?}: the scheme must be http or https"
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("invalid endpoint {s:?}: no host"));
+    }
+    Ok(url)
+}
+
+/// A client of one glusterd2 endpoint. Cheap to clone (the connection pool is shared).
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: Url,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+}
+
+impl Client {
+    /// Builds a client; fails only on a bad TLS configuration.
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("glustercli/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &config.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                ClientError::Config(format!("invalid CA certificate: {}", root_cause(&e)))
+            })?;
+            if certs.is_empty() {
+                return Err(ClientError::Config(
+                    "invalid CA certificate: no PEM certificate found".to_owned(),
+                ));
+            }
+            // GD2's semantics: the given CA replaces the system's roots.
+            builder = builder.tls_certs_only(certs);
+        }
+        if config.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let http = builder.build().map_err(|e| {
+            ClientError::Config(format!("cannot set up the HTTP client: {}", root_cause(&e)))
+        })?;
+        Ok(Self {
+            http,
+            endpoint: config.endpoint,
+            credentials: config.credentials,
+            timeout: config.timeout,
+        })
+    }
+
+    /// The daemon's base URL.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// Whether requests are signed (credentials were configured).
+    pub fn has_credentials(&self) -> bool {
+        self.credentials.is_some()
+    }
+
+    /// `GET path`, decoding the answer as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.request::<(), T>(Method::GET, path, &[], None).await
+    }
+
+    /// `GET path?k=v&...` (the pairs are URL-encoded), decoding the answer as `T`.
+    pub async fn get_query<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
+        self.request::<(), T>(Method::GET, path, query, None).await
+    }
+
+    /// `POST path` with a JSON body, decoding the answer as `Resp`.
+    pub async fn post<Req, Resp>(&self, path: &str, body: &Req) -> Result<Resp, ClientError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        self.request(Method::POST, path, &[], Some(body)).await
+    }
+
+    /// `DELETE path`, ignoring the answer's body (204 in the API).
+    pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
+        self.request::<(), serde::de::IgnoredAny>(Method::DELETE, path, &[], None)
+            .await
+            .map(drop)
+    }
+
+    /// Any request: `body` is sent as JSON, a success answer is decoded as `Resp` (an empty body
+    /// decodes as JSON `null`, so `()` and `Option<_>` fit 204 answers), an error answer becomes
+    /// [`ClientError::Api`] or [`ClientError::Status`].
+    pub async fn request<Req, Resp>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Req>,
+    ) -> Result<Resp, ClientError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let resp = self.send(method.clone(), path, query, body).await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        if !status.is_success() {
+            return Err(decode_error(method, path, status, &bytes));
+        }
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Decode {
+            method,
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Sends a signed request and returns the raw answer, whatever its status: for callers (tests)
+    /// that check statuses and headers themselves.
+    pub async fn send<Req>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Req>,
+    ) -> Result<reqwest::Response, ClientError>
+    where
+        Req: Serialize + ?Sized,
+    {
+        let mut url = self
+            .endpoint
+            .join(path)
+            .map_err(|e| ClientError::Config(format!("invalid request path {path:?}: {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let mut req = self.http.request(method.clone(), url.clone());
+        if let Some(c) = &self.credentials {
+            let token = gd_auth::issue_token(
+                &c.user,
+                &c.secret,
+                method.as_str(),
+                url.path(),
+                gd_auth::TOKEN_VALIDITY,
+            );
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.map_err(|e| self.send_error(&e))
+    }
+
+    fn send_error(&self, e: &reqwest::Error) -> ClientError {
+        if e.is_timeout() {
+            ClientError::Timeout {
+                endpoint: self.endpoint_str(),
+                timeout: self.timeout,
+            }
+        } else if e.is_connect() {
+            ClientError::Unreachable {
+                endpoint: self.endpoint_str(),
+                reason: root_cause(e),
+            }
+        } else if e.is_builder() {
+            ClientError::Config(root_cause(e))
+        } else {
+            self.transport_error(e)
+        }
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> ClientError {
+        if e.is_timeout() {
+            return ClientError::Timeout {
+                endpoint: self.endpoint_str(),
+                timeout: self.timeout,
+            };
+        }
+        ClientError::Transport {
+            endpoint: self.endpoint_str(),
+            reason: root_cause(e),
+        }
+    }
+
+    /// The endpoint as the user wrote it (without the trailing "/" the URL parser adds).
+    fn endpoint_str(&self) -> String {
+        let s = self.endpoint.as_str();
+        if self.endpoint.path() == "/" {
+            s.trim_end_matches('/').to_owned()
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
+/// The error of a non-success answer: the decoded [`ErrorResp`] when the body is one.
+fn decode_error(method: Method, path: &str, status: StatusCode, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ErrorResp>(body) {
+        Ok(body) => ClientError::Api { status, body },
+        Err(_) => ClientError::Status {
+            method,
+            path: path.to_owned(),
+            status,
+            body: String::from_utf8_lossy(body).into_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse() {
+        assert_eq!(
+            parse_endpoint("http://127.0.0.1:24007").unwrap().as_str(),
+            "http://127.0.0.1:24007/"
+        );
+        assert_eq!(
+            parse_endpoint(" node1:24007 ").unwrap().as_str(),
+            "http://node1:24007/"
+        );
+        assert_eq!(
+            parse_endpoint("https://[::1]:24007").unwrap().host_str(),
+            Some("[::1]")
+        );
+        assert!(parse_endpoint("").is_err());
+        assert!(parse_endpoint("ftp://x").is_err());
+        assert!(parse_endpoint("http://").is_err());
+    }
+
+    #[test]
+    fn error_bodies_decode() {
+        let body = br#"{"errors":[{"code":4,"message":"token expired"}]}"#;
+        let e = decode_error(Method::GET, "/v1/peers", StatusCode::UNAUTHORIZED, body);
+        assert!(e.is_unauthorized());
+        assert_eq!(e.code(), Some(ErrorCode::Unauthorized));
+        assert_eq!(e.to_string(), "token expired");
+
+        let body = serde_json::to_vec(&ErrorResp {
+            errors: vec![
+                gd_api::ApiError {
+                    code: 2,
+                    message: "a txn step failed".into(),
+                    fields: [("step".to_owned(), "x".to_owned())].into(),
+                },
+                gd_api::ApiError {
+                    code: 1,
+                    message: "second".into(),
+                    fields: Default::default(),
+                },
+            ],
+        })
+        .unwrap();
+        let e = decode_error(
+            Method::POST,
+            "/v1/volumes",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &body,
+        );
+        assert_eq!(e.to_string(), "a txn step failed (step: x); second");
+        assert_eq!(e.code(), Some(ErrorCode::TxnStepFailed));
+
+        let e = decode_error(
+            Method::GET,
+            "/v1/peers",
+            StatusCode::BAD_GATEWAY,
+            b"upstream down\n",
+        );
+        assert_eq!(e.status(), Some(StatusCode::BAD_GATEWAY));
+        assert_eq!(
+            e.to_string(),
+            "GET /v1/peers: 502 Bad Gateway: upstream down"
+        );
+        let e = decode_error(Method::GET, "/x", StatusCode::NOT_FOUND, b"");
+        assert_eq!(e.to_string(), "GET /x: 404 Not Found");
+    }
+
+    #[test]
+    fn long_bodies_are_cut() {
+        let s = body_suffix(&"é".repeat(500));
+        assert!(
+            s.ends_with("...") && s.chars().count() == 2 + 200 + 3,
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn credentials_debug_hides_the_secret() {
+        let c = Credentials::new("glustercli", "topsecret");
+        assert!(!format!("{c:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn bad_ca_is_a_config_error() {
+        let cfg = ClientConfig::new(parse_endpoint("https://127.0.0.1:1").unwrap())
+            .ca_pem(b"not a pem".to_vec());
+        assert!(matches!(Client::new(cfg), Err(ClientError::Config(_))));
+        let missing = ClientConfig::new(parse_endpoint("https://127.0.0.1:1").unwrap())
+            .ca_file(Path::new("/nonexistent/ca.pem"));
+        assert!(matches!(missing, Err(ClientError::Io { .. })));
+    }
+}

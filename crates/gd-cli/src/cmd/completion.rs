@@ -1,0 +1,41 @@
+//! `glustercli completion <shell>`: shell completion scripts generated from the command tree,
+//! so they never fall behind the commands (GD2 shipped a separate generator for bash only).
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::{cli::Cli, error::CliError, output};
+
+/// The completion script of `shell`.
+pub fn script(shell: Shell) -> Vec<u8> {
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    // Into a buffer: clap_complete panics on write errors, stdout may be a closed pipe.
+    clap_complete::generate(shell, &mut cmd, "glustercli", &mut buf);
+    buf
+}
+
+/// Runs `completion`.
+pub fn run(shell: Shell) -> Result<(), CliError> {
+    output::print_bytes(&script(shell))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shell_has_a_script() {
+        for shell in [
+            Shell::Bash,
+            Shell::Zsh,
+            Shell::Fish,
+            Shell::Elvish,
+            Shell::PowerShell,
+        ] {
+            let s = String::from_utf8(script(shell)).unwrap();
+            assert!(s.contains("glustercli") && s.contains("peer"), "{shell}");
+        }
+    }
+}

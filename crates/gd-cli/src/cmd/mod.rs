@@ -1,0 +1,85 @@
+//! The commands, one module per group, and the context they run in.
+//!
+//! A command is an `async fn run(ctx: &Context, ...) -> Result<(), CliError>`: it asks the
+//! context for a [`Client`], makes its requests and prints through [`crate::output`]. The
+//! context resolves the secret and builds the client only when a command needs one, so
+//! `completion` works without a daemon or a secret.
+
+pub mod completion;
+pub mod peer;
+pub mod version;
+
+use std::sync::OnceLock;
+
+use crate::{
+    cli::{Cli, Command, GlobalOpts, SECRET_ENV},
+    client::{Client, ClientConfig, Credentials},
+    error::CliError,
+    secret::{self, SecretSource},
+};
+
+/// What every command runs with: the global options and, on demand, a client.
+#[derive(Debug)]
+pub struct Context {
+    /// The global options.
+    pub global: GlobalOpts,
+    secret_source: OnceLock<SecretSource>,
+}
+
+impl Context {
+    /// A context for `global`.
+    pub fn new(global: GlobalOpts) -> Self {
+        Self {
+            global,
+            secret_source: OnceLock::new(),
+        }
+    }
+
+    /// Whether `--json` was given.
+    pub fn json(&self) -> bool {
+        self.global.json
+    }
+
+    /// A client of the first endpoint, signing with the resolved secret (if any).
+    pub fn client(&self) -> Result<Client, CliError> {
+        let env_secret = std::env::var(SECRET_ENV).ok();
+        let (secret, source) = secret::resolve(&self.global, env_secret)?;
+        let _ = self.secret_source.set(source);
+        let mut config = ClientConfig::new(self.global.endpoint())
+            .timeout(self.global.timeout)
+            .insecure(self.global.insecure);
+        if let Some(secret) = secret {
+            config = config.credentials(Credentials::new(self.global.user.clone(), secret));
+        }
+        if let Some(ca) = &self.global.cacert {
+            config = config.ca_file(ca)?;
+        }
+        Ok(Client::new(config)?)
+    }
+
+    /// Turns a 401 into [`CliError::Unauthorized`], which says where the refused secret came from.
+    fn explain(&self, e: CliError) -> CliError {
+        match e {
+            CliError::Client(source) if source.is_unauthorized() => {
+                let secret = self
+                    .secret_source
+                    .get()
+                    .cloned()
+                    .unwrap_or(SecretSource::Flag);
+                CliError::Unauthorized { source, secret }
+            }
+            e => e,
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = Context::new(cli.global);
+    let result = match cli.command {
+        Command::Version => version::run(&ctx).await,
+        Command::Peer(cmd) => peer::run(&ctx, cmd).await,
+        Command::Completion { shell } => completion::run(shell),
+    };
+    result.map_err(|e| ctx.explain(e))
+}

@@ -1,0 +1,114 @@
+//! The errors a command can end with, their hints and their exit codes.
+//!
+//! One place decides what the user reads after "Error: " and which status the process exits
+//! with, so commands just return `Result<(), CliError>` with `?`.
+
+use std::{io, path::PathBuf};
+
+use crate::{client::ClientError, secret::SecretSource};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A request failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The daemon refused our credentials (HTTP 401); `source` holds its message.
+    #[error("{source}")]
+    Unauthorized {
+        /// The 401 answer.
+        source: ClientError,
+        /// Where the secret that was refused came from.
+        secret: SecretSource,
+    },
+    /// The secret file exists (or was named) but cannot be read.
+    #[error("cannot read the secret file {}: {source}", path.display())]
+    SecretFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Writing to stdout failed.
+    #[error("cannot write the output: {0}")]
+    Output(#[source] io::Error),
+}
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        CliError::Output(e)
+    }
+}
+
+impl CliError {
+    /// A second line telling the user what to try, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CliError::Unauthorized { secret, .. } => Some(format!(
+                "{secret}; check --secret-file/--secret: the secret is <localstatedir>/auth on the server \
+                 ({} by default)",
+                crate::cli::DEFAULT_SECRET_FILE
+            )),
+            CliError::SecretFile { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => Some(
+                "the secret file is readable by root only: run glustercli as root, or pass --secret-file/--secret"
+                    .to_owned(),
+            ),
+            CliError::Client(ClientError::Unreachable { endpoint, reason }) if endpoint.starts_with("https") => {
+                let r = reason.to_ascii_lowercase();
+                (r.contains("certificate") || r.contains("tls") || r.contains("handshake"))
+                    .then(|| "pass the CA that signed glusterd2's certificate with --cacert, or use --insecure".to_owned())
+            }
+            CliError::Client(ClientError::Timeout { .. }) => Some("use --timeout to wait longer".to_owned()),
+            CliError::Client(ClientError::Transport { endpoint, .. }) if endpoint.starts_with("http:") => {
+                Some("if glusterd2 serves TLS, use an https:// endpoint".to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this is stdout being closed early (`glustercli peer list | head -1`): not worth
+    /// an error message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// The process's exit status: 1 for every failure (usage errors, 2, are clap's).
+    pub fn exit_code(&self) -> u8 {
+        if self.is_broken_pipe() { 0 } else { 1 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::StatusCode;
+
+    #[test]
+    fn unauthorized_shows_the_daemon_message_and_a_hint() {
+        let source = ClientError::Api {
+            status: StatusCode::UNAUTHORIZED,
+            body: gd_api::ErrorResp::new(
+                gd_api::ErrorCode::Unauthorized,
+                "token signature is invalid (wrong secret?)",
+            ),
+        };
+        let e = CliError::Unauthorized {
+            source,
+            secret: SecretSource::Flag,
+        };
+        assert_eq!(e.to_string(), "token signature is invalid (wrong secret?)");
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.contains("--secret-file/--secret") && hint.contains("<localstatedir>/auth"),
+            "{hint}"
+        );
+        assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn broken_pipe_is_quiet() {
+        let e = CliError::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(e.is_broken_pipe());
+        assert_eq!(e.exit_code(), 0);
+    }
+}
