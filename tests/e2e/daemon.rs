@@ -9,7 +9,13 @@ use gd_testkit::*;
 
 fn token(dirs: &NodeDirs, method: &str, path: &str) -> String {
     let secret = gd_auth::read_secret(&dirs.secret_file()).expect("secret file");
-    gd_auth::issue_token(gd_auth::CLI_USER, &secret, method, path, gd_auth::TOKEN_VALIDITY)
+    gd_auth::issue_token(
+        gd_auth::CLI_USER,
+        &secret,
+        method,
+        path,
+        gd_auth::TOKEN_VALIDITY,
+    )
 }
 
 fn get_peers(d: &Daemon, dirs: &NodeDirs) -> Vec<Peer> {
@@ -23,7 +29,10 @@ fn get_peers(d: &Daemon, dirs: &NodeDirs) -> Vec<Peer> {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -37,22 +46,40 @@ fn local_store_node_serves_rest_and_cli() {
     let ping = http.get(format!("{}/ping", d.url())).send().unwrap();
     assert_eq!(ping.status(), 200);
     assert!(ping.headers().contains_key("x-request-id"));
-    let v: VersionResp = http.get(format!("{}/version", d.url())).send().unwrap().json().unwrap();
+    let v: VersionResp = http
+        .get(format!("{}/version", d.url()))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(v.api_version, 1);
 
     // The secret was created private.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dirs.secret_file()).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dirs.secret_file())
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "auth file mode {mode:o}");
 
     // No token: 401 with the error body and a request id.
     let resp = http.get(format!("{}/v1/peers", d.url())).send().unwrap();
     assert_eq!(resp.status(), 401);
-    let rid = resp.headers().get("x-request-id").expect("x-request-id").to_str().unwrap().to_owned();
+    let rid = resp
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id")
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(!rid.is_empty());
     let err: ErrorResp = resp.json().unwrap();
     assert_eq!(err.errors[0].code, 4);
-    assert!(err.errors[0].message.contains("Authorization"), "{}", err.message());
+    assert!(
+        err.errors[0].message.contains("Authorization"),
+        "{}",
+        err.message()
+    );
 
     // A token for another path is refused.
     let resp = http
@@ -86,37 +113,78 @@ fn local_store_node_serves_rest_and_cli() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     let unknown = format!("/v1/peers/{}", uuid::Uuid::new_v4());
-    let resp = http.get(format!("{}{unknown}", d.url())).bearer_auth(token(&dirs, "GET", &unknown)).send().unwrap();
+    let resp = http
+        .get(format!("{}{unknown}", d.url()))
+        .bearer_auth(token(&dirs, "GET", &unknown))
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 404);
 
     // The CLI: table, JSON, wrong secret.
     let out = cli_on(&d, &dirs, &["peer", "list"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
-    assert!(table.contains(&me.id.to_string()) && table.contains("yes"), "{table}");
+    assert!(
+        table.contains(&me.id.to_string()) && table.contains("yes"),
+        "{table}"
+    );
     let out = cli_on(&d, &dirs, &["peer", "status"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = cli_on(&d, &dirs, &["--json", "peer", "list"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let listed: Vec<Peer> = serde_json::from_str(&stdout(&out)).expect("--json prints Vec<Peer>");
     assert_eq!(listed, peers);
-    let out = cli(&["--endpoints", &d.url(), "--secret", "not-the-secret", "peer", "list"]);
+    let out = cli(&[
+        "--endpoints",
+        &d.url(),
+        "--secret",
+        "not-the-secret",
+        "peer",
+        "list",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("authentication failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("authentication failed"),
+        "{}",
+        stderr(&out)
+    );
     let out = cli_on(&d, &dirs, &["version"]);
-    assert!(out.status.success() && stdout(&out).contains("API version: 1"), "{}", stdout(&out));
+    assert!(
+        out.status.success() && stdout(&out).contains("API version: 1"),
+        "{}",
+        stdout(&out)
+    );
 
     // The API describes itself, and the description is the committed one.
-    let spec: serde_json::Value = http.get(format!("{}/v1/openapi.json", d.url())).send().unwrap().json().unwrap();
-    let committed: serde_json::Value =
-        serde_json::from_str(&read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api/openapi.json")))
-            .expect("docs/api/openapi.json");
+    let spec: serde_json::Value = http
+        .get(format!("{}/v1/openapi.json", d.url()))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let committed: serde_json::Value = serde_json::from_str(&read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api/openapi.json"),
+    ))
+    .expect("docs/api/openapi.json");
     assert_eq!(spec, committed);
-    let eps: Vec<gd_api::Endpoint> = http.get(format!("{}/endpoints", d.url())).send().unwrap().json().unwrap();
-    assert!(eps.iter().any(|e| e.path == "/v1/peers" && e.methods == ["GET"] && e.response_type == "[]Peer"), "{eps:?}");
+    let eps: Vec<gd_api::Endpoint> = http
+        .get(format!("{}/endpoints", d.url()))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        eps.iter()
+            .any(|e| e.path == "/v1/peers" && e.methods == ["GET"] && e.response_type == "[]Peer"),
+        "{eps:?}"
+    );
 
     // Unknown routes and methods get the error body.
-    let resp = http.get(format!("{}/v1/nothing", d.url())).bearer_auth(token(&dirs, "GET", "/v1/nothing")).send().unwrap();
+    let resp = http
+        .get(format!("{}/v1/nothing", d.url()))
+        .bearer_auth(token(&dirs, "GET", "/v1/nothing"))
+        .send()
+        .unwrap();
     assert_eq!(resp.status(), 404);
     assert!(resp.json::<ErrorResp>().is_ok());
 
@@ -132,10 +200,19 @@ fn local_store_node_serves_rest_and_cli() {
 fn second_daemon_on_the_same_state_dir_is_refused() {
     let dirs = NodeDirs::new();
     let first = start_daemon(&dirs, "127.0.10.2", &["--store", "local"]).unwrap();
-    let second = spawn_daemon(&dirs, "127.0.10.3", 24007, &["--store", "local", "--logfile", "stderr"]).unwrap();
+    let second = spawn_daemon(
+        &dirs,
+        "127.0.10.3",
+        24007,
+        &["--store", "local", "--logfile", "stderr"],
+    )
+    .unwrap();
     let (status, err) = second.wait_exit(Duration::from_secs(20)).unwrap();
     assert_eq!(status.code(), Some(1));
-    assert!(err.contains("already running") && err.contains(&first.pid().to_string()), "{err}");
+    assert!(
+        err.contains("already running") && err.contains(&first.pid().to_string()),
+        "{err}"
+    );
     // The first one is untouched.
     assert_eq!(http_status(&format!("{}/ping", first.url())), Some(200));
 }
@@ -146,7 +223,13 @@ fn bad_configuration_refuses_to_start_and_names_the_key() {
     std::fs::create_dir_all(&dirs.state).unwrap();
     let conf = dirs.state.join("glusterd2.toml");
     std::fs::write(&conf, "loglevel = \"info\"\nclientadress = \":24007\"\n").unwrap();
-    let d = spawn_daemon(&dirs, "127.0.10.4", 24007, &["--config", conf.to_str().unwrap()]).unwrap();
+    let d = spawn_daemon(
+        &dirs,
+        "127.0.10.4",
+        24007,
+        &["--config", conf.to_str().unwrap()],
+    )
+    .unwrap();
     let (status, err) = d.wait_exit(Duration::from_secs(20)).unwrap();
     assert_eq!(status.code(), Some(2));
     assert!(err.contains("clientadress"), "{err}");
@@ -155,7 +238,10 @@ fn bad_configuration_refuses_to_start_and_names_the_key() {
     let (status, err) = d.wait_exit(Duration::from_secs(20)).unwrap();
     assert_eq!(status.code(), Some(2));
     assert!(err.contains("loglevel"), "{err}");
-    assert!(!dirs.state.join("uuid.toml").exists(), "a refused start must change nothing");
+    assert!(
+        !dirs.state.join("uuid.toml").exists(),
+        "a refused start must change nothing"
+    );
 }
 
 #[test]
@@ -178,6 +264,19 @@ fn managed_store_keeps_identity_and_data_across_restarts() {
     assert_eq!(again[0].id, peers[0].id);
     assert!(again[0].online);
     assert_eq!(again[0].pid, Some(d.pid()));
+
+    // A crash of glusterd2 does not keep the next start from owning its etcd member again.
+    d.kill9();
+    let d = start_daemon(&dirs, ip, &["--store", "managed"]).unwrap();
+    let after_crash = get_peers(&d, &dirs);
+    assert_eq!(after_crash[0].id, peers[0].id);
+    assert_eq!(after_crash[0].pid, Some(d.pid()));
+    d.stop().unwrap();
+    assert_eq!(
+        http_status(&format!("http://{ip}:24379/health")),
+        None,
+        "no etcd left behind"
+    );
 }
 
 #[test]
@@ -187,7 +286,11 @@ fn external_etcd_liveness_follows_the_process() {
     let etcd = rt.block_on(TestEtcd::start(ip)).unwrap();
     let dirs = NodeDirs::new();
     let d = start_daemon(&dirs, ip, &["--etcdendpoints", &etcd.client_url]).unwrap();
-    assert!(d.log().contains("etcd endpoints are configured"), "auto picks etcd:\n{}", d.log());
+    assert!(
+        d.log().contains("etcd endpoints are configured"),
+        "auto picks etcd:\n{}",
+        d.log()
+    );
     let me = get_peers(&d, &dirs).remove(0);
     assert!(me.online);
 
@@ -202,16 +305,25 @@ fn external_etcd_liveness_follows_the_process() {
     // A crash: the lease expires and the node goes offline within the TTL, with no writer.
     d.kill9();
     let gone = wait_for("the alive key to expire", Duration::from_secs(15), || {
-        rt.block_on(raw.get(&alive)).unwrap().is_none().then_some(())
+        rt.block_on(raw.get(&alive))
+            .unwrap()
+            .is_none()
+            .then_some(())
     });
     assert!(gone.is_ok(), "alive key still present 15 s after kill -9");
-    assert!(rt.block_on(raw.get(&peer)).unwrap().is_some(), "the peer record stays");
+    assert!(
+        rt.block_on(raw.get(&peer)).unwrap().is_some(),
+        "the peer record stays"
+    );
 
     // Back up: online again with no command; a clean stop withdraws liveness at once.
     let d = start_daemon(&dirs, ip, &["--etcdendpoints", &etcd.client_url]).unwrap();
     assert!(get_peers(&d, &dirs)[0].online);
     d.stop().unwrap();
-    assert!(rt.block_on(raw.get(&alive)).unwrap().is_none(), "clean stop revokes the lease");
+    assert!(
+        rt.block_on(raw.get(&alive)).unwrap().is_none(),
+        "clean stop revokes the lease"
+    );
 }
 
 #[test]
@@ -224,6 +336,11 @@ fn restauth_off_serves_without_a_token() {
     assert_eq!(http_status(&format!("{}/v1/peers", d.url())), Some(200));
     assert!(d.log().contains("REST AUTHENTICATION IS OFF"));
     assert!(!dirs.secret_file().exists());
-    let out = cli(&["--endpoints", &d.url(), "--secret-file", "/nonexistent/auth", "peer", "list"]);
+    // No secret anywhere: the CLI sends no token, and the daemon needs none.
+    let empty = tempfile::tempdir().unwrap();
+    let out = cli_with_env(
+        &["--endpoints", &d.url(), "peer", "list"],
+        &[("GD2_STATE_DIR", empty.path())],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -28,17 +28,29 @@ pub fn bin_dir() -> PathBuf {
 /// The path of a workspace binary, or a failure that says how to build it.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(p.is_file(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        p.display()
+    );
     p
 }
 
 /// A TCP port that is free on `ip` right now.
 pub fn free_port(ip: &str) -> u16 {
-    TcpListener::bind((ip, 0)).expect("bind port 0").local_addr().expect("local addr").port()
+    TcpListener::bind((ip, 0))
+        .expect("bind port 0")
+        .local_addr()
+        .expect("local addr")
+        .port()
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, or fails after `timeout`.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> anyhow::Result<T> {
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> anyhow::Result<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = check() {
@@ -61,11 +73,19 @@ pub struct NodeDirs {
 
 impl NodeDirs {
     pub fn new() -> NodeDirs {
-        let tmp = tempfile::Builder::new().prefix("gd2-test-").tempdir().expect("tempdir");
+        let tmp = tempfile::Builder::new()
+            .prefix("gd2-test-")
+            .tempdir()
+            .expect("tempdir");
         let state = tmp.path().join("state");
         let run = tmp.path().join("run");
         let log = tmp.path().join("log");
-        NodeDirs { state, run, log, _tmp: tmp }
+        NodeDirs {
+            state,
+            run,
+            log,
+            _tmp: tmp,
+        }
     }
 
     pub fn secret_file(&self) -> PathBuf {
@@ -129,7 +149,12 @@ pub fn spawn_daemon(dirs: &NodeDirs, ip: &str, port: u16, args: &[&str]) -> anyh
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let child = cmd.spawn().context("spawn glusterd2")?;
-    Ok(Daemon { child: Some(child), ip: ip.to_owned(), port, log_file })
+    Ok(Daemon {
+        child: Some(child),
+        ip: ip.to_owned(),
+        port,
+        log_file,
+    })
 }
 
 impl Daemon {
@@ -143,14 +168,20 @@ impl Daemon {
 
     /// The exit status if the process has exited.
     pub fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// SIGTERM, then waits (at most 20 s) for a clean exit; returns the exit status.
     pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
         let mut child = self.child.take().context("already stopped")?;
         signal(child.id(), nix::sys::signal::Signal::SIGTERM);
-        let status = wait_for("glusterd2 to exit after SIGTERM", Duration::from_secs(20), || child.try_wait().ok().flatten());
+        let status = wait_for(
+            "glusterd2 to exit after SIGTERM",
+            Duration::from_secs(20),
+            || child.try_wait().ok().flatten(),
+        );
         if status.is_err() {
             let _ = child.kill();
             let _ = child.wait();
@@ -167,9 +198,14 @@ impl Daemon {
     }
 
     /// Waits for the process to exit on its own (at most `timeout`); returns status and stderr.
-    pub fn wait_exit(mut self, timeout: Duration) -> anyhow::Result<(std::process::ExitStatus, String)> {
+    pub fn wait_exit(
+        mut self,
+        timeout: Duration,
+    ) -> anyhow::Result<(std::process::ExitStatus, String)> {
         let mut child = self.child.take().context("already stopped")?;
-        let status = wait_for("glusterd2 to exit", timeout, || child.try_wait().ok().flatten())?;
+        let status = wait_for("glusterd2 to exit", timeout, || {
+            child.try_wait().ok().flatten()
+        })?;
         let mut stderr = String::new();
         if let Some(mut e) = child.stderr.take() {
             use std::io::Read;
@@ -203,7 +239,11 @@ fn tail(s: &str, lines: usize) -> String {
 
 /// The HTTP status of a GET, or `None` when nothing answers.
 pub fn http_status(url: &str) -> Option<u16> {
-    blocking_client().get(url).send().ok().map(|r| r.status().as_u16())
+    blocking_client()
+        .get(url)
+        .send()
+        .ok()
+        .map(|r| r.status().as_u16())
 }
 
 /// A plain HTTP client with short timeouts.
@@ -216,11 +256,18 @@ pub fn blocking_client() -> reqwest::blocking::Client {
 
 /// Runs `glustercli` with `args`; never waits more than 60 s.
 pub fn cli(args: &[&str]) -> Output {
-    let mut child = Command::new(bin("glustercli"))
-        .args(args)
+    cli_with_env(args, &[])
+}
+
+/// Runs `glustercli` with `args` and the environment variables `env` set.
+pub fn cli_with_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(bin("glustercli"));
+    cmd.args(args);
+    let mut child = cmd
         .env_remove("GD2_ENDPOINTS")
         .env_remove("GD2_AUTH_SECRET")
         .env_remove("GD2_STATE_DIR")
+        .envs(env.iter().map(|(k, v)| (*k, *v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -241,7 +288,12 @@ pub fn cli(args: &[&str]) -> Output {
 pub fn cli_on(d: &Daemon, dirs: &NodeDirs, args: &[&str]) -> Output {
     let endpoint = d.url();
     let secret = dirs.secret_file();
-    let mut all = vec!["--endpoints", endpoint.as_str(), "--secret-file", secret.to_str().expect("utf-8 path")];
+    let mut all = vec![
+        "--endpoints",
+        endpoint.as_str(),
+        "--secret-file",
+        secret.to_str().expect("utf-8 path"),
+    ];
     all.extend_from_slice(args);
     cli(&all)
 }
@@ -266,20 +318,30 @@ impl TestEtcd {
         let dir = tempfile::Builder::new().prefix("gd2-etcd-").tempdir()?;
         let client_url = format!("http://{ip}:{}", free_port(ip));
         let peer_url = format!("http://{ip}:{}", free_port(ip));
-        let cfg = gd_store::managed::EtcdMemberConfig::new(
+        let mut cfg = gd_store::managed::EtcdMemberConfig::new(
             "test-etcd".to_owned(),
             dir.path().join("data"),
             client_url.clone(),
             peer_url,
-            dir.path().join("etcd.log"),
         );
+        cfg.log_file = dir.path().join("etcd.log");
         let process = gd_store::managed::EtcdProcess::start(cfg).await?;
-        Ok(TestEtcd { process: Some(process), client_url, _dir: dir })
+        Ok(TestEtcd {
+            process: Some(process),
+            client_url,
+            _dir: dir,
+        })
     }
 
     /// A raw (not namespaced) client of this etcd.
     pub async fn store(&self) -> anyhow::Result<std::sync::Arc<gd_store::EtcdStore>> {
-        Ok(gd_store::EtcdStore::connect(std::slice::from_ref(&self.client_url)).await?)
+        Ok(
+            gd_store::EtcdStore::connect(
+                std::slice::from_ref(&self.client_url),
+                Default::default(),
+            )
+            .await?,
+        )
     }
 }
 

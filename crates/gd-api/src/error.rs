@@ -111,7 +111,11 @@ impl ErrorResp {
 
     /// The messages joined, for printing.
     pub fn message(&self) -> String {
-        self.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")
+        self.errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 

@@ -58,15 +58,28 @@ pub enum AuthError {
 /// The query-string hash: hex SHA-256 of `METHOD&path` (the path without its query).
 pub fn qsh(method: &str, path: &str) -> String {
     let path = path.split('?').next().unwrap_or(path);
-    hex::encode(Sha256::digest(format!("{}&{}", method.to_ascii_uppercase(), path)))
+    hex::encode(Sha256::digest(format!(
+        "{}&{}",
+        method.to_ascii_uppercase(),
+        path
+    )))
 }
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Signs a token for one request.
-pub fn issue_token(user: &str, secret: &str, method: &str, path: &str, validity: Duration) -> String {
+pub fn issue_token(
+    user: &str,
+    secret: &str,
+    method: &str,
+    path: &str,
+    validity: Duration,
+) -> String {
     let iat = now_s();
     let claims = Claims {
         iss: user.to_owned(),
@@ -74,14 +87,21 @@ pub fn issue_token(user: &str, secret: &str, method: &str, path: &str, validity:
         exp: iat + validity.as_secs(),
         qsh: qsh(method, path),
     };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
-        .expect("HS256 signing with an in-memory key cannot fail")
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("HS256 signing with an in-memory key cannot fail")
 }
 
 /// Extracts the token from an `Authorization` header value (`Bearer <token>`, any case).
 pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
     let header = header.ok_or(AuthError::MissingHeader)?;
-    let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::MalformedHeader)?;
+    let (scheme, token) = header
+        .trim()
+        .split_once(' ')
+        .ok_or(AuthError::MalformedHeader)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(AuthError::MalformedHeader);
     }
@@ -106,12 +126,16 @@ pub fn verify_token(
     validation.set_required_spec_claims(&["exp", "iss"]);
     validation.set_issuer(&[user.as_str()]);
     validation.leeway = 0;
-    let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => AuthError::BadSignature,
-            _ => AuthError::Invalid(e.to_string()),
-        })?;
+    let data = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+        jsonwebtoken::errors::ErrorKind::InvalidSignature => AuthError::BadSignature,
+        _ => AuthError::Invalid(e.to_string()),
+    })?;
     let claims = data.claims;
     if claims.iat > now_s() + CLOCK_SKEW_S {
         return Err(AuthError::Invalid("token issued in the future".into()));
@@ -133,7 +157,10 @@ pub fn read_secret(path: &Path) -> io::Result<String> {
     let s = fs::read_to_string(path)?;
     let s = s.trim();
     if s.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{} is empty", path.display())));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is empty", path.display()),
+        ));
     }
     Ok(s.to_owned())
 }
@@ -152,7 +179,12 @@ pub fn load_or_create_secret(path: &Path) -> io::Result<String> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let secret = generate_secret();
             let tmp = path.with_extension("tmp");
-            let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
             f.write_all(secret.as_bytes())?;
             f.sync_all()?;
             fs::rename(&tmp, path)?;
@@ -173,7 +205,10 @@ mod tests {
     #[test]
     fn qsh_matches_gd2_definition() {
         // sha256("GET&/v1/peers")
-        assert_eq!(qsh("get", "/v1/peers?x=1"), hex::encode(Sha256::digest(b"GET&/v1/peers")));
+        assert_eq!(
+            qsh("get", "/v1/peers?x=1"),
+            hex::encode(Sha256::digest(b"GET&/v1/peers"))
+        );
     }
 
     #[test]
@@ -181,23 +216,44 @@ mod tests {
         let t = issue_token(CLI_USER, "s3cret", "GET", "/v1/peers", TOKEN_VALIDITY);
         let c = verify_token(&t, secrets, "GET", "/v1/peers").unwrap();
         assert_eq!(c.iss, CLI_USER);
-        assert_eq!(verify_token(&t, secrets, "POST", "/v1/peers"), Err(AuthError::QshMismatch));
+        assert_eq!(
+            verify_token(&t, secrets, "POST", "/v1/peers"),
+            Err(AuthError::QshMismatch)
+        );
         let wrong = issue_token(CLI_USER, "other", "GET", "/v1/peers", TOKEN_VALIDITY);
-        assert_eq!(verify_token(&wrong, secrets, "GET", "/v1/peers"), Err(AuthError::BadSignature));
+        assert_eq!(
+            verify_token(&wrong, secrets, "GET", "/v1/peers"),
+            Err(AuthError::BadSignature)
+        );
         let stranger = issue_token("mallory", "s3cret", "GET", "/v1/peers", TOKEN_VALIDITY);
         assert_eq!(
             verify_token(&stranger, secrets, "GET", "/v1/peers"),
             Err(AuthError::UnknownUser("mallory".into()))
         );
-        assert!(matches!(verify_token("garbage", secrets, "GET", "/"), Err(AuthError::Invalid(_))));
+        assert!(matches!(
+            verify_token("garbage", secrets, "GET", "/"),
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[test]
     fn expired_token_is_refused() {
-        let claims = Claims { iss: CLI_USER.into(), iat: now_s() - 300, exp: now_s() - 100, qsh: qsh("GET", "/") };
-        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"s3cret"))
-            .unwrap();
-        assert_eq!(verify_token(&t, secrets, "GET", "/"), Err(AuthError::Expired));
+        let claims = Claims {
+            iss: CLI_USER.into(),
+            iat: now_s() - 300,
+            exp: now_s() - 100,
+            qsh: qsh("GET", "/"),
+        };
+        let t = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"s3cret"),
+        )
+        .unwrap();
+        assert_eq!(
+            verify_token(&t, secrets, "GET", "/"),
+            Err(AuthError::Expired)
+        );
     }
 
     #[test]
@@ -205,8 +261,14 @@ mod tests {
         assert_eq!(bearer_token(Some("Bearer abc")), Ok("abc"));
         assert_eq!(bearer_token(Some("bearer  abc ")), Ok("abc"));
         assert_eq!(bearer_token(None), Err(AuthError::MissingHeader));
-        assert_eq!(bearer_token(Some("Basic abc")), Err(AuthError::MalformedHeader));
-        assert_eq!(bearer_token(Some("Bearer")), Err(AuthError::MalformedHeader));
+        assert_eq!(
+            bearer_token(Some("Basic abc")),
+            Err(AuthError::MalformedHeader)
+        );
+        assert_eq!(
+            bearer_token(Some("Bearer")),
+            Err(AuthError::MalformedHeader)
+        );
     }
 
     #[test]
@@ -215,7 +277,10 @@ mod tests {
         let p = dir.path().join("auth");
         let a = load_or_create_secret(&p).unwrap();
         assert_eq!(a.len(), 64);
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(load_or_create_secret(&p).unwrap(), a);
         fs::write(&p, "").unwrap();
         assert!(read_secret(&p).is_err());

@@ -50,7 +50,9 @@ impl FromStr for StoreMode {
             "local" => Ok(StoreMode::Local),
             "managed" => Ok(StoreMode::Managed),
             "etcd" => Ok(StoreMode::Etcd),
-            _ => Err(format!("{s:?} is not a store mode (auto, local, managed, etcd)")),
+            _ => Err(format!(
+                "{s:?} is not a store mode (auto, local, managed, etcd)"
+            )),
         }
     }
 }
@@ -58,7 +60,12 @@ impl FromStr for StoreMode {
 /// Command-line flags. Every setting is optional here so that a flag overrides the file and
 /// the environment only when it is given.
 #[derive(Debug, Default, Parser)]
-#[command(name = "glusterd2", version, about = "The GlusterFS management daemon", args_override_self = true)]
+#[command(
+    name = "glusterd2",
+    version,
+    about = "The GlusterFS management daemon",
+    args_override_self = true
+)]
 pub struct Flags {
     /// Configuration file (TOML).
     #[arg(long, value_name = "FILE")]
@@ -141,13 +148,21 @@ impl Endpoints {
     fn into_vec(self) -> Vec<String> {
         match self {
             Endpoints::One(s) => split_list(&s),
-            Endpoints::Many(v) => v.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            Endpoints::Many(v) => v
+                .into_iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
         }
     }
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The validated configuration the daemon runs with.
@@ -193,7 +208,10 @@ pub const DEFAULT_ETCD_PEER_PORT: u16 = 24380;
 impl Config {
     /// Loads the configuration: defaults ← file ← environment ← flags, then validates it.
     pub fn load(flags: Flags, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let config_path = flags.config.clone().or_else(|| env("GD2_CONFIG").map(PathBuf::from));
+        let config_path = flags
+            .config
+            .clone()
+            .or_else(|| env("GD2_CONFIG").map(PathBuf::from));
         let file = match &config_path {
             Some(p) => read_file(p)?,
             None => FileConfig::default(),
@@ -202,7 +220,11 @@ impl Config {
 
         macro_rules! pick {
             ($field:ident) => {
-                flags.$field.clone().or(env.$field.clone()).or(file.$field.clone())
+                flags
+                    .$field
+                    .clone()
+                    .or(env.$field.clone())
+                    .or(file.$field.clone())
             };
         }
 
@@ -211,7 +233,8 @@ impl Config {
         let logdir = pick!(logdir).unwrap_or_else(|| "/var/log/glusterd2".into());
         let logfile = pick!(logfile).unwrap_or_else(|| "stdout".into());
         let loglevel = pick!(loglevel).unwrap_or_else(|| "info".into());
-        let clientaddress = pick!(clientaddress).unwrap_or_else(|| format!(":{DEFAULT_CLIENT_PORT}"));
+        let clientaddress =
+            pick!(clientaddress).unwrap_or_else(|| format!(":{DEFAULT_CLIENT_PORT}"));
         let etcd_endpoints = flags
             .etcdendpoints
             .as_deref()
@@ -239,17 +262,40 @@ impl Config {
             }
             None => fmt_host_port(advertised_host, client_addr.port()),
         };
-        let etcd_client_url = pick!(etcdcurls).unwrap_or_else(|| format!("http://{}", fmt_host_port(advertised_host, DEFAULT_ETCD_CLIENT_PORT)));
-        let etcd_peer_url = pick!(etcdpurls).unwrap_or_else(|| format!("http://{}", fmt_host_port(advertised_host, DEFAULT_ETCD_PEER_PORT)));
-        for (key, url) in [("etcdcurls", &etcd_client_url), ("etcdpurls", &etcd_peer_url)] {
+        let etcd_client_url = pick!(etcdcurls).unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                fmt_host_port(advertised_host, DEFAULT_ETCD_CLIENT_PORT)
+            )
+        });
+        let etcd_peer_url = pick!(etcdpurls).unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                fmt_host_port(advertised_host, DEFAULT_ETCD_PEER_PORT)
+            )
+        });
+        for (key, url) in [
+            ("etcdcurls", &etcd_client_url),
+            ("etcdpurls", &etcd_peer_url),
+        ] {
             check_url(url).map_err(|m| bad(key, m))?;
         }
         for url in &etcd_endpoints {
             check_url(url).map_err(|m| bad("etcdendpoints", m))?;
         }
-        let loglevel_ok = tracing_subscriber::EnvFilter::try_new(&loglevel).is_ok() && !loglevel.trim().is_empty();
+        // A bare word must be a level: EnvFilter would take "loud" as a target name and log
+        // nothing. Directives with `=` (`info,gd_store=debug`) are tracing filters.
+        const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+        let loglevel_ok = if loglevel.contains('=') {
+            tracing_subscriber::EnvFilter::try_new(&loglevel).is_ok()
+        } else {
+            LEVELS.contains(&loglevel.trim().to_ascii_lowercase().as_str())
+        };
         if !loglevel_ok {
-            return Err(bad("loglevel", format!("{loglevel:?} is not a level (error, warn, info, debug, trace)")));
+            return Err(bad(
+                "loglevel",
+                format!("{loglevel:?} is not a level (error, warn, info, debug, trace)"),
+            ));
         }
         if logfile.trim().is_empty() {
             return Err(bad("logfile", "empty (use stdout, stderr or a file name)"));
@@ -265,12 +311,23 @@ impl Config {
                 }
             }
             (None, None) => {}
-            _ => return Err(ConfigError("cert-file and key-file must be given together".into())),
+            _ => {
+                return Err(ConfigError(
+                    "cert-file and key-file must be given together".into(),
+                ));
+            }
         }
         if store == StoreMode::Etcd && etcd_endpoints.is_empty() {
-            return Err(bad("store", "etcd mode needs etcdendpoints (the URLs of the external etcd)"));
+            return Err(bad(
+                "store",
+                "etcd mode needs etcdendpoints (the URLs of the external etcd)",
+            ));
         }
-        for (key, p) in [("localstatedir", &localstatedir), ("rundir", &rundir), ("logdir", &logdir)] {
+        for (key, p) in [
+            ("localstatedir", &localstatedir),
+            ("rundir", &rundir),
+            ("logdir", &logdir),
+        ] {
             if p.as_os_str().is_empty() {
                 return Err(bad(key, "empty path"));
             }
@@ -314,9 +371,14 @@ impl Config {
     /// Resolves `auto` to a concrete mode. `etcd_on_path` says whether an `etcd` binary exists.
     pub fn resolve_store_mode(&self, etcd_on_path: bool) -> (StoreMode, &'static str) {
         match self.store {
-            StoreMode::Auto if !self.etcd_endpoints.is_empty() => (StoreMode::Etcd, "etcd endpoints are configured"),
+            StoreMode::Auto if !self.etcd_endpoints.is_empty() => {
+                (StoreMode::Etcd, "etcd endpoints are configured")
+            }
             StoreMode::Auto if etcd_on_path => (StoreMode::Managed, "an etcd binary is on PATH"),
-            StoreMode::Auto => (StoreMode::Local, "no etcd endpoints and no etcd binary on PATH"),
+            StoreMode::Auto => (
+                StoreMode::Local,
+                "no etcd endpoints and no etcd binary on PATH",
+            ),
             mode => (mode, "configured"),
         }
     }
@@ -331,21 +393,33 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
         .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| {
         // toml's message names the unknown or mistyped key and its line.
-        ConfigError(format!("config file {}: {}", path.display(), e.to_string().trim_end()))
+        ConfigError(format!(
+            "config file {}: {}",
+            path.display(),
+            e.to_string().trim_end()
+        ))
     })
 }
 
 /// Reads `GD2_<KEY>` variables. Values are parsed as their flags would be; a bad value names
 /// the variable.
 fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<FileConfig, ConfigError> {
-    let get = |key: &str| env(&format!("GD2_{}", key.to_ascii_uppercase().replace('-', "_")));
+    let get = |key: &str| {
+        env(&format!(
+            "GD2_{}",
+            key.to_ascii_uppercase().replace('-', "_")
+        ))
+    };
     let path = |key: &str| get(key).map(PathBuf::from);
     let store = match get("store") {
         Some(s) => Some(s.parse::<StoreMode>().map_err(|m| bad("GD2_STORE", m))?),
         None => None,
     };
     let restauth = match get("restauth") {
-        Some(s) => Some(parse_bool(&s).ok_or_else(|| bad("GD2_RESTAUTH", format!("{s:?} is not true or false")))?),
+        Some(s) => Some(
+            parse_bool(&s)
+                .ok_or_else(|| bad("GD2_RESTAUTH", format!("{s:?} is not true or false")))?,
+        ),
         None => None,
     };
     Ok(FileConfig {
@@ -380,7 +454,9 @@ fn parse_bool(s: &str) -> Option<bool> {
 fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
     let s = s.trim();
     if let Some(port) = s.strip_prefix(':') {
-        let port: u16 = port.parse().map_err(|_| format!("{s:?}: {port:?} is not a port number"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("{s:?}: {port:?} is not a port number"))?;
         return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
     }
     if let Ok(addr) = s.parse::<SocketAddr>() {
@@ -389,7 +465,9 @@ fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, DEFAULT_CLIENT_PORT));
     }
-    Err(format!("{s:?} is not an address (expected IP:port or :port)"))
+    Err(format!(
+        "{s:?} is not an address (expected IP:port or :port)"
+    ))
 }
 
 fn check_url(url: &str) -> Result<(), String> {
@@ -412,7 +490,10 @@ mod tests {
         let mut argv = vec!["glusterd2"];
         argv.extend_from_slice(args);
         let flags = Flags::try_parse_from(argv).expect("flags parse");
-        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::load(flags, |k| env.get(k).cloned())
     }
 
@@ -454,7 +535,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("gd2.toml");
         std::fs::write(&f, "localstatedir = \"/x\"\nbogus-key = 1\n").unwrap();
-        let err = load(&["--config", f.to_str().unwrap()], &[]).unwrap_err().to_string();
+        let err = load(&["--config", f.to_str().unwrap()], &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bogus-key"), "{err}");
     }
 
@@ -483,9 +566,21 @@ mod tests {
         assert_eq!(c.etcd_peer_url, "http://127.0.0.2:24380");
         let c = load(&["--clientaddress", "[::1]:24007"], &[]).unwrap();
         assert_eq!(c.client_addresses(), vec!["[::1]:24007"]);
-        assert_eq!(load(&["--store", "local"], &[]).unwrap().resolve_store_mode(true).0, StoreMode::Local);
-        assert_eq!(load(&[], &[]).unwrap().resolve_store_mode(true).0, StoreMode::Managed);
-        assert_eq!(load(&[], &[]).unwrap().resolve_store_mode(false).0, StoreMode::Local);
+        assert_eq!(
+            load(&["--store", "local"], &[])
+                .unwrap()
+                .resolve_store_mode(true)
+                .0,
+            StoreMode::Local
+        );
+        assert_eq!(
+            load(&[], &[]).unwrap().resolve_store_mode(true).0,
+            StoreMode::Managed
+        );
+        assert_eq!(
+            load(&[], &[]).unwrap().resolve_store_mode(false).0,
+            StoreMode::Local
+        );
     }
 }
 
@@ -497,7 +592,10 @@ mod example_tests {
     #[test]
     fn shipped_example_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../etc/glusterd2.toml.example");
-        let flags = Flags { config: Some(path), ..Flags::default() };
+        let flags = Flags {
+            config: Some(path),
+            ..Flags::default()
+        };
         let c = Config::load(flags, |_| None).expect("example config loads");
         assert_eq!(c.localstatedir, PathBuf::from("/var/lib/glusterd2"));
         assert_eq!(c.client_addr.port(), DEFAULT_CLIENT_PORT);

@@ -25,15 +25,23 @@ impl Identity {
         let path = dir.join(FILE);
         match fs::read_to_string(&path) {
             Ok(text) => {
-                let id: Identity = toml::from_str(&text)
-                    .map_err(|e| anyhow::anyhow!("{} is damaged: {}", path.display(), e.to_string().trim_end()))?;
+                let id: Identity = toml::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} is damaged: {}",
+                        path.display(),
+                        e.to_string().trim_end()
+                    )
+                })?;
                 if id.peer_id.is_nil() || id.cluster_id.is_nil() {
                     anyhow::bail!("{} holds a nil id", path.display());
                 }
                 Ok((id, false))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let id = Identity { peer_id: Uuid::new_v4(), cluster_id: Uuid::new_v4() };
+                let id = Identity {
+                    peer_id: Uuid::new_v4(),
+                    cluster_id: Uuid::new_v4(),
+                };
                 id.save(dir)?;
                 Ok((id, true))
             }
@@ -67,14 +75,19 @@ mod tests {
         assert!(!created);
         assert_eq!(a, b);
         let text = fs::read_to_string(dir.path().join(FILE)).unwrap();
-        assert!(text.contains("peer-id") && text.contains("cluster-id"), "{text}");
+        assert!(
+            text.contains("peer-id") && text.contains("cluster-id"),
+            "{text}"
+        );
     }
 
     #[test]
     fn damaged_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(FILE), "peer-id = \"nope\"\n").unwrap();
-        let err = Identity::load_or_create(dir.path()).unwrap_err().to_string();
+        let err = Identity::load_or_create(dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("damaged"), "{err}");
     }
 }

@@ -40,9 +40,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let secret = if config.restauth {
         let path = config.auth_file();
-        Some(gd_auth::load_or_create_secret(&path).with_context(|| format!("cannot create the REST secret {}", path.display()))?)
+        Some(
+            gd_auth::load_or_create_secret(&path)
+                .with_context(|| format!("cannot create the REST secret {}", path.display()))?,
+        )
     } else {
-        tracing::warn!("REST AUTHENTICATION IS OFF (restauth = false): anyone who can reach {} controls this cluster", config.client_addr);
+        tracing::warn!(
+            "REST AUTHENTICATION IS OFF (restauth = false): anyone who can reach {} controls this cluster",
+            config.client_addr
+        );
         None
     };
 
@@ -61,16 +67,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         client_addresses: config.client_addresses(),
         metadata: Default::default(),
     };
-    tokio::time::timeout(Duration::from_secs(30), peers::upsert_self(store.as_ref(), me))
-        .await
-        .context("the store did not answer within 30 s while registering this node")?
-        .context("cannot register this node in the store")?;
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        peers::upsert_self(store.as_ref(), me),
+    )
+    .await
+    .context("the store did not answer within 30 s while registering this node")?
+    .context("cannot register this node in the store")?;
 
     let cancel = CancellationToken::new();
     let (lease_tx, _lease_rx) = tokio::sync::watch::channel(0);
-    let liveness = tokio::spawn(liveness::run(store.clone(), identity.peer_id, lease_tx, cancel.clone()));
+    let liveness = tokio::spawn(liveness::run(
+        store.clone(),
+        identity.peer_id,
+        lease_tx,
+        cancel.clone(),
+    ));
 
-    let state = Arc::new(rest::AppState { identity, store: store.clone(), secret });
+    let state = Arc::new(rest::AppState {
+        identity,
+        store: store.clone(),
+        secret,
+    });
     let app = rest::router(state);
     let server_cancel = cancel.clone();
     let server = serve(listener, app, &config, server_cancel).await?;
@@ -102,7 +120,13 @@ async fn serve(
     if let (Some(cert), Some(key)) = (&config.cert_file, &config.key_file) {
         let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
             .await
-            .with_context(|| format!("cannot load TLS certificate {} / key {}", cert.display(), key.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot load TLS certificate {} / key {}",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
         let handle = axum_server::Handle::new();
         let h = handle.clone();
         tokio::spawn(async move {
@@ -114,14 +138,19 @@ async fn serve(
     } else {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         Ok(tokio::spawn(async move {
-            axum::serve(listener, make).with_graceful_shutdown(async move { cancel.cancelled().await }).await
+            axum::serve(listener, make)
+                .with_graceful_shutdown(async move { cancel.cancelled().await })
+                .await
         }))
     }
 }
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers; running until killed");
         return std::future::pending().await;
     };
@@ -132,6 +161,8 @@ async fn wait_for_signal() {
 }
 
 fn hostname() -> String {
-    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".into())
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".into())
 }
-

@@ -14,14 +14,20 @@ pub fn init(config: &Config) -> anyhow::Result<()> {
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(config.loglevel.to_ascii_lowercase()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
+        .unwrap_or_else(|| EnvFilter::new(config.loglevel.trim().to_ascii_lowercase()));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true);
     match config.logfile.to_ascii_lowercase().as_str() {
         "stdout" | "-" => builder.with_writer(std::io::stdout).init(),
         "stderr" => builder.with_writer(std::io::stderr).init(),
         _ => {
             let p = Path::new(&config.logfile);
-            let path = if p.is_absolute() { p.to_owned() } else { config.logdir.join(p) };
+            let path = if p.is_absolute() {
+                p.to_owned()
+            } else {
+                config.logdir.join(p)
+            };
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
@@ -30,7 +36,10 @@ pub fn init(config: &Config) -> anyhow::Result<()> {
                 .append(true)
                 .open(&path)
                 .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", path.display()))?;
-            builder.with_ansi(false).with_writer(Mutex::new(file)).init()
+            builder
+                .with_ansi(false)
+                .with_writer(Mutex::new(file))
+                .init()
         }
     }
     Ok(())

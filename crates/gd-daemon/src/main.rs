@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         eprintln!("glusterd2: {e:#}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("glusterd2: cannot start the async runtime: {e}");

@@ -88,7 +88,9 @@ pub async fn upsert_self(store: &dyn Store, mut me: PeerRecord) -> Result<(), St
             me.metadata.entry(k).or_insert(v);
         }
     }
-    me.metadata.entry(ZONE_KEY.to_owned()).or_insert_with(|| me.id.to_string());
+    me.metadata
+        .entry(ZONE_KEY.to_owned())
+        .or_insert_with(|| me.id.to_string());
     if store.get(&key).await?.map(|kv| kv.value) != Some(record::encode(&me)) {
         store.put(&key, record::encode(&me), None).await?;
     }
@@ -98,7 +100,9 @@ pub async fn upsert_self(store: &dyn Store, mut me: PeerRecord) -> Result<(), St
 /// One peer, with its liveness.
 pub async fn get_peer(store: &dyn Store, id: Uuid) -> Result<Option<Peer>, StoreError> {
     let key = peer_key(id);
-    let Some(kv) = store.get(&key).await? else { return Ok(None) };
+    let Some(kv) = store.get(&key).await? else {
+        return Ok(None);
+    };
     let rec: PeerRecord = record::decode(&key, &kv.value)?;
     let alive = match store.get(&alive_key(id)).await? {
         Some(kv) => Some(record::decode::<AliveRecord>(&kv.key, &kv.value)?),
@@ -113,7 +117,11 @@ pub async fn list_peers(store: &dyn Store) -> Result<Vec<Peer>, StoreError> {
     let alive = store.range(ALIVE_PREFIX, PEERS_MAX).await?;
     let mut alive_by_id = BTreeMap::new();
     for kv in &alive.kvs {
-        let id = kv.key.strip_prefix(ALIVE_PREFIX).unwrap_or(&kv.key).to_owned();
+        let id = kv
+            .key
+            .strip_prefix(ALIVE_PREFIX)
+            .unwrap_or(&kv.key)
+            .to_owned();
         alive_by_id.insert(id, record::decode::<AliveRecord>(&kv.key, &kv.value)?);
     }
     peers

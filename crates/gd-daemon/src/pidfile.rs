@@ -36,7 +36,11 @@ impl InstanceGuard {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                let who = if holder.is_empty() { String::new() } else { format!(" (pid {holder})") };
+                let who = if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                };
                 anyhow::bail!(
                     "another glusterd2{who} is already running with state directory {}",
                     statedir.display()
@@ -52,7 +56,10 @@ impl InstanceGuard {
         }
         fs::write(pidfile, format!("{pid}\n"))
             .map_err(|e| anyhow::anyhow!("cannot write pid file {}: {e}", pidfile.display()))?;
-        Ok(InstanceGuard { _lock: lock, pidfile: pidfile.to_owned() })
+        Ok(InstanceGuard {
+            _lock: lock,
+            pidfile: pidfile.to_owned(),
+        })
     }
 }
 
@@ -71,8 +78,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pid = dir.path().join("run/gd2.pid");
         let g = InstanceGuard::acquire(dir.path(), &pid).unwrap();
-        assert_eq!(fs::read_to_string(&pid).unwrap().trim(), std::process::id().to_string());
-        let err = InstanceGuard::acquire(dir.path(), &pid).err().unwrap().to_string();
+        assert_eq!(
+            fs::read_to_string(&pid).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        let err = InstanceGuard::acquire(dir.path(), &pid)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("already running"), "{err}");
         assert!(err.contains(&std::process::id().to_string()), "{err}");
         drop(g);

@@ -16,14 +16,21 @@ use super::{ApiErr, SharedState};
 /// Paths served without a token.
 const OPEN_PATHS: [&str; 4] = ["/ping", "/version", "/endpoints", "/v1/openapi.json"];
 
-pub(super) async fn require_token(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+pub(super) async fn require_token(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let Some(secret) = state.secret.as_deref() else {
         return next.run(req).await;
     };
     if OPEN_PATHS.contains(&req.uri().path()) {
         return next.run(req).await;
     }
-    let header = req.headers().get(AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
     let verified = gd_auth::bearer_token(header).and_then(|token| {
         gd_auth::verify_token(
             token,
@@ -39,7 +46,11 @@ pub(super) async fn require_token(State(state): State<SharedState>, req: Request
         }
         Err(e) => {
             tracing::info!(path = %req.uri().path(), reason = %e, "request refused: not authenticated");
-            ApiErr::new(ErrorCode::Unauthorized, format!("authentication failed: {e}")).into_response()
+            ApiErr::new(
+                ErrorCode::Unauthorized,
+                format!("authentication failed: {e}"),
+            )
+            .into_response()
         }
     }
 }

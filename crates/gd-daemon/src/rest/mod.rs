@@ -63,8 +63,12 @@ pub struct ApiErr {
 
 impl ApiErr {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self { status, body: ErrorResp::new(code, message) }
+        let status =
+            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self {
+            status,
+            body: ErrorResp::new(code, message),
+        }
     }
 
     pub fn field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -81,7 +85,11 @@ impl IntoResponse for ApiErr {
 
 impl From<StoreError> for ApiErr {
     fn from(e: StoreError) -> Self {
-        let code = if e.retryable() { ErrorCode::StoreUnavailable } else { ErrorCode::Internal };
+        let code = if e.retryable() {
+            ErrorCode::StoreUnavailable
+        } else {
+            ErrorCode::Internal
+        };
         if code == ErrorCode::Internal {
             tracing::error!(error = %e, "store error");
         }
@@ -116,13 +124,20 @@ impl Modify for BearerAuth {
         let components = api.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
 
 fn api_router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(meta::routes()).merge(peers::routes())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(meta::routes())
+        .merge(peers::routes())
 }
 
 /// The OpenAPI document of every route the daemon serves.
@@ -140,11 +155,24 @@ pub fn router(state: SharedState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(BODY_BYTES_MAX))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
-        .layer(middleware::from_fn_with_state(state.clone(), identity_headers))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            identity_headers,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiErr::new(ErrorCode::Internal, "internal error (a bug): the request panicked").into_response()
+            ApiErr::new(
+                ErrorCode::Internal,
+                "internal error (a bug): the request panicked",
+            )
+            .into_response()
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http())
@@ -172,13 +200,20 @@ async fn identity_headers(
 }
 
 async fn not_found(req: Request) -> ApiErr {
-    ApiErr::new(ErrorCode::NotFound, format!("no such endpoint: {} {}", req.method(), req.uri().path()))
+    ApiErr::new(
+        ErrorCode::NotFound,
+        format!("no such endpoint: {} {}", req.method(), req.uri().path()),
+    )
 }
 
 async fn method_not_allowed(req: Request) -> ApiErr {
     ApiErr::new(
         ErrorCode::MethodNotAllowed,
-        format!("method {} is not allowed on {}", req.method(), req.uri().path()),
+        format!(
+            "method {} is not allowed on {}",
+            req.method(),
+            req.uri().path()
+        ),
     )
 }
 
@@ -190,7 +225,8 @@ mod tests {
     /// `GD2_UPDATE_OPENAPI=1 cargo test -p gd-daemon openapi`.
     #[test]
     fn openapi_document_is_committed() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api/openapi.json");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api/openapi.json");
         let generated = serde_json::to_string_pretty(&openapi()).expect("spec serialises") + "\n";
         if std::env::var_os("GD2_UPDATE_OPENAPI").is_some() {
             std::fs::write(&path, &generated).expect("write docs/api/openapi.json");

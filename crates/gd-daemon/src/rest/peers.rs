@@ -12,7 +12,9 @@ use super::{ApiErr, ApiResult, SharedState};
 use crate::peers;
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new().routes(routes!(list_peers)).routes(routes!(get_peer))
+    OpenApiRouter::new()
+        .routes(routes!(list_peers))
+        .routes(routes!(get_peer))
 }
 
 /// List the peers of the cluster, with their liveness.
@@ -42,12 +44,22 @@ async fn list_peers(State(state): State<SharedState>) -> ApiResult<Json<Vec<Peer
     ),
     security(("bearer" = [])),
 )]
-async fn get_peer(State(state): State<SharedState>, Path(peerid): Path<String>) -> ApiResult<Json<Peer>> {
+async fn get_peer(
+    State(state): State<SharedState>,
+    Path(peerid): Path<String>,
+) -> ApiResult<Json<Peer>> {
     let id = Uuid::parse_str(&peerid).map_err(|_| {
-        ApiErr::new(ErrorCode::InvalidRequest, format!("invalid peer id {peerid:?}: not a UUID")).field("peer-id", &peerid)
+        ApiErr::new(
+            ErrorCode::InvalidRequest,
+            format!("invalid peer id {peerid:?}: not a UUID"),
+        )
+        .field("peer-id", &peerid)
     })?;
     match peers::get_peer(state.store.as_ref(), id).await? {
         Some(p) => Ok(Json(p)),
-        None => Err(ApiErr::new(ErrorCode::NotFound, format!("peer {id} not found")).field("peer-id", id.to_string())),
+        None => Err(
+            ApiErr::new(ErrorCode::NotFound, format!("peer {id} not found"))
+                .field("peer-id", id.to_string()),
+        ),
     }
 }
