@@ -344,3 +344,60 @@ fn restauth_off_serves_without_a_token() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn tls_listener_serves_https_only() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/gd-cli/tests/fixtures");
+    let (ca, cert, key) = (
+        fixtures.join("ca.pem"),
+        fixtures.join("server.pem"),
+        fixtures.join("server.key"),
+    );
+    let dirs = NodeDirs::new();
+    // The test certificate names 127.0.0.1, so this node takes a free port there.
+    let ip = "127.0.0.1";
+    let port = free_port(ip);
+    let d = spawn_daemon(
+        &dirs,
+        ip,
+        port,
+        &[
+            "--store",
+            "local",
+            "--cert-file",
+            cert.to_str().unwrap(),
+            "--key-file",
+            key.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    let https = format!("https://{ip}:{port}");
+    let secret = dirs.secret_file();
+    let args = [
+        "--endpoints",
+        &https,
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--secret-file",
+        secret.to_str().unwrap(),
+    ];
+    let up = wait_for(
+        "glusterd2 to answer over TLS",
+        Duration::from_secs(30),
+        || {
+            let mut a = args.to_vec();
+            a.push("version");
+            cli(&a).status.success().then_some(())
+        },
+    );
+    assert!(up.is_ok(), "{}", d.log());
+    let mut a = args.to_vec();
+    a.extend(["--json", "peer", "list"]);
+    let out = cli(&a);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let peers: Vec<Peer> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(peers[0].online);
+    // Plain HTTP gets no answer from a TLS listener.
+    assert_ne!(http_status(&format!("http://{ip}:{port}/ping")), Some(200));
+}

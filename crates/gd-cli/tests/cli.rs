@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use assert_cmd::Command;
 use common::{Behaviour, FakeServer, SECRET, Setup, fixture};
 use gd_api::{Peer, VersionResp};
@@ -12,7 +10,9 @@ use predicates::prelude::*;
 /// `glustercli` with a clean environment (no GD2_* variables from the developer's shell).
 fn cli() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_glustercli"));
-    c.env_remove("GD2_ENDPOINTS").env_remove("GD2_AUTH_SECRET").env_remove("GD2_STATE_DIR");
+    c.env_remove("GD2_ENDPOINTS")
+        .env_remove("GD2_AUTH_SECRET")
+        .env_remove("GD2_STATE_DIR");
     c
 }
 

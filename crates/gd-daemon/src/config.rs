@@ -543,7 +543,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             (&["--clientaddress", "nowhere:x"], &[], "clientaddress"),
             (&["--loglevel", "loud"], &[], "loglevel"),
             (&["--etcdendpoints", "ftp://x"], &[], "etcdendpoints"),

@@ -101,12 +101,12 @@ pub async fn open(config: &Config, identity: &Identity) -> anyhow::Result<OpenSt
                 tracing::warn!(error = %e, file = %pid_file.display(), "cannot record the etcd member's pid");
             }
             tracing::info!(url = %config.etcd_client_url, pid = etcd.pid(), "managed etcd member is up");
-            let store =
-                EtcdStore::connect(&[config.etcd_client_url.clone()], EtcdOptions::default())
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot connect to the managed etcd member: {e}")
-                    })?;
+            let store = EtcdStore::connect(
+                std::slice::from_ref(&config.etcd_client_url),
+                EtcdOptions::default(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to the managed etcd member: {e}"))?;
             (store, Some(etcd))
         }
         StoreMode::Etcd => {

@@ -32,7 +32,10 @@ pub enum StoreError {
 impl StoreError {
     /// True when retrying the same call later may succeed.
     pub fn retryable(&self) -> bool {
-        matches!(self, StoreError::Unavailable { .. } | StoreError::Timeout { .. })
+        matches!(
+            self,
+            StoreError::Unavailable { .. } | StoreError::Timeout { .. }
+        )
     }
 }
 

@@ -23,12 +23,14 @@ pub mod managed;
 mod namespace;
 pub mod record;
 mod types;
+mod validate;
 
 pub use error::{StoreError, StoreResult};
 pub use etcd::EtcdStore;
 pub use local::LocalStore;
 pub use namespace::{Namespaced, cluster_namespace};
 pub use types::*;
+pub use validate::{MAX_LEASE_TTL, MAX_REQUEST_BYTES, MAX_TXN_OPS};
 
 use async_trait::async_trait;
 
@@ -54,7 +56,8 @@ pub trait Store: Send + Sync + 'static {
     async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse>;
 
     /// Sets `key` to `value`, optionally bound to `lease`. Returns the new store revision.
-    async fn put(&self, key: &str, value: Vec<u8>, lease: Option<LeaseId>) -> StoreResult<Revision>;
+    async fn put(&self, key: &str, value: Vec<u8>, lease: Option<LeaseId>)
+    -> StoreResult<Revision>;
 
     /// Deletes one key. Returns how many keys were deleted (0 or 1).
     async fn delete(&self, key: &str) -> StoreResult<u64>;

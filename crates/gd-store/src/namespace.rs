@@ -30,7 +30,10 @@ pub struct Namespaced {
 
 impl Namespaced {
     pub fn new(inner: Arc<dyn Store>, prefix: impl Into<String>) -> Self {
-        Self { inner, prefix: prefix.into() }
+        Self {
+            inner,
+            prefix: prefix.into(),
+        }
     }
 
     /// The prefix every key is stored under.
@@ -48,16 +51,30 @@ impl Namespaced {
     }
 
     fn strip(&self, mut kv: KeyValue) -> KeyValue {
-        kv.key = kv.key.strip_prefix(&self.prefix).unwrap_or(&kv.key).to_owned();
+        kv.key = kv
+            .key
+            .strip_prefix(&self.prefix)
+            .unwrap_or(&kv.key)
+            .to_owned();
         kv
     }
 
     fn op(&self, op: TxnOp) -> TxnOp {
         match op {
-            TxnOp::Put { key, value, lease } => TxnOp::Put { key: self.full(&key), value, lease },
-            TxnOp::Delete { key } => TxnOp::Delete { key: self.full(&key) },
-            TxnOp::DeletePrefix { prefix } => TxnOp::DeletePrefix { prefix: self.full(&prefix) },
-            TxnOp::Get { key } => TxnOp::Get { key: self.full(&key) },
+            TxnOp::Put { key, value, lease } => TxnOp::Put {
+                key: self.full(&key),
+                value,
+                lease,
+            },
+            TxnOp::Delete { key } => TxnOp::Delete {
+                key: self.full(&key),
+            },
+            TxnOp::DeletePrefix { prefix } => TxnOp::DeletePrefix {
+                prefix: self.full(&prefix),
+            },
+            TxnOp::Get { key } => TxnOp::Get {
+                key: self.full(&key),
+            },
         }
     }
 }
@@ -65,7 +82,11 @@ impl Namespaced {
 #[async_trait]
 impl Store for Namespaced {
     async fn get(&self, key: &str) -> StoreResult<Option<KeyValue>> {
-        Ok(self.inner.get(&self.full(key)).await?.map(|kv| self.strip(kv)))
+        Ok(self
+            .inner
+            .get(&self.full(key))
+            .await?
+            .map(|kv| self.strip(kv)))
     }
 
     async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse> {
@@ -74,7 +95,12 @@ impl Store for Namespaced {
         Ok(resp)
     }
 
-    async fn put(&self, key: &str, value: Vec<u8>, lease: Option<LeaseId>) -> StoreResult<Revision> {
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        lease: Option<LeaseId>,
+    ) -> StoreResult<Revision> {
         self.inner.put(&self.full(key), value, lease).await
     }
 
@@ -91,7 +117,10 @@ impl Store for Namespaced {
             compares: txn
                 .compares
                 .into_iter()
-                .map(|c| Compare { key: self.full(&c.key), ..c })
+                .map(|c| Compare {
+                    key: self.full(&c.key),
+                    ..c
+                })
                 .collect(),
             success: txn.success.into_iter().map(|op| self.op(op)).collect(),
             failure: txn.failure.into_iter().map(|op| self.op(op)).collect(),

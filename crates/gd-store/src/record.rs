@@ -34,17 +34,28 @@ struct EnvelopeIn {
 
 /// Serialises `record` in its envelope.
 pub fn encode<T: Record>(record: &T) -> Vec<u8> {
-    serde_json::to_vec(&EnvelopeOut { version: T::VERSION, kind: T::KIND, data: record })
-        .expect("records serialise to JSON")
+    serde_json::to_vec(&EnvelopeOut {
+        version: T::VERSION,
+        kind: T::KIND,
+        data: record,
+    })
+    .expect("records serialise to JSON")
 }
 
 /// Reads a record of type `T` stored under `key`, refusing other kinds and newer versions.
 pub fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt { key: key.to_owned(), reason };
-    let env: EnvelopeIn =
-        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a record envelope: {e}")))?;
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: key.to_owned(),
+        reason,
+    };
+    let env: EnvelopeIn = serde_json::from_slice(bytes)
+        .map_err(|e| corrupt(format!("not a record envelope: {e}")))?;
     if env.kind != T::KIND {
-        return Err(corrupt(format!("holds a {:?} record, expected {:?}", env.kind, T::KIND)));
+        return Err(corrupt(format!(
+            "holds a {:?} record, expected {:?}",
+            env.kind,
+            T::KIND
+        )));
     }
     if env.version > T::VERSION {
         return Err(corrupt(format!(

@@ -67,16 +67,32 @@ pub struct Compare {
 
 impl Compare {
     pub fn value(key: impl Into<String>, op: CompareOp, value: impl Into<Vec<u8>>) -> Self {
-        Self { key: key.into(), op, target: CompareTarget::Value(value.into()) }
+        Self {
+            key: key.into(),
+            op,
+            target: CompareTarget::Value(value.into()),
+        }
     }
     pub fn mod_revision(key: impl Into<String>, op: CompareOp, rev: Revision) -> Self {
-        Self { key: key.into(), op, target: CompareTarget::ModRevision(rev) }
+        Self {
+            key: key.into(),
+            op,
+            target: CompareTarget::ModRevision(rev),
+        }
     }
     pub fn create_revision(key: impl Into<String>, op: CompareOp, rev: Revision) -> Self {
-        Self { key: key.into(), op, target: CompareTarget::CreateRevision(rev) }
+        Self {
+            key: key.into(),
+            op,
+            target: CompareTarget::CreateRevision(rev),
+        }
     }
     pub fn version(key: impl Into<String>, op: CompareOp, version: i64) -> Self {
-        Self { key: key.into(), op, target: CompareTarget::Version(version) }
+        Self {
+            key: key.into(),
+            op,
+            target: CompareTarget::Version(version),
+        }
     }
     /// Holds when `key` does not exist.
     pub fn absent(key: impl Into<String>) -> Self {
@@ -91,24 +107,48 @@ impl Compare {
 /// One operation of a [`Txn`] branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxnOp {
-    Put { key: String, value: Vec<u8>, lease: Option<LeaseId> },
-    Delete { key: String },
-    DeletePrefix { prefix: String },
-    Get { key: String },
+    Put {
+        key: String,
+        value: Vec<u8>,
+        lease: Option<LeaseId>,
+    },
+    Delete {
+        key: String,
+    },
+    DeletePrefix {
+        prefix: String,
+    },
+    Get {
+        key: String,
+    },
 }
 
 impl TxnOp {
     pub fn put(key: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
-        Self::Put { key: key.into(), value: value.into(), lease: None }
+        Self::Put {
+            key: key.into(),
+            value: value.into(),
+            lease: None,
+        }
     }
-    pub fn put_with_lease(key: impl Into<String>, value: impl Into<Vec<u8>>, lease: LeaseId) -> Self {
-        Self::Put { key: key.into(), value: value.into(), lease: Some(lease) }
+    pub fn put_with_lease(
+        key: impl Into<String>,
+        value: impl Into<Vec<u8>>,
+        lease: LeaseId,
+    ) -> Self {
+        Self::Put {
+            key: key.into(),
+            value: value.into(),
+            lease: Some(lease),
+        }
     }
     pub fn delete(key: impl Into<String>) -> Self {
         Self::Delete { key: key.into() }
     }
     pub fn delete_prefix(prefix: impl Into<String>) -> Self {
-        Self::DeletePrefix { prefix: prefix.into() }
+        Self::DeletePrefix {
+            prefix: prefix.into(),
+        }
     }
     pub fn get(key: impl Into<String>) -> Self {
         Self::Get { key: key.into() }
@@ -192,7 +232,10 @@ impl Watch {
         rx: mpsc::Receiver<StoreResult<WatchEvent>>,
         cancel: tokio_util::sync::CancellationToken,
     ) -> Self {
-        Self { rx, _cancel: cancel.drop_guard() }
+        Self {
+            rx,
+            _cancel: cancel.drop_guard(),
+        }
     }
 
     /// The next event; `None` when the watch has ended.
