@@ -21,6 +21,7 @@
 //! cannot be represented: `range` and watches skip it with a warning, rather than failing a
 //! whole listing because of one foreign key.
 
+use crate::types::deliver;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -313,18 +314,6 @@ impl EtcdStore {
                 timeout_ms: ms(bound),
             }),
         }
-    }
-}
-
-/// Sends one item unless the watch was cancelled; false when the watch is over.
-async fn deliver(
-    tx: &mpsc::Sender<StoreResult<WatchEvent>>,
-    stop: &CancellationToken,
-    item: StoreResult<WatchEvent>,
-) -> bool {
-    tokio::select! {
-        _ = stop.cancelled() => false,
-        sent = tx.send(item) => sent.is_ok(),
     }
 }
 

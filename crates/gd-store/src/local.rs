@@ -32,6 +32,7 @@
 //! Lease ids come from a persisted counter seeded with the creation time, so they are never
 //! reused, not even by a store recreated from scratch.
 
+use crate::types::deliver;
 use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
@@ -804,18 +805,6 @@ impl History {
             batch.next = e.revision + 1;
         }
         Ok(batch)
-    }
-}
-
-/// Sends one item unless the watch was cancelled; false when the watch is over.
-async fn deliver(
-    tx: &mpsc::Sender<StoreResult<WatchEvent>>,
-    stop: &CancellationToken,
-    item: StoreResult<WatchEvent>,
-) -> bool {
-    tokio::select! {
-        _ = stop.cancelled() => false,
-        sent = tx.send(item) => sent.is_ok(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Plain data shared by every backend: key-values, transactions, watch events.
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::StoreResult;
 
@@ -241,5 +242,17 @@ impl Watch {
     /// The next event; `None` when the watch has ended.
     pub async fn next(&mut self) -> Option<StoreResult<WatchEvent>> {
         self.rx.recv().await
+    }
+}
+
+/// Sends one item unless the watch was cancelled; false when the watch is over.
+pub(crate) async fn deliver(
+    tx: &mpsc::Sender<StoreResult<WatchEvent>>,
+    stop: &CancellationToken,
+    item: StoreResult<WatchEvent>,
+) -> bool {
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        sent = tx.send(item) => sent.is_ok(),
     }
 }
