@@ -8,7 +8,7 @@ mod error;
 mod peer;
 
 pub use error::{ApiError, ErrorCode, ErrorResp};
-pub use peer::{Peer, PeerListResp};
+pub use peer::{METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

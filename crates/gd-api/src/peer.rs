@@ -31,3 +31,36 @@ pub struct Peer {
 
 /// `GET /v1/peers`.
 pub type PeerListResp = Vec<Peer>;
+
+/// `POST /v1/peers`: add the node at one of `addresses` to the cluster (GD2's `PeerAddReq`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeerAddReq {
+    /// Where the new node's glusterd2 listens, `host[:port]` (port 24007 when omitted).
+    /// The first address that answers is used.
+    pub addresses: Vec<String>,
+    /// The new peer's failure zone (stored as metadata `_zone`; default: the peer's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Free-form key/values; keys starting with `_` are reserved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// `POST /v1/peers/{peerid}`: edit a peer's metadata (GD2's `PeerEditReq`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeerEditReq {
+    /// A new failure zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// Keys to set or overwrite.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    /// Keys to delete.
+    #[serde(default, rename = "delete-metadata", skip_serializing_if = "Vec::is_empty")]
+    pub delete_metadata: Vec<String>,
+}
+
+/// The largest total size of a peer's user metadata (keys and values), as GD2.
+pub const METADATA_BYTES_MAX: usize = 4096;
