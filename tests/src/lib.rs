@@ -349,3 +349,70 @@ impl TestEtcd {
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
+
+/// One authenticated REST call to a node, as the CLI makes it; returns the status and the
+/// JSON body (`Null` when empty).
+pub fn api(
+    dirs: &NodeDirs,
+    d: &Daemon,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let secret = gd_auth::read_secret(&dirs.secret_file()).expect("the node's secret file");
+    let token = gd_auth::issue_token(
+        gd_auth::CLI_USER,
+        &secret,
+        method,
+        path,
+        gd_auth::TOKEN_VALIDITY,
+    );
+    let url = format!("{}{path}", d.url());
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client");
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client.request(m, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// The peers a node lists, or `None` when it cannot answer.
+pub fn peers_of(dirs: &NodeDirs, d: &Daemon) -> Option<Vec<gd_api::Peer>> {
+    let (status, body) = api(dirs, d, "GET", "/v1/peers", None);
+    if status != 200 {
+        return None;
+    }
+    serde_json::from_value(body).ok()
+}
+
+/// Waits (at most `timeout`) until `d` lists exactly `n` peers, all with the given online state.
+pub fn wait_peers(
+    dirs: &NodeDirs,
+    d: &Daemon,
+    n: usize,
+    online: bool,
+    timeout: Duration,
+) -> anyhow::Result<Vec<gd_api::Peer>> {
+    let mut last = None;
+    wait_for(
+        &format!("{} to list {n} peers, online = {online}", d.ip),
+        timeout,
+        || {
+            let peers = peers_of(dirs, d)?;
+            let ok = peers.len() == n && peers.iter().all(|p| p.online == online);
+            last = Some(peers.clone());
+            ok.then_some(peers)
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}; last seen: {last:?}"))
+}

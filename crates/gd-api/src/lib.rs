@@ -5,6 +5,7 @@
 //! `glusterd-version`...) so GD2's users' scripts keep working. This crate does no I/O.
 
 mod error;
+pub mod internal;
 mod peer;
 
 pub use error::{ApiError, ErrorCode, ErrorResp};

@@ -58,7 +58,11 @@ pub struct PeerEditReq {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
     /// Keys to delete.
-    #[serde(default, rename = "delete-metadata", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "delete-metadata",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub delete_metadata: Vec<String>,
 }
 

@@ -1,12 +1,17 @@
 //! The command line: global flags and the command tree (clap derive).
 //!
-//! Parsing is kept apart from running so that tests can check it with `Cli::try_parse_from`
-//! without a daemon. Each command group lives in its own module under `cmd/` and brings its own
-//! `Subcommand` enum; adding a group is one variant here and one arm in `cmd::run`.
+//! Parsing is kept apart from running so that tests can check it with
+//! [`Cli::try_parse_checked_from`] without a daemon. Each command group lives in its own module
+//! under `cmd/` and brings its own `Subcommand` enum; adding a group is one variant here and one
+//! arm in `cmd::run`.
+//!
+//! A few rules need more than clap can say about one argument (e.g. a metadata key given
+//! twice); [`Cli::check`] applies them right after parsing and reports them as clap errors, so
+//! every usage error looks the same and exits with status 2 before any request is sent.
 
 use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, error::ErrorKind};
 use clap_complete::Shell;
 
 use crate::{
@@ -44,8 +49,57 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments and applies [`Cli::check`]; on a usage error, prints it
+    /// and exits with status 2 (as [`Parser::parse`]).
+    pub fn parse_checked() -> Self {
+        let cli = Self::parse();
+        if let Err(e) = cli.check() {
+            e.exit();
+        }
+        cli
+    }
+
+    /// Like [`Parser::try_parse_from`], then [`Cli::check`].
+    pub fn try_parse_checked_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Self::try_parse_from(args)?;
+        cli.check()?;
+        Ok(cli)
+    }
+
+    /// The rules clap's parser cannot check by itself.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        match &self.command {
+            Command::Peer(cmd) => cmd.check(),
+            Command::Version | Command::Completion { .. } => Ok(()),
+        }
+    }
+}
+
+/// A usage error of the subcommand at `path` (e.g. `["peer", "add"]`), formatted by clap with
+/// that subcommand's usage line.
+pub fn usage_error(path: &[&str], message: impl std::fmt::Display) -> clap::Error {
+    let mut cmd = Cli::command();
+    // Building sets the subcommands' full names ("glustercli peer add") for their usage lines.
+    cmd.build();
+    for name in path {
+        match cmd.find_subcommand(name) {
+            Some(sub) => cmd = sub.clone(),
+            None => break,
+        }
+    }
+    cmd.error(ErrorKind::ValueValidation, message)
+}
+
 /// Options shared by every command (accepted before or after the command).
+///
+/// Under their own help heading: otherwise clap interleaves them with a subcommand's own options.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalOpts {
     /// glusterd2 endpoints, comma-separated (only the first one is used)
     #[arg(
@@ -130,7 +184,7 @@ mod tests {
     use clap::{CommandFactory, error::ErrorKind};
 
     use super::*;
-    use crate::cmd::peer::PeerCommand;
+    use crate::cmd::peer::{ListArgs, PeerCommand};
 
     /// Runs this test binary again with only `test` selected, in an environment we control:
     /// clap reads the process environment, which tests must not change under each other.
@@ -182,7 +236,13 @@ mod tests {
         assert_eq!(g.timeout, Duration::from_secs(30));
         assert!(!g.json && !g.insecure);
         assert_eq!(g.cacert, None);
-        assert!(matches!(cli.command, Command::Peer(PeerCommand::List)));
+        assert!(matches!(
+            cli.command,
+            Command::Peer(PeerCommand::List(ListArgs {
+                key: None,
+                value: None
+            }))
+        ));
     }
 
     #[test]
@@ -237,7 +297,150 @@ mod tests {
     #[test]
     fn peer_status_is_peer_list() {
         let cli = Cli::try_parse_from(["glustercli", "peer", "status"]).unwrap();
-        assert!(matches!(cli.command, Command::Peer(PeerCommand::List)));
+        assert!(matches!(cli.command, Command::Peer(PeerCommand::List(_))));
+    }
+
+    fn peer(args: &[&str]) -> Result<PeerCommand, clap::Error> {
+        let argv = ["glustercli", "peer"].iter().chain(args);
+        match Cli::try_parse_checked_from(argv)?.command {
+            Command::Peer(cmd) => Ok(cmd),
+            other => panic!("not a peer command: {other:?}"),
+        }
+    }
+
+    fn usage_error_of(args: &[&str]) -> clap::Error {
+        let e = peer(args).expect_err("a usage error");
+        assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+        e
+    }
+
+    #[test]
+    fn peer_add_args() {
+        let PeerCommand::Add(a) = peer(&[
+            "add",
+            "node3:24007",
+            "--zone",
+            "z3",
+            "--metadata",
+            "rack=r1",
+            "--metadata",
+            "row=",
+        ])
+        .unwrap() else {
+            panic!("not add")
+        };
+        assert_eq!(a.host, "node3:24007");
+        assert_eq!(a.zone.as_deref(), Some("z3"));
+        assert_eq!(
+            a.metadata,
+            [("rack".into(), "r1".into()), ("row".into(), String::new())]
+        );
+        let PeerCommand::Add(a) = peer(&["add", "node3"]).unwrap() else {
+            panic!("not add")
+        };
+        assert!(a.zone.is_none() && a.metadata.is_empty());
+
+        for (args, message) in [
+            (&["add"][..], "required"),
+            (&["add", ""], "value is required"),
+            (&["add", "n", "--metadata", "rack"], "expected KEY=VALUE"),
+            (
+                &["add", "n", "--metadata", "=r1"],
+                "the metadata key is empty",
+            ),
+            (&["add", "n", "--metadata", "_zone=z"], "reserved"),
+            (&["add", "n", "--zone", ""], "value is required"),
+            (
+                &["add", "n", "--metadata", "a=1", "--metadata", "a=2"],
+                "\"a\" is given more than once",
+            ),
+        ] {
+            let e = usage_error_of(args).to_string();
+            assert!(e.contains(message), "{args:?}: {e}");
+        }
+        let big = format!("k={}", "v".repeat(gd_api::METADATA_BYTES_MAX));
+        let e = usage_error_of(&["add", "n", "--metadata", &big]).to_string();
+        assert!(
+            e.contains("at most 4096") && e.contains("Usage: glustercli peer add"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn peer_remove_args() {
+        for (args, force) in [
+            (&["remove", "node2"][..], false),
+            (&["delete", "node2", "-f"], true),
+            (&["remove", "--force", "node2"], true),
+        ] {
+            let PeerCommand::Remove(r) = peer(args).unwrap() else {
+                panic!("not remove: {args:?}")
+            };
+            assert_eq!((r.peer.as_str(), r.force), ("node2", force));
+        }
+        usage_error_of(&["remove"]);
+        usage_error_of(&["remove", "a", "b"]);
+    }
+
+    #[test]
+    fn peer_edit_args() {
+        let PeerCommand::Edit(e) = peer(&["edit", "node1", "--key", "k", "--value", "-1"]).unwrap()
+        else {
+            panic!("not edit")
+        };
+        assert_eq!(
+            (e.key.as_deref(), e.value.as_deref(), e.delete, e.zone),
+            (Some("k"), Some("-1"), false, None)
+        );
+        let PeerCommand::Edit(e) = peer(&["edit", "node1", "--key", "k", "--delete"]).unwrap()
+        else {
+            panic!("not edit")
+        };
+        assert!(e.delete && e.value.is_none());
+        let PeerCommand::Edit(e) = peer(&["edit", "node1", "--zone", "z2"]).unwrap() else {
+            panic!("not edit")
+        };
+        assert_eq!(e.zone.as_deref(), Some("z2"));
+        assert!(e.key.is_none());
+        // An empty value is a value.
+        assert!(peer(&["edit", "n", "--key", "k", "--value", ""]).is_ok());
+
+        for (args, message) in [
+            (&["edit", "n"][..], "required"),
+            (&["edit", "n", "--key", "k"], "required"),
+            (&["edit", "n", "--value", "v"], "required"),
+            (&["edit", "n", "--delete"], "required"),
+            (&["edit", "n", "--zone", "z", "--value", "v"], "--key"),
+            (
+                &["edit", "n", "--key", "k", "--value", "v", "--delete"],
+                "cannot be used",
+            ),
+            (&["edit", "n", "--key", "_zone", "--value", "z"], "reserved"),
+            (&["edit", "n", "--key", "_zone", "--delete"], "use --zone"),
+            (&["edit", "n", "--key", "", "--delete"], "empty"),
+        ] {
+            let e = usage_error_of(args).to_string();
+            assert!(e.contains(message), "{args:?}: {e}");
+        }
+        let big = "v".repeat(gd_api::METADATA_BYTES_MAX);
+        let e = usage_error_of(&["edit", "n", "--key", "k", "--value", &big]).to_string();
+        assert!(e.contains("at most 4096"), "{e}");
+    }
+
+    #[test]
+    fn peer_list_args() {
+        let PeerCommand::List(l) = peer(&["list", "--key", "_zone", "--value", "z1"]).unwrap()
+        else {
+            panic!("not list")
+        };
+        assert_eq!(
+            (l.key.as_deref(), l.value.as_deref()),
+            (Some("_zone"), Some("z1"))
+        );
+        let PeerCommand::List(l) = peer(&["status", "--value", "r1"]).unwrap() else {
+            panic!("not list")
+        };
+        assert_eq!((l.key, l.value.as_deref()), (None, Some("r1")));
     }
 
     #[test]

@@ -362,6 +362,17 @@ impl Client {
             .map(drop)
     }
 
+    /// `DELETE path?k=v&...` (the pairs are URL-encoded), ignoring the answer's body.
+    pub async fn delete_query(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(), ClientError> {
+        self.request::<(), serde::de::IgnoredAny>(Method::DELETE, path, query, None)
+            .await
+            .map(drop)
+    }
+
     /// Any request: `body` is sent as JSON, a success answer is decoded as `Resp` (an empty body
     /// decodes as JSON `null`, so `()` and `Option<_>` fit 204 answers), an error answer becomes
     /// [`ClientError::Api`] or [`ClientError::Status`].

@@ -5,6 +5,8 @@
 
 use std::{io, path::PathBuf};
 
+use uuid::Uuid;
+
 use crate::{client::ClientError, secret::SecretSource};
 
 /// Why a command failed.
@@ -32,6 +34,27 @@ pub enum CliError {
     /// Writing to stdout failed.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
+    /// No peer has the name or address given on the command line.
+    #[error("no peer matches {0}")]
+    NoPeerMatch(String),
+    /// Several peers have the name or address given on the command line.
+    #[error("{} peers match {arg}: {}", ids.len(), join_ids(ids))]
+    AmbiguousPeer {
+        /// The name or address.
+        arg: String,
+        /// The peers it matches.
+        ids: Vec<Uuid>,
+    },
+    /// The command line is wrong in a way found after parsing (exit status 2, as clap's).
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn join_ids(ids: &[Uuid]) -> String {
+    ids.iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl From<io::Error> for CliError {
@@ -59,6 +82,10 @@ impl CliError {
                     .then(|| "pass the CA that signed glusterd2's certificate with --cacert, or use --insecure".to_owned())
             }
             CliError::Client(ClientError::Timeout { .. }) => Some("use --timeout to wait longer".to_owned()),
+            CliError::NoPeerMatch(_) => {
+                Some("give the peer's id, name or address as `glustercli peer list` shows them".to_owned())
+            }
+            CliError::AmbiguousPeer { .. } => Some("give the peer's id instead".to_owned()),
             CliError::Client(ClientError::Transport { endpoint, .. }) if endpoint.starts_with("http:") => {
                 Some("if glusterd2 serves TLS, use an https:// endpoint".to_owned())
             }
@@ -72,9 +99,13 @@ impl CliError {
         matches!(self, CliError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
 
-    /// The process's exit status: 1 for every failure (usage errors, 2, are clap's).
+    /// The process's exit status: 2 for usage errors (as clap's), 1 for every other failure.
     pub fn exit_code(&self) -> u8 {
-        if self.is_broken_pipe() { 0 } else { 1 }
+        match self {
+            _ if self.is_broken_pipe() => 0,
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
     }
 }
 
@@ -103,6 +134,25 @@ mod tests {
             "{hint}"
         );
         assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn peer_resolution_errors() {
+        let e = CliError::NoPeerMatch("node9".into());
+        assert_eq!(e.to_string(), "no peer matches node9");
+        assert!(e.hint().unwrap().contains("peer list"));
+        let e = CliError::AmbiguousPeer {
+            arg: "10.0.0.1".into(),
+            ids: vec![Uuid::nil(), Uuid::max()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "2 peers match 10.0.0.1: 00000000-0000-0000-0000-000000000000, \
+             ffffffff-ffff-ffff-ffff-ffffffffffff"
+        );
+        assert_eq!(e.hint().as_deref(), Some("give the peer's id instead"));
+        assert_eq!(e.exit_code(), 1);
+        assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
     }
 
     #[test]

@@ -1,18 +1,17 @@
 //! `glustercli`: parse the command line, run the command, map the outcome to an exit status.
 //!
 //! Exit statuses: 0 success, 1 any failure (printed to stderr as "Error: ..." with an optional
-//! "Hint: ..." line), 2 usage errors (clap's own).
+//! "Hint: ..." line), 2 usage errors (clap's own, and the checks of [`Cli::check`]).
 
 use std::{
     io::{self, Write},
     process::ExitCode,
 };
 
-use clap::Parser;
 use gd_cli::{Cli, CliError};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,11 +1,17 @@
-//! The `glustercli` binary against a fake glusterd2: output, exit statuses, auth, TLS.
+//! The `glustercli` binary against a fake glusterd2: output, exit statuses, auth, TLS, and
+//! the exact requests the peer commands send.
 
 mod common;
 
 use assert_cmd::Command;
-use common::{Behaviour, FakeServer, SECRET, Setup, fixture};
+use common::{Behaviour, FakeServer, NEW_PEER_ID, SECRET, Setup, UNREACHABLE_HOST, fixture};
 use gd_api::{Peer, VersionResp};
 use predicates::prelude::*;
+use serde_json::json;
+
+const NODE1: &str = "6f1d0c6e-8a4e-4a57-9a36-0d3c8d3f1a01";
+const NODE2: &str = "0b7a3c1e-2f4d-4e5b-8c6d-7e8f9a0b1c2d";
+const NODE3: &str = "9c2e4f60-1a2b-4c3d-8e9f-a0b1c2d3e4f5";
 
 /// `glustercli` with a clean environment (no GD2_* variables from the developer's shell).
 fn cli() -> Command {
@@ -369,4 +375,418 @@ fn https_with_cacert_or_insecure() {
         .stderr(predicate::str::starts_with(
             "Error: cannot read /nonexistent/ca.pem",
         ));
+}
+
+/// The fake daemon's peers plus node3, a second glusterd2 on node1's host (10.0.0.1).
+fn peers_sharing_a_host() -> Vec<Peer> {
+    let mut peers = common::peers();
+    peers.push(Peer {
+        id: NODE3.parse().unwrap(),
+        name: "node3".into(),
+        peer_addresses: vec!["10.0.0.1:24018".into()],
+        client_addresses: vec!["10.0.0.1:24017".into()],
+        online: true,
+        pid: Some(99),
+        metadata: [("_zone".to_owned(), "z3".to_owned())].into(),
+    });
+    peers
+}
+
+/// The (method, path, query) of every request the server got.
+fn calls(server: &FakeServer) -> Vec<(String, String, Option<String>)> {
+    server
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.query))
+        .collect()
+}
+
+fn call(method: &str, path: &str, query: Option<&str>) -> (String, String, Option<String>) {
+    (method.to_owned(), path.to_owned(), query.map(str::to_owned))
+}
+
+#[test]
+fn peer_add_sends_the_request_and_prints_the_peer() {
+    let server = FakeServer::start();
+    let out = stdout_of(cli_for(&server).args([
+        "peer",
+        "add",
+        "node4:24007",
+        "--zone",
+        "z4",
+        "--metadata",
+        "rack=r1",
+        "--metadata",
+        "note=a=b",
+    ]));
+    let posts = server.requests_with("POST");
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].path, "/v1/peers");
+    assert_eq!(
+        posts[0].json(),
+        json!({"addresses": ["node4:24007"], "zone": "z4", "metadata": {"rack": "r1", "note": "a=b"}})
+    );
+    assert_eq!(
+        out,
+        format!(
+            "Peer {NEW_PEER_ID} (node4) added at node4:24007
++--------------------------------------+-------+------------------+--------+
+| ID                                   | Name  | Client Addresses | Online |
++==========================================================================+
+| {NEW_PEER_ID} | node4 | node4:24007      | yes    |
++--------------------------------------+-------+------------------+--------+
+Metadata: _zone=z4, note=a=b, rack=r1
+"
+        )
+    );
+    // The new peer is in the next list.
+    let out = stdout_of(cli_for(&server).args(["peer", "list"]));
+    assert!(out.contains(NEW_PEER_ID), "{out}");
+}
+
+#[test]
+fn peer_add_sends_only_what_is_given_and_json_is_the_peer() {
+    let server = FakeServer::start();
+    let out = stdout_of(cli_for(&server).args(["--json", "peer", "add", "node4"]));
+    assert_eq!(server.requests()[0].json(), json!({"addresses": ["node4"]}));
+    let peer: Peer = serde_json::from_str(&out).expect("Peer JSON");
+    assert_eq!(peer.id.to_string(), NEW_PEER_ID);
+    assert_eq!(peer.name, "node4");
+    // The default zone is the peer's id.
+    assert_eq!(
+        peer.metadata.get("_zone").map(String::as_str),
+        Some(NEW_PEER_ID)
+    );
+    assert!(out.contains("\n  \"client-addresses\""), "{out}");
+}
+
+#[test]
+fn peer_add_errors() {
+    let server = FakeServer::start();
+    cli_for(&server)
+        .args(["peer", "add", "node1:24007"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(format!(
+            "Error: Peer exists with given addresses (ID: {NODE1})\n"
+        ));
+    cli_for(&server)
+        .args(["peer", "add", UNREACHABLE_HOST])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "Error: could not connect to host. Make sure host address is valid",
+        ));
+    let sent = server.requests().len();
+    for (args, message) in [
+        (&["peer", "add"][..], "required"),
+        (
+            &["peer", "add", "n", "--metadata", "rack"],
+            "expected KEY=VALUE",
+        ),
+        (
+            &["peer", "add", "n", "--metadata", "=r1"],
+            "the metadata key is empty",
+        ),
+        (&["peer", "add", "n", "--metadata", "_zone=z"], "use --zone"),
+        (
+            &["peer", "add", "n", "--metadata", "a=1", "--metadata", "a=2"],
+            "given more than once",
+        ),
+    ] {
+        cli_for(&server)
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+    }
+    assert_eq!(server.requests().len(), sent, "usage errors send nothing");
+}
+
+#[test]
+fn peer_remove_by_id_sends_only_the_delete() {
+    let server = FakeServer::start();
+    cli_for(&server)
+        .args(["peer", "remove", NODE1])
+        .assert()
+        .success()
+        .stdout(format!("Peer {NODE1} removed\n"));
+    assert_eq!(
+        calls(&server),
+        [call("DELETE", &format!("/v1/peers/{NODE1}"), None)]
+    );
+    assert_eq!(server.requests()[0].body, "");
+    // It is gone: removing it again is the daemon's 404.
+    cli_for(&server)
+        .args(["peer", "remove", NODE1])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("Error: peer not found\n");
+}
+
+#[test]
+fn peer_remove_by_name_or_address() {
+    for (arg, id) in [
+        ("node1", NODE1),
+        ("NODE1", NODE1),
+        ("10.0.0.1", NODE1),
+        ("node1:24008", NODE1),
+        ("10.0.0.1:24007", NODE1),
+        ("fd00::2", NODE2),
+        ("[fd00::2]", NODE2),
+        ("[fd00::2]:24007", NODE2),
+    ] {
+        let server = FakeServer::start();
+        cli_for(&server)
+            .args(["peer", "delete", arg, "--force"])
+            .assert()
+            .success()
+            .stdout(format!("Peer {id} removed\n"));
+        assert_eq!(
+            calls(&server),
+            [
+                call("GET", "/v1/peers", None),
+                call("DELETE", &format!("/v1/peers/{id}"), Some("force=true")),
+            ],
+            "{arg}"
+        );
+    }
+}
+
+#[test]
+fn peer_remove_force_and_json() {
+    let server = FakeServer::start();
+    // node2 is offline: the fake daemon, like GD2, refuses without --force.
+    cli_for(&server)
+        .args(["peer", "remove", NODE2])
+        .assert()
+        .code(1)
+        .stderr("Error: peer is not alive\n");
+    // The API answers 204 without a body: nothing to print as JSON.
+    cli_for(&server)
+        .args(["--json", "peer", "remove", "-f", NODE2])
+        .assert()
+        .success()
+        .stdout("");
+    assert_eq!(
+        calls(&server)[1],
+        call("DELETE", &format!("/v1/peers/{NODE2}"), Some("force=true"))
+    );
+}
+
+#[test]
+fn peer_remove_refuses_to_guess() {
+    let server = FakeServer::with(Setup {
+        peers: peers_sharing_a_host(),
+        ..Setup::default()
+    });
+    cli_for(&server)
+        .args(["peer", "remove", "10.0.0.1"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(format!(
+            "Error: 2 peers match 10.0.0.1: {NODE1}, {NODE3}\nHint: give the peer's id instead\n"
+        ));
+    cli_for(&server)
+        .args(["peer", "remove", "node9"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "Error: no peer matches node9\nHint: ",
+        ));
+    // A host with the wrong port is no match either.
+    cli_for(&server)
+        .args(["peer", "remove", "10.0.0.1:9999"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "Error: no peer matches 10.0.0.1:9999\n",
+        ));
+    assert!(
+        server.requests_with("DELETE").is_empty(),
+        "nothing is removed"
+    );
+    // The whole address picks one.
+    cli_for(&server)
+        .args(["peer", "remove", "10.0.0.1:24017"])
+        .assert()
+        .success()
+        .stdout(format!("Peer {NODE3} removed\n"));
+}
+
+#[test]
+fn peer_remove_usage_errors() {
+    cli().args(["peer", "remove"]).assert().code(2);
+    cli().args(["peer", "remove", "a", "b"]).assert().code(2);
+    cli().args(["peer", "remove", ""]).assert().code(2);
+}
+
+#[test]
+fn peer_edit_sets_and_deletes_metadata() {
+    let server = FakeServer::start();
+    let out = stdout_of(
+        cli_for(&server).args(["peer", "edit", "node1", "--key", "rack", "--value", "r1"]),
+    );
+    assert_eq!(
+        calls(&server),
+        [
+            call("GET", "/v1/peers", None),
+            call("POST", &format!("/v1/peers/{NODE1}"), None),
+        ]
+    );
+    assert_eq!(
+        server.requests()[1].json(),
+        json!({"metadata": {"rack": "r1"}})
+    );
+    assert_eq!(
+        out,
+        format!(
+            "\
++--------------------------------------+-------+------------------+--------+
+| ID                                   | Name  | Client Addresses | Online |
++==========================================================================+
+| {NODE1} | node1 | 10.0.0.1:24007   | yes    |
++--------------------------------------+-------+------------------+--------+
+Metadata: _zone=z1, rack=r1
+"
+        )
+    );
+
+    let out = stdout_of(cli_for(&server).args([
+        "peer", "edit", NODE1, "--key", "rack", "--delete", "--zone", "z9",
+    ]));
+    let last = server.requests().pop().unwrap();
+    assert_eq!(last.path, format!("/v1/peers/{NODE1}"));
+    assert_eq!(
+        last.json(),
+        json!({"zone": "z9", "delete-metadata": ["rack"]})
+    );
+    assert!(out.ends_with("\nMetadata: _zone=z9\n"), "{out}");
+
+    let out = stdout_of(cli_for(&server).args(["--json", "peer", "edit", NODE1, "--zone", "z2"]));
+    assert_eq!(
+        server.requests().pop().unwrap().json(),
+        json!({"zone": "z2"})
+    );
+    let peer: Peer = serde_json::from_str(&out).expect("Peer JSON");
+    assert_eq!(peer.id.to_string(), NODE1);
+    assert_eq!(
+        peer.metadata,
+        [("_zone".to_owned(), "z2".to_owned())].into()
+    );
+}
+
+#[test]
+fn peer_edit_errors() {
+    let server = FakeServer::start();
+    // Each value fits, together they are over GD2's 4 KiB: the daemon's 400.
+    let value = "v".repeat(3000);
+    cli_for(&server)
+        .args(["peer", "edit", NODE1, "--key", "a", "--value", &value])
+        .assert()
+        .success();
+    cli_for(&server)
+        .args(["peer", "edit", NODE1, "--key", "b", "--value", &value])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("Error: metadata size exceeds max allowed size of 4KB\n");
+    let unknown = "11111111-2222-4333-8444-555555555555";
+    cli_for(&server)
+        .args(["peer", "edit", unknown, "--zone", "z"])
+        .assert()
+        .code(1)
+        .stderr("Error: peer not found\n");
+    cli_for(&server)
+        .args(["peer", "edit", "node9", "--zone", "z"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "Error: no peer matches node9\n",
+        ));
+
+    let sent = server.requests().len();
+    for (args, message) in [
+        (&["peer", "edit", NODE1][..], "required"),
+        (&["peer", "edit", NODE1, "--key", "k"], "--value"),
+        (&["peer", "edit", NODE1, "--value", "v"], "--key"),
+        (&["peer", "edit", NODE1, "--delete"], "--key"),
+        (
+            &[
+                "peer", "edit", NODE1, "--key", "k", "--value", "v", "--delete",
+            ],
+            "cannot be used with",
+        ),
+        (
+            &["peer", "edit", NODE1, "--key", "_zone", "--value", "z"],
+            "reserved",
+        ),
+        (&["peer", "edit", NODE1, "--key", "", "--delete"], "empty"),
+    ] {
+        cli_for(&server)
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(message));
+    }
+    assert_eq!(server.requests().len(), sent, "usage errors send nothing");
+}
+
+#[test]
+fn peer_list_filters_are_sent_and_applied() {
+    // The fake daemon ignores the filters: what is filtered here is the CLI's doing.
+    let server = FakeServer::with(Setup {
+        peers: peers_sharing_a_host(),
+        ..Setup::default()
+    });
+    let rows = |args: &[&str]| -> Vec<String> {
+        let out = stdout_of(cli_for(&server).args(["peer", "list"]).args(args));
+        out.lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| ID "))
+            .map(|l| l.split(" | ").nth(1).unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(rows(&["--key", "_zone"]), ["node1", "node3"]);
+    assert_eq!(rows(&["--value", "z3"]), ["node3"]);
+    assert_eq!(rows(&["--key", "_zone", "--value", "z1"]), ["node1"]);
+    assert_eq!(
+        rows(&["--key", "_zone", "--value", "z2"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(rows(&[]).len(), 3);
+    let queries: Vec<Option<String>> = server.requests().into_iter().map(|r| r.query).collect();
+    assert_eq!(
+        queries,
+        [
+            Some("key=_zone".to_owned()),
+            Some("value=z3".to_owned()),
+            Some("key=_zone&value=z1".to_owned()),
+            Some("key=_zone&value=z2".to_owned()),
+            None,
+        ]
+    );
+
+    let out = stdout_of(cli_for(&server).args(["--json", "peer", "list", "--value", "z1"]));
+    let peers: Vec<Peer> = serde_json::from_str(&out).expect("Vec<Peer> JSON");
+    assert_eq!(peers, [common::peers()[0].clone()]);
+}
+
+#[test]
+fn peer_commands_print_the_daemon_errors() {
+    // Name resolution goes through the list, so its errors are the list's.
+    let server = FakeServer::with(Setup {
+        behaviour: Behaviour::ApiError,
+        ..Setup::default()
+    });
+    cli_for(&server)
+        .args(["peer", "remove", "node1"])
+        .assert()
+        .code(1)
+        .stderr("Error: a txn step failed (step: peer.list); store is sad\n");
 }

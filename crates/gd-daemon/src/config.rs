@@ -14,10 +14,10 @@ use std::{
 };
 
 use clap::Parser;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Where the cluster configuration is kept (DESIGN §3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum StoreMode {
     /// `etcd` when endpoints are configured, `managed` when an `etcd` binary is on PATH,

@@ -49,16 +49,57 @@ impl Identity {
         }
     }
 
-    /// Writes the identity atomically (temp file, fsync, rename).
+    /// Writes the identity atomically.
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let path = dir.join(FILE);
-        let tmp = dir.join(format!("{FILE}.tmp"));
-        let text = toml::to_string(self)?;
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)?;
-        Ok(())
+        write_atomic(&dir.join(FILE), toml::to_string(self)?.as_bytes())
+    }
+}
+
+/// Writes a file so that a crash leaves either the old or the new content: temp file, fsync,
+/// rename. The file is private (0600): these files hold identities and secrets.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// The secret node-to-node calls are signed with, created when the cluster forms (at the
+/// first peer add) and handed to every node that joins. Kept in `<localstatedir>/cluster-secret`.
+pub mod cluster_secret {
+    use super::*;
+
+    const FILE: &str = "cluster-secret";
+
+    pub fn load(dir: &Path) -> anyhow::Result<Option<String>> {
+        match gd_auth::read_secret(&dir.join(FILE)) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot read {}: {e}",
+                dir.join(FILE).display()
+            )),
+        }
+    }
+
+    pub fn save(dir: &Path, secret: &str) -> anyhow::Result<()> {
+        write_atomic(&dir.join(FILE), secret.as_bytes())
+    }
+
+    pub fn remove(dir: &Path) -> anyhow::Result<()> {
+        match fs::remove_file(dir.join(FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
     }
 }
 

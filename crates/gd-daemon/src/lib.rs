@@ -8,17 +8,19 @@ pub mod config;
 pub mod identity;
 pub mod liveness;
 pub mod logging;
+pub mod node;
+pub mod peer_client;
 pub mod peers;
 pub mod pidfile;
 pub mod rest;
 pub mod store;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, identity::Identity, peers::PeerRecord, pidfile::InstanceGuard};
+use crate::{config::Config, identity::Identity, node::Node, pidfile::InstanceGuard};
 
 /// How long in-flight requests get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -57,41 +59,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.client_addr))?;
     listener.set_nonblocking(true)?;
 
-    let open = store::open(&config, &identity).await?;
-    let store = open.store.clone();
-
-    let me = PeerRecord {
-        id: identity.peer_id,
-        name: hostname(),
-        peer_addresses: vec![config.peer_address.clone()],
-        client_addresses: config.client_addresses(),
-        metadata: Default::default(),
-    };
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        peers::upsert_self(store.as_ref(), me),
-    )
-    .await
-    .context("the store did not answer within 30 s while registering this node")?
-    .context("cannot register this node in the store")?;
+    let node = Node::open(config.clone(), identity, secret).await?;
 
     let cancel = CancellationToken::new();
-    let (lease_tx, _lease_rx) = tokio::sync::watch::channel(0);
-    let liveness = tokio::spawn(liveness::run(
-        store.clone(),
-        identity.peer_id,
-        lease_tx,
-        cancel.clone(),
-    ));
+    // Registration and liveness go on in the background: after a whole-cluster restart the
+    // store answers only once enough peers are back, and the API must be up meanwhile.
+    let registration = tokio::spawn(node.clone().register_until_done(cancel.clone()));
+    let liveness = tokio::spawn(node.liveness.clone().run(cancel.clone()));
 
-    let state = Arc::new(rest::AppState {
-        identity,
-        store: store.clone(),
-        secret,
-    });
-    let app = rest::router(state);
-    let server_cancel = cancel.clone();
-    let server = serve(listener, app, &config, server_cancel).await?;
+    let app = rest::router(node.clone());
+    let server = serve(listener, app, &config, cancel.clone()).await?;
     tracing::info!(address = %config.client_addr, tls = config.cert_file.is_some(), "serving the REST API");
 
     wait_for_signal().await;
@@ -103,7 +80,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         _ => {}
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), liveness).await;
-    open.close().await;
+    registration.abort();
+    node.close().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -158,11 +136,4 @@ async fn wait_for_signal() {
         _ = term.recv() => tracing::info!("SIGTERM received"),
         _ = int.recv() => tracing::info!("SIGINT received"),
     }
-}
-
-fn hostname() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".into())
 }

@@ -4,12 +4,21 @@
 //! refreshes the lease every [`KEEPALIVE_INTERVAL`]. If the node dies, the lease expires and the
 //! store deletes the key: every other node sees it offline within the TTL, and nobody writes
 //! anything periodically — keep-alives are not store writes. If the lease is lost (the store
-//! was unreachable for longer than the TTL) the node grants a new one and publishes again.
+//! was unreachable for longer than the TTL, or the node switched stores when it joined or left
+//! a cluster) the node grants a new one and publishes again.
+//!
+//! The same lease carries the node's locks, so they vanish with the node.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use gd_store::{LeaseId, Store, StoreError, record};
-use tokio::sync::watch;
+use tokio::sync::{Mutex, Notify, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -20,27 +29,99 @@ pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(3);
 /// How long to wait before retrying after the store failed.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Publishes this node's liveness until cancelled, then revokes the lease so the node shows
-/// offline at once on a clean shutdown. `lease_tx` carries the current lease (0 while none).
-pub async fn run(
+/// This node's liveness key and lease.
+pub struct Liveness {
     store: Arc<dyn Store>,
-    peer_id: Uuid,
-    lease_tx: watch::Sender<LeaseId>,
-    cancel: CancellationToken,
-) {
-    let key = alive_key(peer_id);
-    let value = record::encode(&AliveRecord {
-        pid: std::process::id(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-    });
-    let mut lease: Option<LeaseId> = None;
-    loop {
-        let wait = match lease {
-            None => match publish(store.as_ref(), &key, &value).await {
+    key: String,
+    value: Vec<u8>,
+    lease: Mutex<Option<LeaseId>>,
+    paused: AtomicBool,
+    wake: Notify,
+    published: watch::Sender<Option<LeaseId>>,
+}
+
+impl Liveness {
+    pub fn new(store: Arc<dyn Store>, peer_id: Uuid) -> Arc<Liveness> {
+        let value = record::encode(&AliveRecord {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        });
+        Arc::new(Liveness {
+            store,
+            key: alive_key(peer_id),
+            value,
+            lease: Mutex::new(None),
+            paused: AtomicBool::new(false),
+            wake: Notify::new(),
+            published: watch::channel(None).0,
+        })
+    }
+
+    /// The current lease, if liveness is published.
+    pub fn lease(&self) -> Option<LeaseId> {
+        *self.published.borrow()
+    }
+
+    /// Waits (at most `timeout`) until liveness is published; returns the lease.
+    pub async fn wait_published(&self, timeout: Duration) -> Option<LeaseId> {
+        let mut rx = self.published.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(Option::is_some))
+            .await
+            .ok()?
+            .ok()
+            .and_then(|v| *v)
+    }
+
+    /// Stops publishing and revokes the lease (the node shows offline at once), until
+    /// [`Liveness::resume`].
+    pub async fn withdraw(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+        let mut lease = self.lease.lock().await;
+        if let Some(id) = lease.take() {
+            self.published.send_replace(None);
+            match tokio::time::timeout(Duration::from_secs(2), self.store.lease_revoke(id)).await {
+                Ok(Ok(())) => tracing::info!("liveness withdrawn"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot revoke the liveness lease"),
+                Err(_) => tracing::warn!("revoking the liveness lease timed out"),
+            }
+        }
+    }
+
+    /// Publishes again after [`Liveness::withdraw`].
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// Publishes and refreshes until cancelled, then withdraws.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            let wait = if self.paused.load(Ordering::SeqCst) {
+                Duration::from_secs(3600)
+            } else {
+                self.step().await
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        self.withdraw().await;
+    }
+
+    /// One publish or refresh; returns how long to wait before the next.
+    async fn step(&self) -> Duration {
+        let mut lease = self.lease.lock().await;
+        if self.paused.load(Ordering::SeqCst) {
+            return Duration::from_secs(3600);
+        }
+        match *lease {
+            None => match self.publish().await {
                 Ok(id) => {
                     tracing::info!(lease = id, "liveness published");
-                    lease = Some(id);
-                    let _ = lease_tx.send(id);
+                    *lease = Some(id);
+                    self.published.send_replace(Some(id));
                     KEEPALIVE_INTERVAL
                 }
                 Err(e) => {
@@ -48,39 +129,32 @@ pub async fn run(
                     RETRY_INTERVAL
                 }
             },
-            Some(id) => match store.lease_keep_alive(id).await {
+            Some(id) => match self.store.lease_keep_alive(id).await {
                 Ok(_) => KEEPALIVE_INTERVAL,
                 Err(StoreError::LeaseNotFound { .. }) => {
                     tracing::warn!(lease = id, "liveness lease lost; publishing again");
-                    lease = None;
-                    let _ = lease_tx.send(0);
-                    continue;
+                    *lease = None;
+                    self.published.send_replace(None);
+                    Duration::ZERO
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "liveness keep-alive failed; retrying");
                     RETRY_INTERVAL
                 }
             },
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(wait) => {}
         }
     }
-    if let Some(id) = lease {
-        match tokio::time::timeout(Duration::from_secs(2), store.lease_revoke(id)).await {
-            Ok(Ok(())) => tracing::info!("liveness withdrawn"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot revoke liveness lease"),
-            Err(_) => tracing::warn!("revoking the liveness lease timed out"),
-        }
-    }
-}
 
-async fn publish(store: &dyn Store, key: &str, value: &[u8]) -> Result<LeaseId, StoreError> {
-    let id = store.lease_grant(LEASE_TTL_S).await?;
-    if let Err(e) = store.put(key, value.to_vec(), Some(id)).await {
-        let _ = store.lease_revoke(id).await;
-        return Err(e);
+    async fn publish(&self) -> Result<LeaseId, StoreError> {
+        let id = self.store.lease_grant(LEASE_TTL_S).await?;
+        if let Err(e) = self
+            .store
+            .put(&self.key, self.value.clone(), Some(id))
+            .await
+        {
+            let _ = self.store.lease_revoke(id).await;
+            return Err(e);
+        }
+        Ok(id)
     }
-    Ok(id)
 }

@@ -1,40 +1,125 @@
-//! Opening the cluster store in the configured mode.
+//! The node's connection to the cluster store, and how it is persisted across restarts.
 //!
-//! - `local`: a redb file under `<localstatedir>/store/`; one node, no etcd.
+//! A fresh node picks its store from the configuration:
+//! - `local`: a redb file under `<localstatedir>/store/`; one node, no etcd;
 //! - `managed`: glusterd2 starts an etcd member of its own (data under
-//!   `<localstatedir>/store/etcd.data`, log under `<logdir>/store/etcd.log`) and connects to it.
-//!   In this release the member serves this node only; growing the etcd cluster as peers join
-//!   is the membership work.
+//!   `<localstatedir>/store/etcd.data`, log under `<logdir>/store/etcd.log`);
 //! - `etcd`: an external etcd cluster at `etcdendpoints`.
 //!
-//! In every mode the daemon sees the store through the cluster namespace
-//! `gluster-<cluster-id>/`.
+//! Once the node has joined a cluster, how it reaches the cluster's store is no longer a
+//! matter of its configuration but of the cluster: [`StoreState`] is written to
+//! `<localstatedir>/store.toml` at join and removed at leave, and a restart uses it.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use gd_store::{
-    EtcdStore, LocalStore, Namespaced, Store, cluster_namespace,
+    EtcdStore, LocalStore, Store,
     etcd::EtcdOptions,
     managed::{EtcdMemberConfig, EtcdProcess},
 };
+use serde::{Deserialize, Serialize};
 
-use crate::{
-    config::{Config, StoreMode},
-    identity::Identity,
-};
+use crate::config::{Config, StoreMode};
 
-/// The open store, and the etcd member behind it when glusterd2 manages one.
-pub struct OpenStore {
+/// How this node reaches its store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StoreState {
+    /// `local`, `managed` or `etcd` (never `auto`).
     pub mode: StoreMode,
-    /// The cluster's namespace of the store.
-    pub store: Arc<dyn Store>,
-    pub managed: Option<EtcdProcess>,
+    /// etcd client URLs (empty for `local`).
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Whether this node runs an etcd member (managed mode only).
+    #[serde(default)]
+    pub member: bool,
+    /// Whether the state was handed over by a cluster this node joined.
+    #[serde(default)]
+    pub joined: bool,
 }
 
-impl OpenStore {
+const STATE_FILE: &str = "store.toml";
+
+impl StoreState {
+    /// The state of a node that has joined no cluster, from its configuration.
+    pub fn fresh(config: &Config) -> (StoreState, &'static str) {
+        let (mode, why) = config.resolve_store_mode(on_path("etcd"));
+        let state = match mode {
+            StoreMode::Managed => StoreState {
+                mode,
+                endpoints: vec![config.etcd_client_url.clone()],
+                member: true,
+                joined: false,
+            },
+            StoreMode::Etcd => StoreState {
+                mode,
+                endpoints: config.etcd_endpoints.clone(),
+                member: false,
+                joined: false,
+            },
+            _ => StoreState {
+                mode: StoreMode::Local,
+                endpoints: vec![],
+                member: false,
+                joined: false,
+            },
+        };
+        (state, why)
+    }
+
+    /// The persisted state of a node that joined a cluster, if any.
+    pub fn load(dir: &Path) -> anyhow::Result<Option<StoreState>> {
+        let path = dir.join(STATE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let s: StoreState = toml::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} is damaged: {}",
+                        path.display(),
+                        e.to_string().trim_end()
+                    )
+                })?;
+                if s.mode == StoreMode::Auto || s.mode == StoreMode::Local || s.endpoints.is_empty()
+                {
+                    anyhow::bail!(
+                        "{} is inconsistent: a joined node uses etcd endpoints",
+                        path.display()
+                    );
+                }
+                Ok(Some(s))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        crate::identity::write_atomic(&dir.join(STATE_FILE), toml::to_string(self)?.as_bytes())
+    }
+
+    pub fn remove(dir: &Path) -> anyhow::Result<()> {
+        match std::fs::remove_file(dir.join(STATE_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An open store backend (not yet namespaced), and the etcd member behind it when this node
+/// runs one.
+pub struct Backend {
+    pub state: StoreState,
+    pub raw: Arc<dyn Store>,
+    pub member: Option<EtcdProcess>,
+}
+
+impl Backend {
     /// Stops the managed etcd member, if any.
     pub async fn close(self) {
-        if let Some(etcd) = self.managed {
+        if let Some(etcd) = self.member {
             match etcd.stop().await {
                 Ok(()) => tracing::info!("managed etcd member stopped"),
                 Err(e) => tracing::warn!(error = %e, "stopping the managed etcd member"),
@@ -57,77 +142,92 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Opens the store the configuration asks for.
-pub async fn open(config: &Config, identity: &Identity) -> anyhow::Result<OpenStore> {
-    let (mode, why) = config.resolve_store_mode(on_path("etcd"));
-    tracing::info!(store = %mode, reason = why, "store mode chosen");
+/// The data directory of this node's etcd member.
+pub fn member_data_dir(config: &Config) -> PathBuf {
+    config.localstatedir.join("store").join("etcd.data")
+}
+
+/// Opens the backend `state` describes. `check` makes an unreachable etcd an error at once
+/// (a fresh node, where a wrong endpoint is a configuration mistake); without it the node
+/// starts and the store calls fail until etcd answers (a restart of a cluster member, whose
+/// peers may come back in any order).
+pub async fn open_backend(
+    config: &Config,
+    name: &str,
+    state: StoreState,
+    check: bool,
+) -> anyhow::Result<Backend> {
     let store_dir = config.localstatedir.join("store");
     std::fs::create_dir_all(&store_dir)?;
-    let (raw, managed): (Arc<dyn Store>, Option<EtcdProcess>) = match mode {
+    match state.mode {
         StoreMode::Local => {
             let path = store_dir.join("local.redb");
-            let store = LocalStore::open(&path).await.map_err(|e| {
+            let raw = LocalStore::open(&path).await.map_err(|e| {
                 anyhow::anyhow!("cannot open the local store {}: {e}", path.display())
             })?;
-            (store, None)
+            Ok(Backend {
+                state,
+                raw,
+                member: None,
+            })
         }
-        StoreMode::Managed => {
-            if !on_path("etcd") {
-                anyhow::bail!(
-                    "store mode managed needs an etcd binary on PATH (Debian: apt-get install etcd-server)"
-                );
+        StoreMode::Managed | StoreMode::Etcd => {
+            let member = if state.member {
+                Some(start_member(config, name).await?)
+            } else {
+                None
+            };
+            let opts = EtcdOptions::default();
+            let raw: Arc<dyn Store> = if check {
+                EtcdStore::connect(&state.endpoints, opts).await
+            } else {
+                EtcdStore::connect_lazy(&state.endpoints, opts).await
             }
-            let log_dir = config.logdir.join("store");
-            std::fs::create_dir_all(&log_dir)?;
-            let mut member = EtcdMemberConfig::new(
-                identity.peer_id.to_string(),
-                store_dir.join("etcd.data"),
-                config.etcd_client_url.clone(),
-                config.etcd_peer_url.clone(),
-            );
-            member.log_file = log_dir.join("etcd.log");
-            let pid_file = store_dir.join("etcd.pid");
-            stop_stale_member(&pid_file, &member.data_dir).await;
-            for (key, url) in [
-                ("etcdcurls", &config.etcd_client_url),
-                ("etcdpurls", &config.etcd_peer_url),
-            ] {
-                ensure_port_free(key, url)?;
-            }
-            let etcd = EtcdProcess::start(member)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot start the managed etcd member: {e}"))?;
-            if let Err(e) = std::fs::write(&pid_file, format!("{}\n", etcd.pid())) {
-                tracing::warn!(error = %e, file = %pid_file.display(), "cannot record the etcd member's pid");
-            }
-            tracing::info!(url = %config.etcd_client_url, pid = etcd.pid(), "managed etcd member is up");
-            let store = EtcdStore::connect(
-                std::slice::from_ref(&config.etcd_client_url),
-                EtcdOptions::default(),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to the managed etcd member: {e}"))?;
-            (store, Some(etcd))
-        }
-        StoreMode::Etcd => {
-            let store = EtcdStore::connect(&config.etcd_endpoints, EtcdOptions::default())
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot connect to etcd at {}: {e}",
-                        config.etcd_endpoints.join(",")
-                    )
-                })?;
-            (store, None)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot connect to etcd at {}: {e}",
+                    state.endpoints.join(",")
+                )
+            })?;
+            Ok(Backend { state, raw, member })
         }
         StoreMode::Auto => anyhow::bail!("internal error: store mode auto was not resolved"),
-    };
-    let ns = cluster_namespace(&identity.cluster_id.to_string());
-    Ok(OpenStore {
-        mode,
-        store: Arc::new(Namespaced::new(raw, ns)),
-        managed,
-    })
+    }
+}
+
+/// Starts this node's etcd member (its data directory decides whether it is new).
+async fn start_member(config: &Config, name: &str) -> anyhow::Result<EtcdProcess> {
+    if !on_path("etcd") {
+        anyhow::bail!(
+            "store mode managed needs an etcd binary on PATH (Debian: apt-get install etcd-server)"
+        );
+    }
+    let store_dir = config.localstatedir.join("store");
+    let log_dir = config.logdir.join("store");
+    std::fs::create_dir_all(&log_dir)?;
+    let mut member = EtcdMemberConfig::new(
+        name.to_owned(),
+        member_data_dir(config),
+        config.etcd_client_url.clone(),
+        config.etcd_peer_url.clone(),
+    );
+    member.log_file = log_dir.join("etcd.log");
+    let pid_file = store_dir.join("etcd.pid");
+    stop_stale_member(&pid_file, &member.data_dir).await;
+    for (key, url) in [
+        ("etcdcurls", &config.etcd_client_url),
+        ("etcdpurls", &config.etcd_peer_url),
+    ] {
+        ensure_port_free(key, url)?;
+    }
+    let etcd = EtcdProcess::start(member)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the managed etcd member: {e}"))?;
+    if let Err(e) = std::fs::write(&pid_file, format!("{}\n", etcd.pid())) {
+        tracing::warn!(error = %e, file = %pid_file.display(), "cannot record the etcd member's pid");
+    }
+    tracing::info!(url = %config.etcd_client_url, pid = etcd.pid(), "managed etcd member is up");
+    Ok(etcd)
 }
 
 /// Stops an etcd member left running by a glusterd2 that died without stopping it, so this

@@ -22,6 +22,7 @@ pub mod lock;
 pub mod managed;
 mod namespace;
 pub mod record;
+mod switchable;
 mod types;
 mod validate;
 
@@ -29,6 +30,7 @@ pub use error::{StoreError, StoreResult};
 pub use etcd::EtcdStore;
 pub use local::LocalStore;
 pub use namespace::{Namespaced, cluster_namespace};
+pub use switchable::Switchable;
 pub use types::*;
 pub use validate::{MAX_LEASE_TTL, MAX_REQUEST_BYTES, MAX_TXN_OPS};
 

@@ -1,7 +1,10 @@
 //! Request authentication (GD2's JWT scheme, see `gd_auth`).
 //!
 //! Health and API-description endpoints are open, so load balancers and operators can probe a
-//! node without its secret; everything else needs a token signed with the node's secret.
+//! node without its secret. The public API needs a token of `glustercli` signed with the node's
+//! REST secret (unless `restauth = false`). Node-to-node calls under `/v1/internal/` need a
+//! token of `glusterd2` signed with the cluster secret, whatever `restauth` says; the join
+//! request is the exception (the joiner has no cluster secret yet, see `Node::join`).
 
 use axum::{
     extract::{Request, State},
@@ -15,18 +18,38 @@ use super::{ApiErr, SharedState};
 
 /// Paths served without a token.
 const OPEN_PATHS: [&str; 4] = ["/ping", "/version", "/endpoints", "/v1/openapi.json"];
+/// The node-to-node prefix.
+const INTERNAL_PREFIX: &str = "/v1/internal/";
+/// Node-to-node paths served without a token.
+const OPEN_INTERNAL_PATHS: [&str; 1] = ["/v1/internal/join"];
 
 pub(super) async fn require_token(
-    State(state): State<SharedState>,
+    State(node): State<SharedState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(secret) = state.secret.as_deref() else {
-        return next.run(req).await;
-    };
-    if OPEN_PATHS.contains(&req.uri().path()) {
+    let path = req.uri().path();
+    let internal = path.starts_with(INTERNAL_PREFIX);
+    if OPEN_PATHS.contains(&path) || OPEN_INTERNAL_PATHS.contains(&path) {
         return next.run(req).await;
     }
+    let (user, secret) = if internal {
+        match node.cluster_secret() {
+            Some(s) => (gd_api::internal::PEER_USER, s),
+            None => {
+                return ApiErr::new(
+                    ErrorCode::Unauthorized,
+                    "this node belongs to no cluster: node-to-node calls are refused",
+                )
+                .into_response();
+            }
+        }
+    } else {
+        match node.rest_secret.clone() {
+            Some(s) => (gd_auth::CLI_USER, s),
+            None => return next.run(req).await,
+        }
+    };
     let header = req
         .headers()
         .get(AUTHORIZATION)
@@ -34,9 +57,9 @@ pub(super) async fn require_token(
     let verified = gd_auth::bearer_token(header).and_then(|token| {
         gd_auth::verify_token(
             token,
-            |user| (user == gd_auth::CLI_USER).then(|| secret.to_owned()),
+            |u| (u == user).then(|| secret.clone()),
             req.method().as_str(),
-            req.uri().path(),
+            path,
         )
     });
     match verified {
@@ -45,7 +68,7 @@ pub(super) async fn require_token(
             next.run(req).await
         }
         Err(e) => {
-            tracing::info!(path = %req.uri().path(), reason = %e, "request refused: not authenticated");
+            tracing::info!(path, internal, reason = %e, "request refused: not authenticated");
             ApiErr::new(
                 ErrorCode::Unauthorized,
                 format!("authentication failed: {e}"),

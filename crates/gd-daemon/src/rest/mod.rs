@@ -9,6 +9,8 @@
 //! and timeout → handler.
 
 mod auth;
+mod internal;
+mod json_body;
 mod meta;
 mod peers;
 
@@ -22,7 +24,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use gd_api::{ErrorCode, ErrorResp};
-use gd_store::{Store, StoreError};
+use gd_store::StoreError;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
@@ -36,23 +38,15 @@ use utoipa::{
 };
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::identity::Identity;
+use crate::node::Node;
 
 /// The largest request body accepted.
 pub const BODY_BYTES_MAX: usize = 1 << 20;
 /// The longest a request may take before it is answered with 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What handlers share.
-pub struct AppState {
-    pub identity: Identity,
-    /// The cluster store, confined to this cluster's namespace.
-    pub store: Arc<dyn Store>,
-    /// The REST secret of `glustercli`; `None` when authentication is off.
-    pub secret: Option<String>,
-}
-
-pub type SharedState = Arc<AppState>;
+/// What handlers share: the node.
+pub type SharedState = Arc<Node>;
 
 /// An error answer: an HTTP status and GD2's error body.
 #[derive(Debug)]
@@ -152,6 +146,7 @@ pub fn router(state: SharedState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     routes
         .merge(meta::document_routes(api))
+        .merge(internal::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(BODY_BYTES_MAX))
@@ -195,9 +190,10 @@ async fn identity_headers(
 ) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    let identity = state.identity();
     for (name, id) in [
-        ("x-gluster-peer-id", state.identity.peer_id),
-        ("x-gluster-cluster-id", state.identity.cluster_id),
+        ("x-gluster-peer-id", identity.peer_id),
+        ("x-gluster-cluster-id", identity.cluster_id),
     ] {
         if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
             h.insert(HeaderName::from_static(name), v);

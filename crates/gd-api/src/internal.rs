@@ -1,0 +1,39 @@
+//! Node-to-node messages. Not part of the public API (not in the OpenAPI document): only
+//! glusterd2 daemons send them, under `/v1/internal/`.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The JWT issuer of node-to-node calls, signed with the cluster secret.
+pub const PEER_USER: &str = "glusterd2";
+
+/// How a node reaches the cluster's store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// etcd members run by glusterd2 itself.
+    Managed,
+    /// An external etcd cluster.
+    Etcd,
+}
+
+/// `POST /v1/internal/join`: the initiator asks a lone node to join its cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JoinReq {
+    pub cluster_id: Uuid,
+    /// The secret node-to-node calls are signed with from now on.
+    pub cluster_secret: String,
+    /// The peer id of the node that sent the request.
+    pub initiator: Uuid,
+    pub store: StoreKind,
+    /// Client URLs of the cluster's etcd.
+    pub endpoints: Vec<String>,
+}
+
+/// `POST /v1/internal/leave`: the cluster tells a node it was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LeaveReq {
+    pub initiator: Uuid,
+}

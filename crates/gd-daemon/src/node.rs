@@ -1,0 +1,868 @@
+//! The running node: its identity, its store, and cluster membership.
+//!
+//! Membership (DESIGN §3.1–3.3; GD2's flow in research/gd2.md §3):
+//! - **add** (initiator A, REST `POST /v1/peers`): A checks the request, creates the cluster
+//!   secret if the cluster is forming, and sends B a join request with the cluster id, the
+//!   secret and the store's endpoints. B accepts only while it is alone (no other peers, no
+//!   volumes), switches to the cluster's store, registers itself and publishes its liveness;
+//!   then A applies the requested metadata and answers with the new peer.
+//! - **remove** (`DELETE /v1/peers/{id}`): A tells B to leave (a call signed with the cluster
+//!   secret); B goes back to a fresh single-node state with a new cluster id; A deletes B's
+//!   record. An offline peer can only be removed with `force`: a tombstone then tells it to
+//!   reset itself when it comes back.
+//! - **edit** (`POST /v1/peers/{id}`): a compare-and-swap of the peer record.
+//!
+//! Join and leave are serialised on this node by the backend mutex; peer add/remove/edit take
+//! a store lock on the peer (or address), bound to this node's liveness lease.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use gd_api::{
+    ErrorCode, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq,
+    internal::{JoinReq, LeaveReq, StoreKind},
+};
+use gd_store::{
+    Compare, CompareOp, Namespaced, Store, StoreError, Switchable, Txn, TxnOp, cluster_namespace,
+    lock,
+    record::{self, Record},
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::{
+    config::{Config, StoreMode},
+    identity::{Identity, cluster_secret},
+    liveness::Liveness,
+    peer_client::{PeerCallError, PeerClient, normalize_address},
+    peers::{self, PeerRecord, ZONE_KEY, peer_key},
+    rest::ApiErr,
+    store::{Backend, StoreState, member_data_dir, open_backend},
+};
+
+/// Where the etcd members of a managed store are recorded: `store/members/<peer-id>`.
+pub const MEMBERS_PREFIX: &str = "store/members/";
+/// Tombstones of peers removed while offline: `removed/<peer-id>`.
+pub const REMOVED_PREFIX: &str = "removed/";
+/// Volumes live under `volumes/`; a node with any is not alone.
+pub const VOLUMES_PREFIX: &str = "volumes/";
+
+/// How long the initiator waits for a new peer's liveness before answering.
+const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
+/// How many addresses a peer add may carry.
+const ADDRESSES_MAX: usize = 16;
+
+/// An etcd member of the managed store, as the cluster records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MemberRecord {
+    pub client_url: String,
+    pub peer_url: String,
+    /// `voter` for now; learners come with elastic membership.
+    pub role: String,
+}
+
+impl Record for MemberRecord {
+    const KIND: &'static str = "store-member";
+    const VERSION: u32 = 1;
+}
+
+/// A running glusterd2 node.
+pub struct Node {
+    pub config: Config,
+    identity: RwLock<Identity>,
+    /// The CLI's REST secret; `None` when REST authentication is off.
+    pub rest_secret: Option<String>,
+    cluster_secret: RwLock<Option<String>>,
+    /// The cluster store, in this cluster's namespace; switched when joining or leaving.
+    pub store: Arc<Switchable>,
+    backend: Mutex<Option<Backend>>,
+    pub liveness: Arc<Liveness>,
+    peers: PeerClient,
+}
+
+impl Node {
+    /// Opens the store (the joined cluster's, or a fresh one from the configuration) and
+    /// returns the node, not yet registered or live.
+    pub async fn open(
+        config: Config,
+        identity: Identity,
+        rest_secret: Option<String>,
+    ) -> anyhow::Result<Arc<Node>> {
+        let dir = config.localstatedir.clone();
+        let (state, check) = match StoreState::load(&dir)? {
+            Some(state) => {
+                tracing::info!(store = %state.mode, endpoints = %state.endpoints.join(","), "using the store of the cluster this node joined");
+                (state, false)
+            }
+            None => {
+                let (state, why) = StoreState::fresh(&config);
+                tracing::info!(store = %state.mode, reason = why, "store mode chosen");
+                (state, true)
+            }
+        };
+        let backend = open_backend(&config, &identity.peer_id.to_string(), state, check).await?;
+        let store = Switchable::new(Arc::new(Namespaced::new(
+            backend.raw.clone(),
+            cluster_namespace(&identity.cluster_id.to_string()),
+        )));
+        let liveness = Liveness::new(store.clone(), identity.peer_id);
+        Ok(Arc::new(Node {
+            identity: RwLock::new(identity),
+            rest_secret,
+            cluster_secret: RwLock::new(cluster_secret::load(&dir)?),
+            store,
+            backend: Mutex::new(Some(backend)),
+            liveness,
+            peers: PeerClient::new(config.cert_file.is_some()),
+            config,
+        }))
+    }
+
+    pub fn identity(&self) -> Identity {
+        *self.identity.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn cluster_secret(&self) -> Option<String> {
+        self.cluster_secret
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// This node's peer record as it registers itself.
+    fn self_record(&self) -> PeerRecord {
+        PeerRecord {
+            id: self.identity().peer_id,
+            name: hostname(),
+            peer_addresses: vec![self.config.peer_address.clone()],
+            client_addresses: self.config.client_addresses(),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// Registers this node in its store: its peer record, and its etcd member when it runs
+    /// one. Resets the node instead when the cluster removed it while it was offline.
+    pub async fn register(&self) -> Result<(), StoreError> {
+        let me = self.identity().peer_id;
+        if self
+            .store()
+            .get(&format!("{REMOVED_PREFIX}{me}"))
+            .await?
+            .is_some()
+        {
+            tracing::warn!(
+                "this node was removed from its cluster while it was offline; resetting to a fresh node"
+            );
+            if let Err(e) = Box::pin(self.reset()).await {
+                tracing::error!(error = %e.body.message(), "cannot reset after removal");
+            }
+            return Ok(());
+        }
+        peers::upsert_self(self.store(), self.self_record()).await?;
+        let member = {
+            let backend = self.backend.lock().await;
+            backend.as_ref().is_some_and(|b| b.state.member)
+        };
+        if member {
+            let rec = MemberRecord {
+                client_url: self.config.etcd_client_url.clone(),
+                peer_url: self.config.etcd_peer_url.clone(),
+                role: "voter".into(),
+            };
+            let key = format!("{MEMBERS_PREFIX}{me}");
+            let value = record::encode(&rec);
+            if self.store().get(&key).await?.map(|kv| kv.value) != Some(value.clone()) {
+                self.store().put(&key, value, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries [`Node::register`] until it succeeds: after a whole-cluster restart the store
+    /// may come back only when enough peers have.
+    pub async fn register_until_done(self: Arc<Self>, cancel: tokio_util::sync::CancellationToken) {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match self.register().await {
+                Ok(()) => {
+                    tracing::info!("registered in the store");
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot register in the store yet; retrying"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Stops the store backend (and the managed etcd member).
+    pub async fn close(&self) {
+        if let Some(b) = self.backend.lock().await.take() {
+            b.close().await;
+        }
+    }
+
+    // ---- membership, initiator side ----
+
+    /// `POST /v1/peers`.
+    pub async fn add_peer(&self, req: PeerAddReq) -> Result<Peer, ApiErr> {
+        if req.addresses.is_empty() || req.addresses.len() > ADDRESSES_MAX {
+            return Err(invalid(format!(
+                "give 1 to {ADDRESSES_MAX} addresses of the new peer"
+            ))
+            .field("addresses", ""));
+        }
+        let addresses = req
+            .addresses
+            .iter()
+            .map(|a| normalize_address(a).map_err(|m| invalid(m).field("addresses", a.as_str())))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_metadata(&req.metadata, req.zone.as_deref())?;
+        let (kind, endpoints) = self.store_for_joiners().await?;
+
+        let existing = peers::list_peers(self.store()).await?;
+        for p in &existing {
+            if let Some(a) = addresses
+                .iter()
+                .find(|a| p.peer_addresses.contains(a) || p.client_addresses.contains(a))
+            {
+                return Err(ApiErr::new(
+                    ErrorCode::Conflict,
+                    format!("peer {} already has the address {a}", p.id),
+                )
+                .field("peer-id", p.id.to_string()));
+            }
+        }
+
+        let lease = self.lease().await?;
+        let holder = format!(
+            "peer add {} (from {})",
+            addresses[0],
+            self.identity().peer_id
+        );
+        let guard = match lock::try_lock(
+            &(self.store.clone() as Arc<dyn Store>),
+            &format!("peer-address/{}", addresses[0]),
+            lease,
+            &holder,
+        )
+        .await?
+        {
+            Ok(g) => g,
+            Err(held) => {
+                return Err(ApiErr::new(
+                    ErrorCode::OperationInProgress,
+                    held.to_string(),
+                ));
+            }
+        };
+        let result = self.add_peer_locked(&addresses, kind, endpoints, req).await;
+        let _ = guard.unlock().await;
+        result
+    }
+
+    async fn add_peer_locked(
+        &self,
+        addresses: &[String],
+        store: StoreKind,
+        endpoints: Vec<String>,
+        req: PeerAddReq,
+    ) -> Result<Peer, ApiErr> {
+        let secret = self.ensure_cluster_secret()?;
+        let me = self.identity();
+        let join = JoinReq {
+            cluster_id: me.cluster_id,
+            cluster_secret: secret,
+            initiator: me.peer_id,
+            store,
+            endpoints,
+        };
+        let mut last_err = None;
+        let mut joined = None;
+        for address in addresses {
+            match self
+                .peers
+                .post::<_, Peer>(address, "/v1/internal/join", None, &join)
+                .await
+            {
+                Ok(peer) => {
+                    joined = Some((address.clone(), peer));
+                    break;
+                }
+                Err(e @ PeerCallError::Unreachable { .. }) => last_err = Some(e),
+                Err(e) => return Err(join_refused(e)),
+            }
+        }
+        let Some((address, peer)) = joined else {
+            return Err(join_refused(
+                last_err.expect("at least one address was tried"),
+            ));
+        };
+        tracing::info!(peer = %peer.id, %address, "peer joined");
+
+        // Apply the requested zone and metadata, and put the address we reached it at first.
+        let key = peer_key(peer.id);
+        let edited = self
+            .update_peer_record(peer.id, |rec| {
+                rec.metadata.extend(req.metadata.clone());
+                if let Some(z) = &req.zone {
+                    rec.metadata.insert(ZONE_KEY.into(), z.clone());
+                }
+                rec.peer_addresses.retain(|a| a != &address);
+                rec.peer_addresses.insert(0, address.clone());
+            })
+            .await;
+        if let Err(e) = edited {
+            tracing::warn!(error = %e.body.message(), %key, "the new peer joined, but its metadata could not be applied");
+        }
+        // Answer once the new peer shows online (bounded).
+        let deadline = tokio::time::Instant::now() + JOIN_ONLINE_WAIT;
+        loop {
+            if let Some(p) = peers::get_peer(self.store(), peer.id).await?
+                && (p.online || tokio::time::Instant::now() >= deadline)
+            {
+                return Ok(p);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(peer);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `POST /v1/peers/{id}`.
+    pub async fn edit_peer(&self, id: Uuid, req: PeerEditReq) -> Result<Peer, ApiErr> {
+        check_metadata(&req.metadata, req.zone.as_deref())?;
+        for k in &req.delete_metadata {
+            if k.starts_with('_') {
+                return Err(invalid(format!(
+                    "metadata key {k:?} is reserved (keys starting with '_')"
+                ))
+                .field("key", k.as_str()));
+            }
+        }
+        let current = peers::get_peer(self.store(), id)
+            .await?
+            .ok_or_else(|| peer_not_found(id))?;
+        let mut merged = current.metadata.clone();
+        merged.extend(req.metadata.clone());
+        for k in &req.delete_metadata {
+            merged.remove(k);
+        }
+        check_metadata_size(&merged)?;
+        self.update_peer_record(id, |rec| {
+            rec.metadata.extend(req.metadata.clone());
+            for k in &req.delete_metadata {
+                rec.metadata.remove(k);
+            }
+            if let Some(z) = &req.zone {
+                rec.metadata.insert(ZONE_KEY.into(), z.clone());
+            }
+        })
+        .await?;
+        peers::get_peer(self.store(), id)
+            .await?
+            .ok_or_else(|| peer_not_found(id))
+    }
+
+    /// A compare-and-swap edit of a peer record; retried a few times on a concurrent change.
+    async fn update_peer_record(
+        &self,
+        id: Uuid,
+        edit: impl Fn(&mut PeerRecord),
+    ) -> Result<(), ApiErr> {
+        let key = peer_key(id);
+        for _ in 0..5 {
+            let kv = self
+                .store()
+                .get(&key)
+                .await?
+                .ok_or_else(|| peer_not_found(id))?;
+            let mut rec: PeerRecord = record::decode(&key, &kv.value)?;
+            edit(&mut rec);
+            let txn = Txn::new()
+                .when([Compare::mod_revision(
+                    &key,
+                    CompareOp::Equal,
+                    kv.mod_revision,
+                )])
+                .and_then([TxnOp::put(&key, record::encode(&rec))]);
+            if self.store().txn(txn).await?.succeeded {
+                return Ok(());
+            }
+        }
+        Err(ApiErr::new(
+            ErrorCode::OperationInProgress,
+            format!("peer {id} is being changed concurrently; try again"),
+        ))
+    }
+
+    /// `DELETE /v1/peers/{id}`.
+    pub async fn remove_peer(&self, id: Uuid, force: bool) -> Result<(), ApiErr> {
+        let me = self.identity().peer_id;
+        if id == me {
+            return Err(invalid(
+                "removing this node itself is not allowed; remove it from another peer",
+            ));
+        }
+        let peer = peers::get_peer(self.store(), id)
+            .await?
+            .ok_or_else(|| peer_not_found(id))?;
+        if hosts_bricks(self.store(), id).await? {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!("peer {id} hosts bricks; remove its bricks first"),
+            ));
+        }
+        if self
+            .store()
+            .get(&format!("{MEMBERS_PREFIX}{id}"))
+            .await?
+            .is_some()
+        {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!(
+                    "peer {id} runs a member of the cluster's etcd; it cannot be removed until another node takes that role"
+                ),
+            ));
+        }
+        let lease = self.lease().await?;
+        let guard = match lock::try_lock(
+            &(self.store.clone() as Arc<dyn Store>),
+            &format!("peer/{id}"),
+            lease,
+            &format!("peer remove {id}"),
+        )
+        .await?
+        {
+            Ok(g) => g,
+            Err(held) => {
+                return Err(ApiErr::new(
+                    ErrorCode::OperationInProgress,
+                    held.to_string(),
+                ));
+            }
+        };
+        let result = self.remove_peer_locked(&peer, force).await;
+        let _ = guard.unlock().await;
+        result
+    }
+
+    async fn remove_peer_locked(&self, peer: &Peer, force: bool) -> Result<(), ApiErr> {
+        let id = peer.id;
+        let mut told = false;
+        if peer.online {
+            let secret = self.cluster_secret().ok_or_else(|| {
+                ApiErr::new(
+                    ErrorCode::Internal,
+                    "this node has no cluster secret; it cannot address peers",
+                )
+            })?;
+            let req = LeaveReq {
+                initiator: self.identity().peer_id,
+            };
+            let mut last = None;
+            for address in peer
+                .peer_addresses
+                .iter()
+                .chain(peer.client_addresses.iter())
+            {
+                match self
+                    .peers
+                    .post::<_, serde_json::Value>(
+                        address,
+                        "/v1/internal/leave",
+                        Some(&secret),
+                        &req,
+                    )
+                    .await
+                {
+                    Ok(_) => {
+                        told = true;
+                        break;
+                    }
+                    Err(e @ PeerCallError::Unreachable { .. }) => last = Some(e),
+                    Err(e) => {
+                        return Err(ApiErr::new(
+                            ErrorCode::Conflict,
+                            format!("peer {id} refused to leave: {e}"),
+                        ));
+                    }
+                }
+            }
+            if !told && !force {
+                return Err(ApiErr::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "cannot reach peer {id} to tell it to leave ({}); retry, or remove it with force",
+                        last.map(|e| e.to_string()).unwrap_or_default()
+                    ),
+                ));
+            }
+        } else if !force {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!(
+                    "peer {id} is offline and cannot be told to leave; remove it with force (it resets itself if it comes back)"
+                ),
+            ));
+        }
+        let mut ops = vec![
+            TxnOp::delete(peer_key(id)),
+            TxnOp::delete(peers::alive_key(id)),
+        ];
+        if !told {
+            ops.push(TxnOp::put(
+                format!("{REMOVED_PREFIX}{id}"),
+                record::encode(&Tombstone {
+                    removed_by: self.identity().peer_id,
+                }),
+            ));
+        }
+        self.store().txn(Txn::new().and_then(ops)).await?;
+        tracing::info!(peer = %id, told, "peer removed");
+        Ok(())
+    }
+
+    // ---- membership, joining/leaving side ----
+
+    /// `POST /v1/internal/join`: joins the initiator's cluster, if this node is alone.
+    pub async fn join(&self, req: JoinReq) -> Result<Peer, ApiErr> {
+        let mut backend_slot = self.backend.lock().await;
+        let Some(backend) = backend_slot.as_ref() else {
+            return Err(ApiErr::new(
+                ErrorCode::StoreUnavailable,
+                "this node is shutting down",
+            ));
+        };
+        let me = self.identity();
+        if req.cluster_id == me.cluster_id {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                "this node is already a member of that cluster",
+            ));
+        }
+        if backend.state.mode == StoreMode::Local {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                "this node uses the local store, which serves one node only; restart it with --store managed \
+                 (etcd installed) or --store etcd --etcdendpoints URLS to let it join a cluster",
+            ));
+        }
+        if req.endpoints.is_empty() || req.cluster_secret.len() < 32 {
+            return Err(invalid(
+                "join request without store endpoints or with a short cluster secret",
+            ));
+        }
+        self.ensure_alone().await?;
+
+        let mode = match req.store {
+            StoreKind::Managed => StoreMode::Managed,
+            StoreKind::Etcd => StoreMode::Etcd,
+        };
+        let state = StoreState {
+            mode,
+            endpoints: req.endpoints.clone(),
+            member: false,
+            joined: true,
+        };
+        // Reach the cluster's store before changing anything here.
+        let next = open_backend(&self.config, &me.peer_id.to_string(), state.clone(), true)
+            .await
+            .map_err(|e| {
+                ApiErr::new(
+                    ErrorCode::StoreUnavailable,
+                    format!("cannot reach the cluster's store: {e:#}"),
+                )
+            })?;
+        let new_identity = Identity {
+            peer_id: me.peer_id,
+            cluster_id: req.cluster_id,
+        };
+        let dir = &self.config.localstatedir;
+        let persisted = cluster_secret::save(dir, &req.cluster_secret)
+            .and_then(|_| state.save(dir))
+            .and_then(|_| new_identity.save(dir));
+        if let Err(e) = persisted {
+            let _ = cluster_secret::remove(dir);
+            let _ = StoreState::remove(dir);
+            let _ = me.save(dir);
+            return Err(ApiErr::new(
+                ErrorCode::Internal,
+                format!("cannot record the new cluster membership: {e:#}"),
+            ));
+        }
+
+        // Commit: leave the old store for the cluster's.
+        self.liveness.withdraw().await;
+        let old = backend_slot.replace(next).expect("checked above");
+        self.store.switch(Arc::new(Namespaced::new(
+            backend_slot.as_ref().expect("just set").raw.clone(),
+            cluster_namespace(&req.cluster_id.to_string()),
+        )));
+        *self.identity.write().unwrap_or_else(|e| e.into_inner()) = new_identity;
+        *self
+            .cluster_secret
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(req.cluster_secret.clone());
+        let was_member = old.state.member;
+        old.close().await;
+        if was_member {
+            // The lone member held only this node's own record; the cluster's store is the truth now.
+            let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
+        }
+        drop(backend_slot);
+
+        self.register().await?;
+        self.liveness.resume();
+        self.liveness.wait_published(Duration::from_secs(5)).await;
+        tracing::info!(cluster = %req.cluster_id, initiator = %req.initiator, "joined the cluster");
+        peers::get_peer(self.store(), me.peer_id)
+            .await?
+            .ok_or_else(|| {
+                ApiErr::new(
+                    ErrorCode::Internal,
+                    "registered, but the peer record is missing",
+                )
+            })
+    }
+
+    /// `POST /v1/internal/leave` (authenticated with the cluster secret).
+    pub async fn leave(&self, req: LeaveReq) -> Result<(), ApiErr> {
+        let me = self.identity().peer_id;
+        if hosts_bricks(self.store(), me).await? {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                "this node hosts bricks; remove them first",
+            ));
+        }
+        tracing::info!(initiator = %req.initiator, "leaving the cluster");
+        self.reset().await
+    }
+
+    /// Goes back to a fresh single-node state: a new cluster id, no cluster secret, the store
+    /// the configuration asks for (a managed node starts a new etcd member of its own).
+    async fn reset(&self) -> Result<(), ApiErr> {
+        let mut backend_slot = self.backend.lock().await;
+        let dir = self.config.localstatedir.clone();
+        let me = self.identity();
+        let new_identity = Identity {
+            peer_id: me.peer_id,
+            cluster_id: Uuid::new_v4(),
+        };
+        self.liveness.withdraw().await;
+        if let Some(old) = backend_slot.take() {
+            let was_member = old.state.member;
+            old.close().await;
+            if was_member {
+                let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
+            }
+        }
+        let fail = |e: anyhow::Error| {
+            ApiErr::new(
+                ErrorCode::Internal,
+                format!("cannot reset this node: {e:#}"),
+            )
+        };
+        StoreState::remove(&dir).map_err(fail)?;
+        cluster_secret::remove(&dir).map_err(fail)?;
+        new_identity.save(&dir).map_err(fail)?;
+        *self.identity.write().unwrap_or_else(|e| e.into_inner()) = new_identity;
+        *self
+            .cluster_secret
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+        let (state, _) = StoreState::fresh(&self.config);
+        let next = open_backend(&self.config, &me.peer_id.to_string(), state, true)
+            .await
+            .map_err(fail)?;
+        self.store.switch(Arc::new(Namespaced::new(
+            next.raw.clone(),
+            cluster_namespace(&new_identity.cluster_id.to_string()),
+        )));
+        *backend_slot = Some(next);
+        drop(backend_slot);
+        self.register().await?;
+        self.liveness.resume();
+        tracing::info!(cluster = %new_identity.cluster_id, "now a fresh single-node cluster");
+        Ok(())
+    }
+
+    // ---- helpers ----
+
+    /// The kind of store and endpoints a joining node must use.
+    async fn store_for_joiners(&self) -> Result<(StoreKind, Vec<String>), ApiErr> {
+        let backend = self.backend.lock().await;
+        let Some(b) = backend.as_ref() else {
+            return Err(ApiErr::new(
+                ErrorCode::StoreUnavailable,
+                "this node is shutting down",
+            ));
+        };
+        match b.state.mode {
+            StoreMode::Local => Err(invalid(
+                "this node uses the local store, which serves one node only: to add peers, restart glusterd2 \
+                 with --store managed (with etcd installed: apt-get install etcd-server) or with --store etcd \
+                 --etcdendpoints URLS",
+            )),
+            StoreMode::Etcd => Ok((StoreKind::Etcd, b.state.endpoints.clone())),
+            _ => {
+                drop(backend);
+                let members = self.store().range(MEMBERS_PREFIX, peers::PEERS_MAX).await?;
+                let endpoints = members
+                    .kvs
+                    .iter()
+                    .map(|kv| {
+                        record::decode::<MemberRecord>(&kv.key, &kv.value).map(|m| m.client_url)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if endpoints.is_empty() {
+                    return Err(ApiErr::new(
+                        ErrorCode::StoreUnavailable,
+                        "the cluster's etcd members are not registered yet; retry",
+                    ));
+                }
+                Ok((StoreKind::Managed, endpoints))
+            }
+        }
+    }
+
+    fn ensure_cluster_secret(&self) -> Result<String, ApiErr> {
+        if let Some(s) = self.cluster_secret() {
+            return Ok(s);
+        }
+        let s = gd_auth::generate_secret();
+        cluster_secret::save(&self.config.localstatedir, &s).map_err(|e| {
+            ApiErr::new(
+                ErrorCode::Internal,
+                format!("cannot save the cluster secret: {e:#}"),
+            )
+        })?;
+        *self
+            .cluster_secret
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(s.clone());
+        Ok(s)
+    }
+
+    async fn lease(&self) -> Result<gd_store::LeaseId, ApiErr> {
+        self.liveness
+            .wait_published(Duration::from_secs(2))
+            .await
+            .ok_or_else(|| {
+                ApiErr::new(
+                    ErrorCode::StoreUnavailable,
+                    "this node is not live in the store yet (store unreachable?)",
+                )
+            })
+    }
+
+    /// A node is alone when its store holds no other peer and no volume.
+    async fn ensure_alone(&self) -> Result<(), ApiErr> {
+        let me = self.identity().peer_id;
+        let peers = self.store().range(peers::PEERS_PREFIX, 2).await?;
+        if peers.kvs.iter().any(|kv| kv.key != peer_key(me)) {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                "this node is part of another cluster (it has peers)",
+            ));
+        }
+        if !self.store().range(VOLUMES_PREFIX, 1).await?.kvs.is_empty() {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                "this node has volumes; it cannot join another cluster",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Tombstone {
+    removed_by: Uuid,
+}
+
+impl Record for Tombstone {
+    const KIND: &'static str = "removed-peer";
+    const VERSION: u32 = 1;
+}
+
+/// Whether the peer hosts any brick. Bricks are recorded per node under `bricks/<peer-id>/`.
+async fn hosts_bricks(store: &dyn Store, id: Uuid) -> Result<bool, StoreError> {
+    Ok(!store
+        .range(&format!("bricks/{id}/"), 1)
+        .await?
+        .kvs
+        .is_empty())
+}
+
+fn invalid(msg: impl Into<String>) -> ApiErr {
+    ApiErr::new(ErrorCode::InvalidRequest, msg)
+}
+
+fn peer_not_found(id: Uuid) -> ApiErr {
+    ApiErr::new(ErrorCode::NotFound, format!("peer {id} not found"))
+        .field("peer-id", id.to_string())
+}
+
+fn join_refused(e: PeerCallError) -> ApiErr {
+    let code = match &e {
+        PeerCallError::Unreachable { .. } => ErrorCode::InvalidRequest,
+        PeerCallError::Refused { status, .. } if *status == 409 => ErrorCode::Conflict,
+        _ => ErrorCode::Generic,
+    };
+    ApiErr::new(code, format!("cannot add the peer: {e}"))
+}
+
+/// GD2's metadata rules: `_` keys are reserved, keys non-empty, total size bounded.
+fn check_metadata(md: &BTreeMap<String, String>, zone: Option<&str>) -> Result<(), ApiErr> {
+    for k in md.keys() {
+        if k.starts_with('_') {
+            return Err(invalid(format!("metadata key {k:?} is reserved: keys starting with '_' are restricted (use zone for _zone)")).field("key", k.as_str()));
+        }
+        if k.trim().is_empty() {
+            return Err(invalid("metadata keys must not be empty"));
+        }
+    }
+    if let Some(z) = zone
+        && (z.trim().is_empty() || z.len() > 255)
+    {
+        return Err(invalid("zone must be 1 to 255 characters").field("zone", z));
+    }
+    check_metadata_size(md)
+}
+
+fn check_metadata_size(md: &BTreeMap<String, String>) -> Result<(), ApiErr> {
+    let size: usize = md
+        .iter()
+        .filter(|(k, _)| !k.starts_with('_'))
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    if size > METADATA_BYTES_MAX {
+        return Err(invalid(format!(
+            "metadata size {size} bytes exceeds the maximum of {METADATA_BYTES_MAX} bytes"
+        )));
+    }
+    Ok(())
+}
+
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".into())
+}

@@ -1,0 +1,31 @@
+//! A JSON body extractor whose rejection is the API's error body, so a malformed request gets
+//! `{"errors":[...]}` with code `InvalidRequest` like every other bad input.
+
+use axum::{
+    Json,
+    extract::{FromRequest, Request},
+};
+use gd_api::ErrorCode;
+use serde::de::DeserializeOwned;
+
+use super::ApiErr;
+
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiErr;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiErr> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => Err(ApiErr::new(
+                ErrorCode::InvalidRequest,
+                format!("malformed request body: {}", rejection.body_text()),
+            )),
+        }
+    }
+}

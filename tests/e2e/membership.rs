@@ -1,0 +1,387 @@
+//! End-to-end: cluster membership with real daemons, each on its own loopback address and
+//! state directory; managed etcd unless said otherwise.
+
+use std::time::Duration;
+
+use gd_api::Peer;
+use gd_testkit::*;
+use serde_json::json;
+
+const ONLINE_WAIT: Duration = Duration::from_secs(30);
+/// A killed node must show offline within the lease TTL (10 s) plus polling slack.
+const OFFLINE_WAIT: Duration = Duration::from_secs(13);
+
+struct Cluster {
+    nodes: Vec<(NodeDirs, String)>,
+}
+
+impl Cluster {
+    fn new(ips: &[&str]) -> Cluster {
+        Cluster {
+            nodes: ips
+                .iter()
+                .map(|ip| (NodeDirs::new(), ip.to_string()))
+                .collect(),
+        }
+    }
+
+    fn start(&self, i: usize, args: &[&str]) -> Daemon {
+        let (dirs, ip) = &self.nodes[i];
+        start_daemon(dirs, ip, args).unwrap_or_else(|e| panic!("node {i} ({ip}): {e}"))
+    }
+
+    fn dirs(&self, i: usize) -> &NodeDirs {
+        &self.nodes[i].0
+    }
+
+    fn ip(&self, i: usize) -> &str {
+        &self.nodes[i].1
+    }
+
+    /// Node `from` adds node `to`; returns the new peer.
+    fn add(&self, from: &Daemon, from_i: usize, to_i: usize) -> Peer {
+        let (status, body) = api(
+            self.dirs(from_i),
+            from,
+            "POST",
+            "/v1/peers",
+            Some(json!({"addresses": [self.ip(to_i)]})),
+        );
+        assert_eq!(
+            status,
+            201,
+            "add node {to_i}: {body}\n--- log ---\n{}",
+            from.log()
+        );
+        serde_json::from_value(body).unwrap()
+    }
+}
+
+#[test]
+fn three_nodes_add_kill_restart_remove_and_restart_in_another_order() {
+    let c = Cluster::new(&["127.0.20.1", "127.0.20.2", "127.0.20.3"]);
+    let n0 = c.start(0, &[]);
+    let n1 = c.start(1, &[]);
+    let n2 = c.start(2, &[]);
+    let p1 = c.add(&n0, 0, 1);
+    assert!(p1.online, "{p1:?}");
+    assert_eq!(p1.client_addresses, vec![format!("{}:24007", c.ip(1))]);
+    let p2 = c.add(&n0, 0, 2);
+    let nodes = [&n0, &n1, &n2];
+    for (i, d) in nodes.iter().enumerate() {
+        let peers = wait_peers(c.dirs(i), d, 3, true, ONLINE_WAIT).unwrap();
+        let ids: Vec<_> = peers.iter().map(|p| p.id).collect();
+        assert!(ids.contains(&p1.id) && ids.contains(&p2.id));
+    }
+    // Every node agrees on the cluster id.
+    let cluster_ids: Vec<_> = (0..3)
+        .map(|i| read(&c.dirs(i).state.join("uuid.toml")))
+        .map(|t| {
+            t.lines()
+                .find(|l| l.starts_with("cluster-id"))
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        cluster_ids.iter().all(|x| x == &cluster_ids[0]),
+        "{cluster_ids:?}"
+    );
+
+    // kill -9 a node: offline everywhere within the TTL; back online after a restart, no command.
+    n2.kill9();
+    for (i, d) in [(0, &n0), (1, &n1)] {
+        wait_for("node 2 offline", OFFLINE_WAIT, || {
+            let peers = peers_of(c.dirs(i), d)?;
+            peers
+                .iter()
+                .find(|p| p.id == p2.id)
+                .filter(|p| !p.online)
+                .map(|_| ())
+        })
+        .unwrap();
+    }
+    let n2 = c.start(2, &[]);
+    for (i, d) in [(0, &n0), (1, &n1), (2, &n2)] {
+        wait_peers(c.dirs(i), d, 3, true, ONLINE_WAIT).unwrap();
+    }
+
+    // Remove node 1: it goes back to a fresh single-node cluster.
+    let (status, body) = api(
+        c.dirs(0),
+        &n0,
+        "DELETE",
+        &format!("/v1/peers/{}", p1.id),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    wait_peers(c.dirs(0), &n0, 2, true, ONLINE_WAIT).unwrap();
+    wait_peers(c.dirs(2), &n2, 2, true, ONLINE_WAIT).unwrap();
+    let alone = wait_peers(c.dirs(1), &n1, 1, true, ONLINE_WAIT).unwrap();
+    assert_eq!(alone[0].id, p1.id);
+    assert!(
+        !read(&c.dirs(1).state.join("uuid.toml")).contains(&cluster_ids[0]),
+        "a new cluster id"
+    );
+    assert!(!c.dirs(1).state.join("cluster-secret").exists());
+
+    // Stop all, start in another order: the cluster is intact.
+    for d in [n2, n1, n0] {
+        assert!(d.stop().unwrap().success());
+    }
+    let n2 = c.start(2, &[]);
+    let n1 = c.start(1, &[]);
+    let n0 = c.start(0, &[]);
+    let a = wait_peers(c.dirs(2), &n2, 2, true, ONLINE_WAIT).unwrap();
+    let b = wait_peers(c.dirs(0), &n0, 2, true, ONLINE_WAIT).unwrap();
+    assert_eq!(
+        a.iter().map(|p| p.id).collect::<Vec<_>>(),
+        b.iter().map(|p| p.id).collect::<Vec<_>>()
+    );
+    wait_peers(c.dirs(1), &n1, 1, true, ONLINE_WAIT).unwrap();
+}
+
+#[test]
+fn two_nodes_restart_in_either_order() {
+    let c = Cluster::new(&["127.0.21.1", "127.0.21.2"]);
+    let n0 = c.start(0, &[]);
+    let n1 = c.start(1, &[]);
+    let p1 = c.add(&n0, 0, 1);
+    let mut running = [Some(n0), Some(n1)];
+    for (round, order) in [[1usize, 0usize], [0, 1]].iter().enumerate() {
+        for d in running.iter_mut().rev() {
+            assert!(d.take().unwrap().stop().unwrap().success());
+        }
+        for &i in order {
+            running[i] = Some(c.start(i, &[]));
+        }
+        for (i, d) in running.iter().enumerate() {
+            let d = d.as_ref().unwrap();
+            wait_peers(c.dirs(i), d, 2, true, ONLINE_WAIT)
+                .unwrap_or_else(|e| panic!("round {round}, node {i}: {e}\n{}", d.log()));
+        }
+        // A write works from either node.
+        let writer = order[0];
+        let (status, body) = api(
+            c.dirs(writer),
+            running[writer].as_ref().unwrap(),
+            "POST",
+            &format!("/v1/peers/{}", p1.id),
+            Some(json!({"metadata": {"round": round.to_string()}})),
+        );
+        assert_eq!(status, 200, "round {round}: {body}");
+        let other = 1 - writer;
+        let seen = wait_for(
+            "the edit to be visible on the other node",
+            ONLINE_WAIT,
+            || {
+                let peers = peers_of(c.dirs(other), running[other].as_ref().unwrap())?;
+                peers
+                    .iter()
+                    .find(|p| p.id == p1.id)?
+                    .metadata
+                    .get("round")
+                    .filter(|v| **v == round.to_string())
+                    .map(|_| ())
+            },
+        );
+        assert!(seen.is_ok(), "round {round}");
+    }
+}
+
+#[test]
+fn three_daemons_on_one_external_etcd() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let etcd = rt.block_on(TestEtcd::start("127.0.22.9")).unwrap();
+    let c = Cluster::new(&["127.0.22.1", "127.0.22.2", "127.0.22.3"]);
+    let args = [
+        "--store",
+        "etcd",
+        "--etcdendpoints",
+        etcd.client_url.as_str(),
+    ];
+    let n: Vec<Daemon> = (0..3).map(|i| c.start(i, &args)).collect();
+    c.add(&n[0], 0, 1);
+    // Any member can add; here through the CLI.
+    let out = cli_on(
+        &n[1],
+        c.dirs(1),
+        &[
+            "peer",
+            "add",
+            c.ip(2),
+            "--zone",
+            "rack-3",
+            "--metadata",
+            "role=spare",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("added"), "{}", stdout(&out));
+    for (i, d) in n.iter().enumerate() {
+        wait_peers(c.dirs(i), d, 3, true, ONLINE_WAIT).unwrap();
+    }
+    let p2 = peers_of(c.dirs(0), &n[0])
+        .unwrap()
+        .into_iter()
+        .find(|p| p.client_addresses[0].starts_with(c.ip(2)))
+        .unwrap();
+    assert_eq!(p2.metadata.get("_zone").map(String::as_str), Some("rack-3"));
+    assert_eq!(p2.metadata.get("role").map(String::as_str), Some("spare"));
+
+    // Edit through the CLI, seen from another node.
+    let out = cli_on(
+        &n[2],
+        c.dirs(2),
+        &[
+            "peer",
+            "edit",
+            &p2.id.to_string(),
+            "--key",
+            "role",
+            "--value",
+            "primary",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seen = wait_for("the edit on node 0", ONLINE_WAIT, || {
+        let p = peers_of(c.dirs(0), &n[0])?
+            .into_iter()
+            .find(|p| p.id == p2.id)?;
+        (p.metadata.get("role").map(String::as_str) == Some("primary")).then_some(())
+    });
+    assert!(seen.is_ok());
+    let out = cli_on(
+        &n[0],
+        c.dirs(0),
+        &["peer", "list", "--key", "role", "--value", "primary"],
+    );
+    assert!(
+        stdout(&out).contains(&p2.id.to_string()),
+        "{}",
+        stdout(&out)
+    );
+
+    // Remove by host through the CLI.
+    let out = cli_on(&n[0], c.dirs(0), &["peer", "remove", c.ip(2)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_peers(c.dirs(0), &n[0], 2, true, ONLINE_WAIT).unwrap();
+    let alone = wait_peers(c.dirs(2), &n[2], 1, true, ONLINE_WAIT).unwrap();
+    assert_eq!(alone[0].id, p2.id);
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_changes_nothing() {
+    let c = Cluster::new(&[
+        "127.0.23.1",
+        "127.0.23.2",
+        "127.0.23.3",
+        "127.0.23.4",
+        "127.0.23.5",
+    ]);
+    let n0 = c.start(0, &[]);
+    let n1 = c.start(1, &[]); // will be part of another cluster (with n2)
+    let n2 = c.start(2, &[]);
+    let local = c.start(3, &["--store", "local"]);
+    let n4 = c.start(4, &[]);
+    c.add(&n1, 1, 2);
+    let before = wait_peers(c.dirs(0), &n0, 1, true, ONLINE_WAIT).unwrap();
+
+    let post = |body: serde_json::Value| api(c.dirs(0), &n0, "POST", "/v1/peers", Some(body));
+    let msg = |b: &serde_json::Value| {
+        b["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    // Nothing listens there.
+    let (s, b) = post(json!({"addresses": ["127.0.23.99"]}));
+    assert_eq!(s, 400, "{b}");
+    assert!(msg(&b).contains("could not connect"), "{b}");
+    // A node of another cluster.
+    let (s, b) = post(json!({"addresses": [c.ip(1)]}));
+    assert_eq!(s, 409, "{b}");
+    assert!(msg(&b).contains("another cluster"), "{b}");
+    // A node on the local store.
+    let (s, b) = post(json!({"addresses": [c.ip(3)]}));
+    assert_eq!(s, 409, "{b}");
+    assert!(msg(&b).contains("local store"), "{b}");
+    // Malformed requests.
+    for bad in [
+        json!({"addresses": []}),
+        json!({"addresses": ["a b"]}),
+        json!({"adresses": ["x"]}),
+        json!({"addresses": [c.ip(4)], "metadata": {"_zone": "z"}}),
+    ] {
+        let (s, b) = post(bad.clone());
+        assert_eq!(s, 400, "{bad}: {b}");
+    }
+    let secret = gd_auth::read_secret(&c.dirs(0).secret_file()).unwrap();
+    let token = gd_auth::issue_token(
+        gd_auth::CLI_USER,
+        &secret,
+        "POST",
+        "/v1/peers",
+        gd_auth::TOKEN_VALIDITY,
+    );
+    let resp = blocking_client()
+        .post(format!("{}/v1/peers", n0.url()))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.json::<gd_api::ErrorResp>().is_ok());
+    // Unknown and invalid ids.
+    let (s, _) = api(
+        c.dirs(0),
+        &n0,
+        "DELETE",
+        &format!("/v1/peers/{}", uuid::Uuid::new_v4()),
+        None,
+    );
+    assert_eq!(s, 404);
+    let (s, _) = api(c.dirs(0), &n0, "DELETE", "/v1/peers/xyz", None);
+    assert_eq!(s, 400);
+    // The local-store node refuses to add peers, and says how to switch.
+    let (s, b) = api(
+        c.dirs(3),
+        &local,
+        "POST",
+        "/v1/peers",
+        Some(json!({"addresses": [c.ip(4)]})),
+    );
+    assert_eq!(s, 400, "{b}");
+    assert!(msg(&b).contains("--store managed"), "{b}");
+
+    // Nothing changed anywhere.
+    assert_eq!(
+        wait_peers(c.dirs(0), &n0, 1, true, ONLINE_WAIT).unwrap(),
+        before
+    );
+    wait_peers(c.dirs(1), &n1, 2, true, ONLINE_WAIT).unwrap();
+    wait_peers(c.dirs(4), &n4, 1, true, ONLINE_WAIT).unwrap();
+
+    // Node-to-node calls need the cluster secret: the CLI's token, or none, is refused.
+    let (s, b) = api(
+        c.dirs(1),
+        &n1,
+        "POST",
+        "/v1/internal/leave",
+        Some(json!({"initiator": uuid::Uuid::new_v4()})),
+    );
+    assert_eq!(s, 401, "{b}");
+    let resp = blocking_client()
+        .post(format!("{}/v1/internal/leave", n1.url()))
+        .json(&json!({"initiator": uuid::Uuid::new_v4()}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    wait_peers(c.dirs(1), &n1, 2, true, ONLINE_WAIT).unwrap();
+    drop(n2);
+}
