@@ -73,6 +73,20 @@ fn three_nodes_add_kill_restart_remove_and_restart_in_another_order() {
         let ids: Vec<_> = peers.iter().map(|p| p.id).collect();
         assert!(ids.contains(&p1.id) && ids.contains(&p2.id));
     }
+    // The store grew to 3 voting etcd members, one per node.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let voters = wait_for("3 voting etcd members", Duration::from_secs(60), || {
+        let members = rt.block_on(etcd_members(&format!("http://{}:24379", c.ip(0))))?;
+        (members.len() == 3 && members.iter().all(|m| !m.is_learner)).then_some(members)
+    });
+    assert!(
+        voters.is_ok(),
+        "{voters:?}\n--- node 0 log ---\n{}",
+        n0.log()
+    );
     // Every node agrees on the cluster id.
     let cluster_ids: Vec<_> = (0..3)
         .map(|i| read(&c.dirs(i).state.join("uuid.toml")))
@@ -119,6 +133,19 @@ fn three_nodes_add_kill_restart_remove_and_restart_in_another_order() {
     wait_peers(c.dirs(2), &n2, 2, true, ONLINE_WAIT).unwrap();
     let alone = wait_peers(c.dirs(1), &n1, 1, true, ONLINE_WAIT).unwrap();
     assert_eq!(alone[0].id, p1.id);
+    // The removed node no longer runs a member of the cluster's etcd.
+    let members = wait_for(
+        "node 1 out of the cluster's etcd",
+        Duration::from_secs(60),
+        || {
+            // Ask whichever node still runs a member.
+            let m = [0, 2]
+                .iter()
+                .find_map(|i| rt.block_on(etcd_members(&format!("http://{}:24379", c.ip(*i)))))?;
+            (!m.is_empty() && !m.iter().any(|m| m.name == p1.id.to_string())).then_some(m)
+        },
+    );
+    assert!(members.is_ok());
     assert!(
         !read(&c.dirs(1).state.join("uuid.toml")).contains(&cluster_ids[0]),
         "a new cluster id"

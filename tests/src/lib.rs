@@ -63,9 +63,10 @@ pub fn wait_for<T>(
     }
 }
 
-/// The directories of one node; kept across restarts of the node.
+/// The directories of one node; kept across restarts of the node. Removed when dropped,
+/// unless `GD2_TEST_KEEP` is set (to read the logs of a failed test).
 pub struct NodeDirs {
-    _tmp: TempDir,
+    _tmp: Option<TempDir>,
     pub state: PathBuf,
     pub run: PathBuf,
     pub log: PathBuf,
@@ -80,6 +81,13 @@ impl NodeDirs {
         let state = tmp.path().join("state");
         let run = tmp.path().join("run");
         let log = tmp.path().join("log");
+        let keep = std::env::var_os("GD2_TEST_KEEP").is_some();
+        let tmp = if keep {
+            eprintln!("keeping {}", tmp.keep().display());
+            None
+        } else {
+            Some(tmp)
+        };
         NodeDirs {
             state,
             run,
@@ -122,7 +130,16 @@ pub fn start_daemon(dirs: &NodeDirs, ip: &str, args: &[&str]) -> anyhow::Result<
     .and_then(|r| r.map_err(|status| anyhow::anyhow!("glusterd2 exited with {status}")));
     if let Err(e) = started {
         let log = std::fs::read_to_string(&d.log_file).unwrap_or_default();
-        bail!("{e}\n--- glusterd2 log ---\n{}", tail(&log, 40));
+        let errors: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(" ERROR ") || l.contains(" WARN "))
+            .collect();
+        bail!(
+            "{e}\n--- stderr ---\n{}\n--- warnings and errors ---\n{}\n--- glusterd2 log ---\n{}",
+            tail(&read(&d.log_file.with_file_name("stderr.log")), 20),
+            tail(&errors.join("\n"), 20),
+            tail(&log, 15)
+        );
     }
     Ok(d)
 }
@@ -146,8 +163,13 @@ pub fn spawn_daemon(dirs: &NodeDirs, ip: &str, port: u16, args: &[&str]) -> anyh
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::null());
+    std::fs::create_dir_all(&dirs.log)?;
+    let stderr_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dirs.log.join("stderr.log"))?;
+    cmd.stderr(Stdio::from(stderr_file));
     let child = cmd.spawn().context("spawn glusterd2")?;
     Ok(Daemon {
         child: Some(child),
@@ -415,4 +437,17 @@ pub fn wait_peers(
         },
     )
     .map_err(|e| anyhow::anyhow!("{e}; last seen: {last:?}"))
+}
+
+/// The members of the etcd cluster reachable at `url`, or `None` when it does not answer.
+pub async fn etcd_members(url: &str) -> Option<Vec<gd_store::etcd::EtcdMember>> {
+    let opts = gd_store::etcd::EtcdOptions {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let store = gd_store::EtcdStore::connect(&[url.to_owned()], opts)
+        .await
+        .ok()?;
+    store.members().await.ok()
 }

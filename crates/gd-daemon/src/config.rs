@@ -112,6 +112,12 @@ pub struct Flags {
     /// Pid file [default: <rundir>/glusterd2.pid].
     #[arg(long, value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
+    /// Managed etcd: how long a voter may be dead before another node replaces it [default: 5m].
+    #[arg(long = "etcd-voter-grace", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub etcd_voter_grace: Option<std::time::Duration>,
+    /// Managed etcd: from this many nodes on, the store has 5 voters instead of 3 [default: 7].
+    #[arg(long = "etcd-five-voters-from", value_name = "NODES")]
+    pub etcd_five_voters_from: Option<usize>,
 }
 
 /// The file (and environment) layer: the same keys as [`Flags`], plus `restauth`, which GD2
@@ -134,6 +140,25 @@ struct FileConfig {
     store: Option<StoreMode>,
     pidfile: Option<PathBuf>,
     restauth: Option<bool>,
+    #[serde(default, with = "humantime_serde_opt")]
+    etcd_voter_grace: Option<std::time::Duration>,
+    etcd_five_voters_from: Option<usize>,
+}
+
+/// Durations in the file are humantime strings ("5m", "30s").
+mod humantime_serde_opt {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<std::time::Duration>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => humantime::parse_duration(&s)
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration ({e})"))),
+        }
+    }
 }
 
 /// Endpoints may be written as one comma-separated string (GD2) or as a TOML list.
@@ -187,6 +212,8 @@ pub struct Config {
     pub store: StoreMode,
     pub pidfile: PathBuf,
     pub restauth: bool,
+    pub etcd_voter_grace: std::time::Duration,
+    pub etcd_five_voters_from: usize,
 }
 
 /// A configuration error: names the key (or flag or variable) and what is wrong with it.
@@ -333,6 +360,15 @@ impl Config {
             }
         }
         let pidfile = pick!(pidfile).unwrap_or_else(|| rundir.join("glusterd2.pid"));
+        let etcd_voter_grace =
+            pick!(etcd_voter_grace).unwrap_or(std::time::Duration::from_secs(300));
+        let etcd_five_voters_from = pick!(etcd_five_voters_from).unwrap_or(7);
+        if etcd_five_voters_from < 5 {
+            return Err(bad(
+                "etcd-five-voters-from",
+                format!("{etcd_five_voters_from}: 5 voters need at least 5 nodes"),
+            ));
+        }
 
         Ok(Config {
             localstatedir,
@@ -350,6 +386,8 @@ impl Config {
             store,
             pidfile,
             restauth,
+            etcd_voter_grace,
+            etcd_five_voters_from,
         })
     }
 
@@ -438,6 +476,22 @@ fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<FileConfig, Config
         store,
         pidfile: path("pidfile"),
         restauth,
+        etcd_voter_grace: match get("etcd-voter-grace") {
+            Some(s) => Some(
+                humantime::parse_duration(&s)
+                    .map_err(|e| bad("GD2_ETCD_VOTER_GRACE", format!("{s:?}: {e}")))?,
+            ),
+            None => None,
+        },
+        etcd_five_voters_from: match get("etcd-five-voters-from") {
+            Some(s) => Some(s.parse().map_err(|_| {
+                bad(
+                    "GD2_ETCD_FIVE_VOTERS_FROM",
+                    format!("{s:?} is not a number"),
+                )
+            })?),
+            None => None,
+        },
     })
 }
 

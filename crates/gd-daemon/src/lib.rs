@@ -8,6 +8,7 @@ pub mod config;
 pub mod identity;
 pub mod liveness;
 pub mod logging;
+pub mod membership;
 pub mod node;
 pub mod peer_client;
 pub mod peers;
@@ -66,6 +67,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // store answers only once enough peers are back, and the API must be up meanwhile.
     let registration = tokio::spawn(node.clone().register_until_done(cancel.clone()));
     let liveness = tokio::spawn(node.liveness.clone().run(cancel.clone()));
+    // Elastic managed etcd: every node runs the member agent and campaigns for the controller;
+    // both idle on nodes whose store is not managed.
+    let elastic = membership::ElasticConfig {
+        five_voters_from: config.etcd_five_voters_from,
+        voter_grace: config.etcd_voter_grace,
+    };
+    let agent = tokio::spawn(membership::run_member_agent(node.clone(), cancel.clone()));
+    let controller = tokio::spawn(membership::run_controller(
+        node.clone(),
+        elastic,
+        cancel.clone(),
+    ));
 
     let app = rest::router(node.clone());
     let server = serve(listener, app, &config, cancel.clone()).await?;
@@ -81,6 +94,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), liveness).await;
     registration.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(5), controller).await;
+    agent.abort();
     node.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -38,14 +38,13 @@ use crate::{
     config::{Config, StoreMode},
     identity::{Identity, cluster_secret},
     liveness::Liveness,
+    membership::{self, LEAVING_PREFIX, MEMBERS_PREFIX, MemberRecord, NODES_PREFIX, Role},
     peer_client::{PeerCallError, PeerClient, normalize_address},
     peers::{self, PeerRecord, ZONE_KEY, peer_key},
     rest::ApiErr,
     store::{Backend, StoreState, member_data_dir, open_backend},
 };
 
-/// Where the etcd members of a managed store are recorded: `store/members/<peer-id>`.
-pub const MEMBERS_PREFIX: &str = "store/members/";
 /// Tombstones of peers removed while offline: `removed/<peer-id>`.
 pub const REMOVED_PREFIX: &str = "removed/";
 /// Volumes live under `volumes/`; a node with any is not alone.
@@ -53,23 +52,10 @@ pub const VOLUMES_PREFIX: &str = "volumes/";
 
 /// How long the initiator waits for a new peer's liveness before answering.
 const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
+/// How long removing a peer that runs an etcd member waits for the member to be handed over.
+const MEMBER_HANDOVER_MAX: Duration = Duration::from_secs(90);
 /// How many addresses a peer add may carry.
 const ADDRESSES_MAX: usize = 16;
-
-/// An etcd member of the managed store, as the cluster records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct MemberRecord {
-    pub client_url: String,
-    pub peer_url: String,
-    /// `voter` for now; learners come with elastic membership.
-    pub role: String,
-}
-
-impl Record for MemberRecord {
-    const KIND: &'static str = "store-member";
-    const VERSION: u32 = 1;
-}
 
 /// A running glusterd2 node.
 pub struct Node {
@@ -168,23 +154,87 @@ impl Node {
             return Ok(());
         }
         peers::upsert_self(self.store(), self.self_record()).await?;
-        let member = {
+        // The founder of a managed cluster records its member (others are recorded by the
+        // controller when it adds them).
+        let founder = {
             let backend = self.backend.lock().await;
-            backend.as_ref().is_some_and(|b| b.state.member)
+            backend.as_ref().and_then(|b| {
+                (b.state.member && !b.state.joined)
+                    .then(|| b.etcd.clone())
+                    .flatten()
+            })
         };
-        if member {
-            let rec = MemberRecord {
-                client_url: self.config.etcd_client_url.clone(),
-                peer_url: self.config.etcd_peer_url.clone(),
-                role: "voter".into(),
-            };
-            let key = format!("{MEMBERS_PREFIX}{me}");
-            let value = record::encode(&rec);
-            if self.store().get(&key).await?.map(|kv| kv.value) != Some(value.clone()) {
-                self.store().put(&key, value, None).await?;
-            }
+        if let Some(etcd) = founder {
+            membership::register_founder(self, &etcd).await?;
         }
         Ok(())
+    }
+
+    /// The etcd client of a managed or external store.
+    pub async fn etcd_client(&self) -> Option<Arc<gd_store::EtcdStore>> {
+        let backend = self.backend.lock().await;
+        backend
+            .as_ref()
+            .filter(|b| b.state.mode == StoreMode::Managed)
+            .and_then(|b| b.etcd.clone())
+    }
+
+    /// How this node reaches its store now.
+    pub async fn store_state(&self) -> Option<StoreState> {
+        self.backend.lock().await.as_ref().map(|b| b.state.clone())
+    }
+
+    /// Whether this node runs an etcd member process.
+    pub async fn member_running(&self) -> bool {
+        self.backend
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|b| b.member.is_some())
+    }
+
+    /// Records that this node now runs (`Some`) or no longer runs (`None`) an etcd member;
+    /// stops the previous process if there was one.
+    pub async fn set_member(&self, process: Option<gd_store::managed::EtcdProcess>, member: bool) {
+        let old = {
+            let mut backend = self.backend.lock().await;
+            let Some(b) = backend.as_mut() else { return };
+            b.state.member = member;
+            b.state.joined = true;
+            if let Err(e) = b.state.save(&self.config.localstatedir) {
+                tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
+            }
+            std::mem::replace(&mut b.member, process)
+        };
+        if let Some(p) = old {
+            let _ = p.stop().await;
+        }
+    }
+
+    /// Points the etcd client at `voters` and persists them, so a restart finds the cluster's
+    /// store. `clustered`: the cluster has more than this node.
+    pub async fn update_endpoints(&self, voters: Vec<String>, clustered: bool) {
+        let mut backend = self.backend.lock().await;
+        let Some(b) = backend.as_mut() else { return };
+        let mut voters = voters;
+        voters.sort();
+        let mut current = b.state.endpoints.clone();
+        current.sort();
+        if current == voters && (b.state.joined || !clustered) {
+            return;
+        }
+        if let Some(etcd) = &b.etcd
+            && let Err(e) = etcd.set_endpoints(&b.state.endpoints, &voters).await
+        {
+            tracing::warn!(error = %e, "cannot update the etcd endpoints");
+            return;
+        }
+        tracing::info!(endpoints = %voters.join(","), "etcd endpoints updated");
+        b.state.endpoints = voters;
+        b.state.joined |= clustered;
+        if let Err(e) = b.state.save(&self.config.localstatedir) {
+            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
+        }
     }
 
     /// Retries [`Node::register`] until it succeeds: after a whole-cluster restart the store
@@ -426,19 +476,6 @@ impl Node {
                 format!("peer {id} hosts bricks; remove its bricks first"),
             ));
         }
-        if self
-            .store()
-            .get(&format!("{MEMBERS_PREFIX}{id}"))
-            .await?
-            .is_some()
-        {
-            return Err(ApiErr::new(
-                ErrorCode::Conflict,
-                format!(
-                    "peer {id} runs a member of the cluster's etcd; it cannot be removed until another node takes that role"
-                ),
-            ));
-        }
         let lease = self.lease().await?;
         let guard = match lock::try_lock(
             &(self.store.clone() as Arc<dyn Store>),
@@ -456,9 +493,47 @@ impl Node {
                 ));
             }
         };
-        let result = self.remove_peer_locked(&peer, force).await;
+        let result = match self.hand_over_member(id).await {
+            Ok(()) => self.remove_peer_locked(&peer, force).await,
+            Err(e) => Err(e),
+        };
+        let _ = self.store().delete(&format!("{LEAVING_PREFIX}{id}")).await;
         let _ = guard.unlock().await;
         result
+    }
+
+    /// When the peer runs an etcd member, marks it leaving and waits (bounded) until the
+    /// membership controller has moved the member elsewhere and removed it.
+    async fn hand_over_member(&self, id: Uuid) -> Result<(), ApiErr> {
+        let key = format!("{MEMBERS_PREFIX}{id}");
+        if self.store().get(&key).await?.is_none() {
+            return Ok(());
+        }
+        tracing::info!(peer = %id, "peer runs an etcd member; handing it over before removal");
+        self.store()
+            .put(&format!("{LEAVING_PREFIX}{id}"), b"{}".to_vec(), None)
+            .await?;
+        let deadline = tokio::time::Instant::now() + MEMBER_HANDOVER_MAX;
+        loop {
+            // The store may stumble while its membership changes: keep asking until the bound.
+            match self.store().get(&key).await {
+                Ok(None) => break,
+                Ok(Some(_)) => {}
+                Err(e) => tracing::debug!(error = %e, "waiting for the member hand-over"),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiErr::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "peer {id} runs a member of the cluster's etcd and no other node could take it over within {} s \
+                         (another live node with etcd installed is needed); nothing was removed",
+                        MEMBER_HANDOVER_MAX.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(())
     }
 
     async fn remove_peer_locked(&self, peer: &Peer, force: bool) -> Result<(), ApiErr> {
@@ -523,6 +598,7 @@ impl Node {
         let mut ops = vec![
             TxnOp::delete(peer_key(id)),
             TxnOp::delete(peers::alive_key(id)),
+            TxnOp::delete(format!("{NODES_PREFIX}{id}")),
         ];
         if !told {
             ops.push(TxnOp::put(
@@ -725,9 +801,9 @@ impl Node {
                 let endpoints = members
                     .kvs
                     .iter()
-                    .map(|kv| {
-                        record::decode::<MemberRecord>(&kv.key, &kv.value).map(|m| m.client_url)
-                    })
+                    .map(|kv| record::decode::<MemberRecord>(&kv.key, &kv.value))
+                    .filter(|m| m.as_ref().map_or(true, |m| m.role == Role::Voter))
+                    .map(|m| m.map(|m| m.client_url))
                     .collect::<Result<Vec<_>, _>>()?;
                 if endpoints.is_empty() {
                     return Err(ApiErr::new(

@@ -113,6 +113,8 @@ impl StoreState {
 pub struct Backend {
     pub state: StoreState,
     pub raw: Arc<dyn Store>,
+    /// The etcd client behind `raw`, for membership changes (etcd modes only).
+    pub etcd: Option<Arc<EtcdStore>>,
     pub member: Option<EtcdProcess>,
 }
 
@@ -168,17 +170,20 @@ pub async fn open_backend(
             Ok(Backend {
                 state,
                 raw,
+                etcd: None,
                 member: None,
             })
         }
         StoreMode::Managed | StoreMode::Etcd => {
             let member = if state.member {
-                Some(start_member(config, name).await?)
+                // A member of a multi-member cluster waits for its peers in the background; a
+                // lone founder has its leader at once.
+                Some(start_member(config, name, None, !state.joined).await?)
             } else {
                 None
             };
             let opts = EtcdOptions::default();
-            let raw: Arc<dyn Store> = if check {
+            let etcd = if check {
                 EtcdStore::connect(&state.endpoints, opts).await
             } else {
                 EtcdStore::connect_lazy(&state.endpoints, opts).await
@@ -189,14 +194,25 @@ pub async fn open_backend(
                     state.endpoints.join(",")
                 )
             })?;
-            Ok(Backend { state, raw, member })
+            Ok(Backend {
+                state,
+                raw: etcd.clone(),
+                etcd: Some(etcd),
+                member,
+            })
         }
         StoreMode::Auto => anyhow::bail!("internal error: store mode auto was not resolved"),
     }
 }
 
-/// Starts this node's etcd member (its data directory decides whether it is new).
-async fn start_member(config: &Config, name: &str) -> anyhow::Result<EtcdProcess> {
+/// Starts this node's etcd member. Its data directory decides whether it is new; a new member
+/// of an existing cluster gets `initial_cluster` (from the membership controller).
+pub async fn start_member(
+    config: &Config,
+    name: &str,
+    initial_cluster: Option<String>,
+    wait_for_leader: bool,
+) -> anyhow::Result<EtcdProcess> {
     if !on_path("etcd") {
         anyhow::bail!(
             "store mode managed needs an etcd binary on PATH (Debian: apt-get install etcd-server)"
@@ -212,6 +228,13 @@ async fn start_member(config: &Config, name: &str) -> anyhow::Result<EtcdProcess
         config.etcd_peer_url.clone(),
     );
     member.log_file = log_dir.join("etcd.log");
+    member.wait_for_leader = wait_for_leader;
+    // A member of a multi-member cluster answers only once a quorum is up: do not wait.
+    member.wait_for_answer = wait_for_leader;
+    if let Some(initial) = initial_cluster {
+        member.initial_cluster = Some(initial);
+        member.initial_cluster_state = gd_store::managed::ClusterState::Existing;
+    }
     let pid_file = store_dir.join("etcd.pid");
     stop_stale_member(&pid_file, &member.data_dir).await;
     for (key, url) in [

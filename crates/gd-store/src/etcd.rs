@@ -300,8 +300,118 @@ impl EtcdStore {
         &self.client
     }
 
-    /// Runs one request under the request timeout and maps its error.
-    async fn call<T>(
+    /// The members of the etcd cluster.
+    pub async fn members(&self) -> StoreResult<Vec<EtcdMember>> {
+        let resp = self
+            .call(0, || {
+                let mut c = self.client.clone();
+                async move { c.member_list().await }
+            })
+            .await?;
+        Ok(resp.members().iter().map(EtcdMember::from).collect())
+    }
+
+    /// Adds a learner (a non-voting member) with the given peer URL. Returns the new member's
+    /// id and the `--initial-cluster` value the new member must start with.
+    pub async fn add_learner(&self, name: &str, peer_url: &str) -> StoreResult<(u64, String)> {
+        // Not retried: an add that reached etcd but whose answer was lost must not add twice.
+        let mut c = self.client.clone();
+        let opts = ec::MemberAddOptions::new().with_is_learner();
+        let resp = self
+            .call_once(0, c.member_add([peer_url], Some(opts)))
+            .await?;
+        let id = resp
+            .member()
+            .map(|m| m.id())
+            .ok_or_else(|| unavailable("etcd added a member but did not say which"))?;
+        let initial = resp
+            .member_list()
+            .iter()
+            .filter_map(|m| {
+                let mname = if m.id() == id { name } else { m.name() };
+                // Members that never started have no name yet; etcd accepts them unnamed only
+                // when they are the one starting, so skip the others.
+                (!mname.is_empty()).then(|| {
+                    m.peer_urls()
+                        .iter()
+                        .map(|u| format!("{mname}={u}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok((id, initial))
+    }
+
+    /// Promotes a learner to a voter. Fails while the learner has not caught up.
+    pub async fn promote(&self, id: u64) -> StoreResult<()> {
+        self.call(0, || {
+            let mut c = self.client.clone();
+            async move { c.member_promote(id).await }
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Removes a member. Removing a member that is already gone is not an error.
+    pub async fn remove_member(&self, id: u64) -> StoreResult<()> {
+        if !self.members().await?.iter().any(|m| m.id == id) {
+            return Ok(());
+        }
+        self.call(0, || {
+            let mut c = self.client.clone();
+            async move { c.member_remove(id).await }
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Makes the client use exactly `endpoints` (adding new ones before removing old ones).
+    pub async fn set_endpoints(&self, old: &[String], endpoints: &[String]) -> StoreResult<()> {
+        for e in endpoints.iter().filter(|e| !old.contains(e)) {
+            self.client
+                .add_endpoint(e)
+                .await
+                .map_err(|err| unavailable(format!("cannot add endpoint {e}: {err}")))?;
+        }
+        for e in old.iter().filter(|e| !endpoints.contains(e)) {
+            let _ = self.client.remove_endpoint(e).await;
+        }
+        Ok(())
+    }
+
+    /// Runs one request under the request timeout and maps its error. A request that could
+    /// not even be sent (the endpoint it was routed to refuses connections: a member that is
+    /// down) is retried within the same bound, so the client's balancer picks another member.
+    async fn call<T, F, Fut>(&self, lease: LeaseId, mut attempt: F) -> StoreResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ec::Error>>,
+    {
+        let bound = self.opts.request_timeout;
+        let retrying = async {
+            loop {
+                match attempt().await {
+                    Ok(v) => return Ok(v),
+                    Err(e) if not_sent(&e) => {
+                        tracing::debug!(error = %e, "etcd request not sent; retrying on another endpoint");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => return Err(map_error(e, lease, bound)),
+                }
+            }
+        };
+        match tokio::time::timeout(bound, retrying).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Timeout {
+                timeout_ms: ms(bound),
+            }),
+        }
+    }
+
+    /// Runs one request once under the request timeout (for requests that must not repeat).
+    async fn call_once<T>(
         &self,
         lease: LeaseId,
         fut: impl Future<Output = Result<T, ec::Error>>,
@@ -315,6 +425,23 @@ impl EtcdStore {
             }),
         }
     }
+}
+
+/// Whether the request certainly applied nothing (so repeating it is safe).
+fn not_sent(e: &ec::Error) -> bool {
+    let text = match e {
+        ec::Error::GRpcStatus(status) => with_causes(
+            status.message().to_owned(),
+            std::error::Error::source(status),
+        ),
+        ec::Error::TransportError(t) => with_causes(t.to_string(), std::error::Error::source(t)),
+        _ => return false,
+    };
+    // "raft: stopped": the request reached a member that was just removed from the cluster
+    // and is shutting down; it applied nothing.
+    text.contains("tcp connect error")
+        || text.contains("Connection refused")
+        || text.contains("raft: stopped")
 }
 
 /// Handles one watch response; false when the watch is over.
@@ -395,8 +522,12 @@ async fn forward_watch(
 impl Store for EtcdStore {
     async fn get(&self, key: &str) -> StoreResult<Option<KeyValue>> {
         validate::key(key)?;
-        let mut kv = self.client.kv_client();
-        let resp = self.call(0, kv.get(key, None)).await?;
+        let resp = self
+            .call(0, || {
+                let mut kv = self.client.kv_client();
+                async move { kv.get(key, None).await }
+            })
+            .await?;
         resp.kvs().first().map(convert_kv).transpose()
     }
 
@@ -405,8 +536,13 @@ impl Store for EtcdStore {
         if limit > 0 {
             opts = opts.with_limit(i64::try_from(limit).unwrap_or(i64::MAX));
         }
-        let mut kv = self.client.kv_client();
-        let resp = self.call(0, kv.get(prefix, Some(opts))).await?;
+        let resp = self
+            .call(0, || {
+                let mut kv = self.client.kv_client();
+                let opts = opts.clone();
+                async move { kv.get(prefix, Some(opts)).await }
+            })
+            .await?;
         let revision = header_revision(resp.header())?;
         let mut kvs = Vec::with_capacity(resp.kvs().len());
         for kv in resp.kvs() {
@@ -430,24 +566,35 @@ impl Store for EtcdStore {
     ) -> StoreResult<Revision> {
         validate::put(key, &value)?;
         let opts = lease.map(|l| ec::PutOptions::new().with_lease(l));
-        let mut kv = self.client.kv_client();
         let resp = self
-            .call(lease.unwrap_or(0), kv.put(key, value, opts))
+            .call(lease.unwrap_or(0), || {
+                let mut kv = self.client.kv_client();
+                let (value, opts) = (value.clone(), opts.clone());
+                async move { kv.put(key, value, opts).await }
+            })
             .await?;
         header_revision(resp.header())
     }
 
     async fn delete(&self, key: &str) -> StoreResult<u64> {
         validate::key(key)?;
-        let mut kv = self.client.kv_client();
-        let resp = self.call(0, kv.delete(key, None)).await?;
+        let resp = self
+            .call(0, || {
+                let mut kv = self.client.kv_client();
+                async move { kv.delete(key, None).await }
+            })
+            .await?;
         Ok(u64::try_from(resp.deleted()).unwrap_or(0))
     }
 
     async fn delete_prefix(&self, prefix: &str) -> StoreResult<u64> {
-        let mut kv = self.client.kv_client();
-        let opts = ec::DeleteOptions::new().with_prefix();
-        let resp = self.call(0, kv.delete(prefix, Some(opts))).await?;
+        let resp = self
+            .call(0, || {
+                let mut kv = self.client.kv_client();
+                let opts = ec::DeleteOptions::new().with_prefix();
+                async move { kv.delete(prefix, Some(opts)).await }
+            })
+            .await?;
         Ok(u64::try_from(resp.deleted()).unwrap_or(0))
     }
 
@@ -467,8 +614,13 @@ impl Store for EtcdStore {
             .when(txn.compares.into_iter().map(compare).collect::<Vec<_>>())
             .and_then(txn.success.into_iter().map(txn_op).collect::<Vec<_>>())
             .or_else(txn.failure.into_iter().map(txn_op).collect::<Vec<_>>());
-        let mut kv = self.client.kv_client();
-        let resp = self.call(lease, kv.txn(request)).await?;
+        let resp = self
+            .call(lease, || {
+                let mut kv = self.client.kv_client();
+                let request = request.clone();
+                async move { kv.txn(request).await }
+            })
+            .await?;
         let revision = header_revision(resp.header())?;
         let mut responses = Vec::new();
         for r in resp.op_responses() {
@@ -498,13 +650,16 @@ impl Store for EtcdStore {
         if let Some(rev) = start_revision {
             opts = opts.with_start_revision(rev);
         }
-        let mut client = self.client.watch_client();
         // Wait for etcd's first answer ("created"): from then on no change can be missed.
         let (stream, first) = self
-            .call(0, async {
-                let mut stream = client.watch(prefix, Some(opts)).await?;
-                let first = stream.message().await?;
-                Ok((stream, first))
+            .call(0, || {
+                let mut client = self.client.watch_client();
+                let opts = opts.clone();
+                async move {
+                    let mut stream = client.watch(prefix, Some(opts)).await?;
+                    let first = stream.message().await?;
+                    Ok((stream, first))
+                }
             })
             .await?;
         let first = first.ok_or_else(|| unavailable("etcd closed the watch stream at once"))?;
@@ -527,8 +682,12 @@ impl Store for EtcdStore {
 
     async fn lease_grant(&self, ttl_s: i64) -> StoreResult<LeaseId> {
         validate::ttl(ttl_s)?;
-        let mut lc = self.client.lease_client();
-        let resp = self.call(0, lc.grant(ttl_s, None)).await?;
+        let resp = self
+            .call(0, || {
+                let mut lc = self.client.lease_client();
+                async move { lc.grant(ttl_s, None).await }
+            })
+            .await?;
         if !resp.error().is_empty() {
             return Err(unavailable(format!(
                 "etcd refused the lease: {}",
@@ -539,14 +698,16 @@ impl Store for EtcdStore {
     }
 
     async fn lease_keep_alive(&self, lease: LeaseId) -> StoreResult<i64> {
-        let mut lc = self.client.lease_client();
         // etcd-client's `keep_alive` sends one refresh and checks the lease exists, but keeps
         // the granted TTL to itself; a second refresh on the same stream reports it.
         let resp = self
-            .call(lease, async {
-                let (mut keeper, mut stream) = lc.keep_alive(lease).await?;
-                keeper.keep_alive().await?;
-                stream.message().await
+            .call(lease, || {
+                let mut lc = self.client.lease_client();
+                async move {
+                    let (mut keeper, mut stream) = lc.keep_alive(lease).await?;
+                    keeper.keep_alive().await?;
+                    stream.message().await
+                }
             })
             .await?;
         match resp {
@@ -557,20 +718,48 @@ impl Store for EtcdStore {
     }
 
     async fn lease_revoke(&self, lease: LeaseId) -> StoreResult<()> {
-        let mut lc = self.client.lease_client();
-        self.call(lease, lc.revoke(lease)).await?;
+        self.call(lease, || {
+            let mut lc = self.client.lease_client();
+            async move { lc.revoke(lease).await }
+        })
+        .await?;
         Ok(())
     }
 
     async fn revision(&self) -> StoreResult<Revision> {
         // A linearizable read of one (absent) key: its header carries the store revision.
-        let mut kv = self.client.kv_client();
         let resp = self
-            .call(
-                0,
-                kv.get("\0", Some(ec::GetOptions::new().with_count_only())),
-            )
+            .call(0, || {
+                let mut kv = self.client.kv_client();
+                async move {
+                    kv.get("\0", Some(ec::GetOptions::new().with_count_only()))
+                        .await
+                }
+            })
             .await?;
         header_revision(resp.header())
+    }
+}
+
+/// A member of the etcd cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdMember {
+    pub id: u64,
+    /// Empty until the member has started.
+    pub name: String,
+    pub peer_urls: Vec<String>,
+    pub client_urls: Vec<String>,
+    pub is_learner: bool,
+}
+
+impl From<&ec::Member> for EtcdMember {
+    fn from(m: &ec::Member) -> Self {
+        EtcdMember {
+            id: m.id(),
+            name: m.name().to_owned(),
+            peer_urls: m.peer_urls().to_vec(),
+            client_urls: m.client_urls().to_vec(),
+            is_learner: m.is_learner(),
+        }
     }
 }

@@ -11,10 +11,12 @@
 //!
 //! [`Namespaced`] confines a store to `gluster-<cluster-id>/`, so several clusters can share
 //! one external etcd. [`lock`] builds per-object locks on leases; [`record`] is the versioned
-//! envelope every stored value is wrapped in.
+//! envelope every stored value is wrapped in. [`CachedStore`] keeps reads answering from a
+//! local replica, and makes writes fail within a bound, when the store loses its quorum.
 //!
 //! One conformance suite (`tests/conformance.rs`) runs against both backends.
 
+pub mod cache;
 mod error;
 pub mod etcd;
 pub mod local;
@@ -26,6 +28,7 @@ mod switchable;
 mod types;
 mod validate;
 
+pub use cache::{CacheOptions, CachedStore, Staleness, track_staleness};
 pub use error::{StoreError, StoreResult};
 pub use etcd::EtcdStore;
 pub use local::LocalStore;

@@ -78,6 +78,11 @@ pub struct EtcdMemberConfig {
     /// Whether start-up also waits for the cluster to have a leader (default true). A member
     /// restarting alone in a cluster that lost quorum has none until its peers return.
     pub wait_for_leader: bool,
+    /// Whether start-up waits for the member to answer clients at all (default true). A member
+    /// of a multi-member cluster serves clients only once a quorum of its peers is up, which
+    /// after a whole-cluster power-off may be long after this start: then only a short check
+    /// that the process did not exit at once is done.
+    pub wait_for_answer: bool,
     /// More command-line arguments, appended last (e.g. `--heartbeat-interval=50`).
     pub extra_args: Vec<String>,
 }
@@ -106,6 +111,7 @@ impl EtcdMemberConfig {
             initial_cluster_state: ClusterState::New,
             start_timeout: Duration::from_secs(20),
             wait_for_leader: true,
+            wait_for_answer: true,
             extra_args: Vec::new(),
         }
     }
@@ -209,6 +215,10 @@ fn log_tail(path: &Path) -> String {
 }
 
 /// One probe: does the member answer, and (if asked) does its cluster have a leader?
+/// How long a member started without waiting for an answer is watched for an early exit (a
+/// port in use, a damaged data directory).
+const EARLY_EXIT_WATCH: Duration = Duration::from_secs(1);
+
 async fn probe(client_url: &str, want_leader: bool) -> Result<(), String> {
     let opts = ec::ConnectOptions::new().with_connect_timeout(PROBE_TIMEOUT);
     let check = async {
@@ -309,7 +319,11 @@ impl EtcdProcess {
     }
 
     async fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + self.cfg.start_timeout;
+        let deadline = if self.cfg.wait_for_answer {
+            Instant::now() + self.cfg.start_timeout
+        } else {
+            Instant::now() + EARLY_EXIT_WATCH
+        };
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
@@ -325,6 +339,13 @@ impl EtcdProcess {
                         self.cfg.name
                     ));
                 }
+            }
+            if !self.cfg.wait_for_answer {
+                if Instant::now() >= deadline {
+                    return Ok(());
+                }
+                tokio::time::sleep(PROBE_PAUSE).await;
+                continue;
             }
             let last = match probe(&self.cfg.client_url, self.cfg.wait_for_leader).await {
                 Ok(()) => return Ok(()),

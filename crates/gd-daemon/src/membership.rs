@@ -1,0 +1,620 @@
+//! Elastic managed etcd (DESIGN §3.2): which nodes run etcd members, and keeping it so.
+//!
+//! Voters: 1 while the cluster has 1–2 nodes, 3 from 3 nodes, 5 from `etcd-five-voters-from`
+//! nodes; every other node is a client of the voters. Two cooperating loops:
+//!
+//! - the **controller** runs on one node at a time (elected with a store lock bound to the
+//!   node's lease). It compares the cluster (peers, liveness, candidates, members) with the
+//!   wanted voter count and takes one step at a time: add a live candidate as a learner,
+//!   promote a learner once it has caught up, remove a member that is leaving, dead past the
+//!   grace period, or surplus. [`plan`] is the decision, pure and unit-tested; the controller
+//!   only executes it.
+//! - the **member agent** runs on every managed node: it makes the local etcd process match
+//!   the node's `store/members/<id>` record (start a new member with the initial cluster the
+//!   controller recorded; stop and wipe a member that was removed), and points the node's etcd
+//!   client at the current voters, persisting them in `store.toml` so a restart of the whole
+//!   cluster, in any order, finds its store again.
+//!
+//! Keys (cluster namespace): `store/nodes/<id>` (a managed node's etcd URLs: it may become a
+//! member), `store/members/<id>` (a member: id, URLs, role, initial cluster),
+//! `store/leaving/<id>` (a peer being removed: move its member away first).
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use gd_store::{
+    EtcdStore, Store, StoreError, lock,
+    record::{self, Record},
+};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    config::StoreMode,
+    node::Node,
+    peers::{ALIVE_PREFIX, PEERS_MAX, PEERS_PREFIX},
+    store::{StoreState, member_data_dir, start_member},
+};
+
+pub const NODES_PREFIX: &str = "store/nodes/";
+pub const MEMBERS_PREFIX: &str = "store/members/";
+pub const LEAVING_PREFIX: &str = "store/leaving/";
+const CONTROLLER_LOCK: &str = "store-controller";
+
+/// How often the controller re-examines the cluster, and the member agent its record when no
+/// change arrives.
+const CONTROLLER_TICK: Duration = Duration::from_secs(1);
+const AGENT_TICK: Duration = Duration::from_secs(5);
+/// How long one campaign for the controller lock waits before checking the lease again.
+const CAMPAIGN_WAIT: Duration = Duration::from_secs(10);
+/// A learner that cannot be promoted for this long is removed again.
+const LEARNER_PROMOTE_MAX: Duration = Duration::from_secs(120);
+
+/// A managed node's etcd URLs, published so the controller can make it a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NodeRecord {
+    pub client_url: String,
+    pub peer_url: String,
+}
+
+impl Record for NodeRecord {
+    const KIND: &'static str = "store-node";
+    const VERSION: u32 = 1;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Learner,
+    Voter,
+}
+
+/// An etcd member, as the cluster records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MemberRecord {
+    pub client_url: String,
+    pub peer_url: String,
+    pub role: Role,
+    /// etcd's id of the member.
+    pub member_id: u64,
+    /// `--initial-cluster` for a member that starts new; empty for the founder.
+    #[serde(default)]
+    pub initial_cluster: String,
+}
+
+impl Record for MemberRecord {
+    const KIND: &'static str = "store-member";
+    const VERSION: u32 = 2;
+}
+
+/// Tuning of the elastic store.
+#[derive(Debug, Clone, Copy)]
+pub struct ElasticConfig {
+    /// From this many nodes on, the store has 5 voters.
+    pub five_voters_from: usize,
+    /// How long a voter may be dead before another node replaces it.
+    pub voter_grace: Duration,
+}
+
+/// How many voters a cluster of `nodes` nodes wants.
+pub fn voters_wanted(nodes: usize, five_voters_from: usize) -> usize {
+    match nodes {
+        0..=2 => 1,
+        n if n < five_voters_from => 3,
+        _ => 5,
+    }
+}
+
+/// What the controller sees.
+#[derive(Debug, Default, Clone)]
+pub struct View {
+    pub peers: BTreeSet<Uuid>,
+    pub alive: BTreeSet<Uuid>,
+    /// Nodes that can run a member.
+    pub candidates: BTreeSet<Uuid>,
+    pub members: BTreeMap<Uuid, Role>,
+    pub leaving: BTreeSet<Uuid>,
+    /// Members dead (not alive) for longer than the grace period.
+    pub dead_past_grace: BTreeSet<Uuid>,
+    /// Learners that have waited too long for promotion.
+    pub stuck_learners: BTreeSet<Uuid>,
+    /// The node running the controller: its own member goes last when shrinking.
+    pub controller: Option<Uuid>,
+}
+
+/// One step towards the wanted membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    AddLearner(Uuid),
+    Promote(Uuid),
+    Remove(Uuid),
+}
+
+/// The next step, or `None` when the membership is as wanted. Additions come before removals,
+/// so a replacement is a voter before the member it replaces goes, and a lone voter is never
+/// removed before another has taken over.
+pub fn plan(v: &View, cfg: &ElasticConfig) -> Option<Action> {
+    // Finish what is under way: a learner is promoted (or dropped when stuck or dead).
+    for (id, role) in &v.members {
+        if *role == Role::Learner {
+            if v.stuck_learners.contains(id)
+                || v.dead_past_grace.contains(id)
+                || v.leaving.contains(id)
+            {
+                return Some(Action::Remove(*id));
+            }
+            return Some(Action::Promote(*id));
+        }
+    }
+    let staying_nodes = v.peers.iter().filter(|p| !v.leaving.contains(p)).count();
+    let healthy: Vec<Uuid> = v
+        .members
+        .keys()
+        .filter(|id| !v.leaving.contains(id) && !v.dead_past_grace.contains(id))
+        .copied()
+        .collect();
+    let free: Vec<Uuid> = v
+        .candidates
+        .iter()
+        .filter(|id| {
+            v.peers.contains(id)
+                && v.alive.contains(id)
+                && !v.members.contains_key(id)
+                && !v.leaving.contains(id)
+        })
+        .copied()
+        .collect();
+    let want = voters_wanted(staying_nodes, cfg.five_voters_from).min(healthy.len() + free.len());
+    if healthy.len() < want
+        && let Some(id) = free.first()
+    {
+        return Some(Action::AddLearner(*id));
+    }
+    // Remove what must go, as long as someone healthy remains.
+    if !healthy.is_empty()
+        && let Some(id) = v
+            .members
+            .keys()
+            .find(|id| v.leaving.contains(id) || v.dead_past_grace.contains(id))
+    {
+        return Some(Action::Remove(*id));
+    }
+    // Members of nodes no longer in the cluster.
+    if let Some(id) = v.members.keys().find(|id| !v.peers.contains(id))
+        && healthy.len() > 1
+    {
+        return Some(Action::Remove(*id));
+    }
+    if healthy.len() > want.max(1) {
+        let not_controller = |id: &&Uuid| Some(**id) != v.controller;
+        return healthy
+            .iter()
+            .rev()
+            .filter(not_controller)
+            .find(|id| !v.alive.contains(id))
+            .or(healthy.iter().rev().find(not_controller))
+            .map(|id| Action::Remove(*id));
+    }
+    None
+}
+
+fn decode_all<T: Record>(kvs: &[gd_store::KeyValue], prefix: &str) -> BTreeMap<Uuid, T> {
+    kvs.iter()
+        .filter_map(|kv| {
+            let id = Uuid::parse_str(kv.key.strip_prefix(prefix)?).ok()?;
+            match record::decode::<T>(&kv.key, &kv.value) {
+                Ok(r) => Some((id, r)),
+                Err(e) => {
+                    tracing::error!(error = %e, "skipping an undecodable record");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+async fn ids(store: &dyn Store, prefix: &str) -> Result<BTreeSet<Uuid>, StoreError> {
+    let r = store.range(prefix, PEERS_MAX).await?;
+    Ok(r.kvs
+        .iter()
+        .filter_map(|kv| Uuid::parse_str(kv.key.strip_prefix(prefix)?).ok())
+        .collect())
+}
+
+/// The membership controller: campaigns for the controller lock and, while it holds it, drives
+/// the membership towards [`plan`]'s target. Runs until cancelled.
+pub async fn run_controller(node: Arc<Node>, cfg: ElasticConfig, cancel: CancellationToken) {
+    let mut dead_since: HashMap<Uuid, Instant> = HashMap::new();
+    let mut learner_since: HashMap<Uuid, Instant> = HashMap::new();
+    let mut guard: Option<lock::LockGuard> = None;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(CONTROLLER_TICK) => {}
+        }
+        let Some(etcd) = node.etcd_client().await else {
+            continue;
+        };
+        let Some(lease) = node.liveness.lease() else {
+            guard = None;
+            continue;
+        };
+        if guard.as_ref().is_some_and(|g| g.lease() != lease) {
+            guard = None;
+        }
+        if guard.is_none() {
+            let store: Arc<dyn Store> = node.store.clone();
+            // Wait for the lock by watching it, so the nodes that do not control cost nothing.
+            let holder = format!("store controller on {}", node.identity().peer_id);
+            let campaign = lock::lock(&store, CONTROLLER_LOCK, lease, &holder, CAMPAIGN_WAIT);
+            let won = tokio::select! {
+                _ = cancel.cancelled() => break,
+                won = campaign => won,
+            };
+            match won {
+                Ok(Ok(g)) => {
+                    tracing::info!("this node now controls the etcd membership");
+                    guard = Some(g);
+                    dead_since.clear();
+                    learner_since.clear();
+                }
+                Ok(Err(_held)) => continue,
+                Err(e) => {
+                    tracing::debug!(error = %e, "controller campaign failed");
+                    continue;
+                }
+            }
+        }
+        if let Err(e) = control_step(&node, &etcd, &cfg, &mut dead_since, &mut learner_since).await
+        {
+            tracing::warn!(error = %e, "membership controller step failed");
+        }
+    }
+    if let Some(g) = guard {
+        let _ = g.unlock().await;
+    }
+}
+
+async fn control_step(
+    node: &Node,
+    etcd: &EtcdStore,
+    cfg: &ElasticConfig,
+    dead_since: &mut HashMap<Uuid, Instant>,
+    learner_since: &mut HashMap<Uuid, Instant>,
+) -> Result<(), StoreError> {
+    let store = node.store.as_ref();
+    let members_kv = store.range(MEMBERS_PREFIX, PEERS_MAX).await?;
+    let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, MEMBERS_PREFIX);
+    let nodes_kv = store.range(NODES_PREFIX, PEERS_MAX).await?;
+    let nodes: BTreeMap<Uuid, NodeRecord> = decode_all(&nodes_kv.kvs, NODES_PREFIX);
+    let view_alive = ids(store, ALIVE_PREFIX).await?;
+    let now = Instant::now();
+    dead_since.retain(|id, _| members.contains_key(id) && !view_alive.contains(id));
+    for id in members.keys().filter(|id| !view_alive.contains(id)) {
+        dead_since.entry(*id).or_insert(now);
+    }
+    learner_since.retain(|id, _| members.get(id).is_some_and(|m| m.role == Role::Learner));
+    for (id, m) in &members {
+        if m.role == Role::Learner {
+            learner_since.entry(*id).or_insert(now);
+        }
+    }
+    let view = View {
+        peers: ids(store, PEERS_PREFIX).await?,
+        alive: view_alive,
+        candidates: nodes.keys().copied().collect(),
+        members: members.iter().map(|(id, m)| (*id, m.role)).collect(),
+        leaving: ids(store, LEAVING_PREFIX).await?,
+        dead_past_grace: dead_since
+            .iter()
+            .filter(|(_, t)| now.duration_since(**t) >= cfg.voter_grace)
+            .map(|(id, _)| *id)
+            .collect(),
+        stuck_learners: learner_since
+            .iter()
+            .filter(|(_, t)| now.duration_since(**t) >= LEARNER_PROMOTE_MAX)
+            .map(|(id, _)| *id)
+            .collect(),
+        controller: Some(node.identity().peer_id),
+    };
+    let Some(action) = plan(&view, cfg) else {
+        return Ok(());
+    };
+    tracing::info!(?action, "etcd membership change");
+    match action {
+        Action::AddLearner(id) => {
+            let Some(n) = nodes.get(&id) else {
+                return Ok(());
+            };
+            let (member_id, initial_cluster) =
+                etcd.add_learner(&id.to_string(), &n.peer_url).await?;
+            let rec = MemberRecord {
+                client_url: n.client_url.clone(),
+                peer_url: n.peer_url.clone(),
+                role: Role::Learner,
+                member_id,
+                initial_cluster,
+            };
+            store
+                .put(&format!("{MEMBERS_PREFIX}{id}"), record::encode(&rec), None)
+                .await?;
+        }
+        Action::Promote(id) => {
+            let Some(m) = members.get(&id) else {
+                return Ok(());
+            };
+            match etcd.promote(m.member_id).await {
+                Ok(()) => {
+                    let rec = MemberRecord {
+                        role: Role::Voter,
+                        ..m.clone()
+                    };
+                    store
+                        .put(&format!("{MEMBERS_PREFIX}{id}"), record::encode(&rec), None)
+                        .await?;
+                    tracing::info!(peer = %id, "etcd learner promoted to voter");
+                }
+                // Not caught up yet: the next tick tries again.
+                Err(e) => tracing::debug!(peer = %id, error = %e, "learner not promotable yet"),
+            }
+        }
+        Action::Remove(id) => {
+            if let Some(m) = members.get(&id) {
+                etcd.remove_member(m.member_id).await?;
+            }
+            store.delete(&format!("{MEMBERS_PREFIX}{id}")).await?;
+            tracing::info!(peer = %id, "etcd member removed");
+        }
+    }
+    Ok(())
+}
+
+/// The member agent of one node: makes its etcd process and client follow the cluster's
+/// records. Runs until cancelled.
+pub async fn run_member_agent(node: Arc<Node>, cancel: CancellationToken) {
+    loop {
+        // Re-examine on every membership change, and on a slow tick in case a watch was lost.
+        let watch = node.store.watch(MEMBERS_PREFIX, None).await.ok();
+        if let Err(e) = agent_step(&node).await {
+            tracing::debug!(error = %e, "member agent step failed");
+        }
+        let mut watch = watch;
+        let deadline = tokio::time::sleep(AGENT_TICK);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = &mut deadline => break,
+                ev = async { match watch.as_mut() { Some(w) => w.next().await, None => std::future::pending().await } } => {
+                    match ev {
+                        Some(Ok(_)) => {
+                            if let Err(e) = agent_step(&node).await {
+                                tracing::debug!(error = %e, "member agent step failed");
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn agent_step(node: &Node) -> Result<(), StoreError> {
+    let me = node.identity().peer_id;
+    let Some(state) = node.store_state().await else {
+        return Ok(());
+    };
+    if state.mode != StoreMode::Managed {
+        return Ok(());
+    }
+    let store = node.store.as_ref();
+    // Publish this node as a candidate (once; the record changes only with the config).
+    let cfg = &node.config;
+    if crate::store::on_path("etcd") {
+        let rec = NodeRecord {
+            client_url: cfg.etcd_client_url.clone(),
+            peer_url: cfg.etcd_peer_url.clone(),
+        };
+        let key = format!("{NODES_PREFIX}{me}");
+        if store.get(&key).await?.map(|kv| kv.value) != Some(record::encode(&rec)) {
+            store.put(&key, record::encode(&rec), None).await?;
+        }
+    }
+    let members_kv = store.range(MEMBERS_PREFIX, PEERS_MAX).await?;
+    let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, MEMBERS_PREFIX);
+    let mine = members.get(&me);
+    let running = node.member_running().await;
+    match (mine, running) {
+        (Some(m), false) => {
+            // A new member starts from nothing (leftovers of an earlier membership would
+            // clash) with the initial cluster the controller recorded; a member that exists
+            // already restarts from its data.
+            let fresh = !state.member;
+            tracing::info!(role = ?m.role, fresh, "starting this node's etcd member");
+            if fresh {
+                let _ = std::fs::remove_dir_all(member_data_dir(cfg));
+            }
+            let initial =
+                (fresh && !m.initial_cluster.is_empty()).then(|| m.initial_cluster.clone());
+            match start_member(cfg, &me.to_string(), initial, false).await {
+                Ok(p) => node.set_member(Some(p), true).await,
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot start the etcd member"),
+            }
+        }
+        // Removed from the etcd cluster (the records are sane: someone is a voter).
+        (None, true) if state.member && members.values().any(|m| m.role == Role::Voter) => {
+            tracing::info!(
+                "this node's etcd member was removed; stopping it and becoming a client"
+            );
+            node.set_member(None, false).await;
+            let _ = std::fs::remove_dir_all(member_data_dir(cfg));
+        }
+        _ => {}
+    }
+    // Point the client at the voters, and remember them for restarts.
+    let voters: Vec<String> = members
+        .values()
+        .filter(|m| m.role == Role::Voter)
+        .map(|m| m.client_url.clone())
+        .collect();
+    if !voters.is_empty() {
+        let peers_n = store.range(PEERS_PREFIX, 3).await?.kvs.len();
+        node.update_endpoints(voters, peers_n > 1).await;
+    }
+    Ok(())
+}
+
+/// The founder of a managed cluster records its own member.
+pub async fn register_founder(node: &Node, etcd: &EtcdStore) -> Result<(), StoreError> {
+    let me = node.identity().peer_id;
+    let key = format!("{MEMBERS_PREFIX}{me}");
+    if node.store.get(&key).await?.is_some() {
+        return Ok(());
+    }
+    let Some(m) = etcd
+        .members()
+        .await?
+        .into_iter()
+        .find(|m| m.name == me.to_string())
+    else {
+        return Ok(());
+    };
+    let rec = MemberRecord {
+        client_url: node.config.etcd_client_url.clone(),
+        peer_url: node.config.etcd_peer_url.clone(),
+        role: Role::Voter,
+        member_id: m.id,
+        initial_cluster: String::new(),
+    };
+    node.store.put(&key, record::encode(&rec), None).await?;
+    Ok(())
+}
+
+impl StoreState {
+    /// Whether this state belongs to a managed node.
+    pub fn is_managed(&self) -> bool {
+        self.mode == StoreMode::Managed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CFG: ElasticConfig = ElasticConfig {
+        five_voters_from: 7,
+        voter_grace: Duration::from_secs(60),
+    };
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn view(peers: &[u128], voters: &[u128]) -> View {
+        View {
+            peers: peers.iter().map(|n| id(*n)).collect(),
+            alive: peers.iter().map(|n| id(*n)).collect(),
+            candidates: peers.iter().map(|n| id(*n)).collect(),
+            members: voters.iter().map(|n| (id(*n), Role::Voter)).collect(),
+            ..View::default()
+        }
+    }
+
+    #[test]
+    fn voter_counts() {
+        assert_eq!(voters_wanted(1, 7), 1);
+        assert_eq!(voters_wanted(2, 7), 1);
+        assert_eq!(voters_wanted(3, 7), 3);
+        assert_eq!(voters_wanted(6, 7), 3);
+        assert_eq!(voters_wanted(7, 7), 5);
+        assert_eq!(voters_wanted(1000, 7), 5);
+    }
+
+    #[test]
+    fn grows_to_three_one_learner_at_a_time() {
+        assert_eq!(plan(&view(&[1, 2], &[1]), &CFG), None);
+        assert_eq!(
+            plan(&view(&[1, 2, 3], &[1]), &CFG),
+            Some(Action::AddLearner(id(2)))
+        );
+        let mut v = view(&[1, 2, 3], &[1]);
+        v.members.insert(id(2), Role::Learner);
+        assert_eq!(plan(&v, &CFG), Some(Action::Promote(id(2))));
+        assert_eq!(
+            plan(&view(&[1, 2, 3], &[1, 2]), &CFG),
+            Some(Action::AddLearner(id(3)))
+        );
+        assert_eq!(plan(&view(&[1, 2, 3], &[1, 2, 3]), &CFG), None);
+    }
+
+    #[test]
+    fn dead_voter_is_replaced_before_it_is_removed() {
+        let mut v = view(&[1, 2, 3, 4, 5], &[1, 2, 3]);
+        v.alive.remove(&id(2));
+        assert_eq!(
+            plan(&v, &CFG),
+            None,
+            "within the grace period nothing happens"
+        );
+        v.dead_past_grace.insert(id(2));
+        assert_eq!(plan(&v, &CFG), Some(Action::AddLearner(id(4))));
+        v.members.insert(id(4), Role::Voter);
+        assert_eq!(plan(&v, &CFG), Some(Action::Remove(id(2))));
+    }
+
+    #[test]
+    fn a_leaving_lone_voter_hands_over_first() {
+        let mut v = view(&[1, 2], &[1]);
+        v.leaving.insert(id(1));
+        assert_eq!(plan(&v, &CFG), Some(Action::AddLearner(id(2))));
+        v.members.insert(id(2), Role::Voter);
+        assert_eq!(plan(&v, &CFG), Some(Action::Remove(id(1))));
+    }
+
+    #[test]
+    fn no_candidate_means_no_removal_of_the_last_voter() {
+        let mut v = view(&[1], &[1]);
+        v.leaving.insert(id(1));
+        assert_eq!(plan(&v, &CFG), None);
+    }
+
+    #[test]
+    fn shrinks_when_nodes_leave() {
+        let mut v = view(&[1, 2, 3], &[1, 2, 3]);
+        v.leaving.insert(id(3));
+        assert_eq!(plan(&v, &CFG), Some(Action::Remove(id(3))));
+        let v = view(&[1, 2], &[1, 2, 3]);
+        assert_eq!(
+            plan(&v, &CFG),
+            Some(Action::Remove(id(3))),
+            "member of a removed peer"
+        );
+        let v = view(&[1, 2], &[1, 2]);
+        assert_eq!(
+            plan(&v, &CFG),
+            Some(Action::Remove(id(2))),
+            "2 nodes want 1 voter"
+        );
+        let mut v = view(&[1, 2], &[1, 2]);
+        v.controller = Some(id(2));
+        assert_eq!(
+            plan(&v, &CFG),
+            Some(Action::Remove(id(1))),
+            "the controller keeps its own member"
+        );
+    }
+
+    #[test]
+    fn dead_nodes_are_not_candidates() {
+        let mut v = view(&[1, 2, 3], &[1]);
+        v.alive.remove(&id(2));
+        assert_eq!(plan(&v, &CFG), Some(Action::AddLearner(id(3))));
+    }
+}

@@ -1,0 +1,784 @@
+//! A store wrapper that keeps reads answering, and makes writes fail fast, when the store has
+//! no quorum (DESIGN §3.12).
+//!
+//! etcd without a quorum cannot serve a linearizable read nor apply a write: a request waits
+//! for a leader that may not come back for a long time. A daemon whose REST handlers wait on
+//! such a store hangs with it, and an operator then cannot even look at the cluster he is
+//! trying to repair. [`CachedStore`] bounds both kinds of call:
+//!
+//! - **Reads** (`get`, `range`, a txn of only `Get` ops) go to the store first, under
+//!   [`CacheOptions::read_timeout`]. When the store answers, that answer is returned (fresh).
+//!   When it fails with a retryable error (`Unavailable`, `Timeout`), the read is answered from
+//!   a local replica of every key that a background task keeps with a watch, and the answer is
+//!   recorded as *stale* in the current [`track_staleness`] scope, so the REST layer can say so
+//!   in its response. A cache that has never loaded cannot answer: the store's error is
+//!   returned.
+//! - **Writes** (`put`, `delete`, `delete_prefix`, a txn with any write op), lease calls and
+//!   `revision` are never answered locally. They go to the store under
+//!   [`CacheOptions::write_timeout`]; when the store is unavailable or silent they fail with
+//!   `StoreError::Unavailable` whose reason starts with `store has no quorum: `. A write that
+//!   timed out may still be applied later by etcd, and the message says so.
+//! - `watch` is passed through: a watcher must see the store's own events and errors.
+//!
+//! The replica is the whole key space of the wrapped store (the daemon wraps its namespaced
+//! store, so that is one cluster's keys): one `range("", _)`, then a watch from the next
+//! revision. When the watch fails or ends, the task loads everything again and watches anew,
+//! retrying with a backoff of [`CacheOptions::resync_backoff_min`] doubling to
+//! [`CacheOptions::resync_backoff_max`]; until then the previous replica keeps answering.
+//! The replica is bounded by [`CacheOptions::max_keys`]: a store with more keys disables the
+//! cache (logged as an error) rather than let it grow without bound; reads then simply fail
+//! with the store.
+//!
+//! What a stale answer can differ in besides age: watch events do not carry the lease of a
+//! put, so a key written since the last full load carries `lease: None`, and the revision of a
+//! stale answer is the newest revision the replica has seen (writes outside the wrapped
+//! namespace do not reach it).
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::Bound;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    CompareOp, CompareTarget, EventKind, KeyValue, LeaseId, RangeResponse, Revision, Store,
+    StoreError, StoreResult, Txn, TxnOp, TxnOpResponse, TxnResponse, Watch, WatchEvent, validate,
+};
+
+/// How every "no quorum" error reason starts, so callers and tests can recognise it.
+pub const NO_QUORUM: &str = "store has no quorum: ";
+
+/// Bounds and limits of a [`CachedStore`].
+#[derive(Debug, Clone)]
+pub struct CacheOptions {
+    /// How long a read waits for the store before it is answered from the replica
+    /// (default 2 s).
+    pub read_timeout: Duration,
+    /// How long a write, lease call or `revision` waits for the store before it fails with
+    /// "store has no quorum" (default 2 s).
+    pub write_timeout: Duration,
+    /// The most keys the replica holds; a store with more disables the cache (default
+    /// 1 000 000).
+    pub max_keys: usize,
+    /// The first pause before loading the replica again after a failure (default 100 ms).
+    pub resync_backoff_min: Duration,
+    /// The longest pause between two attempts to load the replica (default 2 s).
+    pub resync_backoff_max: Duration,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        Self {
+            read_timeout: Duration::from_secs(2),
+            write_timeout: Duration::from_secs(2),
+            max_keys: 1_000_000,
+            resync_backoff_min: Duration::from_millis(100),
+            resync_backoff_max: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How old an answer served from the replica is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Staleness {
+    /// The newest store revision the replica had seen when it answered.
+    pub revision: Revision,
+    /// The last moment the replica is known to have matched the store: its last full load,
+    /// its last watch event, or the moment its watch failed, whichever is latest.
+    pub as_of: SystemTime,
+}
+
+impl Staleness {
+    /// How long ago [`Staleness::as_of`] was (zero if the clock went backwards).
+    pub fn age(&self) -> Duration {
+        SystemTime::now()
+            .duration_since(self.as_of)
+            .unwrap_or_default()
+    }
+}
+
+tokio::task_local! {
+    static STALE: Cell<Option<Staleness>>;
+}
+
+/// Runs `f` and reports whether any read of a [`CachedStore`] inside it was answered from the
+/// replica; when several were, the oldest (lowest revision) is reported.
+///
+/// The scope is task-local: reads made by tasks that `f` spawns are not seen. Outside any
+/// scope, stale reads are served all the same and simply not reported.
+pub async fn track_staleness<F: Future>(f: F) -> (F::Output, Option<Staleness>) {
+    STALE
+        .scope(Cell::new(None), async move {
+            let out = f.await;
+            let stale = STALE.try_with(Cell::get).ok().flatten();
+            (out, stale)
+        })
+        .await
+}
+
+/// Records a stale answer in the current scope, if there is one.
+fn mark_stale(s: Staleness) {
+    let _ = STALE.try_with(|cell| {
+        let oldest = match cell.get() {
+            Some(old) if old.revision <= s.revision => old,
+            _ => s,
+        };
+        cell.set(Some(oldest));
+    });
+}
+
+/// Where the replica is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Never loaded: cannot answer.
+    Empty,
+    /// Loaded and following the store through its watch.
+    Following,
+    /// Loaded, but its watch has failed: answers what it had, while the task reloads it.
+    Behind,
+    /// Disabled because the store has more keys than `max_keys`.
+    Unusable,
+}
+
+/// The local copy of the store's keys.
+struct Replica {
+    phase: Phase,
+    kvs: BTreeMap<String, KeyValue>,
+    revision: Revision,
+    as_of: SystemTime,
+}
+
+/// A put event would make the replica larger than `max_keys`.
+struct TooManyKeys;
+
+impl Replica {
+    fn new() -> Self {
+        Self {
+            phase: Phase::Empty,
+            kvs: BTreeMap::new(),
+            revision: 0,
+            as_of: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    fn loaded(&self) -> bool {
+        matches!(self.phase, Phase::Following | Phase::Behind)
+    }
+
+    fn staleness(&self) -> Option<Staleness> {
+        self.loaded().then_some(Staleness {
+            revision: self.revision,
+            as_of: self.as_of,
+        })
+    }
+
+    /// Replaces the contents with a full load; the watch is not running yet.
+    fn load(&mut self, resp: RangeResponse) {
+        self.kvs = resp
+            .kvs
+            .into_iter()
+            .map(|kv| (kv.key.clone(), kv))
+            .collect();
+        self.revision = resp.revision;
+        self.as_of = SystemTime::now();
+        self.phase = Phase::Behind;
+    }
+
+    fn apply(&mut self, ev: WatchEvent, max_keys: usize) -> Result<(), TooManyKeys> {
+        match ev.kind {
+            EventKind::Put => {
+                let kv = match self.kvs.get(&ev.key) {
+                    Some(old) => KeyValue {
+                        key: ev.key,
+                        value: ev.value,
+                        create_revision: old.create_revision,
+                        mod_revision: ev.revision,
+                        version: old.version.saturating_add(1),
+                        lease: None,
+                    },
+                    None => {
+                        if self.kvs.len() >= max_keys {
+                            return Err(TooManyKeys);
+                        }
+                        KeyValue {
+                            key: ev.key,
+                            value: ev.value,
+                            create_revision: ev.revision,
+                            mod_revision: ev.revision,
+                            version: 1,
+                            lease: None,
+                        }
+                    }
+                };
+                self.kvs.insert(kv.key.clone(), kv);
+            }
+            EventKind::Delete => {
+                self.kvs.remove(&ev.key);
+            }
+        }
+        self.revision = self.revision.max(ev.revision);
+        self.as_of = SystemTime::now();
+        Ok(())
+    }
+
+    fn give_up(&mut self) {
+        self.kvs = BTreeMap::new();
+        self.phase = Phase::Unusable;
+    }
+
+    fn get(&self, key: &str) -> Option<KeyValue> {
+        self.kvs.get(key).cloned()
+    }
+
+    fn range(&self, prefix: &str, limit: usize) -> RangeResponse {
+        let mut matching = self
+            .kvs
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, kv)| kv);
+        let kvs: Vec<KeyValue> = if limit == 0 {
+            matching.by_ref().cloned().collect()
+        } else {
+            matching.by_ref().take(limit).cloned().collect()
+        };
+        RangeResponse {
+            kvs,
+            more: matching.next().is_some(),
+            revision: self.revision,
+        }
+    }
+
+    /// Evaluates a txn whose ops are all `Get`s, as the store would.
+    fn read_txn(&self, txn: &Txn) -> TxnResponse {
+        let succeeded = txn.compares.iter().all(|c| {
+            let kv = self.kvs.get(&c.key);
+            let ord = match &c.target {
+                // A missing key never matches a value compare, whatever the operator (etcd).
+                CompareTarget::Value(v) => match kv {
+                    None => return false,
+                    Some(kv) => kv.value.as_slice().cmp(v.as_slice()),
+                },
+                CompareTarget::ModRevision(r) => kv.map_or(0, |kv| kv.mod_revision).cmp(r),
+                CompareTarget::CreateRevision(r) => kv.map_or(0, |kv| kv.create_revision).cmp(r),
+                CompareTarget::Version(v) => kv.map_or(0, |kv| kv.version).cmp(v),
+            };
+            match c.op {
+                CompareOp::Equal => ord.is_eq(),
+                CompareOp::NotEqual => ord.is_ne(),
+                CompareOp::Less => ord.is_lt(),
+                CompareOp::Greater => ord.is_gt(),
+            }
+        });
+        let ops = if succeeded {
+            &txn.success
+        } else {
+            &txn.failure
+        };
+        let responses = ops
+            .iter()
+            .filter_map(|op| match op {
+                TxnOp::Get { key } => Some(TxnOpResponse::Get(self.get(key))),
+                _ => None,
+            })
+            .collect();
+        TxnResponse {
+            succeeded,
+            revision: self.revision,
+            responses,
+        }
+    }
+}
+
+/// The replica, shared between the store and its background task.
+struct Shared(RwLock<Replica>);
+
+impl Shared {
+    fn read(&self) -> RwLockReadGuard<'_, Replica> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+    fn write(&self) -> RwLockWriteGuard<'_, Replica> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A [`Store`] that answers reads from a local replica when the store it wraps cannot, and
+/// fails writes within a bound when that store has no quorum. See the module documentation.
+pub struct CachedStore {
+    inner: Arc<dyn Store>,
+    opts: CacheOptions,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+}
+
+impl CachedStore {
+    /// Wraps `inner` and starts the task that keeps the replica; the task stops when the
+    /// returned store is dropped. Must be called inside a Tokio runtime.
+    pub fn new(inner: Arc<dyn Store>, opts: CacheOptions) -> Arc<CachedStore> {
+        let shared = Arc::new(Shared(RwLock::new(Replica::new())));
+        let stop = CancellationToken::new();
+        tokio::spawn(keep_replica(
+            inner.clone(),
+            shared.clone(),
+            opts.clone(),
+            stop.clone(),
+        ));
+        Arc::new(CachedStore {
+            inner,
+            opts,
+            shared,
+            stop,
+        })
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &Arc<dyn Store> {
+        &self.inner
+    }
+
+    /// True while the replica is loaded and following the store through its watch.
+    pub fn is_synced(&self) -> bool {
+        self.shared.read().phase == Phase::Following
+    }
+
+    /// The newest store revision the replica has seen, when it can answer reads (it has been
+    /// loaded at least once and has not been disabled).
+    pub fn cached_revision(&self) -> Option<Revision> {
+        let replica = self.shared.read();
+        replica.loaded().then_some(replica.revision)
+    }
+
+    /// Runs a read on the store; on a retryable failure answers it from the replica instead.
+    async fn read<T>(
+        &self,
+        fut: impl Future<Output = StoreResult<T>> + Send,
+        from_replica: impl FnOnce(&Replica) -> T + Send,
+    ) -> StoreResult<T> {
+        let bound = self.opts.read_timeout;
+        let err = match tokio::time::timeout(bound, fut).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) if e.retryable() => e,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => StoreError::Timeout {
+                timeout_ms: ms(bound),
+            },
+        };
+        let (value, stale) = {
+            let replica = self.shared.read();
+            let Some(stale) = replica.staleness() else {
+                return Err(err);
+            };
+            (from_replica(&replica), stale)
+        };
+        tracing::debug!(error = %err, revision = stale.revision, "store read answered from the local cache");
+        mark_stale(stale);
+        Ok(value)
+    }
+
+    /// Runs a call that must reach the store, within the write bound.
+    async fn must_reach<T>(
+        &self,
+        caveat: &str,
+        fut: impl Future<Output = StoreResult<T>> + Send,
+    ) -> StoreResult<T> {
+        let bound = self.opts.write_timeout;
+        match tokio::time::timeout(bound, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(StoreError::Unavailable { reason })) => Err(no_quorum(reason)),
+            Ok(Err(StoreError::Timeout { timeout_ms })) => Err(no_quorum(format!(
+                "no answer within {}{caveat}",
+                human(Duration::from_millis(timeout_ms))
+            ))),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(no_quorum(format!(
+                "no answer within {}{caveat}",
+                human(bound)
+            ))),
+        }
+    }
+}
+
+impl Drop for CachedStore {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+const WRITE_CAVEAT: &str = " (the write may not have been applied)";
+const LEASE_CAVEAT: &str = " (the lease request may not have been applied)";
+
+fn no_quorum(reason: String) -> StoreError {
+    let reason = if reason.starts_with(NO_QUORUM) {
+        reason
+    } else {
+        format!("{NO_QUORUM}{reason}")
+    };
+    StoreError::Unavailable { reason }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `2 s` for whole seconds, `250 ms` otherwise.
+fn human(d: Duration) -> String {
+    let ms = ms(d);
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
+}
+
+fn read_only(txn: &Txn) -> bool {
+    txn.success
+        .iter()
+        .chain(&txn.failure)
+        .all(|op| matches!(op, TxnOp::Get { .. }))
+}
+
+#[async_trait]
+impl Store for CachedStore {
+    async fn get(&self, key: &str) -> StoreResult<Option<KeyValue>> {
+        validate::key(key)?;
+        self.read(self.inner.get(key), |r| r.get(key)).await
+    }
+
+    async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse> {
+        self.read(self.inner.range(prefix, limit), |r| r.range(prefix, limit))
+            .await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        lease: Option<LeaseId>,
+    ) -> StoreResult<Revision> {
+        self.must_reach(WRITE_CAVEAT, self.inner.put(key, value, lease))
+            .await
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<u64> {
+        self.must_reach(WRITE_CAVEAT, self.inner.delete(key)).await
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> StoreResult<u64> {
+        self.must_reach(WRITE_CAVEAT, self.inner.delete_prefix(prefix))
+            .await
+    }
+
+    async fn txn(&self, txn: Txn) -> StoreResult<TxnResponse> {
+        if !read_only(&txn) {
+            return self.must_reach(WRITE_CAVEAT, self.inner.txn(txn)).await;
+        }
+        validate::txn(&txn)?;
+        let copy = txn.clone();
+        self.read(self.inner.txn(txn), move |r| r.read_txn(&copy))
+            .await
+    }
+
+    async fn watch(&self, prefix: &str, start_revision: Option<Revision>) -> StoreResult<Watch> {
+        let bound = self.opts.read_timeout;
+        match tokio::time::timeout(bound, self.inner.watch(prefix, start_revision)).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Timeout {
+                timeout_ms: ms(bound),
+            }),
+        }
+    }
+
+    async fn lease_grant(&self, ttl_s: i64) -> StoreResult<LeaseId> {
+        self.must_reach(LEASE_CAVEAT, self.inner.lease_grant(ttl_s))
+            .await
+    }
+
+    async fn lease_keep_alive(&self, lease: LeaseId) -> StoreResult<i64> {
+        self.must_reach(LEASE_CAVEAT, self.inner.lease_keep_alive(lease))
+            .await
+    }
+
+    async fn lease_revoke(&self, lease: LeaseId) -> StoreResult<()> {
+        self.must_reach(LEASE_CAVEAT, self.inner.lease_revoke(lease))
+            .await
+    }
+
+    async fn revision(&self) -> StoreResult<Revision> {
+        self.must_reach("", self.inner.revision()).await
+    }
+}
+
+/// Why one attempt to follow the store stopped.
+enum Stopped {
+    /// The load or the watch failed or ended; `followed` says whether the watch had started.
+    Failed { followed: bool, reason: String },
+    /// The store holds more keys than the replica may.
+    TooManyKeys,
+}
+
+/// The background task: loads the replica and follows the store, again after every failure,
+/// until `stop` is cancelled or the store turns out too large.
+async fn keep_replica(
+    inner: Arc<dyn Store>,
+    shared: Arc<Shared>,
+    opts: CacheOptions,
+    stop: CancellationToken,
+) {
+    let mut backoff = opts.resync_backoff_min;
+    // Whether the current run of failures has been logged at warn level already.
+    let mut warned = false;
+    loop {
+        let stopped = tokio::select! {
+            _ = stop.cancelled() => return,
+            stopped = follow(&*inner, &shared, &opts) => stopped,
+        };
+        match stopped {
+            Stopped::TooManyKeys => {
+                shared.write().give_up();
+                tracing::error!(
+                    max_keys = opts.max_keys,
+                    "the store holds more keys than the local cache may ({}); the cache is \
+                     disabled, and reads fail while the store has no quorum",
+                    opts.max_keys
+                );
+                return;
+            }
+            Stopped::Failed { followed, reason } => {
+                {
+                    let mut replica = shared.write();
+                    if replica.phase == Phase::Following {
+                        replica.phase = Phase::Behind;
+                        replica.as_of = SystemTime::now();
+                    }
+                }
+                if followed {
+                    backoff = opts.resync_backoff_min;
+                    warned = false;
+                }
+                if warned {
+                    tracing::debug!(%reason, retry_in = ?backoff, "store cache: still cannot follow the store");
+                } else {
+                    tracing::warn!(%reason, retry_in = ?backoff, "store cache: lost the store; reloading");
+                    warned = true;
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = backoff.saturating_mul(2).min(opts.resync_backoff_max);
+    }
+}
+
+/// One attempt: loads every key, then applies the watch's events until it fails or ends.
+async fn follow(inner: &dyn Store, shared: &Shared, opts: &CacheOptions) -> Stopped {
+    let bound = opts.read_timeout;
+    let failed = |reason: String| Stopped::Failed {
+        followed: false,
+        reason,
+    };
+    let timed_out = || failed(format!("no answer within {}", human(bound)));
+    let resp =
+        match tokio::time::timeout(bound, inner.range("", opts.max_keys.saturating_add(1))).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => return failed(e.to_string()),
+            Err(_) => return timed_out(),
+        };
+    if resp.more || resp.kvs.len() > opts.max_keys {
+        return Stopped::TooManyKeys;
+    }
+    let revision = resp.revision;
+    let keys = resp.kvs.len();
+    shared.write().load(resp);
+    let mut watch = match tokio::time::timeout(bound, inner.watch("", Some(revision + 1))).await {
+        Ok(Ok(w)) => w,
+        Ok(Err(e)) => return failed(e.to_string()),
+        Err(_) => return timed_out(),
+    };
+    shared.write().phase = Phase::Following;
+    tracing::info!(revision, keys, "store cache: loaded; following the store");
+    loop {
+        match watch.next().await {
+            Some(Ok(ev)) => {
+                if shared.write().apply(ev, opts.max_keys).is_err() {
+                    return Stopped::TooManyKeys;
+                }
+            }
+            Some(Err(e)) => {
+                return Stopped::Failed {
+                    followed: true,
+                    reason: format!("watch failed: {e}"),
+                };
+            }
+            None => {
+                return Stopped::Failed {
+                    followed: true,
+                    reason: "the watch ended".into(),
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Compare;
+
+    fn kv(key: &str, value: &str, rev: Revision) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: value.into(),
+            create_revision: rev,
+            mod_revision: rev,
+            version: 1,
+            lease: Some(7),
+        }
+    }
+
+    fn put(key: &str, value: &str, revision: Revision) -> WatchEvent {
+        WatchEvent {
+            kind: EventKind::Put,
+            key: key.into(),
+            value: value.into(),
+            revision,
+        }
+    }
+
+    fn loaded() -> Replica {
+        let mut r = Replica::new();
+        r.load(RangeResponse {
+            kvs: vec![kv("a", "1", 2), kv("b/1", "2", 3), kv("b/2", "3", 4)],
+            more: false,
+            revision: 5,
+        });
+        r
+    }
+
+    #[test]
+    fn events_update_metadata_like_the_store() {
+        let mut r = loaded();
+        assert!(r.apply(put("a", "x", 6), 10).is_ok());
+        assert!(r.apply(put("c", "y", 7), 10).is_ok());
+        let a = r.get("a").unwrap_or_else(|| panic!("a is cached"));
+        assert_eq!(
+            (
+                a.value.as_slice(),
+                a.create_revision,
+                a.mod_revision,
+                a.version
+            ),
+            (&b"x"[..], 2, 6, 2)
+        );
+        let c = r.get("c").unwrap_or_else(|| panic!("c is cached"));
+        assert_eq!((c.create_revision, c.version, c.lease), (7, 1, None));
+        let del = WatchEvent {
+            kind: EventKind::Delete,
+            key: "b/1".into(),
+            value: Vec::new(),
+            revision: 8,
+        };
+        assert!(r.apply(del, 10).is_ok());
+        assert!(r.get("b/1").is_none());
+        assert_eq!(r.revision, 8);
+    }
+
+    #[test]
+    fn a_new_key_beyond_the_bound_is_refused() {
+        let mut r = loaded();
+        assert!(
+            r.apply(put("a", "x", 6), 3).is_ok(),
+            "an update adds no key"
+        );
+        assert!(r.apply(put("new", "x", 7), 3).is_err());
+    }
+
+    #[test]
+    fn range_respects_prefix_limit_and_order() {
+        let r = loaded();
+        let keys =
+            |resp: &RangeResponse| resp.kvs.iter().map(|kv| kv.key.clone()).collect::<Vec<_>>();
+        let all = r.range("", 0);
+        assert_eq!(
+            (keys(&all), all.more, all.revision),
+            (vec!["a".into(), "b/1".into(), "b/2".into()], false, 5)
+        );
+        let b = r.range("b/", 1);
+        assert_eq!((keys(&b), b.more), (vec!["b/1".to_string()], true));
+        let b = r.range("b/", 2);
+        assert_eq!(
+            (keys(&b), b.more),
+            (vec!["b/1".to_string(), "b/2".into()], false)
+        );
+        assert!(r.range("c", 0).kvs.is_empty());
+    }
+
+    #[test]
+    fn read_txn_evaluates_compares() {
+        let r = loaded();
+        let txn = Txn::new()
+            .when([
+                Compare::value("a", CompareOp::Equal, "1"),
+                Compare::absent("zz"),
+            ])
+            .and_then([TxnOp::get("a"), TxnOp::get("zz")])
+            .or_else([TxnOp::get("b/1")]);
+        let resp = r.read_txn(&txn);
+        assert!(resp.succeeded);
+        assert_eq!(resp.revision, 5);
+        assert_eq!(
+            resp.responses,
+            vec![
+                TxnOpResponse::Get(Some(kv("a", "1", 2))),
+                TxnOpResponse::Get(None)
+            ]
+        );
+        let txn = Txn::new()
+            .when([Compare::value("missing", CompareOp::NotEqual, "1")])
+            .or_else([TxnOp::get("b/1")]);
+        let resp = r.read_txn(&txn);
+        assert!(!resp.succeeded);
+        assert_eq!(
+            resp.responses,
+            vec![TxnOpResponse::Get(Some(kv("b/1", "2", 3)))]
+        );
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(Duration::from_secs(2)), "2 s");
+        assert_eq!(human(Duration::from_millis(200)), "200 ms");
+    }
+
+    #[tokio::test]
+    async fn the_oldest_stale_answer_is_reported() {
+        let t = SystemTime::now();
+        let ((), s) = track_staleness(async {
+            mark_stale(Staleness {
+                revision: 9,
+                as_of: t,
+            });
+            mark_stale(Staleness {
+                revision: 4,
+                as_of: t,
+            });
+            mark_stale(Staleness {
+                revision: 6,
+                as_of: t,
+            });
+        })
+        .await;
+        assert_eq!(s.map(|s| s.revision), Some(4));
+        // Outside a scope, marking is a no-op.
+        mark_stale(Staleness {
+            revision: 1,
+            as_of: t,
+        });
+        let ((), s) = track_staleness(async {}).await;
+        assert_eq!(s, None);
+    }
+}
