@@ -412,3 +412,166 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     wait_peers(c.dirs(1), &n1, 2, true, ONLINE_WAIT).unwrap();
     drop(n2);
 }
+
+#[test]
+fn quorum_loss_reads_are_stale_and_writes_fail_fast() {
+    let c = Cluster::new(&["127.0.24.1", "127.0.24.2"]);
+    let n0 = c.start(0, &[]); // the only etcd voter of a 2-node cluster
+    let n1 = c.start(1, &[]);
+    let p1 = c.add(&n0, 0, 1);
+    wait_peers(c.dirs(1), &n1, 2, true, ONLINE_WAIT).unwrap();
+    n0.kill9();
+
+    // Reads on node 1 answer from its cache, marked stale, without hanging.
+    let secret = gd_auth::read_secret(&c.dirs(1).secret_file()).unwrap();
+    let get = || {
+        let token = gd_auth::issue_token(
+            gd_auth::CLI_USER,
+            &secret,
+            "GET",
+            "/v1/peers",
+            gd_auth::TOKEN_VALIDITY,
+        );
+        let t = std::time::Instant::now();
+        let resp = blocking_client()
+            .get(format!("{}/v1/peers", n1.url()))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        (resp, t.elapsed())
+    };
+    let stale = wait_for("a stale answer", Duration::from_secs(10), || {
+        let (resp, took) = get();
+        resp.headers()
+            .contains_key("x-gluster-stale-revision")
+            .then_some((resp, took))
+    });
+    let (resp, took) = stale.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(took < Duration::from_secs(5), "a stale read took {took:?}");
+    assert!(
+        resp.headers()
+            .get("warning")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("no quorum")
+    );
+    let peers: Vec<Peer> = resp.json().unwrap();
+    assert_eq!(peers.len(), 2);
+    let (_, again) = get();
+    assert!(
+        again < Duration::from_secs(1),
+        "later stale reads answer at once, took {again:?}"
+    );
+
+    // A write fails within about 2 s with a clear message.
+    let t = std::time::Instant::now();
+    let (status, body) = api(
+        c.dirs(1),
+        &n1,
+        "POST",
+        &format!("/v1/peers/{}", p1.id),
+        Some(json!({"metadata": {"k": "v"}})),
+    );
+    let took = t.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no quorum"),
+        "{body}"
+    );
+    assert!(took < Duration::from_secs(5), "the write took {took:?}");
+
+    // The voter comes back: fresh answers again.
+    let n0 = c.start(0, &[]);
+    let fresh = wait_for("a fresh answer", ONLINE_WAIT, || {
+        let (resp, _) = get();
+        (resp.status() == 200 && resp.headers().get("x-gluster-stale-revision").is_none())
+            .then_some(())
+    });
+    assert!(fresh.is_ok());
+    wait_peers(c.dirs(0), &n0, 2, true, ONLINE_WAIT).unwrap();
+}
+
+#[test]
+fn five_nodes_a_dead_voter_is_replaced_after_the_grace_period() {
+    let ips = [
+        "127.0.25.1",
+        "127.0.25.2",
+        "127.0.25.3",
+        "127.0.25.4",
+        "127.0.25.5",
+    ];
+    let c = Cluster::new(&ips);
+    let args = ["--etcd-voter-grace", "5s"];
+    let mut n: Vec<Option<Daemon>> = (0..5).map(|i| Some(c.start(i, &args))).collect();
+    let first = n[0].as_ref().unwrap();
+    let mut ids = vec![];
+    for i in 1..5 {
+        ids.push(c.add(first, 0, i).id);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let members = |rt: &tokio::runtime::Runtime| {
+        ips.iter()
+            .find_map(|ip| rt.block_on(etcd_members(&format!("http://{ip}:24379"))))
+    };
+    let voters = wait_for("3 voters of 5 nodes", Duration::from_secs(90), || {
+        let m = members(&rt)?;
+        (m.len() == 3 && m.iter().all(|m| !m.is_learner && !m.name.is_empty())).then_some(m)
+    })
+    .unwrap();
+    // Kill a voter for good (not node 0, which the test talks to).
+    let victim_name = voters
+        .iter()
+        .map(|m| m.name.clone())
+        .find(|name| {
+            let i = (0..5)
+                .find(|i| read(&c.dirs(*i).state.join("uuid.toml")).contains(name.as_str()))
+                .unwrap();
+            i != 0
+        })
+        .unwrap();
+    let victim = (0..5)
+        .find(|i| read(&c.dirs(*i).state.join("uuid.toml")).contains(&victim_name))
+        .unwrap();
+    n[victim].take().unwrap().kill9();
+
+    let replaced = wait_for(
+        "another node to become a voter",
+        Duration::from_secs(90),
+        || {
+            let m = members(&rt)?;
+            (m.len() == 3
+                && m.iter()
+                    .all(|m| !m.is_learner && m.name != victim_name && !m.name.is_empty()))
+            .then_some(m)
+        },
+    );
+    assert!(
+        replaced.is_ok(),
+        "{replaced:?}\n{}",
+        n[0].as_ref()
+            .unwrap()
+            .log()
+            .lines()
+            .filter(|l| l.contains("membership"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // Writes work.
+    let target = ids.iter().find(|id| id.to_string() != victim_name).unwrap();
+    let (status, body) = api(
+        c.dirs(0),
+        n[0].as_ref().unwrap(),
+        "POST",
+        &format!("/v1/peers/{target}"),
+        Some(json!({"metadata": {"after": "replacement"}})),
+    );
+    assert_eq!(status, 200, "{body}");
+}

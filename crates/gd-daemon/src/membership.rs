@@ -136,9 +136,10 @@ pub enum Action {
     Remove(Uuid),
 }
 
-/// The next step, or `None` when the membership is as wanted. Additions come before removals,
-/// so a replacement is a voter before the member it replaces goes, and a lone voter is never
-/// removed before another has taken over.
+/// The next step, or `None` when the membership is as wanted. A dead member is removed before
+/// its replacement is added (etcd adds nothing while a voter is unreachable); a live member
+/// that leaves goes only after its replacement is in, so a lone voter is never removed before
+/// another has taken over.
 pub fn plan(v: &View, cfg: &ElasticConfig) -> Option<Action> {
     // Finish what is under way: a learner is promoted (or dropped when stuck or dead).
     for (id, role) in &v.members {
@@ -171,17 +172,22 @@ pub fn plan(v: &View, cfg: &ElasticConfig) -> Option<Action> {
         .copied()
         .collect();
     let want = voters_wanted(staying_nodes, cfg.five_voters_from).min(healthy.len() + free.len());
+    // A member dead past the grace period goes first: etcd refuses to add members while a
+    // voter is unreachable. (etcd itself refuses a removal that would lose quorum.)
+    if !healthy.is_empty()
+        && let Some(id) = v.members.keys().find(|id| v.dead_past_grace.contains(id))
+    {
+        return Some(Action::Remove(*id));
+    }
     if healthy.len() < want
         && let Some(id) = free.first()
     {
         return Some(Action::AddLearner(*id));
     }
-    // Remove what must go, as long as someone healthy remains.
+    // A leaving member goes once its replacement is in (or none can be had), as long as
+    // someone healthy remains.
     if !healthy.is_empty()
-        && let Some(id) = v
-            .members
-            .keys()
-            .find(|id| v.leaving.contains(id) || v.dead_past_grace.contains(id))
+        && let Some(id) = v.members.keys().find(|id| v.leaving.contains(id))
     {
         return Some(Action::Remove(*id));
     }
@@ -249,7 +255,9 @@ pub async fn run_controller(node: Arc<Node>, cfg: ElasticConfig, cancel: Cancell
             guard = None;
         }
         if guard.is_none() {
-            let store: Arc<dyn Store> = node.store.clone();
+            // The lock lives in the store of this moment: should the node switch clusters, the
+            // guard keeps pointing at the old one and can never release another's lock.
+            let store: Arc<dyn Store> = node.store.current();
             // Wait for the lock by watching it, so the nodes that do not control cost nothing.
             let holder = format!("store controller on {}", node.identity().peer_id);
             let campaign = lock::lock(&store, CONTROLLER_LOCK, lease, &holder, CAMPAIGN_WAIT);
@@ -269,6 +277,17 @@ pub async fn run_controller(node: Arc<Node>, cfg: ElasticConfig, cancel: Cancell
                     tracing::debug!(error = %e, "controller campaign failed");
                     continue;
                 }
+            }
+        }
+        if let Some(g) = &guard {
+            match g.still_held().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("lost the etcd membership controller lock");
+                    guard = None;
+                    continue;
+                }
+                Err(_) => continue,
             }
         }
         if let Err(e) = control_step(&node, &etcd, &cfg, &mut dead_since, &mut learner_since).await
@@ -555,7 +574,7 @@ mod tests {
     }
 
     #[test]
-    fn dead_voter_is_replaced_before_it_is_removed() {
+    fn dead_voter_is_removed_then_replaced() {
         let mut v = view(&[1, 2, 3, 4, 5], &[1, 2, 3]);
         v.alive.remove(&id(2));
         assert_eq!(
@@ -564,9 +583,13 @@ mod tests {
             "within the grace period nothing happens"
         );
         v.dead_past_grace.insert(id(2));
+        assert_eq!(
+            plan(&v, &CFG),
+            Some(Action::Remove(id(2))),
+            "etcd adds nothing while a voter is unreachable"
+        );
+        v.members.remove(&id(2));
         assert_eq!(plan(&v, &CFG), Some(Action::AddLearner(id(4))));
-        v.members.insert(id(4), Role::Voter);
-        assert_eq!(plan(&v, &CFG), Some(Action::Remove(id(2))));
     }
 
     #[test]

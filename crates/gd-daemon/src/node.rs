@@ -26,8 +26,8 @@ use gd_api::{
     internal::{JoinReq, LeaveReq, StoreKind},
 };
 use gd_store::{
-    Compare, CompareOp, Namespaced, Store, StoreError, Switchable, Txn, TxnOp, cluster_namespace,
-    lock,
+    CacheOptions, CachedStore, Compare, CompareOp, Namespaced, Store, StoreError, Switchable, Txn,
+    TxnOp, cluster_namespace, lock,
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
@@ -92,10 +92,7 @@ impl Node {
             }
         };
         let backend = open_backend(&config, &identity.peer_id.to_string(), state, check).await?;
-        let store = Switchable::new(Arc::new(Namespaced::new(
-            backend.raw.clone(),
-            cluster_namespace(&identity.cluster_id.to_string()),
-        )));
+        let store = Switchable::new(cluster_view(&backend, identity.cluster_id));
         let liveness = Liveness::new(store.clone(), identity.peer_id);
         Ok(Arc::new(Node {
             identity: RwLock::new(identity),
@@ -303,7 +300,7 @@ impl Node {
             self.identity().peer_id
         );
         let guard = match lock::try_lock(
-            &(self.store.clone() as Arc<dyn Store>),
+            &self.store.current(),
             &format!("peer-address/{}", addresses[0]),
             lease,
             &holder,
@@ -478,7 +475,7 @@ impl Node {
         }
         let lease = self.lease().await?;
         let guard = match lock::try_lock(
-            &(self.store.clone() as Arc<dyn Store>),
+            &self.store.current(),
             &format!("peer/{id}"),
             lease,
             &format!("peer remove {id}"),
@@ -684,11 +681,13 @@ impl Node {
 
         // Commit: leave the old store for the cluster's.
         self.liveness.withdraw().await;
-        let old = backend_slot.replace(next).expect("checked above");
-        self.store.switch(Arc::new(Namespaced::new(
-            backend_slot.as_ref().expect("just set").raw.clone(),
-            cluster_namespace(&req.cluster_id.to_string()),
-        )));
+        self.store.switch(cluster_view(&next, req.cluster_id));
+        let Some(old) = backend_slot.replace(next) else {
+            return Err(ApiErr::new(
+                ErrorCode::Internal,
+                "the store backend vanished during the join",
+            ));
+        };
         *self.identity.write().unwrap_or_else(|e| e.into_inner()) = new_identity;
         *self
             .cluster_secret
@@ -765,10 +764,8 @@ impl Node {
         let next = open_backend(&self.config, &me.peer_id.to_string(), state, true)
             .await
             .map_err(fail)?;
-        self.store.switch(Arc::new(Namespaced::new(
-            next.raw.clone(),
-            cluster_namespace(&new_identity.cluster_id.to_string()),
-        )));
+        self.store
+            .switch(cluster_view(&next, new_identity.cluster_id));
         *backend_slot = Some(next);
         drop(backend_slot);
         self.register().await?;
@@ -863,6 +860,20 @@ impl Node {
             ));
         }
         Ok(())
+    }
+}
+
+/// What the daemon sees of a backend: the cluster's namespace, and for etcd a local replica
+/// that answers reads (marked stale) when the store has no quorum, and fails writes in 2 s.
+fn cluster_view(backend: &Backend, cluster_id: Uuid) -> Arc<dyn Store> {
+    let ns: Arc<dyn Store> = Arc::new(Namespaced::new(
+        backend.raw.clone(),
+        cluster_namespace(&cluster_id.to_string()),
+    ));
+    if backend.etcd.is_some() {
+        CachedStore::new(ns, CacheOptions::default())
+    } else {
+        ns
     }
 }
 

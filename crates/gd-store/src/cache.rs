@@ -312,7 +312,14 @@ pub struct CachedStore {
     opts: CacheOptions,
     shared: Arc<Shared>,
     stop: CancellationToken,
+    /// When a read last failed on the store. While the replica's watch is down and a read
+    /// failed less than [`FAST_STALE_WINDOW`] ago, reads answer from the replica at once
+    /// instead of each waiting out the read timeout again.
+    last_read_failure: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// See [`CachedStore::last_read_failure`].
+const FAST_STALE_WINDOW: Duration = Duration::from_secs(1);
 
 impl CachedStore {
     /// Wraps `inner` and starts the task that keeps the replica; the task stops when the
@@ -331,6 +338,7 @@ impl CachedStore {
             opts,
             shared,
             stop,
+            last_read_failure: std::sync::Mutex::new(None),
         })
     }
 
@@ -358,13 +366,35 @@ impl CachedStore {
         from_replica: impl FnOnce(&Replica) -> T + Send,
     ) -> StoreResult<T> {
         let bound = self.opts.read_timeout;
-        let err = match tokio::time::timeout(bound, fut).await {
-            Ok(Ok(v)) => return Ok(v),
-            Ok(Err(e)) if e.retryable() => e,
-            Ok(Err(e)) => return Err(e),
-            Err(_) => StoreError::Timeout {
-                timeout_ms: ms(bound),
-            },
+        let recently_failed = self
+            .last_read_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| t.elapsed() < FAST_STALE_WINDOW);
+        let err = if recently_failed && !self.is_synced() && self.cached_revision().is_some() {
+            StoreError::Unavailable {
+                reason: "the store failed a moment ago".into(),
+            }
+        } else {
+            let err = match tokio::time::timeout(bound, fut).await {
+                Ok(Ok(v)) => {
+                    *self
+                        .last_read_failure
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = None;
+                    return Ok(v);
+                }
+                Ok(Err(e)) if e.retryable() => e,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => StoreError::Timeout {
+                    timeout_ms: ms(bound),
+                },
+            };
+            *self
+                .last_read_failure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+            err
         };
         let (value, stale) = {
             let replica = self.shared.read();

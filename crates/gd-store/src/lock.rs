@@ -50,6 +50,9 @@ pub struct LockGuard {
     name: String,
     key: String,
     revision: Revision,
+    /// The value written: release compares it too, because a create revision alone can
+    /// match another lock in another store (a node that switched clusters).
+    value: Vec<u8>,
     lease: LeaseId,
     released: bool,
 }
@@ -87,11 +90,21 @@ impl LockGuard {
         Compare::create_revision(self.key.clone(), CompareOp::Equal, self.revision)
     }
 
+    /// Whether the lock is still held by this guard (its key exists, created by this guard,
+    /// with this guard's value and lease).
+    pub async fn still_held(&self) -> StoreResult<bool> {
+        Ok(self.store.get(&self.key).await?.is_some_and(|kv| {
+            kv.create_revision == self.revision
+                && kv.value == self.value
+                && kv.lease == Some(self.lease)
+        }))
+    }
+
     /// Releases the lock. Returns false when it was no longer ours (its lease ended and
     /// perhaps someone else took it): nothing was deleted then.
     pub async fn unlock(mut self) -> StoreResult<bool> {
         self.released = true;
-        release(&*self.store, &self.key, self.revision).await
+        release(&*self.store, &self.key, self.revision, &self.value).await
     }
 }
 
@@ -100,11 +113,16 @@ impl Drop for LockGuard {
         if self.released {
             return;
         }
-        let (store, key, revision) = (self.store.clone(), self.key.clone(), self.revision);
+        let (store, key, revision, value) = (
+            self.store.clone(),
+            self.key.clone(),
+            self.revision,
+            self.value.clone(),
+        );
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    if let Err(e) = release(&*store, &key, revision).await {
+                    if let Err(e) = release(&*store, &key, revision, &value).await {
                         tracing::warn!(lock = %key, error = %e, "releasing a dropped lock failed; its lease will release it");
                     }
                 });
@@ -117,9 +135,17 @@ impl Drop for LockGuard {
     }
 }
 
-async fn release(store: &dyn Store, key: &str, revision: Revision) -> StoreResult<bool> {
+async fn release(
+    store: &dyn Store,
+    key: &str,
+    revision: Revision,
+    value: &[u8],
+) -> StoreResult<bool> {
     let txn = Txn::new()
-        .when([Compare::create_revision(key, CompareOp::Equal, revision)])
+        .when([
+            Compare::create_revision(key, CompareOp::Equal, revision),
+            Compare::value(key, CompareOp::Equal, value.to_vec()),
+        ])
         .and_then([TxnOp::delete(key)]);
     Ok(store.txn(txn).await?.succeeded)
 }
@@ -148,6 +174,7 @@ async fn attempt(
             name: name.to_owned(),
             key,
             revision: resp.revision,
+            value: holder.as_bytes().to_vec(),
             lease,
             released: false,
         };

@@ -285,12 +285,14 @@ impl EtcdProcess {
         }
         // The member must not outlive a glusterd2 that is killed (kill -9, OOM): an orphaned
         // member would keep the data directory and ports of the next start. The kernel sends
-        // SIGTERM to the child when the thread that spawned it exits; we spawn from a tokio
+        // SIGKILL to the child when the thread that spawned it exits; we spawn from a tokio
         // worker thread (never from spawn_blocking), which lives as long as the runtime.
+        // SIGKILL, not SIGTERM: a member without quorum can hang in its graceful shutdown,
+        // and etcd's write-ahead log is made to survive a kill.
         // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory of ours.
         unsafe {
             cmd.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
                     .map_err(std::io::Error::from)
             });
         }

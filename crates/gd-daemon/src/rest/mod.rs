@@ -182,14 +182,36 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
-/// GD2's `X-Gluster-Peer-Id` and `X-Gluster-Cluster-Id` on every response.
+/// The header that marks an answer served from the local cache because the store had no
+/// quorum; its value is the store revision the answer reflects.
+pub const STALE_HEADER: &str = "x-gluster-stale-revision";
+
+/// GD2's `X-Gluster-Peer-Id` and `X-Gluster-Cluster-Id` on every response, and the staleness
+/// mark ([`STALE_HEADER`] and a `Warning`) when a read was answered from the local cache.
 async fn identity_headers(
     axum::extract::State(state): axum::extract::State<SharedState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let mut resp = next.run(req).await;
+    let (mut resp, stale) = gd_store::track_staleness(next.run(req)).await;
     let h = resp.headers_mut();
+    if let Some(stale) = stale {
+        let age = stale.age().as_secs();
+        tracing::warn!(
+            revision = stale.revision,
+            age_s = age,
+            "answered from the local cache: the store has no quorum"
+        );
+        if let Ok(v) = HeaderValue::from_str(&stale.revision.to_string()) {
+            h.insert(HeaderName::from_static(STALE_HEADER), v);
+        }
+        let warning = format!(
+            "110 glusterd2 \"stale: the store has no quorum; answer from the local cache as of {age} s ago\""
+        );
+        if let Ok(v) = HeaderValue::from_str(&warning) {
+            h.insert(axum::http::header::WARNING, v);
+        }
+    }
     let identity = state.identity();
     for (name, id) in [
         ("x-gluster-peer-id", identity.peer_id),
