@@ -337,6 +337,27 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     let (s, b) = post(json!({"addresses": [c.ip(3)]}));
     assert_eq!(s, 409, "{b}");
     assert!(msg(&b).contains("local store"), "{b}");
+    // A node that has volumes (written straight into its own store).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ident: toml::Table = toml::from_str(&read(&c.dirs(4).state.join("uuid.toml"))).unwrap();
+    let ns = format!("gluster-{}/", ident["cluster-id"].as_str().unwrap());
+    let own = rt
+        .block_on(gd_store::EtcdStore::connect(
+            &[format!("http://{}:24379", c.ip(4))],
+            Default::default(),
+        ))
+        .unwrap();
+    use gd_store::Store;
+    rt.block_on(own.put(&format!("{ns}volumes/vol1"), b"{}".to_vec(), None))
+        .unwrap();
+    let (s, b) = post(json!({"addresses": [c.ip(4)]}));
+    assert_eq!(s, 409, "{b}");
+    assert!(msg(&b).contains("volumes"), "{b}");
+    rt.block_on(own.delete(&format!("{ns}volumes/vol1")))
+        .unwrap();
     // Malformed requests.
     for bad in [
         json!({"addresses": []}),

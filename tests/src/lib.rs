@@ -228,12 +228,7 @@ impl Daemon {
         let status = wait_for("glusterd2 to exit", timeout, || {
             child.try_wait().ok().flatten()
         })?;
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            use std::io::Read;
-            let _ = e.read_to_string(&mut stderr);
-        }
-        Ok((status, stderr))
+        Ok((status, read(&self.log_file.with_file_name("stderr.log"))))
     }
 
     pub fn log(&self) -> String {

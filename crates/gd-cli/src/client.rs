@@ -23,6 +23,9 @@ pub use reqwest::{Method, StatusCode, Url};
 /// The endpoint glusterd2 listens on by default (GD2's `clientaddress`).
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:24007";
 
+/// The header with which the daemon marks an answer served from its local cache.
+pub const STALE_HEADER: &str = "x-gluster-stale-revision";
+
 /// The default request timeout (GD2's CLI uses 30 s too).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -373,7 +376,8 @@ impl Client {
             .map(drop)
     }
 
-    /// Any request: `body` is sent as JSON, a success answer is decoded as `Resp` (an empty body
+    /// Any request (a stale answer, one the daemon served from its cache while the store had
+    /// no quorum, is announced on stderr): `body` is sent as JSON, a success answer is decoded as `Resp` (an empty body
     /// decodes as JSON `null`, so `()` and `Option<_>` fit 204 answers), an error answer becomes
     /// [`ClientError::Api`] or [`ClientError::Status`].
     pub async fn request<Req, Resp>(
@@ -389,6 +393,18 @@ impl Client {
     {
         let resp = self.send(method.clone(), path, query, body).await?;
         let status = resp.status();
+        if let Some(rev) = resp
+            .headers()
+            .get(STALE_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            // The daemon answered from its local cache: say so, on stderr, so scripts reading
+            // stdout are not disturbed.
+            eprintln!(
+                "Warning: the cluster store has no quorum; this answer comes from the node's local \
+                 cache (store revision {rev}) and may be out of date"
+            );
+        }
         let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
         if !status.is_success() {
             return Err(decode_error(method, path, status, &bytes));

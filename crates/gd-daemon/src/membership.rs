@@ -22,7 +22,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use gd_store::{
@@ -30,6 +30,7 @@ use gd_store::{
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -37,7 +38,7 @@ use crate::{
     config::StoreMode,
     node::Node,
     peers::{ALIVE_PREFIX, PEERS_MAX, PEERS_PREFIX},
-    store::{StoreState, member_data_dir, start_member},
+    store::{StoreState, member_data_dir},
 };
 
 pub const NODES_PREFIX: &str = "store/nodes/";
@@ -462,7 +463,7 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
             }
             let initial =
                 (fresh && !m.initial_cluster.is_empty()).then(|| m.initial_cluster.clone());
-            match start_member(cfg, &me.to_string(), initial, false).await {
+            match node.start_member(initial).await {
                 Ok(p) => node.set_member(Some(p), true).await,
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot start the etcd member"),
             }

@@ -42,7 +42,9 @@ use crate::{
     peer_client::{PeerCallError, PeerClient, normalize_address},
     peers::{self, PeerRecord, ZONE_KEY, peer_key},
     rest::ApiErr,
-    store::{Backend, StoreState, member_data_dir, open_backend},
+    store::{
+        Backend, EtcdRunner, MemberProcess, MemberRunner, StoreState, member_data_dir, open_backend,
+    },
 };
 
 /// Tombstones of peers removed while offline: `removed/<peer-id>`.
@@ -69,6 +71,8 @@ pub struct Node {
     backend: Mutex<Option<Backend>>,
     pub liveness: Arc<Liveness>,
     peers: PeerClient,
+    /// Starts etcd members (a fake in simulations).
+    runner: Arc<dyn MemberRunner>,
 }
 
 impl Node {
@@ -91,19 +95,56 @@ impl Node {
                 (state, true)
             }
         };
-        let backend = open_backend(&config, &identity.peer_id.to_string(), state, check).await?;
+        let runner: Arc<dyn MemberRunner> = Arc::new(EtcdRunner);
+        let backend = open_backend(
+            runner.as_ref(),
+            &config,
+            &identity.peer_id.to_string(),
+            state,
+            check,
+        )
+        .await?;
+        Node::assemble(config, identity, rest_secret, backend, runner)
+    }
+
+    /// A node over a backend opened elsewhere: many nodes can share one store in one process,
+    /// with a fake member runner, to simulate a large cluster (DESIGN §3.13). Time is tokio's,
+    /// so a runtime with paused time gives them a fake clock.
+    pub fn assemble(
+        config: Config,
+        identity: Identity,
+        rest_secret: Option<String>,
+        backend: Backend,
+        runner: Arc<dyn MemberRunner>,
+    ) -> anyhow::Result<Arc<Node>> {
         let store = Switchable::new(cluster_view(&backend, identity.cluster_id));
         let liveness = Liveness::new(store.clone(), identity.peer_id);
         Ok(Arc::new(Node {
             identity: RwLock::new(identity),
             rest_secret,
-            cluster_secret: RwLock::new(cluster_secret::load(&dir)?),
+            cluster_secret: RwLock::new(cluster_secret::load(&config.localstatedir)?),
             store,
             backend: Mutex::new(Some(backend)),
             liveness,
             peers: PeerClient::new(config.cert_file.is_some()),
+            runner,
             config,
         }))
+    }
+
+    /// Starts this node's etcd member through its runner.
+    pub async fn start_member(
+        &self,
+        initial_cluster: Option<String>,
+    ) -> anyhow::Result<Box<dyn MemberProcess>> {
+        self.runner
+            .start(
+                &self.config,
+                &self.identity().peer_id.to_string(),
+                initial_cluster,
+                false,
+            )
+            .await
     }
 
     pub fn identity(&self) -> Identity {
@@ -192,7 +233,7 @@ impl Node {
 
     /// Records that this node now runs (`Some`) or no longer runs (`None`) an etcd member;
     /// stops the previous process if there was one.
-    pub async fn set_member(&self, process: Option<gd_store::managed::EtcdProcess>, member: bool) {
+    pub async fn set_member(&self, process: Option<Box<dyn MemberProcess>>, member: bool) {
         let old = {
             let mut backend = self.backend.lock().await;
             let Some(b) = backend.as_mut() else { return };
@@ -653,14 +694,20 @@ impl Node {
             joined: true,
         };
         // Reach the cluster's store before changing anything here.
-        let next = open_backend(&self.config, &me.peer_id.to_string(), state.clone(), true)
-            .await
-            .map_err(|e| {
-                ApiErr::new(
-                    ErrorCode::StoreUnavailable,
-                    format!("cannot reach the cluster's store: {e:#}"),
-                )
-            })?;
+        let next = open_backend(
+            self.runner.as_ref(),
+            &self.config,
+            &me.peer_id.to_string(),
+            state.clone(),
+            true,
+        )
+        .await
+        .map_err(|e| {
+            ApiErr::new(
+                ErrorCode::StoreUnavailable,
+                format!("cannot reach the cluster's store: {e:#}"),
+            )
+        })?;
         let new_identity = Identity {
             peer_id: me.peer_id,
             cluster_id: req.cluster_id,
@@ -761,9 +808,15 @@ impl Node {
             .write()
             .unwrap_or_else(|e| e.into_inner()) = None;
         let (state, _) = StoreState::fresh(&self.config);
-        let next = open_backend(&self.config, &me.peer_id.to_string(), state, true)
-            .await
-            .map_err(fail)?;
+        let next = open_backend(
+            self.runner.as_ref(),
+            &self.config,
+            &me.peer_id.to_string(),
+            state,
+            true,
+        )
+        .await
+        .map_err(fail)?;
         self.store
             .switch(cluster_view(&next, new_identity.cluster_id));
         *backend_slot = Some(next);

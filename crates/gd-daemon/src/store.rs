@@ -115,7 +115,7 @@ pub struct Backend {
     pub raw: Arc<dyn Store>,
     /// The etcd client behind `raw`, for membership changes (etcd modes only).
     pub etcd: Option<Arc<EtcdStore>>,
-    pub member: Option<EtcdProcess>,
+    pub member: Option<Box<dyn MemberProcess>>,
 }
 
 impl Backend {
@@ -124,9 +124,61 @@ impl Backend {
         if let Some(etcd) = self.member {
             match etcd.stop().await {
                 Ok(()) => tracing::info!("managed etcd member stopped"),
-                Err(e) => tracing::warn!(error = %e, "stopping the managed etcd member"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "stopping the managed etcd member")
+                }
             }
         }
+    }
+}
+
+/// Starts etcd member processes. The daemon uses [`EtcdRunner`]; a simulation of many nodes in
+/// one process (DESIGN §3.13) supplies a fake that starts nothing.
+#[async_trait::async_trait]
+pub trait MemberRunner: Send + Sync + 'static {
+    /// Starts this node's member; see [`start_member`] for the arguments.
+    async fn start(
+        &self,
+        config: &Config,
+        name: &str,
+        initial_cluster: Option<String>,
+        wait_for_leader: bool,
+    ) -> anyhow::Result<Box<dyn MemberProcess>>;
+}
+
+/// A running etcd member.
+#[async_trait::async_trait]
+pub trait MemberProcess: Send + Sync + 'static {
+    fn pid(&self) -> u32;
+    /// Stops it (gracefully, bounded).
+    async fn stop(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+/// The real runner: etcd processes.
+pub struct EtcdRunner;
+
+#[async_trait::async_trait]
+impl MemberRunner for EtcdRunner {
+    async fn start(
+        &self,
+        config: &Config,
+        name: &str,
+        initial_cluster: Option<String>,
+        wait_for_leader: bool,
+    ) -> anyhow::Result<Box<dyn MemberProcess>> {
+        Ok(Box::new(
+            start_member(config, name, initial_cluster, wait_for_leader).await?,
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl MemberProcess for EtcdProcess {
+    fn pid(&self) -> u32 {
+        EtcdProcess::pid(self)
+    }
+    async fn stop(self: Box<Self>) -> anyhow::Result<()> {
+        Ok(EtcdProcess::stop(*self).await?)
     }
 }
 
@@ -154,6 +206,7 @@ pub fn member_data_dir(config: &Config) -> PathBuf {
 /// starts and the store calls fail until etcd answers (a restart of a cluster member, whose
 /// peers may come back in any order).
 pub async fn open_backend(
+    runner: &dyn MemberRunner,
     config: &Config,
     name: &str,
     state: StoreState,
@@ -178,7 +231,7 @@ pub async fn open_backend(
             let member = if state.member {
                 // A member of a multi-member cluster waits for its peers in the background; a
                 // lone founder has its leader at once.
-                Some(start_member(config, name, None, !state.joined).await?)
+                Some(runner.start(config, name, None, !state.joined).await?)
             } else {
                 None
             };

@@ -1,0 +1,130 @@
+//! Many node agents in one process, on one store, with tokio's paused clock and a fake etcd
+//! runner (DESIGN §3.13): what the scale benchmarks build on. Checks that registration and
+//! liveness work for every agent and that a cluster at rest writes nothing to the store.
+
+use std::{sync::Arc, time::Duration};
+
+use gd_daemon::{
+    config::{Config, Flags, StoreMode},
+    identity::Identity,
+    node::Node,
+    peers,
+    store::{Backend, MemberProcess, MemberRunner, StoreState},
+};
+use gd_store::{LocalStore, Store};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Starts nothing; counts the starts it was asked for.
+#[derive(Default)]
+struct FakeRunner {
+    starts: std::sync::atomic::AtomicUsize,
+}
+
+struct FakeMember;
+
+#[async_trait::async_trait]
+impl MemberProcess for FakeMember {
+    fn pid(&self) -> u32 {
+        0
+    }
+    async fn stop(self: Box<Self>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl MemberRunner for FakeRunner {
+    async fn start(
+        &self,
+        _: &Config,
+        _: &str,
+        _: Option<String>,
+        _: bool,
+    ) -> anyhow::Result<Box<dyn MemberProcess>> {
+        self.starts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Box::new(FakeMember))
+    }
+}
+
+fn config(dir: &std::path::Path, i: usize) -> Config {
+    let flags = Flags {
+        localstatedir: Some(dir.join(format!("n{i}/state"))),
+        rundir: Some(dir.join(format!("n{i}/run"))),
+        logdir: Some(dir.join(format!("n{i}/log"))),
+        clientaddress: Some(format!("127.1.{}.{}:24007", i / 250, i % 250 + 1)),
+        store: Some(StoreMode::Etcd),
+        etcdendpoints: Some("http://127.0.0.1:1".into()),
+        ..Flags::default()
+    };
+    let c = Config::load(flags, |_| None).expect("config");
+    std::fs::create_dir_all(&c.localstatedir).unwrap();
+    c
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_hundred_agents_register_go_live_and_write_nothing_at_rest() {
+    const N: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let shared: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let cluster_id = Uuid::new_v4();
+    let runner = Arc::new(FakeRunner::default());
+    let cancel = CancellationToken::new();
+    let mut nodes = vec![];
+    for i in 0..N {
+        let identity = Identity {
+            peer_id: Uuid::new_v4(),
+            cluster_id,
+        };
+        let backend = Backend {
+            state: StoreState {
+                mode: StoreMode::Etcd,
+                endpoints: vec!["sim://".into()],
+                member: false,
+                joined: true,
+            },
+            raw: shared.clone(),
+            etcd: None,
+            member: None,
+        };
+        let node = Node::assemble(
+            config(dir.path(), i),
+            identity,
+            None,
+            backend,
+            runner.clone(),
+        )
+        .unwrap();
+        tokio::spawn(node.clone().register_until_done(cancel.child_token()));
+        tokio::spawn(node.liveness.clone().run(cancel.child_token()));
+        nodes.push(node);
+    }
+    // Virtual time: the keep-alive loops run every 3 s without anyone waiting for real.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let view = nodes[17].store.clone();
+    let all = peers::list_peers(view.as_ref()).await.unwrap();
+    assert_eq!(all.len(), N);
+    assert!(all.iter().all(|p| p.online), "every agent is live");
+
+    // At rest: a minute of keep-alives changes nothing in the store.
+    let before = shared.revision().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let after = shared.revision().await.unwrap();
+    assert_eq!(before, after, "no store writes at rest");
+
+    // One agent stops: it shows offline everywhere at once (its lease is revoked).
+    let gone = nodes[5].identity().peer_id;
+    nodes[5].liveness.withdraw().await;
+    let p = peers::get_peer(nodes[100].store.as_ref(), gone)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!p.online);
+    assert_eq!(
+        runner.starts.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no etcd member was started"
+    );
+    cancel.cancel();
+}
