@@ -595,4 +595,36 @@ fn five_nodes_a_dead_voter_is_replaced_after_the_grace_period() {
         Some(json!({"metadata": {"after": "replacement"}})),
     );
     assert_eq!(status, 200, "{body}");
+
+    // Remove the dead node for good: without force it is refused, with force it goes, and
+    // when it comes back it finds itself removed and resets to a fresh single node.
+    let victim_id = victim_name.parse::<uuid::Uuid>().unwrap();
+    let (status, body) = api(
+        c.dirs(0),
+        n[0].as_ref().unwrap(),
+        "DELETE",
+        &format!("/v1/peers/{victim_id}"),
+        None,
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("force"),
+        "{body}"
+    );
+    let (status, body) = api(
+        c.dirs(0),
+        n[0].as_ref().unwrap(),
+        "DELETE",
+        &format!("/v1/peers/{victim_id}?force=true"),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    wait_peers(c.dirs(0), n[0].as_ref().unwrap(), 4, true, ONLINE_WAIT).unwrap();
+    let back = c.start(victim, &args);
+    let alone = wait_peers(c.dirs(victim), &back, 1, true, ONLINE_WAIT).unwrap();
+    assert_eq!(alone[0].id, victim_id);
+    wait_peers(c.dirs(0), n[0].as_ref().unwrap(), 4, true, ONLINE_WAIT).unwrap();
 }

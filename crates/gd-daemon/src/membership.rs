@@ -175,8 +175,12 @@ pub fn plan(v: &View, cfg: &ElasticConfig) -> Option<Action> {
     let want = voters_wanted(staying_nodes, cfg.five_voters_from).min(healthy.len() + free.len());
     // A member dead past the grace period goes first: etcd refuses to add members while a
     // voter is unreachable. (etcd itself refuses a removal that would lose quorum.)
+    // A member whose node is being removed while it is down needs no grace period.
+    let gone = |id: &&Uuid| {
+        v.dead_past_grace.contains(*id) || (v.leaving.contains(*id) && !v.alive.contains(*id))
+    };
     if !healthy.is_empty()
-        && let Some(id) = v.members.keys().find(|id| v.dead_past_grace.contains(id))
+        && let Some(id) = v.members.keys().find(gone)
     {
         return Some(Action::Remove(*id));
     }
@@ -468,8 +472,9 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot start the etcd member"),
             }
         }
-        // Removed from the etcd cluster (the records are sane: someone is a voter).
-        (None, true) if state.member && members.values().any(|m| m.role == Role::Voter) => {
+        // Removed from the etcd cluster (the records are sane: someone is a voter), whether
+        // its process still runs or did not even start.
+        (None, _) if state.member && members.values().any(|m| m.role == Role::Voter) => {
             tracing::info!(
                 "this node's etcd member was removed; stopping it and becoming a client"
             );
@@ -600,6 +605,14 @@ mod tests {
         assert_eq!(plan(&v, &CFG), Some(Action::AddLearner(id(2))));
         v.members.insert(id(2), Role::Voter);
         assert_eq!(plan(&v, &CFG), Some(Action::Remove(id(1))));
+    }
+
+    #[test]
+    fn a_dead_member_being_removed_goes_at_once() {
+        let mut v = view(&[1, 2, 3], &[1, 2, 3]);
+        v.alive.remove(&id(3));
+        v.leaving.insert(id(3));
+        assert_eq!(plan(&v, &CFG), Some(Action::Remove(id(3))));
     }
 
     #[test]

@@ -231,7 +231,17 @@ pub async fn open_backend(
             let member = if state.member {
                 // A member of a multi-member cluster waits for its peers in the background; a
                 // lone founder has its leader at once.
-                Some(runner.start(config, name, None, !state.joined).await?)
+                match runner.start(config, name, None, !state.joined).await {
+                    Ok(m) => Some(m),
+                    // A member of a multi-member cluster that cannot start (removed from the
+                    // cluster while this node was down, say) must not keep the node down: it
+                    // runs as a client, and the member agent settles the member's fate.
+                    Err(e) if state.joined => {
+                        tracing::warn!(error = %format!("{e:#}"), "this node's etcd member did not start; running as a client for now");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
             } else {
                 None
             };
