@@ -7,9 +7,14 @@
 mod error;
 pub mod internal;
 mod peer;
+mod volume;
 
 pub use error::{ApiError, ErrorCode, ErrorResp};
 pub use peer::{METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
+pub use volume::{
+    BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, SubvolInfo, SubvolReq, SubvolType,
+    VolCreateReq, VolumeInfo,
+};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

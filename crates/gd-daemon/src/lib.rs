@@ -56,14 +56,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     // Bind before opening the store so a port conflict fails fast, before etcd starts.
-    let listener = std::net::TcpListener::bind(config.client_addr)
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (if the classic glusterd runs on this machine, stop it first: \
+    let listener = std::net::TcpListener::bind(config.client_addr).with_context(|| {
+        format!(
+            "cannot listen on {} (if the classic glusterd runs on this machine, stop it first: \
                  systemctl stop glusterd; or choose another --clientaddress)",
-                config.client_addr
-            )
-        })?;
+            config.client_addr
+        )
+    })?;
     listener.set_nonblocking(true)?;
 
     let node = Node::open(config.clone(), identity, secret).await?;

@@ -1,0 +1,206 @@
+//! Volumes: requests and responses in GD2's JSON shapes (research/gd2.md §5.1, §5.4).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The layout of one subvolume in a create request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubvolType {
+    Distribute,
+    Replicate,
+    Disperse,
+}
+
+/// Whether a brick holds data or only metadata (an arbiter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BrickKind {
+    #[default]
+    Brick,
+    Arbiter,
+}
+
+/// One brick of a create request: on a peer (by id, or by one of its addresses' host).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrickReq {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peerid: Option<Uuid>,
+    /// A host (IP) of the peer, when `peerid` is not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The brick directory: an absolute path on that peer.
+    pub path: String,
+    #[serde(default, rename = "type")]
+    pub kind: BrickKind,
+}
+
+/// One subvolume of a create request (GD2's `SubvolReq`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubvolReq {
+    #[serde(rename = "type")]
+    pub kind: SubvolType,
+    pub bricks: Vec<BrickReq>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub replica: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub arbiter: u32,
+    #[serde(default, rename = "disperse-count", skip_serializing_if = "is_zero")]
+    pub disperse_count: u32,
+    #[serde(default, rename = "disperse-data", skip_serializing_if = "is_zero")]
+    pub disperse_data: u32,
+    #[serde(
+        default,
+        rename = "disperse-redundancy",
+        skip_serializing_if = "is_zero"
+    )]
+    pub disperse_redundancy: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Brick checks a create request may relax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFlags {
+    /// Accept a brick that was part of a volume before (it carries a volume-id xattr).
+    #[serde(default, rename = "reuse-bricks")]
+    pub reuse_bricks: bool,
+    /// Accept a brick on the root file system.
+    #[serde(default, rename = "allow-root-dir")]
+    pub allow_root_dir: bool,
+    /// Accept a brick directory that is itself a mount point.
+    #[serde(default, rename = "allow-mount-as-brick")]
+    pub allow_mount_as_brick: bool,
+    /// Create missing brick directories.
+    #[serde(default, rename = "create-brick-dir")]
+    pub create_brick_dir: bool,
+}
+
+/// `POST /v1/volumes` (GD2's `VolCreateReq`, without the size-based "smart volume" fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VolCreateReq {
+    /// `^[a-zA-Z0-9_-]+$`, at most 64 characters.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    pub subvols: Vec<SubvolReq>,
+    /// Skip the brick checks that `flags` can relax.
+    #[serde(default)]
+    pub force: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub flags: CreateFlags,
+    /// Volume options (`<xlator>.<option>` keys), validated against the installed xlators.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// A brick in a volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BrickInfo {
+    pub id: Uuid,
+    pub path: String,
+    #[serde(rename = "volume-id")]
+    pub volume_id: Uuid,
+    #[serde(rename = "volume-name")]
+    pub volume_name: String,
+    #[serde(rename = "peer-id")]
+    pub peer_id: Uuid,
+    pub host: String,
+    /// `Brick` or `Arbiter`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A subvolume in a volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubvolInfo {
+    pub name: String,
+    /// `Distribute`, `Replicate` or `Disperse`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "replica-count")]
+    pub replica_count: u32,
+    #[serde(rename = "arbiter-count", default)]
+    pub arbiter_count: u32,
+    #[serde(rename = "disperse-count", default)]
+    pub disperse_count: u32,
+    pub bricks: Vec<BrickInfo>,
+}
+
+/// A volume (GD2's `VolumeInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VolumeInfo {
+    pub id: Uuid,
+    pub name: String,
+    /// `Distribute`, `Replicate`, `Disperse`, `Distributed-Replicate` or `Distributed-Disperse`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub transport: String,
+    #[serde(rename = "distribute-count")]
+    pub distribute_count: u32,
+    #[serde(rename = "replica-count")]
+    pub replica_count: u32,
+    #[serde(rename = "arbiter-count", default, skip_serializing_if = "is_zero")]
+    pub arbiter_count: u32,
+    #[serde(rename = "disperse-count", default, skip_serializing_if = "is_zero")]
+    pub disperse_count: u32,
+    #[serde(
+        rename = "disperse-redundancy-count",
+        default,
+        skip_serializing_if = "is_zero"
+    )]
+    pub disperse_redundancy_count: u32,
+    pub options: BTreeMap<String, String>,
+    /// `Created`, `Started` or `Stopped`.
+    pub state: String,
+    pub metadata: BTreeMap<String, String>,
+    pub subvols: Vec<SubvolInfo>,
+}
+
+/// One brick's status (`GET /v1/volumes/{name}/bricks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BrickStatus {
+    pub info: BrickInfo,
+    pub online: bool,
+    #[serde(default)]
+    pub pid: u32,
+    #[serde(default)]
+    pub port: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gd2_create_request_parses() {
+        let req: VolCreateReq = serde_json::from_value(serde_json::json!({
+            "name": "testvol",
+            "subvols": [{"type": "replicate", "replica": 3,
+                "bricks": [{"peerid": "6f1d0c6e-8a4e-4a57-9a36-0d3c8d3f1a01", "path": "/b/1"},
+                           {"host": "127.0.0.3", "path": "/b/2"},
+                           {"host": "127.0.0.4", "path": "/b/3", "type": "arbiter"}]}],
+            "flags": {"create-brick-dir": true},
+            "options": {"performance.cache-size": "64MB"}
+        }))
+        .unwrap();
+        assert_eq!(req.subvols[0].kind, SubvolType::Replicate);
+        assert_eq!(req.subvols[0].bricks[2].kind, BrickKind::Arbiter);
+        assert!(req.flags.create_brick_dir);
+        let unknown = serde_json::from_value::<VolCreateReq>(
+            serde_json::json!({"name": "v", "subvols": [], "bogus": 1}),
+        );
+        assert!(unknown.is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! The cluster core: logic shared by every node that is not HTTP, not a store backend and not
+//! a process: for now the transaction engine ([`txn`]).
+
+pub mod txn;

@@ -1,0 +1,779 @@
+//! Cluster transactions (DESIGN §3.5): named steps, each on a set of nodes, each with an undo,
+//! executed in order, recorded in the store.
+//!
+//! Why in the store: a transaction must survive the death of any node taking part. The
+//! initiator writes the transaction (`txn/<id>/spec`) and then moves a cursor
+//! (`txn/<id>/cursor`: step index and phase) one step at a time; every node's [`Engine`]
+//! watches `txn/`, runs the current step when it is one of the step's nodes, and reports
+//! (`txn/<id>/do/<step>/<peer>` or `.../undo/...`). A step completes on all of its nodes before
+//! the cursor moves on. When a step fails or a node does not report within the step's bound,
+//! the coordinator undoes the steps from the failed one down to the first, in reverse order;
+//! undo runs on every node of a step and must be idempotent (it may find nothing to undo).
+//!
+//! - A participant that restarts rescans `txn/` and runs the step under the cursor if it has
+//!   not reported it yet (steps are idempotent), so a crash mid-step is retried, not lost.
+//! - If the initiator dies, its lease ends, so its object locks vanish and its liveness key
+//!   goes; the **cleanup leader** (one node, elected with a store lock) then takes over as
+//!   coordinator and rolls the transaction back. Transactions older than [`TXN_AGE_MAX`] are
+//!   rolled back the same way.
+//! - Undo that a node could not confirm (it was down) stays recorded: the transaction keeps
+//!   `state = failed` until that node comes back and runs its undos, or [`TXN_KEEP_MAX`] passes.
+//!
+//! Locks are per object (`locks/<object>`), taken before the transaction is written, bound to
+//! the initiator's lease; a busy object fails at once with the operation that holds it. Reads
+//! take no locks.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use async_trait::async_trait;
+use gd_store::{
+    Compare, LeaseId, Store, StoreError, Txn as StoreTxn, TxnOp, lock,
+    record::{self, Record},
+};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Where transactions live in the cluster namespace.
+pub const TXN_PREFIX: &str = "txn/";
+/// Where nodes' liveness keys live (see the daemon's `peers` module).
+pub const ALIVE_PREFIX: &str = "alive/";
+/// The lock of the cleanup leader.
+const CLEANUP_LOCK: &str = "txn-cleanup";
+/// A transaction still running after this long is rolled back by the cleanup leader.
+pub const TXN_AGE_MAX: Duration = Duration::from_secs(600);
+/// A failed transaction whose undo some node never confirmed is forgotten after this long.
+pub const TXN_KEEP_MAX: Duration = Duration::from_secs(3600);
+/// The default bound on one step (on all of its nodes).
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+/// The bound on undoing one step.
+const UNDO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many steps a transaction may have.
+pub const STEPS_MAX: usize = 64;
+/// How often engines rescan, in case a watch event was lost.
+const RESCAN: Duration = Duration::from_secs(5);
+
+/// One step of a transaction, as the initiator describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The name of a registered [`StepHandler`] ("volume-create.init-bricks").
+    pub name: String,
+    /// The nodes that run it.
+    pub nodes: Vec<Uuid>,
+    /// Its arguments, handed to the handler on every node.
+    #[serde(default)]
+    pub args: serde_json::Value,
+    /// How long the step may take on all of its nodes (default [`STEP_TIMEOUT`]).
+    #[serde(default, with = "opt_ms")]
+    pub timeout: Option<Duration>,
+}
+
+impl Step {
+    pub fn new(name: impl Into<String>, nodes: Vec<Uuid>, args: serde_json::Value) -> Step {
+        Step {
+            name: name.into(),
+            nodes,
+            args,
+            timeout: None,
+        }
+    }
+}
+
+/// A transaction as the initiator builds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    /// What it does, for humans ("volume create vol1"): busy objects name it.
+    pub operation: String,
+    /// The objects it locks (volume names, peer ids); taken in sorted order.
+    pub locks: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+/// The stored transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct TxnSpec {
+    id: Uuid,
+    operation: String,
+    initiator: Uuid,
+    created_unix_ms: u64,
+    steps: Vec<Step>,
+}
+
+impl Record for TxnSpec {
+    const KIND: &'static str = "txn";
+    const VERSION: u32 = 1;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Phase {
+    Do,
+    Undo,
+}
+
+impl Phase {
+    fn dir(self) -> &'static str {
+        match self {
+            Phase::Do => "do",
+            Phase::Undo => "undo",
+        }
+    }
+}
+
+/// Which step runs now, and in which direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    step: usize,
+    phase: Phase,
+}
+
+impl Record for Cursor {
+    const KIND: &'static str = "txn-cursor";
+    const VERSION: u32 = 1;
+}
+
+/// A node's report on one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Report {
+    ok: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    error: String,
+}
+
+impl Record for Report {
+    const KIND: &'static str = "txn-report";
+    const VERSION: u32 = 1;
+}
+
+/// The final state of a failed transaction kept for its pending undos.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Failed {
+    reason: String,
+    failed_unix_ms: u64,
+}
+
+impl Record for Failed {
+    const KIND: &'static str = "txn-failed";
+    const VERSION: u32 = 1;
+}
+
+fn spec_key(id: Uuid) -> String {
+    format!("{TXN_PREFIX}{id}/spec")
+}
+fn cursor_key(id: Uuid) -> String {
+    format!("{TXN_PREFIX}{id}/cursor")
+}
+fn failed_key(id: Uuid) -> String {
+    format!("{TXN_PREFIX}{id}/failed")
+}
+fn report_dir(id: Uuid, step: usize, phase: Phase) -> String {
+    format!("{TXN_PREFIX}{id}/{}/{step}/", phase.dir())
+}
+fn report_key(id: Uuid, step: usize, phase: Phase, node: Uuid) -> String {
+    format!("{}{node}", report_dir(id, step, phase))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Why a transaction did not succeed. Its completed steps have been undone (as far as the
+/// nodes could confirm) when this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum TxnError {
+    /// An object is locked by another operation; nothing was done.
+    #[error("{object} is busy: {holder} is in progress")]
+    Busy { object: String, holder: String },
+    /// A step failed on a node.
+    #[error("step {step} failed on node {node}: {error}")]
+    StepFailed {
+        step: String,
+        node: Uuid,
+        error: String,
+    },
+    /// Nodes did not report a step in time.
+    #[error("step {step} did not complete within {timeout_s} s on nodes {nodes:?}")]
+    Timeout {
+        step: String,
+        nodes: Vec<Uuid>,
+        timeout_s: u64,
+    },
+    /// The transaction is malformed (no steps, a step without nodes, an unknown step name...).
+    #[error("invalid transaction: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a node does for a step. Both directions must be idempotent: a step may run twice
+/// after a crash, and undo may run where `run` never did.
+#[async_trait]
+pub trait StepHandler: Send + Sync + 'static {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String>;
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), String>;
+}
+
+/// The step handlers a node knows, by name. Every node registers the same names.
+#[derive(Default, Clone)]
+pub struct Registry {
+    handlers: HashMap<String, Arc<dyn StepHandler>>,
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    pub fn register(&mut self, name: impl Into<String>, handler: Arc<dyn StepHandler>) {
+        self.handlers.insert(name.into(), handler);
+    }
+
+    fn get(&self, name: &str) -> Option<&Arc<dyn StepHandler>> {
+        self.handlers.get(name)
+    }
+}
+
+/// One node's transaction engine: participant, coordinator of the transactions it starts,
+/// and (when elected) cleanup leader.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    me: Uuid,
+    registry: Registry,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, me: Uuid, registry: Registry) -> Arc<Engine> {
+        Arc::new(Engine {
+            store,
+            me,
+            registry,
+        })
+    }
+
+    // ---- initiator ----
+
+    /// Runs a transaction to the end: takes its locks (bound to `lease`), records it, drives
+    /// every step, and on failure undoes what was done. Returns when the transaction is over.
+    pub async fn execute(&self, txn: Transaction, lease: LeaseId) -> Result<(), TxnError> {
+        if txn.steps.is_empty() || txn.steps.len() > STEPS_MAX {
+            return Err(TxnError::Invalid(format!(
+                "a transaction has 1 to {STEPS_MAX} steps"
+            )));
+        }
+        for s in &txn.steps {
+            if s.nodes.is_empty() {
+                return Err(TxnError::Invalid(format!("step {} has no nodes", s.name)));
+            }
+            if self.registry.get(&s.name).is_none() {
+                return Err(TxnError::Invalid(format!("unknown step {}", s.name)));
+            }
+        }
+        let id = Uuid::new_v4();
+        let mut guards = vec![];
+        let holder = format!(
+            "{} (transaction {id}, from node {})",
+            txn.operation, self.me
+        );
+        let mut objects: Vec<&String> = txn
+            .locks
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        objects.dedup();
+        for object in objects {
+            match lock::try_lock(&self.store, object, lease, &holder).await? {
+                Ok(g) => guards.push(g),
+                Err(held) => {
+                    for g in guards {
+                        let _ = g.unlock().await;
+                    }
+                    return Err(TxnError::Busy {
+                        object: held.name,
+                        holder: held.holder,
+                    });
+                }
+            }
+        }
+        let spec = TxnSpec {
+            id,
+            operation: txn.operation.clone(),
+            initiator: self.me,
+            created_unix_ms: now_ms(),
+            steps: txn.steps,
+        };
+        let result = self.coordinate(spec).await;
+        for g in guards {
+            let _ = g.unlock().await;
+        }
+        result
+    }
+
+    async fn coordinate(&self, spec: TxnSpec) -> Result<(), TxnError> {
+        let id = spec.id;
+        let first = Cursor {
+            step: 0,
+            phase: Phase::Do,
+        };
+        let created = self
+            .store
+            .txn(
+                StoreTxn::new()
+                    .when([Compare::absent(spec_key(id))])
+                    .and_then([
+                        TxnOp::put(spec_key(id), record::encode(&spec)),
+                        TxnOp::put(cursor_key(id), record::encode(&first)),
+                    ]),
+            )
+            .await?;
+        if !created.succeeded {
+            return Err(TxnError::Invalid(format!(
+                "transaction {id} exists already"
+            )));
+        }
+        tracing::info!(txn = %id, operation = %spec.operation, steps = spec.steps.len(), "transaction started");
+        for (index, step) in spec.steps.iter().enumerate() {
+            if index > 0 {
+                self.store
+                    .put(
+                        &cursor_key(id),
+                        record::encode(&Cursor {
+                            step: index,
+                            phase: Phase::Do,
+                        }),
+                        None,
+                    )
+                    .await?;
+            }
+            let timeout = step.timeout.unwrap_or(STEP_TIMEOUT);
+            match self
+                .wait_reports(id, index, Phase::Do, &step.nodes, timeout)
+                .await?
+            {
+                Outcome::AllOk => {}
+                outcome => {
+                    let err = outcome.into_error(step, timeout);
+                    tracing::warn!(txn = %id, error = %err, "transaction failed; undoing");
+                    self.roll_back(&spec, index, &err.to_string()).await?;
+                    return Err(err);
+                }
+            }
+        }
+        self.store
+            .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
+            .await?;
+        tracing::info!(txn = %id, "transaction succeeded");
+        Ok(())
+    }
+
+    /// Undoes steps `from..=0` in reverse order, then forgets the transaction, or keeps it as
+    /// failed while some node has not confirmed its undo.
+    async fn roll_back(&self, spec: &TxnSpec, from: usize, reason: &str) -> Result<(), StoreError> {
+        let id = spec.id;
+        let mut unconfirmed = false;
+        // Nodes that are down cannot undo now: do not wait for them (they undo when they
+        // return, see `participate_once`).
+        let alive = self.alive_nodes().await?;
+        for index in (0..=from.min(spec.steps.len().saturating_sub(1))).rev() {
+            let step = &spec.steps[index];
+            self.store
+                .put(
+                    &cursor_key(id),
+                    record::encode(&Cursor {
+                        step: index,
+                        phase: Phase::Undo,
+                    }),
+                    None,
+                )
+                .await?;
+            let (up, down): (Vec<Uuid>, Vec<Uuid>) =
+                step.nodes.iter().partition(|n| alive.contains(n));
+            for node in &down {
+                if self
+                    .store
+                    .get(&report_key(id, index, Phase::Undo, *node))
+                    .await?
+                    .is_none()
+                {
+                    unconfirmed = true;
+                }
+            }
+            if up.is_empty() {
+                continue;
+            }
+            match self
+                .wait_reports(id, index, Phase::Undo, &up, UNDO_TIMEOUT)
+                .await?
+            {
+                Outcome::AllOk => {}
+                Outcome::Failed { node, error } => {
+                    tracing::error!(txn = %id, step = %step.name, %node, %error, "undo failed");
+                }
+                Outcome::Missing(nodes) => {
+                    tracing::warn!(txn = %id, step = %step.name, ?nodes, "undo not confirmed; kept for when the nodes return");
+                    unconfirmed = true;
+                }
+            }
+        }
+        if unconfirmed {
+            let failed = Failed {
+                reason: reason.to_owned(),
+                failed_unix_ms: now_ms(),
+            };
+            self.store
+                .put(&failed_key(id), record::encode(&failed), None)
+                .await?;
+        } else {
+            self.store
+                .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every node reported (`index`, `phase`), one failed, or `timeout` passed.
+    async fn wait_reports(
+        &self,
+        id: Uuid,
+        index: usize,
+        phase: Phase,
+        nodes: &[Uuid],
+        timeout: Duration,
+    ) -> Result<Outcome, StoreError> {
+        let dir = report_dir(id, index, phase);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut watch = self.store.watch(&dir, None).await.ok();
+            let reports = self.store.range(&dir, nodes.len() + 1).await?;
+            let mut got: BTreeMap<Uuid, Report> = BTreeMap::new();
+            for kv in &reports.kvs {
+                if let Some(node) = kv
+                    .key
+                    .strip_prefix(&dir)
+                    .and_then(|n| Uuid::parse_str(n).ok())
+                {
+                    got.insert(node, record::decode(&kv.key, &kv.value)?);
+                }
+            }
+            if let Some((node, r)) = got.iter().find(|(_, r)| !r.ok) {
+                return Ok(Outcome::Failed {
+                    node: *node,
+                    error: r.error.clone(),
+                });
+            }
+            let missing: Vec<Uuid> = nodes
+                .iter()
+                .filter(|n| !got.contains_key(n))
+                .copied()
+                .collect();
+            if missing.is_empty() {
+                return Ok(Outcome::AllOk);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(Outcome::Missing(missing));
+            }
+            // Wake on the next report (or re-read after a short while if the watch is gone).
+            let wait = left.min(Duration::from_millis(500));
+            match watch.as_mut() {
+                Some(w) => {
+                    let _ = tokio::time::timeout(wait, w.next()).await;
+                }
+                None => tokio::time::sleep(wait.min(Duration::from_millis(100))).await,
+            }
+        }
+    }
+
+    // ---- participant ----
+
+    /// Runs the steps addressed to this node, until cancelled.
+    pub async fn run_participant(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            let watch = self.store.watch(TXN_PREFIX, None).await.ok();
+            if let Err(e) = self.participate_once().await {
+                tracing::debug!(error = %e, "transaction scan failed");
+            }
+            let mut watch = watch;
+            let deadline = tokio::time::sleep(RESCAN);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = &mut deadline => break,
+                    ev = async { match watch.as_mut() { Some(w) => w.next().await, None => std::future::pending().await } } => {
+                        match ev {
+                            Some(Ok(ev)) if ev.key.ends_with("/cursor") || ev.key.ends_with("/spec") => {
+                                if let Err(e) = self.participate_once().await {
+                                    tracing::debug!(error = %e, "transaction scan failed");
+                                }
+                            }
+                            Some(Ok(_)) => {}
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs every step under a cursor that names this node and that it has not reported yet,
+    /// and the undos a failed transaction still waits for from it.
+    pub async fn participate_once(&self) -> Result<(), StoreError> {
+        for (id, spec, cursor) in self.transactions().await? {
+            let Some(step) = spec.steps.get(cursor.step) else {
+                continue;
+            };
+            if step.nodes.contains(&self.me) {
+                self.run_step(id, cursor.step, step, cursor.phase).await?;
+            }
+            // After a failure, this node also owes the undos of the earlier steps it ran
+            // (it may have been down while the coordinator asked).
+            if cursor.phase == Phase::Undo && self.store.get(&failed_key(id)).await?.is_some() {
+                for index in (0..cursor.step).rev() {
+                    let s = &spec.steps[index];
+                    if s.nodes.contains(&self.me) {
+                        self.run_step(id, index, s, Phase::Undo).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_step(
+        &self,
+        id: Uuid,
+        index: usize,
+        step: &Step,
+        phase: Phase,
+    ) -> Result<(), StoreError> {
+        let key = report_key(id, index, phase, self.me);
+        if self.store.get(&key).await?.is_some() {
+            return Ok(());
+        }
+        let result = match self.registry.get(&step.name) {
+            None => Err(format!("this node has no step {}", step.name)),
+            Some(h) => match phase {
+                Phase::Do => h.run(&step.args).await,
+                Phase::Undo => h.undo(&step.args).await,
+            },
+        };
+        let report = match result {
+            Ok(()) => Report {
+                ok: true,
+                error: String::new(),
+            },
+            Err(error) => {
+                tracing::warn!(txn = %id, step = %step.name, ?phase, %error, "transaction step failed here");
+                Report { ok: false, error }
+            }
+        };
+        // Report only while the transaction exists (it may have been cleaned up meanwhile).
+        self.store
+            .txn(
+                StoreTxn::new()
+                    .when([Compare::present(spec_key(id))])
+                    .and_then([TxnOp::put(key, record::encode(&report))]),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn transactions(&self) -> Result<Vec<(Uuid, TxnSpec, Cursor)>, StoreError> {
+        let all = self.store.range(TXN_PREFIX, 0).await?;
+        let mut specs = BTreeMap::new();
+        let mut cursors = BTreeMap::new();
+        for kv in &all.kvs {
+            let Some(rest) = kv.key.strip_prefix(TXN_PREFIX) else {
+                continue;
+            };
+            let Some((id, leaf)) = rest.split_once('/') else {
+                continue;
+            };
+            let Ok(id) = Uuid::parse_str(id) else {
+                continue;
+            };
+            match leaf {
+                "spec" => {
+                    specs.insert(id, record::decode::<TxnSpec>(&kv.key, &kv.value)?);
+                }
+                "cursor" => {
+                    cursors.insert(id, record::decode::<Cursor>(&kv.key, &kv.value)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(specs
+            .into_iter()
+            .filter_map(|(id, s)| cursors.get(&id).map(|c| (id, s, *c)))
+            .collect())
+    }
+
+    // ---- cleanup leader ----
+
+    /// Campaigns for the cleanup lock (bound to the lease `lease()` returns) and, while
+    /// holding it, rolls back transactions whose initiator is gone or that ran too long, and
+    /// forgets failed ones once their undos are confirmed or too old. Runs until cancelled.
+    pub async fn run_cleanup(
+        self: Arc<Self>,
+        lease: impl Fn() -> Option<LeaseId> + Send + 'static,
+        cancel: CancellationToken,
+    ) {
+        let mut guard: Option<lock::LockGuard> = None;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(RESCAN) => {}
+            }
+            let Some(lease) = lease() else {
+                guard = None;
+                continue;
+            };
+            if guard.as_ref().is_some_and(|g| g.lease() != lease) {
+                guard = None;
+            }
+            if guard.is_none() {
+                match lock::try_lock(
+                    &self.store,
+                    CLEANUP_LOCK,
+                    lease,
+                    &format!("transaction cleanup on {}", self.me),
+                )
+                .await
+                {
+                    Ok(Ok(g)) => guard = Some(g),
+                    _ => continue,
+                }
+            }
+            if let Err(e) = self.cleanup_once().await {
+                tracing::warn!(error = %e, "transaction cleanup failed");
+            }
+        }
+        if let Some(g) = guard {
+            let _ = g.unlock().await;
+        }
+    }
+
+    async fn alive_nodes(&self) -> Result<BTreeSet<Uuid>, StoreError> {
+        let alive = self.store.range(ALIVE_PREFIX, 0).await?;
+        Ok(alive
+            .kvs
+            .iter()
+            .filter_map(|kv| {
+                kv.key
+                    .strip_prefix(ALIVE_PREFIX)
+                    .and_then(|k| Uuid::parse_str(k).ok())
+            })
+            .collect())
+    }
+
+    /// One pass of the cleanup leader.
+    pub async fn cleanup_once(&self) -> Result<(), StoreError> {
+        let alive = self.alive_nodes().await?;
+        let now = now_ms();
+        for (id, spec, cursor) in self.transactions().await? {
+            if let Some(kv) = self.store.get(&failed_key(id)).await? {
+                // Failed: forget it once every undo is confirmed, or when it is too old.
+                let failed: Failed = record::decode(&kv.key, &kv.value)?;
+                let pending = self.pending_undos(&spec, cursor).await?;
+                if pending.is_empty()
+                    || now.saturating_sub(failed.failed_unix_ms) > TXN_KEEP_MAX.as_millis() as u64
+                {
+                    if !pending.is_empty() {
+                        tracing::warn!(txn = %id, ?pending, "forgetting a failed transaction whose undo some nodes never confirmed");
+                    }
+                    self.store
+                        .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
+                        .await?;
+                }
+                continue;
+            }
+            let orphaned = !alive.contains(&spec.initiator);
+            let too_old = now.saturating_sub(spec.created_unix_ms) > TXN_AGE_MAX.as_millis() as u64;
+            if orphaned || too_old {
+                let reason = if orphaned {
+                    "its initiator died"
+                } else {
+                    "it ran too long"
+                };
+                tracing::warn!(txn = %id, operation = %spec.operation, reason, "rolling back an orphaned transaction");
+                self.roll_back(&spec, cursor.step, reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Nodes that have not confirmed the undo of a step they were asked to undo.
+    async fn pending_undos(
+        &self,
+        spec: &TxnSpec,
+        cursor: Cursor,
+    ) -> Result<Vec<(usize, Uuid)>, StoreError> {
+        let mut pending = vec![];
+        for index in 0..=cursor.step.min(spec.steps.len().saturating_sub(1)) {
+            for node in &spec.steps[index].nodes {
+                if self
+                    .store
+                    .get(&report_key(spec.id, index, Phase::Undo, *node))
+                    .await?
+                    .is_none()
+                {
+                    pending.push((index, *node));
+                }
+            }
+        }
+        Ok(pending)
+    }
+}
+
+enum Outcome {
+    AllOk,
+    Failed { node: Uuid, error: String },
+    Missing(Vec<Uuid>),
+}
+
+impl Outcome {
+    fn into_error(self, step: &Step, timeout: Duration) -> TxnError {
+        match self {
+            Outcome::AllOk => {
+                TxnError::Invalid("internal: a successful step reported as failed".into())
+            }
+            Outcome::Failed { node, error } => TxnError::StepFailed {
+                step: step.name.clone(),
+                node,
+                error,
+            },
+            Outcome::Missing(nodes) => TxnError::Timeout {
+                step: step.name.clone(),
+                nodes,
+                timeout_s: timeout.as_secs(),
+            },
+        }
+    }
+}
+
+/// Optional durations as milliseconds in the stored record.
+mod opt_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
