@@ -15,6 +15,7 @@ pub mod peers;
 pub mod pidfile;
 pub mod rest;
 pub mod store;
+pub mod volumes;
 
 use std::time::Duration;
 
@@ -85,6 +86,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         cancel.clone(),
     ));
 
+    // The transaction engine (participant and cleanup leader) and the volume services.
+    let background = volumes::spawn_background(node.clone(), cancel.clone());
+
     let app = rest::router(node.clone());
     let server = serve(listener, app, &config, cancel.clone()).await?;
     tracing::info!(address = %config.client_addr, tls = config.cert_file.is_some(), "serving the REST API");
@@ -101,6 +105,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     registration.abort();
     let _ = tokio::time::timeout(Duration::from_secs(5), controller).await;
     agent.abort();
+    for task in background {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
     node.close().await;
     tracing::info!("stopped");
     Ok(())
