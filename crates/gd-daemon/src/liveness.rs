@@ -24,8 +24,12 @@ use uuid::Uuid;
 
 use crate::peers::{AliveRecord, alive_key};
 
-pub const LEASE_TTL_S: i64 = 10;
-pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(3);
+/// 8 s rather than 10: when the killed node held the etcd leadership, etcd renews every lease
+/// on electing a new leader (about a second later), so a dead node's key may live TTL plus an
+/// election; 8 s keeps that within 10 s.
+pub const LEASE_TTL_S: i64 = 8;
+/// Three refreshes fit in one TTL: two may be lost without losing the lease.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_millis(2500);
 /// How long to wait before retrying after the store failed.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 

@@ -73,6 +73,8 @@ pub struct Node {
     peers: PeerClient,
     /// Starts etcd members (a fake in simulations).
     runner: Arc<dyn MemberRunner>,
+    /// The transaction engine, once the volume layer has started it.
+    txn: std::sync::OnceLock<Arc<gd_core::txn::Engine>>,
 }
 
 impl Node {
@@ -128,6 +130,7 @@ impl Node {
             liveness,
             peers: PeerClient::new(config.cert_file.is_some()),
             runner,
+            txn: std::sync::OnceLock::new(),
             config,
         }))
     }
@@ -145,6 +148,16 @@ impl Node {
                 false,
             )
             .await
+    }
+
+    /// The transaction engine, when running.
+    pub fn txn_engine(&self) -> Option<Arc<gd_core::txn::Engine>> {
+        self.txn.get().cloned()
+    }
+
+    /// Installs the transaction engine (once).
+    pub fn set_txn_engine(&self, engine: Arc<gd_core::txn::Engine>) {
+        let _ = self.txn.set(engine);
     }
 
     pub fn identity(&self) -> Identity {

@@ -1,13 +1,1047 @@
-//! Volumes: creation, listing, deletion through cluster transactions (in progress, issue 4).
+//! Volumes: the stored model, and create / list / info / delete as cluster transactions.
+//!
+//! A volume is one record, `volumes/<name>`; each brick also has a small reference under its
+//! node, `bricks/<peer-id>/<brick-id>`, so "does this peer host bricks?" and "is this path
+//! already a brick here?" cost what they touch, not the number of volumes.
+//!
+//! Create is a transaction (`gd_core::txn`) locked on the volume name:
+//! 1. `volume-create.validate-bricks` on every brick node: checks that change nothing (path,
+//!    directory, mount point, root file system, xattr support, traces of an earlier volume);
+//! 2. `volume-create.init-bricks` on every brick node: create the directory if asked, set
+//!    `trusted.glusterfs.volume-id` and create `.glusterfs`; undo takes back exactly that;
+//! 3. `volume-create.store` on the initiator: write the volume and brick references, only if
+//!    the name is still free; undo deletes them.
+//!
+//! Delete (a stopped or never-started volume) removes the records; the brick directories keep
+//! their data and xattrs, as with GD1 (reusing them needs `reuse-bricks` or `force`).
+//! Starting volumes (brick processes) comes with the reconciler.
 
-use std::sync::Arc;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
+use async_trait::async_trait;
+use gd_api::{
+    BrickInfo, BrickKind, BrickReq, ErrorCode, SubvolInfo, SubvolType, VolCreateReq, VolumeInfo,
+};
+use gd_core::txn::{Engine, Registry, Step, StepHandler, Transaction, TxnError};
+use gd_store::{
+    Compare, Store, StoreError, Txn, TxnOp,
+    record::{self, Record},
+};
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
-use crate::node::Node;
+use crate::{node::Node, peers, rest::ApiErr};
 
-/// Starts the background services of the volume layer; returns their tasks.
-pub fn spawn_background(_node: Arc<Node>, _cancel: CancellationToken) -> Vec<JoinHandle<()>> {
-    Vec::new()
+pub const VOLUMES_PREFIX: &str = "volumes/";
+pub const BRICKS_PREFIX: &str = "bricks/";
+/// The xattr that marks a directory as a brick of a volume (16 raw bytes of the volume id).
+pub const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
+/// The xattr GlusterFS puts on every file of a volume; on a candidate brick it means "was used".
+const GFID_XATTR: &str = "trusted.gfid";
+/// Bounds of a create request.
+const BRICKS_MAX: usize = 1024;
+const NAME_MAX: usize = 64;
+const PATH_MAX: usize = 4096;
+/// How long the brick steps may take on all brick nodes.
+const BRICK_STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The state of a volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeState {
+    Created,
+    Started,
+    Stopped,
+}
+
+/// A brick as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BrickRecord {
+    pub id: Uuid,
+    pub peer_id: Uuid,
+    /// The host the brick's node is reached at (the host part of its peer address).
+    pub host: String,
+    pub path: String,
+    pub kind: BrickKind,
+}
+
+/// A subvolume as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SubvolRecord {
+    pub kind: SubvolType,
+    #[serde(default)]
+    pub replica: u32,
+    #[serde(default)]
+    pub arbiter: u32,
+    #[serde(default)]
+    pub disperse: u32,
+    #[serde(default)]
+    pub redundancy: u32,
+    pub bricks: Vec<BrickRecord>,
+}
+
+/// A volume as stored (`volumes/<name>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct VolumeRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub transport: String,
+    pub state: VolumeState,
+    pub subvols: Vec<SubvolRecord>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Record for VolumeRecord {
+    const KIND: &'static str = "volume";
+    const VERSION: u32 = 1;
+}
+
+/// The reference a node keeps of each of its bricks (`bricks/<peer-id>/<brick-id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BrickRef {
+    pub volume: String,
+    pub volume_id: Uuid,
+    pub path: String,
+}
+
+impl Record for BrickRef {
+    const KIND: &'static str = "brick-ref";
+    const VERSION: u32 = 1;
+}
+
+fn volume_key(name: &str) -> String {
+    format!("{VOLUMES_PREFIX}{name}")
+}
+
+fn brick_ref_key(peer: Uuid, brick: Uuid) -> String {
+    format!("{BRICKS_PREFIX}{peer}/{brick}")
+}
+
+impl VolumeRecord {
+    pub fn bricks(&self) -> impl Iterator<Item = &BrickRecord> {
+        self.subvols.iter().flat_map(|s| s.bricks.iter())
+    }
+
+    /// GD2's type names.
+    pub fn type_name(&self) -> &'static str {
+        let many = self.subvols.len() > 1;
+        match (self.subvols.first().map(|s| s.kind), many) {
+            (Some(SubvolType::Replicate), false) => "Replicate",
+            (Some(SubvolType::Replicate), true) => "Distributed-Replicate",
+            (Some(SubvolType::Disperse), false) => "Disperse",
+            (Some(SubvolType::Disperse), true) => "Distributed-Disperse",
+            _ => "Distribute",
+        }
+    }
+
+    /// The API view.
+    pub fn to_api(&self) -> VolumeInfo {
+        let first = self.subvols.first();
+        let subvol_kind = |k: SubvolType| match k {
+            SubvolType::Distribute => "Distribute",
+            SubvolType::Replicate => "Replicate",
+            SubvolType::Disperse => "Disperse",
+        };
+        VolumeInfo {
+            id: self.id,
+            name: self.name.clone(),
+            kind: self.type_name().to_owned(),
+            transport: self.transport.clone(),
+            distribute_count: self.subvols.len() as u32,
+            replica_count: first.map(|s| s.replica.max(1)).unwrap_or(1),
+            arbiter_count: first.map(|s| s.arbiter).unwrap_or(0),
+            disperse_count: first.map(|s| s.disperse).unwrap_or(0),
+            disperse_redundancy_count: first.map(|s| s.redundancy).unwrap_or(0),
+            options: self.options.clone(),
+            state: match self.state {
+                VolumeState::Created => "Created",
+                VolumeState::Started => "Started",
+                VolumeState::Stopped => "Stopped",
+            }
+            .to_owned(),
+            metadata: self.metadata.clone(),
+            subvols: self
+                .subvols
+                .iter()
+                .enumerate()
+                .map(|(i, s)| SubvolInfo {
+                    name: format!(
+                        "{}-{}-{i}",
+                        self.name,
+                        subvol_kind(s.kind).to_ascii_lowercase()
+                    ),
+                    kind: subvol_kind(s.kind).to_owned(),
+                    replica_count: s.replica.max(1),
+                    arbiter_count: s.arbiter,
+                    disperse_count: s.disperse,
+                    bricks: s
+                        .bricks
+                        .iter()
+                        .map(|b| BrickInfo {
+                            id: b.id,
+                            path: b.path.clone(),
+                            volume_id: self.id,
+                            volume_name: self.name.clone(),
+                            peer_id: b.peer_id,
+                            host: b.host.clone(),
+                            kind: match b.kind {
+                                BrickKind::Brick => "Brick",
+                                BrickKind::Arbiter => "Arbiter",
+                            }
+                            .to_owned(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+// ---- reads ----
+
+/// One volume.
+pub async fn get_volume(store: &dyn Store, name: &str) -> Result<Option<VolumeRecord>, StoreError> {
+    let key = volume_key(name);
+    match store.get(&key).await? {
+        Some(kv) => Ok(Some(record::decode(&key, &kv.value)?)),
+        None => Ok(None),
+    }
+}
+
+/// Every volume, in name order.
+pub async fn list_volumes(store: &dyn Store) -> Result<Vec<VolumeRecord>, StoreError> {
+    let r = store.range(VOLUMES_PREFIX, 0).await?;
+    r.kvs
+        .iter()
+        .map(|kv| record::decode(&kv.key, &kv.value))
+        .collect()
+}
+
+// ---- create ----
+
+/// Checks a volume name (GD2's rule).
+pub fn check_name(name: &str) -> Result<(), ApiErr> {
+    let ok = !name.is_empty()
+        && name.len() <= NAME_MAX
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !name.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "invalid volume name {name:?}: use 1 to {NAME_MAX} letters, digits, '_' and '-' (not first)"
+        ))
+        .field("name", name))
+    }
+}
+
+/// Checks a create request and lays the volume out, without changing anything.
+async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<VolumeRecord, ApiErr> {
+    check_name(&req.name)?;
+    if let Some(t) = &req.transport
+        && t != "tcp"
+    {
+        return Err(
+            invalid(format!("transport {t:?} is not supported (only tcp)"))
+                .field("transport", t.as_str()),
+        );
+    }
+    if !req.options.is_empty() {
+        return Err(invalid(
+            "volume options at create are not supported yet: create the volume, then set them",
+        ));
+    }
+    for k in req.metadata.keys() {
+        if k.starts_with('_') || k.trim().is_empty() {
+            return Err(invalid(format!("metadata key {k:?} is reserved or empty"))
+                .field("key", k.as_str()));
+        }
+    }
+    if req.subvols.is_empty() {
+        return Err(invalid("a volume needs at least one subvolume with bricks"));
+    }
+    let total: usize = req.subvols.iter().map(|s| s.bricks.len()).sum();
+    if total == 0 || total > BRICKS_MAX {
+        return Err(invalid(format!("a volume has 1 to {BRICKS_MAX} bricks")));
+    }
+    let first = &req.subvols[0];
+    if req.subvols.iter().any(|s| s.kind != first.kind) {
+        return Err(invalid("all subvolumes of a volume have the same type"));
+    }
+    if first.kind != SubvolType::Distribute
+        && req
+            .subvols
+            .iter()
+            .any(|s| s.bricks.len() != first.bricks.len())
+    {
+        return Err(invalid(
+            "all subvolumes of a volume have the same number of bricks",
+        ));
+    }
+
+    let peers = peers::list_peers(node.store.as_ref()).await?;
+    let resolve = |b: &BrickReq| -> Result<(Uuid, String), ApiErr> {
+        let found = match (&b.peerid, &b.host) {
+            (Some(id), _) => peers.iter().find(|p| p.id == *id),
+            (None, Some(h)) => peers.iter().find(|p| {
+                p.peer_addresses
+                    .iter()
+                    .chain(p.client_addresses.iter())
+                    .any(|a| host_of(a) == h.trim_matches(['[', ']']))
+            }),
+            (None, None) => return Err(invalid("every brick names its peer (peerid) or host")),
+        };
+        let p = found.ok_or_else(|| {
+            invalid(format!(
+                "brick {}: no such peer ({})",
+                b.path,
+                b.peerid
+                    .map(|i| i.to_string())
+                    .or(b.host.clone())
+                    .unwrap_or_default()
+            ))
+            .field("path", b.path.as_str())
+        })?;
+        if !p.online {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!("brick {}: peer {} is offline", b.path, p.id),
+            )
+            .field("peer-id", p.id.to_string()));
+        }
+        let host = p
+            .peer_addresses
+            .first()
+            .or(p.client_addresses.first())
+            .map(|a| host_of(a).to_owned())
+            .unwrap_or_default();
+        Ok((p.id, host))
+    };
+
+    let mut seen = BTreeSet::new();
+    let mut subvols = vec![];
+    // GD2's CLI sends one distribute subvolume per brick; several bricks in one distribute
+    // subvolume mean the same.
+    let groups: Vec<&gd_api::SubvolReq> = req.subvols.iter().collect();
+    for s in groups {
+        let (replica, arbiter, disperse, redundancy) = match s.kind {
+            SubvolType::Distribute => (1, 0, 0, 0),
+            SubvolType::Replicate => {
+                let n = s.bricks.len() as u32;
+                match (s.replica, s.arbiter) {
+                    (r, 0) if r >= 2 && r == n => (r, 0, 0, 0),
+                    (2, 1) if n == 3 => (2, 1, 0, 0),
+                    (r, a) => {
+                        return Err(invalid(format!(
+                            "a replicate subvolume has replica >= 2 bricks (or replica 2 + arbiter 1 = 3 bricks); got replica {r}, arbiter {a}, {n} bricks"
+                        )));
+                    }
+                }
+            }
+            SubvolType::Disperse => {
+                let n = s.bricks.len() as u32;
+                let count = if s.disperse_count > 0 {
+                    s.disperse_count
+                } else {
+                    n
+                };
+                let redundancy = match (s.disperse_redundancy, s.disperse_data) {
+                    (r, _) if r > 0 => r,
+                    (0, d) if d > 0 && d < count => count - d,
+                    _ => default_redundancy(count),
+                };
+                if count != n || count < 3 || 2 * redundancy >= count || redundancy == 0 {
+                    return Err(invalid(format!(
+                        "a disperse subvolume has at least 3 bricks and 0 < 2 x redundancy < bricks; got {n} bricks, count {count}, redundancy {redundancy}"
+                    )));
+                }
+                if s.disperse_data > 0 && s.disperse_data + redundancy != count {
+                    return Err(invalid(
+                        "disperse-data + disperse-redundancy must equal the disperse count",
+                    ));
+                }
+                (1, 0, count, redundancy)
+            }
+        };
+        let mut bricks = vec![];
+        for (i, b) in s.bricks.iter().enumerate() {
+            let path = clean_path(&b.path)?;
+            let (peer_id, host) = resolve(b)?;
+            if !seen.insert((peer_id, path.clone())) {
+                return Err(
+                    invalid(format!("duplicate brick {host}:{path}")).field("path", path.as_str())
+                );
+            }
+            let kind = if arbiter == 1 && i == 2 {
+                BrickKind::Arbiter
+            } else {
+                b.kind
+            };
+            if kind == BrickKind::Arbiter && !(arbiter == 1 && i == 2) {
+                return Err(invalid(
+                    "only the last brick of a replica 2 + arbiter 1 subvolume is an arbiter",
+                ));
+            }
+            bricks.push(BrickRecord {
+                id: Uuid::new_v4(),
+                peer_id,
+                host,
+                path,
+                kind,
+            });
+        }
+        if s.kind == SubvolType::Distribute {
+            // One subvolume per brick, as GD2 stores distribute volumes.
+            for b in bricks {
+                subvols.push(SubvolRecord {
+                    kind: SubvolType::Distribute,
+                    replica: 1,
+                    arbiter: 0,
+                    disperse: 0,
+                    redundancy: 0,
+                    bricks: vec![b],
+                });
+            }
+        } else {
+            subvols.push(SubvolRecord {
+                kind: s.kind,
+                replica,
+                arbiter,
+                disperse,
+                redundancy,
+                bricks,
+            });
+        }
+    }
+    Ok(VolumeRecord {
+        id: Uuid::new_v4(),
+        name: req.name.clone(),
+        transport: "tcp".into(),
+        state: VolumeState::Created,
+        subvols,
+        options: BTreeMap::new(),
+        metadata: req.metadata.clone(),
+    })
+}
+
+/// GlusterFS's default redundancy for a disperse count: the count without its highest power
+/// of two (1 when that leaves nothing).
+fn default_redundancy(count: u32) -> u32 {
+    if count < 3 {
+        return 0;
+    }
+    let high = 1u32 << (31 - count.leading_zeros());
+    let r = count & !high;
+    if r == 0 || 2 * r >= count { 1 } else { r }
+}
+
+fn host_of(addr: &str) -> &str {
+    match addr.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h.trim_matches(['[', ']']),
+        _ => addr,
+    }
+}
+
+/// An absolute, normalised path without `.`/`..` parts or control characters.
+fn clean_path(p: &str) -> Result<String, ApiErr> {
+    let bad = |why: &str| invalid(format!("brick path {p:?}: {why}")).field("path", p);
+    if !p.starts_with('/') {
+        return Err(bad("not an absolute path"));
+    }
+    if p.len() >= PATH_MAX || p.chars().any(|c| c.is_control()) {
+        return Err(bad("too long or has control characters"));
+    }
+    let mut parts = vec![];
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(bad("'..' is not allowed")),
+            x if x.len() > 255 => return Err(bad("a component is longer than 255 bytes")),
+            x => parts.push(x),
+        }
+    }
+    if parts.is_empty() {
+        return Err(bad("the root directory cannot be a brick"));
+    }
+    Ok(format!("/{}", parts.join("/")))
+}
+
+/// The arguments of the brick steps: the volume and how strict the checks are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct BrickArgs {
+    volume: String,
+    volume_id: Uuid,
+    bricks: Vec<BrickRecord>,
+    force: bool,
+    flags: gd_api::CreateFlags,
+}
+
+/// `POST /v1/volumes`.
+pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo, ApiErr> {
+    let engine = engine(node)?;
+    let vol = plan_volume(node, &req).await?;
+    if get_volume(node.store.as_ref(), &vol.name).await?.is_some() {
+        return Err(ApiErr::new(
+            ErrorCode::Conflict,
+            format!("volume {} already exists", vol.name),
+        )
+        .field("name", vol.name.as_str()));
+    }
+    let brick_nodes: Vec<Uuid> = vol
+        .bricks()
+        .map(|b| b.peer_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let args = serde_json::to_value(BrickArgs {
+        volume: vol.name.clone(),
+        volume_id: vol.id,
+        bricks: vol.bricks().cloned().collect(),
+        force: req.force,
+        flags: req.flags,
+    })
+    .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
+    let me = node.identity().peer_id;
+    let mut validate = Step::new(
+        "volume-create.validate-bricks",
+        brick_nodes.clone(),
+        args.clone(),
+    );
+    validate.timeout = Some(BRICK_STEP_TIMEOUT);
+    let mut init = Step::new("volume-create.init-bricks", brick_nodes, args);
+    init.timeout = Some(BRICK_STEP_TIMEOUT);
+    let store_step = Step::new(
+        "volume-create.store",
+        vec![me],
+        serde_json::to_value(&vol).map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?,
+    );
+    let txn = Transaction {
+        operation: format!("volume create {}", vol.name),
+        locks: vec![format!("volume/{}", vol.name)],
+        steps: vec![validate, init, store_step],
+    };
+    run(node, &engine, txn).await?;
+    Ok(vol.to_api())
+}
+
+/// `DELETE /v1/volumes/{name}`.
+pub async fn delete_volume(node: &Node, name: &str) -> Result<(), ApiErr> {
+    check_name(name)?;
+    let engine = engine(node)?;
+    let vol = get_volume(node.store.as_ref(), name)
+        .await?
+        .ok_or_else(|| not_found(name))?;
+    if vol.state == VolumeState::Started {
+        return Err(ApiErr::new(
+            ErrorCode::Conflict,
+            format!("volume {name} is started; stop it before deleting it"),
+        ));
+    }
+    let me = node.identity().peer_id;
+    let step = Step::new(
+        "volume-delete.store",
+        vec![me],
+        serde_json::to_value(&vol).map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?,
+    );
+    let txn = Transaction {
+        operation: format!("volume delete {name}"),
+        locks: vec![format!("volume/{name}")],
+        steps: vec![step],
+    };
+    run(node, &engine, txn).await
+}
+
+async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<(), ApiErr> {
+    let lease = node
+        .liveness
+        .wait_published(Duration::from_secs(2))
+        .await
+        .ok_or_else(|| {
+            ApiErr::new(
+                ErrorCode::StoreUnavailable,
+                "this node is not live in the store yet (store unreachable?)",
+            )
+        })?;
+    engine.execute(txn, lease).await.map_err(|e| match e {
+        TxnError::Busy { .. } => ApiErr::new(ErrorCode::OperationInProgress, e.to_string()),
+        TxnError::StepFailed {
+            ref step,
+            node,
+            ref error,
+        } => ApiErr::new(ErrorCode::TxnStepFailed, e.to_string())
+            .field("step", step.as_str())
+            .field("peer-id", node.to_string())
+            .field("error", error.as_str()),
+        TxnError::Timeout { .. } => ApiErr::new(ErrorCode::TxnStepFailed, e.to_string()),
+        TxnError::Invalid(m) => ApiErr::new(ErrorCode::Internal, m),
+        TxnError::Store(s) => s.into(),
+    })
+}
+
+fn engine(node: &Node) -> Result<Arc<Engine>, ApiErr> {
+    node.txn_engine().ok_or_else(|| {
+        ApiErr::new(
+            ErrorCode::StoreUnavailable,
+            "the transaction engine is not running yet",
+        )
+    })
+}
+
+fn invalid(msg: impl Into<String>) -> ApiErr {
+    ApiErr::new(ErrorCode::InvalidRequest, msg)
+}
+
+fn not_found(name: &str) -> ApiErr {
+    ApiErr::new(ErrorCode::NotFound, format!("volume {name} not found")).field("name", name)
+}
+
+// ---- steps ----
+
+/// Brick checks on this node (changes nothing but a test xattr).
+struct ValidateBricks {
+    node: Arc<Node>,
+}
+
+#[async_trait]
+impl StepHandler for ValidateBricks {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        let a: BrickArgs =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        let me = self.node.identity().peer_id;
+        // Bricks this node already serves, for the overlap check.
+        let refs = self
+            .node
+            .store
+            .range(&format!("{BRICKS_PREFIX}{me}/"), 0)
+            .await
+            .map_err(|e| e.to_string())?;
+        let existing: Vec<String> = refs
+            .kvs
+            .iter()
+            .filter_map(|kv| record::decode::<BrickRef>(&kv.key, &kv.value).ok())
+            .map(|r| r.path)
+            .collect();
+        for b in a.bricks.iter().filter(|b| b.peer_id == me) {
+            for e in &existing {
+                if b.path == *e
+                    || b.path.starts_with(&format!("{e}/"))
+                    || e.starts_with(&format!("{}/", b.path))
+                {
+                    return Err(format!(
+                        "brick {} overlaps {e}, a brick of another volume on this node",
+                        b.path
+                    ));
+                }
+            }
+            let path = PathBuf::from(&b.path);
+            tokio::task::spawn_blocking({
+                let (force, flags) = (a.force, a.flags);
+                move || check_brick(&path, force, flags)
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+        }
+        Ok(())
+    }
+
+    async fn undo(&self, _: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The brick checks of GD2 (research/gd2.md §5.5), relaxed by `force` and the flags.
+fn check_brick(path: &Path, force: bool, flags: gd_api::CreateFlags) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let p = path.display();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("brick {p}: {e}")),
+    };
+    // The nearest existing directory: the brick itself, or the ancestor it will be made in.
+    let existing = match &meta {
+        Some(m) if !m.is_dir() => return Err(format!("brick {p} exists and is not a directory")),
+        Some(_) => path.to_path_buf(),
+        None => {
+            if !(flags.create_brick_dir || force) {
+                return Err(format!(
+                    "brick {p} does not exist (use create-brick-dir to create it)"
+                ));
+            }
+            path.ancestors()
+                .find(|a| a.is_dir())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("/"))
+        }
+    };
+    let dev = std::fs::metadata(&existing)
+        .map_err(|e| format!("{}: {e}", existing.display()))?
+        .dev();
+    if meta.is_some() && !(force || flags.allow_mount_as_brick) {
+        let parent_dev = path
+            .parent()
+            .and_then(|pp| std::fs::metadata(pp).ok())
+            .map(|m| m.dev());
+        if parent_dev.is_some_and(|d| d != dev) {
+            return Err(format!(
+                "brick {p} is a mount point (use allow-mount-as-brick to accept it)"
+            ));
+        }
+    }
+    if !(force || flags.allow_root_dir) {
+        let root = std::fs::metadata("/").map_err(|e| e.to_string())?.dev();
+        if dev == root {
+            return Err(format!(
+                "brick {p} is on the root file system (use allow-root-dir or force to accept it)"
+            ));
+        }
+    }
+    // xattrs must work where the brick lives.
+    let probe = "trusted.glusterfs.test-xattr-support";
+    xattr::set(&existing, probe, b"probe")
+        .map_err(|e| format!("brick {p}: extended attributes do not work here: {e}"))?;
+    let _ = xattr::remove(&existing, probe);
+    if !(force || flags.reuse_bricks) {
+        for a in existing.ancestors() {
+            for key in [VOLUME_ID_XATTR, GFID_XATTR] {
+                if xattr::get(a, key).ok().flatten().is_some() {
+                    return Err(format!(
+                        "brick {p}: {} carries {key}: it is (or is inside) a brick of a volume (use reuse-bricks or force)",
+                        a.display()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Marks this node's bricks for the volume; undo takes back exactly what this made.
+struct InitBricks {
+    node: Arc<Node>,
+}
+
+#[async_trait]
+impl StepHandler for InitBricks {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        let a: BrickArgs =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        let me = self.node.identity().peer_id;
+        let bricks: Vec<BrickRecord> = a.bricks.into_iter().filter(|b| b.peer_id == me).collect();
+        let (id, force, create) = (a.volume_id, a.force, a.flags.create_brick_dir || a.force);
+        tokio::task::spawn_blocking(move || {
+            for b in &bricks {
+                init_brick(Path::new(&b.path), id, create, force)?;
+            }
+            Ok::<(), String>(())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+        let a: BrickArgs =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        let me = self.node.identity().peer_id;
+        let bricks: Vec<BrickRecord> = a.bricks.into_iter().filter(|b| b.peer_id == me).collect();
+        let id = a.volume_id;
+        tokio::task::spawn_blocking(move || {
+            for b in &bricks {
+                undo_init_brick(Path::new(&b.path), id);
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// A marker left in a brick directory this transaction created, so undo removes only that.
+const CREATED_MARKER: &str = "trusted.glusterd2.created-by";
+
+fn init_brick(path: &Path, volume_id: Uuid, create: bool, force: bool) -> Result<(), String> {
+    let p = path.display();
+    if !path.exists() {
+        if !create {
+            return Err(format!("brick {p} does not exist"));
+        }
+        std::fs::create_dir_all(path).map_err(|e| format!("cannot create brick {p}: {e}"))?;
+        let _ = xattr::set(path, CREATED_MARKER, volume_id.as_bytes());
+    }
+    match xattr::get(path, VOLUME_ID_XATTR).map_err(|e| format!("brick {p}: {e}"))? {
+        Some(v) if v == volume_id.as_bytes() => {}
+        Some(_) if !force => return Err(format!("brick {p} belongs to another volume")),
+        _ => xattr::set(path, VOLUME_ID_XATTR, volume_id.as_bytes())
+            .map_err(|e| format!("brick {p}: cannot set {VOLUME_ID_XATTR}: {e}"))?,
+    }
+    let gl = path.join(".glusterfs");
+    std::fs::create_dir_all(&gl).map_err(|e| format!("cannot create {}: {e}", gl.display()))?;
+    Ok(())
+}
+
+fn undo_init_brick(path: &Path, volume_id: Uuid) {
+    // Only what this volume made: its volume-id xattr, an empty .glusterfs, a directory it
+    // created (if empty).
+    if xattr::get(path, VOLUME_ID_XATTR)
+        .ok()
+        .flatten()
+        .is_some_and(|v| v == volume_id.as_bytes())
+    {
+        let _ = xattr::remove(path, VOLUME_ID_XATTR);
+        let _ = std::fs::remove_dir(path.join(".glusterfs"));
+    }
+    if xattr::get(path, CREATED_MARKER)
+        .ok()
+        .flatten()
+        .is_some_and(|v| v == volume_id.as_bytes())
+    {
+        let _ = xattr::remove(path, CREATED_MARKER);
+        let _ = std::fs::remove_dir(path);
+    }
+}
+
+/// Writes the volume and its brick references, if the name is still free.
+struct StoreVolume {
+    node: Arc<Node>,
+}
+
+#[async_trait]
+impl StepHandler for StoreVolume {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        let vol: VolumeRecord =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        let key = volume_key(&vol.name);
+        let mut ops = vec![TxnOp::put(&key, record::encode(&vol))];
+        for b in vol.bricks() {
+            let r = BrickRef {
+                volume: vol.name.clone(),
+                volume_id: vol.id,
+                path: b.path.clone(),
+            };
+            ops.push(TxnOp::put(
+                brick_ref_key(b.peer_id, b.id),
+                record::encode(&r),
+            ));
+        }
+        let resp = self
+            .node
+            .store
+            .txn(Txn::new().when([Compare::absent(&key)]).and_then(ops))
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.succeeded {
+            // Idempotent: a retry of this very step finds its own volume.
+            match get_volume(self.node.store.as_ref(), &vol.name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Some(v) if v.id == vol.id => {}
+                _ => return Err(format!("volume {} already exists", vol.name)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+        let vol: VolumeRecord =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        remove_records(&self.node, &vol).await
+    }
+}
+
+/// Deletes a volume's records (only the volume with that id).
+async fn remove_records(node: &Node, vol: &VolumeRecord) -> Result<(), String> {
+    match get_volume(node.store.as_ref(), &vol.name)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(v) if v.id == vol.id => {}
+        _ => return Ok(()),
+    }
+    let key = volume_key(&vol.name);
+    let mut ops = vec![TxnOp::delete(&key)];
+    for b in vol.bricks() {
+        ops.push(TxnOp::delete(brick_ref_key(b.peer_id, b.id)));
+    }
+    node.store
+        .txn(Txn::new().and_then(ops))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Deletes a volume's records; undo writes them back.
+struct DeleteVolume {
+    node: Arc<Node>,
+}
+
+#[async_trait]
+impl StepHandler for DeleteVolume {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        let vol: VolumeRecord =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        if let Some(v) = get_volume(self.node.store.as_ref(), &vol.name)
+            .await
+            .map_err(|e| e.to_string())?
+            && v.state == VolumeState::Started
+        {
+            return Err(format!("volume {} was started meanwhile", vol.name));
+        }
+        remove_records(&self.node, &vol).await
+    }
+
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+        StoreVolume {
+            node: self.node.clone(),
+        }
+        .run(args)
+        .await
+    }
+}
+
+/// The step handlers every node registers.
+pub fn registry(node: &Arc<Node>) -> Registry {
+    let mut r = Registry::new();
+    r.register(
+        "volume-create.validate-bricks",
+        Arc::new(ValidateBricks { node: node.clone() }),
+    );
+    r.register(
+        "volume-create.init-bricks",
+        Arc::new(InitBricks { node: node.clone() }),
+    );
+    r.register(
+        "volume-create.store",
+        Arc::new(StoreVolume { node: node.clone() }),
+    );
+    r.register(
+        "volume-delete.store",
+        Arc::new(DeleteVolume { node: node.clone() }),
+    );
+    r
+}
+
+/// Starts the transaction engine (participant and cleanup leader); returns their tasks.
+pub fn spawn_background(node: Arc<Node>, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
+    let engine = Engine::new(node.store.clone(), node.identity().peer_id, registry(&node));
+    node.set_txn_engine(engine.clone());
+    let liveness = node.liveness.clone();
+    vec![
+        tokio::spawn(engine.clone().run_participant(cancel.clone())),
+        tokio::spawn(engine.run_cleanup(move || liveness.lease(), cancel)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths() {
+        assert!(check_name("vol_1-a").is_ok());
+        for bad in ["", "-x", "a b", "a/b", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(clean_path("/data//b1/./").unwrap(), "/data/b1");
+        for bad in ["data/b1", "/", "/a/../b", "/a\n"] {
+            assert!(clean_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn redundancy_defaults_like_glusterfs() {
+        assert_eq!(default_redundancy(3), 1);
+        assert_eq!(default_redundancy(6), 2);
+        assert_eq!(default_redundancy(4), 1);
+        assert_eq!(default_redundancy(5), 1);
+        assert_eq!(default_redundancy(10), 2);
+        assert_eq!(default_redundancy(12), 4);
+    }
+
+    #[test]
+    fn brick_init_and_undo_touch_only_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Uuid::new_v4();
+        let fresh = dir.path().join("made/b1");
+        init_brick(&fresh, id, true, false).unwrap();
+        assert_eq!(
+            xattr::get(&fresh, VOLUME_ID_XATTR).unwrap().unwrap(),
+            id.as_bytes()
+        );
+        assert!(fresh.join(".glusterfs").is_dir());
+        init_brick(&fresh, id, true, false).unwrap(); // idempotent
+        assert!(
+            init_brick(&fresh, Uuid::new_v4(), true, false).is_err(),
+            "another volume's brick"
+        );
+        undo_init_brick(&fresh, id);
+        assert!(!fresh.exists(), "a directory it created is removed");
+
+        let kept = dir.path().join("kept");
+        std::fs::create_dir(&kept).unwrap();
+        std::fs::write(kept.join("data"), b"x").unwrap();
+        init_brick(&kept, id, false, false).unwrap();
+        undo_init_brick(&kept, id);
+        assert!(
+            kept.join("data").exists() && xattr::get(&kept, VOLUME_ID_XATTR).unwrap().is_none()
+        );
+    }
+
+    #[test]
+    fn brick_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let flags = gd_api::CreateFlags {
+            allow_root_dir: true,
+            ..Default::default()
+        };
+        let b = dir.path().join("b1");
+        assert!(
+            check_brick(&b, false, flags)
+                .unwrap_err()
+                .contains("does not exist")
+        );
+        let create = gd_api::CreateFlags {
+            create_brick_dir: true,
+            ..flags
+        };
+        check_brick(&b, false, create).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        xattr::set(&b, VOLUME_ID_XATTR, Uuid::new_v4().as_bytes()).unwrap();
+        let inner = b.join("sub");
+        assert!(
+            check_brick(&inner, false, create)
+                .unwrap_err()
+                .contains("volume-id")
+        );
+        let reuse = gd_api::CreateFlags {
+            reuse_bricks: true,
+            ..create
+        };
+        check_brick(&inner, false, reuse).unwrap();
+        let strict = gd_api::CreateFlags {
+            create_brick_dir: true,
+            ..Default::default()
+        };
+        assert!(
+            check_brick(&dir.path().join("x"), false, strict)
+                .unwrap_err()
+                .contains("root file system")
+        );
+    }
 }

@@ -13,6 +13,7 @@ mod internal;
 mod json_body;
 mod meta;
 mod peers;
+mod volumes;
 
 use std::{sync::Arc, time::Duration};
 
@@ -107,6 +108,7 @@ pub type ApiResult<T> = Result<T, ApiErr>;
     tags(
         (name = "meta", description = "Health, version and API description"),
         (name = "peers", description = "The storage servers of the cluster"),
+        (name = "volumes", description = "Volumes and their bricks"),
     )
 )]
 struct ApiDoc;
@@ -132,6 +134,7 @@ fn api_router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(meta::routes())
         .merge(peers::routes())
+        .merge(volumes::routes())
 }
 
 /// The OpenAPI document of every route the daemon serves.

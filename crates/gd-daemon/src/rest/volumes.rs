@@ -1,0 +1,131 @@
+//! `/v1/volumes`: create, list, inspect and delete volumes.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
+};
+use gd_api::{ErrorCode, ErrorResp, VolCreateReq, VolumeInfo};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{ApiErr, ApiResult, SharedState, json_body::JsonBody};
+use crate::volumes;
+
+pub(super) fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_volumes, create_volume))
+        .routes(routes!(get_volume, delete_volume))
+}
+
+/// Metadata filters of `GET /v1/volumes` (as for peers).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct VolumeFilter {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+/// List the volumes.
+#[utoipa::path(
+    get, path = "/v1/volumes", tag = "volumes", operation_id = "VolumeList",
+    params(VolumeFilter),
+    responses(
+        (status = 200, description = "Every volume", body = Vec<VolumeInfo>),
+        (status = 401, description = "Not authenticated", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn list_volumes(
+    State(node): State<SharedState>,
+    Query(f): Query<VolumeFilter>,
+) -> ApiResult<Json<Vec<VolumeInfo>>> {
+    let mut list: Vec<VolumeInfo> = volumes::list_volumes(node.store.as_ref())
+        .await?
+        .iter()
+        .map(|v| v.to_api())
+        .collect();
+    list.retain(|v| match (&f.key, &f.value) {
+        (Some(k), Some(val)) => v.metadata.get(k) == Some(val),
+        (Some(k), None) => v.metadata.contains_key(k),
+        (None, Some(val)) => v.metadata.values().any(|x| x == val),
+        (None, None) => true,
+    });
+    Ok(Json(list))
+}
+
+/// Create a volume: validate the request and every brick on its node, then mark the bricks
+/// and record the volume, as one transaction (undone on any failure).
+#[utoipa::path(
+    post, path = "/v1/volumes", tag = "volumes", operation_id = "VolumeCreate",
+    request_body = VolCreateReq,
+    responses(
+        (status = 201, description = "The new volume", body = VolumeInfo, headers(("Location" = String, description = "/v1/volumes/<name>"))),
+        (status = 400, description = "Invalid request", body = ErrorResp),
+        (status = 401, description = "Not authenticated", body = ErrorResp),
+        (status = 409, description = "The volume exists, a peer is offline, or the volume is busy", body = ErrorResp),
+        (status = 500, description = "A step failed on a node (code 2, fields step, peer-id, error); nothing was changed", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn create_volume(
+    State(node): State<SharedState>,
+    JsonBody(req): JsonBody<VolCreateReq>,
+) -> ApiResult<(StatusCode, HeaderMap, Json<VolumeInfo>)> {
+    let vol = volumes::create_volume(&node, req).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/volumes/{}", vol.name)) {
+        headers.insert(LOCATION, v);
+    }
+    Ok((StatusCode::CREATED, headers, Json(vol)))
+}
+
+/// One volume.
+#[utoipa::path(
+    get, path = "/v1/volumes/{volname}", tag = "volumes", operation_id = "VolumeInfo",
+    params(("volname" = String, Path, description = "The volume's name")),
+    responses(
+        (status = 200, description = "The volume", body = VolumeInfo),
+        (status = 400, description = "Invalid name", body = ErrorResp),
+        (status = 401, description = "Not authenticated", body = ErrorResp),
+        (status = 404, description = "No such volume", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn get_volume(
+    State(node): State<SharedState>,
+    Path(volname): Path<String>,
+) -> ApiResult<Json<VolumeInfo>> {
+    volumes::check_name(&volname)?;
+    match volumes::get_volume(node.store.as_ref(), &volname).await? {
+        Some(v) => Ok(Json(v.to_api())),
+        None => Err(
+            ApiErr::new(ErrorCode::NotFound, format!("volume {volname} not found"))
+                .field("name", volname.as_str()),
+        ),
+    }
+}
+
+/// Delete a volume that is not started. Its bricks keep their data and marks.
+#[utoipa::path(
+    delete, path = "/v1/volumes/{volname}", tag = "volumes", operation_id = "VolumeDelete",
+    params(("volname" = String, Path, description = "The volume's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid name", body = ErrorResp),
+        (status = 401, description = "Not authenticated", body = ErrorResp),
+        (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 409, description = "The volume is started or busy", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn delete_volume(
+    State(node): State<SharedState>,
+    Path(volname): Path<String>,
+) -> ApiResult<StatusCode> {
+    volumes::delete_volume(&node, &volname).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

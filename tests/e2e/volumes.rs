@@ -1,0 +1,311 @@
+//! End-to-end: volume create / list / info / delete as cluster transactions on real daemons,
+//! with bricks marked on each node's file system.
+
+use std::time::Duration;
+
+use gd_api::VolumeInfo;
+use gd_testkit::*;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(30);
+const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
+
+struct Three {
+    dirs: Vec<NodeDirs>,
+    daemons: Vec<Daemon>,
+    ips: Vec<String>,
+}
+
+fn three(block: u8) -> Three {
+    let ips: Vec<String> = (1..=3).map(|i| format!("127.0.{block}.{i}")).collect();
+    let dirs: Vec<NodeDirs> = ips.iter().map(|_| NodeDirs::new()).collect();
+    let daemons: Vec<Daemon> = ips
+        .iter()
+        .zip(&dirs)
+        .map(|(ip, d)| start_daemon(d, ip, &[]).unwrap())
+        .collect();
+    for ip in &ips[1..] {
+        let (s, b) = api(
+            &dirs[0],
+            &daemons[0],
+            "POST",
+            "/v1/peers",
+            Some(json!({"addresses": [ip]})),
+        );
+        assert_eq!(s, 201, "{b}");
+    }
+    for (d, n) in dirs.iter().zip(&daemons) {
+        wait_peers(d, n, 3, true, WAIT).unwrap();
+    }
+    Three { dirs, daemons, ips }
+}
+
+fn brick(t: &Three, i: usize, name: &str) -> (String, std::path::PathBuf) {
+    let path = t.dirs[i].state.parent().unwrap().join("bricks").join(name);
+    (t.ips[i].clone(), path)
+}
+
+fn create_body(
+    name: &str,
+    kind: &str,
+    bricks: &[(String, std::path::PathBuf)],
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let bricks: Vec<_> = bricks
+        .iter()
+        .map(|(h, p)| json!({"host": h, "path": p}))
+        .collect();
+    let mut subvol = json!({"type": kind, "bricks": bricks});
+    if let serde_json::Value::Object(m) = extra {
+        for (k, v) in m {
+            subvol[k] = v;
+        }
+    }
+    json!({"name": name, "subvols": [subvol], "flags": {"create-brick-dir": true, "allow-root-dir": true}})
+}
+
+#[test]
+fn replica_three_create_list_info_delete() {
+    let t = three(41);
+    let bricks: Vec<_> = (0..3).map(|i| brick(&t, i, "r3")).collect();
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes",
+        Some(create_body(
+            "rep3",
+            "replicate",
+            &bricks,
+            json!({"replica": 3}),
+        )),
+    );
+    assert_eq!(s, 201, "{b}");
+    let vol: VolumeInfo = serde_json::from_value(b).unwrap();
+    assert_eq!(vol.kind, "Replicate");
+    assert_eq!(vol.replica_count, 3);
+    assert_eq!(vol.state, "Created");
+    assert_eq!(vol.subvols[0].bricks.len(), 3);
+
+    // Every brick is marked with the volume id and has .glusterfs.
+    for (_, p) in &bricks {
+        assert_eq!(
+            xattr::get(p, VOLUME_ID_XATTR).unwrap().unwrap(),
+            vol.id.as_bytes(),
+            "{}",
+            p.display()
+        );
+        assert!(p.join(".glusterfs").is_dir());
+    }
+    // Any node sees it.
+    let (s, b) = api(&t.dirs[2], &t.daemons[2], "GET", "/v1/volumes/rep3", None);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(serde_json::from_value::<VolumeInfo>(b).unwrap(), vol);
+    let (_, list) = api(&t.dirs[1], &t.daemons[1], "GET", "/v1/volumes", None);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    // The name is taken; a brick of the volume cannot serve another.
+    let (s, b) = api(
+        &t.dirs[1],
+        &t.daemons[1],
+        "POST",
+        "/v1/volumes",
+        Some(create_body(
+            "rep3",
+            "replicate",
+            &bricks,
+            json!({"replica": 3}),
+        )),
+    );
+    assert_eq!(s, 409, "{b}");
+    let reuse = vec![
+        bricks[0].clone(),
+        brick(&t, 1, "other1"),
+        brick(&t, 2, "other2"),
+    ];
+    let (s, b) = api(
+        &t.dirs[1],
+        &t.daemons[1],
+        "POST",
+        "/v1/volumes",
+        Some(create_body(
+            "again",
+            "replicate",
+            &reuse,
+            json!({"replica": 3}),
+        )),
+    );
+    assert_eq!(s, 500, "{b}");
+    assert_eq!(b["errors"][0]["code"], 2, "{b}");
+    assert!(
+        b["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("overlaps"),
+        "{b}"
+    );
+    // Nothing of the failed volume remains: no record, no new brick directories.
+    let (s, _) = api(&t.dirs[0], &t.daemons[0], "GET", "/v1/volumes/again", None);
+    assert_eq!(s, 404);
+    assert!(!reuse[1].1.exists() && !reuse[2].1.exists());
+
+    // A peer with bricks cannot be removed.
+    let peers = peers_of(&t.dirs[0], &t.daemons[0]).unwrap();
+    let p2 = peers
+        .iter()
+        .find(|p| p.client_addresses[0].starts_with(&t.ips[2]))
+        .unwrap();
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "DELETE",
+        &format!("/v1/peers/{}", p2.id),
+        None,
+    );
+    assert_eq!(s, 409, "{b}");
+    assert!(
+        b["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bricks"),
+        "{b}"
+    );
+
+    // Delete: gone everywhere; the bricks keep their data and marks (as with GD1).
+    let (s, b) = api(
+        &t.dirs[1],
+        &t.daemons[1],
+        "DELETE",
+        "/v1/volumes/rep3",
+        None,
+    );
+    assert_eq!(s, 204, "{b}");
+    let (s, _) = api(&t.dirs[2], &t.daemons[2], "GET", "/v1/volumes/rep3", None);
+    assert_eq!(s, 404);
+    assert!(xattr::get(&bricks[0].1, VOLUME_ID_XATTR).unwrap().is_some());
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "DELETE",
+        &format!("/v1/peers/{}", p2.id),
+        None,
+    );
+    assert_eq!(s, 204, "a peer without bricks can go: {b}");
+}
+
+#[test]
+fn layouts_and_bad_input() {
+    let t = three(42);
+    // Distribute over three bricks, disperse 3 (redundancy 1), replica 2 + arbiter 1.
+    let d: Vec<_> = (0..3).map(|i| brick(&t, i, "d")).collect();
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes",
+        Some(create_body("dist", "distribute", &d, json!({}))),
+    );
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["type"], "Distribute");
+    assert_eq!(b["distribute-count"], 3);
+    let e: Vec<_> = (0..3).map(|i| brick(&t, i, "e")).collect();
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes",
+        Some(create_body("disp", "disperse", &e, json!({}))),
+    );
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["disperse-count"], 3);
+    assert_eq!(b["disperse-redundancy-count"], 1);
+    let a: Vec<_> = (0..3).map(|i| brick(&t, i, "a")).collect();
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes",
+        Some(create_body(
+            "arb",
+            "replicate",
+            &a,
+            json!({"replica": 2, "arbiter": 1}),
+        )),
+    );
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["subvols"][0]["bricks"][2]["type"], "Arbiter");
+
+    let x: Vec<_> = (0..3).map(|i| brick(&t, i, "x")).collect();
+    let post =
+        |body: serde_json::Value| api(&t.dirs[0], &t.daemons[0], "POST", "/v1/volumes", Some(body));
+    let cases = [
+        (create_body("bad name", "distribute", &x, json!({})), 400),
+        (
+            create_body("r", "replicate", &x, json!({"replica": 2})),
+            400,
+        ),
+        (create_body("r", "disperse", &x[..2], json!({})), 400),
+        (
+            create_body(
+                "r",
+                "distribute",
+                &[("127.0.42.99".to_owned(), x[0].1.clone())],
+                json!({}),
+            ),
+            400,
+        ),
+        (
+            create_body("r", "distribute", &[x[0].clone(), x[0].clone()], json!({})),
+            400,
+        ),
+        (
+            json!({"name": "r", "subvols": [{"type": "distribute", "bricks": [{"host": t.ips[0], "path": "relative/p"}]}]}),
+            400,
+        ),
+        (
+            json!({"name": "r", "subvols": [{"type": "distribute", "bricks": [{"host": t.ips[0], "path": x[0].1}]}]}),
+            500,
+        ),
+        (json!({"name": "r", "subvolz": []}), 400),
+    ];
+    for (body, status) in cases {
+        let (s, b) = post(body.clone());
+        assert_eq!(s, status, "{body}: {b}");
+        assert!(
+            b["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{b}"
+        );
+    }
+    // The brick on the root file system without allow-root-dir is refused on its node, and
+    // nothing was created anywhere.
+    assert!(!x.iter().any(|(_, p)| p.exists()));
+    let (_, list) = api(&t.dirs[1], &t.daemons[1], "GET", "/v1/volumes", None);
+    assert_eq!(list.as_array().unwrap().len(), 3);
+
+    // A peer that is offline cannot get a brick.
+    let mut daemons = t.daemons;
+    daemons.pop().unwrap().kill9();
+    // Within the lease TTL, plus an etcd election if the node held the etcd leadership.
+    wait_for("node 2 offline", Duration::from_secs(20), || {
+        let p = peers_of(&t.dirs[0], &daemons[0])?;
+        p.iter().any(|p| !p.online).then_some(())
+    })
+    .unwrap();
+    let (s, b) = api(
+        &t.dirs[0],
+        &daemons[0],
+        "POST",
+        "/v1/volumes",
+        Some(create_body("late", "distribute", &x, json!({}))),
+    );
+    assert_eq!(s, 409, "{b}");
+    assert!(
+        b["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("offline"),
+        "{b}"
+    );
+}
