@@ -37,6 +37,8 @@ fn three(block: u8) -> Three {
     for (d, n) in dirs.iter().zip(&daemons) {
         wait_peers(d, n, 3, true, WAIT).unwrap();
     }
+    // Tests kill nodes: let the store finish growing to 3 voters first.
+    wait_voters(&ips, 3, Duration::from_secs(60)).unwrap();
     Three { dirs, daemons, ips }
 }
 
@@ -308,4 +310,126 @@ fn layouts_and_bad_input() {
             .contains("offline"),
         "{b}"
     );
+}
+
+/// Kills the bricks of a test (they outlive glusterd2 by design) when the test ends.
+struct BrickReaper(String);
+
+impl Drop for BrickReaper {
+    fn drop(&mut self) {
+        kill_processes_matching(&self.0);
+    }
+}
+
+#[test]
+fn replica_three_start_mount_write_read_stop() {
+    let t = three(43);
+    let root = t.dirs[0]
+        .state
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let bricks: Vec<_> = (0..3).map(|i| brick(&t, i, "m3")).collect();
+    let _reaper: Vec<BrickReaper> = bricks
+        .iter()
+        .map(|(_, p)| BrickReaper(p.display().to_string()))
+        .collect();
+    let _ = root;
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes",
+        Some(create_body(
+            "m3",
+            "replicate",
+            &bricks,
+            json!({"replica": 3}),
+        )),
+    );
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = api(
+        &t.dirs[1],
+        &t.daemons[1],
+        "POST",
+        "/v1/volumes/m3/start",
+        None,
+    );
+    assert_eq!(
+        s,
+        200,
+        "{b}\n--- node 0 ---\n{}",
+        t.daemons[0]
+            .log()
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(b["state"], "Started");
+
+    // Every brick runs a real glusterfsd, and status shows its pid and port.
+    let status = wait_for("every brick online with a port", WAIT, || {
+        let (s, b) = api(
+            &t.dirs[2],
+            &t.daemons[2],
+            "GET",
+            "/v1/volumes/m3/bricks",
+            None,
+        );
+        let list: Vec<gd_api::BrickStatus> = serde_json::from_value(b).ok()?;
+        (s == 200 && list.len() == 3 && list.iter().all(|x| x.online && x.pid > 0 && x.port > 0))
+            .then_some(list)
+    })
+    .unwrap();
+    for st in &status {
+        let cmd = std::fs::read(format!("/proc/{}/cmdline", st.pid)).unwrap();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        assert!(
+            cmd.contains("glusterfsd") && cmd.contains(&st.info.path),
+            "{cmd}"
+        );
+    }
+
+    // The real FUSE client mounts it; files written land on all three bricks.
+    let m = Mount::new(&t.ips[1], "m3").unwrap();
+    for i in 0..20 {
+        std::fs::write(m.dir.join(format!("f{i}")), format!("content {i}")).unwrap();
+    }
+    for i in 0..20 {
+        assert_eq!(
+            std::fs::read_to_string(m.dir.join(format!("f{i}"))).unwrap(),
+            format!("content {i}")
+        );
+    }
+    for (_, p) in &bricks {
+        for i in 0..20 {
+            assert!(
+                p.join(format!("f{i}")).is_file(),
+                "f{i} missing on {}",
+                p.display()
+            );
+        }
+    }
+    drop(m);
+
+    // Stop: the bricks are gone.
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes/m3/stop",
+        None,
+    );
+    assert_eq!(s, 200, "{b}");
+    for st in &status {
+        wait_for("the brick to exit", WAIT, || {
+            (!std::path::Path::new(&format!("/proc/{}", st.pid)).exists()).then_some(())
+        })
+        .unwrap();
+    }
+    let (s, b) = api(&t.dirs[0], &t.daemons[0], "DELETE", "/v1/volumes/m3", None);
+    assert_eq!(s, 204, "{b}");
 }

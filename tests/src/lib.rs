@@ -446,3 +446,102 @@ pub async fn etcd_members(url: &str) -> Option<Vec<gd_store::etcd::EtcdMember>> 
         .ok()?;
     store.members().await.ok()
 }
+
+/// Kills (SIGKILL) every process whose command line contains `needle`: the bricks and
+/// FUSE clients a test started outlive glusterd2 by design, so tests end them with this.
+pub fn kill_processes_matching(needle: &str) -> usize {
+    let mut killed = 0;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() as i32 {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if text.contains(needle) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// A FUSE mount of a volume, unmounted (lazily, so it never hangs) when dropped.
+pub struct Mount {
+    pub dir: PathBuf,
+    _tmp: TempDir,
+}
+
+impl Mount {
+    /// `mount -t glusterfs <server>:/<volume> <dir>`, bounded by 60 s.
+    pub fn new(server: &str, volume: &str) -> anyhow::Result<Mount> {
+        let tmp = tempfile::Builder::new().prefix("gd2-mnt-").tempdir()?;
+        let dir = tmp.path().join("mnt");
+        std::fs::create_dir(&dir)?;
+        let log = tmp.path().join("client.log");
+        let mut child = Command::new("mount")
+            .args(["-t", "glusterfs", "-o"])
+            .arg(format!("log-file={}", log.display()))
+            .arg(format!("{server}:/{volume}"))
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("run mount")?;
+        let status = wait_for("mount to finish", Duration::from_secs(60), || {
+            child.try_wait().ok().flatten()
+        });
+        let m = Mount { dir, _tmp: tmp };
+        match status {
+            Ok(s) if s.success() => {}
+            other => {
+                let _ = child.kill();
+                bail!(
+                    "mount failed ({other:?}); client log:\n{}",
+                    tail(&read(&log), 30)
+                );
+            }
+        }
+        // mount.glusterfs returns once the client runs; wait until the mount answers.
+        wait_for("the mount to answer", Duration::from_secs(30), || {
+            let mounted = read(Path::new("/proc/mounts"))
+                .lines()
+                .any(|l| l.contains(m.dir.to_str().unwrap_or("?")));
+            (mounted && std::fs::read_dir(&m.dir).is_ok()).then_some(())
+        })
+        .map_err(|e| anyhow::anyhow!("{e}; client log:\n{}", tail(&read(&log), 30)))?;
+        Ok(m)
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+        kill_processes_matching(self.dir.to_str().unwrap_or("\u{0}"));
+    }
+}
+
+/// Waits (at most `timeout`) until the managed etcd of nodes at `ips` has `voters` voting
+/// members and no learner: a cluster still growing its store loses quorum more easily, and
+/// tests that kill nodes wait for this first.
+pub fn wait_voters(ips: &[String], voters: usize, timeout: Duration) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    wait_for(&format!("{voters} etcd voters"), timeout, || {
+        let members = ips
+            .iter()
+            .find_map(|ip| rt.block_on(etcd_members(&format!("http://{ip}:24379"))))?;
+        (members.len() == voters && members.iter().all(|m| !m.is_learner && !m.name.is_empty()))
+            .then_some(())
+    })
+}

@@ -4,6 +4,7 @@
 //! guard, load or create its identity and secret, open the store, publish itself (peer record
 //! and liveness), serve the REST API, and on SIGTERM/SIGINT undo it all in reverse order.
 
+pub mod bricks;
 pub mod config;
 pub mod identity;
 pub mod liveness;
@@ -13,8 +14,11 @@ pub mod node;
 pub mod peer_client;
 pub mod peers;
 pub mod pidfile;
+pub mod reconcile;
 pub mod rest;
 pub mod store;
+pub mod sunrpc;
+pub mod volfiles;
 pub mod volumes;
 
 use std::time::Duration;
@@ -86,11 +90,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         cancel.clone(),
     ));
 
-    // The transaction engine (participant and cleanup leader) and the volume services.
-    let background = volumes::spawn_background(node.clone(), cancel.clone());
-
     let app = rest::router(node.clone());
-    let server = serve(listener, app, &config, cancel.clone()).await?;
+    let (server, rpc) = serve(listener, app, &config, cancel.clone()).await?;
+    // The volume layer: volfiles for GETSPEC, the transaction engine (participant and cleanup
+    // leader) and the brick reconciler, which reads the port map the sign-ins fill.
+    rpc.set_volfile_source(std::sync::Arc::new(volfiles::StoreVolfiles {
+        node: node.clone(),
+    }));
+    let background = volumes::spawn_background(node.clone(), rpc, cancel.clone());
     tracing::info!(address = %config.client_addr, tls = config.cert_file.is_some(), "serving the REST API");
 
     wait_for_signal().await;
@@ -115,39 +122,43 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 type ServerTask = tokio::task::JoinHandle<std::io::Result<()>>;
 
+/// Serves the client address (REST API and SunRPC, told apart per connection) and the SunRPC
+/// unix socket `<rundir>/glusterd2.socket`, until `cancel`.
+///
+/// Returns the server task (it ends once every connection is closed after `cancel`; bound
+/// the wait) and the SunRPC server's handle, through which the volume layer sets the volfile
+/// source ([`sunrpc::SunRpcServer::set_volfile_source`]), reads the brick port map
+/// ([`sunrpc::SunRpcServer::portmap`]) and notifies clients of volfile changes
+/// ([`sunrpc::SunRpcServer::notify_fetchspec`]).
 async fn serve(
     listener: std::net::TcpListener,
     app: axum::Router,
     config: &Config,
     cancel: CancellationToken,
-) -> anyhow::Result<ServerTask> {
-    let make = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    if let (Some(cert), Some(key)) = (&config.cert_file, &config.key_file) {
-        let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot load TLS certificate {} / key {}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
-        let handle = axum_server::Handle::new();
-        let h = handle.clone();
-        tokio::spawn(async move {
-            cancel.cancelled().await;
-            h.graceful_shutdown(Some(SHUTDOWN_GRACE));
-        });
-        let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle);
-        Ok(tokio::spawn(async move { server.serve(make).await }))
-    } else {
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        Ok(tokio::spawn(async move {
-            axum::serve(listener, make)
-                .with_graceful_shutdown(async move { cancel.cancelled().await })
+) -> anyhow::Result<(ServerTask, sunrpc::SunRpcServer)> {
+    let tls = match (&config.cert_file, &config.key_file) {
+        (Some(cert), Some(key)) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
-        }))
-    }
+                .with_context(|| {
+                    format!(
+                        "cannot load TLS certificate {} / key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?,
+        ),
+        _ => None,
+    };
+    let rpc = sunrpc::SunRpcServer::default();
+    let listeners = sunrpc::listener::Listeners {
+        tcp: listener,
+        app,
+        tls,
+        unix_path: config.rundir.join(sunrpc::UNIX_SOCKET_NAME),
+    };
+    let task = sunrpc::spawn_listeners(listeners, rpc.clone(), cancel)?;
+    Ok((task, rpc))
 }
 
 async fn wait_for_signal() {

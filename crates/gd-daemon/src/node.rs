@@ -75,6 +75,8 @@ pub struct Node {
     runner: Arc<dyn MemberRunner>,
     /// The transaction engine, once the volume layer has started it.
     txn: std::sync::OnceLock<Arc<gd_core::txn::Engine>>,
+    /// The brick reconciler, once the volume layer has started it.
+    reconciler: std::sync::OnceLock<Arc<crate::reconcile::Reconciler>>,
 }
 
 impl Node {
@@ -131,6 +133,7 @@ impl Node {
             peers: PeerClient::new(config.cert_file.is_some()),
             runner,
             txn: std::sync::OnceLock::new(),
+            reconciler: std::sync::OnceLock::new(),
             config,
         }))
     }
@@ -153,6 +156,16 @@ impl Node {
     /// The transaction engine, when running.
     pub fn txn_engine(&self) -> Option<Arc<gd_core::txn::Engine>> {
         self.txn.get().cloned()
+    }
+
+    /// The brick reconciler, when running.
+    pub fn reconciler(&self) -> Option<Arc<crate::reconcile::Reconciler>> {
+        self.reconciler.get().cloned()
+    }
+
+    /// Installs the brick reconciler (once).
+    pub fn set_reconciler(&self, r: Arc<crate::reconcile::Reconciler>) {
+        let _ = self.reconciler.set(r);
     }
 
     /// Installs the transaction engine (once).
@@ -199,10 +212,16 @@ impl Node {
             tracing::warn!(
                 "this node was removed from its cluster while it was offline; resetting to a fresh node"
             );
-            if let Err(e) = Box::pin(self.reset()).await {
-                tracing::error!(error = %e.body.message(), "cannot reset after removal");
-            }
-            return Ok(());
+            // A failed reset is retried (registration retries until it succeeds).
+            return match Box::pin(self.reset()).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    tracing::error!(error = %e.body.message(), "cannot reset after removal; retrying");
+                    Err(StoreError::Unavailable {
+                        reason: format!("reset after removal failed: {}", e.body.message()),
+                    })
+                }
+            };
         }
         peers::upsert_self(self.store(), self.self_record()).await?;
         // The founder of a managed cluster records its member (others are recorded by the

@@ -102,6 +102,16 @@ pub struct VolumeRecord {
     pub options: BTreeMap<String, String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// The login the volume's trusted clients (servers, self-heal daemon) present to its
+    /// bricks; random, made at create (GD1's `username`/`password`).
+    pub auth: VolumeAuth,
+}
+
+/// See [`VolumeRecord::auth`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeAuth {
+    pub username: Uuid,
+    pub password: Uuid,
 }
 
 impl Record for VolumeRecord {
@@ -429,15 +439,72 @@ async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<VolumeRecord, Ap
             });
         }
     }
+    let options = gd_volgen::VolumeOptions::create_defaults(&volgen_type(&subvols))
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     Ok(VolumeRecord {
         id: Uuid::new_v4(),
         name: req.name.clone(),
         transport: "tcp".into(),
         state: VolumeState::Created,
         subvols,
-        options: BTreeMap::new(),
+        // The options GD1 sets at create; kept in the record, as GD1 keeps them in its info file.
+        options,
         metadata: req.metadata.clone(),
+        auth: VolumeAuth {
+            username: Uuid::new_v4(),
+            password: Uuid::new_v4(),
+        },
     })
+}
+
+fn volgen_type(subvols: &[SubvolRecord]) -> gd_volgen::VolumeType {
+    match subvols.first() {
+        Some(s) if s.kind == SubvolType::Replicate && s.arbiter == 1 => {
+            gd_volgen::VolumeType::Arbiter
+        }
+        Some(s) if s.kind == SubvolType::Replicate => gd_volgen::VolumeType::Replicate {
+            replica: s.replica as usize,
+        },
+        Some(s) if s.kind == SubvolType::Disperse => gd_volgen::VolumeType::Disperse {
+            disperse: s.disperse as usize,
+            redundancy: s.redundancy as usize,
+        },
+        _ => gd_volgen::VolumeType::Distribute,
+    }
+}
+
+impl VolumeRecord {
+    /// The volume as volgen sees it. Brick indexes follow the stored order, which never
+    /// changes for a brick once it is in the volume.
+    pub fn to_volgen(&self) -> gd_volgen::Volume {
+        let mut options = gd_volgen::VolumeOptions::new();
+        for (k, v) in &self.options {
+            options.set(k.clone(), v.clone());
+        }
+        gd_volgen::Volume {
+            name: self.name.clone(),
+            id: self.id,
+            volume_type: volgen_type(&self.subvols),
+            transport: gd_volgen::Transport::Tcp,
+            bricks: self
+                .bricks()
+                .enumerate()
+                .map(|(index, b)| gd_volgen::Brick {
+                    peer_id: b.peer_id,
+                    host: b.host.clone(),
+                    path: b.path.clone(),
+                    index,
+                    fsid: None,
+                })
+                .collect(),
+            username: self.auth.username,
+            password: self.auth.password,
+            quota_version: 0,
+            options,
+        }
+    }
 }
 
 /// GlusterFS's default redundancy for a disperse count: the count without its highest power
@@ -566,6 +633,190 @@ pub async fn delete_volume(node: &Node, name: &str) -> Result<(), ApiErr> {
         steps: vec![step],
     };
     run(node, &engine, txn).await
+}
+
+/// `POST /v1/volumes/{name}/start`: records the volume as started, then waits until every
+/// brick node runs and has signed in its bricks; undone (bricks stopped, state restored) when
+/// a node cannot.
+pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<VolumeInfo, ApiErr> {
+    check_name(name)?;
+    let engine = engine(node)?;
+    let vol = get_volume(node.store.as_ref(), name)
+        .await?
+        .ok_or_else(|| not_found(name))?;
+    if vol.state == VolumeState::Started && !force {
+        return Err(ApiErr::new(
+            ErrorCode::Conflict,
+            format!("volume {name} is already started"),
+        ));
+    }
+    let txn = state_change(node, &vol, VolumeState::Started, "start")?;
+    run(node, &engine, txn).await?;
+    Ok(get_volume(node.store.as_ref(), name)
+        .await?
+        .ok_or_else(|| not_found(name))?
+        .to_api())
+}
+
+/// `POST /v1/volumes/{name}/stop`: records the volume as stopped, then waits until every
+/// brick node has stopped its bricks.
+pub async fn stop_volume(node: &Node, name: &str) -> Result<VolumeInfo, ApiErr> {
+    check_name(name)?;
+    let engine = engine(node)?;
+    let vol = get_volume(node.store.as_ref(), name)
+        .await?
+        .ok_or_else(|| not_found(name))?;
+    match vol.state {
+        VolumeState::Started => {}
+        VolumeState::Stopped => {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!("volume {name} is already stopped"),
+            ));
+        }
+        VolumeState::Created => {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!("volume {name} was never started"),
+            ));
+        }
+    }
+    let txn = state_change(node, &vol, VolumeState::Stopped, "stop")?;
+    run(node, &engine, txn).await?;
+    Ok(get_volume(node.store.as_ref(), name)
+        .await?
+        .ok_or_else(|| not_found(name))?
+        .to_api())
+}
+
+/// The arguments of the state and brick steps of start and stop.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct StateArgs {
+    volume: String,
+    volume_id: Uuid,
+    from: VolumeState,
+    to: VolumeState,
+}
+
+fn state_change(
+    node: &Node,
+    vol: &VolumeRecord,
+    to: VolumeState,
+    verb: &str,
+) -> Result<Transaction, ApiErr> {
+    let args = serde_json::to_value(StateArgs {
+        volume: vol.name.clone(),
+        volume_id: vol.id,
+        from: vol.state,
+        to,
+    })
+    .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
+    let brick_nodes: Vec<Uuid> = vol
+        .bricks()
+        .map(|b| b.peer_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut bricks = Step::new("volume-state.bricks", brick_nodes, args.clone());
+    bricks.timeout = Some(crate::bricks::START_TIMEOUT + Duration::from_secs(15));
+    Ok(Transaction {
+        operation: format!("volume {verb} {}", vol.name),
+        locks: vec![format!("volume/{}", vol.name)],
+        steps: vec![
+            Step::new("volume-state.record", vec![node.identity().peer_id], args),
+            bricks,
+        ],
+    })
+}
+
+/// Sets a volume's state (compare-and-swap on its id); undo sets it back.
+struct RecordState {
+    node: Arc<Node>,
+}
+
+impl RecordState {
+    async fn set(&self, a: &StateArgs, state: VolumeState) -> Result<(), String> {
+        let key = volume_key(&a.volume);
+        for _ in 0..5 {
+            let Some(kv) = self.node.store.get(&key).await.map_err(|e| e.to_string())? else {
+                return Err(format!("volume {} vanished", a.volume));
+            };
+            let mut v: VolumeRecord = record::decode(&key, &kv.value).map_err(|e| e.to_string())?;
+            if v.id != a.volume_id {
+                return Err(format!("volume {} was replaced", a.volume));
+            }
+            v.state = state;
+            let txn = Txn::new()
+                .when([Compare::mod_revision(
+                    &key,
+                    gd_store::CompareOp::Equal,
+                    kv.mod_revision,
+                )])
+                .and_then([TxnOp::put(&key, record::encode(&v))]);
+            if self
+                .node
+                .store
+                .txn(txn)
+                .await
+                .map_err(|e| e.to_string())?
+                .succeeded
+            {
+                return Ok(());
+            }
+        }
+        Err(format!("volume {} changes concurrently", a.volume))
+    }
+}
+
+#[async_trait]
+impl StepHandler for RecordState {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        let a: StateArgs =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        self.set(&a, a.to).await
+    }
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+        let a: StateArgs =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        self.set(&a, a.from).await?;
+        // Put the local processes back as they were.
+        if let Some(r) = self.node.reconciler() {
+            let _ = r.converge(Some(&a.volume)).await;
+        }
+        Ok(())
+    }
+}
+
+/// Makes this node's bricks of the volume match its (new) state, now.
+struct ConvergeBricks {
+    node: Arc<Node>,
+}
+
+#[async_trait]
+impl StepHandler for ConvergeBricks {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        let a: StateArgs =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        let r = self
+            .node
+            .reconciler()
+            .ok_or("this node's reconciler is not running")?;
+        let problems = r
+            .converge(Some(&a.volume))
+            .await
+            .map_err(|e| e.to_string())?;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+        // The state step's undo restores the record and converges again; nothing else to do.
+        let _ = args;
+        Ok(())
+    }
 }
 
 async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<(), ApiErr> {
@@ -934,17 +1185,33 @@ pub fn registry(node: &Arc<Node>) -> Registry {
         "volume-delete.store",
         Arc::new(DeleteVolume { node: node.clone() }),
     );
+    r.register(
+        "volume-state.record",
+        Arc::new(RecordState { node: node.clone() }),
+    );
+    r.register(
+        "volume-state.bricks",
+        Arc::new(ConvergeBricks { node: node.clone() }),
+    );
     r
 }
 
-/// Starts the transaction engine (participant and cleanup leader); returns their tasks.
-pub fn spawn_background(node: Arc<Node>, cancel: CancellationToken) -> Vec<JoinHandle<()>> {
+/// Starts the transaction engine (participant and cleanup leader) and the brick reconciler;
+/// returns their tasks.
+pub fn spawn_background(
+    node: Arc<Node>,
+    rpc: crate::sunrpc::SunRpcServer,
+    cancel: CancellationToken,
+) -> Vec<JoinHandle<()>> {
     let engine = Engine::new(node.store.clone(), node.identity().peer_id, registry(&node));
     node.set_txn_engine(engine.clone());
+    let reconciler = crate::reconcile::Reconciler::new(node.clone(), rpc);
+    node.set_reconciler(reconciler.clone());
     let liveness = node.liveness.clone();
     vec![
         tokio::spawn(engine.clone().run_participant(cancel.clone())),
-        tokio::spawn(engine.run_cleanup(move || liveness.lease(), cancel)),
+        tokio::spawn(engine.run_cleanup(move || liveness.lease(), cancel.clone())),
+        tokio::spawn(reconciler.run(cancel)),
     ]
 }
 

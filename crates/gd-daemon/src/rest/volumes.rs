@@ -17,6 +17,92 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(list_volumes, create_volume))
         .routes(routes!(get_volume, delete_volume))
+        .routes(routes!(start_volume))
+        .routes(routes!(stop_volume))
+        .routes(routes!(volume_bricks))
+}
+
+/// `POST /v1/volumes/{volname}/start` body (optional).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct VolumeStartReq {
+    /// Start the bricks that are not running even when the volume is already started.
+    #[serde(default, rename = "force-start-bricks")]
+    force_start_bricks: bool,
+}
+
+/// Start a volume: every brick node starts its bricks; answers once every brick has signed
+/// in, or undoes the start.
+#[utoipa::path(
+    post, path = "/v1/volumes/{volname}/start", tag = "volumes", operation_id = "VolumeStart",
+    params(("volname" = String, Path, description = "The volume's name")),
+    request_body(content = Option<VolumeStartReq>, description = "Optional"),
+    responses(
+        (status = 200, description = "The started volume", body = VolumeInfo),
+        (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 409, description = "Already started, or busy", body = ErrorResp),
+        (status = 500, description = "A brick did not start (code 2); the start was undone", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn start_volume(
+    State(node): State<SharedState>,
+    Path(volname): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<VolumeInfo>> {
+    let req: VolumeStartReq = if body.iter().all(u8::is_ascii_whitespace) {
+        VolumeStartReq::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiErr::new(
+                ErrorCode::InvalidRequest,
+                format!("malformed request body: {e}"),
+            )
+        })?
+    };
+    let force = req.force_start_bricks;
+    Ok(Json(volumes::start_volume(&node, &volname, force).await?))
+}
+
+/// Stop a volume: every brick node stops its bricks.
+#[utoipa::path(
+    post, path = "/v1/volumes/{volname}/stop", tag = "volumes", operation_id = "VolumeStop",
+    params(("volname" = String, Path, description = "The volume's name")),
+    responses(
+        (status = 200, description = "The stopped volume", body = VolumeInfo),
+        (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 409, description = "Not started, or busy", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn stop_volume(
+    State(node): State<SharedState>,
+    Path(volname): Path<String>,
+) -> ApiResult<Json<VolumeInfo>> {
+    Ok(Json(volumes::stop_volume(&node, &volname).await?))
+}
+
+/// The status of a volume's bricks, as their nodes published it (no node is asked).
+#[utoipa::path(
+    get, path = "/v1/volumes/{volname}/bricks", tag = "volumes", operation_id = "VolumeBricksStatus",
+    params(("volname" = String, Path, description = "The volume's name")),
+    responses(
+        (status = 200, description = "Per brick: online, pid, port", body = Vec<gd_api::BrickStatus>),
+        (status = 404, description = "No such volume", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn volume_bricks(
+    State(node): State<SharedState>,
+    Path(volname): Path<String>,
+) -> ApiResult<Json<Vec<gd_api::BrickStatus>>> {
+    volumes::check_name(&volname)?;
+    let vol = volumes::get_volume(node.store.as_ref(), &volname)
+        .await?
+        .ok_or_else(|| ApiErr::new(ErrorCode::NotFound, format!("volume {volname} not found")))?;
+    Ok(Json(
+        crate::reconcile::brick_statuses(node.store.as_ref(), &vol).await?,
+    ))
 }
 
 /// Metadata filters of `GET /v1/volumes` (as for peers).

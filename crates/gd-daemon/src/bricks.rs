@@ -1,0 +1,279 @@
+//! Brick processes: the `glusterfsd` of each local brick of a started volume.
+//!
+//! The command line is GD1 10.3's (research/glusterfs-protocol.md §4.1), so the real binary
+//! behaves exactly as under GD1: it fetches its volfile from this daemon (GETSPEC with the
+//! brick's volfile id), listens on the port it is given, signs in to the port map, and only
+//! then does its launcher exit 0. glusterd2 therefore waits for that exit (bounded): when it
+//! returns, the brick serves. The brick binds to this node's address, so several nodes on one
+//! machine (127.0.0.2, .3, ...) never collide.
+//!
+//! A brick is found running again after a glusterd2 restart through its pid file and
+//! `/proc/<pid>/cmdline`; it is never restarted then.
+
+use std::{
+    collections::BTreeSet,
+    net::{IpAddr, SocketAddr, TcpListener},
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// GD1's brick port range (`base-port` .. Debian's `max-port`).
+pub const PORT_MIN: u16 = 49152;
+pub const PORT_MAX: u16 = 60999;
+/// How long a brick may take to fetch its volfile, bind and sign in.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a brick may take to exit after SIGTERM before it is killed.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// glusterfsd's exit status when its port is taken (`-EADDRINUSE` as an exit code).
+const EXIT_ADDR_IN_USE: i32 = 98;
+
+/// The brick path as GD1 writes it in file names: without its first `/`, other `/` as `-`.
+pub fn exp_path(path: &str) -> String {
+    path.strip_prefix('/').unwrap_or(path).replace('/', "-")
+}
+
+/// The volfile id a brick asks for.
+pub fn volfile_id(volume: &str, host: &str, path: &str) -> String {
+    format!("{volume}.{host}.{}", exp_path(path))
+}
+
+/// Where a brick's pid file, control socket and log live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrickFiles {
+    pub pidfile: PathBuf,
+    pub socket: PathBuf,
+    pub logfile: PathBuf,
+}
+
+/// The files of one brick. The socket name is short (unix socket paths are limited to 107
+/// bytes): the brick id's first 16 hex digits.
+pub fn files(config: &Config, volume: &str, host: &str, path: &str, brick_id: Uuid) -> BrickFiles {
+    let exp = exp_path(path);
+    BrickFiles {
+        pidfile: config
+            .rundir
+            .join("vols")
+            .join(volume)
+            .join(format!("{host}-{exp}.pid")),
+        socket: config
+            .rundir
+            .join(format!("b-{}.socket", &brick_id.simple().to_string()[..16])),
+        logfile: config.logdir.join("bricks").join(format!("{exp}.log")),
+    }
+}
+
+/// The pid in `pidfile` if that process runs and is the glusterfsd of `brick_path`.
+pub fn running_pid(pidfile: &Path, brick_path: &str) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()?;
+    if pid <= 1 {
+        return None;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let ours = args
+        .windows(2)
+        .any(|w| w[0] == b"--brick-name" && w[1] == brick_path.as_bytes());
+    // A zombie has an empty command line; only a live glusterfsd of this brick counts.
+    ours.then_some(pid)
+}
+
+/// A free port for a brick on `ip`, not in `taken`: a random start in the range, then upward
+/// with wrap-around (GD1 10's way, so restarts do not all race for the same port).
+pub fn alloc_port(ip: IpAddr, taken: &BTreeSet<u16>) -> Option<u16> {
+    let span = u32::from(PORT_MAX - PORT_MIN) + 1;
+    let start = rand_u32() % span;
+    (0..span)
+        .map(|i| PORT_MIN + ((start + i) % span) as u16)
+        .find(|p| !taken.contains(p) && TcpListener::bind(SocketAddr::new(ip, *p)).is_ok())
+}
+
+fn rand_u32() -> u32 {
+    let b = *Uuid::new_v4().as_bytes();
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The glusterfsd binary.
+pub fn glusterfsd() -> Option<PathBuf> {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("glusterfsd"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    candidates
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin/glusterfsd")])
+        .find(|p| p.is_file())
+}
+
+/// What starting a brick needs.
+#[derive(Debug, Clone)]
+pub struct BrickLaunch {
+    pub volume: String,
+    /// The host in the brick's volfile id and the address it binds to: this node's address.
+    pub host: String,
+    pub path: String,
+    pub brick_id: Uuid,
+    pub node_id: Uuid,
+    pub port: u16,
+    /// Where glusterd2 serves GETSPEC (this node's client address).
+    pub volfile_server: SocketAddr,
+}
+
+/// Why a brick did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("port {0} is taken")]
+    PortInUse(u16),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The argument vector (GD1 10.3's order), without the binary.
+pub fn argv(config: &Config, l: &BrickLaunch) -> Vec<String> {
+    let f = files(config, &l.volume, &l.host, &l.path, l.brick_id);
+    vec![
+        "-s".into(),
+        l.volfile_server.ip().to_string(),
+        "--volfile-server-port".into(),
+        l.volfile_server.port().to_string(),
+        "--volfile-id".into(),
+        volfile_id(&l.volume, &l.host, &l.path),
+        "-p".into(),
+        f.pidfile.display().to_string(),
+        "-S".into(),
+        f.socket.display().to_string(),
+        "--brick-name".into(),
+        l.path.clone(),
+        "-l".into(),
+        f.logfile.display().to_string(),
+        "--xlator-option".into(),
+        format!("*-posix.glusterd-uuid={}", l.node_id),
+        "--process-name".into(),
+        "brick".into(),
+        "--brick-port".into(),
+        l.port.to_string(),
+        "--xlator-option".into(),
+        format!("{}-server.listen-port={}", l.volume, l.port),
+        "--xlator-option".into(),
+        format!("transport.socket.bind-address={}", l.host),
+    ]
+}
+
+/// Starts a brick and waits (bounded) until its launcher exits, i.e. until it signed in.
+/// Returns its pid.
+pub async fn start(config: &Config, l: &BrickLaunch) -> Result<u32, StartError> {
+    let bin = glusterfsd().ok_or_else(|| {
+        StartError::Failed("glusterfsd is not installed (Debian: glusterfs-server)".into())
+    })?;
+    let f = files(config, &l.volume, &l.host, &l.path, l.brick_id);
+    for dir in [f.pidfile.parent(), f.logfile.parent()]
+        .into_iter()
+        .flatten()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StartError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut child = tokio::process::Command::new(bin)
+        .args(argv(config, l))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(false)
+        .spawn()
+        .map_err(|e| StartError::Failed(format!("cannot run glusterfsd: {e}")))?;
+    let status = match tokio::time::timeout(START_TIMEOUT, child.wait()).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(StartError::Failed(format!("waiting for glusterfsd: {e}"))),
+        Err(_) => {
+            let _ = child.start_kill();
+            return Err(StartError::Failed(format!(
+                "brick {} did not sign in within {} s (see {})",
+                l.path,
+                START_TIMEOUT.as_secs(),
+                f.logfile.display()
+            )));
+        }
+    };
+    match status.code() {
+        Some(0) => running_pid(&f.pidfile, &l.path).ok_or_else(|| {
+            StartError::Failed(format!(
+                "brick {} started but its pid file {} names no live glusterfsd",
+                l.path,
+                f.pidfile.display()
+            ))
+        }),
+        Some(EXIT_ADDR_IN_USE) => Err(StartError::PortInUse(l.port)),
+        _ => Err(StartError::Failed(format!(
+            "glusterfsd for {} exited with {status} (see {})",
+            l.path,
+            f.logfile.display()
+        ))),
+    }
+}
+
+/// Stops a brick: SIGTERM (it signs out), then SIGKILL after [`STOP_TIMEOUT`].
+pub async fn stop(pid: u32) {
+    use nix::{
+        sys::signal::{Signal, kill},
+        unistd::Pid,
+    };
+    let p = Pid::from_raw(pid as i32);
+    if kill(p, Signal::SIGTERM).is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        if !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = kill(p, Signal::SIGKILL);
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_gd1() {
+        assert_eq!(exp_path("/data/brick1"), "data-brick1");
+        assert_eq!(
+            volfile_id("vol1", "node1", "/data/brick1"),
+            "vol1.node1.data-brick1"
+        );
+    }
+
+    #[test]
+    fn ports_are_in_range_and_skip_taken() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let p = alloc_port(ip, &BTreeSet::new()).unwrap();
+        assert!((PORT_MIN..=PORT_MAX).contains(&p));
+        let taken: BTreeSet<u16> = (PORT_MIN..=PORT_MAX).filter(|x| *x != 50000).collect();
+        assert_eq!(alloc_port(ip, &taken), Some(50000));
+    }
+
+    #[test]
+    fn a_pid_file_of_another_process_is_not_a_brick() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("b.pid");
+        std::fs::write(&pidfile, format!("{}\n", std::process::id())).unwrap();
+        assert_eq!(running_pid(&pidfile, "/data/b1"), None);
+        std::fs::write(&pidfile, "garbage").unwrap();
+        assert_eq!(running_pid(&pidfile, "/data/b1"), None);
+    }
+}

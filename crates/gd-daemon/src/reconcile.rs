@@ -1,0 +1,337 @@
+//! The reconciler: makes this node's brick processes match the store (DESIGN §3.7).
+//!
+//! Desired state: every local brick of a started volume runs. On start-up and on every change
+//! of `volumes/` (and on a slow tick, which also notices a brick that died) the reconciler
+//! starts what should run and stops what should not. A brick that is already running (a
+//! glusterd2 restart) is adopted by its pid file, never restarted; its port comes back from
+//! its sign-in, or from the status this node published before the restart. A brick that dies
+//! is restarted with back-off (1 s doubling to 60 s).
+//!
+//! Each node publishes the actual state of its own bricks, `brick-status/<peer-id>/<brick-id>`
+//! (online, pid, port), bound to its lease and written only when it changes: status queries
+//! read the store and never fan out to nodes.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use gd_store::{
+    Store, StoreError,
+    record::{self, Record},
+};
+use serde::{Deserialize, Serialize};
+use tokio::{sync::Mutex, time::Instant};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    bricks::{self, BrickLaunch, StartError},
+    node::Node,
+    sunrpc::SunRpcServer,
+    volumes::{self, VOLUMES_PREFIX, VolumeRecord, VolumeState},
+};
+
+pub const STATUS_PREFIX: &str = "brick-status/";
+const TICK: Duration = Duration::from_secs(5);
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// A brick's actual state, as its node publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrickStatusRecord {
+    pub online: bool,
+    pub pid: u32,
+    pub port: u16,
+    /// Why it is not running, when it failed to start.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error: String,
+}
+
+impl Record for BrickStatusRecord {
+    const KIND: &'static str = "brick-status";
+    const VERSION: u32 = 1;
+}
+
+pub fn status_key(peer: Uuid, brick: Uuid) -> String {
+    format!("{STATUS_PREFIX}{peer}/{brick}")
+}
+
+struct Backoff {
+    next_try: Instant,
+    delay: Duration,
+}
+
+/// This node's reconciler.
+pub struct Reconciler {
+    node: Arc<Node>,
+    rpc: SunRpcServer,
+    /// Serialises passes (the loop and the start/stop transaction steps).
+    pass: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    backoff: HashMap<Uuid, Backoff>,
+    published: BTreeMap<Uuid, BrickStatusRecord>,
+    /// Ports handed to bricks that have not signed in yet.
+    ports: BTreeMap<Uuid, u16>,
+    /// Bricks this node runs, by id: (volume, path, pid).
+    running: BTreeMap<Uuid, (String, String, u32)>,
+}
+
+impl Reconciler {
+    pub fn new(node: Arc<Node>, rpc: SunRpcServer) -> Arc<Reconciler> {
+        Arc::new(Reconciler {
+            node,
+            rpc,
+            pass: Mutex::new(State::default()),
+        })
+    }
+
+    /// This node's address, which bricks bind to and name in their volfile ids.
+    pub fn host(&self) -> String {
+        node_ip(&self.node).to_string()
+    }
+
+    /// Runs until cancelled.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            let watch = self.node.store.watch(VOLUMES_PREFIX, None).await.ok();
+            if let Err(e) = self.converge(None).await {
+                tracing::debug!(error = %e, "reconcile pass failed");
+            }
+            let mut watch = watch;
+            let deadline = tokio::time::sleep(TICK);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = &mut deadline => break,
+                    ev = async { match watch.as_mut() { Some(w) => w.next().await, None => std::future::pending().await } } => {
+                        match ev {
+                            Some(Ok(_)) => {
+                                if let Err(e) = self.converge(None).await {
+                                    tracing::debug!(error = %e, "reconcile pass failed");
+                                }
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One pass; `only` limits it to one volume (a start or stop step). Returns the bricks of
+    /// `only` that are not as desired after the pass, with the reason.
+    pub async fn converge(&self, only: Option<&str>) -> Result<Vec<String>, StoreError> {
+        let mut st = self.pass.lock().await;
+        let me = self.node.identity().peer_id;
+        let vols = volumes::list_volumes(self.node.store.as_ref()).await?;
+        let host = self.host();
+        let mut desired: BTreeMap<Uuid, (&VolumeRecord, String)> = BTreeMap::new();
+        for v in &vols {
+            if v.state != VolumeState::Started || only.is_some_and(|o| o != v.name) {
+                continue;
+            }
+            for b in v.bricks().filter(|b| b.peer_id == me) {
+                desired.insert(b.id, (v, b.path.clone()));
+            }
+        }
+        let mut problems = vec![];
+        // Adopt or start what should run.
+        for (id, (vol, path)) in &desired {
+            let files = bricks::files(&self.node.config, &vol.name, &host, path, *id);
+            if let Some(pid) = bricks::running_pid(&files.pidfile, path) {
+                st.running
+                    .insert(*id, (vol.name.clone(), path.clone(), pid));
+                continue;
+            }
+            st.running.remove(id);
+            if st
+                .backoff
+                .get(id)
+                .is_some_and(|b| Instant::now() < b.next_try)
+                && only.is_none()
+            {
+                problems.push(format!("{path}: waiting to retry"));
+                continue;
+            }
+            match self.start_brick(&mut st, vol, *id, path, &host).await {
+                Ok(pid) => {
+                    tracing::info!(volume = %vol.name, brick = %path, pid, "brick started");
+                    st.backoff.remove(id);
+                    st.running
+                        .insert(*id, (vol.name.clone(), path.clone(), pid));
+                }
+                Err(e) => {
+                    let b = st.backoff.entry(*id).or_insert(Backoff {
+                        next_try: Instant::now(),
+                        delay: BACKOFF_MIN,
+                    });
+                    b.next_try = Instant::now() + b.delay;
+                    b.delay = (b.delay * 2).min(BACKOFF_MAX);
+                    tracing::warn!(volume = %vol.name, brick = %path, error = %e, "brick did not start");
+                    problems.push(format!("{path}: {e}"));
+                    self.publish(
+                        &mut st,
+                        *id,
+                        BrickStatusRecord {
+                            online: false,
+                            pid: 0,
+                            port: 0,
+                            error: e.to_string(),
+                        },
+                    )
+                    .await;
+                }
+            }
+        }
+        // Stop what should not run (a volume stopped or deleted), within the pass's scope.
+        let stale: Vec<(Uuid, (String, String, u32))> = st
+            .running
+            .iter()
+            .filter(|(id, (vname, _, _))| {
+                !desired.contains_key(id) && only.is_none_or(|o| o == vname)
+            })
+            .map(|(id, v)| (*id, v.clone()))
+            .collect();
+        for (id, (vname, path, pid)) in stale {
+            tracing::info!(volume = %vname, brick = %path, pid, "stopping brick");
+            bricks::stop(pid).await;
+            self.rpc.portmap().remove(&path);
+            st.running.remove(&id);
+            st.ports.remove(&id);
+            let _ = std::fs::remove_file(
+                bricks::files(&self.node.config, &vname, &host, &path, id).pidfile,
+            );
+            self.unpublish(&mut st, id).await;
+        }
+        // Publish what runs.
+        let running: Vec<(Uuid, String, u32)> = st
+            .running
+            .iter()
+            .map(|(id, (_, p, pid))| (*id, p.clone(), *pid))
+            .collect();
+        for (id, path, pid) in running {
+            let port = self
+                .rpc
+                .portmap()
+                .port_of(&path)
+                .or(st.ports.get(&id).copied())
+                .unwrap_or(0);
+            self.publish(
+                &mut st,
+                id,
+                BrickStatusRecord {
+                    online: true,
+                    pid,
+                    port,
+                    error: String::new(),
+                },
+            )
+            .await;
+        }
+        Ok(problems)
+    }
+
+    async fn start_brick(
+        &self,
+        st: &mut State,
+        vol: &VolumeRecord,
+        id: Uuid,
+        path: &str,
+        host: &str,
+    ) -> Result<u32, StartError> {
+        let ip = node_ip(&self.node);
+        for _ in 0..5 {
+            let taken: BTreeSet<u16> = st.ports.values().copied().collect();
+            let port = bricks::alloc_port(ip, &taken)
+                .ok_or_else(|| StartError::Failed("no free brick port".into()))?;
+            st.ports.insert(id, port);
+            let launch = BrickLaunch {
+                volume: vol.name.clone(),
+                host: host.to_owned(),
+                path: path.to_owned(),
+                brick_id: id,
+                node_id: self.node.identity().peer_id,
+                port,
+                volfile_server: SocketAddr::new(ip, self.node.config.client_addr.port()),
+            };
+            match bricks::start(&self.node.config, &launch).await {
+                Err(StartError::PortInUse(_)) => continue,
+                other => return other,
+            }
+        }
+        Err(StartError::Failed(
+            "no port could be bound after 5 tries".into(),
+        ))
+    }
+
+    async fn publish(&self, st: &mut State, id: Uuid, rec: BrickStatusRecord) {
+        if st.published.get(&id) == Some(&rec) {
+            return;
+        }
+        let Some(lease) = self.node.liveness.lease() else {
+            return;
+        };
+        let key = status_key(self.node.identity().peer_id, id);
+        if self
+            .node
+            .store
+            .put(&key, record::encode(&rec), Some(lease))
+            .await
+            .is_ok()
+        {
+            st.published.insert(id, rec);
+        }
+    }
+
+    async fn unpublish(&self, st: &mut State, id: Uuid) {
+        let key = status_key(self.node.identity().peer_id, id);
+        if self.node.store.delete(&key).await.is_ok() {
+            st.published.remove(&id);
+        }
+    }
+
+    /// Forgets what was published (the lease changed: the keys are gone with the old one).
+    pub async fn republish(&self) {
+        self.pass.lock().await.published.clear();
+    }
+}
+
+/// This node's IP: the client address, or loopback when it listens on every address.
+pub fn node_ip(node: &Node) -> IpAddr {
+    let ip = node.config.client_addr.ip();
+    if ip.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        ip
+    }
+}
+
+/// The published status of a volume's bricks.
+pub async fn brick_statuses(
+    store: &dyn Store,
+    vol: &VolumeRecord,
+) -> Result<Vec<gd_api::BrickStatus>, StoreError> {
+    let api = vol.to_api();
+    let mut out = vec![];
+    for info in api.subvols.into_iter().flat_map(|s| s.bricks) {
+        let key = status_key(info.peer_id, info.id);
+        let st = match store.get(&key).await? {
+            Some(kv) => Some(record::decode::<BrickStatusRecord>(&key, &kv.value)?),
+            None => None,
+        };
+        out.push(gd_api::BrickStatus {
+            online: st.as_ref().is_some_and(|s| s.online),
+            pid: st.as_ref().map(|s| s.pid).unwrap_or(0),
+            port: st.as_ref().map(|s| s.port).unwrap_or(0),
+            info,
+        });
+    }
+    Ok(out)
+}

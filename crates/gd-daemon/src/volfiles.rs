@@ -1,0 +1,122 @@
+//! Volfiles served over GETSPEC, generated on demand from the store (DESIGN §3.8–3.9).
+//!
+//! Keys, as GlusterFS processes ask for them:
+//! - `<vol>.<host>.<brick path with / as ->`: a brick's volfile (glusterfsd);
+//! - `<vol>` (a FUSE mount asks for `/<vol>`, gfapi for `<vol>`): the client volfile; the
+//!   trusted variant (bricks accept its login) for clients on this machine, as GD1 serves
+//!   `trusted-<vol>.tcp-fuse.vol` to local peers;
+//! - `shd/<vol>`: the self-heal daemon's, with the `pidfile` it must write in the reply.
+//!
+//! Nothing is written to disk: the store is the only truth, and a volfile is a pure function
+//! of the volume record.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gd_sunrpc::Dict;
+use gd_volgen::{BrickEnv, ClientKind};
+
+use crate::{
+    node::Node,
+    sunrpc::{GetspecRequest, Volfile, VolfileSource},
+    volumes,
+};
+
+/// The volume layer's [`VolfileSource`].
+pub struct StoreVolfiles {
+    pub node: Arc<Node>,
+}
+
+/// The pid file of a volume's self-heal daemon on this node.
+pub fn shd_pidfile(node: &Node, vol: &str) -> std::path::PathBuf {
+    node.config
+        .rundir
+        .join("shd")
+        .join(vol)
+        .join(format!("{vol}-shd.pid"))
+}
+
+impl StoreVolfiles {
+    async fn generate(&self, key: &str, trusted: bool) -> Result<Option<Volfile>, String> {
+        let store = self.node.store.as_ref();
+        if let Some(vol) = key.strip_prefix("shd/") {
+            let Some(v) = volumes::get_volume(store, vol)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
+            let graph = gd_volgen::shd_volfile(&[v.to_volgen()]).map_err(|e| e.to_string())?;
+            let mut xdata = Dict::new();
+            xdata.set_str(
+                "pidfile",
+                &shd_pidfile(&self.node, vol).display().to_string(),
+            );
+            return Ok(Some(Volfile {
+                spec: graph.to_volfile().map_err(|e| e.to_string())?,
+                xdata,
+            }));
+        }
+        // A brick: the volume name ends at the first '.' (names have none).
+        if let Some((vol, _)) = key.split_once('.') {
+            let Some(v) = volumes::get_volume(store, vol)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
+            let gv = v.to_volgen();
+            let Some(pos) = gv.bricks.iter().position(|b| b.volfile_id(&v.name) == key) else {
+                return Ok(None);
+            };
+            let env = BrickEnv {
+                bind_address: Some(gv.bricks[pos].host.clone()),
+                workdir: self.node.config.localstatedir.display().to_string(),
+            };
+            let graph = gd_volgen::brick_volfile(&gv, pos, &env).map_err(|e| e.to_string())?;
+            return Ok(Some(Volfile {
+                spec: graph.to_volfile().map_err(|e| e.to_string())?,
+                xdata: Dict::new(),
+            }));
+        }
+        let Some(v) = volumes::get_volume(store, key)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        let kind = if trusted {
+            ClientKind::TrustedFuse
+        } else {
+            ClientKind::Fuse
+        };
+        let graph = gd_volgen::client_volfile(&v.to_volgen(), kind).map_err(|e| e.to_string())?;
+        Ok(Some(Volfile {
+            spec: graph.to_volfile().map_err(|e| e.to_string())?,
+            xdata: Dict::new(),
+        }))
+    }
+}
+
+#[async_trait]
+impl VolfileSource for StoreVolfiles {
+    async fn volfile(&self, key: &str) -> Option<String> {
+        self.generate(key, false)
+            .await
+            .ok()
+            .flatten()
+            .map(|v| v.spec)
+    }
+
+    async fn getspec(&self, req: &GetspecRequest<'_>) -> Result<Volfile, i32> {
+        let trusted = req.peer.is_loopback();
+        match self.generate(req.key, trusted).await {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(nix::errno::Errno::ENOENT as i32),
+            Err(e) => {
+                tracing::error!(key = req.key, error = %e, "cannot generate a volfile");
+                Err(nix::errno::Errno::EINVAL as i32)
+            }
+        }
+    }
+}
