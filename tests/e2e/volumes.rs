@@ -335,6 +335,11 @@ fn replica_three_start_mount_write_read_stop() {
     let _reaper: Vec<BrickReaper> = bricks
         .iter()
         .map(|(_, p)| BrickReaper(p.display().to_string()))
+        .chain(
+            t.dirs
+                .iter()
+                .map(|d| BrickReaper(d.run.display().to_string())),
+        )
         .collect();
     let _ = root;
     let (s, b) = api(
@@ -393,6 +398,25 @@ fn replica_three_start_mount_write_read_stop() {
         );
     }
 
+    // A self-heal daemon runs on each node for the replicated volume.
+    let shds = wait_for("3 self-heal daemons", WAIT, || {
+        let n = (0..3)
+            .filter(|i| {
+                std::fs::read_dir("/proc")
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|e| {
+                        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                        let cmd = String::from_utf8_lossy(&cmd);
+                        cmd.contains("shd/m3") && cmd.contains(t.dirs[*i].run.to_str().unwrap())
+                    })
+            })
+            .count();
+        (n == 3).then_some(n)
+    });
+    assert!(shds.is_ok(), "{shds:?}");
+
     // The real FUSE client mounts it; files written land on all three bricks.
     let m = Mount::new(&t.ips[1], "m3").unwrap();
     for i in 0..20 {
@@ -413,7 +437,80 @@ fn replica_three_start_mount_write_read_stop() {
             );
         }
     }
+
+    // Restarting glusterd2 on a node leaves its brick running (same pid); the mount works on.
+    let mut daemons = t.daemons;
+    let node1 = daemons.remove(1);
+    assert!(node1.stop().unwrap().success());
+    let node1 = start_daemon(&t.dirs[1], &t.ips[1], &[]).unwrap();
+    daemons.insert(1, node1);
+    std::fs::write(m.dir.join("after-restart"), b"still here").unwrap();
+    let again = wait_for("brick status after the restart", WAIT, || {
+        let (_, b) = api(
+            &t.dirs[0],
+            &daemons[0],
+            "GET",
+            "/v1/volumes/m3/bricks",
+            None,
+        );
+        let list: Vec<gd_api::BrickStatus> = serde_json::from_value(b).ok()?;
+        (list.len() == 3 && list.iter().all(|x| x.online && x.port > 0)).then_some(list)
+    })
+    .unwrap();
+    let pids = |l: &[gd_api::BrickStatus]| {
+        l.iter()
+            .map(|x| (x.info.id, x.pid))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(pids(&again), pids(&status), "no brick was restarted");
+
+    // A brick killed by hand is restarted, and status shows its new pid.
+    let victim = status[0].clone();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(victim.pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let restarted = wait_for(
+        "the killed brick to be restarted",
+        Duration::from_secs(40),
+        || {
+            let (_, b) = api(
+                &t.dirs[0],
+                &daemons[0],
+                "GET",
+                "/v1/volumes/m3/bricks",
+                None,
+            );
+            let list: Vec<gd_api::BrickStatus> = serde_json::from_value(b).ok()?;
+            list.into_iter().find(|x| {
+                x.info.id == victim.info.id && x.online && x.pid != victim.pid && x.pid > 0
+            })
+        },
+    )
+    .unwrap();
+    assert!(std::path::Path::new(&format!("/proc/{}", restarted.pid)).exists());
+    std::fs::write(m.dir.join("after-kill"), b"ok").unwrap();
+    assert_eq!(
+        std::fs::read(m.dir.join("after-restart")).unwrap(),
+        b"still here"
+    );
     drop(m);
+    let t = Three {
+        dirs: t.dirs,
+        daemons,
+        ips: t.ips,
+    };
+    let status: Vec<gd_api::BrickStatus> = again
+        .into_iter()
+        .map(|x| {
+            if x.info.id == victim.info.id {
+                restarted.clone()
+            } else {
+                x
+            }
+        })
+        .collect();
 
     // Stop: the bricks are gone.
     let (s, b) = api(

@@ -277,3 +277,117 @@ mod tests {
         assert_eq!(running_pid(&pidfile, "/data/b1"), None);
     }
 }
+
+/// The self-heal daemon of one volume on this node (one `glusterfs` per volume: GD1 10.3
+/// multiplexes them into one process, which research/glusterfs-protocol.md §4.2 says a
+/// replacement need not do).
+#[derive(Debug, Clone)]
+pub struct ShdLaunch {
+    pub volume: String,
+    pub node_id: Uuid,
+    pub volfile_server: SocketAddr,
+    pub pidfile: PathBuf,
+}
+
+/// The pid of the running self-heal daemon of `volume` named by `pidfile`, if any.
+pub fn running_shd(pidfile: &Path, volume: &str) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()?;
+    if pid <= 1 {
+        return None;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let want = format!("shd/{volume}");
+    cmdline
+        .split(|b| *b == 0)
+        .any(|a| a == want.as_bytes())
+        .then_some(pid)
+}
+
+/// Starts a self-heal daemon (GD1 10.3's command line) and waits (bounded) for its launcher.
+pub async fn start_shd(config: &Config, l: &ShdLaunch) -> Result<u32, String> {
+    let bin = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("glusterfs"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin/glusterfs")])
+        .find(|p| p.is_file())
+        .ok_or("glusterfs is not installed (Debian: glusterfs-client)")?;
+    // Unix socket paths are short (107 bytes): name it by a hash of the volume name.
+    let hash = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        l.volume.hash(&mut h);
+        h.finish()
+    };
+    let socket = config.rundir.join(format!("shd-{hash:016x}.socket"));
+    let log = config.logdir.join("glustershd.log");
+    if let Some(dir) = l.pidfile.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let args: Vec<String> = vec![
+        "-s".into(),
+        l.volfile_server.ip().to_string(),
+        "--volfile-server-port".into(),
+        l.volfile_server.port().to_string(),
+        "--volfile-id".into(),
+        format!("shd/{}", l.volume),
+        "-p".into(),
+        l.pidfile.display().to_string(),
+        "-l".into(),
+        log.display().to_string(),
+        "-S".into(),
+        socket.display().to_string(),
+        "--xlator-option".into(),
+        format!("*replicate*.node-uuid={}", l.node_id),
+        "--process-name".into(),
+        "glustershd".into(),
+        "--client-pid=-6".into(),
+    ];
+    let mut child = tokio::process::Command::new(bin)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(false)
+        .spawn()
+        .map_err(|e| format!("cannot run glusterfs: {e}"))?;
+    match tokio::time::timeout(START_TIMEOUT, child.wait()).await {
+        Ok(Ok(s)) if s.success() => {}
+        Ok(Ok(s)) => {
+            return Err(format!(
+                "the self-heal daemon of {} exited with {s} (see {})",
+                l.volume,
+                log.display()
+            ));
+        }
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => {
+            let _ = child.start_kill();
+            return Err(format!(
+                "the self-heal daemon of {} did not start within {} s",
+                l.volume,
+                START_TIMEOUT.as_secs()
+            ));
+        }
+    }
+    // The daemon writes its pid file once it has its volfile; wait for it (bounded).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(pid) = running_shd(&l.pidfile, &l.volume) {
+            return Ok(pid);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "the self-heal daemon of {} wrote no pid file (see {})",
+                l.volume,
+                log.display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -5,7 +5,8 @@
 //! starts what should run and stops what should not. A brick that is already running (a
 //! glusterd2 restart) is adopted by its pid file, never restarted; its port comes back from
 //! its sign-in, or from the status this node published before the restart. A brick that dies
-//! is restarted with back-off (1 s doubling to 60 s).
+//! is restarted with back-off (1 s doubling to 60 s). Started replicate and disperse volumes
+//! also get a self-heal daemon on each node that holds one of their bricks.
 //!
 //! Each node publishes the actual state of its own bricks, `brick-status/<peer-id>/<brick-id>`
 //! (online, pid, port), bound to its lease and written only when it changes: status queries
@@ -80,6 +81,8 @@ struct State {
     ports: BTreeMap<Uuid, u16>,
     /// Bricks this node runs, by id: (volume, path, pid).
     running: BTreeMap<Uuid, (String, String, u32)>,
+    /// Self-heal daemons this node runs, by volume: pid.
+    shds: BTreeMap<String, u32>,
 }
 
 impl Reconciler {
@@ -209,6 +212,59 @@ impl Reconciler {
                 bricks::files(&self.node.config, &vname, &host, &path, id).pidfile,
             );
             self.unpublish(&mut st, id).await;
+        }
+        // Self-heal daemons: one per started replicate or disperse volume with a brick here.
+        let mut want_shd = BTreeSet::new();
+        for v in &vols {
+            let heals = v
+                .subvols
+                .first()
+                .is_some_and(|s| s.kind != gd_api::SubvolType::Distribute);
+            if v.state == VolumeState::Started
+                && heals
+                && v.bricks().any(|b| b.peer_id == me)
+                && only.is_none_or(|o| o == v.name)
+            {
+                want_shd.insert(v.name.clone());
+            }
+        }
+        for vol in &want_shd {
+            let pidfile = crate::volfiles::shd_pidfile(&self.node, vol);
+            if let Some(pid) = bricks::running_shd(&pidfile, vol) {
+                st.shds.insert(vol.clone(), pid);
+                continue;
+            }
+            let launch = bricks::ShdLaunch {
+                volume: vol.clone(),
+                node_id: me,
+                volfile_server: SocketAddr::new(
+                    node_ip(&self.node),
+                    self.node.config.client_addr.port(),
+                ),
+                pidfile,
+            };
+            match bricks::start_shd(&self.node.config, &launch).await {
+                Ok(pid) => {
+                    tracing::info!(volume = %vol, pid, "self-heal daemon started");
+                    st.shds.insert(vol.clone(), pid);
+                }
+                Err(e) => {
+                    tracing::warn!(volume = %vol, error = %e, "self-heal daemon did not start");
+                    problems.push(format!("self-heal daemon: {e}"));
+                }
+            }
+        }
+        let stale_shd: Vec<(String, u32)> = st
+            .shds
+            .iter()
+            .filter(|(v, _)| !want_shd.contains(*v) && only.is_none_or(|o| o == v.as_str()))
+            .map(|(v, p)| (v.clone(), *p))
+            .collect();
+        for (vol, pid) in stale_shd {
+            tracing::info!(volume = %vol, pid, "stopping self-heal daemon");
+            bricks::stop(pid).await;
+            st.shds.remove(&vol);
+            let _ = std::fs::remove_file(crate::volfiles::shd_pidfile(&self.node, &vol));
         }
         // Publish what runs.
         let running: Vec<(Uuid, String, u32)> = st
