@@ -530,3 +530,125 @@ fn replica_three_start_mount_write_read_stop() {
     let (s, b) = api(&t.dirs[0], &t.daemons[0], "DELETE", "/v1/volumes/m3", None);
     assert_eq!(s, 204, "{b}");
 }
+
+#[test]
+fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
+    let t = three(44);
+    let _reaper: Vec<BrickReaper> = t
+        .dirs
+        .iter()
+        .map(|d| BrickReaper(d.state.parent().unwrap().display().to_string()))
+        .collect();
+    let start = |name: &str| {
+        api(
+            &t.dirs[0],
+            &t.daemons[0],
+            "POST",
+            &format!("/v1/volumes/{name}/start"),
+            None,
+        )
+    };
+
+    // Distribute over three bricks: files spread over more than one brick, all readable.
+    let d: Vec<_> = (0..3).map(|i| brick(&t, i, "dist")).collect();
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes",
+        Some(create_body("dist", "distribute", &d, json!({}))),
+    );
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = start("dist");
+    assert_eq!(s, 200, "{b}");
+    {
+        let m = Mount::new(&t.ips[0], "dist").unwrap();
+        for i in 0..30 {
+            std::fs::write(m.dir.join(format!("f{i}")), format!("{i}")).unwrap();
+        }
+        for i in 0..30 {
+            assert_eq!(
+                std::fs::read_to_string(m.dir.join(format!("f{i}"))).unwrap(),
+                format!("{i}")
+            );
+        }
+        let used = d
+            .iter()
+            .filter(|(_, p)| (0..30).any(|i| p.join(format!("f{i}")).is_file()))
+            .count();
+        assert!(used > 1, "files landed on {used} brick(s) only");
+        let total: usize = d
+            .iter()
+            .map(|(_, p)| {
+                (0..30)
+                    .filter(|i| p.join(format!("f{i}")).is_file())
+                    .count()
+            })
+            .sum();
+        assert_eq!(total, 30, "each file on exactly one brick");
+    }
+
+    // Disperse 3 (redundancy 1) and replica 2 + arbiter 1: mount, write, read back.
+    for (name, kind, extra) in [
+        ("ec", "disperse", json!({})),
+        ("arb", "replicate", json!({"replica": 2, "arbiter": 1})),
+    ] {
+        let bricks: Vec<_> = (0..3).map(|i| brick(&t, i, name)).collect();
+        let (s, b) = api(
+            &t.dirs[1],
+            &t.daemons[1],
+            "POST",
+            "/v1/volumes",
+            Some(create_body(name, kind, &bricks, extra)),
+        );
+        assert_eq!(s, 201, "{b}");
+        let (s, b) = start(name);
+        assert_eq!(s, 200, "{b}");
+        let m = Mount::new(&t.ips[2], name).unwrap();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(m.dir.join("big"), &data).unwrap();
+        assert_eq!(std::fs::read(m.dir.join("big")).unwrap(), data, "{name}");
+        if name == "arb" {
+            // The arbiter keeps the file's metadata only.
+            assert_eq!(std::fs::metadata(bricks[2].1.join("big")).unwrap().len(), 0);
+            assert_eq!(
+                std::fs::metadata(bricks[0].1.join("big")).unwrap().len(),
+                data.len() as u64
+            );
+        }
+    }
+
+    // A volume whose brick cannot start: the start fails, is undone, and leaves no brick.
+    let f: Vec<_> = (0..3).map(|i| brick(&t, i, "fail")).collect();
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes",
+        Some(create_body("fail", "replicate", &f, json!({"replica": 3}))),
+    );
+    assert_eq!(s, 201, "{b}");
+    std::fs::remove_dir_all(&f[2].1).unwrap();
+    let (s, b) = start("fail");
+    assert_eq!(s, 500, "{b}");
+    assert_eq!(b["errors"][0]["code"], 2, "{b}");
+    let (_, info) = api(&t.dirs[1], &t.daemons[1], "GET", "/v1/volumes/fail", None);
+    assert_eq!(
+        info["state"], "Created",
+        "the state was rolled back: {info}"
+    );
+    let gone = wait_for("no brick of the failed volume runs", WAIT, || {
+        let running = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                let cmd = String::from_utf8_lossy(&cmd);
+                cmd.contains("glusterfsd")
+                    && f.iter().any(|(_, p)| cmd.contains(p.to_str().unwrap()))
+            });
+        (!running).then_some(())
+    });
+    assert!(gone.is_ok());
+}
