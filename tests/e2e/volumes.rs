@@ -417,6 +417,33 @@ fn replica_three_start_mount_write_read_stop() {
     });
     assert!(shds.is_ok(), "{shds:?}");
 
+    // The CLI shows the same, and the status carries the volume's space.
+    let out = cli_on(&t.daemons[0], &t.dirs[0], &["volume", "status", "m3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for st in &status {
+        assert!(
+            stdout(&out).contains(&st.pid.to_string()),
+            "{}",
+            stdout(&out)
+        );
+    }
+    let out = cli_on(&t.daemons[2], &t.dirs[2], &["volume", "info", "m3"]);
+    assert!(
+        stdout(&out).contains("Status: Started") || stdout(&out).contains("State: Started"),
+        "{}",
+        stdout(&out)
+    );
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "GET",
+        "/v1/volumes/m3/status",
+        None,
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["online"], true, "{b}");
+    assert!(b["size"]["capacity"].as_u64().unwrap_or(0) > 0, "{b}");
+
     // The real FUSE client mounts it; files written land on all three bricks.
     let m = Mount::new(&t.ips[1], "m3").unwrap();
     for i in 0..20 {

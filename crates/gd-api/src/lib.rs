@@ -12,8 +12,8 @@ mod volume;
 pub use error::{ApiError, ErrorCode, ErrorResp};
 pub use peer::{METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
 pub use volume::{
-    BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, SubvolInfo, SubvolReq, SubvolType,
-    VolCreateReq, VolumeInfo,
+    BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, SizeInfo, SubvolInfo, SubvolReq,
+    SubvolType, VolCreateReq, VolumeInfo, VolumeStatus,
 };
 
 use serde::{Deserialize, Serialize};

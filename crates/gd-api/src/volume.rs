@@ -204,3 +204,23 @@ mod tests {
         assert!(unknown.is_err());
     }
 }
+
+/// The space of a volume, in bytes, as its clients see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SizeInfo {
+    pub capacity: u64,
+    pub used: u64,
+    pub free: u64,
+}
+
+/// `GET /v1/volumes/{name}/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VolumeStatus {
+    pub info: VolumeInfo,
+    /// Whether every brick is online.
+    pub online: bool,
+    /// The volume's space, measured through a client mount; absent when it is not started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<SizeInfo>,
+    pub bricks: Vec<BrickStatus>,
+}

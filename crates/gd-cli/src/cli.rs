@@ -16,7 +16,7 @@ use clap_complete::Shell;
 
 use crate::{
     client::{DEFAULT_ENDPOINT, Url, parse_endpoint},
-    cmd::peer::PeerCommand,
+    cmd::{peer::PeerCommand, volume::VolumeCommand},
 };
 
 /// The secret file read when neither `--secret`, `--secret-file` nor `$GD2_AUTH_SECRET` is given.
@@ -75,6 +75,7 @@ impl Cli {
     pub fn check(&self) -> Result<(), clap::Error> {
         match &self.command {
             Command::Peer(cmd) => cmd.check(),
+            Command::Volume(cmd) => cmd.check(),
             Command::Version | Command::Completion { .. } => Ok(()),
         }
     }
@@ -160,6 +161,9 @@ pub enum Command {
     /// Manage the peers (storage servers) of the cluster
     #[command(subcommand)]
     Peer(PeerCommand),
+    /// Manage the volumes of the cluster
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// Print a shell completion script
     ///
     /// For example: `glustercli completion bash > /etc/bash_completion.d/glustercli`.

@@ -45,6 +45,9 @@ pub enum CliError {
         /// The peers it matches.
         ids: Vec<Uuid>,
     },
+    /// The user answered no to a confirmation question.
+    #[error("{0}")]
+    Cancelled(String),
     /// The command line is wrong in a way found after parsing (exit status 2, as clap's).
     #[error("{0}")]
     Usage(String),
@@ -153,6 +156,8 @@ mod tests {
         assert_eq!(e.hint().as_deref(), Some("give the peer's id instead"));
         assert_eq!(e.exit_code(), 1);
         assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
+        let e = CliError::Cancelled("volume v was not deleted".into());
+        assert_eq!((e.exit_code(), e.hint()), (1, None));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::{Behaviour, FakeServer, NEW_PEER_ID, SECRET, Setup, UNREACHABLE_HOST, fixture};
+use common::{
+    Behaviour, FakeServer, NEW_PEER_ID, SECRET, Setup, UNREACHABLE_HOST, cli, cli_for, fixture,
+    stdout_of,
+};
 use gd_api::{Peer, VersionResp};
 use predicates::prelude::*;
 use serde_json::json;
@@ -12,33 +14,6 @@ use serde_json::json;
 const NODE1: &str = "6f1d0c6e-8a4e-4a57-9a36-0d3c8d3f1a01";
 const NODE2: &str = "0b7a3c1e-2f4d-4e5b-8c6d-7e8f9a0b1c2d";
 const NODE3: &str = "9c2e4f60-1a2b-4c3d-8e9f-a0b1c2d3e4f5";
-
-/// `glustercli` with a clean environment (no GD2_* variables from the developer's shell).
-fn cli() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_glustercli"));
-    c.env_remove("GD2_ENDPOINTS")
-        .env_remove("GD2_AUTH_SECRET")
-        .env_remove("GD2_STATE_DIR");
-    c
-}
-
-/// `glustercli --endpoints <server> --secret <SECRET>`.
-fn cli_for(server: &FakeServer) -> Command {
-    let mut c = cli();
-    c.args(["--endpoints", &server.endpoint(), "--secret", SECRET]);
-    c
-}
-
-fn stdout_of(c: &mut Command) -> String {
-    let out = c.output().expect("run glustercli");
-    assert!(
-        out.status.success(),
-        "glustercli failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {

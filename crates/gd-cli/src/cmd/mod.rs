@@ -8,8 +8,9 @@
 pub mod completion;
 pub mod peer;
 pub mod version;
+pub mod volume;
 
-use std::sync::OnceLock;
+use std::{collections::BTreeMap, sync::OnceLock};
 
 use crate::{
     cli::{Cli, Command, GlobalOpts, SECRET_ENV},
@@ -79,7 +80,24 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let result = match cli.command {
         Command::Version => version::run(&ctx).await,
         Command::Peer(cmd) => peer::run(&ctx, cmd).await,
+        Command::Volume(cmd) => volume::run(&ctx, cmd).await,
         Command::Completion { shell } => completion::run(shell),
     };
     result.map_err(|e| ctx.explain(e))
+}
+
+/// Whether metadata passes the `--key`/`--value` filters of `peer list` and `volume list`, as
+/// GD2's daemon applies them: key only, the key is there; value only, one of the values equals
+/// it; both, the key has that value.
+pub fn metadata_matches(
+    metadata: &BTreeMap<String, String>,
+    key: Option<&str>,
+    value: Option<&str>,
+) -> bool {
+    match (key, value) {
+        (None, None) => true,
+        (Some(k), None) => metadata.contains_key(k),
+        (None, Some(v)) => metadata.values().any(|x| x == v),
+        (Some(k), Some(v)) => metadata.get(k).is_some_and(|x| x == v),
+    }
 }

@@ -283,12 +283,7 @@ fn unbracket(s: &str) -> &str {
 /// Whether a peer passes `peer list`'s filters, as GD2's daemon applies them: key only, the
 /// peer has the key; value only, one of its values equals it; both, the key has that value.
 pub fn metadata_matches(peer: &Peer, key: Option<&str>, value: Option<&str>) -> bool {
-    match (key, value) {
-        (None, None) => true,
-        (Some(k), None) => peer.metadata.contains_key(k),
-        (None, Some(v)) => peer.metadata.values().any(|x| x == v),
-        (Some(k), Some(v)) => peer.metadata.get(k).is_some_and(|x| x == v),
-    }
+    super::metadata_matches(&peer.metadata, key, value)
 }
 
 /// Parses `--metadata KEY=VALUE` (the value may be empty and contain `=`).

@@ -1,11 +1,18 @@
 //! A fake glusterd2 for the CLI's tests: `/version`, `/v1/peers` (list, add) and
-//! `/v1/peers/{id}` (edit, remove), GD2's token check, and a few ways to misbehave. It runs on
-//! its own thread (the tests themselves block on the CLI process) and stops when dropped.
+//! `/v1/peers/{id}` (edit, remove), `/v1/volumes` (list, create), `/v1/volumes/{name}` (info,
+//! delete) with `.../start`, `.../stop` and `.../bricks`, GD2's token check, and a few ways to
+//! misbehave. It runs on its own thread (the tests themselves block on the CLI process) and
+//! stops when dropped.
 //!
 //! It records every request it receives ([`FakeServer::requests`]) so tests can assert exactly
-//! what the CLI sent, and it keeps its peers in memory, so an edit or a removal shows in the
-//! next command against the same server. Its rules for add/edit/remove follow GD2's
-//! (gd2.md §3.3-3.5) only as far as the CLI's tests need answers to print.
+//! what the CLI sent, and it keeps its peers and volumes in memory, so an edit, a creation or a
+//! removal shows in the next command against the same server. Its rules follow GD2's
+//! (gd2.md §3.3-3.5, §5) only as far as the CLI's tests need answers to print: it lays a
+//! created volume out as the request says and does not validate the layout (that is the CLI's
+//! and the daemon's job).
+//!
+//! The helpers that run the CLI against it ([`cli`], [`cli_for`], [`stdout_of`]) live here too,
+//! for every test file.
 
 #![allow(dead_code)] // each test file uses a part
 
@@ -31,7 +38,8 @@ use axum::{
     routing::{get, post},
 };
 use gd_api::{
-    ApiError, ErrorCode, ErrorResp, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, VersionResp,
+    ApiError, BrickInfo, BrickKind, BrickStatus, ErrorCode, ErrorResp, METADATA_BYTES_MAX, Peer,
+    PeerAddReq, PeerEditReq, SubvolInfo, SubvolType, VersionResp, VolCreateReq, VolumeInfo,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -39,6 +47,15 @@ use uuid::Uuid;
 
 /// The id the fake daemon gives the peer `POST /v1/peers` adds.
 pub const NEW_PEER_ID: &str = "3e0d9a8b-7c6f-4e5d-9a1b-2c3d4e5f6a7b";
+
+/// The id the fake daemon gives every volume `POST /v1/volumes` creates.
+pub const NEW_VOLUME_ID: &str = "5e1f0000-0000-4000-8000-0000000000ff";
+
+/// The id of the fixture volume `gv0`.
+pub const GV0_ID: &str = "5e1f0000-0000-4000-8000-000000000001";
+
+/// The id of the fixture volume `dist`.
+pub const DIST_ID: &str = "5e1f0000-0000-4000-8000-000000000002";
 
 /// The host `peer add` cannot reach (the fake daemon answers GD2's connect error).
 pub const UNREACHABLE_HOST: &str = "unreachable.invalid";
@@ -89,6 +106,8 @@ pub struct Setup {
     pub tls: bool,
     /// The peers at start.
     pub peers: Vec<Peer>,
+    /// The volumes at start.
+    pub volumes: Vec<VolumeInfo>,
 }
 
 impl Default for Setup {
@@ -98,6 +117,7 @@ impl Default for Setup {
             behaviour: Behaviour::Normal,
             tls: false,
             peers: peers(),
+            volumes: volumes(),
         }
     }
 }
@@ -106,6 +126,7 @@ impl Default for Setup {
 struct AppState {
     setup: Setup,
     peers: Mutex<Vec<Peer>>,
+    volumes: Mutex<Vec<VolumeInfo>>,
     requests: Arc<Mutex<Vec<Recorded>>>,
 }
 
@@ -132,6 +153,7 @@ impl FakeServer {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(AppState {
             peers: Mutex::new(setup.peers.clone()),
+            volumes: Mutex::new(setup.volumes.clone()),
             setup: setup.clone(),
             requests: requests.clone(),
         });
@@ -242,6 +264,177 @@ pub fn peers() -> Vec<Peer> {
     ]
 }
 
+/// The volumes the fake daemon serves: `gv0`, a started replica 3 volume with options and
+/// metadata (one brick on an IPv6 host), and `dist`, a created distribute volume of two bricks.
+pub fn volumes() -> Vec<VolumeInfo> {
+    let brick = |host: &str, path: &str| gd_api::BrickReq {
+        host: Some(host.to_owned()),
+        path: path.to_owned(),
+        ..gd_api::BrickReq::default()
+    };
+    let request = |name: &str, kind, replica, bricks| VolCreateReq {
+        name: name.to_owned(),
+        transport: None,
+        subvols: vec![gd_api::SubvolReq {
+            kind,
+            bricks,
+            replica,
+            arbiter: 0,
+            disperse_count: 0,
+            disperse_data: 0,
+            disperse_redundancy: 0,
+        }],
+        force: false,
+        metadata: BTreeMap::new(),
+        flags: Default::default(),
+        options: BTreeMap::new(),
+    };
+    let mut gv0 = build_volume(
+        &request(
+            "gv0",
+            SubvolType::Replicate,
+            3,
+            vec![
+                brick("node1", "/bricks/gv0"),
+                brick("node2", "/bricks/gv0"),
+                brick("fd00::2", "/bricks/gv0-b3"),
+            ],
+        ),
+        GV0_ID.parse().unwrap(),
+        &peers(),
+    )
+    .expect("gv0");
+    gv0.state = "Started".into();
+    gv0.options = [
+        ("cluster/replicate.self-heal-daemon", "on"),
+        ("performance/read-ahead.read-ahead", "off"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .into();
+    gv0.metadata = [("owner".to_owned(), "alice".to_owned())].into();
+    let mut dist = build_volume(
+        &request(
+            "dist",
+            SubvolType::Distribute,
+            0,
+            vec![brick("node1", "/bricks/d1"), brick("node1", "/bricks/d2")],
+        ),
+        DIST_ID.parse().unwrap(),
+        &peers(),
+    )
+    .expect("dist");
+    dist.metadata = [("owner", "bob"), ("tier", "cold")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+    vec![gv0, dist]
+}
+
+/// The volume a create request describes, laid out as the request says (no validation):
+/// a distribute subvolume becomes one subvolume per brick, as the daemon stores them. Bricks
+/// named by peer id get the peer's host; an unknown peer id is an error.
+pub fn build_volume(req: &VolCreateReq, id: Uuid, peers: &[Peer]) -> Result<VolumeInfo, String> {
+    let mut subvols = Vec::new();
+    let mut index = 0u128;
+    for s in &req.subvols {
+        let mut bricks = Vec::new();
+        for b in &s.bricks {
+            index += 1;
+            let (peer_id, host) = match (&b.peerid, &b.host) {
+                (Some(pid), _) => {
+                    let p = peers
+                        .iter()
+                        .find(|p| p.id == *pid)
+                        .ok_or_else(|| format!("brick {}: no such peer ({pid})", b.path))?;
+                    let host = p
+                        .peer_addresses
+                        .first()
+                        .map_or(p.name.as_str(), |a| host_of(a));
+                    (p.id, host.to_owned())
+                }
+                (None, Some(h)) => {
+                    let peer = peers.iter().find(|p| {
+                        p.name == *h
+                            || p.peer_addresses
+                                .iter()
+                                .chain(&p.client_addresses)
+                                .any(|a| host_of(a) == h)
+                    });
+                    (peer.map_or(Uuid::nil(), |p| p.id), h.clone())
+                }
+                (None, None) => return Err(format!("brick {}: no peer or host", b.path)),
+            };
+            bricks.push(BrickInfo {
+                id: Uuid::from_u128(id.as_u128() ^ (index << 64)),
+                path: b.path.clone(),
+                volume_id: id,
+                volume_name: req.name.clone(),
+                peer_id,
+                host,
+                kind: match b.kind {
+                    BrickKind::Brick => "Brick",
+                    BrickKind::Arbiter => "Arbiter",
+                }
+                .to_owned(),
+            });
+        }
+        let subvol = |kind: &str, bricks: Vec<BrickInfo>| SubvolInfo {
+            name: String::new(),
+            kind: kind.to_owned(),
+            replica_count: s.replica.max(1),
+            arbiter_count: s.arbiter,
+            disperse_count: s.disperse_count,
+            bricks,
+        };
+        match s.kind {
+            SubvolType::Distribute => {
+                subvols.extend(bricks.into_iter().map(|b| subvol("Distribute", vec![b])))
+            }
+            SubvolType::Replicate => subvols.push(subvol("Replicate", bricks)),
+            SubvolType::Disperse => subvols.push(subvol("Disperse", bricks)),
+        }
+    }
+    for (i, s) in subvols.iter_mut().enumerate() {
+        s.name = format!("{}-{}-{i}", req.name, s.kind.to_ascii_lowercase());
+    }
+    let first = req.subvols.first();
+    let many = subvols.len() > 1;
+    let kind = match (first.map(|s| s.kind), many) {
+        (Some(SubvolType::Replicate), false) => "Replicate",
+        (Some(SubvolType::Replicate), true) => "Distributed-Replicate",
+        (Some(SubvolType::Disperse), false) => "Disperse",
+        (Some(SubvolType::Disperse), true) => "Distributed-Disperse",
+        _ => "Distribute",
+    };
+    let disperse_count = first.map_or(0, |s| {
+        if s.kind == SubvolType::Disperse && s.disperse_count == 0 {
+            s.bricks.len() as u32
+        } else {
+            s.disperse_count
+        }
+    });
+    let redundancy = first.map_or(0, |s| match (s.disperse_redundancy, s.disperse_data) {
+        (r, _) if r > 0 => r,
+        (0, d) if d > 0 => disperse_count.saturating_sub(d),
+        _ if s.kind == SubvolType::Disperse => 1,
+        _ => 0,
+    });
+    Ok(VolumeInfo {
+        id,
+        name: req.name.clone(),
+        kind: kind.to_owned(),
+        transport: req.transport.clone().unwrap_or_else(|| "tcp".to_owned()),
+        distribute_count: subvols.len() as u32,
+        replica_count: first.map_or(1, |s| s.replica.max(1)),
+        arbiter_count: first.map_or(0, |s| s.arbiter),
+        disperse_count,
+        disperse_redundancy_count: redundancy,
+        options: req.options.clone(),
+        state: "Created".to_owned(),
+        metadata: req.metadata.clone(),
+        subvols,
+    })
+}
+
 /// The fake daemon's version.
 pub fn version() -> VersionResp {
     VersionResp {
@@ -255,6 +448,11 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/version", get(|| async { Json(version()) }))
         .route("/v1/peers", get(list_peers).post(add_peer))
         .route("/v1/peers/{id}", post(edit_peer).delete(remove_peer))
+        .route("/v1/volumes", get(list_volumes).post(create_volume))
+        .route("/v1/volumes/{name}", get(get_volume).delete(delete_volume))
+        .route("/v1/volumes/{name}/start", post(start_volume))
+        .route("/v1/volumes/{name}/stop", post(stop_volume))
+        .route("/v1/volumes/{name}/bricks", get(volume_bricks))
         .layer(middleware::from_fn_with_state(state.clone(), check_token))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
@@ -508,4 +706,175 @@ async fn check_token(State(state): State<Arc<AppState>>, req: Request, next: Nex
         }
     }
     next.run(req).await
+}
+
+/// `GET /v1/volumes`: every volume, in name order, as the daemon lists them. `?key=&value=`
+/// are ignored on purpose: the CLI filters again, and the tests check that.
+async fn list_volumes(State(state): State<Arc<AppState>>) -> Json<Vec<VolumeInfo>> {
+    let mut vols = state.volumes.lock().unwrap().clone();
+    vols.sort_by(|a, b| a.name.cmp(&b.name));
+    Json(vols)
+}
+
+/// `POST /v1/volumes`: 201 + Location + the new volume (id [`NEW_VOLUME_ID`], state Created).
+async fn create_volume(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let req: VolCreateReq = parse_body(&body)?;
+    let mut vols = state.volumes.lock().unwrap();
+    if vols.iter().any(|v| v.name == req.name) {
+        return Err(error(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            format!("volume {} already exists", req.name),
+        ));
+    }
+    let peers = state.peers.lock().unwrap().clone();
+    let vol = build_volume(&req, NEW_VOLUME_ID.parse().unwrap(), &peers)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, e))?;
+    vols.push(vol.clone());
+    Ok((
+        StatusCode::CREATED,
+        [(LOCATION, format!("/v1/volumes/{}", vol.name))],
+        Json(vol),
+    )
+        .into_response())
+}
+
+/// The index of the volume `name`, or the daemon's 404.
+fn find_volume(vols: &[VolumeInfo], name: &str) -> Result<usize, Refusal> {
+    vols.iter().position(|v| v.name == name).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!("volume {name} not found"),
+        )
+    })
+}
+
+/// `GET /v1/volumes/{name}`.
+async fn get_volume(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<VolumeInfo>, Refusal> {
+    let vols = state.volumes.lock().unwrap();
+    let i = find_volume(&vols, &name)?;
+    Ok(Json(vols[i].clone()))
+}
+
+/// `DELETE /v1/volumes/{name}`: 204; a started volume is refused.
+async fn delete_volume(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Refusal> {
+    let mut vols = state.volumes.lock().unwrap();
+    let i = find_volume(&vols, &name)?;
+    if vols[i].state == "Started" {
+        return Err(error(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            format!("volume {name} is started: stop it first"),
+        ));
+    }
+    vols.remove(i);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/volumes/{name}/start` with an optional `{"force-start-bricks": bool}`: an
+/// already started volume only with force.
+async fn start_volume(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<VolumeInfo>, Refusal> {
+    let force = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        let req: serde_json::Value = parse_body(&body)?;
+        req.get("force-start-bricks")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    };
+    let mut vols = state.volumes.lock().unwrap();
+    let i = find_volume(&vols, &name)?;
+    if vols[i].state == "Started" && !force {
+        return Err(error(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            format!("volume {name} is already started"),
+        ));
+    }
+    vols[i].state = "Started".into();
+    Ok(Json(vols[i].clone()))
+}
+
+/// `POST /v1/volumes/{name}/stop`: only a started volume.
+async fn stop_volume(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<VolumeInfo>, Refusal> {
+    let mut vols = state.volumes.lock().unwrap();
+    let i = find_volume(&vols, &name)?;
+    if vols[i].state != "Started" {
+        return Err(error(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            format!("volume {name} is not started"),
+        ));
+    }
+    vols[i].state = "Stopped".into();
+    Ok(Json(vols[i].clone()))
+}
+
+/// `GET /v1/volumes/{name}/bricks`: the bricks of a started volume are online, brick `i`
+/// (from 0) on port 49152 + i with pid 3000 + i; the others are offline (no port, no pid).
+async fn volume_bricks(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<BrickStatus>>, Refusal> {
+    let vols = state.volumes.lock().unwrap();
+    let vol = &vols[find_volume(&vols, &name)?];
+    let online = vol.state == "Started";
+    Ok(Json(
+        vol.subvols
+            .iter()
+            .flat_map(|s| &s.bricks)
+            .enumerate()
+            .map(|(i, b)| BrickStatus {
+                info: b.clone(),
+                online,
+                pid: if online { 3000 + i as u32 } else { 0 },
+                port: if online { 49152 + i as u16 } else { 0 },
+            })
+            .collect(),
+    ))
+}
+
+/// `glustercli` with a clean environment (no GD2_* variables from the developer's shell).
+pub fn cli() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_glustercli"));
+    c.env_remove("GD2_ENDPOINTS")
+        .env_remove("GD2_AUTH_SECRET")
+        .env_remove("GD2_STATE_DIR");
+    c
+}
+
+/// `glustercli --endpoints <server> --secret <SECRET>`.
+pub fn cli_for(server: &FakeServer) -> assert_cmd::Command {
+    let mut c = cli();
+    c.args(["--endpoints", &server.endpoint(), "--secret", SECRET]);
+    c
+}
+
+/// Runs the CLI, asserts that it succeeded and returns its stdout.
+pub fn stdout_of(c: &mut assert_cmd::Command) -> String {
+    let out = c.output().expect("run glustercli");
+    assert!(
+        out.status.success(),
+        "glustercli failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
 }

@@ -20,6 +20,36 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(start_volume))
         .routes(routes!(stop_volume))
         .routes(routes!(volume_bricks))
+        .routes(routes!(volume_status))
+}
+
+/// A volume with its bricks' status and, when started, its space (measured through a
+/// temporary read-only client mount on this node).
+#[utoipa::path(
+    get, path = "/v1/volumes/{volname}/status", tag = "volumes", operation_id = "VolumeStatus",
+    params(("volname" = String, Path, description = "The volume's name")),
+    responses(
+        (status = 200, description = "The volume's status", body = gd_api::VolumeStatus),
+        (status = 404, description = "No such volume", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn volume_status(
+    State(node): State<SharedState>,
+    Path(volname): Path<String>,
+) -> ApiResult<Json<gd_api::VolumeStatus>> {
+    volumes::check_name(&volname)?;
+    let vol = volumes::get_volume(node.store.as_ref(), &volname)
+        .await?
+        .ok_or_else(|| ApiErr::new(ErrorCode::NotFound, format!("volume {volname} not found")))?;
+    let bricks = crate::reconcile::brick_statuses(node.store.as_ref(), &vol).await?;
+    let size = volumes::volume_size(&node, &vol).await;
+    Ok(Json(gd_api::VolumeStatus {
+        online: bricks.iter().all(|b| b.online),
+        info: vol.to_api(),
+        size,
+        bricks,
+    }))
 }
 
 /// `POST /v1/volumes/{volname}/start` body (optional).

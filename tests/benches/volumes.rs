@@ -1,0 +1,92 @@
+//! Volume benchmark: prints figures, asserts nothing about speed.
+//!
+//! 1. Create, start (returns once every brick signed in), stop and delete of a replica-3
+//!    volume over 3 glusterd2 nodes with real glusterfsd bricks: median and range of 10 runs.
+//! 2. `GET /v1/volumes` latency with 100 volumes: median of 20.
+//!
+//! GD1's figures on this kind of machine are in shared/fixtures/gd1-baseline.md.
+//! Run: `scripts/bench.sh --bench volumes` (it builds the release binaries the bench starts).
+
+use std::time::{Duration, Instant};
+
+use gd_testkit::*;
+use serde_json::json;
+
+fn median(mut v: Vec<Duration>) -> (f64, f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    (ms(v[v.len() / 2]), ms(v[0]), ms(v[v.len() - 1]))
+}
+
+fn main() {
+    let ips: Vec<String> = (1..=3).map(|i| format!("127.0.32.{i}")).collect();
+    let dirs: Vec<NodeDirs> = ips.iter().map(|_| NodeDirs::new()).collect();
+    let daemons: Vec<Daemon> = ips
+        .iter()
+        .zip(&dirs)
+        .map(|(ip, d)| start_daemon(d, ip, &[]).expect("start"))
+        .collect();
+    for ip in &ips[1..] {
+        let (s, b) = api(
+            &dirs[0],
+            &daemons[0],
+            "POST",
+            "/v1/peers",
+            Some(json!({"addresses": [ip]})),
+        );
+        assert_eq!(s, 201, "{b}");
+    }
+    wait_voters(&ips, 3, Duration::from_secs(60)).expect("3 voters");
+    let brick_root = dirs[0].state.parent().expect("dir").join("bench-bricks");
+
+    let (mut create, mut start, mut stop, mut delete) = (vec![], vec![], vec![], vec![]);
+    for run in 0..10 {
+        let bricks: Vec<_> = ips
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| json!({"host": ip, "path": brick_root.join(format!("r{run}-b{i}"))}))
+            .collect();
+        let body = json!({"name": "bench", "subvols": [{"type": "replicate", "replica": 3, "bricks": bricks}],
+                          "flags": {"create-brick-dir": true, "allow-root-dir": true}});
+        let timed = |method: &str, path: &str, body: Option<serde_json::Value>, want: u16| {
+            let t = Instant::now();
+            let (s, b) = api(&dirs[0], &daemons[0], method, path, body);
+            let took = t.elapsed();
+            assert_eq!(s, want, "{method} {path}: {b}");
+            took
+        };
+        create.push(timed("POST", "/v1/volumes", Some(body), 201));
+        start.push(timed("POST", "/v1/volumes/bench/start", None, 200));
+        stop.push(timed("POST", "/v1/volumes/bench/stop", None, 200));
+        delete.push(timed("DELETE", "/v1/volumes/bench", None, 204));
+    }
+    println!("\nreplica 3 on 3 nodes, 10 runs (median, min..max, ms):");
+    for (name, v) in [
+        ("create", create),
+        ("start (all bricks online)", start),
+        ("stop", stop),
+        ("delete", delete),
+    ] {
+        let (m, lo, hi) = median(v);
+        println!("  {name:<28} {m:>8.1}   {lo:.1}..{hi:.1}");
+    }
+
+    for i in 0..100 {
+        let body = json!({"name": format!("v{i:03}"), "subvols": [{"type": "distribute",
+            "bricks": [{"host": ips[i % 3], "path": brick_root.join(format!("d{i}"))}]}],
+            "flags": {"create-brick-dir": true, "allow-root-dir": true}});
+        let (s, b) = api(&dirs[0], &daemons[0], "POST", "/v1/volumes", Some(body));
+        assert_eq!(s, 201, "{b}");
+    }
+    let mut list = vec![];
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (s, b) = api(&dirs[1], &daemons[1], "GET", "/v1/volumes", None);
+        list.push(t.elapsed());
+        assert_eq!(s, 200);
+        assert_eq!(b.as_array().map(Vec::len), Some(100));
+    }
+    let (m, lo, hi) = median(list);
+    println!("\nGET /v1/volumes with 100 volumes, 20 runs: median {m:.1} ms ({lo:.1}..{hi:.1})");
+    kill_processes_matching(brick_root.to_str().expect("utf-8"));
+}
