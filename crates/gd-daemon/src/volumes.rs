@@ -1357,8 +1357,9 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
             if mounts
                 .lines()
                 .any(|l| l.split_whitespace().nth(1) == dir.to_str())
+                && let Ok(st) = nix::sys::statvfs::statvfs(&dir)
             {
-                if let Ok(st) = nix::sys::statvfs::statvfs(&dir) {
+                {
                     let frag = st.fragment_size() as u64;
                     let capacity = st.blocks() as u64 * frag;
                     let free = st.blocks_available() as u64 * frag;
