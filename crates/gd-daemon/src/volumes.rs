@@ -1359,16 +1359,19 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
                 .any(|l| l.split_whitespace().nth(1) == dir.to_str())
                 && let Ok(st) = nix::sys::statvfs::statvfs(&dir)
             {
-                {
-                    let frag = st.fragment_size() as u64;
-                    let capacity = st.blocks() as u64 * frag;
-                    let free = st.blocks_available() as u64 * frag;
-                    return Some(gd_api::SizeInfo {
-                        capacity,
-                        used: capacity.saturating_sub(st.blocks_free() as u64 * frag),
-                        free,
-                    });
-                }
+                // The field widths differ between platforms; u64 holds them all.
+                let (frag, blocks, avail, bfree) = (
+                    u64::from(st.fragment_size()),
+                    u64::from(st.blocks()),
+                    u64::from(st.blocks_available()),
+                    u64::from(st.blocks_free()),
+                );
+                let capacity = blocks * frag;
+                return Some(gd_api::SizeInfo {
+                    capacity,
+                    used: capacity.saturating_sub(bfree * frag),
+                    free: avail * frag,
+                });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
