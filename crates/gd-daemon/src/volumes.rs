@@ -1359,12 +1359,11 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
                 .any(|l| l.split_whitespace().nth(1) == dir.to_str())
                 && let Ok(st) = nix::sys::statvfs::statvfs(&dir)
             {
-                // The field widths differ between platforms; u64 holds them all.
                 let (frag, blocks, avail, bfree) = (
-                    u64::from(st.fragment_size()),
-                    u64::from(st.blocks()),
-                    u64::from(st.blocks_available()),
-                    u64::from(st.blocks_free()),
+                    st.fragment_size(),
+                    st.blocks(),
+                    st.blocks_available(),
+                    st.blocks_free(),
                 );
                 let capacity = blocks * frag;
                 return Some(gd_api::SizeInfo {
