@@ -39,6 +39,8 @@ pub const STATUS_PREFIX: &str = "brick-status/";
 const TICK: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// How long a started brick may take to appear in the port map.
+const SIGNIN_WAIT: Duration = Duration::from_secs(10);
 
 /// A brick's actual state, as its node publishes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,7 +321,32 @@ impl Reconciler {
             };
             match bricks::start(&self.node.config, &launch).await {
                 Err(StartError::PortInUse(_)) => continue,
-                other => return other,
+                Err(e) => return Err(e),
+                Ok(pid) => {
+                    // A brick serves once it signed in; a launcher may exit 0 while its brick
+                    // fails its graph (a missing directory) and dies a moment later.
+                    let deadline = Instant::now() + SIGNIN_WAIT;
+                    loop {
+                        if self.rpc.portmap().port_of(path).is_some()
+                            && bricks::running_pid(
+                                &bricks::files(&self.node.config, &vol.name, host, path, id)
+                                    .pidfile,
+                                path,
+                            )
+                            .is_some()
+                        {
+                            return Ok(pid);
+                        }
+                        if Instant::now() >= deadline {
+                            bricks::stop(pid).await;
+                            return Err(StartError::Failed(format!(
+                                "brick {path} did not sign in within {} s (see its log)",
+                                SIGNIN_WAIT.as_secs()
+                            )));
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
             }
         }
         Err(StartError::Failed(
