@@ -137,8 +137,8 @@ fn replica_three_create_list_info_delete() {
             json!({"replica": 3}),
         )),
     );
-    assert_eq!(s, 500, "{b}");
-    assert_eq!(b["errors"][0]["code"], 2, "{b}");
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["errors"][0]["code"], 3, "{b}");
     assert!(
         b["errors"][0]["message"]
             .as_str()
@@ -266,7 +266,7 @@ fn layouts_and_bad_input() {
         ),
         (
             json!({"name": "r", "subvols": [{"type": "distribute", "bricks": [{"host": t.ips[0], "path": x[0].1}]}]}),
-            500,
+            400,
         ),
         (json!({"name": "r", "subvolz": []}), 400),
     ];
@@ -285,6 +285,35 @@ fn layouts_and_bad_input() {
     assert!(!x.iter().any(|(_, p)| p.exists()));
     let (_, list) = api(&t.dirs[1], &t.daemons[1], "GET", "/v1/volumes", None);
     assert_eq!(list.as_array().unwrap().len(), 3);
+
+    // A failure after the checks (one node cannot create .glusterfs in its brick: a file of
+    // that name is in the way) is undone on every node: no volume, no xattr on any brick.
+    let u: Vec<_> = (0..3).map(|i| brick(&t, i, "undo")).collect();
+    for (_, p) in &u {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    std::fs::write(u[2].1.join(".glusterfs"), b"in the way").unwrap();
+    let (s, b) = post(create_body("undo", "replicate", &u, json!({"replica": 3})));
+    assert_eq!(s, 500, "{b}");
+    assert_eq!(b["errors"][0]["code"], 2, "{b}");
+    assert_eq!(
+        b["errors"][0]["fields"]["step"], "volume-create.init-bricks",
+        "{b}"
+    );
+    let (s, _) = api(&t.dirs[2], &t.daemons[2], "GET", "/v1/volumes/undo", None);
+    assert_eq!(s, 404);
+    for (_, p) in &u {
+        assert!(
+            xattr::get(p, VOLUME_ID_XATTR).unwrap().is_none(),
+            "xattr left on {}",
+            p.display()
+        );
+        assert!(
+            !p.join(".glusterfs").is_dir(),
+            ".glusterfs left in {}",
+            p.display()
+        );
+    }
 
     // A peer that is offline cannot get a brick.
     let mut daemons = t.daemons;
@@ -615,20 +644,23 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
         assert_eq!(total, 30, "each file on exactly one brick");
     }
 
-    // Disperse 3 (redundancy 1) and replica 2 + arbiter 1: mount, write, read back.
-    for (name, kind, extra) in [
-        ("ec", "disperse", json!({})),
-        ("arb", "replicate", json!({"replica": 2, "arbiter": 1})),
+    // Disperse 3 (redundancy 1) and replica 3 arbiter 1 (GD1's words, through the CLI): mount,
+    // write, read back.
+    for (name, layout) in [
+        ("ec", &["--disperse", "3", "--redundancy", "1"][..]),
+        ("arb", &["replica", "3", "arbiter", "1"][..]),
     ] {
         let bricks: Vec<_> = (0..3).map(|i| brick(&t, i, name)).collect();
-        let (s, b) = api(
-            &t.dirs[1],
-            &t.daemons[1],
-            "POST",
-            "/v1/volumes",
-            Some(create_body(name, kind, &bricks, extra)),
-        );
-        assert_eq!(s, 201, "{b}");
+        let specs: Vec<String> = bricks
+            .iter()
+            .map(|(h, p)| format!("{h}:{}", p.display()))
+            .collect();
+        let mut args = vec!["volume", "create", name];
+        args.extend_from_slice(layout);
+        args.extend(specs.iter().map(String::as_str));
+        args.extend(["--create-brick-dir", "--allow-root-dir"]);
+        let out = cli_on(&t.daemons[1], &t.dirs[1], &args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         let (s, b) = start(name);
         assert_eq!(s, 200, "{b}");
         let m = Mount::new(&t.ips[2], name).unwrap();

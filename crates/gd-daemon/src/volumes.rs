@@ -832,6 +832,19 @@ async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<(), ApiEr
         })?;
     engine.execute(txn, lease).await.map_err(|e| match e {
         TxnError::Busy { .. } => ApiErr::new(ErrorCode::OperationInProgress, e.to_string()),
+        // A validation step that refuses is the caller's mistake (a brick in use, on the
+        // root file system...): a 4xx, like every other bad input; nothing was changed.
+        TxnError::StepFailed {
+            ref step,
+            node,
+            ref error,
+        } if step.ends_with(".validate-bricks") => ApiErr::new(
+            ErrorCode::InvalidRequest,
+            format!("brick check failed on node {node}: {error}"),
+        )
+        .field("step", step.as_str())
+        .field("peer-id", node.to_string())
+        .field("error", error.as_str()),
         TxnError::StepFailed {
             ref step,
             node,
