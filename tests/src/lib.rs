@@ -385,8 +385,11 @@ pub fn api(
         gd_auth::TOKEN_VALIDITY,
     );
     let url = format!("{}{path}", d.url());
+    // The daemon bounds every operation itself (the longest, a peer removal that hands over
+    // an etcd member and then tells the peer to leave, within 90 + 30 s); this bound only
+    // keeps a broken daemon from hanging the test.
     let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_secs(150))
         .build()
         .expect("client");
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
