@@ -94,6 +94,21 @@ impl From<StoreError> for ApiErr {
 
 pub type ApiResult<T> = Result<T, ApiErr>;
 
+/// GD2's metadata filter of list endpoints: `key` only = has the key; `value` only = some
+/// value equals it; both = the key has that value; neither = everything.
+pub(crate) fn metadata_matches(
+    md: &std::collections::BTreeMap<String, String>,
+    key: Option<&str>,
+    value: Option<&str>,
+) -> bool {
+    match (key, value) {
+        (Some(k), Some(v)) => md.get(k).map(String::as_str) == Some(v),
+        (Some(k), None) => md.contains_key(k),
+        (None, Some(v)) => md.values().any(|x| x == v),
+        (None, None) => true,
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -264,6 +279,22 @@ mod tests {
             committed == generated,
             "docs/api/openapi.json is out of date: run GD2_UPDATE_OPENAPI=1 cargo test -p gd-daemon openapi"
         );
+    }
+
+    #[test]
+    fn metadata_filter_is_gd2s() {
+        let md: std::collections::BTreeMap<String, String> = [
+            ("rack".to_owned(), "r1".to_owned()),
+            ("role".to_owned(), "spare".to_owned()),
+        ]
+        .into();
+        assert!(metadata_matches(&md, None, None));
+        assert!(metadata_matches(&md, Some("rack"), None));
+        assert!(!metadata_matches(&md, Some("zone"), None));
+        assert!(metadata_matches(&md, None, Some("spare")));
+        assert!(!metadata_matches(&md, None, Some("r2")));
+        assert!(metadata_matches(&md, Some("rack"), Some("r1")));
+        assert!(!metadata_matches(&md, Some("rack"), Some("spare")));
     }
 
     #[test]

@@ -47,12 +47,7 @@ async fn list_peers(
     Query(f): Query<PeerFilter>,
 ) -> ApiResult<Json<Vec<Peer>>> {
     let mut list = peers::list_peers(node.store.as_ref()).await?;
-    list.retain(|p| match (&f.key, &f.value) {
-        (Some(k), Some(v)) => p.metadata.get(k) == Some(v),
-        (Some(k), None) => p.metadata.contains_key(k),
-        (None, Some(v)) => p.metadata.values().any(|x| x == v),
-        (None, None) => true,
-    });
+    list.retain(|p| super::metadata_matches(&p.metadata, f.key.as_deref(), f.value.as_deref()));
     Ok(Json(list))
 }
 

@@ -163,12 +163,7 @@ async fn list_volumes(
         .iter()
         .map(|v| v.to_api())
         .collect();
-    list.retain(|v| match (&f.key, &f.value) {
-        (Some(k), Some(val)) => v.metadata.get(k) == Some(val),
-        (Some(k), None) => v.metadata.contains_key(k),
-        (None, Some(val)) => v.metadata.values().any(|x| x == val),
-        (None, None) => true,
-    });
+    list.retain(|v| super::metadata_matches(&v.metadata, f.key.as_deref(), f.value.as_deref()));
     Ok(Json(list))
 }
 
