@@ -396,6 +396,16 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     assert_eq!(s, 404);
     let (s, _) = api(c.dirs(0), &n0, "DELETE", "/v1/peers/xyz", None);
     assert_eq!(s, 400);
+    let p1_id = peers_of(c.dirs(1), &n1).unwrap()[0].id;
+    let (s, b) = api(
+        c.dirs(1),
+        &n1,
+        "DELETE",
+        &format!("/v1/peers/{p1_id}?force=maybe"),
+        None,
+    );
+    assert_eq!(s, 400, "{b}");
+    assert!(msg(&b).contains("query"), "{b}");
     // The local-store node refuses to add peers, and says how to switch.
     let (s, b) = api(
         c.dirs(3),

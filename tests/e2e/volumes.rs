@@ -42,6 +42,11 @@ fn three(block: u8) -> Three {
     Three { dirs, daemons, ips }
 }
 
+/// `POST /v1/volumes` on node `i`.
+fn post_volume(t: &Three, i: usize, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    api(&t.dirs[i], &t.daemons[i], "POST", "/v1/volumes", body)
+}
+
 fn brick(t: &Three, i: usize, name: &str) -> (String, std::path::PathBuf) {
     let path = t.dirs[i].state.parent().unwrap().join("bricks").join(name);
     (t.ips[i].clone(), path)
@@ -70,11 +75,9 @@ fn create_body(
 fn replica_three_create_list_info_delete() {
     let t = three(41);
     let bricks: Vec<_> = (0..3).map(|i| brick(&t, i, "r3")).collect();
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes",
+    let (s, b) = post_volume(
+        &t,
+        0,
         Some(create_body(
             "rep3",
             "replicate",
@@ -107,11 +110,9 @@ fn replica_three_create_list_info_delete() {
     assert_eq!(list.as_array().unwrap().len(), 1);
 
     // The name is taken; a brick of the volume cannot serve another.
-    let (s, b) = api(
-        &t.dirs[1],
-        &t.daemons[1],
-        "POST",
-        "/v1/volumes",
+    let (s, b) = post_volume(
+        &t,
+        1,
         Some(create_body(
             "rep3",
             "replicate",
@@ -125,11 +126,9 @@ fn replica_three_create_list_info_delete() {
         brick(&t, 1, "other1"),
         brick(&t, 2, "other2"),
     ];
-    let (s, b) = api(
-        &t.dirs[1],
-        &t.daemons[1],
-        "POST",
-        "/v1/volumes",
+    let (s, b) = post_volume(
+        &t,
+        1,
         Some(create_body(
             "again",
             "replicate",
@@ -200,33 +199,23 @@ fn layouts_and_bad_input() {
     let t = three(42);
     // Distribute over three bricks, disperse 3 (redundancy 1), replica 2 + arbiter 1.
     let d: Vec<_> = (0..3).map(|i| brick(&t, i, "d")).collect();
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes",
+    let (s, b) = post_volume(
+        &t,
+        0,
         Some(create_body("dist", "distribute", &d, json!({}))),
     );
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["type"], "Distribute");
     assert_eq!(b["distribute-count"], 3);
     let e: Vec<_> = (0..3).map(|i| brick(&t, i, "e")).collect();
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes",
-        Some(create_body("disp", "disperse", &e, json!({}))),
-    );
+    let (s, b) = post_volume(&t, 0, Some(create_body("disp", "disperse", &e, json!({}))));
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["disperse-count"], 3);
     assert_eq!(b["disperse-redundancy-count"], 1);
     let a: Vec<_> = (0..3).map(|i| brick(&t, i, "a")).collect();
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes",
+    let (s, b) = post_volume(
+        &t,
+        0,
         Some(create_body(
             "arb",
             "replicate",
@@ -238,8 +227,7 @@ fn layouts_and_bad_input() {
     assert_eq!(b["subvols"][0]["bricks"][2]["type"], "Arbiter");
 
     let x: Vec<_> = (0..3).map(|i| brick(&t, i, "x")).collect();
-    let post =
-        |body: serde_json::Value| api(&t.dirs[0], &t.daemons[0], "POST", "/v1/volumes", Some(body));
+    let post = |body: serde_json::Value| post_volume(&t, 0, Some(body));
     let cases = [
         (create_body("bad name", "distribute", &x, json!({})), 400),
         (
@@ -371,11 +359,9 @@ fn replica_three_start_mount_write_read_stop() {
         )
         .collect();
     let _ = root;
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes",
+    let (s, b) = post_volume(
+        &t,
+        0,
         Some(create_body(
             "m3",
             "replicate",
@@ -607,11 +593,9 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
 
     // Distribute over three bricks: files spread over more than one brick, all readable.
     let d: Vec<_> = (0..3).map(|i| brick(&t, i, "dist")).collect();
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes",
+    let (s, b) = post_volume(
+        &t,
+        0,
         Some(create_body("dist", "distribute", &d, json!({}))),
     );
     assert_eq!(s, 201, "{b}");
@@ -679,11 +663,9 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
 
     // A volume whose brick cannot start: the start fails, is undone, and leaves no brick.
     let f: Vec<_> = (0..3).map(|i| brick(&t, i, "fail")).collect();
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes",
+    let (s, b) = post_volume(
+        &t,
+        0,
         Some(create_body("fail", "replicate", &f, json!({"replica": 3}))),
     );
     assert_eq!(s, 201, "{b}");

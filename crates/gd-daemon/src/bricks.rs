@@ -97,19 +97,20 @@ fn rand_u32() -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
+/// An executable on `PATH`, or in the sbin directories GlusterFS installs its daemons in
+/// (a service manager's `PATH` may lack them).
+pub fn find_executable(name: &str) -> Option<PathBuf> {
+    gd_store::managed::find_binary(Path::new(name)).or_else(|| {
+        ["/usr/sbin", "/sbin", "/usr/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(name))
+            .find(|p| gd_store::managed::find_binary(p).is_some())
+    })
+}
+
 /// The glusterfsd binary.
 pub fn glusterfsd() -> Option<PathBuf> {
-    let candidates = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("glusterfsd"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    candidates
-        .into_iter()
-        .chain([PathBuf::from("/usr/sbin/glusterfsd")])
-        .find(|p| p.is_file())
+    find_executable("glusterfsd")
 }
 
 /// What starting a brick needs.
@@ -305,16 +306,7 @@ pub fn running_shd(pidfile: &Path, volume: &str) -> Option<u32> {
 
 /// Starts a self-heal daemon (GD1 10.3's command line) and waits (bounded) for its launcher.
 pub async fn start_shd(config: &Config, l: &ShdLaunch) -> Result<u32, String> {
-    let bin = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("glusterfs"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .chain([PathBuf::from("/usr/sbin/glusterfs")])
-        .find(|p| p.is_file())
+    let bin = find_executable("glusterfs")
         .ok_or("glusterfs is not installed (Debian: glusterfs-client)")?;
     // Unix socket paths are short (107 bytes): name it by a hash of the volume name.
     let hash = {

@@ -45,12 +45,11 @@ use crate::{
     store::{
         Backend, EtcdRunner, MemberProcess, MemberRunner, StoreState, member_data_dir, open_backend,
     },
+    volumes::{BRICKS_PREFIX, VOLUMES_PREFIX},
 };
 
 /// Tombstones of peers removed while offline: `removed/<peer-id>`.
 pub const REMOVED_PREFIX: &str = "removed/";
-/// Volumes live under `volumes/`; a node with any is not alone.
-pub const VOLUMES_PREFIX: &str = "volumes/";
 
 /// How long the initiator waits for a new peer's liveness before answering.
 const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
@@ -976,7 +975,7 @@ impl Record for Tombstone {
 /// Whether the peer hosts any brick. Bricks are recorded per node under `bricks/<peer-id>/`.
 async fn hosts_bricks(store: &dyn Store, id: Uuid) -> Result<bool, StoreError> {
     Ok(!store
-        .range(&format!("bricks/{id}/"), 1)
+        .range(&format!("{BRICKS_PREFIX}{id}/"), 1)
         .await?
         .kvs
         .is_empty())

@@ -4,7 +4,8 @@
 //! of `volumes/` (and on a slow tick, which also notices a brick that died) the reconciler
 //! starts what should run and stops what should not. A brick that is already running (a
 //! glusterd2 restart) is adopted by its pid file, never restarted; its port comes back from
-//! its sign-in, or from the status this node published before the restart. A brick that dies
+//! its sign-in (a brick signs in again when its management connection reconnects). A brick
+//! that dies
 //! is restarted with back-off (1 s doubling to 60 s). Started replicate and disperse volumes
 //! also get a self-heal daemon on each node that holds one of their bricks.
 //!
@@ -79,6 +80,9 @@ pub struct Reconciler {
 struct State {
     backoff: HashMap<Uuid, Backoff>,
     published: BTreeMap<Uuid, BrickStatusRecord>,
+    /// The lease `published` was written with: the keys vanish with it, so a new lease (the
+    /// old one was lost, or the node switched stores) means publishing everything again.
+    published_lease: gd_store::LeaseId,
     /// Ports handed to bricks that have not signed in yet.
     ports: BTreeMap<Uuid, u16>,
     /// Bricks this node runs, by id: (volume, path, pid).
@@ -355,12 +359,16 @@ impl Reconciler {
     }
 
     async fn publish(&self, st: &mut State, id: Uuid, rec: BrickStatusRecord) {
-        if st.published.get(&id) == Some(&rec) {
-            return;
-        }
         let Some(lease) = self.node.liveness.lease() else {
             return;
         };
+        if st.published_lease != lease {
+            st.published.clear();
+            st.published_lease = lease;
+        }
+        if st.published.get(&id) == Some(&rec) {
+            return;
+        }
         let key = status_key(self.node.identity().peer_id, id);
         if self
             .node
@@ -378,11 +386,6 @@ impl Reconciler {
         if self.node.store.delete(&key).await.is_ok() {
             st.published.remove(&id);
         }
-    }
-
-    /// Forgets what was published (the lease changed: the keys are gone with the old one).
-    pub async fn republish(&self) {
-        self.pass.lock().await.published.clear();
     }
 }
 

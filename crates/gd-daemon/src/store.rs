@@ -184,16 +184,7 @@ impl MemberProcess for EtcdProcess {
 
 /// Whether an executable named `name` is on `PATH`.
 pub fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| is_executable(&dir.join(name))))
-        .unwrap_or(false)
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    gd_store::managed::find_binary(Path::new(name)).is_some()
 }
 
 /// The data directory of this node's etcd member.

@@ -1246,7 +1246,7 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
     let ip = crate::reconcile::node_ip(node);
     let log = node.config.logdir.join("gd2mount.log");
     let mounted = async {
-        let status = tokio::process::Command::new("glusterfs")
+        let status = tokio::process::Command::new(crate::bricks::find_executable("glusterfs")?)
             .arg("--process-name=fuse")
             .arg("--read-only")
             .arg(format!("--volfile-server={ip}"))

@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
 };
 use gd_api::{ErrorCode, ErrorResp, Peer, PeerAddReq, PeerEditReq};
@@ -11,7 +11,10 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{ApiErr, ApiResult, SharedState, json_body::JsonBody};
+use super::{
+    ApiErr, ApiResult, SharedState,
+    json_body::{JsonBody, QueryArgs},
+};
 use crate::peers;
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
@@ -44,7 +47,7 @@ struct PeerFilter {
 )]
 async fn list_peers(
     State(node): State<SharedState>,
-    Query(f): Query<PeerFilter>,
+    QueryArgs(f): QueryArgs<PeerFilter>,
 ) -> ApiResult<Json<Vec<Peer>>> {
     let mut list = peers::list_peers(node.store.as_ref()).await?;
     list.retain(|p| super::metadata_matches(&p.metadata, f.key.as_deref(), f.value.as_deref()));
@@ -163,7 +166,7 @@ struct RemoveParams {
 async fn remove_peer(
     State(node): State<SharedState>,
     Path(peerid): Path<String>,
-    Query(p): Query<RemoveParams>,
+    QueryArgs(p): QueryArgs<RemoveParams>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&peerid)?;
     node.remove_peer(id, p.force).await?;

@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
 };
 use gd_api::{ErrorCode, ErrorResp, VolCreateReq, VolumeInfo};
@@ -10,7 +10,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiErr, ApiResult, SharedState, json_body::JsonBody};
+use super::{
+    ApiErr, ApiResult, SharedState,
+    json_body::{JsonBody, QueryArgs},
+};
 use crate::volumes;
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
@@ -156,7 +159,7 @@ struct VolumeFilter {
 )]
 async fn list_volumes(
     State(node): State<SharedState>,
-    Query(f): Query<VolumeFilter>,
+    QueryArgs(f): QueryArgs<VolumeFilter>,
 ) -> ApiResult<Json<Vec<VolumeInfo>>> {
     let mut list: Vec<VolumeInfo> = volumes::list_volumes(node.store.as_ref())
         .await?
