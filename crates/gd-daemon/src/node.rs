@@ -55,6 +55,8 @@ pub const REMOVED_PREFIX: &str = "removed/";
 const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
 /// How long removing a peer that runs an etcd member waits for the member to be handed over.
 const MEMBER_HANDOVER_MAX: Duration = Duration::from_secs(90);
+/// How long a peer removal keeps repeating its (idempotent) final write while the store settles.
+const REMOVAL_COMMIT_MAX: Duration = Duration::from_secs(10);
 /// How many addresses a peer add may carry.
 const ADDRESSES_MAX: usize = 16;
 
@@ -677,7 +679,20 @@ impl Node {
                 }),
             ));
         }
-        self.store().txn(Txn::new().and_then(ops)).await?;
+        // The txn is idempotent, and the etcd member of the peer may just have been removed,
+        // breaking a connection under the request: repeat it within a bound.
+        let txn = Txn::new().and_then(ops);
+        let deadline = tokio::time::Instant::now() + REMOVAL_COMMIT_MAX;
+        loop {
+            match self.store().txn(txn.clone()).await {
+                Ok(_) => break,
+                Err(e) if e.retryable() && tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "peer removal not committed yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         tracing::info!(peer = %id, told, "peer removed");
         Ok(())
     }
