@@ -32,11 +32,14 @@ pub enum ErrorCode {
     Internal = 9,
     /// The HTTP method is not served on this path.
     MethodNotAllowed = 10,
+    /// Something this request needs is missing on this node (GlusterFS's xlators for option
+    /// operations).
+    NotAvailable = 11,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Generic,
         ErrorCode::TxnStepFailed,
         ErrorCode::InvalidRequest,
@@ -47,6 +50,7 @@ impl ErrorCode {
         ErrorCode::StoreUnavailable,
         ErrorCode::Internal,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::NotAvailable,
     ];
 
     pub fn as_u32(self) -> u32 {
@@ -66,7 +70,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict | ErrorCode::OperationInProgress => 409,
-            ErrorCode::StoreUnavailable => 503,
+            ErrorCode::StoreUnavailable | ErrorCode::NotAvailable => 503,
         }
     }
 }

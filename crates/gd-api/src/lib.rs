@@ -6,10 +6,15 @@
 
 mod error;
 pub mod internal;
+mod options;
 mod peer;
 mod volume;
 
 pub use error::{ApiError, ErrorCode, ErrorResp};
+pub use options::{
+    ClusterOptionGetResp, ClusterOptionReq, GroupOption, OptionGroup, OptionGroupReq, VolOptionReq,
+    VolOptionResetReq, VolumeOptionGetResp,
+};
 pub use peer::{METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
 pub use volume::{
     BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, SizeInfo, SubvolInfo, SubvolReq,

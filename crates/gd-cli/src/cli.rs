@@ -16,7 +16,7 @@ use clap_complete::Shell;
 
 use crate::{
     client::{DEFAULT_ENDPOINT, Url, parse_endpoint},
-    cmd::{peer::PeerCommand, volume::VolumeCommand},
+    cmd::{cluster_options::ClusterOptionsCommand, peer::PeerCommand, volume::VolumeCommand},
 };
 
 /// The secret file read when neither `--secret`, `--secret-file` nor `$GD2_AUTH_SECRET` is given.
@@ -76,6 +76,7 @@ impl Cli {
         match &self.command {
             Command::Peer(cmd) => cmd.check(),
             Command::Volume(cmd) => cmd.check(),
+            Command::ClusterOptions(cmd) => cmd.check(),
             Command::Version | Command::Completion { .. } => Ok(()),
         }
     }
@@ -164,6 +165,9 @@ pub enum Command {
     /// Manage the volumes of the cluster
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Show and set the options of the whole cluster
+    #[command(subcommand)]
+    ClusterOptions(ClusterOptionsCommand),
     /// Print a shell completion script
     ///
     /// For example: `glustercli completion bash > /etc/bash_completion.d/glustercli`.

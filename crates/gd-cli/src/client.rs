@@ -365,6 +365,20 @@ impl Client {
             .map(drop)
     }
 
+    /// `DELETE path` with a JSON body, decoding the answer as `Resp` (the option reset answers
+    /// the volume).
+    pub async fn delete_with_body<Req, Resp>(
+        &self,
+        path: &str,
+        body: &Req,
+    ) -> Result<Resp, ClientError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        self.request(Method::DELETE, path, &[], Some(body)).await
+    }
+
     /// `DELETE path?k=v&...` (the pairs are URL-encoded), ignoring the answer's body.
     pub async fn delete_query(
         &self,
@@ -499,6 +513,29 @@ impl Client {
     }
 }
 
+/// Percent-encodes `s` for a request path: every byte but RFC 3986's unreserved characters
+/// (letters, digits, `-._~`) and, when `keep_slash`, `/` becomes `%XX` (UTF-8 bytes).
+///
+/// With `keep_slash`, a value that the daemon takes in a wildcard route (an option key such as
+/// `cluster/replicate.eager-lock`) keeps its slashes as they are; without, a value becomes one
+/// path segment. Either way `?`, `#`, `%`, spaces and `\` cannot change the URL's meaning. Dot
+/// segments (`.`, `..`) are not encoded: URL parsers remove them even when encoded, so callers
+/// refuse them first.
+pub fn encode_path(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~')
+            || (keep_slash && b == b'/')
+        {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The error of a non-success answer: the decoded [`ErrorResp`] when the body is one.
 fn decode_error(method: Method, path: &str, status: StatusCode, body: &[u8]) -> ClientError {
     match serde_json::from_slice::<ErrorResp>(body) {
@@ -580,6 +617,32 @@ mod tests {
         );
         let e = decode_error(Method::GET, "/x", StatusCode::NOT_FOUND, b"");
         assert_eq!(e.to_string(), "GET /x: 404 Not Found");
+    }
+
+    #[test]
+    fn paths_are_percent_encoded() {
+        assert_eq!(
+            encode_path("cluster/replicate.eager-lock", true),
+            "cluster/replicate.eager-lock"
+        );
+        assert_eq!(
+            encode_path("cluster/replicate.eager-lock", false),
+            "cluster%2Freplicate.eager-lock"
+        );
+        assert_eq!(encode_path("a-Z_0.9~", false), "a-Z_0.9~");
+        assert_eq!(
+            encode_path("a b?c#d%e\\f+g&h=i:j@k", true),
+            "a%20b%3Fc%23d%25e%5Cf%2Bg%26h%3Di%3Aj%40k"
+        );
+        assert_eq!(encode_path("é/x", true), "%C3%A9/x");
+        assert_eq!(encode_path("", true), "");
+        // The encoded key survives the join with the endpoint unchanged.
+        let base = parse_endpoint("http://h:1").unwrap();
+        let path = format!("/v1/volumes/v/options/{}", encode_path("a b/c?d#e", true));
+        assert_eq!(
+            base.join(&path).unwrap().path(),
+            "/v1/volumes/v/options/a%20b/c%3Fd%23e"
+        );
     }
 
     #[test]

@@ -125,6 +125,8 @@ pub struct BrickLaunch {
     pub port: u16,
     /// Where glusterd2 serves GETSPEC (this node's client address).
     pub volfile_server: SocketAddr,
+    /// Log local time instead of UTC (`cluster.localtime-logging`).
+    pub localtime_logging: bool,
 }
 
 /// Why a brick did not start.
@@ -139,7 +141,7 @@ pub enum StartError {
 /// The argument vector (GD1 10.3's order), without the binary.
 pub fn argv(config: &Config, l: &BrickLaunch) -> Vec<String> {
     let f = files(config, &l.volume, &l.host, &l.path, l.brick_id);
-    vec![
+    let mut args = vec![
         "-s".into(),
         l.volfile_server.ip().to_string(),
         "--volfile-server-port".into(),
@@ -164,7 +166,11 @@ pub fn argv(config: &Config, l: &BrickLaunch) -> Vec<String> {
         format!("{}-server.listen-port={}", l.volume, l.port),
         "--xlator-option".into(),
         format!("transport.socket.bind-address={}", l.host),
-    ]
+    ];
+    if l.localtime_logging {
+        args.push("--localtime-logging".into());
+    }
+    args
 }
 
 /// Starts a brick and waits (bounded) until its launcher exits, i.e. until it signed in.
@@ -288,6 +294,10 @@ pub struct ShdLaunch {
     pub node_id: Uuid,
     pub volfile_server: SocketAddr,
     pub pidfile: PathBuf,
+    /// Log local time instead of UTC (`cluster.localtime-logging`).
+    pub localtime_logging: bool,
+    /// `cluster.daemon-log-level`; INFO (glusterfs's own default) adds nothing to the command.
+    pub log_level: String,
 }
 
 /// The pid of the running self-heal daemon of `volume` named by `pidfile`, if any.
@@ -321,7 +331,7 @@ pub async fn start_shd(config: &Config, l: &ShdLaunch) -> Result<u32, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "-s".into(),
         l.volfile_server.ip().to_string(),
         "--volfile-server-port".into(),
@@ -340,6 +350,12 @@ pub async fn start_shd(config: &Config, l: &ShdLaunch) -> Result<u32, String> {
         "glustershd".into(),
         "--client-pid=-6".into(),
     ];
+    if l.localtime_logging {
+        args.push("--localtime-logging".into());
+    }
+    if l.log_level != "INFO" {
+        args.push(format!("--log-level={}", l.log_level));
+    }
     let mut child = tokio::process::Command::new(bin)
         .args(&args)
         .stdin(Stdio::null())

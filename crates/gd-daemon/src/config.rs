@@ -118,6 +118,10 @@ pub struct Flags {
     /// Managed etcd: from this many nodes on, the store has 5 voters instead of 3 [default: 7].
     #[arg(long = "etcd-five-voters-from", value_name = "NODES")]
     pub etcd_five_voters_from: Option<usize>,
+    /// GlusterFS's xlator directory, whose option tables are read at start-up
+    /// [default: found under /usr/lib*/glusterfs/<version>/xlator].
+    #[arg(long, value_name = "DIR")]
+    pub xlatordir: Option<PathBuf>,
 }
 
 /// The file (and environment) layer: the same keys as [`Flags`], plus `restauth`, which GD2
@@ -143,6 +147,7 @@ struct FileConfig {
     #[serde(default, with = "humantime_serde_opt")]
     etcd_voter_grace: Option<std::time::Duration>,
     etcd_five_voters_from: Option<usize>,
+    xlatordir: Option<PathBuf>,
 }
 
 /// Durations in the file are humantime strings ("5m", "30s").
@@ -214,6 +219,8 @@ pub struct Config {
     pub restauth: bool,
     pub etcd_voter_grace: std::time::Duration,
     pub etcd_five_voters_from: usize,
+    /// Where the xlators' option tables are read from; `None`: searched for.
+    pub xlatordir: Option<PathBuf>,
 }
 
 /// A configuration error: names the key (or flag or variable) and what is wrong with it.
@@ -388,6 +395,7 @@ impl Config {
             restauth,
             etcd_voter_grace,
             etcd_five_voters_from,
+            xlatordir: pick!(xlatordir),
         })
     }
 
@@ -492,6 +500,7 @@ fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<FileConfig, Config
             })?),
             None => None,
         },
+        xlatordir: path("xlatordir"),
     })
 }
 

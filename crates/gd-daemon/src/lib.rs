@@ -11,6 +11,7 @@ pub mod liveness;
 pub mod logging;
 pub mod membership;
 pub mod node;
+pub mod options;
 pub mod peer_client;
 pub mod peers;
 pub mod pidfile;
@@ -19,6 +20,7 @@ pub mod rest;
 pub mod store;
 pub mod sunrpc;
 pub mod volfiles;
+pub mod volume_options;
 pub mod volumes;
 
 use std::time::Duration;
@@ -69,6 +71,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )
     })?;
     listener.set_nonblocking(true)?;
+
+    // The installed xlators' option tables, read once (dlopen runs their constructors here).
+    let xlatordir = config.xlatordir.clone();
+    tokio::task::spawn_blocking(move || options::init(xlatordir.as_deref()))
+        .await
+        .context("reading the xlator option tables")?;
 
     let node = Node::open(config.clone(), identity, secret).await?;
 

@@ -89,6 +89,11 @@ struct State {
     running: BTreeMap<Uuid, (String, String, u32)>,
     /// Self-heal daemons this node runs, by volume: pid.
     shds: BTreeMap<String, u32>,
+    /// The options of each started volume as last seen: a change means new volfiles, which
+    /// the processes connected to this node are told to fetch.
+    seen_options: BTreeMap<String, BTreeMap<String, String>>,
+    /// The cluster options of this pass (they shape new processes' command lines).
+    cluster: crate::volume_options::ClusterOptionsRecord,
 }
 
 impl Reconciler {
@@ -134,12 +139,36 @@ impl Reconciler {
         }
     }
 
+    /// Sends FETCHSPEC to this node's connected GlusterFS processes when the options of a
+    /// started volume changed since the last pass: their volfiles changed, and they
+    /// reconfigure in place once they fetched them (DESIGN §3.8). The first sight of a volume
+    /// notifies nothing: processes fetch their volfiles when they connect.
+    fn notify_option_changes(&self, st: &mut State, vols: &[VolumeRecord]) {
+        let mut seen = BTreeMap::new();
+        for v in vols.iter().filter(|v| v.state == VolumeState::Started) {
+            if st
+                .seen_options
+                .get(&v.name)
+                .is_some_and(|before| *before != v.options)
+            {
+                let n = self.rpc.notify_fetchspec(Some(&v.name));
+                tracing::info!(volume = %v.name, clients = n, "volume options changed; clients told to fetch their volfiles");
+            }
+            seen.insert(v.name.clone(), v.options.clone());
+        }
+        st.seen_options = seen;
+    }
+
     /// One pass; `only` limits it to one volume (a start or stop step). Returns the bricks of
     /// `only` that are not as desired after the pass, with the reason.
     pub async fn converge(&self, only: Option<&str>) -> Result<Vec<String>, StoreError> {
         let mut st = self.pass.lock().await;
         let me = self.node.identity().peer_id;
         let vols = volumes::list_volumes(self.node.store.as_ref()).await?;
+        st.cluster = crate::volume_options::cluster_options(self.node.store.as_ref())
+            .await
+            .unwrap_or_default();
+        self.notify_option_changes(&mut st, &vols);
         let host = self.host();
         let mut desired: BTreeMap<Uuid, (&VolumeRecord, String)> = BTreeMap::new();
         for v in &vols {
@@ -248,6 +277,8 @@ impl Reconciler {
                     self.node.config.client_addr.port(),
                 ),
                 pidfile,
+                localtime_logging: st.cluster.localtime_logging(),
+                log_level: st.cluster.daemon_log_level(),
             };
             match bricks::start_shd(&self.node.config, &launch).await {
                 Ok(pid) => {
@@ -322,6 +353,7 @@ impl Reconciler {
                 node_id: self.node.identity().peer_id,
                 port,
                 volfile_server: SocketAddr::new(ip, self.node.config.client_addr.port()),
+                localtime_logging: st.cluster.localtime_logging(),
             };
             match bricks::start(&self.node.config, &launch).await {
                 Err(StartError::PortInUse(_)) => continue,

@@ -8,7 +8,8 @@
 //! - `shd/<vol>`: the self-heal daemon's, with the `pidfile` it must write in the reply.
 //!
 //! Nothing is written to disk: the store is the only truth, and a volfile is a pure function
-//! of the volume record.
+//! of the volume record (and of the installed xlators' option tables, which say where the
+//! options volgen's own table does not know go: see [`crate::options`]).
 
 use std::sync::Arc;
 
@@ -46,7 +47,10 @@ impl StoreVolfiles {
             else {
                 return Ok(None);
             };
-            let graph = gd_volgen::shd_volfile(&[v.to_volgen()]).map_err(|e| e.to_string())?;
+            let table = crate::options::catalog().volgen_table(&v.options);
+            let graph = gd_volgen::Volgen::new(&table)
+                .shd_volfile(&[v.to_volgen()])
+                .map_err(|e| e.to_string())?;
             let mut xdata = Dict::new();
             xdata.set_str(
                 "pidfile",
@@ -73,7 +77,10 @@ impl StoreVolfiles {
                 bind_address: Some(gv.bricks[pos].host.clone()),
                 workdir: self.node.config.localstatedir.display().to_string(),
             };
-            let graph = gd_volgen::brick_volfile(&gv, pos, &env).map_err(|e| e.to_string())?;
+            let table = crate::options::catalog().volgen_table(&v.options);
+            let graph = gd_volgen::Volgen::new(&table)
+                .brick_volfile(&gv, pos, &env)
+                .map_err(|e| e.to_string())?;
             return Ok(Some(Volfile {
                 spec: graph.to_volfile().map_err(|e| e.to_string())?,
                 xdata: Dict::new(),
@@ -90,7 +97,10 @@ impl StoreVolfiles {
         } else {
             ClientKind::Fuse
         };
-        let graph = gd_volgen::client_volfile(&v.to_volgen(), kind).map_err(|e| e.to_string())?;
+        let table = crate::options::catalog().volgen_table(&v.options);
+        let graph = gd_volgen::Volgen::new(&table)
+            .client_volfile(&v.to_volgen(), kind)
+            .map_err(|e| e.to_string())?;
         Ok(Some(Volfile {
             spec: graph.to_volfile().map_err(|e| e.to_string())?,
             xdata: Dict::new(),

@@ -133,7 +133,7 @@ impl Record for BrickRef {
     const VERSION: u32 = 1;
 }
 
-fn volume_key(name: &str) -> String {
+pub fn volume_key(name: &str) -> String {
     format!("{VOLUMES_PREFIX}{name}")
 }
 
@@ -250,7 +250,9 @@ pub fn check_name(name: &str) -> Result<(), ApiErr> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !name.starts_with('-');
+        && !name.starts_with('-')
+        // The option-group routes live beside the volumes': /v1/volumes/options-group.
+        && name != "options-group";
     if ok {
         Ok(())
     } else {
@@ -271,11 +273,6 @@ async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<VolumeRecord, Ap
             invalid(format!("transport {t:?} is not supported (only tcp)"))
                 .field("transport", t.as_str()),
         );
-    }
-    if !req.options.is_empty() {
-        return Err(invalid(
-            "volume options at create are not supported yet: create the volume, then set them",
-        ));
     }
     for k in req.metadata.keys() {
         if k.starts_with('_') || k.trim().is_empty() {
@@ -439,24 +436,37 @@ async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<VolumeRecord, Ap
             });
         }
     }
-    let options = gd_volgen::VolumeOptions::create_defaults(&volgen_type(&subvols))
-        .iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    Ok(VolumeRecord {
+    let mut vol = VolumeRecord {
         id: Uuid::new_v4(),
         name: req.name.clone(),
         transport: "tcp".into(),
         state: VolumeState::Created,
         subvols,
-        // The options GD1 sets at create; kept in the record, as GD1 keeps them in its info file.
-        options,
+        options: BTreeMap::new(),
         metadata: req.metadata.clone(),
         auth: VolumeAuth {
             username: Uuid::new_v4(),
             password: Uuid::new_v4(),
         },
-    })
+    };
+    // The options GD1 sets at create; kept in the record, as GD1 keeps them in its info file.
+    vol.options = create_defaults(&vol);
+    if !req.options.is_empty() {
+        let groups = crate::volume_options::list_groups(node.store.as_ref()).await?;
+        let group = |name: &str| groups.iter().find(|g| g.name == name).cloned();
+        vol.options = crate::options::catalog()
+            .set(&vol, &req.options, &group)?
+            .options;
+    }
+    Ok(vol)
+}
+
+/// The options GD1 10.3 gives a new volume of this layout.
+pub fn create_defaults(vol: &VolumeRecord) -> BTreeMap<String, String> {
+    gd_volgen::VolumeOptions::create_defaults(&volgen_type(&vol.subvols))
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 fn volgen_type(subvols: &[SubvolRecord]) -> gd_volgen::VolumeType {
@@ -817,6 +827,12 @@ impl StepHandler for ConvergeBricks {
         let _ = args;
         Ok(())
     }
+}
+
+/// Runs a transaction through this node's engine, with the volume layer's error mapping.
+pub async fn run_txn(node: &Node, txn: Transaction) -> Result<(), ApiErr> {
+    let engine = engine(node)?;
+    run(node, &engine, txn).await
 }
 
 async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<(), ApiErr> {
@@ -1205,6 +1221,10 @@ pub fn registry(node: &Arc<Node>) -> Registry {
     r.register(
         "volume-state.bricks",
         Arc::new(ConvergeBricks { node: node.clone() }),
+    );
+    r.register(
+        "volume-options.store",
+        Arc::new(crate::volume_options::StoreOptions { node: node.clone() }),
     );
     r
 }

@@ -36,6 +36,9 @@ mod tests {
         ] {
             let s = String::from_utf8(script(shell)).unwrap();
             assert!(s.contains("glustercli") && s.contains("peer"), "{shell}");
+            for word in ["cluster-options", "option-group", "reset"] {
+                assert!(s.contains(word), "{shell}: no {word}");
+            }
         }
     }
 }

@@ -5,7 +5,9 @@
 //! context resolves the secret and builds the client only when a command needs one, so
 //! `completion` works without a daemon or a secret.
 
+pub mod cluster_options;
 pub mod completion;
+pub mod options;
 pub mod peer;
 pub mod version;
 pub mod volume;
@@ -81,6 +83,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Version => version::run(&ctx).await,
         Command::Peer(cmd) => peer::run(&ctx, cmd).await,
         Command::Volume(cmd) => volume::run(&ctx, cmd).await,
+        Command::ClusterOptions(cmd) => cluster_options::run(&ctx, cmd).await,
         Command::Completion { shell } => completion::run(shell),
     };
     result.map_err(|e| ctx.explain(e))

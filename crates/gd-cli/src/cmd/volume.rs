@@ -1,4 +1,5 @@
-//! `glustercli volume ...`: create, start, stop, delete and inspect volumes.
+//! `glustercli volume ...`: create, start, stop, delete and inspect volumes; their options
+//! (`set`, `get`, `reset`, `option-group`) live in [`super::options`].
 //!
 //! The daemon takes a volume's layout as explicit subvolumes (`VolCreateReq.subvols`), so, as in
 //! GD2, the CLI turns `--replica`/`--arbiter`/`--disperse...` and a flat brick list into groups
@@ -31,7 +32,7 @@ use uuid::Uuid;
 use crate::{
     cli,
     client::{Client, Method},
-    cmd::{Context, metadata_matches},
+    cmd::{Context, metadata_matches, options},
     error::CliError,
     output,
 };
@@ -71,6 +72,18 @@ pub enum VolumeCommand {
     /// Show whether the bricks of a volume (or of every volume) are online, with their ports
     /// and pids
     Status(InfoArgs),
+    /// Set options of a volume
+    ///
+    /// For example: `glustercli volume set gv0 performance.cache-size 64MB`, `glustercli volume
+    /// set gv0 group virt`, `glustercli volume set gv0 user.owner alice`.
+    Set(options::SetArgs),
+    /// Show an option of a volume, or every option with `all`
+    Get(options::GetArgs),
+    /// Reset options of a volume (or all of them with --all) to their defaults
+    Reset(options::ResetArgs),
+    /// Manage option groups (profiles): named sets of options a volume turns on at once
+    #[command(subcommand)]
+    OptionGroup(options::OptionGroupCommand),
 }
 
 /// `volume create`.
@@ -122,6 +135,9 @@ pub struct CreateArgs {
     /// Accept bricks that were part of a volume before
     #[arg(long)]
     pub reuse_bricks: bool,
+    /// An option to set on the new volume (as `volume set` does); repeat for more options
+    #[arg(long = "option", value_name = "KEY=VALUE", value_parser = options::parse_key_value)]
+    pub options: Vec<(String, String)>,
 }
 
 /// `volume start`.
@@ -174,13 +190,19 @@ pub struct ListArgs {
 }
 
 impl VolumeCommand {
-    /// The checks clap cannot express, as clap usage errors: the bricks' syntax and the layout
-    /// of `volume create`.
+    /// The checks clap cannot express, as clap usage errors: the bricks' syntax, the layout
+    /// and the options of `volume create`, and the options of `volume set`, `volume reset` and
+    /// `volume option-group create`.
     pub fn check(&self) -> Result<(), clap::Error> {
         match self {
             VolumeCommand::Create(args) => create_request(args)
                 .map(drop)
                 .map_err(|msg| cli::usage_error(&["volume", "create"], msg)),
+            VolumeCommand::Set(args) => options::check_set(args),
+            VolumeCommand::Reset(args) => options::reset_request(args)
+                .map(drop)
+                .map_err(|msg| cli::usage_error(&["volume", "reset"], msg)),
+            VolumeCommand::OptionGroup(cmd) => options::check_group(cmd),
             _ => Ok(()),
         }
     }
@@ -196,6 +218,10 @@ pub async fn run(ctx: &Context, cmd: VolumeCommand) -> Result<(), CliError> {
         VolumeCommand::Info(args) => info(ctx, args).await,
         VolumeCommand::List(args) => list(ctx, args).await,
         VolumeCommand::Status(args) => status(ctx, args).await,
+        VolumeCommand::Set(args) => options::set(ctx, args).await,
+        VolumeCommand::Get(args) => options::get(ctx, args).await,
+        VolumeCommand::Reset(args) => options::reset(ctx, args).await,
+        VolumeCommand::OptionGroup(cmd) => options::option_group(ctx, cmd).await,
     }
 }
 
@@ -497,7 +523,8 @@ fn set_once<T>(slot: &mut Option<T>, value: T, name: &str) -> Result<(), String>
 }
 
 /// The body of `POST /v1/volumes` for `volume create`: reads GD1's bare words among the bricks,
-/// parses the bricks and groups them into subvolumes ([`subvols`]).
+/// parses the bricks and groups them into subvolumes ([`subvols`]); fails on an `--option` key
+/// given twice.
 pub fn create_request(args: &CreateArgs) -> Result<VolCreateReq, String> {
     let mut layout = Layout {
         replica: args.replica,
@@ -561,7 +588,7 @@ pub fn create_request(args: &CreateArgs) -> Result<VolCreateReq, String> {
             allow_mount_as_brick: args.allow_mount_as_brick,
             create_brick_dir: args.create_brick_dir,
         },
-        options: BTreeMap::new(),
+        options: options::key_value_map(&args.options)?,
     })
 }
 
@@ -1054,6 +1081,7 @@ mod tests {
             allow_root_dir: false,
             allow_mount_as_brick: false,
             reuse_bricks: false,
+            options: Vec::new(),
         }
     }
 

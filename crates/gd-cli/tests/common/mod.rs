@@ -1,11 +1,13 @@
 //! A fake glusterd2 for the CLI's tests: `/version`, `/v1/peers` (list, add) and
 //! `/v1/peers/{id}` (edit, remove), `/v1/volumes` (list, create), `/v1/volumes/{name}` (info,
-//! delete) with `.../start`, `.../stop` and `.../bricks`, GD2's token check, and a few ways to
-//! misbehave. It runs on its own thread (the tests themselves block on the CLI process) and
+//! delete) with `.../start`, `.../stop`, `.../bricks` and `.../options` (set, list, get one,
+//! reset), `/v1/volumes/options-group` (list, create, delete), `/v1/cluster/options` (get,
+//! set), GD2's token check, and a few ways to misbehave. It runs on its own thread (the tests themselves block on the CLI process) and
 //! stops when dropped.
 //!
 //! It records every request it receives ([`FakeServer::requests`]) so tests can assert exactly
-//! what the CLI sent, and it keeps its peers and volumes in memory, so an edit, a creation or a
+//! what the CLI sent, and it keeps its peers, volumes, option groups and cluster options in
+//! memory, so an edit, a creation or a
 //! removal shows in the next command against the same server. Its rules follow GD2's
 //! (gd2.md §3.3-3.5, §5) only as far as the CLI's tests need answers to print: it lays a
 //! created volume out as the request says and does not validate the layout (that is the CLI's
@@ -38,8 +40,10 @@ use axum::{
     routing::{get, post},
 };
 use gd_api::{
-    ApiError, BrickInfo, BrickKind, BrickStatus, ErrorCode, ErrorResp, METADATA_BYTES_MAX, Peer,
-    PeerAddReq, PeerEditReq, SubvolInfo, SubvolType, VersionResp, VolCreateReq, VolumeInfo,
+    ApiError, BrickInfo, BrickKind, BrickStatus, ClusterOptionGetResp, ClusterOptionReq, ErrorCode,
+    ErrorResp, GroupOption, METADATA_BYTES_MAX, OptionGroup, OptionGroupReq, Peer, PeerAddReq,
+    PeerEditReq, SubvolInfo, SubvolType, VersionResp, VolCreateReq, VolOptionReq,
+    VolOptionResetReq, VolumeInfo, VolumeOptionGetResp,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -127,6 +131,8 @@ struct AppState {
     setup: Setup,
     peers: Mutex<Vec<Peer>>,
     volumes: Mutex<Vec<VolumeInfo>>,
+    groups: Mutex<Vec<OptionGroup>>,
+    cluster_options: Mutex<Vec<ClusterOptionGetResp>>,
     requests: Arc<Mutex<Vec<Recorded>>>,
 }
 
@@ -154,6 +160,8 @@ impl FakeServer {
         let state = Arc::new(AppState {
             peers: Mutex::new(setup.peers.clone()),
             volumes: Mutex::new(setup.volumes.clone()),
+            groups: Mutex::new(option_groups()),
+            cluster_options: Mutex::new(cluster_options()),
             setup: setup.clone(),
             requests: requests.clone(),
         });
@@ -453,6 +461,23 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/volumes/{name}/start", post(start_volume))
         .route("/v1/volumes/{name}/stop", post(stop_volume))
         .route("/v1/volumes/{name}/bricks", get(volume_bricks))
+        .route(
+            "/v1/volumes/{name}/options",
+            get(list_options).post(set_options).delete(reset_options),
+        )
+        .route("/v1/volumes/{name}/options/{*key}", get(get_option))
+        .route(
+            "/v1/volumes/options-group",
+            get(list_groups).post(create_group),
+        )
+        .route(
+            "/v1/volumes/options-group/{name}",
+            axum::routing::delete(delete_group),
+        )
+        .route(
+            "/v1/cluster/options",
+            get(get_cluster_options).post(set_cluster_options),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), check_token))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
@@ -877,4 +902,313 @@ pub fn stdout_of(c: &mut assert_cmd::Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+// ---- options ----
+
+/// The volume options the fake daemon knows, as a full listing shows them (`<category>/<xlator>.
+/// <option>`, name order, default values, not modified). A key also resolves by
+/// `<xlator>.<option>` and GD1's `<category>.<option>` ([`resolve_option`]).
+pub fn option_table() -> Vec<VolumeOptionGetResp> {
+    [
+        ("cluster/replicate.eager-lock", "on", "advanced", "bool"),
+        ("cluster/replicate.self-heal-daemon", "on", "basic", "bool"),
+        (
+            "features/shard.shard-block-size",
+            "64MB",
+            "advanced",
+            "sizet",
+        ),
+        ("performance/io-cache.cache-size", "32MB", "basic", "sizet"),
+        ("performance/read-ahead.read-ahead", "on", "basic", "bool"),
+    ]
+    .map(|(key, default, level, kind)| VolumeOptionGetResp {
+        key: key.to_owned(),
+        value: default.to_owned(),
+        modified: false,
+        default_value: default.to_owned(),
+        option_level: level.to_owned(),
+        kind: kind.to_owned(),
+        description: String::new(),
+    })
+    .into()
+}
+
+/// The full name of the option `key` names, if the fake daemon knows it.
+pub fn resolve_option(key: &str) -> Option<String> {
+    option_table().into_iter().map(|o| o.key).find(|full| {
+        let (category, rest) = full.split_once('/').expect("category/xlator.option");
+        let option = rest.split_once('.').expect("xlator.option").1;
+        key == full || key == rest || key == format!("{category}.{option}")
+    })
+}
+
+/// The option groups at start: the built-in `virt`.
+pub fn option_groups() -> Vec<OptionGroup> {
+    vec![OptionGroup {
+        name: "virt".into(),
+        options: vec![
+            GroupOption {
+                name: "performance.read-ahead".into(),
+                on_value: "off".into(),
+            },
+            GroupOption {
+                name: "cluster/replicate.eager-lock".into(),
+                on_value: "enable".into(),
+            },
+        ],
+        description: "For hosting virtual machine images".into(),
+        built_in: true,
+    }]
+}
+
+/// The cluster options at start: none modified.
+pub fn cluster_options() -> Vec<ClusterOptionGetResp> {
+    [
+        ("cluster.brick-multiplex", "off"),
+        ("cluster.max-bricks-per-process", "250"),
+        ("cluster.server-quorum-ratio", "51"),
+    ]
+    .map(|(key, default)| ClusterOptionGetResp {
+        key: key.to_owned(),
+        value: default.to_owned(),
+        default: default.to_owned(),
+        modified: false,
+        description: String::new(),
+    })
+    .into()
+}
+
+fn bad_request(message: impl Into<String>) -> Refusal {
+    error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message)
+}
+
+/// The full name of `key`, or the daemon's 400.
+fn known_option(key: &str) -> Result<String, Refusal> {
+    resolve_option(key).ok_or_else(|| bad_request(format!("option {key} does not exist")))
+}
+
+/// The group `name`, or the daemon's 400.
+fn known_group(groups: &[OptionGroup], name: &str) -> Result<OptionGroup, Refusal> {
+    groups
+        .iter()
+        .find(|g| g.name == name)
+        .cloned()
+        .ok_or_else(|| bad_request(format!("option group {name} does not exist")))
+}
+
+/// The full names and values a group sets.
+fn group_values(group: &OptionGroup) -> Result<Vec<(String, String)>, Refusal> {
+    group
+        .options
+        .iter()
+        .map(|o| Ok((known_option(&o.name)?, o.on_value.clone())))
+        .collect()
+}
+
+/// `POST /v1/volumes/{name}/options`: all the keys or none; options are stored under their
+/// full names, `user.*` keys as given.
+async fn set_options(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<VolumeInfo>, Refusal> {
+    let req: VolOptionReq = parse_body(&body)?;
+    let mut vols = state.volumes.lock().unwrap();
+    let i = find_volume(&vols, &name)?;
+    if req.options.is_empty() {
+        return Err(bad_request("no options given"));
+    }
+    let groups = state.groups.lock().unwrap().clone();
+    let mut options = vols[i].options.clone();
+    for (k, v) in &req.options {
+        if k == "group" {
+            options.extend(group_values(&known_group(&groups, v)?)?);
+        } else if let Some(g) = groups.iter().find(|g| g.name == *k) {
+            let values = group_values(g)?;
+            match v.as_str() {
+                "on" => options.extend(values),
+                "off" => values.iter().for_each(|(full, _)| {
+                    options.remove(full);
+                }),
+                _ => {
+                    return Err(bad_request(format!(
+                        "the value of group {k} must be on or off"
+                    )));
+                }
+            }
+        } else if k.starts_with("user.") {
+            options.insert(k.clone(), v.clone());
+        } else {
+            options.insert(known_option(k)?, v.clone());
+        }
+    }
+    vols[i].options = options;
+    Ok(Json(vols[i].clone()))
+}
+
+/// `DELETE /v1/volumes/{name}/options`: the keys (options, groups, `user.*` keys), or all.
+async fn reset_options(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<VolumeInfo>, Refusal> {
+    let req: VolOptionResetReq = parse_body(&body)?;
+    let mut vols = state.volumes.lock().unwrap();
+    let i = find_volume(&vols, &name)?;
+    if req.all {
+        vols[i].options.clear();
+        return Ok(Json(vols[i].clone()));
+    }
+    if req.options.is_empty() {
+        return Err(bad_request("no options given"));
+    }
+    let groups = state.groups.lock().unwrap().clone();
+    let mut options = vols[i].options.clone();
+    for k in &req.options {
+        if let Some(g) = groups.iter().find(|g| g.name == *k) {
+            for (full, _) in group_values(g)? {
+                options.remove(&full);
+            }
+        } else if k.starts_with("user.") {
+            options.remove(k);
+        } else {
+            options.remove(&known_option(k)?);
+        }
+    }
+    vols[i].options = options;
+    Ok(Json(vols[i].clone()))
+}
+
+/// A volume's value of an option, under the name `key`.
+fn option_of(vol: &VolumeInfo, mut opt: VolumeOptionGetResp, key: &str) -> VolumeOptionGetResp {
+    if let Some(v) = vol.options.get(&opt.key) {
+        opt.value = v.clone();
+        opt.modified = true;
+    }
+    opt.key = key.to_owned();
+    opt
+}
+
+/// `GET /v1/volumes/{name}/options`: every known option, with the volume's values.
+async fn list_options(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<VolumeOptionGetResp>>, Refusal> {
+    let vols = state.volumes.lock().unwrap();
+    let vol = &vols[find_volume(&vols, &name)?];
+    Ok(Json(
+        option_table()
+            .into_iter()
+            .map(|o| {
+                let key = o.key.clone();
+                option_of(vol, o, &key)
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /v1/volumes/{name}/options/{*key}`: one option, named as asked.
+async fn get_option(
+    State(state): State<Arc<AppState>>,
+    Path((name, key)): Path<(String, String)>,
+) -> Result<Json<VolumeOptionGetResp>, Refusal> {
+    let vols = state.volumes.lock().unwrap();
+    let vol = &vols[find_volume(&vols, &name)?];
+    let full = resolve_option(&key).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!("option {key} not found"),
+        )
+    })?;
+    let opt = option_table()
+        .into_iter()
+        .find(|o| o.key == full)
+        .expect("resolved");
+    Ok(Json(option_of(vol, opt, &key)))
+}
+
+/// `GET /v1/volumes/options-group`.
+async fn list_groups(State(state): State<Arc<AppState>>) -> Json<Vec<OptionGroup>> {
+    Json(state.groups.lock().unwrap().clone())
+}
+
+/// `POST /v1/volumes/options-group`: 201 + the new group (not built-in).
+async fn create_group(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let req: OptionGroupReq = parse_body(&body)?;
+    let mut groups = state.groups.lock().unwrap();
+    if groups.iter().any(|g| g.name == req.name) {
+        return Err(error(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            format!("option group {} already exists", req.name),
+        ));
+    }
+    if req.options.is_empty() {
+        return Err(bad_request("an option group needs options"));
+    }
+    for o in &req.options {
+        known_option(&o.name)?;
+    }
+    let group = OptionGroup {
+        name: req.name,
+        options: req.options,
+        description: req.description,
+        built_in: false,
+    };
+    groups.push(group.clone());
+    Ok((StatusCode::CREATED, Json(group)).into_response())
+}
+
+/// `DELETE /v1/volumes/options-group/{name}`: 204; built-in groups are refused.
+async fn delete_group(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Refusal> {
+    let mut groups = state.groups.lock().unwrap();
+    let Some(i) = groups.iter().position(|g| g.name == name) else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!("option group {name} not found"),
+        ));
+    };
+    if groups[i].built_in {
+        return Err(bad_request(format!(
+            "option group {name} is built in and cannot be deleted"
+        )));
+    }
+    groups.remove(i);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/cluster/options`.
+async fn get_cluster_options(
+    State(state): State<Arc<AppState>>,
+) -> Json<Vec<ClusterOptionGetResp>> {
+    Json(state.cluster_options.lock().unwrap().clone())
+}
+
+/// `POST /v1/cluster/options`: all the keys or none; answers every cluster option.
+async fn set_cluster_options(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<Vec<ClusterOptionGetResp>>, Refusal> {
+    let req: ClusterOptionReq = parse_body(&body)?;
+    let mut opts = state.cluster_options.lock().unwrap();
+    let mut new = opts.clone();
+    for (k, v) in &req.options {
+        let o = new
+            .iter_mut()
+            .find(|o| o.key == *k)
+            .ok_or_else(|| bad_request(format!("{k} is not a cluster option")))?;
+        o.value = v.clone();
+        o.modified = *v != o.default;
+    }
+    *opts = new;
+    Ok(Json(opts.clone()))
 }

@@ -12,6 +12,7 @@ mod auth;
 mod internal;
 mod json_body;
 mod meta;
+mod options;
 mod peers;
 mod volumes;
 
@@ -124,6 +125,7 @@ pub(crate) fn metadata_matches(
         (name = "meta", description = "Health, version and API description"),
         (name = "peers", description = "The storage servers of the cluster"),
         (name = "volumes", description = "Volumes and their bricks"),
+        (name = "options", description = "Volume options, option groups and cluster options"),
     )
 )]
 struct ApiDoc;
@@ -150,17 +152,35 @@ fn api_router() -> OpenApiRouter<SharedState> {
         .merge(meta::routes())
         .merge(peers::routes())
         .merge(volumes::routes())
+        .merge(options::routes())
 }
 
 /// The OpenAPI document of every route the daemon serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    documented(api_router().split_for_parts().1)
+}
+
+/// The document as OpenAPI spells paths: axum's catch-all `{*key}` is the template `{key}`.
+fn documented(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let wild: Vec<String> = api
+        .paths
+        .paths
+        .keys()
+        .filter(|p| p.contains("{*"))
+        .cloned()
+        .collect();
+    for path in wild {
+        if let Some(item) = api.paths.paths.remove(&path) {
+            api.paths.paths.insert(path.replace("{*", "{"), item);
+        }
+    }
+    api
 }
 
 /// The whole HTTP service.
 pub fn router(state: SharedState) -> Router {
     let (routes, api) = api_router().split_for_parts();
-    let api = Arc::new(api);
+    let api = Arc::new(documented(api));
     let request_id = HeaderName::from_static("x-request-id");
     routes
         .merge(meta::document_routes(api))
