@@ -19,24 +19,7 @@ fn median(mut v: Vec<Duration>) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let ips: Vec<String> = (1..=3).map(|i| format!("127.0.32.{i}")).collect();
-    let dirs: Vec<NodeDirs> = ips.iter().map(|_| NodeDirs::new()).collect();
-    let daemons: Vec<Daemon> = ips
-        .iter()
-        .zip(&dirs)
-        .map(|(ip, d)| start_daemon(d, ip, &[]).expect("start"))
-        .collect();
-    for ip in &ips[1..] {
-        let (s, b) = api(
-            &dirs[0],
-            &daemons[0],
-            "POST",
-            "/v1/peers",
-            Some(json!({"addresses": [ip]})),
-        );
-        assert_eq!(s, 201, "{b}");
-    }
-    wait_voters(&ips, 3, Duration::from_secs(60)).expect("3 voters");
+    let Three { dirs, daemons, ips } = three(32);
     let brick_root = dirs[0].state.parent().expect("dir").join("bench-bricks");
 
     let (mut create, mut start, mut stop, mut delete) = (vec![], vec![], vec![], vec![]);

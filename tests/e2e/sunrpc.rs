@@ -13,160 +13,61 @@ use std::{
 };
 
 use gd_sunrpc::{
-    Decode, Encode, RecordDecoder, RpcMessage,
     programs::{dump, handshake, portmap},
-    rpc::{AuthGlusterFsV2, CallHeader, Credential},
+    rpc::CallHeader,
 };
 use gd_testkit::*;
 
 const ENOENT: i32 = 2;
 
-/// A blocking SunRPC client, as a GlusterFS process would talk.
-struct Rpc<S: Read + Write> {
-    s: S,
-    decoder: RecordDecoder,
-    xid: u32,
-}
+/// DUMP, GETSPEC of an unknown key, SIGNIN → PORTBYBRICK → SIGNOUT → PORTBYBRICK.
+fn exercise<S: Read + Write>(rpc: &mut Rpc<S>, brick: &str, port: i32) {
+    let progs = rpc.dump();
+    assert_eq!(progs.op_ret, 0);
+    assert!(progs.lists(dump::PROGRAM, dump::VERSION));
+    assert!(progs.lists(handshake::PROGRAM, handshake::VERSION));
+    assert!(progs.lists(portmap::PROGRAM, portmap::VERSION));
 
-impl<S: Read + Write> Rpc<S> {
-    fn new(s: S) -> Self {
-        Rpc {
-            s,
-            decoder: RecordDecoder::default(),
-            xid: 0,
-        }
-    }
+    let spec = rpc.getspec("/nosuchvol");
+    assert_eq!(spec, handshake::GetspecRsp::error(ENOENT));
 
-    /// The next whole record, or `None` when the server closed the connection.
-    fn next(&mut self) -> Option<Vec<u8>> {
-        let mut buf = [0u8; 4096];
-        loop {
-            let n = self.s.read(&mut buf).ok()?;
-            if n == 0 {
-                return None;
-            }
-            if let Some(r) = self
-                .decoder
-                .push(&buf[..n])
-                .expect("records")
-                .into_iter()
-                .next()
-            {
-                return Some(r);
-            }
-        }
-    }
-
-    fn call<T: Decode>(&mut self, prog: u32, vers: u32, procedure: u32, args: &dyn Encode) -> T {
-        self.xid += 1;
-        let call = CallHeader {
-            cred: Credential::GlusterFsV2(AuthGlusterFsV2 {
-                pid: std::process::id() as i32,
-                lk_owner: std::process::id().to_le_bytes().to_vec(),
-                ..Default::default()
-            }),
-            ..CallHeader::new(self.xid, prog, vers, procedure)
-        };
-        self.s.write_all(&call.to_record(args).unwrap()).unwrap();
-        let record = self.next().expect("a reply");
-        let (msg, rest) = RpcMessage::decode(&record).unwrap();
-        let RpcMessage::Reply(reply) = msg else {
-            panic!("not a reply: {msg:?}");
-        };
-        assert_eq!(reply.xid, self.xid);
-        assert!(reply.is_success(), "{reply:?}");
-        T::from_xdr(rest).unwrap()
-    }
-
-    fn dump(&mut self) -> dump::DumpRsp {
-        self.call(
-            dump::PROGRAM,
-            dump::VERSION,
-            dump::DUMP,
-            &dump::DumpReq {
-                gfs_id: dump::CLIENT_GFS_ID,
-            },
-        )
-    }
-
-    fn getspec(&mut self, key: &str) -> handshake::GetspecRsp {
-        let mut xdata = gd_sunrpc::Dict::new();
-        xdata.set_str(handshake::KEY_MIN_OP_VERSION, "1");
-        xdata.set_str(handshake::KEY_MAX_OP_VERSION, "100000");
-        let req = handshake::GetspecReq {
-            flags: handshake::GETSPEC_FLAG_SERVERS_LIST,
-            key: key.into(),
-            xdata: xdata.to_xdata().unwrap(),
-        };
-        self.call(
-            handshake::PROGRAM,
-            handshake::VERSION,
-            handshake::GETSPEC,
-            &req,
-        )
-    }
-
-    fn port_by_brick(&mut self, brick: &str) -> portmap::PortByBrickRsp {
-        let req = portmap::PortByBrickReq {
+    assert_eq!(rpc.port_by_brick(brick).op_ret, -1);
+    let signin: portmap::SigninRsp = rpc.call(
+        portmap::PROGRAM,
+        portmap::VERSION,
+        portmap::SIGNIN,
+        &portmap::SigninReq {
             brick: brick.into(),
-        };
-        self.call(
-            portmap::PROGRAM,
-            portmap::VERSION,
-            portmap::PORTBYBRICK,
-            &req,
-        )
-    }
-
-    /// DUMP, GETSPEC of an unknown key, SIGNIN → PORTBYBRICK → SIGNOUT → PORTBYBRICK.
-    fn exercise(&mut self, brick: &str, port: i32) {
-        let progs = self.dump();
-        assert_eq!(progs.op_ret, 0);
-        assert!(progs.lists(dump::PROGRAM, dump::VERSION));
-        assert!(progs.lists(handshake::PROGRAM, handshake::VERSION));
-        assert!(progs.lists(portmap::PROGRAM, portmap::VERSION));
-
-        let spec = self.getspec("/nosuchvol");
-        assert_eq!(spec, handshake::GetspecRsp::error(ENOENT));
-
-        assert_eq!(self.port_by_brick(brick).op_ret, -1);
-        let signin: portmap::SigninRsp = self.call(
-            portmap::PROGRAM,
-            portmap::VERSION,
-            portmap::SIGNIN,
-            &portmap::SigninReq {
-                brick: brick.into(),
-                port,
-                pid: 4321,
-            },
-        );
-        assert_eq!((signin.op_ret, signin.op_errno), (0, 0));
-        assert_eq!(
-            self.port_by_brick(brick),
-            portmap::PortByBrickRsp {
-                port,
-                ..Default::default()
-            }
-        );
-        let signout: portmap::SignoutRsp = self.call(
-            portmap::PROGRAM,
-            portmap::VERSION,
-            portmap::SIGNOUT,
-            &portmap::SignoutReq {
-                brick: brick.into(),
-                port,
-                rdma_port: 0,
-            },
-        );
-        assert_eq!(signout.op_ret, 0);
-        assert_eq!(
-            self.port_by_brick(brick),
-            portmap::PortByBrickRsp {
-                op_ret: -1,
-                ..Default::default()
-            }
-        );
-    }
+            port,
+            pid: 4321,
+        },
+    );
+    assert_eq!((signin.op_ret, signin.op_errno), (0, 0));
+    assert_eq!(
+        rpc.port_by_brick(brick),
+        portmap::PortByBrickRsp {
+            port,
+            ..Default::default()
+        }
+    );
+    let signout: portmap::SignoutRsp = rpc.call(
+        portmap::PROGRAM,
+        portmap::VERSION,
+        portmap::SIGNOUT,
+        &portmap::SignoutReq {
+            brick: brick.into(),
+            port,
+            rdma_port: 0,
+        },
+    );
+    assert_eq!(signout.op_ret, 0);
+    assert_eq!(
+        rpc.port_by_brick(brick),
+        portmap::PortByBrickRsp {
+            op_ret: -1,
+            ..Default::default()
+        }
+    );
 }
 
 fn tcp(ip: &str) -> TcpStream {
@@ -209,12 +110,12 @@ fn sunrpc_and_rest_share_the_client_port_and_the_unix_socket_serves_rpc() {
 
     // (a) over TCP 24007
     let mut rpc = Rpc::new(tcp(ip));
-    rpc.exercise("/data/brick-tcp", 49152);
+    exercise(&mut rpc, "/data/brick-tcp", 49152);
 
     // (b) over <rundir>/glusterd2.socket
     let socket = dirs.run.join("glusterd2.socket");
     let mut local = Rpc::new(unix(&socket));
-    local.exercise("/data/brick-unix", 49153);
+    exercise(&mut local, "/data/brick-unix", 49153);
 
     // A brick signed in on one connection is seen from the other, and goes when its
     // connection closes.
@@ -294,7 +195,7 @@ fn garbage_oversized_and_silent_connections_are_closed_without_harm() {
     rpc.s
         .write_all(&gd_sunrpc::record::encode_record(&[0, 0, 0, 1, 0, 0, 0, 9]).unwrap())
         .unwrap();
-    assert!(rpc.next().is_none(), "closed");
+    assert!(rpc.next_record().is_none(), "closed");
 
     // A connection that never says anything is closed after the classification timeout.
     let mut silent = tcp(ip);

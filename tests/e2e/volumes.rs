@@ -10,65 +10,9 @@ use serde_json::json;
 const WAIT: Duration = Duration::from_secs(30);
 const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
 
-struct Three {
-    dirs: Vec<NodeDirs>,
-    daemons: Vec<Daemon>,
-    ips: Vec<String>,
-}
-
-fn three(block: u8) -> Three {
-    let ips: Vec<String> = (1..=3).map(|i| format!("127.0.{block}.{i}")).collect();
-    let dirs: Vec<NodeDirs> = ips.iter().map(|_| NodeDirs::new()).collect();
-    let daemons: Vec<Daemon> = ips
-        .iter()
-        .zip(&dirs)
-        .map(|(ip, d)| start_daemon(d, ip, &[]).unwrap())
-        .collect();
-    for ip in &ips[1..] {
-        let (s, b) = api(
-            &dirs[0],
-            &daemons[0],
-            "POST",
-            "/v1/peers",
-            Some(json!({"addresses": [ip]})),
-        );
-        assert_eq!(s, 201, "{b}");
-    }
-    for (d, n) in dirs.iter().zip(&daemons) {
-        wait_peers(d, n, 3, true, WAIT).unwrap();
-    }
-    // Tests kill nodes: let the store finish growing to 3 voters first.
-    wait_voters(&ips, 3, Duration::from_secs(60)).unwrap();
-    Three { dirs, daemons, ips }
-}
-
 /// `POST /v1/volumes` on node `i`.
 fn post_volume(t: &Three, i: usize, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
     api(&t.dirs[i], &t.daemons[i], "POST", "/v1/volumes", body)
-}
-
-fn brick(t: &Three, i: usize, name: &str) -> (String, std::path::PathBuf) {
-    let path = t.dirs[i].state.parent().unwrap().join("bricks").join(name);
-    (t.ips[i].clone(), path)
-}
-
-fn create_body(
-    name: &str,
-    kind: &str,
-    bricks: &[(String, std::path::PathBuf)],
-    extra: serde_json::Value,
-) -> serde_json::Value {
-    let bricks: Vec<_> = bricks
-        .iter()
-        .map(|(h, p)| json!({"host": h, "path": p}))
-        .collect();
-    let mut subvol = json!({"type": kind, "bricks": bricks});
-    if let serde_json::Value::Object(m) = extra {
-        for (k, v) in m {
-            subvol[k] = v;
-        }
-    }
-    json!({"name": name, "subvols": [subvol], "flags": {"create-brick-dir": true, "allow-root-dir": true}})
 }
 
 #[test]
@@ -593,11 +537,11 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
 
     // Distribute over three bricks: files spread over more than one brick, all readable.
     let d: Vec<_> = (0..3).map(|i| brick(&t, i, "dist")).collect();
-    let (s, b) = post_volume(
-        &t,
-        0,
-        Some(create_body("dist", "distribute", &d, json!({}))),
-    );
+    // All bricks share this machine's file system: without min-free-disk 0, DHT would place
+    // files away from their hashed brick (leaving link files) whenever the disk is 90% full.
+    let mut body = create_body("dist", "distribute", &d, json!({}));
+    body["options"] = json!({"cluster.min-free-disk": "0"});
+    let (s, b) = post_volume(&t, 0, Some(body));
     assert_eq!(s, 201, "{b}");
     let (s, b) = start("dist");
     assert_eq!(s, 200, "{b}");

@@ -14,7 +14,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub mod rpc;
+pub use rpc::Rpc;
+
 use anyhow::{Context, bail};
+use serde_json::json;
 use tempfile::TempDir;
 
 /// The directory holding the workspace's binaries (`target/<profile>/`).
@@ -280,7 +284,7 @@ pub fn cli(args: &[&str]) -> Output {
 pub fn cli_with_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(bin("glustercli"));
     cmd.args(args);
-    let mut child = cmd
+    let child = cmd
         .env_remove("GD2_ENDPOINTS")
         .env_remove("GD2_AUTH_SECRET")
         .env_remove("GD2_STATE_DIR")
@@ -290,15 +294,19 @@ pub fn cli_with_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn glustercli");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            break;
+    // Read the output while it runs (a full pipe would block it), and kill it past the bound.
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output().expect("glustercli output"));
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out,
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            rx.recv().expect("glustercli output after kill")
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().expect("glustercli output")
 }
 
 /// `glustercli` against a node, with its secret file.
@@ -480,6 +488,8 @@ pub fn kill_processes_matching(needle: &str) -> usize {
 /// A FUSE mount of a volume, unmounted (lazily, so it never hangs) when dropped.
 pub struct Mount {
     pub dir: PathBuf,
+    /// The FUSE client's log file.
+    pub log: PathBuf,
     _tmp: TempDir,
 }
 
@@ -503,7 +513,11 @@ impl Mount {
         let status = wait_for("mount to finish", Duration::from_secs(60), || {
             child.try_wait().ok().flatten()
         });
-        let m = Mount { dir, _tmp: tmp };
+        let m = Mount {
+            dir,
+            log: log.clone(),
+            _tmp: tmp,
+        };
         match status {
             Ok(s) if s.success() => {}
             other => {
@@ -547,4 +561,69 @@ pub fn wait_voters(ips: &[String], voters: usize, timeout: Duration) -> anyhow::
         (members.len() == voters && members.iter().all(|m| !m.is_learner && !m.name.is_empty()))
             .then_some(())
     })
+}
+
+// ---- a three-node cluster ----
+
+/// How long cluster-wide waits of the three-node tests may take.
+pub const THREE_WAIT: Duration = Duration::from_secs(30);
+
+/// A three-node cluster and its directories.
+pub struct Three {
+    pub dirs: Vec<NodeDirs>,
+    pub daemons: Vec<Daemon>,
+    pub ips: Vec<String>,
+}
+
+/// Three daemons on 127.0.<block>.1–3, joined into one cluster with 3 etcd voters.
+pub fn three(block: u8) -> Three {
+    let ips: Vec<String> = (1..=3).map(|i| format!("127.0.{block}.{i}")).collect();
+    let dirs: Vec<NodeDirs> = ips.iter().map(|_| NodeDirs::new()).collect();
+    let daemons: Vec<Daemon> = ips
+        .iter()
+        .zip(&dirs)
+        .map(|(ip, d)| start_daemon(d, ip, &[]).unwrap())
+        .collect();
+    for ip in &ips[1..] {
+        let (s, b) = api(
+            &dirs[0],
+            &daemons[0],
+            "POST",
+            "/v1/peers",
+            Some(json!({"addresses": [ip]})),
+        );
+        assert_eq!(s, 201, "{b}");
+    }
+    for (d, n) in dirs.iter().zip(&daemons) {
+        wait_peers(d, n, 3, true, THREE_WAIT).unwrap();
+    }
+    // Tests kill nodes: let the store finish growing to 3 voters first.
+    wait_voters(&ips, 3, Duration::from_secs(60)).unwrap();
+    Three { dirs, daemons, ips }
+}
+
+/// A brick directory `name` on node `i` (created by the volume create's `create-brick-dir`).
+pub fn brick(t: &Three, i: usize, name: &str) -> (String, std::path::PathBuf) {
+    let path = t.dirs[i].state.parent().unwrap().join("bricks").join(name);
+    (t.ips[i].clone(), path)
+}
+
+/// A create request body for one subvolume of `kind` over `bricks`, with `extra` subvolume fields.
+pub fn create_body(
+    name: &str,
+    kind: &str,
+    bricks: &[(String, std::path::PathBuf)],
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let bricks: Vec<_> = bricks
+        .iter()
+        .map(|(h, p)| json!({"host": h, "path": p}))
+        .collect();
+    let mut subvol = json!({"type": kind, "bricks": bricks});
+    if let serde_json::Value::Object(m) = extra {
+        for (k, v) in m {
+            subvol[k] = v;
+        }
+    }
+    json!({"name": name, "subvols": [subvol], "flags": {"create-brick-dir": true, "allow-root-dir": true}})
 }

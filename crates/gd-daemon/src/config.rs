@@ -262,9 +262,12 @@ impl Config {
             };
         }
 
-        let localstatedir = pick!(localstatedir).unwrap_or_else(|| "/var/lib/glusterd2".into());
-        let rundir = pick!(rundir).unwrap_or_else(|| "/var/run/glusterd2".into());
-        let logdir = pick!(logdir).unwrap_or_else(|| "/var/log/glusterd2".into());
+        // Absolute, because the GlusterFS processes glusterd2 starts get these paths (socket,
+        // pid and log files) and daemonize into another working directory.
+        let localstatedir =
+            absolute(pick!(localstatedir).unwrap_or_else(|| "/var/lib/glusterd2".into()));
+        let rundir = absolute(pick!(rundir).unwrap_or_else(|| "/var/run/glusterd2".into()));
+        let logdir = absolute(pick!(logdir).unwrap_or_else(|| "/var/log/glusterd2".into()));
         let logfile = pick!(logfile).unwrap_or_else(|| "stdout".into());
         let loglevel = pick!(loglevel).unwrap_or_else(|| "info".into());
         let clientaddress =
@@ -366,7 +369,7 @@ impl Config {
                 return Err(bad(key, "empty path"));
             }
         }
-        let pidfile = pick!(pidfile).unwrap_or_else(|| rundir.join("glusterd2.pid"));
+        let pidfile = absolute(pick!(pidfile).unwrap_or_else(|| rundir.join("glusterd2.pid")));
         let etcd_voter_grace =
             pick!(etcd_voter_grace).unwrap_or(std::time::Duration::from_secs(300));
         let etcd_five_voters_from = pick!(etcd_five_voters_from).unwrap_or(7);
@@ -504,6 +507,15 @@ fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<FileConfig, Config
     })
 }
 
+/// `p` made absolute against the working directory (unchanged if it already is, or if the
+/// working directory is unknown; an empty path stays empty for the validation to name it).
+fn absolute(p: PathBuf) -> PathBuf {
+    if p.as_os_str().is_empty() || p.is_absolute() {
+        return p;
+    }
+    std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+}
+
 fn parse_bool(s: &str) -> Option<bool> {
     match s.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
@@ -569,6 +581,27 @@ mod tests {
         assert_eq!(c.store, StoreMode::Auto);
         assert!(c.restauth);
         assert_eq!(c.client_addresses(), vec!["127.0.0.1:24007"]);
+    }
+
+    #[test]
+    fn relative_directories_become_absolute() {
+        let c = load(
+            &[
+                "--localstatedir",
+                "state",
+                "--rundir",
+                "./run",
+                "--xlatordir",
+                "/x",
+            ],
+            &[],
+        )
+        .unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(c.localstatedir, cwd.join("state"));
+        assert_eq!(c.rundir, cwd.join("./run"));
+        assert_eq!(c.pidfile, cwd.join("./run").join("glusterd2.pid"));
+        assert_eq!(c.xlatordir, Some(PathBuf::from("/x")));
     }
 
     #[test]

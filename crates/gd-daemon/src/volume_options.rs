@@ -137,44 +137,17 @@ impl StoreOptions {
         from: &BTreeMap<String, String>,
         to: &BTreeMap<String, String>,
     ) -> Result<(), String> {
-        let key = volumes::volume_key(&a.volume);
-        for _ in 0..5 {
-            let Some(kv) = self.node.store.get(&key).await.map_err(|e| e.to_string())? else {
-                return Err(format!("volume {} vanished", a.volume));
-            };
-            let mut v: VolumeRecord = record::decode(&key, &kv.value).map_err(|e| e.to_string())?;
-            if v.id != a.volume_id {
-                return Err(format!("volume {} was replaced", a.volume));
-            }
-            if v.options == *to {
-                return Ok(());
-            }
-            if v.options != *from {
+        volumes::update_volume(&*self.node.store, &a.volume, a.volume_id, |v| {
+            if v.options != *from && v.options != *to {
                 return Err(format!(
                     "the options of volume {} changed meanwhile; nothing was changed",
                     a.volume
                 ));
             }
             v.options = to.clone();
-            let txn = Txn::new()
-                .when([Compare::mod_revision(
-                    &key,
-                    CompareOp::Equal,
-                    kv.mod_revision,
-                )])
-                .and_then([TxnOp::put(&key, record::encode(&v))]);
-            if self
-                .node
-                .store
-                .txn(txn)
-                .await
-                .map_err(|e| e.to_string())?
-                .succeeded
-            {
-                return Ok(());
-            }
-        }
-        Err(format!("volume {} changes concurrently", a.volume))
+            Ok(())
+        })
+        .await
     }
 }
 
