@@ -22,7 +22,8 @@ fn main() {
     let Three { dirs, daemons, ips } = three(32);
     let brick_root = dirs[0].state.parent().expect("dir").join("bench-bricks");
 
-    let (mut create, mut start, mut stop, mut delete) = (vec![], vec![], vec![], vec![]);
+    let (mut create, mut start, mut set, mut stop, mut delete) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for run in 0..10 {
         let bricks: Vec<_> = ips
             .iter()
@@ -40,6 +41,14 @@ fn main() {
         };
         create.push(timed("POST", "/v1/volumes", Some(body), 201));
         start.push(timed("POST", "/v1/volumes/bench/start", None, 200));
+        let option =
+            json!({"options": {"performance.write-behind-window-size": format!("{}MB", run + 2)}});
+        set.push(timed(
+            "POST",
+            "/v1/volumes/bench/options",
+            Some(option),
+            200,
+        ));
         stop.push(timed("POST", "/v1/volumes/bench/stop", None, 200));
         delete.push(timed("DELETE", "/v1/volumes/bench", None, 204));
     }
@@ -47,6 +56,7 @@ fn main() {
     for (name, v) in [
         ("create", create),
         ("start (all bricks online)", start),
+        ("set an option (started)", set),
         ("stop", stop),
         ("delete", delete),
     ] {
@@ -71,5 +81,22 @@ fn main() {
     }
     let (m, lo, hi) = median(list);
     println!("\nGET /v1/volumes with 100 volumes, 20 runs: median {m:.1} ms ({lo:.1}..{hi:.1})");
+    let mut get_all = vec![];
+    for _ in 0..20 {
+        let t = Instant::now();
+        let (s, b) = api(
+            &dirs[1],
+            &daemons[1],
+            "GET",
+            "/v1/volumes/v000/options",
+            None,
+        );
+        get_all.push(t.elapsed());
+        assert_eq!(s, 200, "{b}");
+    }
+    let (m, lo, hi) = median(get_all);
+    println!(
+        "GET /v1/volumes/v000/options (every installed option), 20 runs: median {m:.1} ms ({lo:.1}..{hi:.1})"
+    );
     kill_processes_matching(brick_root.to_str().expect("utf-8"));
 }
