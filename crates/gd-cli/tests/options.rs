@@ -29,6 +29,20 @@ fn set_body(options: Value) -> Value {
            "allow-experimental-options": false, "allow-deprecated-options": false})
 }
 
+/// Runs `command` + each case's arguments: each must exit 2 with its message on stderr and
+/// nothing on stdout.
+fn usage_errors(server: &FakeServer, command: &[&str], cases: &[(&[&str], &str)]) {
+    for (args, message) in cases {
+        cli_for(server)
+            .args(command)
+            .args(*args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(*message));
+    }
+}
+
 #[test]
 fn set_sends_the_pairs() {
     let server = FakeServer::start();
@@ -115,29 +129,25 @@ fn set_json_groups_and_negative_values() {
 #[test]
 fn set_usage_errors_send_nothing() {
     let server = FakeServer::start();
-    for (args, message) in [
-        (
-            &["gv0", "performance.cache-size"][..],
-            "\"performance.cache-size\" has no value: give the options as KEY VALUE pairs",
-        ),
-        (&["gv0", "a.b", "on", "c.d"], "\"c.d\" has no value"),
-        (&["gv0"], "required arguments were not provided"),
-        (
-            &["gv0", "a.b", "on", "a.b", "off"],
-            "the option \"a.b\" is given more than once",
-        ),
-        (&["gv0", "", "on"], "an option key is empty"),
-        (&["a/b", "a.b", "on"], "invalid volume name"),
-        (&["gv0", "a.b", "-x"], "unexpected argument '-x'"),
-    ] {
-        cli_for(&server)
-            .args(["volume", "set"])
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::contains(message));
-    }
+    usage_errors(
+        &server,
+        &["volume", "set"],
+        &[
+            (
+                &["gv0", "performance.cache-size"][..],
+                "\"performance.cache-size\" has no value: give the options as KEY VALUE pairs",
+            ),
+            (&["gv0", "a.b", "on", "c.d"], "\"c.d\" has no value"),
+            (&["gv0"], "required arguments were not provided"),
+            (
+                &["gv0", "a.b", "on", "a.b", "off"],
+                "the option \"a.b\" is given more than once",
+            ),
+            (&["gv0", "", "on"], "an option key is empty"),
+            (&["a/b", "a.b", "on"], "invalid volume name"),
+            (&["gv0", "a.b", "-x"], "unexpected argument '-x'"),
+        ],
+    );
     // The checks made after parsing print the command's usage, as clap's own do.
     cli_for(&server)
         .args(["volume", "set", "gv0", "a.b"])
@@ -279,22 +289,18 @@ fn get_one_keeps_slashes_and_encodes_the_rest() {
 #[test]
 fn get_usage_errors_send_nothing() {
     let server = FakeServer::start();
-    for (args, message) in [
-        (&["gv0"][..], "required arguments were not provided"),
-        (&["gv0", ""], "the option key is empty"),
-        (&["gv0", "../x"], "'.' and '..' cannot be parts of a key"),
-        (&["gv0", "a/./b"], "'.' and '..' cannot be parts of a key"),
-        (&["gv0", "a", "b"], "unexpected argument 'b'"),
-        (&["a?b", "all"], "invalid volume name"),
-    ] {
-        cli_for(&server)
-            .args(["volume", "get"])
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::contains(message));
-    }
+    usage_errors(
+        &server,
+        &["volume", "get"],
+        &[
+            (&["gv0"][..], "required arguments were not provided"),
+            (&["gv0", ""], "the option key is empty"),
+            (&["gv0", "../x"], "'.' and '..' cannot be parts of a key"),
+            (&["gv0", "a/./b"], "'.' and '..' cannot be parts of a key"),
+            (&["gv0", "a", "b"], "unexpected argument 'b'"),
+            (&["a?b", "all"], "invalid volume name"),
+        ],
+    );
     assert!(server.requests().is_empty(), "usage errors send nothing");
 }
 
@@ -343,21 +349,17 @@ fn reset_keys_or_all() {
 #[test]
 fn reset_usage_errors_send_nothing() {
     let server = FakeServer::start();
-    for (args, message) in [
-        (&["gv0"][..], "required arguments were not provided"),
-        (&["gv0", "--force"], "<KEY|--all>"),
-        (&["gv0", "a.b", "--all"], "cannot be used with"),
-        (&["gv0", ""], "a value is required"),
-        (&[], "required arguments were not provided"),
-    ] {
-        cli_for(&server)
-            .args(["volume", "reset"])
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::contains(message));
-    }
+    usage_errors(
+        &server,
+        &["volume", "reset"],
+        &[
+            (&["gv0"][..], "required arguments were not provided"),
+            (&["gv0", "--force"], "<KEY|--all>"),
+            (&["gv0", "a.b", "--all"], "cannot be used with"),
+            (&["gv0", ""], "a value is required"),
+            (&[], "required arguments were not provided"),
+        ],
+    );
     assert!(server.requests().is_empty(), "usage errors send nothing");
 }
 
@@ -473,30 +475,26 @@ fn option_groups() {
 #[test]
 fn option_group_usage_errors_send_nothing() {
     let server = FakeServer::start();
-    for (args, message) in [
-        (
-            &["create", "g", "a.b"][..],
-            "expected KEY=VALUE, there is no '=' in \"a.b\"",
-        ),
-        (&["create", "g", "=on"], "the option key is empty"),
-        (&["create", "g"], "required arguments were not provided"),
-        (
-            &["create", "g", "a=1", "a=2"],
-            "the option \"a\" is given more than once",
-        ),
-        (&["create", "", "a=1"], "a value is required"),
-        (&["delete"], "required arguments were not provided"),
-        (&["delete", ".."], "invalid name"),
-        (&["frobnicate"], "unrecognized subcommand"),
-    ] {
-        cli_for(&server)
-            .args(["volume", "option-group"])
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::contains(message));
-    }
+    usage_errors(
+        &server,
+        &["volume", "option-group"],
+        &[
+            (
+                &["create", "g", "a.b"][..],
+                "expected KEY=VALUE, there is no '=' in \"a.b\"",
+            ),
+            (&["create", "g", "=on"], "the option key is empty"),
+            (&["create", "g"], "required arguments were not provided"),
+            (
+                &["create", "g", "a=1", "a=2"],
+                "the option \"a\" is given more than once",
+            ),
+            (&["create", "", "a=1"], "a value is required"),
+            (&["delete"], "required arguments were not provided"),
+            (&["delete", ".."], "invalid name"),
+            (&["frobnicate"], "unrecognized subcommand"),
+        ],
+    );
     assert!(server.requests().is_empty(), "usage errors send nothing");
 }
 
@@ -573,24 +571,20 @@ fn cluster_options() {
     );
     assert_eq!(reqs[4].json(), json!({"options": {"cluster.nope": "1"}}));
 
-    for (args, message) in [
-        (
-            &["set", "cluster.brick-multiplex"][..],
-            "\"cluster.brick-multiplex\" has no value",
-        ),
-        (&["set", "a", "1", "b"], "\"b\" has no value"),
-        (&["set"], "required arguments were not provided"),
-        (&["set", "a", "1", "a", "1"], "given more than once"),
-        (&["get", "x"], "unexpected argument 'x'"),
-    ] {
-        cli_for(&server)
-            .args(["cluster-options"])
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::contains(message));
-    }
+    usage_errors(
+        &server,
+        &["cluster-options"],
+        &[
+            (
+                &["set", "cluster.brick-multiplex"][..],
+                "\"cluster.brick-multiplex\" has no value",
+            ),
+            (&["set", "a", "1", "b"], "\"b\" has no value"),
+            (&["set"], "required arguments were not provided"),
+            (&["set", "a", "1", "a", "1"], "given more than once"),
+            (&["get", "x"], "unexpected argument 'x'"),
+        ],
+    );
     assert_eq!(server.requests().len(), 5, "usage errors send nothing");
 }
 
@@ -619,25 +613,21 @@ fn create_with_options() {
     stdout_of(cli_for(&server).args(["volume", "create", "w", "n1:/b"]));
     assert!(server.requests()[1].json().get("options").is_none());
 
-    for (args, message) in [
-        (
-            &["--option", "performance.cache-size"][..],
-            "expected KEY=VALUE, there is no '='",
-        ),
-        (&["--option", "=1"], "the option key is empty"),
-        (
-            &["--option", "a=1", "--option", "a=2"],
-            "the option \"a\" is given more than once",
-        ),
-    ] {
-        cli_for(&server)
-            .args(["volume", "create", "x", "n1:/b"])
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::contains(message));
-    }
+    usage_errors(
+        &server,
+        &["volume", "create", "x", "n1:/b"],
+        &[
+            (
+                &["--option", "performance.cache-size"][..],
+                "expected KEY=VALUE, there is no '='",
+            ),
+            (&["--option", "=1"], "the option key is empty"),
+            (
+                &["--option", "a=1", "--option", "a=2"],
+                "the option \"a\" is given more than once",
+            ),
+        ],
+    );
     assert_eq!(server.requests().len(), 2, "usage errors send nothing");
 }
 
