@@ -4,7 +4,7 @@
 //!
 //! GD1's own output is the oracle: `gluster volume get rep3 all` (every key GD1 knows, with
 //! its value) and `gluster volume set help` (keys, defaults, descriptions), both captured from
-//! GD1 10.3 in `shared/fixtures/gd1-volfiles/`.
+//! GD1 10.3, copied into `crates/gd-volgen/tests/fixtures/gd1-volfiles/`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ fn table() -> &'static XlatorTable {
 
 fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/gd1-volfiles")
+        .join("../gd-volgen/tests/fixtures/gd1-volfiles")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
