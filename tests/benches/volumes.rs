@@ -19,8 +19,13 @@ fn median(mut v: Vec<Duration>) -> (f64, f64, f64) {
 }
 
 fn main() {
-    let Three { dirs, daemons, ips } = three(32);
-    let brick_root = dirs[0].state.parent().expect("dir").join("bench-bricks");
+    let Three {
+        dirs,
+        daemons,
+        ips,
+        reaper: _reaper,
+    } = three(32);
+    let brick_root = node_root(&dirs[0]).join("bench-bricks");
 
     let (mut create, mut start, mut set, mut stop, mut delete) =
         (vec![], vec![], vec![], vec![], vec![]);
@@ -98,5 +103,4 @@ fn main() {
     println!(
         "GET /v1/volumes/v000/options (every installed option), 20 runs: median {m:.1} ms ({lo:.1}..{hi:.1})"
     );
-    kill_processes_matching(brick_root.to_str().expect("utf-8"));
 }

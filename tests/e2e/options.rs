@@ -416,6 +416,60 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
         None,
     );
     assert_eq!(s, 200, "{b}");
+
+    // The cluster options reach the processes started next: restart the volume.
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/cluster/options",
+        Some(json!({"options": {"cluster.localtime-logging": "enable"}})),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes/opt/start",
+        None,
+    );
+    assert_eq!(s, 200, "{b}");
+    let mine = |needle: &str| -> Vec<(i32, String)> {
+        processes_matching(needle)
+            .into_iter()
+            .filter(|(_, c)| {
+                t.dirs
+                    .iter()
+                    .any(|d| c.contains(&*node_root(d).to_string_lossy()))
+            })
+            .collect()
+    };
+    let bricks_run = mine("--volfile-id opt.");
+    assert_eq!(bricks_run.len(), 3, "{bricks_run:?}");
+    assert!(
+        bricks_run
+            .iter()
+            .all(|(_, c)| c.contains("--localtime-logging")),
+        "{bricks_run:?}"
+    );
+    let shds = wait_for("the self-heal daemons", LIVE, || {
+        let found = mine("--volfile-id shd/opt");
+        (found.len() == 3).then_some(found)
+    })
+    .unwrap();
+    assert!(
+        shds.iter()
+            .all(|(_, c)| c.contains("--log-level=WARNING") && c.contains("--localtime-logging")),
+        "{shds:?}"
+    );
+    let (s, b) = api(
+        &t.dirs[0],
+        &t.daemons[0],
+        "POST",
+        "/v1/volumes/opt/stop",
+        None,
+    );
+    assert_eq!(s, 200, "{b}");
 }
 
 #[test]
@@ -434,7 +488,7 @@ fn a_node_without_xlators_starts_and_refuses_option_operations() {
         "{}",
         d.log()
     );
-    let path = dirs.state.parent().unwrap().join("bricks").join("nx");
+    let path = node_root(&dirs).join("bricks").join("nx");
     let body = json!({"name": "nx", "subvols": [{"type": "distribute", "bricks": [{"host": "127.0.46.1", "path": path}]}],
         "flags": {"create-brick-dir": true, "allow-root-dir": true}});
     let (s, b) = api(&dirs, &d, "POST", "/v1/volumes", Some(body));

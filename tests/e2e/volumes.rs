@@ -273,36 +273,10 @@ fn layouts_and_bad_input() {
     );
 }
 
-/// Kills the bricks of a test (they outlive glusterd2 by design) when the test ends.
-struct BrickReaper(String);
-
-impl Drop for BrickReaper {
-    fn drop(&mut self) {
-        kill_processes_matching(&self.0);
-    }
-}
-
 #[test]
 fn replica_three_start_mount_write_read_stop() {
     let t = three(43);
-    let root = t.dirs[0]
-        .state
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
     let bricks: Vec<_> = (0..3).map(|i| brick(&t, i, "m3")).collect();
-    let _reaper: Vec<BrickReaper> = bricks
-        .iter()
-        .map(|(_, p)| BrickReaper(p.display().to_string()))
-        .chain(
-            t.dirs
-                .iter()
-                .map(|d| BrickReaper(d.run.display().to_string())),
-        )
-        .collect();
-    let _ = root;
     let (s, b) = post_volume(
         &t,
         0,
@@ -486,6 +460,7 @@ fn replica_three_start_mount_write_read_stop() {
         dirs: t.dirs,
         daemons,
         ips: t.ips,
+        reaper: t.reaper,
     };
     let status: Vec<gd_api::BrickStatus> = again
         .into_iter()
@@ -520,11 +495,6 @@ fn replica_three_start_mount_write_read_stop() {
 #[test]
 fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
     let t = three(44);
-    let _reaper: Vec<BrickReaper> = t
-        .dirs
-        .iter()
-        .map(|d| BrickReaper(d.state.parent().unwrap().display().to_string()))
-        .collect();
     let start = |name: &str| {
         api(
             &t.dirs[0],

@@ -461,28 +461,32 @@ pub async fn etcd_members(url: &str) -> Option<Vec<gd_store::etcd::EtcdMember>> 
 /// Kills (SIGKILL) every process whose command line contains `needle`: the bricks and
 /// FUSE clients a test started outlive glusterd2 by design, so tests end them with this.
 pub fn kill_processes_matching(needle: &str) -> usize {
-    let mut killed = 0;
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    for e in entries.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid == std::process::id() as i32 {
-            continue;
-        }
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if text.contains(needle) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-            killed += 1;
-        }
+    let found = processes_matching(needle);
+    for (pid, _) in &found {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
-    killed
+    found.len()
+}
+
+/// The processes (other than this one) whose command line contains `needle`: pid and command
+/// line, arguments separated by spaces.
+pub fn processes_matching(needle: &str) -> Vec<(i32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != std::process::id() as i32)
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            text.contains(needle).then_some((pid, text))
+        })
+        .collect()
 }
 
 /// A FUSE mount of a volume, unmounted (lazily, so it never hangs) when dropped.
@@ -573,6 +577,20 @@ pub struct Three {
     pub dirs: Vec<NodeDirs>,
     pub daemons: Vec<Daemon>,
     pub ips: Vec<String>,
+    /// Ends the GlusterFS processes of the nodes (bricks, self-heal daemons) with the test,
+    /// even a failed one: they outlive glusterd2 by design.
+    pub reaper: Reaper,
+}
+
+/// Kills, when dropped, every process whose command line contains one of its strings.
+pub struct Reaper(pub Vec<String>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for needle in &self.0 {
+            kill_processes_matching(needle);
+        }
+    }
 }
 
 /// Three daemons on 127.0.<block>.1–3, joined into one cluster with 3 etcd voters.
@@ -599,12 +617,27 @@ pub fn three(block: u8) -> Three {
     }
     // Tests kill nodes: let the store finish growing to 3 voters first.
     wait_voters(&ips, 3, Duration::from_secs(60)).unwrap();
-    Three { dirs, daemons, ips }
+    let reaper = Reaper(
+        dirs.iter()
+            .map(|d| node_root(d).display().to_string())
+            .collect(),
+    );
+    Three {
+        dirs,
+        daemons,
+        ips,
+        reaper,
+    }
+}
+
+/// The directory that holds a node's state, run and log directories, and its test bricks.
+pub fn node_root(d: &NodeDirs) -> &Path {
+    d.state.parent().expect("state dir has a parent")
 }
 
 /// A brick directory `name` on node `i` (created by the volume create's `create-brick-dir`).
 pub fn brick(t: &Three, i: usize, name: &str) -> (String, std::path::PathBuf) {
-    let path = t.dirs[i].state.parent().unwrap().join("bricks").join(name);
+    let path = node_root(&t.dirs[i]).join("bricks").join(name);
     (t.ips[i].clone(), path)
 }
 

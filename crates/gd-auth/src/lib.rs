@@ -178,20 +178,27 @@ pub fn load_or_create_secret(path: &Path) -> io::Result<String> {
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let secret = generate_secret();
-            let tmp = path.with_extension("tmp");
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(secret.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, path)?;
+            write_private_atomic(path, secret.as_bytes())?;
             Ok(secret)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Writes a private (0600) file so that a crash leaves either the old or the new content:
+/// `<path>.tmp`, fsync, rename. For secrets and identities.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -496,32 +496,22 @@ impl Engine {
 
     /// Runs the steps addressed to this node, until cancelled.
     pub async fn run_participant(self: Arc<Self>, cancel: CancellationToken) {
-        loop {
-            let watch = self.store.watch(TXN_PREFIX, None).await.ok();
-            if let Err(e) = self.participate_once().await {
-                tracing::debug!(error = %e, "transaction scan failed");
-            }
-            let mut watch = watch;
-            let deadline = tokio::time::sleep(RESCAN);
-            tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = &mut deadline => break,
-                    ev = async { match watch.as_mut() { Some(w) => w.next().await, None => std::future::pending().await } } => {
-                        match ev {
-                            Some(Ok(ev)) if ev.key.ends_with("/cursor") || ev.key.ends_with("/spec") => {
-                                if let Err(e) = self.participate_once().await {
-                                    tracing::debug!(error = %e, "transaction scan failed");
-                                }
-                            }
-                            Some(Ok(_)) => {}
-                            _ => break,
-                        }
-                    }
+        // Only a moved cursor or a new transaction can give this node something to do.
+        let relevant =
+            |ev: &gd_store::WatchEvent| ev.key.ends_with("/cursor") || ev.key.ends_with("/spec");
+        gd_store::follow_prefix(
+            &*self.store,
+            TXN_PREFIX,
+            RESCAN,
+            &cancel,
+            relevant,
+            || async {
+                if let Err(e) = self.participate_once().await {
+                    tracing::debug!(error = %e, "transaction scan failed");
                 }
-            }
-        }
+            },
+        )
+        .await
     }
 
     /// Runs every step under a cursor that names this node and that it has not reported yet,

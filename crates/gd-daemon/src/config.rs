@@ -380,6 +380,16 @@ impl Config {
             ));
         }
 
+        let xlatordir = pick!(xlatordir).map(absolute);
+        if let Some(d) = &xlatordir
+            && !d.is_dir()
+        {
+            return Err(bad(
+                "xlatordir",
+                format!("{} is not a directory", d.display()),
+            ));
+        }
+
         Ok(Config {
             localstatedir,
             rundir,
@@ -398,7 +408,7 @@ impl Config {
             restauth,
             etcd_voter_grace,
             etcd_five_voters_from,
-            xlatordir: pick!(xlatordir),
+            xlatordir,
         })
     }
 
@@ -592,7 +602,7 @@ mod tests {
                 "--rundir",
                 "./run",
                 "--xlatordir",
-                "/x",
+                "/",
             ],
             &[],
         )
@@ -601,7 +611,9 @@ mod tests {
         assert_eq!(c.localstatedir, cwd.join("state"));
         assert_eq!(c.rundir, cwd.join("./run"));
         assert_eq!(c.pidfile, cwd.join("./run").join("glusterd2.pid"));
-        assert_eq!(c.xlatordir, Some(PathBuf::from("/x")));
+        assert_eq!(c.xlatordir, Some(PathBuf::from("/")));
+        let e = load(&["--xlatordir", "/no/such/dir"], &[]).unwrap_err();
+        assert!(e.to_string().contains("xlatordir"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! because a node must stay the same peer across restarts: the store knows it by this id.
 //! The cluster id selects the store namespace `gluster-<cluster-id>/`.
 
-use std::{fs, io::Write, path::Path};
+use std::{fs, path::Path};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -58,19 +58,8 @@ impl Identity {
 /// Writes a file so that a crash leaves either the old or the new content: temp file, fsync,
 /// rename. The file is private (0600): these files hold identities and secrets.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    Ok(())
+    gd_auth::write_private_atomic(path, bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 /// The secret node-to-node calls are signed with, created when the cluster forms (at the

@@ -402,32 +402,21 @@ async fn control_step(
 /// The member agent of one node: makes its etcd process and client follow the cluster's
 /// records. Runs until cancelled.
 pub async fn run_member_agent(node: Arc<Node>, cancel: CancellationToken) {
-    loop {
-        // Re-examine on every membership change, and on a slow tick in case a watch was lost.
-        let watch = node.store.watch(MEMBERS_PREFIX, None).await.ok();
-        if let Err(e) = agent_step(&node).await {
-            tracing::debug!(error = %e, "member agent step failed");
-        }
-        let mut watch = watch;
-        let deadline = tokio::time::sleep(AGENT_TICK);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = &mut deadline => break,
-                ev = async { match watch.as_mut() { Some(w) => w.next().await, None => std::future::pending().await } } => {
-                    match ev {
-                        Some(Ok(_)) => {
-                            if let Err(e) = agent_step(&node).await {
-                                tracing::debug!(error = %e, "member agent step failed");
-                            }
-                        }
-                        _ => break,
-                    }
-                }
+    // Re-examine on every membership change, and on a slow tick in case a watch was lost.
+    let store = node.store.clone();
+    gd_store::follow_prefix(
+        &*store,
+        MEMBERS_PREFIX,
+        AGENT_TICK,
+        &cancel,
+        |_| true,
+        || async {
+            if let Err(e) = agent_step(&node).await {
+                tracing::debug!(error = %e, "member agent step failed");
             }
-        }
-    }
+        },
+    )
+    .await
 }
 
 async fn agent_step(node: &Node) -> Result<(), StoreError> {

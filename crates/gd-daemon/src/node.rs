@@ -367,28 +367,14 @@ impl Node {
             }
         }
 
-        let lease = self.lease().await?;
         let holder = format!(
             "peer add {} (from {})",
             addresses[0],
             self.identity().peer_id
         );
-        let guard = match lock::try_lock(
-            &self.store.current(),
-            &format!("peer-address/{}", addresses[0]),
-            lease,
-            &holder,
-        )
-        .await?
-        {
-            Ok(g) => g,
-            Err(held) => {
-                return Err(ApiErr::new(
-                    ErrorCode::OperationInProgress,
-                    held.to_string(),
-                ));
-            }
-        };
+        let guard = self
+            .lock_object(&format!("peer-address/{}", addresses[0]), &holder)
+            .await?;
         let result = self.add_peer_locked(&addresses, kind, endpoints, req).await;
         let _ = guard.unlock().await;
         result
@@ -547,23 +533,9 @@ impl Node {
                 format!("peer {id} hosts bricks; remove its bricks first"),
             ));
         }
-        let lease = self.lease().await?;
-        let guard = match lock::try_lock(
-            &self.store.current(),
-            &format!("peer/{id}"),
-            lease,
-            &format!("peer remove {id}"),
-        )
-        .await?
-        {
-            Ok(g) => g,
-            Err(held) => {
-                return Err(ApiErr::new(
-                    ErrorCode::OperationInProgress,
-                    held.to_string(),
-                ));
-            }
-        };
+        let guard = self
+            .lock_object(&format!("peer/{id}"), &format!("peer remove {id}"))
+            .await?;
         let result = match self.hand_over_member(id).await {
             Ok(()) => self.remove_peer_locked(&peer, force).await,
             Err(e) => Err(e),
@@ -930,7 +902,18 @@ impl Node {
         Ok(s)
     }
 
-    async fn lease(&self) -> Result<gd_store::LeaseId, ApiErr> {
+    /// Takes the lock of one object (`peer/<id>`, `volume/<name>`…) on this node's lease, or
+    /// answers at once with "operation in progress" naming the holder.
+    async fn lock_object(&self, name: &str, holder: &str) -> Result<lock::LockGuard, ApiErr> {
+        let lease = self.lease().await?;
+        lock::try_lock(&self.store.current(), name, lease, holder)
+            .await?
+            .map_err(|held| ApiErr::new(ErrorCode::OperationInProgress, held.to_string()))
+    }
+
+    /// This node's published lease (what its locks and transactions are bound to), waiting
+    /// at most 2 s for it.
+    pub async fn lease(&self) -> Result<gd_store::LeaseId, ApiErr> {
         self.liveness
             .wait_published(Duration::from_secs(2))
             .await

@@ -112,31 +112,20 @@ impl Reconciler {
 
     /// Runs until cancelled.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        loop {
-            let watch = self.node.store.watch(VOLUMES_PREFIX, None).await.ok();
-            if let Err(e) = self.converge(None).await {
-                tracing::debug!(error = %e, "reconcile pass failed");
-            }
-            let mut watch = watch;
-            let deadline = tokio::time::sleep(TICK);
-            tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = &mut deadline => break,
-                    ev = async { match watch.as_mut() { Some(w) => w.next().await, None => std::future::pending().await } } => {
-                        match ev {
-                            Some(Ok(_)) => {
-                                if let Err(e) = self.converge(None).await {
-                                    tracing::debug!(error = %e, "reconcile pass failed");
-                                }
-                            }
-                            _ => break,
-                        }
-                    }
+        let store = self.node.store.clone();
+        gd_store::follow_prefix(
+            &*store,
+            VOLUMES_PREFIX,
+            TICK,
+            &cancel,
+            |_| true,
+            || async {
+                if let Err(e) = self.converge(None).await {
+                    tracing::debug!(error = %e, "reconcile pass failed");
                 }
-            }
-        }
+            },
+        )
+        .await
     }
 
     /// Sends FETCHSPEC to this node's connected GlusterFS processes when the options of a

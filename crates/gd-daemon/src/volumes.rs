@@ -848,16 +848,7 @@ pub async fn run_txn(node: &Node, txn: Transaction) -> Result<(), ApiErr> {
 }
 
 async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<(), ApiErr> {
-    let lease = node
-        .liveness
-        .wait_published(Duration::from_secs(2))
-        .await
-        .ok_or_else(|| {
-            ApiErr::new(
-                ErrorCode::StoreUnavailable,
-                "this node is not live in the store yet (store unreachable?)",
-            )
-        })?;
+    let lease = node.lease().await?;
     engine.execute(txn, lease).await.map_err(|e| match e {
         TxnError::Busy { .. } => ApiErr::new(ErrorCode::OperationInProgress, e.to_string()),
         // A validation step that refuses is the caller's mistake (a brick in use, on the
@@ -1209,35 +1200,41 @@ impl StepHandler for DeleteVolume {
 
 /// The step handlers every node registers.
 pub fn registry(node: &Arc<Node>) -> Registry {
+    let node = || node.clone();
+    let handlers: [(&str, Arc<dyn StepHandler>); 7] = [
+        (
+            "volume-create.validate-bricks",
+            Arc::new(ValidateBricks { node: node() }),
+        ),
+        (
+            "volume-create.init-bricks",
+            Arc::new(InitBricks { node: node() }),
+        ),
+        (
+            "volume-create.store",
+            Arc::new(StoreVolume { node: node() }),
+        ),
+        (
+            "volume-delete.store",
+            Arc::new(DeleteVolume { node: node() }),
+        ),
+        (
+            "volume-state.record",
+            Arc::new(RecordState { node: node() }),
+        ),
+        (
+            "volume-state.bricks",
+            Arc::new(ConvergeBricks { node: node() }),
+        ),
+        (
+            "volume-options.store",
+            Arc::new(crate::volume_options::StoreOptions { node: node() }),
+        ),
+    ];
     let mut r = Registry::new();
-    r.register(
-        "volume-create.validate-bricks",
-        Arc::new(ValidateBricks { node: node.clone() }),
-    );
-    r.register(
-        "volume-create.init-bricks",
-        Arc::new(InitBricks { node: node.clone() }),
-    );
-    r.register(
-        "volume-create.store",
-        Arc::new(StoreVolume { node: node.clone() }),
-    );
-    r.register(
-        "volume-delete.store",
-        Arc::new(DeleteVolume { node: node.clone() }),
-    );
-    r.register(
-        "volume-state.record",
-        Arc::new(RecordState { node: node.clone() }),
-    );
-    r.register(
-        "volume-state.bricks",
-        Arc::new(ConvergeBricks { node: node.clone() }),
-    );
-    r.register(
-        "volume-options.store",
-        Arc::new(crate::volume_options::StoreOptions { node: node.clone() }),
-    );
+    for (name, handler) in handlers {
+        r.register(name, handler);
+    }
     r
 }
 

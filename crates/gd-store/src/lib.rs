@@ -19,6 +19,7 @@
 pub mod cache;
 mod error;
 pub mod etcd;
+mod follow;
 pub mod local;
 pub mod lock;
 pub mod managed;
@@ -31,6 +32,7 @@ mod validate;
 pub use cache::{CacheOptions, CachedStore, Staleness, track_staleness};
 pub use error::{StoreError, StoreResult};
 pub use etcd::EtcdStore;
+pub use follow::follow_prefix;
 pub use local::LocalStore;
 pub use namespace::{Namespaced, cluster_namespace};
 pub use switchable::Switchable;

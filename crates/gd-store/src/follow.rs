@@ -1,0 +1,53 @@
+//! [`follow_prefix`]: the loop every "keep this in step with the store" task runs.
+
+use std::{future::Future, time::Duration};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::{Store, WatchEvent};
+
+/// Runs `pass` now, then again after every change under `prefix` that `relevant` accepts,
+/// and at least every `tick` (which also re-establishes a watch that ended or could not be
+/// opened), until `cancel`. The watch is opened before each full pass, so no change between
+/// a pass and the watch is missed.
+///
+/// The pass reports its own errors: a failed pass is simply tried again on the next change
+/// or tick.
+pub async fn follow_prefix<F, Fut>(
+    store: &dyn Store,
+    prefix: &str,
+    tick: Duration,
+    cancel: &CancellationToken,
+    relevant: impl Fn(&WatchEvent) -> bool,
+    mut pass: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        let mut watch = store.watch(prefix, None).await.ok();
+        pass().await;
+        let deadline = tokio::time::sleep(tick);
+        tokio::pin!(deadline);
+        loop {
+            let event = async {
+                match watch.as_mut() {
+                    Some(w) => w.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = &mut deadline => break,
+                ev = event => match ev {
+                    Some(Ok(ev)) => {
+                        if relevant(&ev) {
+                            pass().await;
+                        }
+                    }
+                    _ => break,
+                },
+            }
+        }
+    }
+}
