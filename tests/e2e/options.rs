@@ -500,6 +500,11 @@ fn a_node_without_xlators_starts_and_refuses_option_operations() {
             Some(json!({"options": {"cluster.quorum-type": "auto"}})),
         ),
         ("GET", "/v1/volumes/nx/options", None),
+        (
+            "DELETE",
+            "/v1/volumes/nx/options",
+            Some(json!({"all": true})),
+        ),
         ("GET", "/v1/volumes/nx/options/cluster.quorum-type", None),
     ] {
         let (s, b) = api(&dirs, &d, method, path, body);

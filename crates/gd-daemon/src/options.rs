@@ -330,7 +330,7 @@ impl Catalog {
         for (key, value) in req {
             let named_group = if key == "group" {
                 Some((value.as_str(), true))
-            } else if !key.contains('.') && self.xlators.resolve(key).is_err() {
+            } else if self.names_group(key) {
                 let on = match value.as_str() {
                     "on" => true,
                     "off" => false,
@@ -380,6 +380,7 @@ impl Catalog {
         all: bool,
         group: &dyn Fn(&str) -> Option<OptionGroup>,
     ) -> Result<BTreeMap<String, String>, ApiErr> {
+        self.available()?;
         if all != keys.is_empty() {
             return Err(ApiErr::new(
                 ErrorCode::InvalidRequest,
@@ -402,8 +403,7 @@ impl Catalog {
             }
         } else {
             for key in keys {
-                let in_group = !key.contains('.') && self.xlators.resolve(key).is_err();
-                match group(key).filter(|_| in_group) {
+                match group(key).filter(|_| self.names_group(key)) {
                     Some(g) => {
                         for o in g.options {
                             self.remove(&mut options, &o.name, true)?;
@@ -415,6 +415,11 @@ impl Catalog {
         }
         self.check_volgen(vol, &options)?;
         Ok(options)
+    }
+
+    /// Whether `key` can only be a group's name: no dot, and no option answers to it.
+    fn names_group(&self, key: &str) -> bool {
+        !key.contains('.') && self.xlators.resolve(key).is_err()
     }
 
     fn never_reset(&self, key: &str) -> bool {
@@ -430,15 +435,8 @@ impl Catalog {
         key: &str,
         strict: bool,
     ) -> Result<(), ApiErr> {
-        if is_user_key(key) {
-            options.remove(key);
-            return Ok(());
-        }
-        if options.remove(key).is_some() && self.missing.is_some() {
-            return Ok(());
-        }
-        if self.volgen_only(key).is_some() {
-            options.remove(key);
+        options.remove(key);
+        if is_user_key(key) || self.volgen_only(key).is_some() {
             return Ok(());
         }
         let targets = match self.targets(key) {

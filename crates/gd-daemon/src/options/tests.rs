@@ -399,6 +399,7 @@ fn without_glusterfs_option_operations_are_refused_clearly() {
             .unwrap_err(),
         c.list(&v.options).unwrap_err(),
         c.describe(&v.options, "cluster.quorum-type").unwrap_err(),
+        c.reset(&v, &[], true, &no_groups).unwrap_err(),
     ] {
         assert_eq!(code(&e), ErrorCode::NotAvailable.as_u32());
         assert!(e.body.errors[0].message.contains("install"), "{:?}", e.body);
