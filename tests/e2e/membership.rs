@@ -634,7 +634,9 @@ fn five_nodes_a_dead_voter_is_replaced_after_the_grace_period() {
     assert_eq!(status, 204, "{body}");
     wait_peers(c.dirs(0), n[0].as_ref().unwrap(), 4, true, ONLINE_WAIT).unwrap();
     let back = c.start(victim, &args);
-    let alone = wait_peers(c.dirs(victim), &back, 1, true, ONLINE_WAIT).unwrap();
+    let alone = wait_peers(c.dirs(victim), &back, 1, true, ONLINE_WAIT)
+        .map_err(|e| anyhow::anyhow!("{e}\nlog of the returning node:\n{}", back.log()))
+        .unwrap();
     assert_eq!(alone[0].id, victim_id);
     wait_peers(c.dirs(0), n[0].as_ref().unwrap(), 4, true, ONLINE_WAIT).unwrap();
 }

@@ -38,7 +38,7 @@ use crate::{
     config::StoreMode,
     node::Node,
     peers::{ALIVE_PREFIX, PEERS_MAX, PEERS_PREFIX},
-    store::{StoreState, member_data_dir},
+    store::StoreState,
 };
 
 pub const NODES_PREFIX: &str = "store/nodes/";
@@ -421,7 +421,8 @@ pub async fn run_member_agent(node: Arc<Node>, cancel: CancellationToken) {
 
 async fn agent_step(node: &Node) -> Result<(), StoreError> {
     let me = node.identity().peer_id;
-    let Some(state) = node.store_state().await else {
+    // Everything below acts for the backend of this generation only (see `node`).
+    let Some((state, generation)) = node.store_state().await else {
         return Ok(());
     };
     if state.mode != StoreMode::Managed {
@@ -451,24 +452,21 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
             // already restarts from its data.
             let fresh = !state.member;
             tracing::info!(role = ?m.role, fresh, "starting this node's etcd member");
-            if fresh {
-                let _ = std::fs::remove_dir_all(member_data_dir(cfg));
-            }
             let initial =
                 (fresh && !m.initial_cluster.is_empty()).then(|| m.initial_cluster.clone());
-            match node.start_member(initial).await {
-                Ok(p) => node.set_member(Some(p), true).await,
+            match node.start_own_member(generation, initial, fresh).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot start the etcd member"),
             }
         }
         // Removed from the etcd cluster (the records are sane: someone is a voter), whether
         // its process still runs or did not even start.
         (None, _) if state.member && members.values().any(|m| m.role == Role::Voter) => {
-            tracing::info!(
-                "this node's etcd member was removed; stopping it and becoming a client"
-            );
-            node.set_member(None, false).await;
-            let _ = std::fs::remove_dir_all(member_data_dir(cfg));
+            if !node.drop_own_member(generation).await {
+                return Ok(());
+            }
+            tracing::info!("this node's etcd member was removed; stopped it, now a client");
         }
         _ => {}
     }
@@ -480,7 +478,7 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
         .collect();
     if !voters.is_empty() {
         let peers_n = store.range(PEERS_PREFIX, 3).await?.kvs.len();
-        node.update_endpoints(voters, peers_n > 1).await;
+        node.update_endpoints(generation, voters, peers_n > 1).await;
     }
     Ok(())
 }

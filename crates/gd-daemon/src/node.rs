@@ -14,10 +14,18 @@
 //!
 //! Join and leave are serialised on this node by the backend mutex; peer add/remove/edit take
 //! a store lock on the peer (or address), bound to this node's liveness lease.
+//!
+//! Every join and reset replaces the backend and bumps its *generation*. The member agent
+//! reads the cluster it works for and acts on the backend only while the generation is the
+//! one it read: a node that resets itself (removed while offline) must not have its fresh
+//! etcd member stopped by an agent step that still saw the old cluster.
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -42,9 +50,7 @@ use crate::{
     peer_client::{PeerCallError, PeerClient, normalize_address},
     peers::{self, PeerRecord, ZONE_KEY, peer_key},
     rest::ApiErr,
-    store::{
-        Backend, EtcdRunner, MemberProcess, MemberRunner, StoreState, member_data_dir, open_backend,
-    },
+    store::{Backend, EtcdRunner, MemberRunner, StoreState, member_data_dir, open_backend},
     volumes::{BRICKS_PREFIX, VOLUMES_PREFIX},
 };
 
@@ -70,6 +76,8 @@ pub struct Node {
     /// The cluster store, in this cluster's namespace; switched when joining or leaving.
     pub store: Arc<Switchable>,
     backend: Mutex<Option<Backend>>,
+    /// Bumped, under the backend mutex, whenever a join or reset replaces the backend.
+    generation: AtomicU64,
     pub liveness: Arc<Liveness>,
     peers: PeerClient,
     /// Starts etcd members (a fake in simulations).
@@ -130,6 +138,7 @@ impl Node {
             cluster_secret: RwLock::new(cluster_secret::load(&config.localstatedir)?),
             store,
             backend: Mutex::new(Some(backend)),
+            generation: AtomicU64::new(0),
             liveness,
             peers: PeerClient::new(config.cert_file.is_some()),
             runner,
@@ -139,19 +148,66 @@ impl Node {
         }))
     }
 
-    /// Starts this node's etcd member through its runner.
-    pub async fn start_member(
+    /// Starts this node's etcd member through its runner and records it, if the backend is
+    /// still of `generation` (else starts nothing and returns `false`). `fresh` clears the
+    /// leftovers of an earlier membership first. Holds the backend mutex throughout, so a
+    /// join or reset never sees a half-started member.
+    pub async fn start_own_member(
         &self,
+        generation: u64,
         initial_cluster: Option<String>,
-    ) -> anyhow::Result<Box<dyn MemberProcess>> {
-        self.runner
+        fresh: bool,
+    ) -> anyhow::Result<bool> {
+        let mut backend = self.backend.lock().await;
+        let Some(b) = backend.as_mut() else {
+            return Ok(false);
+        };
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return Ok(false);
+        }
+        if fresh {
+            let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
+        }
+        let process = self
+            .runner
             .start(
                 &self.config,
                 &self.identity().peer_id.to_string(),
                 initial_cluster,
                 false,
             )
-            .await
+            .await?;
+        b.state.member = true;
+        b.state.joined = true;
+        if let Err(e) = b.state.save(&self.config.localstatedir) {
+            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
+        }
+        if let Some(old) = b.member.replace(process) {
+            let _ = old.stop().await;
+        }
+        Ok(true)
+    }
+
+    /// Stops this node's etcd member for good (the cluster removed it) and deletes its data,
+    /// if the backend is still of `generation`; returns whether it did.
+    pub async fn drop_own_member(&self, generation: u64) -> bool {
+        let mut backend = self.backend.lock().await;
+        let Some(b) = backend.as_mut() else {
+            return false;
+        };
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return false;
+        }
+        b.state.member = false;
+        b.state.joined = true;
+        if let Err(e) = b.state.save(&self.config.localstatedir) {
+            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
+        }
+        if let Some(p) = b.member.take() {
+            let _ = p.stop().await;
+        }
+        let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
+        true
     }
 
     /// The transaction engine, when running.
@@ -250,9 +306,11 @@ impl Node {
             .and_then(|b| b.etcd.clone())
     }
 
-    /// How this node reaches its store now.
-    pub async fn store_state(&self) -> Option<StoreState> {
-        self.backend.lock().await.as_ref().map(|b| b.state.clone())
+    /// How this node reaches its store now, and the backend's generation.
+    pub async fn store_state(&self) -> Option<(StoreState, u64)> {
+        let backend = self.backend.lock().await;
+        let generation = self.generation.load(Ordering::SeqCst);
+        backend.as_ref().map(|b| (b.state.clone(), generation))
     }
 
     /// Whether this node runs an etcd member process.
@@ -264,29 +322,15 @@ impl Node {
             .is_some_and(|b| b.member.is_some())
     }
 
-    /// Records that this node now runs (`Some`) or no longer runs (`None`) an etcd member;
-    /// stops the previous process if there was one.
-    pub async fn set_member(&self, process: Option<Box<dyn MemberProcess>>, member: bool) {
-        let old = {
-            let mut backend = self.backend.lock().await;
-            let Some(b) = backend.as_mut() else { return };
-            b.state.member = member;
-            b.state.joined = true;
-            if let Err(e) = b.state.save(&self.config.localstatedir) {
-                tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
-            }
-            std::mem::replace(&mut b.member, process)
-        };
-        if let Some(p) = old {
-            let _ = p.stop().await;
-        }
-    }
-
     /// Points the etcd client at `voters` and persists them, so a restart finds the cluster's
-    /// store. `clustered`: the cluster has more than this node.
-    pub async fn update_endpoints(&self, voters: Vec<String>, clustered: bool) {
+    /// store, if the backend is still of `generation`. `clustered`: the cluster has more than
+    /// this node.
+    pub async fn update_endpoints(&self, generation: u64, voters: Vec<String>, clustered: bool) {
         let mut backend = self.backend.lock().await;
         let Some(b) = backend.as_mut() else { return };
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
         let mut voters = voters;
         voters.sort();
         let mut current = b.state.endpoints.clone();
@@ -753,6 +797,7 @@ impl Node {
                 "the store backend vanished during the join",
             ));
         };
+        self.generation.fetch_add(1, Ordering::SeqCst);
         *self.identity.write().unwrap_or_else(|e| e.into_inner()) = new_identity;
         *self
             .cluster_secret
@@ -766,8 +811,11 @@ impl Node {
         }
         drop(backend_slot);
 
-        self.register().await?;
+        // Liveness resumes even when registering fails: the node is in the cluster now, and
+        // its record follows with the next registration.
+        let registered = self.register().await;
         self.liveness.resume();
+        registered?;
         self.liveness.wait_published(Duration::from_secs(5)).await;
         tracing::info!(cluster = %req.cluster_id, initiator = %req.initiator, "joined the cluster");
         peers::get_peer(self.store(), me.peer_id)
@@ -804,6 +852,7 @@ impl Node {
             cluster_id: Uuid::new_v4(),
         };
         self.liveness.withdraw().await;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(old) = backend_slot.take() {
             let was_member = old.state.member;
             old.close().await;
@@ -839,8 +888,10 @@ impl Node {
             .switch(cluster_view(&next, new_identity.cluster_id));
         *backend_slot = Some(next);
         drop(backend_slot);
-        self.register().await?;
+        // A failed registration is retried by the caller; liveness resumes either way.
+        let registered = self.register().await;
         self.liveness.resume();
+        registered?;
         tracing::info!(cluster = %new_identity.cluster_id, "now a fresh single-node cluster");
         Ok(())
     }

@@ -128,3 +128,67 @@ async fn two_hundred_agents_register_go_live_and_write_nothing_at_rest() {
     );
     cancel.cancel();
 }
+
+/// A node removed while offline resets itself when it registers. The reset replaces the
+/// backend, and a member-agent step that read the old one must then change nothing: it may
+/// neither start an etcd member for the old cluster nor stop the fresh one.
+#[tokio::test]
+async fn a_reset_fences_member_changes_decided_for_the_old_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let runner = Arc::new(FakeRunner::default());
+    let old_cluster = Uuid::new_v4();
+    let identity = Identity {
+        peer_id: Uuid::new_v4(),
+        cluster_id: old_cluster,
+    };
+    // A fresh state of this node is the local store, so the reset needs no etcd.
+    let mut config = config(dir.path(), 0);
+    config.store = StoreMode::Local;
+    let backend = Backend {
+        state: StoreState {
+            mode: StoreMode::Managed,
+            endpoints: vec!["sim://".into()],
+            member: true,
+            joined: true,
+        },
+        raw: shared.clone(),
+        etcd: None,
+        member: Some(Box::new(FakeMember)),
+    };
+    let node = Node::assemble(config, identity, None, backend, runner.clone()).unwrap();
+    let (_, before) = node.store_state().await.unwrap();
+
+    node.store
+        .put(
+            &format!("{}{}", gd_daemon::node::REMOVED_PREFIX, identity.peer_id),
+            b"tombstone".to_vec(),
+            None,
+        )
+        .await
+        .unwrap();
+    node.register().await.unwrap();
+
+    let (state, after) = node.store_state().await.unwrap();
+    assert_ne!(node.identity().cluster_id, old_cluster, "a new cluster id");
+    assert_eq!(state.mode, StoreMode::Local);
+    assert_ne!(before, after, "the reset bumped the backend generation");
+    assert!(
+        !node.start_own_member(before, None, true).await.unwrap(),
+        "a stale step starts nothing"
+    );
+    assert!(
+        !node.drop_own_member(before).await,
+        "a stale step stops nothing"
+    );
+    node.update_endpoints(before, vec!["http://127.0.0.9:24379".into()], true)
+        .await;
+    let (state, _) = node.store_state().await.unwrap();
+    assert!(state.endpoints.is_empty(), "{:?}", state.endpoints);
+    assert_eq!(runner.starts.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // The same calls with the current generation do act.
+    assert!(node.start_own_member(after, None, true).await.unwrap());
+    assert_eq!(runner.starts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(node.drop_own_member(after).await);
+    node.close().await;
+}
