@@ -462,6 +462,40 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
             .all(|(_, c)| c.contains("--log-level=WARNING") && c.contains("--localtime-logging")),
         "{shds:?}"
     );
+
+    // cluster.self-heal-daemon off stops the volume's self-heal daemons on every node (the
+    // bricks keep running); on starts them again.
+    let out = cli_on(
+        &t.daemons[2],
+        &t.dirs[2],
+        &["volume", "set", "opt", "cluster.self-heal-daemon", "off"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("the self-heal daemons to stop", LIVE, || {
+        mine("--volfile-id shd/opt").is_empty().then_some(())
+    })
+    .unwrap();
+    let pids = |ps: &[(i32, String)]| {
+        ps.iter()
+            .map(|(pid, _)| *pid)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        pids(&mine("--volfile-id opt.")),
+        pids(&bricks_run),
+        "the bricks are untouched"
+    );
+    let out = cli_on(
+        &t.daemons[0],
+        &t.dirs[0],
+        &["volume", "reset", "opt", "cluster.self-heal-daemon"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("the self-heal daemons to come back", LIVE, || {
+        (mine("--volfile-id shd/opt").len() == 3).then_some(())
+    })
+    .unwrap();
+
     let (s, b) = api(
         &t.dirs[0],
         &t.daemons[0],

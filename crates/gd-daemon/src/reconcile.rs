@@ -5,9 +5,9 @@
 //! starts what should run and stops what should not. A brick that is already running (a
 //! glusterd2 restart) is adopted by its pid file, never restarted; its port comes back from
 //! its sign-in (a brick signs in again when its management connection reconnects). A brick
-//! that dies
-//! is restarted with back-off (1 s doubling to 60 s). Started replicate and disperse volumes
-//! also get a self-heal daemon on each node that holds one of their bricks.
+//! that dies is restarted with back-off (1 s doubling to 60 s). Started replicate and
+//! disperse volumes also get a self-heal daemon on each node that holds one of their bricks,
+//! unless their self-heal-daemon option is off (GD1 stops it then too).
 //!
 //! Each node publishes the actual state of its own bricks, `brick-status/<peer-id>/<brick-id>`
 //! (online, pid, port), bound to its lease and written only when it changes: status queries
@@ -237,15 +237,12 @@ impl Reconciler {
             );
             self.unpublish(&mut st, id).await;
         }
-        // Self-heal daemons: one per started replicate or disperse volume with a brick here.
+        // Self-heal daemons: one per started replicate or disperse volume with a brick here,
+        // unless its self-heal-daemon option is off.
         let mut want_shd = BTreeSet::new();
         for v in &vols {
-            let heals = v
-                .subvols
-                .first()
-                .is_some_and(|s| s.kind != gd_api::SubvolType::Distribute);
             if v.state == VolumeState::Started
-                && heals
+                && v.wants_self_heal_daemon()
                 && v.bricks().any(|b| b.peer_id == me)
                 && only.is_none_or(|o| o == v.name)
             {

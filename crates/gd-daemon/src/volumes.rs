@@ -146,6 +146,22 @@ impl VolumeRecord {
         self.subvols.iter().flat_map(|s| s.bricks.iter())
     }
 
+    /// Whether the volume wants a self-heal daemon: replicate and disperse volumes do, unless
+    /// their self-heal-daemon option is off (GD1's keys: `cluster.self-heal-daemon` for
+    /// replicate, `cluster.disperse-self-heal-daemon` for disperse; a value that is not a
+    /// boolean counts as on, as in GD1).
+    pub fn wants_self_heal_daemon(&self) -> bool {
+        let key = match self.subvols.first().map(|s| s.kind) {
+            Some(SubvolType::Replicate) => "cluster.self-heal-daemon",
+            Some(SubvolType::Disperse) => "cluster.disperse-self-heal-daemon",
+            _ => return false,
+        };
+        self.options
+            .get(key)
+            .and_then(|v| gd_volgen::options::parse_bool(v))
+            .unwrap_or(true)
+    }
+
     /// GD2's type names.
     pub fn type_name(&self) -> &'static str {
         let many = self.subvols.len() > 1;
@@ -1346,6 +1362,51 @@ mod tests {
         for bad in ["data/b1", "/", "/a/../b", "/a\n"] {
             assert!(clean_path(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn self_heal_daemon_follows_the_type_and_its_own_option() {
+        let vol = |kind, options: &[(&str, &str)]| VolumeRecord {
+            id: Uuid::new_v4(),
+            name: "v".into(),
+            transport: "tcp".into(),
+            state: VolumeState::Started,
+            subvols: vec![SubvolRecord {
+                kind,
+                replica: 0,
+                arbiter: 0,
+                disperse: 0,
+                redundancy: 0,
+                bricks: vec![],
+            }],
+            options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            metadata: BTreeMap::new(),
+            auth: VolumeAuth {
+                username: Uuid::new_v4(),
+                password: Uuid::new_v4(),
+            },
+        };
+        use SubvolType::*;
+        assert!(!vol(Distribute, &[]).wants_self_heal_daemon());
+        assert!(vol(Replicate, &[]).wants_self_heal_daemon());
+        assert!(vol(Disperse, &[]).wants_self_heal_daemon());
+        assert!(!vol(Replicate, &[("cluster.self-heal-daemon", "off")]).wants_self_heal_daemon());
+        assert!(
+            !vol(Replicate, &[("cluster.self-heal-daemon", "Disable")]).wants_self_heal_daemon()
+        );
+        assert!(vol(Replicate, &[("cluster.self-heal-daemon", "on")]).wants_self_heal_daemon());
+        // Each type has its own key.
+        assert!(
+            vol(Replicate, &[("cluster.disperse-self-heal-daemon", "off")])
+                .wants_self_heal_daemon()
+        );
+        assert!(
+            !vol(Disperse, &[("cluster.disperse-self-heal-daemon", "0")]).wants_self_heal_daemon()
+        );
+        assert!(vol(Disperse, &[("cluster.self-heal-daemon", "off")]).wants_self_heal_daemon());
     }
 
     #[test]
