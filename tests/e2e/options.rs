@@ -328,6 +328,31 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     );
     assert_eq!(s, 409);
 
+    // GD1's samba group: parallel-readdir puts a readdir-ahead under DHT and write-behind
+    // goes; the mount switches to that graph live and lists and reads through it.
+    let out = cli_on(
+        &t.daemons[0],
+        &t.dirs[0],
+        &["volume", "set", "opt", "group", "samba"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let active = m.dir.join(".meta/graphs/active");
+    wait_for("the mount to run the samba graph", LIVE, || {
+        (active.join("opt-readdir-ahead-0").is_dir() && !active.join("opt-write-behind").exists())
+            .then_some(())
+    })
+    .unwrap();
+    let listed: Vec<String> = std::fs::read_dir(&m.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(listed.iter().any(|n| n == "after"), "{listed:?}");
+    assert_eq!(std::fs::read(m.dir.join("after")).unwrap(), b"2");
+    assert!(
+        client_volfile(&t, 1, "opt").contains("subvolumes opt-readdir-ahead-0\n"),
+        "DHT sits on the readdir-ahead"
+    );
+
     // Reset everything: back to a new volume's options (create's defaults).
     let (s, b) = api(
         &t.dirs[0],

@@ -89,15 +89,21 @@ pub fn shd_volfile(vols: &[Volume]) -> Result<Graph, Error> {
 
 /// Options turning on translators volgen does not build yet. A volume with one of them on is
 /// refused rather than served a graph without the feature.
-const UNSUPPORTED: [&str; 7] = [
+const UNSUPPORTED: [&str; 6] = [
     "network.compression",
     "features.uss",
     "features.cloudsync",
     "features.sdfs",
     "features.tag-namespaces",
-    "performance.parallel-readdir",
     "cluster.nufa",
 ];
+
+const PARALLEL_READDIR: &str = "performance.parallel-readdir";
+const READDIR_AHEAD: &str = "performance.readdir-ahead";
+const RDA_CACHE_LIMIT: &str = "performance.rda-cache-limit";
+const RDA_REQUEST_SIZE: &str = "performance.rda-request-size";
+/// The smallest cache a readdir-ahead under DHT gets (GD1's 4 KiB floor).
+const RDA_CACHE_MIN: u64 = 4 * 1024;
 
 /// The translator types whose options the self-heal graph takes (GD1's `shd_option_handler`).
 const SHD_OPTION_TYPES: [&str; 3] = ["protocol/client", "cluster/replicate", "cluster/disperse"];
@@ -249,18 +255,38 @@ impl<'t> Volgen<'t> {
             .context(vol, GraphKind::Client, Vec::new())?
             .flag("server.manage-gids", false)?;
         let send_gids = if manage_gids { "false" } else { "true" };
-        let ctx = self.context(
+        let mut overlay = vec![("client.send-gids", send_gids.to_string())];
+        overlay.extend(readdir_ahead_split(&self.context(
             vol,
             GraphKind::Client,
-            vec![("client.send-gids", send_gids.to_string())],
-        )?;
+            Vec::new(),
+        )?)?);
+        let ctx = self.context(vol, GraphKind::Client, overlay)?;
         let name = vol.name.as_str();
         let mut g = Stack::default();
         let trusted = kind == ClientKind::TrustedFuse;
         let sets = add_clients_and_sets(&ctx, &mut g, trusted)?;
 
+        // parallel-readdir: a readdir-ahead over each DHT child instead of one over DHT.
+        let parallel_readdir = ctx.flag(PARALLEL_READDIR, false)?;
+        let dht_children = if parallel_readdir {
+            sets.into_iter()
+                .enumerate()
+                .map(|(k, set)| {
+                    let rda = g.push_over(
+                        format!("{name}-readdir-ahead-{k}"),
+                        "performance/readdir-ahead",
+                        vec![set],
+                    );
+                    rda.set_option(READDIR_AHEAD, "on");
+                    rda.name.clone()
+                })
+                .collect()
+        } else {
+            sets
+        };
         let dht = format!("{name}-dht");
-        g.push_over(dht, "cluster/distribute", sets);
+        g.push_over(dht, "cluster/distribute", dht_children);
         if ctx.flag("features.shard", false)? {
             g.push(format!("{name}-shard"), "features/shard");
         }
@@ -324,6 +350,9 @@ impl<'t> Volgen<'t> {
             ),
         ];
         for (key, suffix, xl_type, fallback) in PERF {
+            if key == READDIR_AHEAD && parallel_readdir {
+                continue;
+            }
             if ctx.flag(key, fallback)? {
                 g.push(format!("{name}-{suffix}"), xl_type);
             }
@@ -432,6 +461,48 @@ impl<'t> Volgen<'t> {
     }
 }
 
+/// GD1's `client_graph_set_rda_options`: with parallel-readdir and readdir-ahead on and more
+/// than one DHT child, the cache limit is shared among the readdir-aheads under DHT (each gets
+/// its part, at least 4 KiB), and the request size never exceeds a part. The values GD1 then
+/// writes, as byte counts with a `B` suffix, for the option pass.
+fn readdir_ahead_split(ctx: &Context<'_>) -> Result<Vec<(&'static str, String)>, Error> {
+    let children = ctx.vol.bricks.len() / ctx.vol.volume_type.set_size().max(1);
+    if children <= 1 || !ctx.flag(PARALLEL_READDIR, false)? || !ctx.flag(READDIR_AHEAD, false)? {
+        return Ok(Vec::new());
+    }
+    let bytes = |key: &str| -> Result<u64, Error> {
+        let value = ctx.value(key).unwrap_or_default();
+        match gd_xlator::parse::bytesize(value) {
+            Some(0) => Err(Error::InvalidOption {
+                key: key.to_string(),
+                value: value.to_string(),
+                reason: "must not be 0 with parallel-readdir on".into(),
+            }),
+            Some(n) => Ok(n),
+            None => Err(Error::InvalidOption {
+                key: key.to_string(),
+                value: value.to_string(),
+                reason: "expected a size such as 131072, 128KB or 10MB".into(),
+            }),
+        }
+    };
+    let cache = bytes(RDA_CACHE_LIMIT)?;
+    let request = bytes(RDA_REQUEST_SIZE)?;
+    let mut part = cache / children as u64;
+    let mut split = Vec::new();
+    if part < request {
+        let request = if part < RDA_CACHE_MIN {
+            part = RDA_CACHE_MIN;
+            RDA_CACHE_MIN
+        } else {
+            part
+        };
+        split.push((RDA_REQUEST_SIZE, format!("{request}B")));
+    }
+    split.push((RDA_CACHE_LIMIT, format!("{part}B")));
+    Ok(split)
+}
+
 /// Adds a protocol/client per brick and, when sets have more than one brick, a replicate or
 /// disperse translator per set. Returns the names DHT (or the self-heal top) sits on.
 fn add_clients_and_sets(
@@ -533,9 +604,21 @@ impl Context<'_> {
         }
     }
 
-    /// GD1's option pass: every table entry, in order, onto every translator of its type.
+    /// GD1's option passes: every table entry, in order, onto every translator of its type.
+    /// On a brick, the server's `auth.*` entries come first: GD1 sets them in the server
+    /// builder's own pass, before the generic one.
     fn apply(&self, xlators: &mut [Xlator], brick_path: Option<&str>) -> Result<(), Error> {
-        for entry in self.table.entries() {
+        let auth_first = self
+            .table
+            .entries()
+            .iter()
+            .filter(|e| matches!(e.action, Action::ServerAuth(_)));
+        let the_rest = self
+            .table
+            .entries()
+            .iter()
+            .filter(|e| !matches!(e.action, Action::ServerAuth(_)));
+        for entry in auth_first.chain(the_rest) {
             if !entry.graphs.contains(self.kind) {
                 continue;
             }
@@ -856,6 +939,92 @@ mod tests {
             c.get("r-client-6").unwrap().option("username"),
             Some(&*Uuid::from_u128(2).to_string())
         );
+    }
+
+    #[test]
+    fn parallel_readdir_shares_the_readdir_ahead_cache_among_dht_children() {
+        let rda = |g: &Graph, name: &str, option: &str| {
+            g.xlators
+                .iter()
+                .find(|x| x.name == name)
+                .and_then(|x| x.option(option))
+                .map(str::to_owned)
+        };
+        // 4 DHT children of replica 2: each readdir-ahead gets a quarter of the cache.
+        let mut v = volume("p", VolumeType::Replicate { replica: 2 }, 8);
+        v.options.set("performance.parallel-readdir", "on");
+        v.options.set("performance.readdir-ahead", "on");
+        v.options.set("performance.rda-cache-limit", "1MB");
+        let g = client_volfile(&v, ClientKind::Fuse).unwrap();
+        let dht = g.xlators.iter().find(|x| x.name == "p-dht").unwrap();
+        assert_eq!(
+            dht.subvolumes,
+            (0..4)
+                .map(|k| format!("p-readdir-ahead-{k}"))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            rda(&g, "p-readdir-ahead-3", "rda-cache-limit").as_deref(),
+            Some("262144B")
+        );
+        assert_eq!(
+            rda(&g, "p-readdir-ahead-3", "rda-request-size").as_deref(),
+            Some("131072")
+        );
+        assert!(
+            g.xlators.iter().all(|x| x.name != "p-readdir-ahead"),
+            "no readdir-ahead over DHT"
+        );
+        // A part smaller than a request: the request shrinks to the part...
+        v.options.set("performance.rda-cache-limit", "256KB");
+        let g = client_volfile(&v, ClientKind::Fuse).unwrap();
+        assert_eq!(
+            rda(&g, "p-readdir-ahead-0", "rda-cache-limit").as_deref(),
+            Some("65536B")
+        );
+        assert_eq!(
+            rda(&g, "p-readdir-ahead-0", "rda-request-size").as_deref(),
+            Some("65536B")
+        );
+        // ...and neither goes below 4 KiB.
+        v.options.set("performance.rda-cache-limit", "8KB");
+        let g = client_volfile(&v, ClientKind::Fuse).unwrap();
+        assert_eq!(
+            rda(&g, "p-readdir-ahead-0", "rda-cache-limit").as_deref(),
+            Some("4096B")
+        );
+        assert_eq!(
+            rda(&g, "p-readdir-ahead-0", "rda-request-size").as_deref(),
+            Some("4096B")
+        );
+        // Without readdir-ahead on, the cache is not shared (GD1 does the same).
+        v.options.set("performance.readdir-ahead", "off");
+        let g = client_volfile(&v, ClientKind::Fuse).unwrap();
+        assert_eq!(
+            rda(&g, "p-readdir-ahead-0", "rda-cache-limit").as_deref(),
+            Some("8KB")
+        );
+        // One DHT child: one readdir-ahead under DHT, nothing to share.
+        let mut one = volume("o", VolumeType::Replicate { replica: 2 }, 2);
+        one.options.set("performance.parallel-readdir", "on");
+        one.options.set("performance.readdir-ahead", "on");
+        let g = client_volfile(&one, ClientKind::Fuse).unwrap();
+        assert_eq!(
+            rda(&g, "o-readdir-ahead-0", "rda-cache-limit").as_deref(),
+            Some("10MB")
+        );
+        // A size it cannot share is refused.
+        for bad in ["0", "lots"] {
+            v.options.set("performance.readdir-ahead", "on");
+            v.options.set("performance.rda-cache-limit", bad);
+            assert!(
+                matches!(
+                    client_volfile(&v, ClientKind::Fuse),
+                    Err(Error::InvalidOption { ref key, .. }) if key == "performance.rda-cache-limit"
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use uuid::Uuid;
 const NOT_REPRODUCED: &[(&str, &str, &str)] = &[];
 
 /// Fixture directories and the volume each holds.
-const FIXTURES: [(&str, &str); 7] = [
+const FIXTURES: [(&str, &str); 9] = [
     ("single", "single"),
     ("dist", "dist"),
     ("rep3", "rep3"),
@@ -32,7 +32,12 @@ const FIXTURES: [(&str, &str); 7] = [
     ("disp", "disp"),
     ("distrep", "distrep"),
     ("rep3-after-set", "rep3"),
+    ("distrep-samba", "distrep"),
+    ("dist-prda", "dist"),
 ];
+
+/// The fixtures made by `volume set` after create.
+const AFTER_SET: [&str; 3] = ["rep3-after-set", "distrep-samba", "dist-prda"];
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gd1-volfiles")
@@ -178,8 +183,8 @@ fn every_fixture_volfile_round_trips_through_the_parser() {
             }
         }
     }
-    // 7 volumes: 25 brick files, 14 client, 5 self-heal, 14 gfproxy, 2 rebalance.
-    assert_eq!(files.len(), 60, "fixture volfiles: {files:?}");
+    // 9 volumes: 34 brick files, 18 client, 6 self-heal, 18 gfproxy, 4 rebalance.
+    assert_eq!(files.len(), 80, "fixture volfiles: {files:?}");
     for path in files {
         let text = read(&path);
         let graph = Graph::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -190,7 +195,7 @@ fn every_fixture_volfile_round_trips_through_the_parser() {
 #[test]
 fn info_options_are_gd1_create_defaults() {
     for (dir, name) in FIXTURES {
-        if dir == "rep3-after-set" {
+        if AFTER_SET.contains(&dir) {
             continue;
         }
         let vol = volume_from_gd1(dir, name);
@@ -204,6 +209,15 @@ fn info_options_are_gd1_create_defaults() {
     assert_eq!(after.options.get("performance.cache-size"), Some("64MB"));
     assert_eq!(after.options.get("cluster.quorum-type"), Some("auto"));
     assert_eq!(after.options.get("features.shard"), Some("on"));
+    let samba = volume_from_gd1("distrep-samba", "distrep");
+    assert_eq!(
+        samba.options.get("performance.parallel-readdir"),
+        Some("on")
+    );
+    assert_eq!(samba.options.get("performance.readdir-ahead"), Some("on"));
+    let prda = volume_from_gd1("dist-prda", "dist");
+    assert_eq!(prda.options.get("performance.parallel-readdir"), Some("on"));
+    assert_eq!(prda.options.get("performance.readdir-ahead"), None);
 }
 
 #[test]
@@ -225,7 +239,7 @@ fn brick_volfiles_match_gd1() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 25);
+    assert_eq!(compared, 34);
 }
 
 #[test]
@@ -268,7 +282,7 @@ fn shd_volfiles_match_gd1() {
         assert_eq!(ours.to_string(), text, "{dir}/{file}");
         compared += 1;
     }
-    assert_eq!(compared, 5);
+    assert_eq!(compared, 6);
 }
 
 #[test]
@@ -316,6 +330,8 @@ fn fixtures_use_the_documented_volume_ids() {
         ("disp", "a3264748-2d68-420e-b914-b23686eef973"),
         ("distrep", "8272eb3a-b0c1-4085-85cf-f5e39880f235"),
         ("rep3-after-set", "ef2a2918-090c-42b9-b531-bcffda7fc00e"),
+        ("distrep-samba", "1280705a-89e5-4406-b8b9-c98efe2077d2"),
+        ("dist-prda", "5de9dea5-e946-4358-8245-c0cb722ff16d"),
     ];
     for (dir, id) in ids {
         let name = FIXTURES.iter().find(|(d, _)| *d == dir).unwrap().1;

@@ -257,10 +257,7 @@ fn bad_keys_and_values_are_refused_naming_the_key() {
         "performance.nope",
     );
     // A feature volgen cannot generate yet is refused before anything is stored.
-    refuse(
-        &[("performance.parallel-readdir", "on")],
-        "parallel-readdir",
-    );
+    refuse(&[("features.uss", "on")], "features.uss");
     // Values that could not be written into a volfile.
     refuse(&[("user.note", "two words\n")], "user.note");
     assert_eq!(
@@ -334,15 +331,62 @@ fn every_builtin_group_is_valid_for_the_installed_glusterfs() {
     for g in builtin_groups() {
         c.check_group(&g.options)
             .unwrap_or_else(|e| panic!("group {}: {:?}", g.name, e.body));
-        let applied = c.set(&rep3(), &req(&[("group", &g.name)]), &|n| builtin_group(n));
-        if g.name == "samba" {
-            // performance.parallel-readdir: volgen does not generate it yet.
-            let e = applied.unwrap_err();
-            assert!(e.body.errors[0].message.contains("parallel-readdir"));
-        } else {
-            applied.unwrap_or_else(|e| panic!("group {}: {:?}", g.name, e.body));
-        }
+        c.set(&rep3(), &req(&[("group", &g.name)]), &|n| builtin_group(n))
+            .unwrap_or_else(|e| panic!("group {}: {:?}", g.name, e.body));
     }
+}
+
+#[test]
+fn group_samba_gives_gd1_volfiles() {
+    // GD1's `distrep` of the `distrep-samba` fixture: replica 3 over 6 bricks, then
+    // `volume set distrep group samba` (parallel-readdir: a readdir-ahead under DHT per
+    // replica set, sharing the cache).
+    let c = &*INSTALLED;
+    let brick = |n: u32| BrickRecord {
+        id: Uuid::new_v4(),
+        peer_id: Uuid::new_v4(),
+        host: "127.1.1.1".into(),
+        path: format!("/data/bricks/distrep/b{n}"),
+        kind: BrickKind::Brick,
+    };
+    let set_of = |first: u32| SubvolRecord {
+        kind: SubvolType::Replicate,
+        replica: 3,
+        arbiter: 0,
+        disperse: 0,
+        redundancy: 0,
+        bricks: (first..first + 3).map(brick).collect(),
+    };
+    let mut v = VolumeRecord {
+        id: "1280705a-89e5-4406-b8b9-c98efe2077d2".parse().unwrap(),
+        name: "distrep".into(),
+        transport: "tcp".into(),
+        state: VolumeState::Started,
+        subvols: vec![set_of(1), set_of(4)],
+        options: BTreeMap::new(),
+        metadata: BTreeMap::new(),
+        auth: VolumeAuth {
+            username: "2254518a-48d9-4f03-a784-c778ff374e8a".parse().unwrap(),
+            password: "bfe8ae08-ea8a-4210-a1bd-6dcc833efb72".parse().unwrap(),
+        },
+    };
+    v.options = crate::volumes::create_defaults(&v);
+    v.options = c
+        .set(&v, &req(&[("group", "samba")]), &|n| builtin_group(n))
+        .unwrap()
+        .options;
+    assert_eq!(
+        client_volfile(c, &v, ClientKind::Fuse),
+        fixture("distrep-samba", "distrep.tcp-fuse.vol")
+    );
+    assert_eq!(
+        client_volfile(c, &v, ClientKind::TrustedFuse),
+        fixture("distrep-samba", "trusted-distrep.tcp-fuse.vol")
+    );
+    assert_eq!(
+        shd_volfile(c, &v),
+        fixture("distrep-samba", "distrep-shd.vol")
+    );
 }
 
 #[test]
