@@ -176,10 +176,36 @@ pub fn argv(config: &Config, l: &BrickLaunch) -> Vec<String> {
 /// Starts a brick and waits (bounded) until its launcher exits, i.e. until it signed in.
 /// Returns its pid.
 pub async fn start(config: &Config, l: &BrickLaunch) -> Result<u32, StartError> {
+    let f = files(config, &l.volume, &l.host, &l.path, l.brick_id);
+    let started = launch(config, l, &f).await;
+    if started.is_err() {
+        // The daemonized glusterfsd of a failed start may still be alive for a moment (it
+        // cleans up after its parent reported the failure): left alone, its pid file would
+        // pass it off as a running brick to the next pass.
+        reap(&f.pidfile, &l.path).await;
+    }
+    started
+}
+
+/// Kills the glusterfsd of `brick_path` that `pidfile` names, if any, and removes the file.
+async fn reap(pidfile: &Path, brick_path: &str) {
+    if let Some(pid) = running_pid(pidfile, brick_path) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
+        while running_pid(pidfile, brick_path).is_some() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let _ = std::fs::remove_file(pidfile);
+}
+
+async fn launch(config: &Config, l: &BrickLaunch, f: &BrickFiles) -> Result<u32, StartError> {
     let bin = glusterfsd().ok_or_else(|| {
         StartError::Failed("glusterfsd is not installed (Debian: glusterfs-server)".into())
     })?;
-    let f = files(config, &l.volume, &l.host, &l.path, l.brick_id);
     for dir in [f.pidfile.parent(), f.logfile.parent()]
         .into_iter()
         .flatten()
@@ -282,6 +308,23 @@ mod tests {
         assert_eq!(running_pid(&pidfile, "/data/b1"), None);
         std::fs::write(&pidfile, "garbage").unwrap();
         assert_eq!(running_pid(&pidfile, "/data/b1"), None);
+    }
+
+    #[tokio::test]
+    async fn a_failed_start_leaves_no_process_that_passes_for_the_brick() {
+        // A process whose command line names the brick, as a dying glusterfsd's does.
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("b.pid");
+        let mut lingering = std::process::Command::new("sh")
+            .args(["-c", "sleep 30; true", "--brick-name", "/data/b1"])
+            .spawn()
+            .unwrap();
+        std::fs::write(&pidfile, format!("{}\n", lingering.id())).unwrap();
+        assert_eq!(running_pid(&pidfile, "/data/b1"), Some(lingering.id()));
+        reap(&pidfile, "/data/b1").await;
+        assert!(!pidfile.exists());
+        let status = lingering.wait().unwrap();
+        assert!(!status.success(), "killed: {status}");
     }
 }
 
