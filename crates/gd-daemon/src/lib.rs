@@ -32,6 +32,8 @@ use crate::{config::Config, identity::Identity, node::Node, pidfile::InstanceGua
 
 /// How long in-flight requests get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long the API waits for this node's registration and liveness before it serves.
+const REGISTER_BEFORE_SERVING: Duration = Duration::from_secs(3);
 
 /// Runs the daemon until a termination signal arrives.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -83,8 +85,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     // Registration and liveness go on in the background: after a whole-cluster restart the
     // store answers only once enough peers are back, and the API must be up meanwhile.
-    let registration = tokio::spawn(node.clone().register_until_done(cancel.clone()));
+    let mut registration = tokio::spawn(node.clone().register_until_done(cancel.clone()));
     let liveness = tokio::spawn(node.liveness.clone().run(cancel.clone()));
+    // Where the store answers, the node lists itself online by the time its API is up (a
+    // script may start glusterd2 and ask for the peers at once); where it does not yet, the
+    // API serves after a short wait and the node registers when the store comes back.
+    let _ = tokio::time::timeout(REGISTER_BEFORE_SERVING, async {
+        let _ = (&mut registration).await;
+        node.liveness.wait_published(REGISTER_BEFORE_SERVING).await;
+    })
+    .await;
     // Elastic managed etcd: every node runs the member agent and campaigns for the controller;
     // both idle on nodes whose store is not managed.
     let elastic = membership::ElasticConfig {

@@ -450,7 +450,9 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
             // A new member starts from nothing (leftovers of an earlier membership would
             // clash) with the initial cluster the controller recorded; a member that exists
             // already restarts from its data.
-            let fresh = !state.member;
+            // No data directory: a start was cut short before etcd wrote any (its state was
+            // recorded first), so it starts afresh too.
+            let fresh = !state.member || !crate::store::member_data_dir(cfg).exists();
             tracing::info!(role = ?m.role, fresh, "starting this node's etcd member");
             let initial =
                 (fresh && !m.initial_cluster.is_empty()).then(|| m.initial_cluster.clone());

@@ -168,7 +168,15 @@ impl Node {
         if fresh {
             let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
         }
-        let process = self
+        // Recorded before the start: a node killed while its member starts must restart that
+        // member from its data, not wipe it as a stranger's.
+        let was_member = b.state.member;
+        b.state.member = true;
+        b.state.joined = true;
+        if let Err(e) = b.state.save(&self.config.localstatedir) {
+            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
+        }
+        let started = self
             .runner
             .start(
                 &self.config,
@@ -176,12 +184,17 @@ impl Node {
                 initial_cluster,
                 false,
             )
-            .await?;
-        b.state.member = true;
-        b.state.joined = true;
-        if let Err(e) = b.state.save(&self.config.localstatedir) {
-            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
-        }
+            .await;
+        let process = match started {
+            Ok(p) => p,
+            Err(e) => {
+                b.state.member = was_member;
+                if let Err(e) = b.state.save(&self.config.localstatedir) {
+                    tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
+                }
+                return Err(e);
+            }
+        };
         if let Some(old) = b.member.replace(process) {
             let _ = old.stop().await;
         }
@@ -803,12 +816,11 @@ impl Node {
             .cluster_secret
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Some(req.cluster_secret.clone());
-        let was_member = old.state.member;
         old.close().await;
-        if was_member {
-            // The lone member held only this node's own record; the cluster's store is the truth now.
-            let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
-        }
+        // A lone member held only this node's own record; the cluster's store is the truth
+        // now. (Removed even when the state does not say member: a start cut short leaves a
+        // data directory behind.)
+        let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
         drop(backend_slot);
 
         // Liveness resumes even when registering fails: the node is in the cluster now, and
@@ -854,12 +866,11 @@ impl Node {
         self.liveness.withdraw().await;
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(old) = backend_slot.take() {
-            let was_member = old.state.member;
             old.close().await;
-            if was_member {
-                let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
-            }
         }
+        // Whatever member data this node has belongs to the cluster it leaves, including that
+        // of a member whose start was cut short (the state does not say member then).
+        let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
         let fail = |e: anyhow::Error| {
             ApiErr::new(
                 ErrorCode::Internal,

@@ -219,7 +219,10 @@ pub async fn open_backend(
             })
         }
         StoreMode::Managed | StoreMode::Etcd => {
-            let member = if state.member {
+            // A joined member without data never got as far as etcd writing any: starting it
+            // without an initial cluster would found a new one; the member agent starts it
+            // afresh instead.
+            let member = if state.member && (!state.joined || member_data_dir(config).exists()) {
                 // A member of a multi-member cluster waits for its peers in the background; a
                 // lone founder has its leader at once.
                 match runner.start(config, name, None, !state.joined).await {
