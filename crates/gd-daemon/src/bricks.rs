@@ -320,6 +320,11 @@ mod tests {
             .spawn()
             .unwrap();
         std::fs::write(&pidfile, format!("{}\n", lingering.id())).unwrap();
+        // Until the child has exec'd, its command line is still the test's.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while running_pid(&pidfile, "/data/b1").is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert_eq!(running_pid(&pidfile, "/data/b1"), Some(lingering.id()));
         reap(&pidfile, "/data/b1").await;
         assert!(!pidfile.exists());
