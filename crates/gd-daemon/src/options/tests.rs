@@ -27,37 +27,52 @@ fn fixture(dir: &str, file: &str) -> String {
     std::fs::read_to_string(fixtures().join(dir).join(file)).unwrap()
 }
 
-/// GD1's `rep3` volume (ids from the fixture), with the options GD1 gave it at create.
-fn rep3() -> VolumeRecord {
+/// A replica-3 volume of GD1's fixtures: `sets` replica sets of bricks
+/// `127.1.1.1:/data/bricks/<name>/b<n>`, GD1's ids (`[volume-id, username, password]` from its
+/// `info`), and the options GD1 gave it at create.
+fn gd1_replica3(name: &str, sets: u32, ids: [&str; 3]) -> VolumeRecord {
     let brick = |n: u32| BrickRecord {
         id: Uuid::new_v4(),
         peer_id: Uuid::new_v4(),
         host: "127.1.1.1".into(),
-        path: format!("/data/bricks/rep3/b{n}"),
+        path: format!("/data/bricks/{name}/b{n}"),
         kind: BrickKind::Brick,
     };
+    let [id, username, password] = ids.map(|s| s.parse::<Uuid>().unwrap());
     let mut v = VolumeRecord {
-        id: "ef2a2918-090c-42b9-b531-bcffda7fc00e".parse().unwrap(),
-        name: "rep3".into(),
+        id,
+        name: name.into(),
         transport: "tcp".into(),
         state: VolumeState::Started,
-        subvols: vec![SubvolRecord {
-            kind: SubvolType::Replicate,
-            replica: 3,
-            arbiter: 0,
-            disperse: 0,
-            redundancy: 0,
-            bricks: vec![brick(1), brick(2), brick(3)],
-        }],
+        subvols: (0..sets)
+            .map(|k| SubvolRecord {
+                kind: SubvolType::Replicate,
+                replica: 3,
+                arbiter: 0,
+                disperse: 0,
+                redundancy: 0,
+                bricks: (3 * k + 1..3 * k + 4).map(brick).collect(),
+            })
+            .collect(),
         options: BTreeMap::new(),
         metadata: BTreeMap::new(),
-        auth: VolumeAuth {
-            username: "c5b55805-d08c-4074-808b-36dcaed2de7c".parse().unwrap(),
-            password: "123535b9-df9d-4d6a-a413-81aaf09afba9".parse().unwrap(),
-        },
+        auth: VolumeAuth { username, password },
     };
     v.options = crate::volumes::create_defaults(&v);
     v
+}
+
+/// GD1's `rep3` volume.
+fn rep3() -> VolumeRecord {
+    gd1_replica3(
+        "rep3",
+        1,
+        [
+            "ef2a2918-090c-42b9-b531-bcffda7fc00e",
+            "c5b55805-d08c-4074-808b-36dcaed2de7c",
+            "123535b9-df9d-4d6a-a413-81aaf09afba9",
+        ],
+    )
 }
 
 fn no_groups(_: &str) -> Option<OptionGroup> {
@@ -342,35 +357,15 @@ fn group_samba_gives_gd1_volfiles() {
     // `volume set distrep group samba` (parallel-readdir: a readdir-ahead under DHT per
     // replica set, sharing the cache).
     let c = &*INSTALLED;
-    let brick = |n: u32| BrickRecord {
-        id: Uuid::new_v4(),
-        peer_id: Uuid::new_v4(),
-        host: "127.1.1.1".into(),
-        path: format!("/data/bricks/distrep/b{n}"),
-        kind: BrickKind::Brick,
-    };
-    let set_of = |first: u32| SubvolRecord {
-        kind: SubvolType::Replicate,
-        replica: 3,
-        arbiter: 0,
-        disperse: 0,
-        redundancy: 0,
-        bricks: (first..first + 3).map(brick).collect(),
-    };
-    let mut v = VolumeRecord {
-        id: "1280705a-89e5-4406-b8b9-c98efe2077d2".parse().unwrap(),
-        name: "distrep".into(),
-        transport: "tcp".into(),
-        state: VolumeState::Started,
-        subvols: vec![set_of(1), set_of(4)],
-        options: BTreeMap::new(),
-        metadata: BTreeMap::new(),
-        auth: VolumeAuth {
-            username: "2254518a-48d9-4f03-a784-c778ff374e8a".parse().unwrap(),
-            password: "bfe8ae08-ea8a-4210-a1bd-6dcc833efb72".parse().unwrap(),
-        },
-    };
-    v.options = crate::volumes::create_defaults(&v);
+    let mut v = gd1_replica3(
+        "distrep",
+        2,
+        [
+            "1280705a-89e5-4406-b8b9-c98efe2077d2",
+            "2254518a-48d9-4f03-a784-c778ff374e8a",
+            "bfe8ae08-ea8a-4210-a1bd-6dcc833efb72",
+        ],
+    );
     v.options = c
         .set(&v, &req(&[("group", "samba")]), &|n| builtin_group(n))
         .unwrap()
