@@ -19,7 +19,7 @@ use gd_daemon::{
     config::{Config, Flags, StoreMode},
     identity::Identity,
     node::Node,
-    store::{Backend, MemberProcess, MemberRunner, StoreState},
+    store::{Backend, SimulatedMembers, StoreState},
 };
 use gd_store::{EtcdStore, Namespaced, Store};
 use gd_testkit::*;
@@ -74,21 +74,6 @@ async fn writes_at_rest(store: &dyn Store, window: Duration) -> f64 {
     (after - before) as f64 / window.as_secs_f64()
 }
 
-struct NoMembers;
-
-#[async_trait::async_trait]
-impl MemberRunner for NoMembers {
-    async fn start(
-        &self,
-        _: &Config,
-        _: &str,
-        _: Option<String>,
-        _: bool,
-    ) -> anyhow::Result<Box<dyn MemberProcess>> {
-        anyhow::bail!("the benchmark runs no etcd members")
-    }
-}
-
 fn agent_config(dir: &std::path::Path, i: usize, endpoint: &str) -> Config {
     let flags = Flags {
         localstatedir: Some(dir.join(format!("n{i}/state"))),
@@ -133,7 +118,7 @@ async fn agents_at_rest(n: usize, window: Duration) -> (f64, Duration) {
             identity,
             None,
             backend,
-            Arc::new(NoMembers),
+            Arc::new(SimulatedMembers::default()),
         )
         .expect("node");
         tokio::spawn(node.clone().register_until_done(cancel.child_token()));

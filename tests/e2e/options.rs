@@ -35,13 +35,7 @@ fn client_volfile(t: &Three, i: usize, vol: &str) -> String {
 }
 
 fn options_of(t: &Three, i: usize, vol: &str) -> serde_json::Value {
-    let (s, b) = api(
-        &t.dirs[i],
-        &t.daemons[i],
-        "GET",
-        &format!("/v1/volumes/{vol}"),
-        None,
-    );
+    let (s, b) = t.api(i, "GET", &format!("/v1/volumes/{vol}"), None);
     assert_eq!(s, 200, "{b}");
     b["options"].clone()
 }
@@ -54,7 +48,7 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     // Options at create, in a GD2 spelling: stored under GD1's name.
     let mut body = create_body("opt", "replicate", &bricks, json!({"replica": 3}));
     body["options"] = json!({"replicate.quorum-type": "auto"});
-    let (s, b) = api(&t.dirs[0], &t.daemons[0], "POST", "/v1/volumes", Some(body));
+    let (s, b) = t.api(0, "POST", "/v1/volumes", Some(body));
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["options"]["cluster.quorum-type"], "auto", "{b}");
     // A bad option at create creates nothing.
@@ -65,33 +59,20 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
         json!({"replica": 3}),
     );
     bad["options"] = json!({"cluster.quorum-type": "always"});
-    let (s, b) = api(&t.dirs[0], &t.daemons[0], "POST", "/v1/volumes", Some(bad));
+    let (s, b) = t.api(0, "POST", "/v1/volumes", Some(bad));
     assert_eq!(s, 400, "{b}");
-    let (s, _) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "GET",
-        "/v1/volumes/opt-bad",
-        None,
-    );
+    let (s, _) = t.api(0, "GET", "/v1/volumes/opt-bad", None);
     assert_eq!(s, 404);
 
-    let (s, b) = api(
-        &t.dirs[1],
-        &t.daemons[1],
-        "POST",
-        "/v1/volumes/opt/start",
-        None,
-    );
+    let (s, b) = t.api(1, "POST", "/v1/volumes/opt/start", None);
     assert_eq!(s, 200, "{b}");
 
     // The client mounts from node 3; the option is set through node 1.
     let m = Mount::new(&t.ips[2], "opt").unwrap();
     std::fs::write(m.dir.join("before"), b"1").unwrap();
     assert_eq!(window_size(&m, "opt"), Some(1048576), "the default");
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
+    let (s, b) = t.api(
+        0,
         "POST",
         "/v1/volumes/opt/options",
         Some(json!({"options": {"performance.write-behind-window-size": "4MB"}})),
@@ -141,22 +122,15 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
         ),
         (json!({"options": "nope"}), "malformed"),
     ] {
-        let (s, b) = api(
-            &t.dirs[1],
-            &t.daemons[1],
-            "POST",
-            "/v1/volumes/opt/options",
-            Some(req.clone()),
-        );
+        let (s, b) = t.api(1, "POST", "/v1/volumes/opt/options", Some(req.clone()));
         assert_eq!(s, 400, "{req}: {b}");
         assert!(
             b["errors"][0]["message"].as_str().unwrap().contains(what),
             "{req}: {b}"
         );
     }
-    let (s, _) = api(
-        &t.dirs[1],
-        &t.daemons[1],
+    let (s, _) = t.api(
+        1,
         "POST",
         "/v1/volumes/nosuchvol/options",
         Some(json!({"options": {"cluster.quorum-type": "auto"}})),
@@ -167,9 +141,8 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     assert_eq!(window_size(&m, "opt"), Some(4194304));
 
     // get: one key in any spelling (with its default and level), or all of them.
-    let (s, b) = api(
-        &t.dirs[2],
-        &t.daemons[2],
+    let (s, b) = t.api(
+        2,
         "GET",
         "/v1/volumes/opt/options/performance/write-behind.window-size",
         None,
@@ -178,7 +151,7 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     assert_eq!(b["value"], "4MB");
     assert_eq!(b["modified"], true);
     assert_eq!(b["default-value"], "1MB");
-    let out = cli_on(&t.daemons[1], &t.dirs[1], &["volume", "get", "opt", "all"]);
+    let out = t.cli(1, &["volume", "get", "opt", "all"]);
     assert!(
         out.status.success(),
         "{:?}\n{}\n{}",
@@ -194,9 +167,8 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     assert!(stdout(&out).contains("performance/write-behind.cache-size"));
 
     // reset through the CLI: the default comes back, live.
-    let out = cli_on(
-        &t.daemons[2],
-        &t.dirs[2],
+    let out = t.cli(
+        2,
         &[
             "volume",
             "reset",
@@ -218,9 +190,8 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     );
 
     // set through the CLI, several at once.
-    let out = cli_on(
-        &t.daemons[0],
-        &t.dirs[0],
+    let out = t.cli(
+        0,
         &[
             "volume",
             "set",
@@ -236,22 +207,12 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
         (window_size(&m, "opt") == Some(2097152)).then_some(())
     })
     .unwrap();
-    let out = cli_on(
-        &t.daemons[0],
-        &t.dirs[0],
-        &["volume", "get", "opt", "performance.md-cache-timeout"],
-    );
+    let out = t.cli(0, &["volume", "get", "opt", "performance.md-cache-timeout"]);
     assert!(stdout(&out).contains('5'), "{}", stdout(&out));
 
     // Groups: the shipped ones are listed; one of the cluster's own is added, applied,
     // switched off and deleted; the shipped ones cannot be deleted.
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "GET",
-        "/v1/volumes/options-group",
-        None,
-    );
+    let (s, b) = t.api(0, "GET", "/v1/volumes/options-group", None);
     assert_eq!(s, 200, "{b}");
     let names: Vec<&str> = b
         .as_array()
@@ -270,9 +231,8 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     ] {
         assert!(names.contains(&g), "{g} in {names:?}");
     }
-    let (s, b) = api(
-        &t.dirs[1],
-        &t.daemons[1],
+    let (s, b) = t.api(
+        1,
         "POST",
         "/v1/volumes/options-group",
         Some(json!({"name": "bigwindow", "options": [
@@ -281,60 +241,36 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
         ]})),
     );
     assert_eq!(s, 201, "{b}");
-    let (s, b) = api(
-        &t.dirs[1],
-        &t.daemons[1],
-        "POST",
+    let (s, b) = t.api(1, "POST",
         "/v1/volumes/options-group",
         Some(
             json!({"name": "broken", "options": [{"name": "performance.write-behind-window-size", "onvalue": "big"}]}),
         ),
     );
     assert_eq!(s, 400, "{b}");
-    let out = cli_on(
-        &t.daemons[2],
-        &t.dirs[2],
-        &["volume", "set", "opt", "group", "bigwindow"],
-    );
+    let out = t.cli(2, &["volume", "set", "opt", "group", "bigwindow"]);
     assert!(out.status.success(), "{}", stderr(&out));
     wait_for("the mount to run with 8MB", LIVE, || {
         (window_size(&m, "opt") == Some(8388608)).then_some(())
     })
     .unwrap();
     assert_eq!(options_of(&t, 0, "opt")["user.profile"], "bigwindow");
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
+    let (s, b) = t.api(
+        0,
         "POST",
         "/v1/volumes/opt/options",
         Some(json!({"options": {"bigwindow": "off"}})),
     );
     assert_eq!(s, 200, "{b}");
     assert!(b["options"].get("user.profile").is_none(), "{b}");
-    let (s, _) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "DELETE",
-        "/v1/volumes/options-group/bigwindow",
-        None,
-    );
+    let (s, _) = t.api(0, "DELETE", "/v1/volumes/options-group/bigwindow", None);
     assert_eq!(s, 204);
-    let (s, _) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "DELETE",
-        "/v1/volumes/options-group/virt",
-        None,
-    );
+    let (s, _) = t.api(0, "DELETE", "/v1/volumes/options-group/virt", None);
     assert_eq!(s, 409);
 
     // GD1's samba group: parallel-readdir puts a readdir-ahead under DHT and write-behind
     // goes; the mount switches to that graph live and lists and reads through it.
-    let out = cli_on(
-        &t.daemons[0],
-        &t.dirs[0],
-        &["volume", "set", "opt", "group", "samba"],
-    );
+    let out = t.cli(0, &["volume", "set", "opt", "group", "samba"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let active = m.dir.join(".meta/graphs/active");
     wait_for("the mount to run the samba graph", LIVE, || {
@@ -354,9 +290,8 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     );
 
     // Reset everything: back to a new volume's options (create's defaults).
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
+    let (s, b) = t.api(
+        0,
         "DELETE",
         "/v1/volumes/opt/options",
         Some(json!({"all": true})),
@@ -372,13 +307,7 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     .unwrap();
 
     // Cluster options.
-    let (s, b) = api(
-        &t.dirs[2],
-        &t.daemons[2],
-        "GET",
-        "/v1/cluster/options",
-        None,
-    );
+    let (s, b) = t.api(2, "GET", "/v1/cluster/options", None);
     assert_eq!(s, 200, "{b}");
     let op = b
         .as_array()
@@ -392,18 +321,11 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
         json!({"options": {"cluster.no-such": "1"}}),
         json!({"options": {"cluster.op-version": "90000"}}),
     ] {
-        let (s, b) = api(
-            &t.dirs[2],
-            &t.daemons[2],
-            "POST",
-            "/v1/cluster/options",
-            Some(bad.clone()),
-        );
+        let (s, b) = t.api(2, "POST", "/v1/cluster/options", Some(bad.clone()));
         assert_eq!(s, 400, "{bad}: {b}");
     }
-    let out = cli_on(
-        &t.daemons[1],
-        &t.dirs[1],
+    let out = t.cli(
+        1,
         &[
             "cluster-options",
             "set",
@@ -412,13 +334,7 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let (_, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "GET",
-        "/v1/cluster/options",
-        None,
-    );
+    let (_, b) = t.api(0, "GET", "/v1/cluster/options", None);
     let lvl = b
         .as_array()
         .unwrap()
@@ -433,31 +349,18 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     // The data written under every configuration is there.
     assert_eq!(std::fs::read(m.dir.join("after")).unwrap(), b"2");
     drop(m);
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes/opt/stop",
-        None,
-    );
+    let (s, b) = t.api(0, "POST", "/v1/volumes/opt/stop", None);
     assert_eq!(s, 200, "{b}");
 
     // The cluster options reach the processes started next: restart the volume.
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
+    let (s, b) = t.api(
+        0,
         "POST",
         "/v1/cluster/options",
         Some(json!({"options": {"cluster.localtime-logging": "enable"}})),
     );
     assert_eq!(s, 200, "{b}");
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes/opt/start",
-        None,
-    );
+    let (s, b) = t.api(0, "POST", "/v1/volumes/opt/start", None);
     assert_eq!(s, 200, "{b}");
     let mine = |needle: &str| -> Vec<(i32, String)> {
         processes_matching(needle)
@@ -490,9 +393,8 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
 
     // cluster.self-heal-daemon off stops the volume's self-heal daemons on every node (the
     // bricks keep running); on starts them again.
-    let out = cli_on(
-        &t.daemons[2],
-        &t.dirs[2],
+    let out = t.cli(
+        2,
         &["volume", "set", "opt", "cluster.self-heal-daemon", "off"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -510,24 +412,14 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
         pids(&bricks_run),
         "the bricks are untouched"
     );
-    let out = cli_on(
-        &t.daemons[0],
-        &t.dirs[0],
-        &["volume", "reset", "opt", "cluster.self-heal-daemon"],
-    );
+    let out = t.cli(0, &["volume", "reset", "opt", "cluster.self-heal-daemon"]);
     assert!(out.status.success(), "{}", stderr(&out));
     wait_for("the self-heal daemons to come back", LIVE, || {
         (mine("--volfile-id shd/opt").len() == 3).then_some(())
     })
     .unwrap();
 
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes/opt/stop",
-        None,
-    );
+    let (s, b) = t.api(0, "POST", "/v1/volumes/opt/stop", None);
     assert_eq!(s, 200, "{b}");
 }
 

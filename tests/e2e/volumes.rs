@@ -12,7 +12,7 @@ const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
 
 /// `POST /v1/volumes` on node `i`.
 fn post_volume(t: &Three, i: usize, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
-    api(&t.dirs[i], &t.daemons[i], "POST", "/v1/volumes", body)
+    t.api(i, "POST", "/v1/volumes", body)
 }
 
 #[test]
@@ -47,10 +47,10 @@ fn replica_three_create_list_info_delete() {
         assert!(p.join(".glusterfs").is_dir());
     }
     // Any node sees it.
-    let (s, b) = api(&t.dirs[2], &t.daemons[2], "GET", "/v1/volumes/rep3", None);
+    let (s, b) = t.api(2, "GET", "/v1/volumes/rep3", None);
     assert_eq!(s, 200, "{b}");
     assert_eq!(serde_json::from_value::<VolumeInfo>(b).unwrap(), vol);
-    let (_, list) = api(&t.dirs[1], &t.daemons[1], "GET", "/v1/volumes", None);
+    let (_, list) = t.api(1, "GET", "/v1/volumes", None);
     assert_eq!(list.as_array().unwrap().len(), 1);
 
     // The name is taken; a brick of the volume cannot serve another.
@@ -90,7 +90,7 @@ fn replica_three_create_list_info_delete() {
         "{b}"
     );
     // Nothing of the failed volume remains: no record, no new brick directories.
-    let (s, _) = api(&t.dirs[0], &t.daemons[0], "GET", "/v1/volumes/again", None);
+    let (s, _) = t.api(0, "GET", "/v1/volumes/again", None);
     assert_eq!(s, 404);
     assert!(!reuse[1].1.exists() && !reuse[2].1.exists());
 
@@ -100,13 +100,7 @@ fn replica_three_create_list_info_delete() {
         .iter()
         .find(|p| p.client_addresses[0].starts_with(&t.ips[2]))
         .unwrap();
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "DELETE",
-        &format!("/v1/peers/{}", p2.id),
-        None,
-    );
+    let (s, b) = t.api(0, "DELETE", &format!("/v1/peers/{}", p2.id), None);
     assert_eq!(s, 409, "{b}");
     assert!(
         b["errors"][0]["message"]
@@ -117,24 +111,12 @@ fn replica_three_create_list_info_delete() {
     );
 
     // Delete: gone everywhere; the bricks keep their data and marks (as with GD1).
-    let (s, b) = api(
-        &t.dirs[1],
-        &t.daemons[1],
-        "DELETE",
-        "/v1/volumes/rep3",
-        None,
-    );
+    let (s, b) = t.api(1, "DELETE", "/v1/volumes/rep3", None);
     assert_eq!(s, 204, "{b}");
-    let (s, _) = api(&t.dirs[2], &t.daemons[2], "GET", "/v1/volumes/rep3", None);
+    let (s, _) = t.api(2, "GET", "/v1/volumes/rep3", None);
     assert_eq!(s, 404);
     assert!(xattr::get(&bricks[0].1, VOLUME_ID_XATTR).unwrap().is_some());
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "DELETE",
-        &format!("/v1/peers/{}", p2.id),
-        None,
-    );
+    let (s, b) = t.api(0, "DELETE", &format!("/v1/peers/{}", p2.id), None);
     assert_eq!(s, 204, "a peer without bricks can go: {b}");
 }
 
@@ -215,7 +197,7 @@ fn layouts_and_bad_input() {
     // The brick on the root file system without allow-root-dir is refused on its node, and
     // nothing was created anywhere.
     assert!(!x.iter().any(|(_, p)| p.exists()));
-    let (_, list) = api(&t.dirs[1], &t.daemons[1], "GET", "/v1/volumes", None);
+    let (_, list) = t.api(1, "GET", "/v1/volumes", None);
     assert_eq!(list.as_array().unwrap().len(), 3);
 
     // A failure after the checks (one node cannot create .glusterfs in its brick: a file of
@@ -232,7 +214,7 @@ fn layouts_and_bad_input() {
         b["errors"][0]["fields"]["step"], "volume-create.init-bricks",
         "{b}"
     );
-    let (s, _) = api(&t.dirs[2], &t.daemons[2], "GET", "/v1/volumes/undo", None);
+    let (s, _) = t.api(2, "GET", "/v1/volumes/undo", None);
     assert_eq!(s, 404);
     for (_, p) in &u {
         assert!(
@@ -288,13 +270,7 @@ fn replica_three_start_mount_write_read_stop() {
         )),
     );
     assert_eq!(s, 201, "{b}");
-    let (s, b) = api(
-        &t.dirs[1],
-        &t.daemons[1],
-        "POST",
-        "/v1/volumes/m3/start",
-        None,
-    );
+    let (s, b) = t.api(1, "POST", "/v1/volumes/m3/start", None);
     assert_eq!(
         s,
         200,
@@ -310,13 +286,7 @@ fn replica_three_start_mount_write_read_stop() {
 
     // Every brick runs a real glusterfsd, and status shows its pid and port.
     let status = wait_for("every brick online with a port", WAIT, || {
-        let (s, b) = api(
-            &t.dirs[2],
-            &t.daemons[2],
-            "GET",
-            "/v1/volumes/m3/bricks",
-            None,
-        );
+        let (s, b) = t.api(2, "GET", "/v1/volumes/m3/bricks", None);
         let list: Vec<gd_api::BrickStatus> = serde_json::from_value(b).ok()?;
         (s == 200 && list.len() == 3 && list.iter().all(|x| x.online && x.pid > 0 && x.port > 0))
             .then_some(list)
@@ -351,7 +321,7 @@ fn replica_three_start_mount_write_read_stop() {
     assert!(shds.is_ok(), "{shds:?}");
 
     // The CLI shows the same, and the status carries the volume's space.
-    let out = cli_on(&t.daemons[0], &t.dirs[0], &["volume", "status", "m3"]);
+    let out = t.cli(0, &["volume", "status", "m3"]);
     assert!(out.status.success(), "{}", stderr(&out));
     for st in &status {
         assert!(
@@ -360,19 +330,13 @@ fn replica_three_start_mount_write_read_stop() {
             stdout(&out)
         );
     }
-    let out = cli_on(&t.daemons[2], &t.dirs[2], &["volume", "info", "m3"]);
+    let out = t.cli(2, &["volume", "info", "m3"]);
     assert!(
         stdout(&out).contains("Status: Started") || stdout(&out).contains("State: Started"),
         "{}",
         stdout(&out)
     );
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "GET",
-        "/v1/volumes/m3/status",
-        None,
-    );
+    let (s, b) = t.api(0, "GET", "/v1/volumes/m3/status", None);
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["online"], true, "{b}");
     assert!(b["size"]["capacity"].as_u64().unwrap_or(0) > 0, "{b}");
@@ -474,13 +438,7 @@ fn replica_three_start_mount_write_read_stop() {
         .collect();
 
     // Stop: the bricks are gone.
-    let (s, b) = api(
-        &t.dirs[0],
-        &t.daemons[0],
-        "POST",
-        "/v1/volumes/m3/stop",
-        None,
-    );
+    let (s, b) = t.api(0, "POST", "/v1/volumes/m3/stop", None);
     assert_eq!(s, 200, "{b}");
     for st in &status {
         wait_for("the brick to exit", WAIT, || {
@@ -488,22 +446,14 @@ fn replica_three_start_mount_write_read_stop() {
         })
         .unwrap();
     }
-    let (s, b) = api(&t.dirs[0], &t.daemons[0], "DELETE", "/v1/volumes/m3", None);
+    let (s, b) = t.api(0, "DELETE", "/v1/volumes/m3", None);
     assert_eq!(s, 204, "{b}");
 }
 
 #[test]
 fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
     let t = three(44);
-    let start = |name: &str| {
-        api(
-            &t.dirs[0],
-            &t.daemons[0],
-            "POST",
-            &format!("/v1/volumes/{name}/start"),
-            None,
-        )
-    };
+    let start = |name: &str| t.api(0, "POST", &format!("/v1/volumes/{name}/start"), None);
 
     // Distribute over three bricks: files spread over more than one brick, all readable.
     let d: Vec<_> = (0..3).map(|i| brick(&t, i, "dist")).collect();
@@ -557,7 +507,7 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
         args.extend_from_slice(layout);
         args.extend(specs.iter().map(String::as_str));
         args.extend(["--create-brick-dir", "--allow-root-dir"]);
-        let out = cli_on(&t.daemons[1], &t.dirs[1], &args);
+        let out = t.cli(1, &args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         let (s, b) = start(name);
         assert_eq!(s, 200, "{b}");
@@ -587,7 +537,7 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
     let (s, b) = start("fail");
     assert_eq!(s, 500, "{b}");
     assert_eq!(b["errors"][0]["code"], 2, "{b}");
-    let (_, info) = api(&t.dirs[1], &t.daemons[1], "GET", "/v1/volumes/fail", None);
+    let (_, info) = t.api(1, "GET", "/v1/volumes/fail", None);
     assert_eq!(
         info["state"], "Created",
         "the state was rolled back: {info}"

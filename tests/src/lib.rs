@@ -582,6 +582,24 @@ pub struct Three {
     pub reaper: Reaper,
 }
 
+impl Three {
+    /// [`api`] on node `i`.
+    pub fn api(
+        &self,
+        i: usize,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        api(&self.dirs[i], &self.daemons[i], method, path, body)
+    }
+
+    /// [`cli_on`] node `i`.
+    pub fn cli(&self, i: usize, args: &[&str]) -> Output {
+        cli_on(&self.daemons[i], &self.dirs[i], args)
+    }
+}
+
 /// Kills, when dropped, every process whose command line contains one of its strings.
 pub struct Reaper(pub Vec<String>);
 

@@ -182,20 +182,21 @@ pub async fn start(config: &Config, l: &BrickLaunch) -> Result<u32, StartError> 
         // The daemonized glusterfsd of a failed start may still be alive for a moment (it
         // cleans up after its parent reported the failure): left alone, its pid file would
         // pass it off as a running brick to the next pass.
-        reap(&f.pidfile, &l.path).await;
+        reap(&f.pidfile, || running_pid(&f.pidfile, &l.path)).await;
     }
     started
 }
 
-/// Kills the glusterfsd of `brick_path` that `pidfile` names, if any, and removes the file.
-async fn reap(pidfile: &Path, brick_path: &str) {
-    if let Some(pid) = running_pid(pidfile, brick_path) {
+/// Kills the process that `running` finds (by `pidfile`), if any, and removes the file: what
+/// a failed start of a daemonizing GlusterFS process leaves behind.
+async fn reap(pidfile: &Path, running: impl Fn() -> Option<u32>) {
+    if let Some(pid) = running() {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::Signal::SIGKILL,
         );
         let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
-        while running_pid(pidfile, brick_path).is_some() && tokio::time::Instant::now() < deadline {
+        while running().is_some() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -326,7 +327,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(running_pid(&pidfile, "/data/b1"), Some(lingering.id()));
-        reap(&pidfile, "/data/b1").await;
+        reap(&pidfile, || running_pid(&pidfile, "/data/b1")).await;
         assert!(!pidfile.exists());
         let status = lingering.wait().unwrap();
         assert!(!status.success(), "killed: {status}");
@@ -363,7 +364,16 @@ pub fn running_shd(pidfile: &Path, volume: &str) -> Option<u32> {
 }
 
 /// Starts a self-heal daemon (GD1 10.3's command line) and waits (bounded) for its launcher.
+/// A failed start leaves no process behind (see [`start`]).
 pub async fn start_shd(config: &Config, l: &ShdLaunch) -> Result<u32, String> {
+    let started = launch_shd(config, l).await;
+    if started.is_err() {
+        reap(&l.pidfile, || running_shd(&l.pidfile, &l.volume)).await;
+    }
+    started
+}
+
+async fn launch_shd(config: &Config, l: &ShdLaunch) -> Result<u32, String> {
     let bin = find_executable("glusterfs")
         .ok_or("glusterfs is not installed (Debian: glusterfs-client)")?;
     // Unix socket paths are short (107 bytes): name it by a hash of the volume name.

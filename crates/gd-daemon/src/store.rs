@@ -154,6 +154,40 @@ pub trait MemberProcess: Send + Sync + 'static {
     async fn stop(self: Box<Self>) -> anyhow::Result<()>;
 }
 
+/// A runner for simulations of many nodes in one process: starts nothing, counts the starts
+/// it was asked for, and hands out members that stop at once.
+#[derive(Debug, Default)]
+pub struct SimulatedMembers {
+    pub starts: std::sync::atomic::AtomicUsize,
+}
+
+struct SimulatedMember;
+
+#[async_trait::async_trait]
+impl MemberProcess for SimulatedMember {
+    fn pid(&self) -> u32 {
+        0
+    }
+    async fn stop(self: Box<Self>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl MemberRunner for SimulatedMembers {
+    async fn start(
+        &self,
+        _: &Config,
+        _: &str,
+        _: Option<String>,
+        _: bool,
+    ) -> anyhow::Result<Box<dyn MemberProcess>> {
+        self.starts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Box::new(SimulatedMember))
+    }
+}
+
 /// The real runner: etcd processes.
 pub struct EtcdRunner;
 

@@ -1,5 +1,5 @@
-//! Many node agents in one process, on one store, with tokio's paused clock and a fake etcd
-//! runner (DESIGN §3.13): what the scale benchmarks build on. Checks that registration and
+//! Many node agents in one process, on one store, with tokio's paused clock and a simulated
+//! etcd runner (DESIGN §3.13): what the scale benchmarks build on. Checks that registration and
 //! liveness work for every agent and that a cluster at rest writes nothing to the store.
 
 use std::{sync::Arc, time::Duration};
@@ -9,44 +9,11 @@ use gd_daemon::{
     identity::Identity,
     node::Node,
     peers,
-    store::{Backend, MemberProcess, MemberRunner, StoreState},
+    store::{Backend, SimulatedMembers, StoreState},
 };
 use gd_store::{LocalStore, Store};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-/// Starts nothing; counts the starts it was asked for.
-#[derive(Default)]
-struct FakeRunner {
-    starts: std::sync::atomic::AtomicUsize,
-}
-
-struct FakeMember;
-
-#[async_trait::async_trait]
-impl MemberProcess for FakeMember {
-    fn pid(&self) -> u32 {
-        0
-    }
-    async fn stop(self: Box<Self>) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl MemberRunner for FakeRunner {
-    async fn start(
-        &self,
-        _: &Config,
-        _: &str,
-        _: Option<String>,
-        _: bool,
-    ) -> anyhow::Result<Box<dyn MemberProcess>> {
-        self.starts
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(Box::new(FakeMember))
-    }
-}
 
 fn config(dir: &std::path::Path, i: usize) -> Config {
     let flags = Flags {
@@ -69,7 +36,7 @@ async fn two_hundred_agents_register_go_live_and_write_nothing_at_rest() {
     let dir = tempfile::tempdir().unwrap();
     let shared: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
     let cluster_id = Uuid::new_v4();
-    let runner = Arc::new(FakeRunner::default());
+    let runner = Arc::new(SimulatedMembers::default());
     let cancel = CancellationToken::new();
     let mut nodes = vec![];
     for i in 0..N {
@@ -136,7 +103,7 @@ async fn two_hundred_agents_register_go_live_and_write_nothing_at_rest() {
 async fn a_reset_fences_member_changes_decided_for_the_old_cluster() {
     let dir = tempfile::tempdir().unwrap();
     let shared: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
-    let runner = Arc::new(FakeRunner::default());
+    let runner = Arc::new(SimulatedMembers::default());
     let old_cluster = Uuid::new_v4();
     let identity = Identity {
         peer_id: Uuid::new_v4(),
@@ -154,7 +121,7 @@ async fn a_reset_fences_member_changes_decided_for_the_old_cluster() {
         },
         raw: shared.clone(),
         etcd: None,
-        member: Some(Box::new(FakeMember)),
+        member: None,
     };
     let node = Node::assemble(config, identity, None, backend, runner.clone()).unwrap();
     let (_, before) = node.store_state().await.unwrap();

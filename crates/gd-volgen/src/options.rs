@@ -126,17 +126,7 @@ impl OptionTable {
 }
 
 /// GlusterFS's boolean words (`gf_string2boolean`), case-insensitive.
-pub fn parse_bool(value: &str) -> Option<bool> {
-    const TRUE: [&str; 5] = ["1", "on", "yes", "true", "enable"];
-    const FALSE: [&str; 5] = ["0", "off", "no", "false", "disable"];
-    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(value)) {
-        Some(true)
-    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(value)) {
-        Some(false)
-    } else {
-        None
-    }
-}
+pub use gd_xlator::parse::boolean as parse_bool;
 
 /// Checks that `value` can be written as one bare volfile word, which is all GD1's writer
 /// produces: non-empty, no blank, control character, quote, backslash or backtick, no leading
@@ -173,13 +163,13 @@ fn set(
     default: Option<&'static str>,
     graphs: Graphs,
 ) -> OptionEntry {
-    OptionEntry {
-        key: Cow::Borrowed(key),
-        xlator_type: Cow::Borrowed(xlator_type),
-        action: Action::Set(Cow::Borrowed(option)),
-        default: default.map(Cow::Borrowed),
+    other(
+        key,
+        xlator_type,
+        Action::Set(Cow::Borrowed(option)),
+        default,
         graphs,
-    }
+    )
 }
 
 fn other(

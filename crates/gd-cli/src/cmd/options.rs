@@ -369,7 +369,8 @@ pub fn options_table(opts: &[VolumeOptionGetResp]) -> Table {
     t
 }
 
-/// The table of `volume option-group list`: Name, Built-in, Options (`k=v,...`), Description.
+/// The table of `volume option-group list`: Name, Built-in, Options (`k=v`, one a line: GD1's
+/// groups hold up to 28), Description.
 pub fn groups_table(groups: &[OptionGroup]) -> Table {
     let mut t = output::table(["Name", "Built-in", "Options", "Description"]);
     for g in groups {
@@ -381,7 +382,7 @@ pub fn groups_table(groups: &[OptionGroup]) -> Table {
         t.add_row(vec![
             g.name.clone(),
             output::yes_no(g.built_in).to_owned(),
-            options.join(","),
+            options.join("\n"),
             g.description.clone(),
         ]);
     }
@@ -624,7 +625,8 @@ mod tests {
 +------+----------+---------+-------------+
 | Name | Built-in | Options | Description |
 +=========================================+
-| g    | no       | a=1,b=  |             |
+| g    | no       | a=1     |             |
+|      |          | b=      |             |
 +------+----------+---------+-------------+"
         );
     }

@@ -21,7 +21,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     Json, Router,
     extract::Request,
-    http::{HeaderName, HeaderValue, StatusCode},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
@@ -94,6 +94,15 @@ impl From<StoreError> for ApiErr {
 }
 
 pub type ApiResult<T> = Result<T, ApiErr>;
+
+/// A `201 Created` answer: the new object, and its address in `Location`.
+pub(crate) fn created<T>(location: &str, body: T) -> (StatusCode, HeaderMap, Json<T>) {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        headers.insert(axum::http::header::LOCATION, v);
+    }
+    (StatusCode::CREATED, headers, Json(body))
+}
 
 /// GD2's metadata filter of list endpoints: `key` only = has the key; `value` only = some
 /// value equals it; both = the key has that value; neither = everything.

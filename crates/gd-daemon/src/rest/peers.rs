@@ -3,7 +3,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
+    http::{HeaderMap, StatusCode},
 };
 use gd_api::{ErrorCode, ErrorResp, Peer, PeerAddReq, PeerEditReq};
 use serde::Deserialize;
@@ -73,11 +73,7 @@ async fn add_peer(
     JsonBody(req): JsonBody<PeerAddReq>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Peer>)> {
     let peer = node.add_peer(req).await?;
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&format!("/v1/peers/{}", peer.id)) {
-        headers.insert(LOCATION, v);
-    }
-    Ok((StatusCode::CREATED, headers, Json(peer)))
+    Ok(super::created(&format!("/v1/peers/{}", peer.id), peer))
 }
 
 fn parse_id(peerid: &str) -> Result<Uuid, ApiErr> {

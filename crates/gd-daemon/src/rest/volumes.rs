@@ -3,7 +3,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header::LOCATION},
+    http::{HeaderMap, StatusCode},
 };
 use gd_api::{ErrorCode, ErrorResp, VolCreateReq, VolumeInfo};
 use serde::Deserialize;
@@ -190,11 +190,7 @@ async fn create_volume(
     JsonBody(req): JsonBody<VolCreateReq>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<VolumeInfo>)> {
     let vol = volumes::create_volume(&node, req).await?;
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&format!("/v1/volumes/{}", vol.name)) {
-        headers.insert(LOCATION, v);
-    }
-    Ok((StatusCode::CREATED, headers, Json(vol)))
+    Ok(super::created(&format!("/v1/volumes/{}", vol.name), vol))
 }
 
 /// One volume.
