@@ -1,22 +1,51 @@
 #!/usr/bin/env bash
 # Installs what glusterd2 needs to build, run and be tested on Debian 12, when missing:
 # GlusterFS 10.3 (bricks, self-heal daemon, FUSE client), etcd 3.4 (managed or external
-# store), protoc (the etcd-client crate's build script), attr (xattr tools for tests).
+# store), protoc with its well-known types (protobuf-compiler and libprotobuf-dev: the
+# etcd-client crate's build script compiles etcd's protos, which import
+# google/protobuf/descriptor.proto), attr (xattr tools for tests) and iproute2 (`ip netns`
+# for the multi-host tests).
 # Needs root for apt-get; does nothing when everything is already installed.
+#
+# `setup.sh --purge` removes the project's packages (and what they pulled in) instead, so
+# that CI proves every run that the install path works on a machine without them.
 set -euo pipefail
 
-packages=(glusterfs-server glusterfs-client etcd-server protobuf-compiler attr)
+# The project's packages: installed when missing, removed by --purge.
+packages=(glusterfs-server glusterfs-client etcd-server protobuf-compiler libprotobuf-dev attr)
+# Part of a base Debian system, installed when missing but never purged.
+base=(iproute2)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: $1 needs root (run as root, or do it by hand: $2)" >&2
+    exit 1
+  fi
+}
+
+if [ "${1:-}" = "--purge" ]; then
+  present=()
+  for p in "${packages[@]}"; do installed "$p" && present+=("$p"); done
+  if [ ${#present[@]} -gt 0 ]; then
+    need_root "purging packages" "apt-get purge ${present[*]}"
+    echo "setup: purging ${present[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${present[@]}"
+    DEBIAN_FRONTEND=noninteractive apt-get autoremove --purge -y -qq
+  fi
+  for bin in etcd protoc glusterfsd; do
+    if command -v "$bin" >/dev/null; then echo "setup: $bin is still installed after the purge" >&2; exit 1; fi
+  done
+  exit 0
+fi
+
 missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+for p in "${packages[@]}" "${base[@]}"; do installed "$p" || missing+=("$p"); done
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: installing packages needs root (run as root, or install: ${missing[*]})" >&2
-    exit 1
-  fi
+  need_root "installing packages" "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # Keep the packages' own services (a system etcd, the classic glusterd) from starting:
@@ -30,6 +59,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$created_policy" = 1 ] && rm -f "$policy"
 fi
 
-for bin in etcd protoc glusterfsd cargo; do
+for bin in etcd protoc glusterfsd ip cargo; do
   command -v "$bin" >/dev/null || { echo "setup: $bin is still missing after install" >&2; exit 1; }
+done
+for f in /usr/include/google/protobuf/descriptor.proto; do
+  [ -e "$f" ] || { echo "setup: $f is still missing after install" >&2; exit 1; }
 done
