@@ -29,6 +29,10 @@ pub struct JoinReq {
     pub store: StoreKind,
     /// Client URLs of the cluster's etcd.
     pub endpoints: Vec<String>,
+    /// The IP the initiator reached the joining node at: how other hosts reach it (a node
+    /// listening on every address learns its address from it).
+    #[serde(default)]
+    pub joiner_ip: Option<std::net::IpAddr>,
 }
 
 /// `POST /v1/internal/leave`: the cluster tells a node it was removed.

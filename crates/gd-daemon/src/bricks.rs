@@ -117,8 +117,11 @@ pub fn glusterfsd() -> Option<PathBuf> {
 #[derive(Debug, Clone)]
 pub struct BrickLaunch {
     pub volume: String,
-    /// The host in the brick's volfile id and the address it binds to: this node's address.
+    /// The host in the brick's volfile id and file names: the brick's host as recorded.
     pub host: String,
+    /// The address the brick listens on: this node's configured address; `None` (every
+    /// address) when glusterd2 listens on every address, as GD1 without a bind-address.
+    pub bind: Option<std::net::IpAddr>,
     pub path: String,
     pub brick_id: Uuid,
     pub node_id: Uuid,
@@ -164,9 +167,11 @@ pub fn argv(config: &Config, l: &BrickLaunch) -> Vec<String> {
         l.port.to_string(),
         "--xlator-option".into(),
         format!("{}-server.listen-port={}", l.volume, l.port),
-        "--xlator-option".into(),
-        format!("transport.socket.bind-address={}", l.host),
     ];
+    if let Some(bind) = l.bind {
+        args.push("--xlator-option".into());
+        args.push(format!("transport.socket.bind-address={bind}"));
+    }
     if l.localtime_logging {
         args.push("--localtime-logging".into());
     }

@@ -206,11 +206,16 @@ pub struct Config {
     pub loglevel: String,
     /// Where the REST (and later SunRPC) listener binds.
     pub client_addr: SocketAddr,
-    /// What this node advertises to peers, `host:port`.
-    pub peer_address: String,
+    /// What this node advertises to peers, `host:port`: `peeraddress`, or the client address
+    /// when it names a host; `None` when the node derives its addresses (`address.rs`).
+    pub peer_address: Option<String>,
+    /// The port other nodes reach this node's listener at.
+    pub peer_port: u16,
     pub etcd_endpoints: Vec<String>,
-    pub etcd_client_url: String,
-    pub etcd_peer_url: String,
+    /// The managed etcd member's URLs when configured (or implied by a client address with a
+    /// host); `None`: derived at run time (`address.rs`).
+    pub etcd_client_url: Option<String>,
+    pub etcd_peer_url: Option<String>,
     pub cert_file: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
     /// The requested store mode (maybe `auto`).
@@ -283,39 +288,38 @@ impl Config {
         let restauth = env.restauth.or(file.restauth).unwrap_or(true);
 
         let client_addr = parse_listen_addr(&clientaddress).map_err(|m| bad("clientaddress", m))?;
-        let advertised_host = if client_addr.ip().is_unspecified() {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            client_addr.ip()
-        };
-        let peer_address = match pick!(peeraddress) {
+        // A listener on every address says nothing of how other hosts reach this node: the
+        // addresses are then derived at run time (`address::Addresses`), never loopback.
+        let named_host = (!client_addr.ip().is_unspecified()).then(|| client_addr.ip());
+        let (peer_address, peer_port) = match pick!(peeraddress) {
             Some(a) => {
                 let addr = parse_listen_addr(&a).map_err(|m| bad("peeraddress", m))?;
-                if addr.ip().is_unspecified() {
-                    fmt_host_port(advertised_host, addr.port())
-                } else {
-                    addr.to_string()
+                match named_host.or((!addr.ip().is_unspecified()).then(|| addr.ip())) {
+                    Some(ip) if addr.ip().is_unspecified() => {
+                        (Some(fmt_host_port(ip, addr.port())), addr.port())
+                    }
+                    Some(_) => (Some(addr.to_string()), addr.port()),
+                    None => (None, addr.port()),
                 }
             }
-            None => fmt_host_port(advertised_host, client_addr.port()),
+            None => (
+                named_host.map(|ip| fmt_host_port(ip, client_addr.port())),
+                client_addr.port(),
+            ),
         };
-        let etcd_client_url = pick!(etcdcurls).unwrap_or_else(|| {
-            format!(
-                "http://{}",
-                fmt_host_port(advertised_host, DEFAULT_ETCD_CLIENT_PORT)
-            )
+        let etcd_client_url = pick!(etcdcurls).or_else(|| {
+            named_host.map(|ip| format!("http://{}", fmt_host_port(ip, DEFAULT_ETCD_CLIENT_PORT)))
         });
-        let etcd_peer_url = pick!(etcdpurls).unwrap_or_else(|| {
-            format!(
-                "http://{}",
-                fmt_host_port(advertised_host, DEFAULT_ETCD_PEER_PORT)
-            )
+        let etcd_peer_url = pick!(etcdpurls).or_else(|| {
+            named_host.map(|ip| format!("http://{}", fmt_host_port(ip, DEFAULT_ETCD_PEER_PORT)))
         });
         for (key, url) in [
             ("etcdcurls", &etcd_client_url),
             ("etcdpurls", &etcd_peer_url),
         ] {
-            check_url(url).map_err(|m| bad(key, m))?;
+            if let Some(url) = url {
+                check_url(url).map_err(|m| bad(key, m))?;
+            }
         }
         for url in &etcd_endpoints {
             check_url(url).map_err(|m| bad("etcdendpoints", m))?;
@@ -398,6 +402,7 @@ impl Config {
             loglevel,
             client_addr,
             peer_address,
+            peer_port,
             etcd_endpoints,
             etcd_client_url,
             etcd_peer_url,
@@ -410,16 +415,6 @@ impl Config {
             etcd_five_voters_from,
             xlatordir,
         })
-    }
-
-    /// The addresses clients reach this node at, as published in its peer record.
-    pub fn client_addresses(&self) -> Vec<String> {
-        let ip = if self.client_addr.ip().is_unspecified() {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            self.client_addr.ip()
-        };
-        vec![fmt_host_port(ip, self.client_addr.port())]
     }
 
     /// The path of the REST secret.
@@ -443,7 +438,7 @@ impl Config {
     }
 }
 
-fn fmt_host_port(ip: IpAddr, port: u16) -> String {
+pub fn fmt_host_port(ip: IpAddr, port: u16) -> String {
     SocketAddr::new(ip, port).to_string()
 }
 
@@ -566,6 +561,14 @@ fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The configuration of `args` (argv, program name first) without environment or file, for
+/// other modules' tests.
+#[cfg(test)]
+pub fn load_for_tests(args: &[&str]) -> Config {
+    let flags = Flags::try_parse_from(args).expect("flags parse");
+    Config::load(flags, |_| None).expect("a valid test configuration")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,7 +593,11 @@ mod tests {
         assert_eq!(c.pidfile, PathBuf::from("/var/run/glusterd2/glusterd2.pid"));
         assert_eq!(c.store, StoreMode::Auto);
         assert!(c.restauth);
-        assert_eq!(c.client_addresses(), vec!["127.0.0.1:24007"]);
+        // Listening everywhere: no address is configured, they are derived at run time.
+        assert_eq!(c.peer_address, None);
+        assert_eq!(c.peer_port, 24007);
+        assert_eq!(c.etcd_client_url, None);
+        assert_eq!(c.etcd_peer_url, None);
     }
 
     #[test]
@@ -670,11 +677,21 @@ mod tests {
     #[test]
     fn addresses() {
         let c = load(&["--clientaddress", "127.0.0.2:24007"], &[]).unwrap();
-        assert_eq!(c.peer_address, "127.0.0.2:24007");
-        assert_eq!(c.etcd_client_url, "http://127.0.0.2:24379");
-        assert_eq!(c.etcd_peer_url, "http://127.0.0.2:24380");
+        assert_eq!(c.peer_address.as_deref(), Some("127.0.0.2:24007"));
+        assert_eq!(c.etcd_client_url.as_deref(), Some("http://127.0.0.2:24379"));
+        assert_eq!(c.etcd_peer_url.as_deref(), Some("http://127.0.0.2:24380"));
         let c = load(&["--clientaddress", "[::1]:24007"], &[]).unwrap();
-        assert_eq!(c.client_addresses(), vec!["[::1]:24007"]);
+        assert_eq!(c.peer_address.as_deref(), Some("[::1]:24007"));
+        // A wildcard listener with a peer address advertises that; a peer address without a
+        // host only sets the port.
+        let c = load(&["--peeraddress", "192.0.2.5:24008"], &[]).unwrap();
+        assert_eq!(c.peer_address.as_deref(), Some("192.0.2.5:24008"));
+        assert_eq!(c.etcd_client_url, None);
+        let c = load(&["--peeraddress", ":24008"], &[]).unwrap();
+        assert_eq!((c.peer_address, c.peer_port), (None, 24008));
+        let c = load(&["--etcdcurls", "http://192.0.2.5:2379"], &[]).unwrap();
+        assert_eq!(c.etcd_client_url.as_deref(), Some("http://192.0.2.5:2379"));
+        assert_eq!(c.etcd_peer_url, None);
         assert_eq!(
             load(&["--store", "local"], &[])
                 .unwrap()

@@ -4,6 +4,7 @@
 //! guard, load or create its identity and secret, open the store, publish itself (peer record
 //! and liveness), serve the REST API, and on SIGTERM/SIGINT undo it all in reverse order.
 
+pub mod address;
 pub mod bricks;
 pub mod config;
 pub mod identity;

@@ -429,18 +429,8 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
         return Ok(());
     }
     let store = node.store.as_ref();
-    // Publish this node as a candidate (once; the record changes only with the config).
     let cfg = &node.config;
-    if crate::store::on_path("etcd") {
-        let rec = NodeRecord {
-            client_url: cfg.etcd_client_url.clone(),
-            peer_url: cfg.etcd_peer_url.clone(),
-        };
-        let key = format!("{NODES_PREFIX}{me}");
-        if store.get(&key).await?.map(|kv| kv.value) != Some(record::encode(&rec)) {
-            store.put(&key, record::encode(&rec), None).await?;
-        }
-    }
+    publish_candidate(node).await?;
     let members_kv = store.range(MEMBERS_PREFIX, PEERS_MAX).await?;
     let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, MEMBERS_PREFIX);
     let mine = members.get(&me);
@@ -485,6 +475,25 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Publishes this node as a candidate for an etcd member, with its member's URLs, when etcd is
+/// installed here (written only when it changes: with the configuration or a learned address).
+pub async fn publish_candidate(node: &Node) -> Result<(), StoreError> {
+    if !crate::store::on_path("etcd") {
+        return Ok(());
+    }
+    let urls = node.addresses.etcd_urls();
+    let rec = NodeRecord {
+        client_url: urls.client,
+        peer_url: urls.peer,
+    };
+    let key = format!("{NODES_PREFIX}{}", node.identity().peer_id);
+    let store = node.store.as_ref();
+    if store.get(&key).await?.map(|kv| kv.value) != Some(record::encode(&rec)) {
+        store.put(&key, record::encode(&rec), None).await?;
+    }
+    Ok(())
+}
+
 /// The founder of a managed cluster records its own member.
 pub async fn register_founder(node: &Node, etcd: &EtcdStore) -> Result<(), StoreError> {
     let me = node.identity().peer_id;
@@ -500,9 +509,10 @@ pub async fn register_founder(node: &Node, etcd: &EtcdStore) -> Result<(), Store
     else {
         return Ok(());
     };
+    let urls = node.addresses.etcd_urls();
     let rec = MemberRecord {
-        client_url: node.config.etcd_client_url.clone(),
-        peer_url: node.config.etcd_peer_url.clone(),
+        client_url: urls.client,
+        peer_url: urls.peer,
         role: Role::Voter,
         member_id: m.id,
         initial_cluster: String::new(),

@@ -43,6 +43,7 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::{
+    address::{self, Addresses},
     config::{Config, StoreMode},
     identity::{Identity, cluster_secret},
     liveness::Liveness,
@@ -63,12 +64,16 @@ const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
 const MEMBER_HANDOVER_MAX: Duration = Duration::from_secs(90);
 /// How long a peer removal keeps repeating its (idempotent) final write while the store settles.
 const REMOVAL_COMMIT_MAX: Duration = Duration::from_secs(10);
+/// Bound on resolving a peer's name.
+const LOOKUP_MAX: Duration = Duration::from_secs(5);
 /// How many addresses a peer add may carry.
 const ADDRESSES_MAX: usize = 16;
 
 /// A running glusterd2 node.
 pub struct Node {
     pub config: Config,
+    /// What this node advertises to other hosts (learned at joins when not configured).
+    pub addresses: Arc<Addresses>,
     identity: RwLock<Identity>,
     /// The CLI's REST secret; `None` when REST authentication is off.
     pub rest_secret: Option<String>,
@@ -97,13 +102,14 @@ impl Node {
         rest_secret: Option<String>,
     ) -> anyhow::Result<Arc<Node>> {
         let dir = config.localstatedir.clone();
+        let urls = Addresses::load(&config)?.etcd_urls();
         let (state, check) = match StoreState::load(&dir)? {
             Some(state) => {
                 tracing::info!(store = %state.mode, endpoints = %state.endpoints.join(","), "using the store of the cluster this node joined");
                 (state, false)
             }
             None => {
-                let (state, why) = StoreState::fresh(&config);
+                let (state, why) = StoreState::fresh(&config, &urls);
                 tracing::info!(store = %state.mode, reason = why, "store mode chosen");
                 (state, true)
             }
@@ -112,6 +118,7 @@ impl Node {
         let backend = open_backend(
             runner.as_ref(),
             &config,
+            &urls,
             &identity.peer_id.to_string(),
             state,
             check,
@@ -133,6 +140,7 @@ impl Node {
         let store = Switchable::new(cluster_view(&backend, identity.cluster_id));
         let liveness = Liveness::new(store.clone(), identity.peer_id);
         Ok(Arc::new(Node {
+            addresses: Arc::new(Addresses::load(&config)?),
             identity: RwLock::new(identity),
             rest_secret,
             cluster_secret: RwLock::new(cluster_secret::load(&config.localstatedir)?),
@@ -180,6 +188,7 @@ impl Node {
             .runner
             .start(
                 &self.config,
+                &self.addresses.etcd_urls(),
                 &self.identity().peer_id.to_string(),
                 initial_cluster,
                 false,
@@ -263,8 +272,8 @@ impl Node {
         PeerRecord {
             id: self.identity().peer_id,
             name: hostname(),
-            peer_addresses: vec![self.config.peer_address.clone()],
-            client_addresses: self.config.client_addresses(),
+            peer_addresses: self.addresses.peer_addresses(),
+            client_addresses: self.addresses.client_addresses(),
             metadata: BTreeMap::new(),
         }
     }
@@ -408,7 +417,8 @@ impl Node {
             .map(|a| normalize_address(a).map_err(|m| invalid(m).field("addresses", a.as_str())))
             .collect::<Result<Vec<_>, _>>()?;
         check_metadata(&req.metadata, req.zone.as_deref())?;
-        let (kind, endpoints) = self.store_for_joiners().await?;
+        // Refuses at once when this node's store cannot take peers (the local store).
+        self.store_for_joiners().await?;
 
         let existing = peers::list_peers(self.store()).await?;
         for p in &existing {
@@ -432,30 +442,35 @@ impl Node {
         let guard = self
             .lock_object(&format!("peer-address/{}", addresses[0]), &holder)
             .await?;
-        let result = self.add_peer_locked(&addresses, kind, endpoints, req).await;
+        let result = self.add_peer_locked(&addresses, req).await;
         let _ = guard.unlock().await;
         result
     }
 
-    async fn add_peer_locked(
-        &self,
-        addresses: &[String],
-        store: StoreKind,
-        endpoints: Vec<String>,
-        req: PeerAddReq,
-    ) -> Result<Peer, ApiErr> {
+    async fn add_peer_locked(&self, addresses: &[String], req: PeerAddReq) -> Result<Peer, ApiErr> {
         let secret = self.ensure_cluster_secret()?;
         let me = self.identity();
-        let join = JoinReq {
-            cluster_id: me.cluster_id,
-            cluster_secret: secret,
-            initiator: me.peer_id,
-            store,
-            endpoints,
-        };
         let mut last_err = None;
         let mut joined = None;
         for address in addresses {
+            // Both ends learn how the other host reaches them: this node by the route toward
+            // the new peer, the new peer by the address it was reached at.
+            let joiner_ip = match self.learn_address_toward(address).await {
+                Ok(ip) => ip,
+                Err(e) => {
+                    last_err = Some(e);
+                    continue;
+                }
+            };
+            let (store, endpoints) = self.store_for_joiners().await?;
+            let join = JoinReq {
+                cluster_id: me.cluster_id,
+                cluster_secret: secret.clone(),
+                initiator: me.peer_id,
+                store,
+                endpoints,
+                joiner_ip,
+            };
             match self
                 .peers
                 .post::<_, Peer>(address, "/v1/internal/join", None, &join)
@@ -757,6 +772,12 @@ impl Node {
             ));
         }
         self.ensure_alone().await?;
+        // The initiator reached this node at `joiner_ip`: that is how other hosts reach it.
+        if let Some(ip) = req.joiner_ip
+            && let Err(e) = self.addresses.learn(ip)
+        {
+            tracing::warn!(error = %format!("{e:#}"), "cannot record this node's address");
+        }
 
         let mode = match req.store {
             StoreKind::Managed => StoreMode::Managed,
@@ -772,6 +793,7 @@ impl Node {
         let next = open_backend(
             self.runner.as_ref(),
             &self.config,
+            &self.addresses.etcd_urls(),
             &me.peer_id.to_string(),
             state.clone(),
             true,
@@ -885,10 +907,12 @@ impl Node {
             .cluster_secret
             .write()
             .unwrap_or_else(|e| e.into_inner()) = None;
-        let (state, _) = StoreState::fresh(&self.config);
+        let urls = self.addresses.etcd_urls();
+        let (state, _) = StoreState::fresh(&self.config, &urls);
         let next = open_backend(
             self.runner.as_ref(),
             &self.config,
+            &urls,
             &me.peer_id.to_string(),
             state,
             true,
@@ -904,6 +928,75 @@ impl Node {
         self.liveness.resume();
         registered?;
         tracing::info!(cluster = %new_identity.cluster_id, "now a fresh single-node cluster");
+        Ok(())
+    }
+
+    // ---- addresses ----
+
+    /// Resolves `address` (`host:port`; a name by a bounded forward lookup, never a reverse
+    /// one) and, when this node derives its addresses, learns the source address of the route
+    /// toward it, re-advertising itself when that is new. Returns the IP the peer is reached
+    /// at.
+    async fn learn_address_toward(
+        &self,
+        address: &str,
+    ) -> Result<Option<std::net::IpAddr>, PeerCallError> {
+        let unreachable = |reason: String| PeerCallError::Unreachable {
+            address: address.to_owned(),
+            reason,
+        };
+        let target = match tokio::time::timeout(LOOKUP_MAX, tokio::net::lookup_host(address)).await
+        {
+            Ok(Ok(mut addrs)) => addrs
+                .next()
+                .ok_or_else(|| unreachable("the name has no address".into()))?,
+            Ok(Err(e)) => return Err(unreachable(format!("cannot resolve it: {e}"))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "resolving it took longer than {} s",
+                    LOOKUP_MAX.as_secs()
+                )));
+            }
+        };
+        if let Some(ip) = address::source_toward(target) {
+            match self.addresses.learn(ip) {
+                Ok(true) => {
+                    if let Err(e) = self.readvertise().await {
+                        tracing::warn!(error = %e.body.message(), "cannot publish this node's new address yet");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot record this node's address")
+                }
+            }
+        }
+        Ok(Some(target.ip()))
+    }
+
+    /// Publishes this node's addresses after it learned a new one: its peer record and, when
+    /// it runs an etcd member, the member's URLs (in etcd and in its records), so the next
+    /// joiner is told an endpoint it can reach.
+    async fn readvertise(&self) -> Result<(), ApiErr> {
+        peers::upsert_self(self.store(), self.self_record()).await?;
+        let Some(etcd) = self.etcd_client().await else {
+            return Ok(());
+        };
+        if !self.member_running().await {
+            return Ok(());
+        }
+        let me = self.identity().peer_id;
+        let urls = self.addresses.etcd_urls();
+        let key = format!("{MEMBERS_PREFIX}{me}");
+        if let Some(kv) = self.store().get(&key).await? {
+            let mut m: MemberRecord = record::decode(&key, &kv.value)?;
+            etcd.update_peer_url(m.member_id, &urls.peer).await?;
+            m.client_url = urls.client.clone();
+            m.peer_url = urls.peer.clone();
+            self.store().put(&key, record::encode(&m), None).await?;
+        }
+        membership::publish_candidate(self).await?;
+        tracing::info!(client = %urls.client, peer = %urls.peer, "etcd member re-advertised");
         Ok(())
     }
 

@@ -87,6 +87,14 @@ pub async fn upsert_self(store: &dyn Store, mut me: PeerRecord) -> Result<(), St
         for (k, v) in old.metadata {
             me.metadata.entry(k).or_insert(v);
         }
+        // The names users added this node by stay first (its IPs are this node's to say).
+        let mut names: Vec<String> = old
+            .peer_addresses
+            .into_iter()
+            .filter(|a| !is_ip_address(a) && !me.peer_addresses.contains(a))
+            .collect();
+        names.append(&mut me.peer_addresses);
+        me.peer_addresses = names;
     }
     me.metadata
         .entry(ZONE_KEY.to_owned())
@@ -95,6 +103,11 @@ pub async fn upsert_self(store: &dyn Store, mut me: PeerRecord) -> Result<(), St
         store.put(&key, record::encode(&me), None).await?;
     }
     Ok(())
+}
+
+/// Whether `address` (`host:port` or a bare host) names its host by an IP literal.
+pub fn is_ip_address(address: &str) -> bool {
+    address.parse::<std::net::SocketAddr>().is_ok() || address.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// One peer, with its liveness.

@@ -87,6 +87,9 @@ struct State {
     ports: BTreeMap<Uuid, u16>,
     /// Bricks this node runs, by id: (volume, path, pid).
     running: BTreeMap<Uuid, (String, String, u32)>,
+    /// The pid files of the bricks in `running` (named by the brick's host, which a deleted
+    /// volume's record no longer tells).
+    pidfiles: BTreeMap<Uuid, std::path::PathBuf>,
     /// Self-heal daemons this node runs, by volume: pid.
     shds: BTreeMap<String, u32>,
     /// The options of each started volume as last seen: a change means new volfiles, which
@@ -103,11 +106,6 @@ impl Reconciler {
             rpc,
             pass: Mutex::new(State::default()),
         })
-    }
-
-    /// This node's address, which bricks bind to and name in their volfile ids.
-    pub fn host(&self) -> String {
-        node_ip(&self.node).to_string()
     }
 
     /// Runs until cancelled.
@@ -158,20 +156,21 @@ impl Reconciler {
             .await
             .unwrap_or_default();
         self.notify_option_changes(&mut st, &vols);
-        let host = self.host();
-        let mut desired: BTreeMap<Uuid, (&VolumeRecord, String)> = BTreeMap::new();
+        // A brick is named (volfile id, pid file) by the host it was given as, as in GD1.
+        let mut desired: BTreeMap<Uuid, (&VolumeRecord, String, String)> = BTreeMap::new();
         for v in &vols {
             if v.state != VolumeState::Started || only.is_some_and(|o| o != v.name) {
                 continue;
             }
             for b in v.bricks().filter(|b| b.peer_id == me) {
-                desired.insert(b.id, (v, b.path.clone()));
+                desired.insert(b.id, (v, b.path.clone(), b.host.clone()));
             }
         }
         let mut problems = vec![];
         // Adopt or start what should run.
-        for (id, (vol, path)) in &desired {
-            let files = bricks::files(&self.node.config, &vol.name, &host, path, *id);
+        for (id, (vol, path, host)) in &desired {
+            let files = bricks::files(&self.node.config, &vol.name, host, path, *id);
+            st.pidfiles.insert(*id, files.pidfile.clone());
             if let Some(pid) = bricks::running_pid(&files.pidfile, path) {
                 st.running
                     .insert(*id, (vol.name.clone(), path.clone(), pid));
@@ -187,7 +186,7 @@ impl Reconciler {
                 problems.push(format!("{path}: waiting to retry"));
                 continue;
             }
-            match self.start_brick(&mut st, vol, *id, path, &host).await {
+            match self.start_brick(&mut st, vol, *id, path, host).await {
                 Ok(pid) => {
                     tracing::info!(volume = %vol.name, brick = %path, pid, "brick started");
                     st.backoff.remove(id);
@@ -232,9 +231,9 @@ impl Reconciler {
             self.rpc.portmap().remove(&path);
             st.running.remove(&id);
             st.ports.remove(&id);
-            let _ = std::fs::remove_file(
-                bricks::files(&self.node.config, &vname, &host, &path, id).pidfile,
-            );
+            if let Some(pidfile) = st.pidfiles.remove(&id) {
+                let _ = std::fs::remove_file(pidfile);
+            }
             self.unpublish(&mut st, id).await;
         }
         // Self-heal daemons: one per started replicate or disperse volume with a brick here,
@@ -326,14 +325,17 @@ impl Reconciler {
         host: &str,
     ) -> Result<u32, StartError> {
         let ip = node_ip(&self.node);
+        let bind = bind_ip(&self.node);
         for _ in 0..5 {
             let taken: BTreeSet<u16> = st.ports.values().copied().collect();
-            let port = bricks::alloc_port(ip, &taken)
-                .ok_or_else(|| StartError::Failed("no free brick port".into()))?;
+            let port =
+                bricks::alloc_port(bind.unwrap_or(self.node.config.client_addr.ip()), &taken)
+                    .ok_or_else(|| StartError::Failed("no free brick port".into()))?;
             st.ports.insert(id, port);
             let launch = BrickLaunch {
                 volume: vol.name.clone(),
                 host: host.to_owned(),
+                bind,
                 path: path.to_owned(),
                 brick_id: id,
                 node_id: self.node.identity().peer_id,
@@ -407,7 +409,15 @@ impl Reconciler {
     }
 }
 
-/// This node's IP: the client address, or loopback when it listens on every address.
+/// The address this node's bricks listen on: its configured client address; `None` (every
+/// address) when it listens on every address.
+pub fn bind_ip(node: &Node) -> Option<IpAddr> {
+    let ip = node.config.client_addr.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+/// This node's IP for its own GlusterFS processes to reach it at: the client address, or
+/// loopback when it listens on every address.
 pub fn node_ip(node: &Node) -> IpAddr {
     let ip = node.config.client_addr.ip();
     if ip.is_unspecified() {

@@ -22,7 +22,10 @@ use gd_store::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, StoreMode};
+use crate::{
+    address::EtcdUrls,
+    config::{Config, StoreMode},
+};
 
 /// How this node reaches its store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,12 +48,12 @@ const STATE_FILE: &str = "store.toml";
 
 impl StoreState {
     /// The state of a node that has joined no cluster, from its configuration.
-    pub fn fresh(config: &Config) -> (StoreState, &'static str) {
+    pub fn fresh(config: &Config, urls: &EtcdUrls) -> (StoreState, &'static str) {
         let (mode, why) = config.resolve_store_mode(on_path("etcd"));
         let state = match mode {
             StoreMode::Managed => StoreState {
                 mode,
-                endpoints: vec![config.etcd_client_url.clone()],
+                endpoints: vec![urls.client.clone()],
                 member: true,
                 joined: false,
             },
@@ -140,6 +143,7 @@ pub trait MemberRunner: Send + Sync + 'static {
     async fn start(
         &self,
         config: &Config,
+        urls: &EtcdUrls,
         name: &str,
         initial_cluster: Option<String>,
         wait_for_leader: bool,
@@ -178,6 +182,7 @@ impl MemberRunner for SimulatedMembers {
     async fn start(
         &self,
         _: &Config,
+        _: &EtcdUrls,
         _: &str,
         _: Option<String>,
         _: bool,
@@ -196,12 +201,13 @@ impl MemberRunner for EtcdRunner {
     async fn start(
         &self,
         config: &Config,
+        urls: &EtcdUrls,
         name: &str,
         initial_cluster: Option<String>,
         wait_for_leader: bool,
     ) -> anyhow::Result<Box<dyn MemberProcess>> {
         Ok(Box::new(
-            start_member(config, name, initial_cluster, wait_for_leader).await?,
+            start_member(config, urls, name, initial_cluster, wait_for_leader).await?,
         ))
     }
 }
@@ -233,6 +239,7 @@ pub fn member_data_dir(config: &Config) -> PathBuf {
 pub async fn open_backend(
     runner: &dyn MemberRunner,
     config: &Config,
+    urls: &EtcdUrls,
     name: &str,
     state: StoreState,
     check: bool,
@@ -259,7 +266,7 @@ pub async fn open_backend(
             let member = if state.member && (!state.joined || member_data_dir(config).exists()) {
                 // A member of a multi-member cluster waits for its peers in the background; a
                 // lone founder has its leader at once.
-                match runner.start(config, name, None, !state.joined).await {
+                match runner.start(config, urls, name, None, !state.joined).await {
                     Ok(m) => Some(m),
                     // A member of a multi-member cluster that cannot start (removed from the
                     // cluster while this node was down, say) must not keep the node down: it
@@ -300,6 +307,7 @@ pub async fn open_backend(
 /// of an existing cluster gets `initial_cluster` (from the membership controller).
 pub async fn start_member(
     config: &Config,
+    urls: &EtcdUrls,
     name: &str,
     initial_cluster: Option<String>,
     wait_for_leader: bool,
@@ -315,9 +323,11 @@ pub async fn start_member(
     let mut member = EtcdMemberConfig::new(
         name.to_owned(),
         member_data_dir(config),
-        config.etcd_client_url.clone(),
-        config.etcd_peer_url.clone(),
+        urls.client.clone(),
+        urls.peer.clone(),
     );
+    member.listen_client_url = urls.listen_client.clone();
+    member.listen_peer_url = urls.listen_peer.clone();
     member.log_file = log_dir.join("etcd.log");
     member.wait_for_leader = wait_for_leader;
     // A member of a multi-member cluster answers only once a quorum is up: do not wait.
@@ -329,8 +339,8 @@ pub async fn start_member(
     let pid_file = store_dir.join("etcd.pid");
     stop_stale_member(&pid_file, &member.data_dir).await;
     for (key, url) in [
-        ("etcdcurls", &config.etcd_client_url),
-        ("etcdpurls", &config.etcd_peer_url),
+        ("etcdcurls", &urls.listen_client),
+        ("etcdpurls", &urls.listen_peer),
     ] {
         ensure_port_free(key, url)?;
     }
@@ -340,7 +350,7 @@ pub async fn start_member(
     if let Err(e) = std::fs::write(&pid_file, format!("{}\n", etcd.pid())) {
         tracing::warn!(error = %e, file = %pid_file.display(), "cannot record the etcd member's pid");
     }
-    tracing::info!(url = %config.etcd_client_url, pid = etcd.pid(), "managed etcd member is up");
+    tracing::info!(url = %urls.client, listen = %urls.listen_client, pid = etcd.pid(), "managed etcd member is up");
     Ok(etcd)
 }
 

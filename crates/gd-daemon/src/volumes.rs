@@ -18,6 +18,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
+    net::IpAddr,
     path::{Path, PathBuf},
     sync::Arc,
     time::Duration,
@@ -319,17 +320,41 @@ async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<VolumeRecord, Ap
     }
 
     let peers = peers::list_peers(node.store.as_ref()).await?;
+    // Names no peer is recorded under are looked up (forward only, bounded) and matched by
+    // address, as GD1 accepts a node's hostname, FQDN or any of its IPs.
+    let mut resolved: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+    for b in req.subvols.iter().flat_map(|s| s.bricks.iter()) {
+        if let (None, Some(h)) = (&b.peerid, &b.host) {
+            let h = h.trim_matches(['[', ']']);
+            if !resolved.contains_key(h) && !peers.iter().any(|p| known_as(p, h)) {
+                resolved.insert(h.to_owned(), lookup_host(h).await);
+            }
+        }
+    }
     let resolve = |b: &BrickReq| -> Result<(Uuid, String), ApiErr> {
-        let found = match (&b.peerid, &b.host) {
+        let given = b.host.as_deref().map(|h| h.trim_matches(['[', ']']));
+        let found = match (&b.peerid, given) {
             (Some(id), _) => peers.iter().find(|p| p.id == *id),
-            (None, Some(h)) => peers.iter().find(|p| {
-                p.peer_addresses
+            (None, Some(h)) => peers.iter().find(|p| known_as(p, h)).or_else(|| {
+                let ips = resolved.get(h)?;
+                peers
                     .iter()
-                    .chain(p.client_addresses.iter())
-                    .any(|a| host_of(a) == h.trim_matches(['[', ']']))
+                    .find(|p| peer_ips(p).any(|ip| ips.contains(&ip)))
             }),
             (None, None) => return Err(invalid("every brick names its peer (peerid) or host")),
         };
+        let loopback = given.is_some_and(|h| {
+            h.eq_ignore_ascii_case("localhost")
+                || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        });
+        if found.is_none() && loopback {
+            return Err(invalid(format!(
+                "brick {}: name its node by an address or name other hosts reach, not {}",
+                b.path,
+                given.unwrap_or_default()
+            ))
+            .field("path", b.path.as_str()));
+        }
         let p = found.ok_or_else(|| {
             invalid(format!(
                 "brick {}: no such peer ({})",
@@ -348,12 +373,16 @@ async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<VolumeRecord, Ap
             )
             .field("peer-id", p.id.to_string()));
         }
-        let host = p
-            .peer_addresses
-            .first()
-            .or(p.client_addresses.first())
-            .map(|a| host_of(a).to_owned())
-            .unwrap_or_default();
+        // The volfiles name the brick's node as the user did; by id, by its first address.
+        let host = match given {
+            Some(h) => h.to_owned(),
+            None => p
+                .peer_addresses
+                .first()
+                .or(p.client_addresses.first())
+                .map(|a| host_of(a).to_owned())
+                .unwrap_or_default(),
+        };
         Ok((p.id, host))
     };
 
@@ -542,6 +571,44 @@ fn default_redundancy(count: u32) -> u32 {
     let high = 1u32 << (31 - count.leading_zeros());
     let r = count & !high;
     if r == 0 || 2 * r >= count { 1 } else { r }
+}
+
+/// Whether peer `p` is known as `host`: one of its addresses' hosts, its hostname, or an
+/// FQDN whose first label is its hostname (or the other way round).
+fn known_as(p: &gd_api::Peer, host: &str) -> bool {
+    let first_label = |h: &str| h.split('.').next().unwrap_or(h).to_ascii_lowercase();
+    let name = p.name.to_ascii_lowercase();
+    let host_lc = host.to_ascii_lowercase();
+    let is_name = !peers::is_ip_address(host);
+    p.peer_addresses
+        .iter()
+        .chain(p.client_addresses.iter())
+        .any(|a| host_of(a).eq_ignore_ascii_case(host))
+        || (is_name
+            && !name.is_empty()
+            && (name == host_lc
+                || (!name.contains('.') && first_label(&host_lc) == name)
+                || (!host_lc.contains('.') && first_label(&name) == host_lc)))
+}
+
+/// The IPs peer `p`'s addresses name.
+fn peer_ips(p: &gd_api::Peer) -> impl Iterator<Item = IpAddr> + '_ {
+    p.peer_addresses
+        .iter()
+        .chain(p.client_addresses.iter())
+        .filter_map(|a| host_of(a).parse::<IpAddr>().ok())
+}
+
+/// Bound on looking up a brick's host name.
+const HOST_LOOKUP_MAX: Duration = Duration::from_secs(5);
+
+/// The addresses `host` resolves to (forward lookup, bounded); none when it does not.
+async fn lookup_host(host: &str) -> Vec<IpAddr> {
+    let target = format!("{host}:0");
+    match tokio::time::timeout(HOST_LOOKUP_MAX, tokio::net::lookup_host(target)).await {
+        Ok(Ok(addrs)) => addrs.map(|a| a.ip()).take(16).collect(),
+        _ => vec![],
+    }
 }
 
 fn host_of(addr: &str) -> &str {
@@ -1351,6 +1418,52 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_brick_names_its_node_by_any_address_or_name_it_is_known_by() {
+        let p = gd_api::Peer {
+            id: Uuid::nil(),
+            name: "server2".into(),
+            peer_addresses: vec!["store-b:24007".into(), "198.51.100.12:24007".into()],
+            client_addresses: vec!["198.51.100.12:24007".into(), "[2001:db8::12]:24007".into()],
+            online: true,
+            pid: None,
+            metadata: BTreeMap::new(),
+        };
+        for host in [
+            "store-b",
+            "STORE-B",
+            "198.51.100.12",
+            "2001:db8::12",
+            "server2",
+            "server2.example.com",
+        ] {
+            assert!(known_as(&p, host), "{host}");
+        }
+        for host in [
+            "server3",
+            "198.51.100.13",
+            "store",
+            "server2x.example.com",
+            "127.0.0.1",
+        ] {
+            assert!(!known_as(&p, host), "{host}");
+        }
+        assert_eq!(
+            peer_ips(&p).collect::<Vec<_>>(),
+            vec![
+                "198.51.100.12".parse::<IpAddr>().unwrap(),
+                "198.51.100.12".parse().unwrap(),
+                "2001:db8::12".parse().unwrap()
+            ]
+        );
+        let fqdn = gd_api::Peer {
+            name: "server2.example.com".into(),
+            ..p
+        };
+        assert!(known_as(&fqdn, "server2"));
+        assert!(!known_as(&fqdn, "server2.other.org"));
+    }
 
     #[test]
     fn names_and_paths() {

@@ -344,6 +344,18 @@ impl EtcdStore {
         Ok((id, initial))
     }
 
+    /// Changes the peer URL a member advertises to the others (idempotent: an update to the
+    /// same URL changes nothing).
+    pub async fn update_peer_url(&self, id: u64, peer_url: &str) -> StoreResult<()> {
+        self.call(0, || {
+            let mut c = self.client.clone();
+            let urls = vec![peer_url.to_owned()];
+            async move { c.member_update(id, urls).await }
+        })
+        .await
+        .map(drop)
+    }
+
     /// Promotes a learner to a voter. Fails while the learner has not caught up.
     pub async fn promote(&self, id: u64) -> StoreResult<()> {
         self.call(0, || {

@@ -61,10 +61,15 @@ pub struct EtcdMemberConfig {
     pub name: String,
     /// The member's data directory (etcd creates it, mode 0700).
     pub data_dir: PathBuf,
-    /// The URL clients use, e.g. `http://127.0.0.2:2379`; etcd listens on it too.
+    /// The URL clients use, e.g. `http://127.0.0.2:2379` (advertised).
     pub client_url: String,
-    /// The URL peers use, e.g. `http://127.0.0.2:2380`; etcd listens on it too.
+    /// The URL peers use, e.g. `http://127.0.0.2:2380` (advertised).
     pub peer_url: String,
+    /// Where etcd listens for clients (default: `client_url`); e.g. `http://0.0.0.0:2379` on a
+    /// host whose peers reach it at an address learned later.
+    pub listen_client_url: String,
+    /// Where etcd listens for peers (default: `peer_url`).
+    pub listen_peer_url: String,
     /// Where etcd's output is appended (default: `<data_dir>.log`, beside the data dir).
     pub log_file: PathBuf,
     /// `name=peer_url,...` of the members to bootstrap with; `None` = this member alone.
@@ -97,6 +102,8 @@ impl EtcdMemberConfig {
     ) -> Self {
         let name = name.into();
         let data_dir = data_dir.into();
+        let client_url = client_url.into();
+        let peer_url = peer_url.into();
         let mut log_file = data_dir.clone().into_os_string();
         log_file.push(".log");
         Self {
@@ -104,8 +111,10 @@ impl EtcdMemberConfig {
             initial_cluster_token: name.clone(),
             name,
             data_dir,
-            client_url: client_url.into(),
-            peer_url: peer_url.into(),
+            listen_client_url: client_url.clone(),
+            listen_peer_url: peer_url.clone(),
+            client_url,
+            peer_url,
             log_file: PathBuf::from(log_file),
             initial_cluster: None,
             initial_cluster_state: ClusterState::New,
@@ -129,9 +138,9 @@ impl EtcdMemberConfig {
         ];
         args.push(self.data_dir.clone().into_os_string());
         for (flag, value) in [
-            ("--listen-client-urls", self.client_url.as_str()),
+            ("--listen-client-urls", self.listen_client_url.as_str()),
             ("--advertise-client-urls", &self.client_url),
-            ("--listen-peer-urls", &self.peer_url),
+            ("--listen-peer-urls", &self.listen_peer_url),
             ("--initial-advertise-peer-urls", &self.peer_url),
             ("--initial-cluster", &initial_cluster),
             (

@@ -1,0 +1,191 @@
+//! End-to-end on real hosts with the defaults (DESIGN §3.14): three servers and a client, each
+//! a network namespace with its own hostname and `/etc/hosts`, the servers running `glusterd2`
+//! with only its directories given. Peers are added by name and by IP; the store grows to three
+//! voting etcd members reached at the hosts' own addresses; a replica-3 volume with one brick
+//! per host, named by hostname, is mounted on the client host through one server; a server's
+//! glusterd2 is killed and restarted under the live mount.
+
+use std::time::Duration;
+
+use gd_testkit::{netns::*, *};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn ok(out: &std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+#[test]
+fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
+    let net = Net::new(
+        "gd2h",
+        "198.51.100",
+        &["server1", "server2", "server3", "client1"],
+    )
+    .unwrap();
+    let servers = ["server1", "server2", "server3"];
+    let dirs: Vec<NodeDirs> = servers.iter().map(|_| NodeDirs::new()).collect();
+    let _reaper = Reaper(
+        dirs.iter()
+            .map(|d| node_root(d).display().to_string())
+            .collect(),
+    );
+    let mut daemons: Vec<Daemon> = servers
+        .iter()
+        .zip(&dirs)
+        .map(|(h, d)| net.start_glusterd2(h, d).unwrap())
+        .collect();
+
+    // The README's flow, on server1: a peer by name, a peer by IP.
+    ok(
+        &net.cli("server1", &dirs[0], &["peer", "add", "server2"]),
+        "peer add server2",
+    );
+    let ip3 = net.host("server3").ip.clone();
+    ok(
+        &net.cli("server1", &dirs[0], &["peer", "add", &ip3]),
+        "peer add by IP",
+    );
+    for (d, n) in dirs.iter().zip(&daemons) {
+        wait_peers(d, n, 3, true, WAIT).unwrap();
+    }
+    let peers = peers_of(&dirs[0], &daemons[0]).unwrap();
+    for p in &peers {
+        for a in p.peer_addresses.iter().chain(&p.client_addresses) {
+            assert!(
+                !a.starts_with("127.") && !a.starts_with("[::1]") && !a.starts_with("localhost"),
+                "peer {} advertises {a} to other hosts: {peers:?}",
+                p.name
+            );
+        }
+    }
+    let by_name = |n: &str| peers.iter().find(|p| p.name == n).unwrap();
+    assert_eq!(
+        by_name("server2").peer_addresses[0],
+        "server2:24007",
+        "{peers:?}"
+    );
+    assert!(
+        by_name("server3")
+            .peer_addresses
+            .contains(&format!("{ip3}:24007")),
+        "{peers:?}"
+    );
+    assert!(
+        by_name("server1")
+            .peer_addresses
+            .contains(&format!("{}:24007", net.host("server1").ip)),
+        "{peers:?}"
+    );
+
+    // Three voting etcd members, each advertising its host's own address.
+    let ips: Vec<String> = servers.iter().map(|h| net.host(h).ip.clone()).collect();
+    wait_voters(&ips, 3, Duration::from_secs(120)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let members = rt
+        .block_on(etcd_members(&format!("http://{}:24379", ips[1])))
+        .unwrap();
+    let mut peer_urls: Vec<String> = members.iter().flat_map(|m| m.peer_urls.clone()).collect();
+    peer_urls.sort();
+    let mut want: Vec<String> = ips.iter().map(|ip| format!("http://{ip}:24380")).collect();
+    want.sort();
+    assert_eq!(peer_urls, want, "{members:?}");
+
+    // A replica-3 volume, one brick per host named by hostname, created and started from
+    // server2.
+    let bricks: Vec<_> = dirs
+        .iter()
+        .map(|d| node_root(d).join("bricks").join("rep3"))
+        .collect();
+    let specs: Vec<String> = servers
+        .iter()
+        .zip(&bricks)
+        .map(|(h, p)| format!("{h}:{}", p.display()))
+        .collect();
+    let mut args = vec!["volume", "create", "rep3", "replica", "3"];
+    args.extend(specs.iter().map(String::as_str));
+    args.extend(["--create-brick-dir", "--allow-root-dir"]);
+    ok(&net.cli("server2", &dirs[1], &args), "volume create");
+    ok(
+        &net.cli("server2", &dirs[1], &["volume", "start", "rep3"]),
+        "volume start",
+    );
+    let info = ok(
+        &net.cli("server3", &dirs[2], &["--json", "volume", "info", "rep3"]),
+        "volume info",
+    );
+    for h in servers {
+        assert!(
+            info.contains(&format!("\"{h}\"")),
+            "brick host {h} kept as given: {info}"
+        );
+    }
+
+    // Mounted on the client host through server1; the data is on every brick.
+    let m = ClientMount::new(&net, "client1", "server1", "rep3").unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    m.write("before", &data).unwrap();
+    assert_eq!(m.read("before").unwrap(), data);
+    for b in &bricks {
+        assert_eq!(
+            std::fs::read(b.join("before")).unwrap(),
+            data,
+            "{}",
+            b.display()
+        );
+    }
+
+    // server1's glusterd2 (the mount's volfile server) killed and restarted: the mount keeps
+    // working, and the node comes back with the same addresses.
+    daemons.remove(0).kill9();
+    m.write("during", b"written while server1's glusterd2 is down")
+        .unwrap();
+    daemons.insert(0, net.start_glusterd2("server1", &dirs[0]).unwrap());
+    for (d, n) in dirs.iter().zip(&daemons) {
+        wait_peers(d, n, 3, true, WAIT).unwrap();
+    }
+    let again = peers_of(&dirs[1], &daemons[1]).unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .find(|p| p.name == "server1")
+            .unwrap()
+            .peer_addresses,
+        by_name("server1").peer_addresses
+    );
+    m.write("after", &data[..1000]).unwrap();
+    assert_eq!(m.read("after").unwrap(), &data[..1000]);
+    for b in &bricks {
+        assert_eq!(std::fs::read(b.join("after")).unwrap(), &data[..1000]);
+        assert!(b.join("during").exists(), "{}", b.display());
+    }
+    let status = ok(
+        &net.cli("server1", &dirs[0], &["--json", "volume", "status", "rep3"]),
+        "volume status",
+    );
+    let st: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let online = st.to_string().matches("\"online\":true").count();
+    assert!(
+        online >= 3,
+        "every brick online after the restart: {status}"
+    );
+
+    drop(m);
+    ok(
+        &net.cli("server3", &dirs[2], &["volume", "stop", "rep3"]),
+        "volume stop",
+    );
+    ok(
+        &net.cli("server3", &dirs[2], &["volume", "delete", "rep3"]),
+        "volume delete",
+    );
+}

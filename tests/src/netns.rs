@@ -1,0 +1,341 @@
+//! Hosts for tests of what crosses a network: each host is a network namespace (its own
+//! interfaces, ports and routes), a UTS namespace (its own hostname) and its own
+//! `/etc/netns/<ns>/hosts`, which `ip netns exec` binds over `/etc/hosts`. The hosts sit on one
+//! bridge; the root namespace gets the bridge's first address only so that the test process
+//! can watch the daemons (every command of the flow under test runs inside a host).
+//!
+//! The test creates its namespaces, veth pairs and bridge, and removes them (and the
+//! `/etc/netns` entries) when dropped; it uses only addresses of its own subnet.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+
+use crate::{Daemon, NodeDirs, bin, read, tail, wait_for};
+
+/// One host of a [`Net`].
+pub struct Host {
+    /// Its hostname (also its name in every host's `/etc/hosts`).
+    pub name: String,
+    /// Its network namespace.
+    pub ns: String,
+    pub ip: String,
+}
+
+/// A set of hosts on one bridge; removed when dropped.
+pub struct Net {
+    pub hosts: Vec<Host>,
+    bridge: String,
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<Output> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out)
+}
+
+fn ip(args: &[&str]) -> anyhow::Result<Output> {
+    run(Command::new("ip").args(args))
+}
+
+impl Net {
+    /// Hosts named `names`, in namespaces `<tag>-<name>`, at `<subnet>.11`, `.12`… on bridge
+    /// `<tag>-br` (at `<subnet>.1`). `subnet` is the first three octets of a /24.
+    pub fn new(tag: &str, subnet: &str, names: &[&str]) -> anyhow::Result<Net> {
+        let bridge = format!("{tag}-br");
+        let hosts: Vec<Host> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Host {
+                name: (*n).to_owned(),
+                ns: format!("{tag}-{n}"),
+                ip: format!("{subnet}.{}", 11 + i),
+            })
+            .collect();
+        let net = Net { hosts, bridge };
+        // Leftovers of a run that was killed.
+        net.remove();
+        ip(&["link", "add", &net.bridge, "type", "bridge"])?;
+        ip(&["addr", "add", &format!("{subnet}.1/24"), "dev", &net.bridge])?;
+        ip(&["link", "set", &net.bridge, "up"])?;
+        let mut etc_hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+        for h in &net.hosts {
+            etc_hosts.push_str(&format!("{}\t{}\n", h.ip, h.name));
+        }
+        for (i, h) in net.hosts.iter().enumerate() {
+            let outside = format!("{tag}{i}h");
+            let inside = format!("{tag}{i}n");
+            ip(&["netns", "add", &h.ns])?;
+            ip(&[
+                "link", "add", &outside, "type", "veth", "peer", "name", &inside,
+            ])?;
+            ip(&["link", "set", &inside, "netns", &h.ns])?;
+            ip(&["link", "set", &outside, "master", &net.bridge])?;
+            ip(&["link", "set", &outside, "up"])?;
+            ip(&["-n", &h.ns, "link", "set", &inside, "name", "eth0"])?;
+            ip(&[
+                "-n",
+                &h.ns,
+                "addr",
+                "add",
+                &format!("{}/24", h.ip),
+                "dev",
+                "eth0",
+            ])?;
+            ip(&["-n", &h.ns, "link", "set", "eth0", "up"])?;
+            ip(&["-n", &h.ns, "link", "set", "lo", "up"])?;
+            let etc = Path::new("/etc/netns").join(&h.ns);
+            std::fs::create_dir_all(&etc)?;
+            std::fs::write(etc.join("hosts"), &etc_hosts)?;
+            std::fs::write(etc.join("hostname"), format!("{}\n", h.name))?;
+        }
+        Ok(net)
+    }
+
+    pub fn host(&self, name: &str) -> &Host {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .expect("a host of this net")
+    }
+
+    /// A command run on `host`: in its network namespace, with its `/etc/hosts`, and with its
+    /// own hostname (a UTS namespace; the name is passed as an argument, never through a
+    /// shell's text).
+    pub fn command(&self, host: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let h = self.host(host);
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &h.ns, "unshare", "--uts", "--"])
+            .args(["sh", "-c", "hostname \"$0\" && exec \"$@\""])
+            .arg(&h.name)
+            .arg(program);
+        cmd
+    }
+
+    /// Starts `glusterd2` on `host` the way the README does: only its directories given (and a
+    /// log file), no address or store flags. Waits (at most 30 s) until it answers `/ping`.
+    pub fn start_glusterd2(&self, host: &str, dirs: &NodeDirs) -> anyhow::Result<Daemon> {
+        let h = self.host(host);
+        std::fs::create_dir_all(&dirs.log)?;
+        let log_file = dirs.log.join("glusterd2.log");
+        let stderr_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dirs.log.join("stderr.log"))?;
+        let mut cmd = self.command(host, bin("glusterd2"));
+        cmd.arg("--localstatedir")
+            .arg(&dirs.state)
+            .arg("--rundir")
+            .arg(&dirs.run)
+            .arg("--logdir")
+            .arg(&dirs.log)
+            .args(["--logfile", "glusterd2.log", "--loglevel", "debug"])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(stderr_file));
+        let child = cmd.spawn().context("spawn glusterd2 in its namespace")?;
+        let mut d = Daemon {
+            child: Some(child),
+            ip: h.ip.clone(),
+            port: 24007,
+            log_file,
+        };
+        let url = format!("{}/ping", d.url());
+        let started = wait_for("glusterd2 to answer /ping", Duration::from_secs(30), || {
+            if let Some(status) = d.try_exit() {
+                return Some(Err(status));
+            }
+            crate::http_status(&url)
+                .filter(|s| *s == 200)
+                .map(|_| Ok(()))
+        })
+        .and_then(|r| r.map_err(|s| anyhow::anyhow!("glusterd2 on {host} exited with {s}")));
+        if let Err(e) = started {
+            bail!(
+                "{e}\n--- stderr ---\n{}\n--- glusterd2 log ---\n{}",
+                tail(&read(&dirs.log.join("stderr.log")), 20),
+                tail(&d.log(), 30)
+            );
+        }
+        Ok(d)
+    }
+
+    /// `glustercli` run on `host` with `args`, bounded by 90 s. It uses its default endpoint
+    /// (this host's glusterd2 on loopback) and the node's secret file.
+    pub fn cli(&self, host: &str, dirs: &NodeDirs, args: &[&str]) -> Output {
+        let mut cmd = self.command(host, bin("glustercli"));
+        cmd.arg("--secret-file").arg(dirs.secret_file()).args(args);
+        bounded(cmd, Duration::from_secs(90))
+    }
+
+    fn remove(&self) {
+        for h in &self.hosts {
+            let _ = Command::new("ip")
+                .args(["netns", "delete", &h.ns])
+                .stderr(Stdio::null())
+                .status();
+            let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&h.ns));
+        }
+        let _ = Command::new("ip")
+            .args(["link", "delete", &self.bridge])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// Runs `cmd` to completion, killing it past `bound`.
+pub fn bounded(mut cmd: Command, bound: Duration) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output().expect("output"));
+    });
+    match rx.recv_timeout(bound) {
+        Ok(out) => out,
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            rx.recv().expect("output after kill")
+        }
+    }
+}
+
+/// A client host's FUSE mount: the mount lives in the mount namespace of a holder process run
+/// on the client host (so it resolves the servers' names with that host's `/etc/hosts`), and
+/// every access goes through `nsenter` into it. Unmounted and ended when dropped.
+pub struct ClientMount {
+    holder: std::process::Child,
+    pub dir: PathBuf,
+    pub log: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl ClientMount {
+    /// `mount -t glusterfs <server>:/<volume>` on `host`.
+    pub fn new(net: &Net, host: &str, server: &str, volume: &str) -> anyhow::Result<ClientMount> {
+        let tmp = tempfile::Builder::new().prefix("gd2-netmnt-").tempdir()?;
+        let dir = tmp.path().join("mnt");
+        std::fs::create_dir(&dir)?;
+        let log = tmp.path().join("client.log");
+        let mut holder = net.command(host, "sleep");
+        let holder = holder
+            .arg("3600")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let m = ClientMount {
+            holder,
+            dir,
+            log,
+            _tmp: tmp,
+        };
+        // The holder is in its namespaces once it runs `sleep`.
+        wait_for("the client host's holder", Duration::from_secs(10), || {
+            let comm = std::fs::read_to_string(format!("/proc/{}/comm", m.holder.id())).ok()?;
+            (comm.trim() == "sleep").then_some(())
+        })?;
+        let out = m.run(
+            &[
+                "mount",
+                "-t",
+                "glusterfs",
+                "-o",
+                &format!("log-file={}", m.log.display()),
+                &format!("{server}:/{volume}"),
+                m.dir.to_str().context("utf-8 path")?,
+            ],
+            Duration::from_secs(60),
+        );
+        if !out.status.success() {
+            bail!(
+                "mount failed: {}; client log:\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                tail(&read(&m.log), 30)
+            );
+        }
+        wait_for("the mount to answer", Duration::from_secs(30), || {
+            m.run(&["ls", m.dir.to_str()?], Duration::from_secs(10))
+                .status
+                .success()
+                .then_some(())
+        })
+        .map_err(|e| anyhow::anyhow!("{e}; client log:\n{}", tail(&read(&m.log), 30)))?;
+        Ok(m)
+    }
+
+    /// Runs `args` in the client's namespaces (mount and network), bounded.
+    pub fn run(&self, args: &[&str], bound: Duration) -> Output {
+        let mut cmd = Command::new("nsenter");
+        cmd.args(["-t", &self.holder.id().to_string(), "-m", "-n", "--"])
+            .args(args);
+        bounded(cmd, bound)
+    }
+
+    /// Writes `bytes` to `name` under the mount (through a file outside it).
+    pub fn write(&self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        let src = self._tmp.path().join("src");
+        std::fs::write(&src, bytes)?;
+        let dst = self.dir.join(name);
+        let out = self.run(
+            &[
+                "cp",
+                src.to_str().context("utf-8")?,
+                dst.to_str().context("utf-8")?,
+            ],
+            Duration::from_secs(30),
+        );
+        if !out.status.success() {
+            bail!("write {name}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    }
+
+    /// The content of `name` under the mount.
+    pub fn read(&self, name: &str) -> anyhow::Result<Vec<u8>> {
+        let path = self.dir.join(name);
+        let out = self.run(
+            &["cat", path.to_str().context("utf-8")?],
+            Duration::from_secs(30),
+        );
+        if !out.status.success() {
+            bail!("read {name}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(out.stdout)
+    }
+}
+
+impl Drop for ClientMount {
+    fn drop(&mut self) {
+        if let Some(d) = self.dir.to_str() {
+            let _ = self.run(&["umount", "-l", d], Duration::from_secs(10));
+            crate::kill_processes_matching(d);
+        }
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
