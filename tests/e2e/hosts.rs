@@ -162,6 +162,19 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
             .peer_addresses,
         by_name("server1").peer_addresses
     );
+    // server2 restarted too (a clean stop): it keeps the name it was added by.
+    daemons.remove(1).stop().unwrap();
+    daemons.insert(1, net.start_glusterd2("server2", &dirs[1]).unwrap());
+    wait_peers(&dirs[1], &daemons[1], 3, true, WAIT).unwrap();
+    let again = peers_of(&dirs[2], &daemons[2]).unwrap();
+    let server2 = again.iter().find(|p| p.name == "server2").unwrap();
+    assert_eq!(server2.peer_addresses[0], "server2:24007", "{again:?}");
+    assert!(
+        server2
+            .peer_addresses
+            .contains(&format!("{}:24007", net.host("server2").ip)),
+        "{again:?}"
+    );
     m.write("after", &data[..1000]).unwrap();
     assert_eq!(m.read("after").unwrap(), &data[..1000]);
     for b in &bricks {
