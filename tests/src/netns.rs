@@ -32,6 +32,9 @@ pub struct Net {
     bridge: String,
 }
 
+const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\nhosts: files\n\
+networks: files\nprotocols: files\nservices: files\nethers: files\nrpc: files\n";
+
 fn run(cmd: &mut Command) -> anyhow::Result<Output> {
     let out = cmd
         .stdin(Stdio::null())
@@ -67,6 +70,15 @@ impl Net {
         let net = Net { hosts, bridge };
         // Leftovers of a run that was killed.
         net.remove();
+        // Never take addresses the machine uses: its own network may be any private or
+        // documentation range.
+        let prefix = format!("{subnet}.");
+        for table in [&["-o", "addr"][..], &["route"][..]] {
+            let out = String::from_utf8_lossy(&ip(table)?.stdout).into_owned();
+            if let Some(line) = out.lines().find(|l| l.contains(&prefix)) {
+                bail!("subnet {subnet}.0/24 is in use on this machine ({line}); choose another");
+            }
+        }
         ip(&["link", "add", &net.bridge, "type", "bridge"])?;
         ip(&["addr", "add", &format!("{subnet}.1/24"), "dev", &net.bridge])?;
         ip(&["link", "set", &net.bridge, "up"])?;
@@ -100,6 +112,9 @@ impl Net {
             std::fs::create_dir_all(&etc)?;
             std::fs::write(etc.join("hosts"), &etc_hosts)?;
             std::fs::write(etc.join("hostname"), format!("{}\n", h.name))?;
+            // Names resolve from the hosts file only: nothing leaves the machine (GD1 also
+            // looks up every probing peer's name in reverse, which stalls on a dead resolver).
+            std::fs::write(etc.join("nsswitch.conf"), NSSWITCH)?;
         }
         Ok(net)
     }
