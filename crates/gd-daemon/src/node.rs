@@ -987,10 +987,20 @@ impl Node {
         }
         let me = self.identity().peer_id;
         let urls = self.addresses.etcd_urls();
+        // etcd's own member list first: the record may not be written yet (a founder that is
+        // still registering), and the next member's initial cluster comes from etcd.
+        if let Some(m) = etcd
+            .members()
+            .await?
+            .into_iter()
+            .find(|m| m.name == me.to_string())
+            && m.peer_urls != [urls.peer.clone()]
+        {
+            etcd.update_peer_url(m.id, &urls.peer).await?;
+        }
         let key = format!("{MEMBERS_PREFIX}{me}");
         if let Some(kv) = self.store().get(&key).await? {
             let mut m: MemberRecord = record::decode(&key, &kv.value)?;
-            etcd.update_peer_url(m.member_id, &urls.peer).await?;
             m.client_url = urls.client.clone();
             m.peer_url = urls.peer.clone();
             self.store().put(&key, record::encode(&m), None).await?;
