@@ -1,7 +1,9 @@
 //! Volume benchmark: prints figures, asserts nothing about speed.
 //!
-//! 1. Create, start (returns once every brick signed in), stop and delete of a replica-3
-//!    volume over 3 glusterd2 nodes with real glusterfsd bricks: median and range of 10 runs.
+//! 1. Create, start (returns once every brick signed in), stop (returns once every brick and
+//!    self-heal daemon of the volume is gone: checked through /proc the moment it returns) and
+//!    delete of a replica-3 volume over 3 glusterd2 nodes with real glusterfsd bricks: median
+//!    and range of 10 runs.
 //! 2. `GET /v1/volumes` latency with 100 volumes: median of 20.
 //!
 //! GD1's figures on this kind of machine are in shared/fixtures/gd1-baseline.md.
@@ -46,6 +48,32 @@ fn main() {
         };
         create.push(timed("POST", "/v1/volumes", Some(body), 201));
         start.push(timed("POST", "/v1/volumes/bench/start", None, 200));
+        // The volume's processes, as status shows them (bricks) and the pid files (self-heal
+        // daemons), once they all run.
+        let procs = wait_for(
+            "every brick and self-heal daemon",
+            Duration::from_secs(30),
+            || {
+                let (s, b) = api(
+                    &dirs[0],
+                    &daemons[0],
+                    "GET",
+                    "/v1/volumes/bench/bricks",
+                    None,
+                );
+                let bricks: Vec<gd_api::BrickStatus> = serde_json::from_value(b).ok()?;
+                if s != 200 || bricks.len() != 3 || !bricks.iter().all(|b| b.pid > 0) {
+                    return None;
+                }
+                let mut pids: Vec<u32> = bricks.iter().map(|b| b.pid).collect();
+                for d in &dirs {
+                    let pidfile = d.run.join("shd/bench/bench-shd.pid");
+                    pids.push(read(&pidfile).trim().parse().ok()?);
+                }
+                Some(pids)
+            },
+        )
+        .unwrap();
         let option =
             json!({"options": {"performance.write-behind-window-size": format!("{}MB", run + 2)}});
         set.push(timed(
@@ -55,6 +83,11 @@ fn main() {
             200,
         ));
         stop.push(timed("POST", "/v1/volumes/bench/stop", None, 200));
+        let left: Vec<&u32> = procs
+            .iter()
+            .filter(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+            .collect();
+        assert!(left.is_empty(), "still there when stop returned: {left:?}");
         delete.push(timed("DELETE", "/v1/volumes/bench", None, 204));
     }
     println!("\nreplica 3 on 3 nodes, 10 runs (median, min..max, ms):");
@@ -62,11 +95,11 @@ fn main() {
         ("create", create),
         ("start (all bricks online)", start),
         ("set an option (started)", set),
-        ("stop", stop),
+        ("stop (until every process of the volume is gone)", stop),
         ("delete", delete),
     ] {
         let (m, lo, hi) = median(v);
-        println!("  {name:<28} {m:>8.1}   {lo:.1}..{hi:.1}");
+        println!("  {name:<48} {m:>8.1}   {lo:.1}..{hi:.1}");
     }
 
     for i in 0..100 {

@@ -392,16 +392,17 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     );
 
     // cluster.self-heal-daemon off stops the volume's self-heal daemons on every node (the
-    // bricks keep running); on starts them again.
+    // bricks keep running); on starts them again. Either returns when it is done.
     let out = t.cli(
         2,
         &["volume", "set", "opt", "cluster.self-heal-daemon", "off"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    wait_for("the self-heal daemons to stop", LIVE, || {
-        mine("--volfile-id shd/opt").is_empty().then_some(())
-    })
-    .unwrap();
+    let still: Vec<_> = shds
+        .iter()
+        .filter(|(pid, _)| std::path::Path::new(&format!("/proc/{pid}")).exists())
+        .collect();
+    assert!(still.is_empty(), "still there after the set: {still:?}");
     let pids = |ps: &[(i32, String)]| {
         ps.iter()
             .map(|(pid, _)| *pid)
@@ -414,10 +415,8 @@ fn options_reconfigure_a_live_mount_and_bad_input_changes_nothing() {
     );
     let out = t.cli(0, &["volume", "reset", "opt", "cluster.self-heal-daemon"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    wait_for("the self-heal daemons to come back", LIVE, || {
-        (mine("--volfile-id shd/opt").len() == 3).then_some(())
-    })
-    .unwrap();
+    let back = mine("--volfile-id shd/opt");
+    assert_eq!(back.len(), 3, "after the reset: {back:?}");
 
     let (s, b) = t.api(0, "POST", "/v1/volumes/opt/stop", None);
     assert_eq!(s, 200, "{b}");

@@ -6,7 +6,9 @@
 //!
 //! Errors are a typed [`ClientError`] rather than strings: callers match on "the daemon is not
 //! there" ([`ClientError::Unreachable`]) versus "the daemon said no" ([`ClientError::Api`], with
-//! the decoded [`ErrorResp`] and its stable codes) to choose hints and exit codes.
+//! the decoded [`ErrorResp`] and its stable codes) to choose hints and exit codes. An API error
+//! reads as the daemon's message alone: the message is written for people and says everything
+//! once, while the error's `fields` repeat parts of it for programs (which read the JSON).
 
 use std::{
     error::Error as StdError,
@@ -139,7 +141,8 @@ pub enum ClientError {
         /// The configured timeout.
         timeout: Duration,
     },
-    /// The daemon answered with an error status and a well-formed error body.
+    /// The daemon answered with an error status and a well-formed error body; it reads as the
+    /// messages of the body's errors.
     #[error("{}", format_error_resp(body))]
     Api {
         /// The HTTP status.
@@ -218,24 +221,36 @@ impl ClientError {
     }
 }
 
-/// The messages of an error body, each with its fields, joined by "; ".
+/// The messages of an error body, joined by "; ". The fields are left out: they restate parts
+/// of the message for programs.
 fn format_error_resp(body: &ErrorResp) -> String {
     if body.errors.is_empty() {
         return "the daemon reported an error without a message".to_owned();
     }
     body.errors
         .iter()
-        .map(|e| {
-            if e.fields.is_empty() {
-                e.message.clone()
-            } else {
-                let fields: Vec<String> =
-                    e.fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                format!("{} ({})", e.message, fields.join(", "))
-            }
-        })
+        .map(|e| e.message.as_str())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The text of a `Warning` header the daemon sent about what it had to force (code 299,
+/// `299 <agent> "<text>"`, `\` escaping), unescaped; `None` for other warnings (the stale
+/// answer's 110 has its own line) and for malformed values.
+fn forced_warning(value: &str) -> Option<String> {
+    let rest = value.strip_prefix("299 ")?;
+    let (_agent, quoted) = rest.split_once(' ')?;
+    let inner = quoted.strip_prefix('"')?;
+    let mut text = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => text.push(chars.next()?),
+            '"' => return Some(text),
+            c => text.push(c),
+        }
+    }
+    None
 }
 
 /// ": <body>" for a short non-empty text body, nothing otherwise.
@@ -419,6 +434,12 @@ impl Client {
                  cache (store revision {rev}) and may be out of date"
             );
         }
+        // What the daemon had to force to do it (a process killed): on stderr too.
+        for w in resp.headers().get_all(reqwest::header::WARNING) {
+            if let Some(text) = w.to_str().ok().and_then(forced_warning) {
+                eprintln!("Warning: {text}");
+            }
+        }
         let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
         if !status.is_success() {
             return Err(decode_error(method, path, status, &bytes));
@@ -601,7 +622,7 @@ mod tests {
             StatusCode::INTERNAL_SERVER_ERROR,
             &body,
         );
-        assert_eq!(e.to_string(), "a txn step failed (step: x); second");
+        assert_eq!(e.to_string(), "a txn step failed; second");
         assert_eq!(e.code(), Some(ErrorCode::TxnStepFailed));
 
         let e = decode_error(
@@ -617,6 +638,42 @@ mod tests {
         );
         let e = decode_error(Method::GET, "/x", StatusCode::NOT_FOUND, b"");
         assert_eq!(e.to_string(), "GET /x: 404 Not Found");
+    }
+
+    #[test]
+    fn a_refused_brick_check_reads_as_one_sentence() {
+        // The daemon's answer: the message for people, the same facts as fields for programs.
+        let body = br#"{"errors":[{"code":3,"message":"brick check failed on 127.0.0.2:24007: brick /srv/b1 is on the root file system (use allow-root-dir or force to accept it)","fields":{"error":"brick /srv/b1 is on the root file system (use allow-root-dir or force to accept it)","peer-id":"5d1f4e5c-8f2a-4c36-9d8e-3c1f0b0e7a11","step":"volume-create.validate-bricks"}}]}"#;
+        let e = decode_error(Method::POST, "/v1/volumes", StatusCode::BAD_REQUEST, body);
+        assert_eq!(
+            e.to_string(),
+            "brick check failed on 127.0.0.2:24007: brick /srv/b1 is on the root file system \
+             (use allow-root-dir or force to accept it)"
+        );
+    }
+
+    #[test]
+    fn forced_warnings_are_unescaped_and_others_ignored() {
+        assert_eq!(
+            forced_warning(
+                r#"299 glusterd2 "on 127.0.0.2:24007: brick /a \"b\" (pid 7) was killed""#
+            )
+            .as_deref(),
+            Some(r#"on 127.0.0.2:24007: brick /a "b" (pid 7) was killed"#)
+        );
+        assert_eq!(
+            forced_warning(r#"110 glusterd2 "stale: the store has no quorum""#),
+            None
+        );
+        for bad in [
+            "299",
+            "299 glusterd2",
+            "299 glusterd2 unquoted",
+            r#"299 g "open"#,
+            "299 g \"x\\",
+        ] {
+            assert_eq!(forced_warning(bad), None, "{bad}");
+        }
     }
 
     #[test]

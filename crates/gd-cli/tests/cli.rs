@@ -226,7 +226,7 @@ fn api_errors_print_the_daemon_messages() {
         .args(["peer", "list"])
         .assert()
         .code(1)
-        .stderr("Error: a txn step failed (step: peer.list); store is sad\n");
+        .stderr("Error: a txn step failed; store is sad\n");
 
     let server = FakeServer::with(Setup {
         behaviour: Behaviour::PlainError,
@@ -763,5 +763,5 @@ fn peer_commands_print_the_daemon_errors() {
         .args(["peer", "remove", "node1"])
         .assert()
         .code(1)
-        .stderr("Error: a txn step failed (step: peer.list); store is sad\n");
+        .stderr("Error: a txn step failed; store is sad\n");
 }

@@ -632,8 +632,18 @@ fn start_and_stop() {
         .assert()
         .code(1)
         .stderr("Error: volume dist is not started\n");
-    let out = stdout_of(cli_for(&server).args(["--json", "volume", "stop", "gv0"]));
-    let vol: VolumeInfo = serde_json::from_str(&out).expect("VolumeInfo JSON");
+    // What the daemon had to force is said on stderr; stdout keeps the JSON.
+    let out = cli_for(&server)
+        .args(["--json", "volume", "stop", "gv0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Warning: on 127.0.0.2:24007: brick /data/gv0 (pid 3000) did not exit within 10 s of \
+         SIGTERM and was killed (SIGKILL)\n"
+    );
+    let vol: VolumeInfo = serde_json::from_slice(&out.stdout).expect("VolumeInfo JSON");
     assert_eq!(vol.state, "Stopped");
     cli_for(&server)
         .args(["volume", "start", "nope"])

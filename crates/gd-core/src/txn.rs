@@ -19,6 +19,10 @@
 //! - Undo that a node could not confirm (it was down) stays recorded: the transaction keeps
 //!   `state = failed` until that node comes back and runs its undos, or [`TXN_KEEP_MAX`] passes.
 //!
+//! A node that completed a step may attach a note to its report (a process it had to kill to
+//! get there); [`Engine::execute`] returns the notes, so the user reads in the answer what
+//! happened on every node, not only in that node's log.
+//!
 //! Locks are per object (`locks/<object>`), taken before the transaction is written, bound to
 //! the initiator's lease; a busy object fails at once with the operation that holds it. Reads
 //! take no locks.
@@ -143,6 +147,9 @@ struct Report {
     ok: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     error: String,
+    /// What a successful step wants the initiator to tell the user (see [`Note`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    note: String,
 }
 
 impl Record for Report {
@@ -185,6 +192,16 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// What a node said about a step it completed, for the initiator to pass on to the user: a
+/// step that succeeded only by force (a process that had to be killed) says so, and the user
+/// reads it in the answer, not only in that node's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub step: String,
+    pub node: Uuid,
+    pub text: String,
+}
+
 /// Why a transaction did not succeed. Its completed steps have been undone (as far as the
 /// nodes could confirm) when this is returned.
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +236,11 @@ pub enum TxnError {
 pub trait StepHandler: Send + Sync + 'static {
     async fn run(&self, args: &serde_json::Value) -> Result<(), String>;
     async fn undo(&self, args: &serde_json::Value) -> Result<(), String>;
+    /// [`StepHandler::run`] with a note for the user on success (see [`Note`]); this is what
+    /// the engine calls. Handlers with something to say implement it.
+    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, String> {
+        self.run(args).await.map(|()| None)
+    }
 }
 
 /// The step handlers a node knows, by name. Every node registers the same names.
@@ -261,8 +283,9 @@ impl Engine {
     // ---- initiator ----
 
     /// Runs a transaction to the end: takes its locks (bound to `lease`), records it, drives
-    /// every step, and on failure undoes what was done. Returns when the transaction is over.
-    pub async fn execute(&self, txn: Transaction, lease: LeaseId) -> Result<(), TxnError> {
+    /// every step, and on failure undoes what was done. Returns when the transaction is over,
+    /// with the notes the nodes gave on the steps they completed.
+    pub async fn execute(&self, txn: Transaction, lease: LeaseId) -> Result<Vec<Note>, TxnError> {
         if txn.steps.is_empty() || txn.steps.len() > STEPS_MAX {
             return Err(TxnError::Invalid(format!(
                 "a transaction has 1 to {STEPS_MAX} steps"
@@ -317,7 +340,7 @@ impl Engine {
         result
     }
 
-    async fn coordinate(&self, spec: TxnSpec) -> Result<(), TxnError> {
+    async fn coordinate(&self, spec: TxnSpec) -> Result<Vec<Note>, TxnError> {
         let id = spec.id;
         let first = Cursor {
             step: 0,
@@ -340,6 +363,7 @@ impl Engine {
             )));
         }
         tracing::info!(txn = %id, operation = %spec.operation, steps = spec.steps.len(), "transaction started");
+        let mut notes = vec![];
         for (index, step) in spec.steps.iter().enumerate() {
             if index > 0 {
                 self.store
@@ -358,7 +382,11 @@ impl Engine {
                 .wait_reports(id, index, Phase::Do, &step.nodes, timeout)
                 .await?
             {
-                Outcome::AllOk => {}
+                Outcome::AllOk(said) => notes.extend(said.into_iter().map(|(node, text)| Note {
+                    step: step.name.clone(),
+                    node,
+                    text,
+                })),
                 outcome => {
                     let err = outcome.into_error(step, timeout);
                     tracing::warn!(txn = %id, error = %err, "transaction failed; undoing");
@@ -371,7 +399,7 @@ impl Engine {
             .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
             .await?;
         tracing::info!(txn = %id, "transaction succeeded");
-        Ok(())
+        Ok(notes)
     }
 
     /// Undoes steps `from..=0` in reverse order, then forgets the transaction, or keeps it as
@@ -413,7 +441,7 @@ impl Engine {
                 .wait_reports(id, index, Phase::Undo, &up, UNDO_TIMEOUT)
                 .await?
             {
-                Outcome::AllOk => {}
+                Outcome::AllOk(_) => {}
                 Outcome::Failed { node, error } => {
                     tracing::error!(txn = %id, step = %step.name, %node, %error, "undo failed");
                 }
@@ -475,7 +503,12 @@ impl Engine {
                 .copied()
                 .collect();
             if missing.is_empty() {
-                return Ok(Outcome::AllOk);
+                let notes = got
+                    .into_iter()
+                    .filter(|(n, r)| nodes.contains(n) && !r.note.is_empty())
+                    .map(|(n, r)| (n, r.note))
+                    .collect();
+                return Ok(Outcome::AllOk(notes));
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
@@ -552,18 +585,23 @@ impl Engine {
         let result = match self.registry.get(&step.name) {
             None => Err(format!("this node has no step {}", step.name)),
             Some(h) => match phase {
-                Phase::Do => h.run(&step.args).await,
-                Phase::Undo => h.undo(&step.args).await,
+                Phase::Do => h.run_noted(&step.args).await,
+                Phase::Undo => h.undo(&step.args).await.map(|()| None),
             },
         };
         let report = match result {
-            Ok(()) => Report {
+            Ok(note) => Report {
                 ok: true,
                 error: String::new(),
+                note: note.unwrap_or_default(),
             },
             Err(error) => {
                 tracing::warn!(txn = %id, step = %step.name, ?phase, %error, "transaction step failed here");
-                Report { ok: false, error }
+                Report {
+                    ok: false,
+                    error,
+                    note: String::new(),
+                }
             }
         };
         // Report only while the transaction exists (it may have been cleaned up meanwhile).
@@ -725,15 +763,19 @@ impl Engine {
 }
 
 enum Outcome {
-    AllOk,
-    Failed { node: Uuid, error: String },
+    /// Every node succeeded; the notes some gave.
+    AllOk(Vec<(Uuid, String)>),
+    Failed {
+        node: Uuid,
+        error: String,
+    },
     Missing(Vec<Uuid>),
 }
 
 impl Outcome {
     fn into_error(self, step: &Step, timeout: Duration) -> TxnError {
         match self {
-            Outcome::AllOk => {
+            Outcome::AllOk(_) => {
                 TxnError::Invalid("internal: a successful step reported as failed".into())
             }
             Outcome::Failed { node, error } => TxnError::StepFailed {

@@ -6,7 +6,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use gd_core::txn::{Engine, Registry, Step, StepHandler, Transaction, TxnError};
+use gd_core::txn::{Engine, Note, Registry, Step, StepHandler, Transaction, TxnError};
 use gd_store::{LocalStore, Store, lock};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 type Log = Arc<Mutex<Vec<String>>>;
 
-/// Records every call as "<node>:<step>:<run|undo>"; fails `run` when args say so for a node.
+/// Records every call as "<node>:<step>:<run|undo>"; fails `run` when args say so for a node,
+/// and notes something when they say `note_on` that node.
 struct Recorder {
     node: &'static str,
     step: &'static str,
@@ -39,6 +40,10 @@ impl StepHandler for Recorder {
             .unwrap()
             .push(format!("{}:{}:undo", self.node, self.step));
         Ok(())
+    }
+    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, String> {
+        self.run(args).await?;
+        Ok((args["note_on"] == self.node).then(|| format!("{} had to force it", self.node)))
     }
 }
 
@@ -97,6 +102,30 @@ async fn setup(start_c: bool) -> (Arc<dyn Store>, Log, Node, Node, Node, i64) {
     let c = node(&store, "C", &log, start_c).await;
     let lease = store.lease_grant(30).await.unwrap();
     (store, log, a, b, c, lease)
+}
+
+#[tokio::test]
+async fn notes_of_completed_steps_reach_the_initiator() {
+    let (_store, _log, a, b, c, lease) = setup(true).await;
+    let mut steps = steps(a.id, b.id, c.id, "");
+    steps[1].args = json!({"note_on": "B"});
+    let txn = Transaction {
+        operation: "volume stop v1".into(),
+        locks: vec!["v1".into()],
+        steps,
+    };
+    let notes = a.engine.execute(txn, lease).await.unwrap();
+    assert_eq!(
+        notes,
+        [Note {
+            step: "create".into(),
+            node: b.id,
+            text: "B had to force it".into(),
+        }]
+    );
+    for n in [a, b, c] {
+        n.cancel.cancel();
+    }
 }
 
 #[tokio::test]

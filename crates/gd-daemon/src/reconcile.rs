@@ -7,7 +7,14 @@
 //! its sign-in (a brick signs in again when its management connection reconnects). A brick
 //! that dies is restarted with back-off (1 s doubling to 60 s). Started replicate and
 //! disperse volumes also get a self-heal daemon on each node that holds one of their bricks,
-//! unless their self-heal-daemon option is off (GD1 stops it then too).
+//! unless their self-heal-daemon option is off (GD1 stops it then too). The daemon is one
+//! process per volume (not GD1's multiplexed one), so stopping a volume stops exactly its own.
+//!
+//! What should not run is stopped, and a pass returns only once it is gone ([`bricks::stop_all`]:
+//! SIGTERM, SIGKILL after a grace), so the start and stop steps of the volume transactions, which
+//! run a pass for their volume, return when their effect is real (DESIGN §3.18). Besides the
+//! bricks it runs, a pass looks for processes of stopped volumes by their pid files: one that an
+//! earlier glusterd2 left running is stopped too, not only those this one knows.
 //!
 //! Each node publishes the actual state of its own bricks, `brick-status/<peer-id>/<brick-id>`
 //! (online, pid, port), bound to its lease and written only when it changes: status queries
@@ -30,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    bricks::{self, BrickLaunch, StartError},
+    bricks::{self, BrickLaunch, Proc, StartError},
     node::Node,
     sunrpc::SunRpcServer,
     volumes::{self, VOLUMES_PREFIX, VolumeRecord, VolumeState},
@@ -85,18 +92,50 @@ struct State {
     published_lease: gd_store::LeaseId,
     /// Ports handed to bricks that have not signed in yet.
     ports: BTreeMap<Uuid, u16>,
-    /// Bricks this node runs, by id: (volume, path, pid).
-    running: BTreeMap<Uuid, (String, String, u32)>,
+    /// Bricks this node runs, by id: (volume, path, process).
+    running: BTreeMap<Uuid, (String, String, Proc)>,
     /// The pid files of the bricks in `running` (named by the brick's host, which a deleted
     /// volume's record no longer tells).
     pidfiles: BTreeMap<Uuid, std::path::PathBuf>,
-    /// Self-heal daemons this node runs, by volume: pid.
-    shds: BTreeMap<String, u32>,
+    /// Self-heal daemons this node runs, by volume.
+    shds: BTreeMap<String, Proc>,
     /// The options of each started volume as last seen: a change means new volfiles, which
     /// the processes connected to this node are told to fetch.
     seen_options: BTreeMap<String, BTreeMap<String, String>>,
     /// The cluster options of this pass (they shape new processes' command lines).
     cluster: crate::volume_options::ClusterOptionsRecord,
+}
+
+/// What a pass left undone, and what it had to force.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// Bricks and daemons in the pass's scope that are not as desired, with the reason.
+    pub problems: Vec<String>,
+    /// Processes that did not exit on SIGTERM within the grace and were killed.
+    pub killed: Vec<String>,
+}
+
+/// A process a pass stops.
+enum Stale {
+    Brick { id: Uuid, path: String, proc: Proc },
+    Shd { volume: String, proc: Proc },
+}
+
+impl Stale {
+    fn proc(&self) -> Proc {
+        match self {
+            Stale::Brick { proc, .. } | Stale::Shd { proc, .. } => *proc,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Stale::Brick { path, proc, .. } => format!("brick {path} (pid {})", proc.pid),
+            Stale::Shd { volume, proc } => {
+                format!("the self-heal daemon of {volume} (pid {})", proc.pid)
+            }
+        }
+    }
 }
 
 impl Reconciler {
@@ -146,9 +185,10 @@ impl Reconciler {
         st.seen_options = seen;
     }
 
-    /// One pass; `only` limits it to one volume (a start or stop step). Returns the bricks of
-    /// `only` that are not as desired after the pass, with the reason.
-    pub async fn converge(&self, only: Option<&str>) -> Result<Vec<String>, StoreError> {
+    /// One pass; `only` limits it to one volume (a start or stop step). Returns when what
+    /// should not run is gone; says what in its scope is not as desired, and what had to be
+    /// killed.
+    pub async fn converge(&self, only: Option<&str>) -> Result<Pass, StoreError> {
         let mut st = self.pass.lock().await;
         let me = self.node.identity().peer_id;
         let vols = volumes::list_volumes(self.node.store.as_ref()).await?;
@@ -171,12 +211,14 @@ impl Reconciler {
         for (id, (vol, path, host)) in &desired {
             let files = bricks::files(&self.node.config, &vol.name, host, path, *id);
             st.pidfiles.insert(*id, files.pidfile.clone());
-            if let Some(pid) = bricks::running_pid(&files.pidfile, path) {
-                st.running
-                    .insert(*id, (vol.name.clone(), path.clone(), pid));
+            if let Some(p) = bricks::running_pid(&files.pidfile, path) {
+                st.running.insert(*id, (vol.name.clone(), path.clone(), p));
                 continue;
             }
-            st.running.remove(id);
+            // A brick that died: reaped, if it was this daemon's child.
+            if let Some((_, _, dead)) = st.running.remove(id) {
+                dead.reap();
+            }
             if st
                 .backoff
                 .get(id)
@@ -187,11 +229,10 @@ impl Reconciler {
                 continue;
             }
             match self.start_brick(&mut st, vol, *id, path, host).await {
-                Ok(pid) => {
-                    tracing::info!(volume = %vol.name, brick = %path, pid, "brick started");
+                Ok(p) => {
+                    tracing::info!(volume = %vol.name, brick = %path, pid = p.pid, "brick started");
                     st.backoff.remove(id);
-                    st.running
-                        .insert(*id, (vol.name.clone(), path.clone(), pid));
+                    st.running.insert(*id, (vol.name.clone(), path.clone(), p));
                 }
                 Err(e) => {
                     let b = st.backoff.entry(*id).or_insert(Backoff {
@@ -216,43 +257,134 @@ impl Reconciler {
                 }
             }
         }
-        // Stop what should not run (a volume stopped or deleted), within the pass's scope.
-        let stale: Vec<(Uuid, (String, String, u32))> = st
-            .running
-            .iter()
-            .filter(|(id, (vname, _, _))| {
-                !desired.contains_key(id) && only.is_none_or(|o| o == vname)
-            })
-            .map(|(id, v)| (*id, v.clone()))
-            .collect();
-        for (id, (vname, path, pid)) in stale {
-            tracing::info!(volume = %vname, brick = %path, pid, "stopping brick");
-            bricks::stop(pid).await;
-            self.rpc.portmap().remove(&path);
-            st.running.remove(&id);
-            st.ports.remove(&id);
-            if let Some(pidfile) = st.pidfiles.remove(&id) {
-                let _ = std::fs::remove_file(pidfile);
-            }
-            self.unpublish(&mut st, id).await;
-        }
         // Self-heal daemons: one per started replicate or disperse volume with a brick here,
         // unless its self-heal-daemon option is off.
+        let in_scope = |name: &str| only.is_none_or(|o| o == name);
         let mut want_shd = BTreeSet::new();
         for v in &vols {
             if v.state == VolumeState::Started
                 && v.wants_self_heal_daemon()
                 && v.bricks().any(|b| b.peer_id == me)
-                && only.is_none_or(|o| o == v.name)
+                && in_scope(&v.name)
             {
                 want_shd.insert(v.name.clone());
             }
         }
+        // Stop what should not run, within the pass's scope: what this node runs for a volume
+        // stopped or deleted (or whose self-heal daemon is off), and what of a volume that is
+        // not started its pid files show running (left by an earlier glusterd2).
+        let mut stale: Vec<Stale> = st
+            .running
+            .iter()
+            .filter(|(id, (vname, _, _))| !desired.contains_key(id) && in_scope(vname))
+            .map(|(id, (_, path, p))| Stale::Brick {
+                id: *id,
+                path: path.clone(),
+                proc: *p,
+            })
+            .collect();
+        stale.extend(
+            st.shds
+                .iter()
+                .filter(|(v, _)| !want_shd.contains(*v) && in_scope(v))
+                .map(|(v, p)| Stale::Shd {
+                    volume: v.clone(),
+                    proc: *p,
+                }),
+        );
+        for v in vols
+            .iter()
+            .filter(|v| in_scope(&v.name) && v.bricks().any(|b| b.peer_id == me))
+        {
+            if v.state != VolumeState::Started {
+                for b in v.bricks().filter(|b| b.peer_id == me) {
+                    if st.running.contains_key(&b.id) {
+                        continue;
+                    }
+                    let files = bricks::files(&self.node.config, &v.name, &b.host, &b.path, b.id);
+                    if let Some(p) = bricks::running_pid(&files.pidfile, &b.path) {
+                        st.pidfiles.insert(b.id, files.pidfile);
+                        stale.push(Stale::Brick {
+                            id: b.id,
+                            path: b.path.clone(),
+                            proc: p,
+                        });
+                    }
+                }
+            }
+            if !want_shd.contains(&v.name) && !st.shds.contains_key(&v.name) {
+                let pidfile = crate::volfiles::shd_pidfile(&self.node, &v.name);
+                if let Some(p) = bricks::running_shd(&pidfile, &v.name) {
+                    stale.push(Stale::Shd {
+                        volume: v.name.clone(),
+                        proc: p,
+                    });
+                }
+            }
+        }
+        let mut killed = vec![];
+        if !stale.is_empty() {
+            for x in &stale {
+                tracing::info!(process = %x.describe(), "stopping");
+            }
+            let procs: Vec<Proc> = stale.iter().map(Stale::proc).collect();
+            let began = Instant::now();
+            let out = bricks::stop_all(&procs).await;
+            tracing::info!(
+                processes = procs.len(),
+                took_ms = began.elapsed().as_millis() as u64,
+                "stopped: every process gone, or reported"
+            );
+            for x in stale {
+                let p = x.proc();
+                if out.stuck.contains(&p) {
+                    let why = format!(
+                        "{} still runs {} s after SIGKILL",
+                        x.describe(),
+                        bricks::KILL_WAIT.as_secs()
+                    );
+                    tracing::error!(problem = %why, "a process could not be stopped");
+                    problems.push(why);
+                    continue;
+                }
+                if out.killed.contains(&p) {
+                    let what = format!(
+                        "{} did not exit within {} s of SIGTERM and was killed (SIGKILL)",
+                        x.describe(),
+                        bricks::STOP_GRACE.as_secs()
+                    );
+                    tracing::warn!(process = %what, "killed");
+                    killed.push(what);
+                }
+                if out.unreaped.contains(&p) {
+                    tracing::info!(process = %x.describe(), "exited; its parent (not glusterd2) has not reaped it yet");
+                }
+                match x {
+                    Stale::Brick { id, path, .. } => {
+                        self.rpc.portmap().remove(&path);
+                        st.running.remove(&id);
+                        st.ports.remove(&id);
+                        if let Some(pidfile) = st.pidfiles.remove(&id) {
+                            let _ = std::fs::remove_file(pidfile);
+                        }
+                        self.unpublish(&mut st, id).await;
+                    }
+                    Stale::Shd { volume, .. } => {
+                        st.shds.remove(&volume);
+                        let _ =
+                            std::fs::remove_file(crate::volfiles::shd_pidfile(&self.node, &volume));
+                    }
+                }
+            }
+        }
         for vol in &want_shd {
             let pidfile = crate::volfiles::shd_pidfile(&self.node, vol);
-            if let Some(pid) = bricks::running_shd(&pidfile, vol) {
-                st.shds.insert(vol.clone(), pid);
+            if let Some(p) = bricks::running_shd(&pidfile, vol) {
+                st.shds.insert(vol.clone(), p);
                 continue;
+            }
+            if let Some(dead) = st.shds.remove(vol) {
+                dead.reap();
             }
             let launch = bricks::ShdLaunch {
                 volume: vol.clone(),
@@ -266,9 +398,9 @@ impl Reconciler {
                 log_level: st.cluster.daemon_log_level(),
             };
             match bricks::start_shd(&self.node.config, &launch).await {
-                Ok(pid) => {
-                    tracing::info!(volume = %vol, pid, "self-heal daemon started");
-                    st.shds.insert(vol.clone(), pid);
+                Ok(p) => {
+                    tracing::info!(volume = %vol, pid = p.pid, "self-heal daemon started");
+                    st.shds.insert(vol.clone(), p);
                 }
                 Err(e) => {
                     tracing::warn!(volume = %vol, error = %e, "self-heal daemon did not start");
@@ -276,23 +408,11 @@ impl Reconciler {
                 }
             }
         }
-        let stale_shd: Vec<(String, u32)> = st
-            .shds
-            .iter()
-            .filter(|(v, _)| !want_shd.contains(*v) && only.is_none_or(|o| o == v.as_str()))
-            .map(|(v, p)| (v.clone(), *p))
-            .collect();
-        for (vol, pid) in stale_shd {
-            tracing::info!(volume = %vol, pid, "stopping self-heal daemon");
-            bricks::stop(pid).await;
-            st.shds.remove(&vol);
-            let _ = std::fs::remove_file(crate::volfiles::shd_pidfile(&self.node, &vol));
-        }
         // Publish what runs.
         let running: Vec<(Uuid, String, u32)> = st
             .running
             .iter()
-            .map(|(id, (_, p, pid))| (*id, p.clone(), *pid))
+            .map(|(id, (_, path, p))| (*id, path.clone(), p.pid))
             .collect();
         for (id, path, pid) in running {
             let port = self
@@ -313,7 +433,7 @@ impl Reconciler {
             )
             .await;
         }
-        Ok(problems)
+        Ok(Pass { problems, killed })
     }
 
     async fn start_brick(
@@ -323,7 +443,7 @@ impl Reconciler {
         id: Uuid,
         path: &str,
         host: &str,
-    ) -> Result<u32, StartError> {
+    ) -> Result<Proc, StartError> {
         let ip = node_ip(&self.node);
         let bind = bind_ip(&self.node);
         for _ in 0..5 {
@@ -346,7 +466,7 @@ impl Reconciler {
             match bricks::start(&self.node.config, &launch).await {
                 Err(StartError::PortInUse(_)) => continue,
                 Err(e) => return Err(e),
-                Ok(pid) => {
+                Ok(p) => {
                     // A brick serves once it signed in; a launcher may exit 0 while its brick
                     // fails its graph (a missing directory) and dies a moment later.
                     let deadline = Instant::now() + SIGNIN_WAIT;
@@ -359,10 +479,10 @@ impl Reconciler {
                             )
                             .is_some()
                         {
-                            return Ok(pid);
+                            return Ok(p);
                         }
                         if Instant::now() >= deadline {
-                            bricks::stop(pid).await;
+                            bricks::stop_all(&[p]).await;
                             return Err(StartError::Failed(format!(
                                 "brick {path} did not sign in within {} s (see its log)",
                                 SIGNIN_WAIT.as_secs()

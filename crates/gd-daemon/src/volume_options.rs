@@ -2,11 +2,13 @@
 //!
 //! A set or reset is a transaction (`gd_core::txn`) locked on the volume's name with one step
 //! on the initiator, `volume-options.store`: compare-and-swap of the volume's options from
-//! what was checked to the new ones; its undo swaps them back. Nothing else has to happen in
-//! the transaction: every node's reconciler watches the volume records, and when the options
-//! of a started volume change it sends FETCHSPEC to the GlusterFS processes connected to it
-//! (bricks, self-heal daemons, mounts), which fetch their new volfiles and reconfigure in
-//! place (see [`crate::reconcile`]).
+//! what was checked to the new ones; its undo swaps them back. Every node's reconciler watches
+//! the volume records, and when the options of a started volume change it sends FETCHSPEC to
+//! the GlusterFS processes connected to it (bricks, self-heal daemons, mounts), which fetch
+//! their new volfiles and reconfigure in place (see [`crate::reconcile`]). A change that starts
+//! or stops processes (the self-heal daemon turned off or on) also runs a reconciler pass on
+//! every brick node (`volume-state.bricks`), so the answer comes when the daemons run or are
+//! gone (DESIGN §3.18), not at some later pass.
 //!
 //! Option groups: the shipped ones live in code ([`crate::options::builtin_groups`]), so a
 //! restart never overwrites or loses anything (GD2 rewrote its group key at every start);
@@ -109,18 +111,27 @@ async fn swap(
         volume: vol.name.clone(),
         volume_id: vol.id,
         before: vol.options.clone(),
-        after,
+        after: after.clone(),
     })
     .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
+    let mut steps = vec![Step::new(
+        "volume-options.store",
+        vec![node.identity().peer_id],
+        args,
+    )];
+    let mut after_vol = vol.clone();
+    after_vol.options = after;
+    if vol.state == volumes::VolumeState::Started
+        && vol.wants_self_heal_daemon() != after_vol.wants_self_heal_daemon()
+    {
+        steps.push(volumes::converge_step(vol)?);
+    }
     let txn = Transaction {
         operation: format!("volume options {verb} {}", vol.name),
         locks: vec![format!("volume/{}", vol.name)],
-        steps: vec![Step::new(
-            "volume-options.store",
-            vec![node.identity().peer_id],
-            args,
-        )],
+        steps,
     };
+    // What the pass had to force (a self-heal daemon killed) is in the nodes' logs.
     volumes::run_txn(node, txn).await?;
     Ok(volume(node, &vol.name).await?.to_api())
 }

@@ -12,9 +12,20 @@
 //! 3. `volume-create.store` on the initiator: write the volume and brick references, only if
 //!    the name is still free; undo deletes them.
 //!
-//! Delete (a stopped or never-started volume) removes the records; the brick directories keep
-//! their data and xattrs, as with GD1 (reusing them needs `reuse-bricks` or `force`).
-//! Starting volumes (brick processes) comes with the reconciler.
+//! Delete (a stopped or never-started volume) first has every brick node confirm that no
+//! process of the volume runs there (`volume-delete.processes`, stopping any it finds), then
+//! removes the records; the brick directories keep their data and xattrs, as with GD1
+//! (reusing them needs `reuse-bricks` or `force`).
+//!
+//! Start and stop record the new state, then every brick node runs a reconciler pass for the
+//! volume (`volume-state.bricks`), so they return when their effect is real (DESIGN §3.18):
+//! start when every brick signed in, stop when every brick and self-heal daemon of the volume
+//! has exited (a process that ignores SIGTERM is killed, and the answer says so in a
+//! `Warning` header). Stop and delete refuse at once while a brick node is offline, since
+//! nothing could confirm that node's processes.
+//!
+//! A failed step is answered with one sentence naming the node by its address, the step, the
+//! node's id and its own words staying in the error's fields for programs.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -161,6 +172,15 @@ impl VolumeRecord {
             .get(key)
             .and_then(|v| gd_volgen::options::parse_bool(v))
             .unwrap_or(true)
+    }
+
+    /// The nodes that hold bricks of the volume, each once.
+    pub fn brick_nodes(&self) -> Vec<Uuid> {
+        self.bricks()
+            .map(|b| b.peer_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
     }
 
     /// GD2's type names.
@@ -701,8 +721,8 @@ pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo,
     Ok(vol.to_api())
 }
 
-/// `DELETE /v1/volumes/{name}`.
-pub async fn delete_volume(node: &Node, name: &str) -> Result<(), ApiErr> {
+/// `DELETE /v1/volumes/{name}`. Returns what the nodes had to force (processes killed).
+pub async fn delete_volume(node: &Node, name: &str) -> Result<Vec<String>, ApiErr> {
     check_name(name)?;
     let engine = engine(node)?;
     let vol = get_volume(node.store.as_ref(), name)
@@ -714,18 +734,65 @@ pub async fn delete_volume(node: &Node, name: &str) -> Result<(), ApiErr> {
             format!("volume {name} is started; stop it before deleting it"),
         ));
     }
+    require_online(node, &vol, "deleted").await?;
     let me = node.identity().peer_id;
-    let step = Step::new(
-        "volume-delete.store",
-        vec![me],
-        serde_json::to_value(&vol).map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?,
-    );
+    let args =
+        serde_json::to_value(&vol).map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
+    let mut processes = Step::new("volume-delete.processes", vol.brick_nodes(), args.clone());
+    processes.timeout = Some(PROCESS_STEP_TIMEOUT);
     let txn = Transaction {
         operation: format!("volume delete {name}"),
         locks: vec![format!("volume/{name}")],
-        steps: vec![step],
+        steps: vec![processes, Step::new("volume-delete.store", vec![me], args)],
     };
     run(node, &engine, txn).await
+}
+
+/// How long a step that runs a reconciler pass may take on all of its nodes: a pass may wait
+/// for another one (starting bricks of another volume) before its own starts or stops.
+const PROCESS_STEP_TIMEOUT: Duration =
+    Duration::from_secs(crate::bricks::START_TIMEOUT.as_secs() + 15);
+
+/// Refuses an operation that must confirm something on every brick node of `vol` while one
+/// of them is offline: its step would wait for that node until its bound and then fail.
+async fn require_online(node: &Node, vol: &VolumeRecord, done: &str) -> Result<(), ApiErr> {
+    let mut down = vec![];
+    for id in vol.brick_nodes() {
+        match peers::get_peer(node.store.as_ref(), id).await? {
+            Some(p) if p.online => {}
+            Some(p) => down.push(peer_label(&p)),
+            None => down.push(id.to_string()),
+        }
+    }
+    match down.len() {
+        0 => Ok(()),
+        n => Err(ApiErr::new(
+            ErrorCode::Conflict,
+            format!(
+                "volume {} cannot be {done}: {} {} offline, so nothing can confirm that the volume's processes there are gone",
+                vol.name,
+                if n == 1 { "node" } else { "nodes" },
+                down.join(", ") + if n == 1 { " is" } else { " are" },
+            ),
+        )),
+    }
+}
+
+/// How messages name a node: its first peer address (what it was added by), else its id.
+pub fn peer_label(p: &gd_api::Peer) -> String {
+    p.peer_addresses
+        .first()
+        .or(p.client_addresses.first())
+        .cloned()
+        .unwrap_or_else(|| p.id.to_string())
+}
+
+/// [`peer_label`] of the node `id`, from the store; its id when the store has no record.
+pub async fn node_label(store: &dyn Store, id: Uuid) -> String {
+    match peers::get_peer(store, id).await {
+        Ok(Some(p)) => peer_label(&p),
+        _ => id.to_string(),
+    }
 }
 
 /// `POST /v1/volumes/{name}/start`: records the volume as started, then waits until every
@@ -744,6 +811,7 @@ pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<Volume
         ));
     }
     let txn = state_change(node, &vol, VolumeState::Started, "start")?;
+    // What a start forces (nothing of its own volume is stopped) is in the nodes' logs.
     run(node, &engine, txn).await?;
     Ok(get_volume(node.store.as_ref(), name)
         .await?
@@ -752,8 +820,9 @@ pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<Volume
 }
 
 /// `POST /v1/volumes/{name}/stop`: records the volume as stopped, then waits until every
-/// brick node has stopped its bricks.
-pub async fn stop_volume(node: &Node, name: &str) -> Result<VolumeInfo, ApiErr> {
+/// brick node has stopped its bricks and self-heal daemon, and their processes are gone.
+/// Returns the volume and what the nodes had to force (processes killed).
+pub async fn stop_volume(node: &Node, name: &str) -> Result<(VolumeInfo, Vec<String>), ApiErr> {
     check_name(name)?;
     let engine = engine(node)?;
     let vol = get_volume(node.store.as_ref(), name)
@@ -774,12 +843,14 @@ pub async fn stop_volume(node: &Node, name: &str) -> Result<VolumeInfo, ApiErr> 
             ));
         }
     }
+    require_online(node, &vol, "stopped").await?;
     let txn = state_change(node, &vol, VolumeState::Stopped, "stop")?;
-    run(node, &engine, txn).await?;
-    Ok(get_volume(node.store.as_ref(), name)
+    let notes = run(node, &engine, txn).await?;
+    let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?
-        .to_api())
+        .to_api();
+    Ok((vol, notes))
 }
 
 /// The arguments of the state and brick steps of start and stop.
@@ -790,6 +861,21 @@ struct StateArgs {
     volume_id: Uuid,
     from: VolumeState,
     to: VolumeState,
+}
+
+/// A `volume-state.bricks` step for `vol` as it stands (its state unchanged): a reconciler
+/// pass for the volume on every brick node, for a change that starts or stops its processes.
+pub fn converge_step(vol: &VolumeRecord) -> Result<Step, ApiErr> {
+    let args = serde_json::to_value(StateArgs {
+        volume: vol.name.clone(),
+        volume_id: vol.id,
+        from: vol.state,
+        to: vol.state,
+    })
+    .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
+    let mut step = Step::new("volume-state.bricks", vol.brick_nodes(), args);
+    step.timeout = Some(PROCESS_STEP_TIMEOUT);
+    Ok(step)
 }
 
 fn state_change(
@@ -805,14 +891,8 @@ fn state_change(
         to,
     })
     .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
-    let brick_nodes: Vec<Uuid> = vol
-        .bricks()
-        .map(|b| b.peer_id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut bricks = Step::new("volume-state.bricks", brick_nodes, args.clone());
-    bricks.timeout = Some(crate::bricks::START_TIMEOUT + Duration::from_secs(15));
+    let mut bricks = Step::new("volume-state.bricks", vol.brick_nodes(), args.clone());
+    bricks.timeout = Some(PROCESS_STEP_TIMEOUT);
     Ok(Transaction {
         operation: format!("volume {verb} {}", vol.name),
         locks: vec![format!("volume/{}", vol.name)],
@@ -893,7 +973,20 @@ impl StepHandler for RecordState {
     }
 }
 
-/// Makes this node's bricks of the volume match its (new) state, now.
+/// Runs a reconciler pass for one volume on this node, now: returns once its processes
+/// match the stored state (started, or gone); the note says what had to be killed.
+async fn converge_volume(node: &Node, volume: &str) -> Result<Option<String>, String> {
+    let r = node
+        .reconciler()
+        .ok_or("this node's reconciler is not running")?;
+    let pass = r.converge(Some(volume)).await.map_err(|e| e.to_string())?;
+    if !pass.problems.is_empty() {
+        return Err(pass.problems.join("; "));
+    }
+    Ok((!pass.killed.is_empty()).then(|| pass.killed.join("; ")))
+}
+
+/// Makes this node's bricks and self-heal daemon of the volume match its (new) state, now.
 struct ConvergeBricks {
     node: Arc<Node>,
 }
@@ -901,21 +994,12 @@ struct ConvergeBricks {
 #[async_trait]
 impl StepHandler for ConvergeBricks {
     async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        self.run_noted(args).await.map(drop)
+    }
+    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, String> {
         let a: StateArgs =
             serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        let r = self
-            .node
-            .reconciler()
-            .ok_or("this node's reconciler is not running")?;
-        let problems = r
-            .converge(Some(&a.volume))
-            .await
-            .map_err(|e| e.to_string())?;
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        }
+        converge_volume(&self.node, &a.volume).await
     }
     async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
         // The state step's undo restores the record and converges again; nothing else to do.
@@ -924,41 +1008,120 @@ impl StepHandler for ConvergeBricks {
     }
 }
 
+/// Before a delete: no process of the (not started) volume runs on this node any more; any
+/// that does is stopped. Changes nothing in the store, so there is nothing to undo.
+struct StopProcesses {
+    node: Arc<Node>,
+}
+
+#[async_trait]
+impl StepHandler for StopProcesses {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        self.run_noted(args).await.map(drop)
+    }
+    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, String> {
+        let vol: VolumeRecord =
+            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+        if let Some(v) = get_volume(self.node.store.as_ref(), &vol.name)
+            .await
+            .map_err(|e| e.to_string())?
+            && v.state == VolumeState::Started
+        {
+            return Err(format!("volume {} was started meanwhile", vol.name));
+        }
+        converge_volume(&self.node, &vol.name).await
+    }
+    async fn undo(&self, _: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// Runs a transaction through this node's engine, with the volume layer's error mapping.
-pub async fn run_txn(node: &Node, txn: Transaction) -> Result<(), ApiErr> {
+/// Returns the nodes' notes ("on <node>: <note>").
+pub async fn run_txn(node: &Node, txn: Transaction) -> Result<Vec<String>, ApiErr> {
     let engine = engine(node)?;
     run(node, &engine, txn).await
 }
 
-async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<(), ApiErr> {
+async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<Vec<String>, ApiErr> {
+    let operation = txn.operation.clone();
     let lease = node.lease().await?;
-    engine.execute(txn, lease).await.map_err(|e| match e {
+    let store = node.store.as_ref();
+    match engine.execute(txn, lease).await {
+        Ok(notes) => {
+            let mut out = vec![];
+            for n in notes {
+                out.push(format!(
+                    "on {}: {}",
+                    node_label(store, n.node).await,
+                    n.text
+                ));
+            }
+            Ok(out)
+        }
+        Err(e) => {
+            let mut labels = BTreeMap::new();
+            let nodes = match &e {
+                TxnError::StepFailed { node, .. } => vec![*node],
+                TxnError::Timeout { nodes, .. } => nodes.clone(),
+                _ => vec![],
+            };
+            for n in nodes {
+                labels.insert(n, node_label(store, n).await);
+            }
+            Err(txn_error(&operation, e, &labels))
+        }
+    }
+}
+
+/// The answer to a failed transaction: one sentence, naming nodes by `labels` (their
+/// addresses); the step, the node's id and the node's own words as fields for programs.
+fn txn_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -> ApiErr {
+    let label = |n: &Uuid| labels.get(n).cloned().unwrap_or_else(|| n.to_string());
+    match e {
         TxnError::Busy { .. } => ApiErr::new(ErrorCode::OperationInProgress, e.to_string()),
-        // A validation step that refuses is the caller's mistake (a brick in use, on the
-        // root file system...): a 4xx, like every other bad input; nothing was changed.
-        TxnError::StepFailed {
-            ref step,
-            node,
-            ref error,
-        } if step.ends_with(".validate-bricks") => ApiErr::new(
-            ErrorCode::InvalidRequest,
-            format!("brick check failed on node {node}: {error}"),
+        TxnError::StepFailed { step, node, error } => {
+            // A validation step that refuses is the caller's mistake (a brick in use, on the
+            // root file system...): a 4xx, like every other bad input; nothing was changed.
+            let (code, message) = if step.ends_with(".validate-bricks") {
+                (
+                    ErrorCode::InvalidRequest,
+                    format!("brick check failed on {}: {error}", label(&node)),
+                )
+            } else {
+                (
+                    ErrorCode::TxnStepFailed,
+                    format!("{operation} failed on {}: {error}", label(&node)),
+                )
+            };
+            ApiErr::new(code, message)
+                .field("step", step)
+                .field("peer-id", node.to_string())
+                .field("error", error)
+        }
+        TxnError::Timeout {
+            step,
+            nodes,
+            timeout_s,
+        } => ApiErr::new(
+            ErrorCode::TxnStepFailed,
+            format!(
+                "{operation} did not complete within {timeout_s} s: no answer from {}",
+                nodes.iter().map(label).collect::<Vec<_>>().join(", ")
+            ),
         )
-        .field("step", step.as_str())
-        .field("peer-id", node.to_string())
-        .field("error", error.as_str()),
-        TxnError::StepFailed {
-            ref step,
-            node,
-            ref error,
-        } => ApiErr::new(ErrorCode::TxnStepFailed, e.to_string())
-            .field("step", step.as_str())
-            .field("peer-id", node.to_string())
-            .field("error", error.as_str()),
-        TxnError::Timeout { .. } => ApiErr::new(ErrorCode::TxnStepFailed, e.to_string()),
+        .field("step", step)
+        .field(
+            "peer-ids",
+            nodes
+                .iter()
+                .map(Uuid::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         TxnError::Invalid(m) => ApiErr::new(ErrorCode::Internal, m),
         TxnError::Store(s) => s.into(),
-    })
+    }
 }
 
 fn engine(node: &Node) -> Result<Arc<Engine>, ApiErr> {
@@ -1284,7 +1447,7 @@ impl StepHandler for DeleteVolume {
 /// The step handlers every node registers.
 pub fn registry(node: &Arc<Node>) -> Registry {
     let node = || node.clone();
-    let handlers: [(&str, Arc<dyn StepHandler>); 7] = [
+    let handlers: [(&str, Arc<dyn StepHandler>); 8] = [
         (
             "volume-create.validate-bricks",
             Arc::new(ValidateBricks { node: node() }),
@@ -1296,6 +1459,10 @@ pub fn registry(node: &Arc<Node>) -> Registry {
         (
             "volume-create.store",
             Arc::new(StoreVolume { node: node() }),
+        ),
+        (
+            "volume-delete.processes",
+            Arc::new(StopProcesses { node: node() }),
         ),
         (
             "volume-delete.store",
@@ -1345,7 +1512,9 @@ const SIZE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A started volume's space as its clients see it, measured as GD2 did: a temporary
 /// read-only FUSE mount under the run directory, `statvfs`, unmount. `None` when the volume
-/// is not started or the mount did not come up in time.
+/// is not started or the mount did not come up in time. Returns once the temporary client
+/// has exited (found by its pid file, stopped if the unmount did not end it), so no call
+/// leaves a process behind.
 pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::SizeInfo> {
     if vol.state != VolumeState::Started {
         return None;
@@ -1355,11 +1524,14 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
         .rundir
         .join(format!("gd2mount-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).ok()?;
+    let pidfile = dir.with_extension("pid");
     let ip = crate::reconcile::node_ip(node);
     let log = node.config.logdir.join("gd2mount.log");
     let mounted = async {
+        crate::bricks::adopt_daemons();
         let status = tokio::process::Command::new(crate::bricks::find_executable("glusterfs")?)
             .arg("--process-name=fuse")
+            .arg(format!("--pid-file={}", pidfile.display()))
             .arg("--read-only")
             .arg(format!("--volfile-server={ip}"))
             .arg(format!(
@@ -1406,11 +1578,23 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
         .await
         .ok()
         .flatten();
+    let client = std::fs::read_to_string(&pidfile)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .and_then(|pid| {
+            let mountpoint = dir.as_os_str().as_encoded_bytes();
+            crate::bricks::Proc::find(pid, |args| args.contains(&mountpoint))
+        });
     let _ = tokio::process::Command::new("umount")
         .arg("-l")
         .arg(&dir)
         .status()
         .await;
+    if let Some(p) = client {
+        // Unmounted, it exits by itself; stopping it covers a mount that never came up.
+        crate::bricks::stop_all(&[p]).await;
+    }
+    let _ = std::fs::remove_file(&pidfile);
     let _ = std::fs::remove_dir(&dir);
     size
 }
@@ -1463,6 +1647,69 @@ mod tests {
         };
         assert!(known_as(&fqdn, "server2"));
         assert!(!known_as(&fqdn, "server2.other.org"));
+    }
+
+    #[test]
+    fn failed_steps_read_as_one_sentence_naming_the_node_by_address() {
+        let node = Uuid::new_v4();
+        let labels = BTreeMap::from([(node, "127.0.0.2:24007".to_owned())]);
+        let why =
+            "brick /srv/b1 is on the root file system (use allow-root-dir or force to accept it)";
+        let e = txn_error(
+            "volume create v",
+            TxnError::StepFailed {
+                step: "volume-create.validate-bricks".into(),
+                node,
+                error: why.into(),
+            },
+            &labels,
+        );
+        assert_eq!(e.status, 400);
+        let err = &e.body.errors[0];
+        assert_eq!(
+            err.message,
+            format!("brick check failed on 127.0.0.2:24007: {why}")
+        );
+        assert_eq!(err.fields["step"], "volume-create.validate-bricks");
+        assert_eq!(err.fields["peer-id"], node.to_string());
+        assert_eq!(err.fields["error"], why);
+
+        let e = txn_error(
+            "volume stop v",
+            TxnError::StepFailed {
+                step: "volume-state.bricks".into(),
+                node,
+                error: "brick /b (pid 7) still runs 5 s after SIGKILL".into(),
+            },
+            &labels,
+        );
+        assert_eq!(e.status, 500);
+        assert_eq!(
+            e.body.errors[0].message,
+            "volume stop v failed on 127.0.0.2:24007: brick /b (pid 7) still runs 5 s after SIGKILL"
+        );
+
+        // A node the store has no record of is named by its id.
+        let other = Uuid::new_v4();
+        let e = txn_error(
+            "volume delete v",
+            TxnError::Timeout {
+                step: "volume-delete.processes".into(),
+                nodes: vec![node, other],
+                timeout_s: 75,
+            },
+            &labels,
+        );
+        assert_eq!(
+            e.body.errors[0].message,
+            format!(
+                "volume delete v did not complete within 75 s: no answer from 127.0.0.2:24007, {other}"
+            )
+        );
+        assert_eq!(
+            e.body.errors[0].fields["peer-ids"],
+            format!("{node},{other}")
+        );
     }
 
     #[test]

@@ -32,8 +32,8 @@ use axum::{
     body::{Body, Bytes},
     extract::{Path, Query, Request, State},
     http::{
-        StatusCode,
-        header::{AUTHORIZATION, LOCATION},
+        HeaderMap, HeaderValue, StatusCode,
+        header::{AUTHORIZATION, LOCATION, WARNING},
     },
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -835,10 +835,14 @@ async fn start_volume(
 }
 
 /// `POST /v1/volumes/{name}/stop`: only a started volume.
+/// The warning the daemon sends when stopping gv0, whose brick ignores SIGTERM.
+const STOP_WARNING: &str = r#"299 glusterd2 "on 127.0.0.2:24007: brick /data/gv0 (pid 3000) did not exit within 10 s of SIGTERM and was killed (SIGKILL)""#;
+
+/// `POST /v1/volumes/{name}/stop`: stopping gv0 needs a SIGKILL ([`STOP_WARNING`]).
 async fn stop_volume(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-) -> Result<Json<VolumeInfo>, Refusal> {
+) -> Result<(HeaderMap, Json<VolumeInfo>), Refusal> {
     let mut vols = state.volumes.lock().unwrap();
     let i = find_volume(&vols, &name)?;
     if vols[i].state != "Started" {
@@ -849,7 +853,11 @@ async fn stop_volume(
         ));
     }
     vols[i].state = "Stopped".into();
-    Ok(Json(vols[i].clone()))
+    let mut headers = HeaderMap::new();
+    if name == "gv0" {
+        headers.insert(WARNING, HeaderValue::from_static(STOP_WARNING));
+    }
+    Ok((headers, Json(vols[i].clone())))
 }
 
 /// `GET /v1/volumes/{name}/bricks`: the bricks of a started volume are online, brick `i`

@@ -3,7 +3,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, HeaderValue, StatusCode, header::WARNING},
 };
 use gd_api::{ErrorCode, ErrorResp, VolCreateReq, VolumeInfo};
 use serde::Deserialize;
@@ -97,22 +97,51 @@ async fn start_volume(
     Ok(Json(volumes::start_volume(&node, &volname, force).await?))
 }
 
-/// Stop a volume: every brick node stops its bricks.
+/// Stop a volume: every brick node stops its bricks and self-heal daemon, and the answer
+/// comes once their processes are gone.
 #[utoipa::path(
     post, path = "/v1/volumes/{volname}/stop", tag = "volumes", operation_id = "VolumeStop",
     params(("volname" = String, Path, description = "The volume's name")),
     responses(
-        (status = 200, description = "The stopped volume", body = VolumeInfo),
+        (status = 200, description = "The stopped volume: none of its processes runs any more", body = VolumeInfo,
+         headers(("Warning" = String, description = "One per process that ignored SIGTERM and was killed: `299 glusterd2 \"on <node address>: ...\"`"))),
         (status = 404, description = "No such volume", body = ErrorResp),
-        (status = 409, description = "Not started, or busy", body = ErrorResp),
+        (status = 409, description = "Not started, busy, or a brick node is offline", body = ErrorResp),
+        (status = 500, description = "A node could not stop the volume's processes (the volume stays started)", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
 async fn stop_volume(
     State(node): State<SharedState>,
     Path(volname): Path<String>,
-) -> ApiResult<Json<VolumeInfo>> {
-    Ok(Json(volumes::stop_volume(&node, &volname).await?))
+) -> ApiResult<(HeaderMap, Json<VolumeInfo>)> {
+    let (vol, notes) = volumes::stop_volume(&node, &volname).await?;
+    Ok((warnings(&notes), Json(vol)))
+}
+
+/// `Warning: 299 glusterd2 "<note>"` headers (HTTP's persistent miscellaneous warning), one
+/// per note: what the nodes had to force to complete an operation. The note is made a quoted
+/// string of visible ASCII (`"` and `\` escaped, anything else replaced by `?`).
+fn warnings(notes: &[String]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for n in notes {
+        let mut text = String::with_capacity(n.len());
+        for c in n.chars() {
+            match c {
+                '"' | '\\' => {
+                    text.push('\\');
+                    text.push(c);
+                }
+                ' ' => text.push(c),
+                c if c.is_ascii_graphic() => text.push(c),
+                _ => text.push('?'),
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("299 glusterd2 \"{text}\"")) {
+            h.append(WARNING, v);
+        }
+    }
+    h
 }
 
 /// The status of a volume's bricks, as their nodes published it (no node is asked).
@@ -219,23 +248,52 @@ async fn get_volume(
     }
 }
 
-/// Delete a volume that is not started. Its bricks keep their data and marks.
+/// Delete a volume that is not started. Every brick node first confirms that no process of
+/// the volume runs there (stopping any it finds). Its bricks keep their data and marks.
 #[utoipa::path(
     delete, path = "/v1/volumes/{volname}", tag = "volumes", operation_id = "VolumeDelete",
     params(("volname" = String, Path, description = "The volume's name")),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted; none of its processes runs",
+         headers(("Warning" = String, description = "One per process that ignored SIGTERM and was killed: `299 glusterd2 \"on <node address>: ...\"`"))),
         (status = 400, description = "Invalid name", body = ErrorResp),
         (status = 401, description = "Not authenticated", body = ErrorResp),
         (status = 404, description = "No such volume", body = ErrorResp),
-        (status = 409, description = "The volume is started or busy", body = ErrorResp),
+        (status = 409, description = "The volume is started or busy, or a brick node is offline", body = ErrorResp),
+        (status = 500, description = "A node could not stop a process of the volume (nothing was deleted)", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
 async fn delete_volume(
     State(node): State<SharedState>,
     Path(volname): Path<String>,
-) -> ApiResult<StatusCode> {
-    volumes::delete_volume(&node, &volname).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> ApiResult<(StatusCode, HeaderMap)> {
+    let notes = volumes::delete_volume(&node, &volname).await?;
+    Ok((StatusCode::NO_CONTENT, warnings(&notes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_are_quoted_visible_ascii() {
+        let h = warnings(&[
+            "on 127.0.0.2:24007: brick /b \"x\" (pid 7) was killed".to_owned(),
+            "on n:24007: brick /données\\é".to_owned(),
+        ]);
+        let values: Vec<&str> = h
+            .get_all(WARNING)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                r#"299 glusterd2 "on 127.0.0.2:24007: brick /b \"x\" (pid 7) was killed""#,
+                r#"299 glusterd2 "on n:24007: brick /donn?es\\?""#,
+            ]
+        );
+        assert!(warnings(&[]).is_empty());
+    }
 }
