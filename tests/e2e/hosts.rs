@@ -201,4 +201,40 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         &net.cli("server3", &dirs[2], &["volume", "delete", "rep3"]),
         "volume delete",
     );
+
+    // The rest of the README's flow: edit a peer by name, remove one by IP; it goes back to
+    // a fresh single node with a store of its own, and the other two carry on.
+    ok(
+        &net.cli(
+            "server1",
+            &dirs[0],
+            &[
+                "peer", "edit", "server2", "--key", "role", "--value", "spare",
+            ],
+        ),
+        "peer edit",
+    );
+    ok(
+        &net.cli("server1", &dirs[0], &["peer", "remove", &ip3]),
+        "peer remove",
+    );
+    wait_peers(&dirs[0], &daemons[0], 2, true, WAIT).unwrap();
+    wait_peers(&dirs[2], &daemons[2], 1, true, WAIT).unwrap();
+    let left = peers_of(&dirs[1], &daemons[1]).unwrap();
+    assert_eq!(
+        left.iter()
+            .find(|p| p.name == "server2")
+            .and_then(|p| p.metadata.get("role"))
+            .map(String::as_str),
+        Some("spare"),
+        "{left:?}"
+    );
+    let list = ok(
+        &net.cli("server3", &dirs[2], &["peer", "list"]),
+        "peer list",
+    );
+    assert!(
+        list.contains("server3") && !list.contains("server1"),
+        "{list}"
+    );
 }
