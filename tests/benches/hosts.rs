@@ -121,7 +121,7 @@ fn gd1(net: &Net, host: &str, base: &Path, args: &[&str]) -> Output {
             base.join("glusterd/gd.sock").display()
         ))
         .args(args);
-    bounded(cmd, Duration::from_secs(180))
+    run_bounded(cmd, Duration::from_secs(180))
 }
 
 fn start_gd1(net: &Net, host: &str, base: &Path) {
@@ -146,7 +146,7 @@ fn start_gd1(net: &Net, host: &str, base: &Path) {
         "--pid-file={}",
         base.join("glusterd.pid").display()
     ));
-    let out = bounded(cmd, Duration::from_secs(30));
+    let out = run_bounded(cmd, Duration::from_secs(30));
     assert!(out.status.success(), "glusterd: {}", stderr(&out));
     wait_for("GD1 to answer", Duration::from_secs(30), || {
         gd1(net, host, base, &["volume", "list"])

@@ -284,28 +284,33 @@ pub fn cli(args: &[&str]) -> Output {
 /// Runs `glustercli` with `args` and the environment variables `env` set.
 pub fn cli_with_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(bin("glustercli"));
-    cmd.args(args);
-    let child = cmd
+    cmd.args(args)
         .env_remove("GD2_ENDPOINTS")
         .env_remove("GD2_AUTH_SECRET")
         .env_remove("GD2_STATE_DIR")
-        .envs(env.iter().map(|(k, v)| (*k, *v)))
+        .envs(env.iter().map(|(k, v)| (*k, *v)));
+    run_bounded(cmd, Duration::from_secs(60))
+}
+
+/// Runs `cmd` to completion with its output captured, reading it while it runs (a full pipe
+/// would block it), and kills it past `bound`.
+pub fn run_bounded(mut cmd: Command, bound: Duration) -> Output {
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn glustercli");
-    // Read the output while it runs (a full pipe would block it), and kill it past the bound.
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output().expect("glustercli output"));
+        let _ = tx.send(child.wait_with_output().expect("output"));
     });
-    match rx.recv_timeout(Duration::from_secs(60)) {
+    match rx.recv_timeout(bound) {
         Ok(out) => out,
         Err(_) => {
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            rx.recv().expect("glustercli output after kill")
+            rx.recv().expect("output after kill")
         }
     }
 }

@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::{Context, bail};
 
-use crate::{Daemon, NodeDirs, bin, read, tail, wait_for};
+use crate::{Daemon, NodeDirs, bin, read, run_bounded, tail, wait_for};
 
 /// One host of a [`Net`].
 pub struct Host {
@@ -193,7 +193,7 @@ impl Net {
     pub fn cli(&self, host: &str, dirs: &NodeDirs, args: &[&str]) -> Output {
         let mut cmd = self.command(host, bin("glustercli"));
         cmd.arg("--secret-file").arg(dirs.secret_file()).args(args);
-        bounded(cmd, Duration::from_secs(90))
+        run_bounded(cmd, Duration::from_secs(90))
     }
 
     fn remove(&self) {
@@ -214,28 +214,6 @@ impl Net {
 impl Drop for Net {
     fn drop(&mut self) {
         self.remove();
-    }
-}
-
-/// Runs `cmd` to completion, killing it past `bound`.
-pub fn bounded(mut cmd: Command, bound: Duration) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output().expect("output"));
-    });
-    match rx.recv_timeout(bound) {
-        Ok(out) => out,
-        Err(_) => {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            rx.recv().expect("output after kill")
-        }
     }
 }
 
@@ -308,7 +286,7 @@ impl ClientMount {
         let mut cmd = Command::new("nsenter");
         cmd.args(["-t", &self.holder.id().to_string(), "-m", "-n", "--"])
             .args(args);
-        bounded(cmd, bound)
+        run_bounded(cmd, bound)
     }
 
     /// Writes `bytes` to `name` under the mount (through a file outside it).
