@@ -239,8 +239,9 @@ fn bench_gd2() -> Figures {
         .zip(&dirs)
         .map(|(h, d)| net.start_glusterd2(h, d).unwrap())
         .collect();
-    for h in &HOSTS[1..] {
-        let out = net.cli("server1", &dirs[0], &["peer", "add", h]);
+    for (i, h) in HOSTS.iter().enumerate().skip(1) {
+        let token = net.join_token(h, &dirs[i]);
+        let out = net.cli("server1", &dirs[0], &["peer", "add", h, "--token", &token]);
         assert!(out.status.success(), "peer add {h}: {}", stderr(&out));
     }
     for (d, n) in dirs.iter().zip(&daemons) {

@@ -44,14 +44,15 @@ fn add_peers(ips: &[String], dirs: &[NodeDirs], args: &[&str]) -> (Vec<Daemon>, 
         .map(|(ip, d)| start_daemon(d, ip, args).expect("start"))
         .collect();
     let mut times = vec![];
-    for ip in &ips[1..] {
+    for (i, ip) in ips.iter().enumerate().skip(1) {
+        let token = join_token(&dirs[i], &daemons[i]);
         let t = Instant::now();
         let (status, body) = api(
             &dirs[0],
             &daemons[0],
             "POST",
             "/v1/peers",
-            Some(json!({"addresses": [ip]})),
+            Some(json!({"addresses": [ip], "token": token})),
         );
         times.push(t.elapsed());
         assert_eq!(status, 201, "{body}");

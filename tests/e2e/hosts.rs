@@ -44,12 +44,32 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
 
     // The README's flow, on server1: a peer by name, a peer by IP.
     ok(
-        &net.cli("server1", &dirs[0], &["peer", "add", "server2"]),
+        &net.cli(
+            "server1",
+            &dirs[0],
+            &[
+                "peer",
+                "add",
+                "server2",
+                "--token",
+                &net.join_token("server2", &dirs[1]),
+            ],
+        ),
         "peer add server2",
     );
     let ip3 = net.host("server3").ip.clone();
     ok(
-        &net.cli("server1", &dirs[0], &["peer", "add", &ip3]),
+        &net.cli(
+            "server1",
+            &dirs[0],
+            &[
+                "peer",
+                "add",
+                &ip3,
+                "--token",
+                &net.join_token("server3", &dirs[2]),
+            ],
+        ),
         "peer add by IP",
     );
     for (d, n) in dirs.iter().zip(&daemons) {

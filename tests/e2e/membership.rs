@@ -38,6 +38,12 @@ impl Cluster {
         &self.nodes[i].1
     }
 
+    /// Node `i`'s join token, read as a user would (`glustercli peer token` on it).
+    fn token(&self, i: usize) -> String {
+        let d = Daemon::attach(self.ip(i));
+        join_token(self.dirs(i), &d)
+    }
+
     /// Node `from` adds node `to`; returns the new peer.
     fn add(&self, from: &Daemon, from_i: usize, to_i: usize) -> Peer {
         let (status, body) = api(
@@ -45,7 +51,7 @@ impl Cluster {
             from,
             "POST",
             "/v1/peers",
-            Some(json!({"addresses": [self.ip(to_i)]})),
+            Some(json!({"addresses": [self.ip(to_i)], "token": self.token(to_i)})),
         );
         assert_eq!(
             status,
@@ -230,9 +236,18 @@ fn three_daemons_on_one_external_etcd() {
         "--etcdendpoints",
         etcd.client_url.as_str(),
     ];
-    let n: Vec<Daemon> = (0..3).map(|i| c.start(i, &args)).collect();
+    // Node 2 accepts joins from anyone (GD1's way, for trusted networks), and says so loudly.
+    let open: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--peer-join", "open"])
+        .collect();
+    let n: Vec<Daemon> = (0..3)
+        .map(|i| c.start(i, if i == 2 { &open } else { &args }))
+        .collect();
+    assert!(n[2].log().contains("PEER JOIN IS OPEN"), "{}", n[2].log());
     c.add(&n[0], 0, 1);
-    // Any member can add; here through the CLI.
+    // Any member can add; here through the CLI, without a token (node 2 is open).
     let out = cli_on(
         &n[1],
         c.dirs(1),
@@ -329,12 +344,37 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     let (s, b) = post(json!({"addresses": ["127.0.23.99"]}));
     assert_eq!(s, 400, "{b}");
     assert!(msg(&b).contains("could not connect"), "{b}");
+    // A node alone, without its join token or with a wrong one: refused, nothing changes
+    // there.
+    let uuid4 = read(&c.dirs(4).state.join("uuid.toml"));
+    let (s, b) = post(json!({"addresses": [c.ip(4)]}));
+    assert_eq!(s, 400, "{b}");
+    assert!(msg(&b).contains("join token"), "{b}");
+    let (s, b) = post(json!({"addresses": [c.ip(4)], "token": "0".repeat(64)}));
+    assert_eq!(s, 400, "{b}");
+    assert!(msg(&b).contains("not this node's"), "{b}");
+    let (s, b) = post(json!({"addresses": [c.ip(4)], "token": "a b"}));
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(read(&c.dirs(4).state.join("uuid.toml")), uuid4);
+    // An unauthenticated join straight to the node, as an attacker would send it.
+    let forged = blocking_client()
+        .post(format!("http://{}:24007/v1/internal/join", c.ip(4)))
+        .json(
+            &json!({"cluster-id": uuid::Uuid::new_v4(), "cluster-secret": "s".repeat(64),
+                      "initiator": uuid::Uuid::new_v4(), "store": "etcd",
+                      "endpoints": ["http://127.0.23.99:2379"]}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    assert_eq!(read(&c.dirs(4).state.join("uuid.toml")), uuid4);
+    assert!(!c.dirs(4).state.join("store.toml").exists());
     // A node of another cluster.
-    let (s, b) = post(json!({"addresses": [c.ip(1)]}));
+    let (s, b) = post(json!({"addresses": [c.ip(1)], "token": c.token(1)}));
     assert_eq!(s, 409, "{b}");
     assert!(msg(&b).contains("another cluster"), "{b}");
     // A node on the local store.
-    let (s, b) = post(json!({"addresses": [c.ip(3)]}));
+    let (s, b) = post(json!({"addresses": [c.ip(3)], "token": c.token(3)}));
     assert_eq!(s, 409, "{b}");
     assert!(msg(&b).contains("local store"), "{b}");
     // A node that has volumes (written straight into its own store).
@@ -353,7 +393,7 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     use gd_store::Store;
     rt.block_on(own.put(&format!("{ns}volumes/vol1"), b"{}".to_vec(), None))
         .unwrap();
-    let (s, b) = post(json!({"addresses": [c.ip(4)]}));
+    let (s, b) = post(json!({"addresses": [c.ip(4)], "token": c.token(4)}));
     assert_eq!(s, 409, "{b}");
     assert!(msg(&b).contains("volumes"), "{b}");
     rt.block_on(own.delete(&format!("{ns}volumes/vol1")))

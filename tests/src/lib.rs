@@ -185,6 +185,17 @@ pub fn spawn_daemon(dirs: &NodeDirs, ip: &str, port: u16, args: &[&str]) -> anyh
 }
 
 impl Daemon {
+    /// A handle on a node's `glusterd2` that runs on `ip:24007`, for addressing it only (it
+    /// neither owns nor stops the process).
+    pub fn attach(ip: &str) -> Daemon {
+        Daemon {
+            child: None,
+            ip: ip.to_owned(),
+            port: 24007,
+            log_file: PathBuf::new(),
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}:{}", self.ip, self.port)
     }
@@ -313,6 +324,13 @@ pub fn run_bounded(mut cmd: Command, bound: Duration) -> Output {
             rx.recv().expect("output after kill")
         }
     }
+}
+
+/// Node `d`'s join token, as a user reads it: `glustercli peer token` on that node.
+pub fn join_token(dirs: &NodeDirs, d: &Daemon) -> String {
+    let out = cli_on(d, dirs, &["peer", "token"]);
+    assert!(out.status.success(), "peer token: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
 }
 
 /// `glustercli` against a node, with its secret file.
@@ -626,13 +644,14 @@ pub fn three(block: u8) -> Three {
         .zip(&dirs)
         .map(|(ip, d)| start_daemon(d, ip, &[]).unwrap())
         .collect();
-    for ip in &ips[1..] {
+    for (i, ip) in ips.iter().enumerate().skip(1) {
+        let token = join_token(&dirs[i], &daemons[i]);
         let (s, b) = api(
             &dirs[0],
             &daemons[0],
             "POST",
             "/v1/peers",
-            Some(json!({"addresses": [ip]})),
+            Some(json!({"addresses": [ip], "token": token})),
         );
         assert_eq!(s, 201, "{b}");
     }

@@ -196,6 +196,17 @@ impl Net {
         run_bounded(cmd, Duration::from_secs(90))
     }
 
+    /// The join token of `host`'s glusterd2, as its administrator reads it there.
+    pub fn join_token(&self, host: &str, dirs: &NodeDirs) -> String {
+        let out = self.cli(host, dirs, &["peer", "token"]);
+        assert!(
+            out.status.success(),
+            "peer token on {host}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     fn remove(&self) {
         for h in &self.hosts {
             let _ = Command::new("ip")

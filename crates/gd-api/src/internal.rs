@@ -33,6 +33,9 @@ pub struct JoinReq {
     /// listening on every address learns its address from it).
     #[serde(default)]
     pub joiner_ip: Option<std::net::IpAddr>,
+    /// The joining node's join token, as the user gave it to the initiator.
+    #[serde(default)]
+    pub join_token: Option<String>,
 }
 
 /// `POST /v1/internal/leave`: the cluster tells a node it was removed.

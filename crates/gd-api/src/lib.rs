@@ -15,7 +15,7 @@ pub use options::{
     ClusterOptionGetResp, ClusterOptionReq, GroupOption, OptionGroup, OptionGroupReq, VolOptionReq,
     VolOptionResetReq, VolumeOptionGetResp,
 };
-pub use peer::{METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
+pub use peer::{JoinToken, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
 pub use volume::{
     BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, SizeInfo, SubvolInfo, SubvolReq,
     SubvolType, VolCreateReq, VolumeInfo, VolumeStatus,

@@ -45,6 +45,17 @@ pub struct PeerAddReq {
     /// Free-form key/values; keys starting with `_` are reserved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    /// The new node's join token (`GET /v1/join-token` on that node, `glustercli peer token`):
+    /// a node that is alone joins a cluster only when shown it, unless it runs with
+    /// `peer-join = "open"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// `GET /v1/join-token`: the token a cluster must show to make this node join it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JoinToken {
+    pub token: String,
 }
 
 /// `POST /v1/peers/{peerid}`: edit a peer's metadata (GD2's `PeerEditReq`).

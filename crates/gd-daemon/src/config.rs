@@ -57,6 +57,27 @@ impl FromStr for StoreMode {
     }
 }
 
+/// Who may make a lone node join a cluster (`peer-join`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerJoin {
+    /// Only a caller that shows the node's join token (`<localstatedir>/join-token`).
+    Token,
+    /// Anyone who reaches the node's port, as GD1 (trusted networks only).
+    Open,
+}
+
+impl FromStr for PeerJoin {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "token" => Ok(PeerJoin::Token),
+            "open" => Ok(PeerJoin::Open),
+            _ => Err(format!("{s:?} is not a join policy (token, open)")),
+        }
+    }
+}
+
 /// Command-line flags. Every setting is optional here so that a flag overrides the file and
 /// the environment only when it is given.
 #[derive(Debug, Default, Parser)]
@@ -112,6 +133,10 @@ pub struct Flags {
     /// Pid file [default: <rundir>/glusterd2.pid].
     #[arg(long, value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
+    /// Who may make this node join a cluster while it is alone: `token` (a caller that shows
+    /// its join token) or `open` (anyone who reaches its port) [default: token].
+    #[arg(long = "peer-join", value_name = "POLICY")]
+    pub peer_join: Option<PeerJoin>,
     /// Managed etcd: how long a voter may be dead before another node replaces it [default: 5m].
     #[arg(long = "etcd-voter-grace", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub etcd_voter_grace: Option<std::time::Duration>,
@@ -143,6 +168,7 @@ struct FileConfig {
     key_file: Option<PathBuf>,
     store: Option<StoreMode>,
     pidfile: Option<PathBuf>,
+    peer_join: Option<PeerJoin>,
     restauth: Option<bool>,
     #[serde(default, with = "humantime_serde_opt")]
     etcd_voter_grace: Option<std::time::Duration>,
@@ -221,6 +247,7 @@ pub struct Config {
     /// The requested store mode (maybe `auto`).
     pub store: StoreMode,
     pub pidfile: PathBuf,
+    pub peer_join: PeerJoin,
     pub restauth: bool,
     pub etcd_voter_grace: std::time::Duration,
     pub etcd_five_voters_from: usize,
@@ -286,6 +313,7 @@ impl Config {
             .unwrap_or_default();
         let store = pick!(store).unwrap_or(StoreMode::Auto);
         let restauth = env.restauth.or(file.restauth).unwrap_or(true);
+        let peer_join = pick!(peer_join).unwrap_or(PeerJoin::Token);
 
         let client_addr = parse_listen_addr(&clientaddress).map_err(|m| bad("clientaddress", m))?;
         // A listener on every address says nothing of how other hosts reach this node: the
@@ -410,11 +438,17 @@ impl Config {
             key_file,
             store,
             pidfile,
+            peer_join,
             restauth,
             etcd_voter_grace,
             etcd_five_voters_from,
             xlatordir,
         })
+    }
+
+    /// The path of the join token a cluster must show to make this node join it.
+    pub fn join_token_file(&self) -> PathBuf {
+        self.localstatedir.join("join-token")
     }
 
     /// The path of the REST secret.
@@ -469,6 +503,10 @@ fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<FileConfig, Config
         Some(s) => Some(s.parse::<StoreMode>().map_err(|m| bad("GD2_STORE", m))?),
         None => None,
     };
+    let peer_join = match get("peer-join") {
+        Some(s) => Some(s.parse::<PeerJoin>().map_err(|m| bad("GD2_PEER_JOIN", m))?),
+        None => None,
+    };
     let restauth = match get("restauth") {
         Some(s) => Some(
             parse_bool(&s)
@@ -491,6 +529,7 @@ fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<FileConfig, Config
         key_file: path("key-file"),
         store,
         pidfile: path("pidfile"),
+        peer_join,
         restauth,
         etcd_voter_grace: match get("etcd-voter-grace") {
             Some(s) => Some(
@@ -593,6 +632,7 @@ mod tests {
         assert_eq!(c.pidfile, PathBuf::from("/var/run/glusterd2/glusterd2.pid"));
         assert_eq!(c.store, StoreMode::Auto);
         assert!(c.restauth);
+        assert_eq!(c.peer_join, PeerJoin::Token);
         // Listening everywhere: no address is configured, they are derived at run time.
         assert_eq!(c.peer_address, None);
         assert_eq!(c.peer_port, 24007);
@@ -672,6 +712,30 @@ mod tests {
             let err = load(args, env).unwrap_err().to_string();
             assert!(err.contains(needle), "{args:?} {env:?}: {err}");
         }
+    }
+
+    #[test]
+    fn peer_join_from_flag_env_and_file() {
+        assert_eq!(
+            load(&["--peer-join", "open"], &[]).unwrap().peer_join,
+            PeerJoin::Open
+        );
+        assert_eq!(
+            load(&[], &[("GD2_PEER_JOIN", "open")]).unwrap().peer_join,
+            PeerJoin::Open
+        );
+        let e = load(&[], &[("GD2_PEER_JOIN", "anyone")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("GD2_PEER_JOIN") && e.contains("token, open"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "peer-join = \"open\"\n").unwrap();
+        let c = load(&["--config", f.to_str().unwrap()], &[]).unwrap();
+        assert_eq!(c.peer_join, PeerJoin::Open);
     }
 
     #[test]

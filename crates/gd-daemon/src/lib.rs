@@ -65,6 +65,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None
     };
 
+    // The proof a cluster must show to make this node join it (DESIGN §3.6).
+    let join_token = config.join_token_file();
+    gd_auth::load_or_create_secret(&join_token)
+        .with_context(|| format!("cannot create the join token {}", join_token.display()))?;
+    if config.peer_join == config::PeerJoin::Open {
+        tracing::warn!(
+            "PEER JOIN IS OPEN (peer-join = open): while this node is alone, anyone who can reach {} can make it join their cluster and run bricks",
+            config.client_addr
+        );
+    }
+
     // Bind before opening the store so a port conflict fails fast, before etcd starts.
     let listener = std::net::TcpListener::bind(config.client_addr).with_context(|| {
         format!(

@@ -44,7 +44,7 @@ use uuid::Uuid;
 
 use crate::{
     address::{self, Addresses},
-    config::{Config, StoreMode},
+    config::{Config, PeerJoin, StoreMode},
     identity::{Identity, cluster_secret},
     liveness::Liveness,
     membership::{self, LEAVING_PREFIX, MEMBERS_PREFIX, MemberRecord, NODES_PREFIX, Role},
@@ -64,6 +64,8 @@ const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
 const MEMBER_HANDOVER_MAX: Duration = Duration::from_secs(90);
 /// How long a peer removal keeps repeating its (idempotent) final write while the store settles.
 const REMOVAL_COMMIT_MAX: Duration = Duration::from_secs(10);
+/// Bound on the length of a join token in a request.
+const JOIN_TOKEN_MAX: usize = 256;
 /// Bound on resolving a peer's name.
 const LOOKUP_MAX: Duration = Duration::from_secs(5);
 /// How many addresses a peer add may carry.
@@ -417,6 +419,16 @@ impl Node {
             .map(|a| normalize_address(a).map_err(|m| invalid(m).field("addresses", a.as_str())))
             .collect::<Result<Vec<_>, _>>()?;
         check_metadata(&req.metadata, req.zone.as_deref())?;
+        if let Some(t) = &req.token
+            && (t.is_empty()
+                || t.len() > JOIN_TOKEN_MAX
+                || t.chars().any(|c| !c.is_ascii_graphic()))
+        {
+            return Err(invalid(format!(
+                "a join token is 1 to {JOIN_TOKEN_MAX} printable characters"
+            ))
+            .field("token", ""));
+        }
         // Refuses at once when this node's store cannot take peers (the local store).
         self.store_for_joiners().await?;
 
@@ -470,6 +482,7 @@ impl Node {
                 store,
                 endpoints,
                 joiner_ip,
+                join_token: req.token.clone(),
             };
             match self
                 .peers
@@ -745,6 +758,8 @@ impl Node {
 
     /// `POST /v1/internal/join`: joins the initiator's cluster, if this node is alone.
     pub async fn join(&self, req: JoinReq) -> Result<Peer, ApiErr> {
+        // The proof comes first: a caller without it learns nothing about this node.
+        self.check_join_token(req.join_token.as_deref())?;
         let mut backend_slot = self.backend.lock().await;
         let Some(backend) = backend_slot.as_ref() else {
             return Err(ApiErr::new(
@@ -901,6 +916,12 @@ impl Node {
         };
         StoreState::remove(&dir).map_err(fail)?;
         cluster_secret::remove(&dir).map_err(fail)?;
+        // A token the old cluster saw must not let anyone make this node join again.
+        crate::identity::write_atomic(
+            &self.config.join_token_file(),
+            gd_auth::generate_secret().as_bytes(),
+        )
+        .map_err(fail)?;
         new_identity.save(&dir).map_err(fail)?;
         *self.identity.write().unwrap_or_else(|e| e.into_inner()) = new_identity;
         *self
@@ -929,6 +950,46 @@ impl Node {
         registered?;
         tracing::info!(cluster = %new_identity.cluster_id, "now a fresh single-node cluster");
         Ok(())
+    }
+
+    /// Whether `given` is this node's join token (always, with `peer-join = "open"`).
+    fn check_join_token(&self, given: Option<&str>) -> Result<(), ApiErr> {
+        if self.config.peer_join == PeerJoin::Open {
+            return Ok(());
+        }
+        let path = self.config.join_token_file();
+        let expected = gd_auth::read_secret(&path).map_err(|e| {
+            ApiErr::new(
+                ErrorCode::Internal,
+                format!("cannot read this node's join token {}: {e}", path.display()),
+            )
+        })?;
+        match given {
+            Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
+            Some(_) => Err(ApiErr::new(
+                ErrorCode::Unauthorized,
+                "the join token is not this node's (glustercli peer token on it shows it)",
+            )),
+            None => Err(ApiErr::new(
+                ErrorCode::Unauthorized,
+                "this node joins a cluster only when shown its join token: run glustercli peer token \
+                 on it and pass the token with peer add --token",
+            )),
+        }
+    }
+
+    /// This node's join token, created when missing.
+    pub fn join_token(&self) -> Result<String, ApiErr> {
+        let path = self.config.join_token_file();
+        gd_auth::load_or_create_secret(&path).map_err(|e| {
+            ApiErr::new(
+                ErrorCode::Internal,
+                format!(
+                    "cannot read or create the join token {}: {e}",
+                    path.display()
+                ),
+            )
+        })
     }
 
     // ---- addresses ----
@@ -1153,9 +1214,16 @@ fn peer_not_found(id: Uuid) -> ApiErr {
         .field("peer-id", id.to_string())
 }
 
+/// Compares two byte strings in time that depends on their lengths only.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn join_refused(e: PeerCallError) -> ApiErr {
     let code = match &e {
         PeerCallError::Unreachable { .. } => ErrorCode::InvalidRequest,
+        // The new node wants its join token: the request lacks what the user must give.
+        PeerCallError::Refused { status, .. } if *status == 401 => ErrorCode::InvalidRequest,
         PeerCallError::Refused { status, .. } if *status == 409 => ErrorCode::Conflict,
         _ => ErrorCode::Generic,
     };

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use clap::{ArgGroup, Args, Subcommand, builder::NonEmptyStringValueParser};
 use comfy_table::Table;
-use gd_api::{METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq};
+use gd_api::{JoinToken, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq};
 use uuid::Uuid;
 
 use crate::{cli, client::Client, cmd::Context, error::CliError, output};
@@ -36,6 +36,9 @@ pub enum PeerCommand {
     /// List the peers of the cluster and whether they are online
     #[command(visible_alias = "status")]
     List(ListArgs),
+    /// Show this node's join token, which `peer add --token` on a cluster's node needs to make
+    /// this node join that cluster
+    Token,
 }
 
 /// `peer add`.
@@ -50,6 +53,9 @@ pub struct AddArgs {
     /// A metadata key and its value; repeat for more keys
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_metadata)]
     pub metadata: Vec<(String, String)>,
+    /// The new node's join token (`glustercli peer token` on that node shows it)
+    #[arg(long, value_name = "TOKEN", value_parser = NonEmptyStringValueParser::new())]
+    pub token: Option<String>,
 }
 
 /// `peer remove`.
@@ -119,7 +125,7 @@ impl PeerCommand {
                 }
                 Ok(())
             }
-            PeerCommand::Remove(_) | PeerCommand::List(_) => Ok(()),
+            PeerCommand::Remove(_) | PeerCommand::List(_) | PeerCommand::Token => Ok(()),
         }
     }
 }
@@ -131,7 +137,18 @@ pub async fn run(ctx: &Context, cmd: PeerCommand) -> Result<(), CliError> {
         PeerCommand::Remove(args) => remove(ctx, args).await,
         PeerCommand::Edit(args) => edit(ctx, args).await,
         PeerCommand::List(args) => list(ctx, args).await,
+        PeerCommand::Token => token(ctx).await,
     }
+}
+
+async fn token(ctx: &Context) -> Result<(), CliError> {
+    let t: JoinToken = ctx.client()?.get("/v1/join-token").await?;
+    if ctx.json() {
+        output::print_json(&t)?;
+    } else {
+        output::print_line(&t.token)?;
+    }
+    Ok(())
 }
 
 async fn add(ctx: &Context, args: AddArgs) -> Result<(), CliError> {
@@ -201,6 +218,7 @@ pub fn add_request(args: AddArgs) -> Result<PeerAddReq, String> {
         metadata: metadata_map(&args.metadata)?,
         addresses: vec![args.host],
         zone: args.zone,
+        token: args.token,
     })
 }
 
@@ -467,11 +485,12 @@ mod tests {
             host: "node3:24007".into(),
             zone: Some("z3".into()),
             metadata: vec![("rack".into(), "r1".into())],
+            token: Some("t0k3n".into()),
         })
         .unwrap();
         assert_eq!(
             serde_json::to_value(&req).unwrap(),
-            serde_json::json!({"addresses": ["node3:24007"], "zone": "z3", "metadata": {"rack": "r1"}})
+            serde_json::json!({"addresses": ["node3:24007"], "zone": "z3", "metadata": {"rack": "r1"}, "token": "t0k3n"})
         );
         let edit = |key: Option<&str>, value: Option<&str>, delete, zone: Option<&str>| {
             serde_json::to_value(edit_request(EditArgs {

@@ -5,7 +5,7 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
 };
-use gd_api::{ErrorCode, ErrorResp, Peer, PeerAddReq, PeerEditReq};
+use gd_api::{ErrorCode, ErrorResp, JoinToken, Peer, PeerAddReq, PeerEditReq};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -21,6 +21,24 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(list_peers, add_peer))
         .routes(routes!(get_peer, edit_peer, remove_peer))
+        .routes(routes!(join_token))
+}
+
+/// This node's join token: what a cluster must show (`token` of `POST /v1/peers`) to make this
+/// node join it while it is alone. A new one is made whenever the node leaves a cluster.
+#[utoipa::path(
+    get, path = "/v1/join-token", tag = "peers", operation_id = "JoinTokenGet",
+    responses(
+        (status = 200, description = "The join token", body = JoinToken),
+        (status = 401, description = "Not authenticated", body = ErrorResp),
+        (status = 500, description = "The token file cannot be read or written", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn join_token(State(node): State<SharedState>) -> ApiResult<Json<JoinToken>> {
+    Ok(Json(JoinToken {
+        token: node.join_token()?,
+    }))
 }
 
 /// Filters of `GET /v1/peers` (GD2's): `key` only = has the metadata key; `value` only = some
@@ -61,7 +79,7 @@ async fn list_peers(
     request_body = PeerAddReq,
     responses(
         (status = 201, description = "The new peer", body = Peer, headers(("Location" = String, description = "/v1/peers/<id>"))),
-        (status = 400, description = "Invalid request, or nothing answers at the address", body = ErrorResp),
+        (status = 400, description = "Invalid request, nothing answers at the address, or the node wants its join token", body = ErrorResp),
         (status = 401, description = "Not authenticated", body = ErrorResp),
         (status = 409, description = "The node is not alone, is already a peer, or another add of it is in progress", body = ErrorResp),
         (status = 503, description = "The store cannot answer", body = ErrorResp),
