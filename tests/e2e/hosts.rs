@@ -258,3 +258,139 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         "{list}"
     );
 }
+
+/// Whether the server has closed `s` (without waiting: a silent open connection would block).
+fn closed(s: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    s.set_nonblocking(true).unwrap();
+    let mut b = [0u8; 512];
+    let r = match s.read(&mut b) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    s.set_nonblocking(false).unwrap();
+    r
+}
+
+/// `GET /ping` over a fresh connection; the time to the whole answer.
+fn ping(target: std::net::SocketAddr) -> Duration {
+    use std::io::{Read, Write};
+    let t = std::time::Instant::now();
+    let mut s = std::net::TcpStream::connect_timeout(&target, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /ping HTTP/1.1\r\nHost: target\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    t.elapsed()
+}
+
+/// Waits (at most `bound`) until the server has closed every one of `conns`; the time it took.
+fn wait_all_closed(conns: &mut [std::net::TcpStream], bound: Duration) -> Duration {
+    let t = std::time::Instant::now();
+    wait_for("the server to close the connections", bound, || {
+        conns.iter_mut().all(closed).then_some(())
+    })
+    .unwrap();
+    t.elapsed()
+}
+
+#[test]
+fn a_flood_from_one_address_locks_no_one_out() {
+    use gd_daemon::sunrpc::listener::{
+        CLASSIFY_TIMEOUT, HTTP_HEADER_TIMEOUT, MAX_CLASSIFYING_PER_ADDRESS, MAX_HTTP_PER_ADDRESS,
+    };
+    use std::io::{Read, Write};
+    const FLOOD: usize = 1100;
+    let net = Net::new("gd2s", "198.18.9", &["target", "attacker", "admin"]).unwrap();
+    let dirs = NodeDirs::new();
+    let _reaper = Reaper(vec![node_root(&dirs).display().to_string()]);
+    let d = net.start_glusterd2("target", &dirs).unwrap();
+    let target: std::net::SocketAddr = format!("{}:24007", net.host("target").ip).parse().unwrap();
+    let endpoint = format!("http://{target}");
+    let admin_checks = |what: &str| {
+        let took = net.in_host("admin", || ping(target));
+        assert!(
+            took < Duration::from_secs(1),
+            "/ping took {took:?} during {what}"
+        );
+        let t = std::time::Instant::now();
+        let out = net.cli(
+            "admin",
+            &dirs,
+            &["--endpoints", &endpoint, "volume", "list"],
+        );
+        let cli = t.elapsed();
+        assert!(out.status.success(), "{what}: {}", stderr(&out));
+        assert!(
+            cli < Duration::from_secs(1),
+            "volume list took {cli:?} during {what}"
+        );
+        eprintln!("during {what}: /ping {took:?}, glustercli volume list {cli:?}");
+    };
+
+    // The daemon raised its soft open-files limit to the hard one.
+    let limits = read(std::path::Path::new(&format!("/proc/{}/limits", d.pid())));
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(nums[0], nums[1], "{line}");
+
+    // 1. Silent connections from one address: all but a few are closed at once, the rest when
+    //    they have said nothing for the first-byte timeout, and nobody else notices.
+    let mut silent: Vec<std::net::TcpStream> = net.in_host("attacker", || {
+        (0..FLOOD)
+            .filter_map(|_| {
+                std::net::TcpStream::connect_timeout(&target, Duration::from_secs(5)).ok()
+            })
+            .collect()
+    });
+    assert_eq!(silent.len(), FLOOD, "every connect reached the listener");
+    std::thread::sleep(Duration::from_millis(500));
+    let open = silent.iter_mut().map(|s| !closed(s)).filter(|o| *o).count();
+    assert!(
+        open <= MAX_CLASSIFYING_PER_ADDRESS,
+        "{open} silent connections held"
+    );
+    admin_checks("a silent flood");
+    let took = wait_all_closed(&mut silent, CLASSIFY_TIMEOUT + Duration::from_secs(5));
+    eprintln!("silent flood: {open} of {FLOOD} held, all closed after {took:?}");
+    drop(silent);
+
+    // 2. Keep-alive connections from one address that made a request and went idle: at most
+    //    the per-address bound is served, and idle ones close after the header timeout.
+    let mut idle: Vec<std::net::TcpStream> = net.in_host("attacker", || {
+        (0..FLOOD)
+            .filter_map(|_| {
+                let mut s =
+                    std::net::TcpStream::connect_timeout(&target, Duration::from_secs(5)).ok()?;
+                s.write_all(b"GET /ping HTTP/1.1\r\nHost: target\r\n\r\n")
+                    .ok()?;
+                Some(s)
+            })
+            .collect()
+    });
+    let mut served = 0;
+    for s in &mut idle {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut b = [0u8; 512];
+        if matches!(s.read(&mut b), Ok(n) if n > 0 && b.starts_with(b"HTTP/1.1 200")) {
+            served += 1;
+        }
+    }
+    assert!(
+        served > 0 && served <= MAX_HTTP_PER_ADDRESS,
+        "{served} keep-alive connections served"
+    );
+    admin_checks("an idle keep-alive flood");
+    let took = wait_all_closed(&mut idle, HTTP_HEADER_TIMEOUT + Duration::from_secs(10));
+    assert!(
+        took >= HTTP_HEADER_TIMEOUT - Duration::from_secs(6),
+        "{took:?}"
+    );
+    eprintln!("keep-alive flood: {served} of {FLOOD} served, idle ones closed after {took:?}");
+}

@@ -196,6 +196,23 @@ impl Net {
         run_bounded(cmd, Duration::from_secs(90))
     }
 
+    /// Runs `f` on a thread inside `host`'s network namespace: sockets it opens are that
+    /// host's (and stay so when returned).
+    pub fn in_host<T: Send>(&self, host: &str, f: impl FnOnce() -> T + Send) -> T {
+        let ns = Path::new("/var/run/netns").join(&self.host(host).ns);
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let file = std::fs::File::open(&ns).expect("the host's namespace");
+                    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+                        .expect("enter the host's namespace");
+                    f()
+                })
+                .join()
+                .expect("the thread in the host's namespace")
+        })
+    }
+
     /// The join token of `host`'s glusterd2, as its administrator reads it there.
     pub fn join_token(&self, host: &str, dirs: &NodeDirs) -> String {
         let out = self.cli(host, dirs, &["peer", "token"]);

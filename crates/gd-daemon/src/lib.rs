@@ -65,6 +65,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None
     };
 
+    raise_open_files_limit();
+
     // The proof a cluster must show to make this node join it (DESIGN §3.6).
     let join_token = config.join_token_file();
     gd_auth::load_or_create_secret(&join_token)
@@ -203,5 +205,40 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received"),
         _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}
+
+/// Raises the soft limit of open files to the hard one: every connection (REST clients,
+/// bricks, mounts) is a descriptor, and a flood of idle connections must meet the listener's
+/// own bounds (`sunrpc::listener`) before the process limit, with descriptors to spare for the
+/// daemon's own work (store, files, processes).
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    const RESERVE: u64 = 1024;
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    let now = if soft < hard {
+        match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => hard,
+            Err(e) => {
+                tracing::warn!(error = %e, soft, hard, "cannot raise the open-files limit");
+                soft
+            }
+        }
+    } else {
+        soft
+    };
+    let bounded = (sunrpc::listener::MAX_CLASSIFYING
+        + sunrpc::listener::MAX_HTTP_CONNECTIONS
+        + sunrpc::Limits::default().max_connections) as u64;
+    if now < bounded + RESERVE {
+        tracing::warn!(
+            limit = now,
+            wanted = bounded + RESERVE,
+            "the open-files limit is below what the listener's connection bounds need; raise the hard limit (LimitNOFILE=)"
+        );
+    } else {
+        tracing::debug!(limit = now, "open-files limit");
     }
 }

@@ -8,10 +8,19 @@
 //! unless `secure-access` is set up, which glusterd2 does not support yet; plain HTTP on a TLS
 //! listener goes to the TLS handshake and fails there, as before the listener was shared.
 //!
-//! Bounds: a connection has [`CLASSIFY_TIMEOUT`] to send its first bytes, at most
-//! [`MAX_CLASSIFYING`] connections are being classified at once, and the TLS handshake has its
-//! own timeout; RPC connections are bounded by [`super::Limits::max_connections`]. HTTP
-//! connections are as bounded as they were with `axum::serve` (not at all).
+//! Bounds, so that no one address can starve the others (a flood of silent or idle
+//! connections must not lock out the CLI, a brick's sign-in or a mount's GETSPEC):
+//! - a connection has [`CLASSIFY_TIMEOUT`] to send its first bytes; at most
+//!   [`MAX_CLASSIFYING`] connections are being classified at once, and at most
+//!   [`MAX_CLASSIFYING_PER_ADDRESS`] from one remote address (loopback addresses, where this
+//!   node's own bricks and clients reconnect in bursts, get [`MAX_CLASSIFYING_PER_LOOPBACK`]);
+//! - at most [`MAX_HTTP_CONNECTIONS`] HTTP connections are open, [`MAX_HTTP_PER_ADDRESS`] from
+//!   one address; an HTTP/1 connection must send a request's whole header within
+//!   [`HTTP_HEADER_TIMEOUT`] of being idle, so an idle keep-alive connection closes then too;
+//! - the TLS handshake has its own timeout; RPC connections are bounded by
+//!   [`super::Limits::max_connections`].
+//!
+//! A connection over a bound is closed at once.
 //!
 //! Shutdown (`cancel`): the listeners stop accepting, the unix socket file is removed, HTTP
 //! connections finish their requests (hyper's graceful shutdown) and RPC connections close;
@@ -39,7 +48,6 @@ use hyper_util::{
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream, UnixListener},
-    sync::Semaphore,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt as _;
@@ -53,13 +61,83 @@ use super::{
 pub const UNIX_SOCKET_NAME: &str = "glusterd2.socket";
 
 /// A TCP connection must say what it is (send its first bytes) within this time.
-pub const CLASSIFY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CLASSIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The TLS handshake must complete within this time.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// At most this many TCP connections are being classified at once; more are closed at once.
 pub const MAX_CLASSIFYING: usize = 1024;
+/// At most this many of them from one remote address.
+pub const MAX_CLASSIFYING_PER_ADDRESS: usize = 32;
+/// At most this many of them from one loopback address (this node's own processes).
+pub const MAX_CLASSIFYING_PER_LOOPBACK: usize = 256;
+/// At most this many HTTP connections are open at once.
+pub const MAX_HTTP_CONNECTIONS: usize = 2048;
+/// At most this many of them from one address.
+pub const MAX_HTTP_PER_ADDRESS: usize = 128;
+/// An HTTP/1 connection must send a request's whole header within this time of being idle
+/// (after its previous response, or from its first byte).
+pub const HTTP_HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Counts connections in total and per address, up to bounds.
+#[derive(Clone)]
+struct Quota {
+    total: usize,
+    per_address: usize,
+    per_loopback: usize,
+    held: Arc<std::sync::Mutex<(usize, std::collections::HashMap<std::net::IpAddr, usize>)>>,
+}
+
+/// One connection's place in a [`Quota`], given back when dropped.
+struct QuotaSlot {
+    quota: Quota,
+    ip: std::net::IpAddr,
+}
+
+impl Quota {
+    fn new(total: usize, per_address: usize, per_loopback: usize) -> Quota {
+        Quota {
+            total,
+            per_address,
+            per_loopback,
+            held: Arc::default(),
+        }
+    }
+
+    /// A place for one more connection from `ip`, or `None` over a bound.
+    fn take(&self, ip: std::net::IpAddr) -> Option<QuotaSlot> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let limit = if ip.is_loopback() {
+            self.per_loopback
+        } else {
+            self.per_address
+        };
+        let from_ip = held.1.get(&ip).copied().unwrap_or(0);
+        if held.0 >= self.total || from_ip >= limit {
+            return None;
+        }
+        held.0 += 1;
+        held.1.insert(ip, from_ip + 1);
+        Some(QuotaSlot {
+            quota: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for QuotaSlot {
+    fn drop(&mut self) {
+        let mut held = self.quota.held.lock().unwrap_or_else(|e| e.into_inner());
+        held.0 = held.0.saturating_sub(1);
+        if let Some(n) = held.1.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                held.1.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// Everything the listeners need.
 pub struct Listeners {
@@ -144,7 +222,16 @@ async fn tcp_loop(
     cancel: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let classifying = Arc::new(Semaphore::new(MAX_CLASSIFYING));
+    let classifying = Quota::new(
+        MAX_CLASSIFYING,
+        MAX_CLASSIFYING_PER_ADDRESS,
+        MAX_CLASSIFYING_PER_LOOPBACK,
+    );
+    let http_conns = Quota::new(
+        MAX_HTTP_CONNECTIONS,
+        MAX_HTTP_PER_ADDRESS,
+        MAX_HTTP_PER_ADDRESS,
+    );
     loop {
         let (stream, addr) = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -156,12 +243,13 @@ async fn tcp_loop(
                 }
             },
         };
-        let Ok(permit) = classifying.clone().try_acquire_owned() else {
-            tracing::warn!(peer = %addr, "too many connections being classified; closing");
+        let Some(permit) = classifying.take(addr.ip()) else {
+            tracing::debug!(peer = %addr, "too many connections that have not sent their first bytes; closing");
             continue;
         };
         let _ = stream.set_nodelay(true);
         let (http, server, cancel) = (http.clone(), server.clone(), cancel.clone());
+        let http_conns = http_conns.clone();
         tracker.spawn(async move {
             let first = tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -190,6 +278,10 @@ async fn tcp_loop(
                     super::conn::serve(server, stream, Peer::Tcp(addr), prefix, slot, cancel).await;
                 }
                 Kind::Tls | Kind::Other | Kind::NeedMore => {
+                    let Some(_slot) = http_conns.take(addr.ip()) else {
+                        tracing::debug!(peer = %addr, "too many HTTP connections; closing a new one");
+                        return;
+                    };
                     serve_http(http, Prefixed::new(prefix, stream), addr, cancel).await;
                 }
             }
@@ -287,6 +379,10 @@ where
         req
     });
     let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HTTP_HEADER_TIMEOUT);
     builder.http2().enable_connect_protocol();
     let conn =
         builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
