@@ -401,3 +401,141 @@ fn tls_listener_serves_https_only() {
     // Plain HTTP gets no answer from a TLS listener.
     assert_ne!(http_status(&format!("http://{ip}:{port}/ping")), Some(200));
 }
+
+#[test]
+fn tokens_cover_the_query_and_live_at_most_a_day() {
+    let dirs = NodeDirs::new();
+    let d = start_daemon(&dirs, "127.0.10.8", &["--store", "local"]).unwrap();
+    let http = blocking_client();
+    let secret = gd_auth::read_secret(&dirs.secret_file()).expect("secret file");
+    let sign = |method: &str, target: &str, validity: Duration| {
+        gd_auth::issue_token(gd_auth::CLI_USER, &secret, method, target, validity)
+    };
+    let send = |d: &Daemon, method: reqwest::Method, target: &str, token: String| {
+        let resp = http
+            .request(method, format!("{}{target}", d.url()))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().unwrap_or_default();
+        (
+            status,
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        )
+    };
+    let day = Duration::from_secs(24 * 3600);
+
+    // A token for a path does not work with a query added: the query is signed too.
+    let peer = format!("/v1/peers/{}", uuid::Uuid::new_v4());
+    let forced = format!("{peer}?force=true");
+    let (s, m) = send(
+        &d,
+        reqwest::Method::DELETE,
+        &forced,
+        sign("DELETE", &peer, gd_auth::TOKEN_VALIDITY),
+    );
+    assert_eq!(
+        (s, m.as_str()),
+        (
+            401,
+            "authentication failed: token was issued for another request (qsh mismatch)"
+        )
+    );
+    // Signed with its query it passes (the peer is unknown, so nothing is removed either way),
+    // however the query is spelled.
+    let (s, m) = send(
+        &d,
+        reqwest::Method::DELETE,
+        &forced,
+        sign("DELETE", &forced, gd_auth::TOKEN_VALIDITY),
+    );
+    assert_eq!(s, 404, "{m}");
+    let (s, m) = send(
+        &d,
+        reqwest::Method::GET,
+        "/v1/volumes?value=a%20b&key=k",
+        sign(
+            "GET",
+            "/v1/volumes?key=k&value=a+b",
+            gd_auth::TOKEN_VALIDITY,
+        ),
+    );
+    assert_eq!(s, 200, "{m}");
+    let (s, _) = send(
+        &d,
+        reqwest::Method::GET,
+        "/v1/volumes?key=k&value=other",
+        sign(
+            "GET",
+            "/v1/volumes?key=k&value=a+b",
+            gd_auth::TOKEN_VALIDITY,
+        ),
+    );
+    assert_eq!(s, 401);
+
+    // A token for a century is refused; one for a day is the longest accepted by default.
+    let century = Duration::from_secs(100 * 365 * 24 * 3600);
+    let (s, m) = send(
+        &d,
+        reqwest::Method::GET,
+        "/v1/peers",
+        sign("GET", "/v1/peers", century),
+    );
+    assert_eq!(
+        (s, m.as_str()),
+        (
+            401,
+            "authentication failed: token is valid for 3153600000 s (exp - iat), longer than the \
+             86400 s this node accepts"
+        )
+    );
+    let (s, m) = send(
+        &d,
+        reqwest::Method::GET,
+        "/v1/peers",
+        sign("GET", "/v1/peers", day),
+    );
+    assert_eq!(s, 200, "{m}");
+
+    // The CLI signs its queries.
+    let out = cli_on(
+        &d,
+        &dirs,
+        &["volume", "list", "--key", "k", "--value", "a b&c=d"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli_on(&d, &dirs, &["peer", "list", "--key", "_zone"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    d.stop().unwrap();
+
+    // The bound is configurable.
+    let d = start_daemon(
+        &dirs,
+        "127.0.10.8",
+        &["--store", "local", "--token-max-lifetime", "1h"],
+    )
+    .unwrap();
+    let hour = Duration::from_secs(3600);
+    let (s, m) = send(
+        &d,
+        reqwest::Method::GET,
+        "/v1/peers",
+        sign("GET", "/v1/peers", hour * 2),
+    );
+    assert_eq!(s, 401, "{m}");
+    assert!(
+        m.ends_with("longer than the 3600 s this node accepts"),
+        "{m}"
+    );
+    let (s, m) = send(
+        &d,
+        reqwest::Method::GET,
+        "/v1/peers",
+        sign("GET", "/v1/peers", hour),
+    );
+    assert_eq!(s, 200, "{m}");
+}

@@ -477,11 +477,16 @@ impl Client {
         }
         let mut req = self.http.request(method.clone(), url.clone());
         if let Some(c) = &self.credentials {
+            // The token covers the query too (`gd_auth::qsh`), exactly as the URL sends it.
+            let target = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
+            };
             let token = gd_auth::issue_token(
                 &c.user,
                 &c.secret,
                 method.as_str(),
-                url.path(),
+                &target,
                 gd_auth::TOKEN_VALIDITY,
             );
             req = req.bearer_auth(token);

@@ -140,6 +140,10 @@ pub struct Flags {
     /// Managed etcd: how long a voter may be dead before another node replaces it [default: 5m].
     #[arg(long = "etcd-voter-grace", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub etcd_voter_grace: Option<std::time::Duration>,
+    /// The longest lifetime (`exp - iat`) of a REST or node-to-node token this node accepts
+    /// [default: 24h].
+    #[arg(long = "token-max-lifetime", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub token_max_lifetime: Option<std::time::Duration>,
     /// Managed etcd: from this many nodes on, the store has 5 voters instead of 3 [default: 7].
     #[arg(long = "etcd-five-voters-from", value_name = "NODES")]
     pub etcd_five_voters_from: Option<usize>,
@@ -172,6 +176,8 @@ struct FileConfig {
     restauth: Option<bool>,
     #[serde(default, with = "humantime_serde_opt")]
     etcd_voter_grace: Option<std::time::Duration>,
+    #[serde(default, with = "humantime_serde_opt")]
+    token_max_lifetime: Option<std::time::Duration>,
     etcd_five_voters_from: Option<usize>,
     xlatordir: Option<PathBuf>,
 }
@@ -250,6 +256,8 @@ pub struct Config {
     pub peer_join: PeerJoin,
     pub restauth: bool,
     pub etcd_voter_grace: std::time::Duration,
+    /// The longest lifetime of a token this node accepts (`gd_auth::verify_token`).
+    pub token_max_lifetime: std::time::Duration,
     pub etcd_five_voters_from: usize,
     /// Where the xlators' option tables are read from; `None`: searched for.
     pub xlatordir: Option<PathBuf>,
@@ -404,6 +412,18 @@ impl Config {
         let pidfile = absolute(pick!(pidfile).unwrap_or_else(|| rundir.join("glusterd2.pid")));
         let etcd_voter_grace =
             pick!(etcd_voter_grace).unwrap_or(std::time::Duration::from_secs(300));
+        let token_max_lifetime = pick!(token_max_lifetime).unwrap_or(gd_auth::DEFAULT_MAX_LIFETIME);
+        // The CLI and other nodes sign tokens for TOKEN_VALIDITY: a shorter bound locks them out.
+        if token_max_lifetime < gd_auth::TOKEN_VALIDITY {
+            return Err(bad(
+                "token-max-lifetime",
+                format!(
+                    "{} is shorter than the {} tokens glustercli and other nodes sign",
+                    humantime::format_duration(token_max_lifetime),
+                    humantime::format_duration(gd_auth::TOKEN_VALIDITY)
+                ),
+            ));
+        }
         let etcd_five_voters_from = pick!(etcd_five_voters_from).unwrap_or(7);
         if etcd_five_voters_from < 5 {
             return Err(bad(
@@ -441,6 +461,7 @@ impl Config {
             peer_join,
             restauth,
             etcd_voter_grace,
+            token_max_lifetime,
             etcd_five_voters_from,
             xlatordir,
         })
@@ -535,6 +556,13 @@ fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<FileConfig, Config
             Some(s) => Some(
                 humantime::parse_duration(&s)
                     .map_err(|e| bad("GD2_ETCD_VOTER_GRACE", format!("{s:?}: {e}")))?,
+            ),
+            None => None,
+        },
+        token_max_lifetime: match get("token-max-lifetime") {
+            Some(s) => Some(
+                humantime::parse_duration(&s)
+                    .map_err(|e| bad("GD2_TOKEN_MAX_LIFETIME", format!("{s:?}: {e}")))?,
             ),
             None => None,
         },
@@ -712,6 +740,32 @@ mod tests {
             let err = load(args, env).unwrap_err().to_string();
             assert!(err.contains(needle), "{args:?} {env:?}: {err}");
         }
+    }
+
+    #[test]
+    fn token_max_lifetime_from_flag_env_and_file() {
+        let day = std::time::Duration::from_secs(24 * 3600);
+        assert_eq!(load(&[], &[]).unwrap().token_max_lifetime, day);
+        let c = load(&["--token-max-lifetime", "1h"], &[]).unwrap();
+        assert_eq!(c.token_max_lifetime.as_secs(), 3600);
+        let c = load(&[], &[("GD2_TOKEN_MAX_LIFETIME", "10m")]).unwrap();
+        assert_eq!(c.token_max_lifetime.as_secs(), 600);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "token-max-lifetime = \"7d\"\n").unwrap();
+        let c = load(&["--config", f.to_str().unwrap()], &[]).unwrap();
+        assert_eq!(c.token_max_lifetime, 7 * day);
+        let e = load(&[], &[("GD2_TOKEN_MAX_LIFETIME", "long")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("GD2_TOKEN_MAX_LIFETIME"), "{e}");
+        let e = load(&["--token-max-lifetime", "1m"], &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid token-max-lifetime: 1m is shorter than the 2m tokens glustercli and other nodes sign"
+        );
     }
 
     #[test]

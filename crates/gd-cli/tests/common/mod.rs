@@ -707,19 +707,25 @@ async fn record(State(state): State<Arc<AppState>>, req: Request, next: Next) ->
         .await
 }
 
-/// GD2's auth middleware: a bearer JWT signed with the secret, for this method and path.
+/// glusterd2's auth middleware: a bearer JWT signed with the secret, for this method, path
+/// and query.
 async fn check_token(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     if let Some(secret) = &state.setup.secret {
         let header = req
             .headers()
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or(req.uri().path(), |pq| pq.as_str());
         let checked = gd_auth::bearer_token(header).and_then(|token| {
             gd_auth::verify_token(
                 token,
                 |user| (user == gd_auth::CLI_USER).then(|| secret.clone()),
                 req.method().as_str(),
-                req.uri().path(),
+                target,
+                gd_auth::DEFAULT_MAX_LIFETIME,
             )
         });
         if let Err(e) = checked {

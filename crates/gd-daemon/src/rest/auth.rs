@@ -5,6 +5,8 @@
 //! REST secret (unless `restauth = false`). Node-to-node calls under `/v1/internal/` need a
 //! token of `glusterd2` signed with the cluster secret, whatever `restauth` says; the join
 //! request is the exception (the joiner has no cluster secret yet, see `Node::join`).
+//! Every token lives at most `token-max-lifetime` (configured, 24 h by default), whoever
+//! signed it.
 
 use axum::{
     extract::{Request, State},
@@ -54,12 +56,15 @@ pub(super) async fn require_token(
         .headers()
         .get(AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
+    // The query is signed too (`gd_auth::qsh`), so a token for a path works with no other one.
+    let target = req.uri().path_and_query().map_or(path, |pq| pq.as_str());
     let verified = gd_auth::bearer_token(header).and_then(|token| {
         gd_auth::verify_token(
             token,
             |u| (u == user).then(|| secret.clone()),
             req.method().as_str(),
-            path,
+            target,
+            node.config.token_max_lifetime,
         )
     });
     match verified {

@@ -125,7 +125,12 @@ pub(crate) fn metadata_matches(
         title = "glusterd2",
         description = "The GlusterFS management daemon's REST API. Authenticate with \
             `Authorization: Bearer <JWT>`: HS256 over the node's secret, claims iss, iat, exp \
-            and qsh = hex(sha256(\"METHOD&path\")).",
+            and qsh = hex(sha256(\"METHOD&path\")), or hex(sha256(\"METHOD&path&query\")) \
+            when the request has query parameters, where query is canonical: the parameters \
+            decoded (`+` is a blank), sorted by key then value, percent-encoded with every byte \
+            but `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex), and joined with `&`. A token \
+            covers only its request's query, and lives at most the node's token-max-lifetime \
+            (exp - iat; 24 h by default).",
         license(name = "GPL-2.0-or-later"),
     ),
     modifiers(&BearerAuth),
