@@ -14,8 +14,12 @@
 //!   not reported it yet (steps are idempotent), so a crash mid-step is retried, not lost.
 //! - If the initiator dies, its lease ends, so its object locks vanish and its liveness key
 //!   goes; the **cleanup leader** (one node, elected with a store lock) then takes over as
-//!   coordinator and rolls the transaction back. Transactions older than [`TXN_AGE_MAX`] are
-//!   rolled back the same way.
+//!   coordinator and ends the transaction: committed when its last step completed on every
+//!   node (nothing that completed is ever undone), else rolled back. A transaction whose
+//!   cursor has not moved for its step's bound plus [`TXN_STALL_MARGIN`] is ended the same way;
+//!   an initiator that restarts ends its own at once ([`Engine::recover_own`]).
+//! - A step on a node that is gone (no liveness key) fails at once, not at its bound.
+//! - The coordinator runs in a task of its own, so a client that goes away changes nothing.
 //! - Undo that a node could not confirm (it was down) stays recorded: the transaction keeps
 //!   `state = failed` until that node comes back and runs its undos, or [`TXN_KEEP_MAX`] passes.
 //!
@@ -48,8 +52,10 @@ pub const TXN_PREFIX: &str = "txn/";
 pub const ALIVE_PREFIX: &str = "alive/";
 /// The lock of the cleanup leader.
 const CLEANUP_LOCK: &str = "txn-cleanup";
-/// A transaction still running after this long is rolled back by the cleanup leader.
-pub const TXN_AGE_MAX: Duration = Duration::from_secs(600);
+/// A transaction whose cursor has not moved for its current step's bound plus this long is
+/// stalled (its coordinator is gone without its node being gone), and the cleanup leader ends
+/// it.
+pub const TXN_STALL_MARGIN: Duration = Duration::from_secs(60);
 /// A failed transaction whose undo some node never confirmed is forgotten after this long.
 pub const TXN_KEEP_MAX: Duration = Duration::from_secs(3600);
 /// The default bound on one step (on all of its nodes).
@@ -104,6 +110,10 @@ struct TxnSpec {
     id: Uuid,
     operation: String,
     initiator: Uuid,
+    /// The initiator's engine instance (one per process): tells a restarted initiator its
+    /// own abandoned transactions from the ones it runs now.
+    #[serde(default)]
+    instance: Option<Uuid>,
     created_unix_ms: u64,
     steps: Vec<Step>,
 }
@@ -129,11 +139,25 @@ impl Phase {
     }
 }
 
-/// Which step runs now, and in which direction.
+/// Which step runs now, and in which direction, and since when (the transaction's last
+/// progress: a transaction is stalled when its cursor has not moved for too long, whatever
+/// its age).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Cursor {
     step: usize,
     phase: Phase,
+    #[serde(default)]
+    moved_unix_ms: u64,
+}
+
+impl Cursor {
+    fn at(step: usize, phase: Phase) -> Cursor {
+        Cursor {
+            step,
+            phase,
+            moved_unix_ms: now_ms(),
+        }
+    }
 }
 
 impl Record for Cursor {
@@ -223,6 +247,9 @@ pub enum TxnError {
         nodes: Vec<Uuid>,
         timeout_s: u64,
     },
+    /// Nodes of a step went offline (their lease ended) before reporting it.
+    #[error("step {step} cannot complete: nodes {nodes:?} are offline")]
+    NodesGone { step: String, nodes: Vec<Uuid> },
     /// The transaction is malformed (no steps, a step without nodes, an unknown step name...).
     #[error("invalid transaction: {0}")]
     Invalid(String),
@@ -265,9 +292,15 @@ impl Registry {
 
 /// One node's transaction engine: participant, coordinator of the transactions it starts,
 /// and (when elected) cleanup leader.
+#[derive(Clone)]
 pub struct Engine {
     store: Arc<dyn Store>,
     me: Uuid,
+    /// This process's engine, as recorded in the transactions it starts.
+    instance: Uuid,
+    /// Ends the coordinators of this engine's transactions (the node is shutting down); their
+    /// transactions are then ended by the node when it restarts, or by the cleanup leader.
+    coordinators: CancellationToken,
     registry: Registry,
 }
 
@@ -276,6 +309,8 @@ impl Engine {
         Arc::new(Engine {
             store,
             me,
+            instance: Uuid::new_v4(),
+            coordinators: CancellationToken::new(),
             registry,
         })
     }
@@ -285,7 +320,36 @@ impl Engine {
     /// Runs a transaction to the end: takes its locks (bound to `lease`), records it, drives
     /// every step, and on failure undoes what was done. Returns when the transaction is over,
     /// with the notes the nodes gave on the steps they completed.
+    ///
+    /// The transaction runs in a task of its own: the caller (an HTTP request) may go away —
+    /// a client that gives up, a dropped connection — and the transaction still ends,
+    /// committed or undone, instead of stopping half-way with its locks held.
     pub async fn execute(&self, txn: Transaction, lease: LeaseId) -> Result<Vec<Note>, TxnError> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                r = engine.execute_here(txn, lease) => r,
+                _ = engine.coordinators.cancelled() => Err(TxnError::Invalid(
+                    "this node is shutting down; the transaction will be ended when it restarts \
+                     or by another node".into(),
+                )),
+            }
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(TxnError::Invalid(format!(
+                "internal: the transaction's task ended abnormally: {e}"
+            )))
+        })
+    }
+
+    /// Stops coordinating: the transactions this engine drives stop where they are (as if
+    /// the process died), to be ended by [`Engine::recover_own`] or the cleanup leader.
+    pub fn shutdown(&self) {
+        self.coordinators.cancel();
+    }
+
+    async fn execute_here(&self, txn: Transaction, lease: LeaseId) -> Result<Vec<Note>, TxnError> {
         if txn.steps.is_empty() || txn.steps.len() > STEPS_MAX {
             return Err(TxnError::Invalid(format!(
                 "a transaction has 1 to {STEPS_MAX} steps"
@@ -330,6 +394,7 @@ impl Engine {
             id,
             operation: txn.operation.clone(),
             initiator: self.me,
+            instance: Some(self.instance),
             created_unix_ms: now_ms(),
             steps: txn.steps,
         };
@@ -342,10 +407,7 @@ impl Engine {
 
     async fn coordinate(&self, spec: TxnSpec) -> Result<Vec<Note>, TxnError> {
         let id = spec.id;
-        let first = Cursor {
-            step: 0,
-            phase: Phase::Do,
-        };
+        let first = Cursor::at(0, Phase::Do);
         let created = self
             .store
             .txn(
@@ -369,10 +431,7 @@ impl Engine {
                 self.store
                     .put(
                         &cursor_key(id),
-                        record::encode(&Cursor {
-                            step: index,
-                            phase: Phase::Do,
-                        }),
+                        record::encode(&Cursor::at(index, Phase::Do)),
                         None,
                     )
                     .await?;
@@ -415,10 +474,7 @@ impl Engine {
             self.store
                 .put(
                     &cursor_key(id),
-                    record::encode(&Cursor {
-                        step: index,
-                        phase: Phase::Undo,
-                    }),
+                    record::encode(&Cursor::at(index, Phase::Undo)),
                     None,
                 )
                 .await?;
@@ -445,7 +501,7 @@ impl Engine {
                 Outcome::Failed { node, error } => {
                     tracing::error!(txn = %id, step = %step.name, %node, %error, "undo failed");
                 }
-                Outcome::Missing(nodes) => {
+                Outcome::Missing(nodes) | Outcome::Gone(nodes) => {
                     tracing::warn!(txn = %id, step = %step.name, ?nodes, "undo not confirmed; kept for when the nodes return");
                     unconfirmed = true;
                 }
@@ -513,6 +569,24 @@ impl Engine {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
                 return Ok(Outcome::Missing(missing));
+            }
+            // A node that is gone (its lease ended) will not report before it returns: the step
+            // fails now rather than at its bound. (Undo waits only for live nodes anyway.)
+            if phase == Phase::Do {
+                let mut gone = vec![];
+                for n in &missing {
+                    if self
+                        .store
+                        .get(&format!("{ALIVE_PREFIX}{n}"))
+                        .await?
+                        .is_none()
+                    {
+                        gone.push(*n);
+                    }
+                }
+                if !gone.is_empty() {
+                    return Ok(Outcome::Gone(gone));
+                }
             }
             // Wake on the next report (or re-read after a short while if the watch is gone).
             let wait = left.min(Duration::from_millis(500));
@@ -725,18 +799,71 @@ impl Engine {
                 continue;
             }
             let orphaned = !alive.contains(&spec.initiator);
-            let too_old = now.saturating_sub(spec.created_unix_ms) > TXN_AGE_MAX.as_millis() as u64;
-            if orphaned || too_old {
+            if orphaned || stalled(&spec, cursor, now) {
                 let reason = if orphaned {
                     "its initiator died"
                 } else {
-                    "it ran too long"
+                    "its coordinator stopped making progress"
                 };
-                tracing::warn!(txn = %id, operation = %spec.operation, reason, "rolling back an orphaned transaction");
-                self.roll_back(&spec, cursor.step, reason).await?;
+                self.finish_abandoned(&spec, cursor, reason).await?;
             }
         }
         Ok(())
+    }
+
+    /// Ends a transaction whose coordinator is gone: committed when its last step completed on
+    /// every node (every change was made: undoing it would take back what the user may have
+    /// been told succeeded, and what is already in use), else undone.
+    async fn finish_abandoned(
+        &self,
+        spec: &TxnSpec,
+        cursor: Cursor,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let id = spec.id;
+        let last = spec.steps.len().saturating_sub(1);
+        if cursor.phase == Phase::Do && cursor.step == last {
+            let step = &spec.steps[last];
+            let mut done = 0;
+            for node in &step.nodes {
+                let key = report_key(id, last, Phase::Do, *node);
+                if let Some(kv) = self.store.get(&key).await?
+                    && record::decode::<Report>(&key, &kv.value)?.ok
+                {
+                    done += 1;
+                }
+            }
+            if done == step.nodes.len() {
+                tracing::warn!(txn = %id, operation = %spec.operation, reason, "every step of an abandoned transaction completed; committing it");
+                return self
+                    .store
+                    .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
+                    .await
+                    .map(drop);
+            }
+        }
+        tracing::warn!(txn = %id, operation = %spec.operation, reason, "rolling back an abandoned transaction");
+        self.roll_back(spec, cursor.step, reason).await
+    }
+
+    /// Ends the transactions this node started before it restarted: their coordinator died
+    /// with the old process, and nobody else ends them while this node is alive again. Run once
+    /// at start-up (the transactions this process starts meanwhile are left alone). Returns how
+    /// many it ended.
+    pub async fn recover_own(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for (id, spec, cursor) in self.transactions().await? {
+            if spec.initiator != self.me
+                || spec.instance == Some(self.instance)
+                || self.store.get(&failed_key(id)).await?.is_some()
+            {
+                continue;
+            }
+            self.finish_abandoned(&spec, cursor, "its initiator restarted")
+                .await?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Nodes that have not confirmed the undo of a step they were asked to undo.
@@ -762,6 +889,25 @@ impl Engine {
     }
 }
 
+/// Whether the cursor of a running transaction has not moved for its step's bound plus
+/// [`TXN_STALL_MARGIN`] (`now` in Unix milliseconds).
+fn stalled(spec: &TxnSpec, cursor: Cursor, now: u64) -> bool {
+    let bound = match cursor.phase {
+        Phase::Do => spec
+            .steps
+            .get(cursor.step)
+            .and_then(|s| s.timeout)
+            .unwrap_or(STEP_TIMEOUT),
+        Phase::Undo => UNDO_TIMEOUT,
+    } + TXN_STALL_MARGIN;
+    let since = if cursor.moved_unix_ms > 0 {
+        cursor.moved_unix_ms
+    } else {
+        spec.created_unix_ms
+    };
+    now.saturating_sub(since) > bound.as_millis() as u64
+}
+
 enum Outcome {
     /// Every node succeeded; the notes some gave.
     AllOk(Vec<(Uuid, String)>),
@@ -770,6 +916,8 @@ enum Outcome {
         error: String,
     },
     Missing(Vec<Uuid>),
+    /// Nodes that went offline without reporting.
+    Gone(Vec<Uuid>),
 }
 
 impl Outcome {
@@ -782,6 +930,10 @@ impl Outcome {
                 step: step.name.clone(),
                 node,
                 error,
+            },
+            Outcome::Gone(nodes) => TxnError::NodesGone {
+                step: step.name.clone(),
+                nodes,
             },
             Outcome::Missing(nodes) => TxnError::Timeout {
                 step: step.name.clone(),

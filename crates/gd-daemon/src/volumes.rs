@@ -6,7 +6,10 @@
 //!
 //! Create is a transaction (`gd_core::txn`) locked on the volume name:
 //! 1. `volume-create.validate-bricks` on every brick node: checks that change nothing (path,
-//!    directory, mount point, root file system, xattr support, traces of an earlier volume);
+//!    directory, mount point, root file system, xattr support, traces of an earlier volume).
+//!    First, and whatever `force` says, the path with its symlinks resolved on that node must
+//!    not be a system directory or one of the node's own ([`ProtectedDirs`]): marking `/etc`
+//!    as a brick, or exporting the node's secrets, is never what anyone meant;
 //! 2. `volume-create.init-bricks` on every brick node: create the directory if asked, set
 //!    `trusted.glusterfs.volume-id` and create `.glusterfs`; undo takes back exactly that;
 //! 3. `volume-create.store` on the initiator: write the volume and brick references, only if
@@ -60,7 +63,6 @@ const GFID_XATTR: &str = "trusted.gfid";
 /// Bounds of a create request.
 const BRICKS_MAX: usize = 1024;
 const NAME_MAX: usize = 64;
-const PATH_MAX: usize = 4096;
 /// How long the brick steps may take on all brick nodes.
 const BRICK_STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -638,15 +640,11 @@ fn host_of(addr: &str) -> &str {
     }
 }
 
-/// An absolute, normalised path without `.`/`..` parts or control characters.
+/// An absolute, normalised path without `.`/`..` parts, that volgen can put in a volfile
+/// (`gd_volgen::check_brick_path`, the rule the volume's bricks will be started under).
 fn clean_path(p: &str) -> Result<String, ApiErr> {
+    gd_volgen::check_brick_path(p).map_err(|e| invalid(e.to_string()).field("path", p))?;
     let bad = |why: &str| invalid(format!("brick path {p:?}: {why}")).field("path", p);
-    if !p.starts_with('/') {
-        return Err(bad("not an absolute path"));
-    }
-    if p.len() >= PATH_MAX || p.chars().any(|c| c.is_control()) {
-        return Err(bad("too long or has control characters"));
-    }
     let mut parts = vec![];
     for part in p.split('/') {
         match part {
@@ -1119,6 +1117,22 @@ fn txn_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -> A
                 .collect::<Vec<_>>()
                 .join(","),
         ),
+        TxnError::NodesGone { step, nodes } => ApiErr::new(
+            ErrorCode::TxnStepFailed,
+            format!(
+                "{operation} failed: {} went offline before doing its part; what was done is undone",
+                nodes.iter().map(label).collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .field("step", step)
+        .field(
+            "peer-ids",
+            nodes
+                .iter()
+                .map(Uuid::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         TxnError::Invalid(m) => ApiErr::new(ErrorCode::Internal, m),
         TxnError::Store(s) => s.into(),
     }
@@ -1167,6 +1181,7 @@ impl StepHandler for ValidateBricks {
             .filter_map(|kv| record::decode::<BrickRef>(&kv.key, &kv.value).ok())
             .map(|r| r.path)
             .collect();
+        let protected = ProtectedDirs::of(&self.node.config);
         for b in a.bricks.iter().filter(|b| b.peer_id == me) {
             for e in &existing {
                 if b.path == *e
@@ -1181,8 +1196,11 @@ impl StepHandler for ValidateBricks {
             }
             let path = PathBuf::from(&b.path);
             tokio::task::spawn_blocking({
-                let (force, flags) = (a.force, a.flags);
-                move || check_brick(&path, force, flags)
+                let (force, flags, protected) = (a.force, a.flags, protected.clone());
+                move || {
+                    protected.check(&path)?;
+                    check_brick(&path, force, flags)
+                }
             })
             .await
             .map_err(|e| e.to_string())??;
@@ -1193,6 +1211,136 @@ impl StepHandler for ValidateBricks {
     async fn undo(&self, _: &serde_json::Value) -> Result<(), String> {
         Ok(())
     }
+}
+
+/// The directories no brick may be, even with `force`: marking one (an xattr on `/etc`) or
+/// exporting one (the node's secrets under its state directory) is never what was meant.
+///
+/// A brick is refused when it is one of [`SYSTEM_DIRS`], inside one of [`PSEUDO_FS_DIRS`], or
+/// is, is inside or holds one of the node's own directories (state, run and log directories,
+/// and [`DAEMON_STATE_DIRS`]). Paths are compared as given and with their symlinks resolved on
+/// the brick's node (a link to `/etc` is `/etc`; with `/lib` a link to `usr/lib`, `/usr/lib`
+/// is `/lib`); a brick that does not exist yet is resolved through its longest existing
+/// ancestor.
+#[derive(Debug, Clone)]
+struct ProtectedDirs {
+    /// Each as configured and as resolved.
+    system: Vec<(PathBuf, PathBuf)>,
+    pseudo: Vec<(PathBuf, PathBuf)>,
+    own: Vec<(PathBuf, PathBuf)>,
+}
+
+/// The root and the directories of the operating system itself.
+const SYSTEM_DIRS: [&str; 11] = [
+    "/", "/etc", "/usr", "/boot", "/proc", "/sys", "/dev", "/bin", "/sbin", "/lib", "/lib64",
+];
+/// The kernel's and devices' file systems: nothing under them can hold data.
+const PSEUDO_FS_DIRS: [&str; 3] = ["/proc", "/sys", "/dev"];
+/// The state directories of glusterd2 and GD1 at their usual places, whatever this node uses.
+const DAEMON_STATE_DIRS: [&str; 2] = ["/var/lib/glusterd2", "/var/lib/glusterd"];
+/// How many symlinks resolving one brick path may follow (Linux's `MAXSYMLINKS`).
+const SYMLINK_HOPS_MAX: usize = 40;
+
+impl ProtectedDirs {
+    fn of(config: &crate::config::Config) -> ProtectedDirs {
+        ProtectedDirs::new(
+            [&config.localstatedir, &config.rundir, &config.logdir]
+                .into_iter()
+                .cloned(),
+        )
+    }
+
+    /// The protected directories of a node whose own directories are `own`.
+    fn new(own: impl IntoIterator<Item = PathBuf>) -> ProtectedDirs {
+        let own = own
+            .into_iter()
+            .chain(DAEMON_STATE_DIRS.iter().map(PathBuf::from));
+        let both = |p: PathBuf| {
+            let r = resolve(&p).unwrap_or_else(|_| p.clone());
+            (p, r)
+        };
+        ProtectedDirs {
+            system: SYSTEM_DIRS.iter().map(PathBuf::from).map(both).collect(),
+            pseudo: PSEUDO_FS_DIRS.iter().map(PathBuf::from).map(both).collect(),
+            own: own.map(both).collect(),
+        }
+    }
+
+    /// Refuses `path` if it is, or resolves to, a protected directory (see the type).
+    fn check(&self, path: &Path) -> Result<(), String> {
+        let real = resolve(path).map_err(|e| format!("brick {}: {e}", path.display()))?;
+        if let Some(what) = self.refusal(path, |d| &d.0) {
+            return Err(format!(
+                "brick {} is {what}: refused even with force",
+                path.display()
+            ));
+        }
+        match self.refusal(&real, |d| &d.1) {
+            None => Ok(()),
+            Some(what) => Err(format!(
+                "brick {} resolves to {}, which is {what}: refused even with force",
+                path.display(),
+                real.display()
+            )),
+        }
+    }
+
+    /// What protected directory `path` is, is inside or holds, comparing it with each
+    /// directory as `form` gives it (as configured, or resolved).
+    fn refusal(&self, path: &Path, form: fn(&(PathBuf, PathBuf)) -> &PathBuf) -> Option<String> {
+        if self.system.iter().any(|d| path == form(d)) {
+            return Some("a system directory".to_owned());
+        }
+        if let Some(d) = self.pseudo.iter().find(|d| path.starts_with(form(d))) {
+            return Some(format!("inside {} (a kernel file system)", d.0.display()));
+        }
+        self.own.iter().find_map(|d| {
+            let what = format!("{} (a directory of the management daemon)", d.0.display());
+            let dir = form(d);
+            if path == dir {
+                Some(what)
+            } else if path.starts_with(dir) {
+                Some(format!("inside {what}"))
+            } else if dir.starts_with(path) {
+                Some(format!("a parent of {what}, which the brick would export"))
+            } else {
+                None
+            }
+        })
+    }
+}
+
+/// `path` with its symlinks resolved as far as it exists: its longest existing ancestor made
+/// canonical, the rest (not made yet) appended. A dangling symlink on the way is followed to
+/// where it points, as any later use of the path would once the target exists.
+fn resolve(path: &Path) -> Result<PathBuf, String> {
+    let mut path = path.to_path_buf();
+    for _ in 0..=SYMLINK_HOPS_MAX {
+        let mut rest: Vec<std::ffi::OsString> = vec![];
+        let mut cur = path.as_path();
+        let next = loop {
+            if let Ok(mut real) = std::fs::canonicalize(cur) {
+                real.extend(rest.iter().rev());
+                return Ok(real);
+            }
+            if let Ok(target) = std::fs::read_link(cur) {
+                let mut target = cur.parent().unwrap_or(Path::new("/")).join(target);
+                target.extend(rest.iter().rev());
+                break target;
+            }
+            match (cur.parent(), cur.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    cur = parent;
+                }
+                _ => return Err("its path cannot be resolved".into()),
+            }
+        };
+        path = next;
+    }
+    Err(format!(
+        "its path goes through more than {SYMLINK_HOPS_MAX} symbolic links"
+    ))
 }
 
 /// The brick checks of GD2 (research/gd2.md §5.5), relaxed by `force` and the flags.
@@ -1275,8 +1423,11 @@ impl StepHandler for InitBricks {
         let me = self.node.identity().peer_id;
         let bricks: Vec<BrickRecord> = a.bricks.into_iter().filter(|b| b.peer_id == me).collect();
         let (id, force, create) = (a.volume_id, a.force, a.flags.create_brick_dir || a.force);
+        let protected = ProtectedDirs::of(&self.node.config);
         tokio::task::spawn_blocking(move || {
             for b in &bricks {
+                // Again, right before marking: a symlink may have changed since the checks.
+                protected.check(Path::new(&b.path))?;
                 init_brick(Path::new(&b.path), id, create, force)?;
             }
             Ok::<(), String>(())
@@ -1502,9 +1653,34 @@ pub fn spawn_background(
     let liveness = node.liveness.clone();
     vec![
         tokio::spawn(engine.clone().run_participant(cancel.clone())),
+        tokio::spawn(recover_own_transactions(engine.clone(), cancel.clone())),
         tokio::spawn(engine.run_cleanup(move || liveness.lease(), cancel.clone())),
         tokio::spawn(reconciler.run(cancel)),
     ]
+}
+
+/// Ends the transactions this node started before it restarted (their coordinator died with
+/// the old process), retrying until the store answers.
+async fn recover_own_transactions(engine: Arc<Engine>, cancel: CancellationToken) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match engine.recover_own().await {
+            Ok(0) => return,
+            Ok(n) => {
+                tracing::info!(
+                    count = n,
+                    "ended the transactions this node left when it stopped"
+                );
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot look for abandoned transactions yet"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
 }
 
 /// How long measuring a volume's space through a temporary mount may take.
@@ -1805,6 +1981,99 @@ mod tests {
         undo_init_brick(&kept, id);
         assert!(
             kept.join("data").exists() && xattr::get(&kept, VOLUME_ID_XATTR).unwrap().is_none()
+        );
+    }
+
+    #[test]
+    fn protected_directories_are_refused_whatever_the_path_says() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let state = root.join("state");
+        std::fs::create_dir(&state).unwrap();
+        let protected = ProtectedDirs::new([state.clone(), root.join("run")]);
+        let refused = |p: &Path| protected.check(p).unwrap_err();
+
+        for system in SYSTEM_DIRS {
+            assert_eq!(
+                refused(Path::new(system)),
+                format!("brick {system} is a system directory: refused even with force")
+            );
+        }
+        for pseudo in ["/proc/1/b", "/sys/b", "/dev/shm/b"] {
+            assert!(
+                refused(Path::new(pseudo)).contains("(a kernel file system)"),
+                "{pseudo}"
+            );
+        }
+        // Symbolic links are followed, also where the brick does not exist yet.
+        symlink("/etc", root.join("etc-link")).unwrap();
+        assert_eq!(
+            refused(&root.join("etc-link")),
+            format!(
+                "brick {}/etc-link resolves to /etc, which is a system directory: refused even \
+                 with force",
+                root.display()
+            )
+        );
+        symlink("/proc", root.join("proc-link")).unwrap();
+        assert!(refused(&root.join("proc-link/new/b")).contains("which is inside /proc"));
+        symlink("/dev/gd2-no-such-device", root.join("dangling")).unwrap();
+        assert!(refused(&root.join("dangling/b")).contains("which is inside /dev"));
+        symlink("loop2", root.join("loop1")).unwrap();
+        symlink("loop1", root.join("loop2")).unwrap();
+        assert!(refused(&root.join("loop1/b")).contains("more than 40 symbolic links"));
+
+        // The node's own directories: not them, not inside them, not above them.
+        let own = format!("{} (a directory of the management daemon)", state.display());
+        assert_eq!(
+            refused(&state),
+            format!(
+                "brick {} is {own}: refused even with force",
+                state.display()
+            )
+        );
+        assert!(refused(&state.join("b")).contains(&format!("is inside {own}")));
+        assert!(
+            refused(&root.join("run/b")).contains("is inside"),
+            "not made yet"
+        );
+        assert!(refused(&root).contains(&format!(
+            "is a parent of {own}, which the brick would export"
+        )));
+        symlink(&state, root.join("state-link")).unwrap();
+        assert!(refused(&root.join("state-link/b")).contains(&format!("which is inside {own}")));
+        assert!(refused(Path::new("/var/lib/glusterd2/b")).contains("inside /var/lib/glusterd2"));
+
+        // Everything else is for the other checks to judge.
+        protected.check(&root.join("bricks/b1")).unwrap();
+        symlink(root.join("bricks"), root.join("bricks-link")).unwrap();
+        protected.check(&root.join("bricks-link/b1")).unwrap();
+        protected.check(Path::new("/etc-data/b1")).unwrap();
+        protected.check(Path::new("/srv/usr")).unwrap();
+    }
+
+    #[test]
+    fn brick_paths_follow_volgens_rule() {
+        for (path, character) in [("/b 1", "a blank (' ')"), ("/b#1", "'#'"), ("/b`1`", "'`'")] {
+            let e = clean_path(path).unwrap_err();
+            assert_eq!(e.status, 400);
+            let err = &e.body.errors[0];
+            assert!(
+                err.message
+                    .starts_with(&format!("brick path {path:?} contains {character};")),
+                "{}",
+                err.message
+            );
+            assert_eq!(err.fields["path"], path);
+        }
+        assert!(
+            clean_path(&format!("/{}", "x".repeat(4095)))
+                .unwrap_err()
+                .body
+                .errors[0]
+                .message
+                .contains("the limit is 4095 bytes")
         );
     }
 

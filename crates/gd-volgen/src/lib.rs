@@ -27,7 +27,9 @@ pub mod volume;
 pub use generate::{BrickEnv, ClientKind, Volgen, brick_volfile, client_volfile, shd_volfile};
 pub use graph::{Graph, MAX_VOLFILE_BYTES, Xlator};
 pub use options::{Action, GraphKind, Graphs, OptionEntry, OptionTable};
-pub use volume::{Brick, Transport, Volume, VolumeOptions, VolumeType};
+pub use volume::{
+    Brick, BrickPathError, Transport, Volume, VolumeOptions, VolumeType, check_brick_path,
+};
 
 /// Everything that can go wrong in this crate. Each variant says what was refused and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -238,10 +238,82 @@ pub struct Volume {
 
 /// The longest volume name accepted here (a bound, not a policy; GD1 allows fewer).
 pub const MAX_VOLUME_NAME: usize = 128;
-/// The longest brick path accepted here (Linux's `PATH_MAX`).
+/// Linux's `PATH_MAX`, which counts the terminating NUL: a brick path is shorter.
 pub const MAX_BRICK_PATH: usize = 4096;
 /// The longest brick host accepted here (a DNS name's limit).
 pub const MAX_BRICK_HOST: usize = 255;
+
+/// Why a brick path cannot be used; see [`check_brick_path`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BrickPathError {
+    /// The path does not start with `/`.
+    #[error("brick path {path:?} is not absolute (it must start with '/')")]
+    NotAbsolute {
+        /// The refused path.
+        path: String,
+    },
+    /// The path does not fit in `PATH_MAX`.
+    #[error("brick path is {len} bytes long; the limit is {} bytes", MAX_BRICK_PATH - 1)]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The path holds a character GlusterFS cannot take in a brick path.
+    #[error(
+        "brick path {path:?} contains {}; a brick path cannot hold blanks, control characters, \
+         '\"', '\\', '`' or '#'",
+        describe_char(*character)
+    )]
+    Character {
+        /// The refused path.
+        path: String,
+        /// The first refused character in it.
+        character: char,
+    },
+}
+
+/// Whether GlusterFS can take `c` in a brick path (see [`check_brick_path`]).
+fn refused_in_brick_path(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '`' | '#')
+}
+
+fn describe_char(c: char) -> String {
+    if c.is_whitespace() && !c.is_control() {
+        format!("a blank ({c:?})")
+    } else if c.is_control() {
+        format!("a control character ({c:?})")
+    } else {
+        format!("{c:?}")
+    }
+}
+
+/// The rule every brick path meets: absolute, shorter than `PATH_MAX`, and without blanks,
+/// control characters, `"`, `\`, `` ` `` or `#`.
+///
+/// The characters are refused because a brick path does not only name a directory: volgen
+/// makes it a translator name (the brick's io-stats), part of option keys
+/// (`auth.login.<path>.allow`) and of the volfile id, which GlusterFS reads back as bare
+/// words: a blank or a quote splits them, `#` starts a comment, a backtick is run by a shell,
+/// a control character breaks the line. [`Volume::validate`] refuses such a volume, so no
+/// brick of it could ever get its volfile and start; glusterd2 applies this same rule when a
+/// volume is created, so such a volume is never made.
+pub fn check_brick_path(path: &str) -> Result<(), BrickPathError> {
+    if !path.starts_with('/') {
+        return Err(BrickPathError::NotAbsolute {
+            path: path.to_owned(),
+        });
+    }
+    if path.len() >= MAX_BRICK_PATH {
+        return Err(BrickPathError::TooLong { len: path.len() });
+    }
+    match path.chars().find(|&c| refused_in_brick_path(c)) {
+        Some(character) => Err(BrickPathError::Character {
+            path: path.to_owned(),
+            character,
+        }),
+        None => Ok(()),
+    }
+}
 
 impl Volume {
     /// Checks that the record can be turned into volfiles (see the module documentation).
@@ -280,19 +352,7 @@ impl Volume {
                     brick.host
                 )));
             }
-            let path_ok = brick.path.starts_with('/')
-                && brick.path.len() <= MAX_BRICK_PATH
-                && !brick
-                    .path
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || "\"\\`#".contains(c));
-            if !path_ok {
-                return Err(Error::InvalidVolume(format!(
-                    "brick path {:?}: must be absolute, at most {MAX_BRICK_PATH} bytes, without \
-                     blanks, control characters, quotes, backslashes, backticks or '#'",
-                    brick.path
-                )));
-            }
+            check_brick_path(&brick.path).map_err(|e| Error::InvalidVolume(e.to_string()))?;
             if !indexes.insert(brick.index) {
                 return Err(Error::InvalidVolume(format!(
                     "two bricks of volume {name:?} have client index {}",
@@ -393,6 +453,67 @@ mod tests {
         let mut v = volume(VolumeType::Distribute, 2);
         v.bricks[1].path = "/b/0".into();
         assert!(v.validate().is_err());
+    }
+
+    #[test]
+    fn brick_paths_follow_one_rule() {
+        check_brick_path("/data/bricks/b-1_x.y@z").unwrap();
+        check_brick_path(&format!("/{}", "x".repeat(MAX_BRICK_PATH - 2))).unwrap();
+        assert_eq!(
+            check_brick_path(&format!("/{}", "x".repeat(MAX_BRICK_PATH - 1))),
+            Err(BrickPathError::TooLong {
+                len: MAX_BRICK_PATH
+            })
+        );
+        assert_eq!(
+            check_brick_path("b/1").unwrap_err().to_string(),
+            "brick path \"b/1\" is not absolute (it must start with '/')"
+        );
+        for (path, character) in [
+            ("/a b", ' '),
+            ("/a\tb", '\t'),
+            ("/a\u{a0}b", '\u{a0}'),
+            ("/a\nb", '\n'),
+            ("/a#b", '#'),
+            ("/a\"b", '"'),
+            ("/a`b`", '`'),
+            ("/a\\b", '\\'),
+        ] {
+            assert_eq!(
+                check_brick_path(path),
+                Err(BrickPathError::Character {
+                    path: path.into(),
+                    character
+                }),
+                "{path:?}"
+            );
+        }
+        assert_eq!(
+            check_brick_path("/srv/my brick").unwrap_err().to_string(),
+            "brick path \"/srv/my brick\" contains a blank (' '); a brick path cannot hold \
+             blanks, control characters, '\"', '\\', '`' or '#'"
+        );
+        assert!(
+            check_brick_path("/a\u{7}")
+                .unwrap_err()
+                .to_string()
+                .contains("a control character ('\\u{7}')")
+        );
+        assert!(
+            check_brick_path("/a\\b")
+                .unwrap_err()
+                .to_string()
+                .contains("contains '\\\\';")
+        );
+        // The volume check applies the same rule.
+        let mut v = volume(VolumeType::Distribute, 2);
+        v.bricks[1].path = "/a#b".into();
+        assert_eq!(
+            v.validate(),
+            Err(Error::InvalidVolume(
+                check_brick_path("/a#b").unwrap_err().to_string()
+            ))
+        );
     }
 
     #[test]
