@@ -114,6 +114,12 @@ struct TxnSpec {
     /// own abandoned transactions from the ones it runs now.
     #[serde(default)]
     instance: Option<Uuid>,
+    /// The objects it locked and the holder text of its locks, so that whoever ends it after
+    /// its coordinator died frees them at once.
+    #[serde(default)]
+    locks: Vec<String>,
+    #[serde(default)]
+    holder: String,
     created_unix_ms: u64,
     steps: Vec<Step>,
 }
@@ -369,14 +375,15 @@ impl Engine {
             "{} (transaction {id}, from node {})",
             txn.operation, self.me
         );
-        let mut objects: Vec<&String> = txn
+        let mut objects: Vec<String> = txn
             .locks
             .iter()
             .collect::<BTreeSet<_>>()
             .into_iter()
+            .cloned()
             .collect();
         objects.dedup();
-        for object in objects {
+        for object in &objects {
             match lock::try_lock(&self.store, object, lease, &holder).await? {
                 Ok(g) => guards.push(g),
                 Err(held) => {
@@ -395,6 +402,8 @@ impl Engine {
             operation: txn.operation.clone(),
             initiator: self.me,
             instance: Some(self.instance),
+            locks: objects,
+            holder,
             created_unix_ms: now_ms(),
             steps: txn.steps,
         };
@@ -835,15 +844,23 @@ impl Engine {
             }
             if done == step.nodes.len() {
                 tracing::warn!(txn = %id, operation = %spec.operation, reason, "every step of an abandoned transaction completed; committing it");
-                return self
-                    .store
+                self.store
                     .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
-                    .await
-                    .map(drop);
+                    .await?;
+                return self.release_locks(spec).await;
             }
         }
         tracing::warn!(txn = %id, operation = %spec.operation, reason, "rolling back an abandoned transaction");
-        self.roll_back(spec, cursor.step, reason).await
+        self.roll_back(spec, cursor.step, reason).await?;
+        self.release_locks(spec).await
+    }
+
+    /// Frees the locks an abandoned transaction's dead coordinator held.
+    async fn release_locks(&self, spec: &TxnSpec) -> Result<(), StoreError> {
+        for name in &spec.locks {
+            lock::release_held_by(self.store.as_ref(), name, &spec.holder).await?;
+        }
+        Ok(())
     }
 
     /// Ends the transactions this node started before it restarted: their coordinator died

@@ -411,6 +411,14 @@ async fn a_restarted_initiator_ends_its_own_transactions_at_once() {
     assert_eq!(restarted.recover_own().await.unwrap(), 1);
     assert!(store.range("txn/", 0).await.unwrap().kvs.is_empty());
     assert!(!entries(&log).iter().any(|e| e.ends_with(":undo")));
+    // The dead coordinator's lock is free at once, not when its lease runs out.
+    let lease = store.lease_grant(30).await.unwrap();
+    assert!(
+        lock::try_lock(&store, "v9", lease, "next")
+            .await
+            .unwrap()
+            .is_ok()
+    );
     for n in rest {
         n.cancel.cancel();
     }

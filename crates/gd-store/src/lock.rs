@@ -135,6 +135,21 @@ impl Drop for LockGuard {
     }
 }
 
+/// Releases the lock `name` if `holder` holds it (whatever its lease): how the process that
+/// ends an abandoned operation frees the objects its dead owner locked, at once rather than
+/// when the dead owner's lease expires. Returns whether it released it.
+pub async fn release_held_by(store: &dyn Store, name: &str, holder: &str) -> StoreResult<bool> {
+    let key = lock_key(name);
+    let txn = Txn::new()
+        .when([Compare::value(
+            key.as_str(),
+            CompareOp::Equal,
+            holder.as_bytes().to_vec(),
+        )])
+        .and_then([TxnOp::delete(key.as_str())]);
+    Ok(store.txn(txn).await?.succeeded)
+}
+
 async fn release(
     store: &dyn Store,
     key: &str,
