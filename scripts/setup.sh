@@ -4,11 +4,15 @@
 # store), protoc with its well-known types (protobuf-compiler and libprotobuf-dev: the
 # etcd-client crate's build script compiles etcd's protos, which import
 # google/protobuf/descriptor.proto), attr (xattr tools for tests) and iproute2 (`ip netns`
-# for the multi-host tests).
-# Needs root for apt-get; does nothing when everything is already installed.
+# for the multi-host tests). With --tests also what only the tests use: schemathesis, pinned
+# (tests/schemathesis/requirements.txt), in a Python venv at /opt/gd2-schemathesis
+# (GD2_SCHEMATHESIS_VENV to move it) for the API fuzz test.
+# Needs root for apt-get and /opt; does nothing when everything is already installed.
 #
 # `setup.sh --purge` removes the project's packages (and what they pulled in) instead, so
-# that CI proves every run that the install path works on a machine without them.
+# that CI proves every run that the install path works on a machine without them. The venv
+# lives outside /usr and needs none of them (it uses the machine's python3), so it stays; it
+# is made again whenever it is missing, broken, or holds other versions than the pinned ones.
 set -euo pipefail
 
 # The project's packages: installed when missing, removed by --purge.
@@ -37,6 +41,8 @@ if [ "${1:-}" = "--purge" ]; then
   for bin in etcd protoc glusterfsd; do
     if command -v "$bin" >/dev/null; then echo "setup: $bin is still installed after the purge" >&2; exit 1; fi
   done
+  # What --tests installs goes too.
+  rm -rf "${GD2_SCHEMATHESIS_VENV:-/opt/gd2-schemathesis}"
   exit 0
 fi
 
@@ -65,3 +71,22 @@ done
 for f in /usr/include/google/protobuf/descriptor.proto; do
   [ -e "$f" ] || { echo "setup: $f is still missing after install" >&2; exit 1; }
 done
+
+[ "${1:-}" = "--tests" ] || exit 0
+
+# schemathesis: a venv holding exactly the pinned requirements, marked by a copy of them.
+venv="${GD2_SCHEMATHESIS_VENV:-/opt/gd2-schemathesis}"
+requirements="$(cd "$(dirname "$0")/.." && pwd)/tests/schemathesis/requirements.txt"
+stamp="$venv/gd2-requirements.txt"
+if ! { cmp -s "$requirements" "$stamp" && "$venv/bin/schemathesis" --version >/dev/null 2>&1; }; then
+  echo "setup: installing schemathesis into $venv"
+  command -v python3 >/dev/null || { echo "setup: python3 is missing (the venv for schemathesis needs it)" >&2; exit 1; }
+  if [ -e "$venv" ] && [ ! -e "$venv/pyvenv.cfg" ]; then
+    echo "setup: $venv exists and is not a Python venv; not replacing it" >&2; exit 1
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$stamp"
+  "$venv/bin/schemathesis" --version >/dev/null || { echo "setup: schemathesis in $venv does not run" >&2; exit 1; }
+fi

@@ -4,6 +4,6 @@
 # real etcd, end-to-end tests with real glusterd2 and etcd processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh --tests
 cargo build --workspace --bins
 cargo test --workspace --no-fail-fast "$@"

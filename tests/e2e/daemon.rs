@@ -539,3 +539,114 @@ fn tokens_cover_the_query_and_live_at_most_a_day() {
     );
     assert_eq!(s, 200, "{m}");
 }
+
+/// One HTTP/1.1 request written by hand on a fresh connection (`head` without its final blank
+/// line, `body` as bytes on the wire), and what came back until the server closed: a server
+/// that refuses a body may close before reading all of it, so writing stops at the first error
+/// and a reset after the answer keeps what was read.
+fn raw_exchange(addr: &str, head: &str, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut wire = format!("{head}\r\nConnection: close\r\n\r\n").into_bytes();
+    wire.extend_from_slice(body);
+    for chunk in wire.chunks(64 << 10) {
+        if s.write_all(chunk).is_err() {
+            break;
+        }
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16 << 10];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// A body as chunked transfer coding: 64 KiB chunks, then the last chunk.
+fn chunked(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in body.chunks(64 << 10) {
+        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        out.extend_from_slice(c);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+#[test]
+fn oversized_bodies_get_413_with_the_error_body() {
+    let dirs = NodeDirs::new();
+    let d = start_daemon(&dirs, "127.0.10.9", &["--store", "local"]).unwrap();
+    let addr = format!("{}:{}", d.ip, d.port);
+    let max = gd_daemon::rest::BODY_BYTES_MAX;
+    // A JSON document one byte over the bound.
+    let mut over = vec![b'"'];
+    over.resize(max, b'a');
+    over.push(b'"');
+    assert_eq!(over.len(), max + 1);
+
+    let check = |what: &str, answer: &str| {
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer, ""));
+        assert!(
+            head.starts_with("HTTP/1.1 413"),
+            "{what}: {}",
+            head.lines().next().unwrap_or("no answer")
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{what}: {head}"
+        );
+        // The body may come chunked: take the JSON object out of it.
+        let json = &body[body.find('{').unwrap_or(0)..=body.rfind('}').unwrap_or(0)];
+        let err: ErrorResp =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{what}: {e}: {body}"));
+        assert_eq!(err.errors[0].code, 12, "{what}: {err:?}");
+        assert_eq!(
+            err.errors[0].message,
+            format!("the request body is larger than {max} bytes"),
+            "{what}"
+        );
+    };
+    for path in ["/v1/volumes", "/v1/volumes/v1/start", "/v1/peers"] {
+        let head = |framing: &str| {
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\n{framing}",
+                token(&dirs, "POST", path)
+            )
+        };
+        // Declared too long: refused from the header, before the body is sent.
+        check(
+            &format!("{path} with Content-Length"),
+            &raw_exchange(&addr, &head(&format!("Content-Length: {}", max + 1)), &[]),
+        );
+        // Chunked, with no length to refuse it by: read up to the bound, then refused.
+        check(
+            &format!("{path} chunked"),
+            &raw_exchange(&addr, &head("Transfer-Encoding: chunked"), &chunked(&over)),
+        );
+    }
+    // A body at the bound is read (and then refused for what it says).
+    let (status, body) = api(
+        &dirs,
+        &d,
+        "POST",
+        "/v1/volumes",
+        Some(serde_json::Value::String("a".repeat(max - 2))),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("malformed request body"),
+        "{body}"
+    );
+    d.stop().unwrap();
+}

@@ -328,3 +328,91 @@ impl Drop for Unmount {
         }
     }
 }
+
+/// (f) A stranger — a connection that was neither served a volfile nor signed a brick in —
+/// lives at most the stranger bound (`STRANGER_TIMEOUT`, 60 s; the daemon has no flag for
+/// it, so this test waits the real bound): a raw TCP connection that sends one NULL call and
+/// then idles is closed, and its slot is free again; a brick's connection opened at the same
+/// time stays open. (Real bricks and FUSE clients are known connections: every test that
+/// mounts a volume or starts bricks for longer than the bound shows they are unaffected.)
+#[test]
+fn an_idle_stranger_is_closed_after_the_bound_and_a_brick_is_not() {
+    use gd_daemon::sunrpc::conn::STRANGER_TIMEOUT;
+    use gd_sunrpc::{
+        RpcMessage,
+        rpc::{AcceptStat, ReplyBody},
+    };
+
+    let dirs = NodeDirs::new();
+    let ip = "127.0.40.4";
+    let d = start_daemon(&dirs, ip, &["--store", "local"]).unwrap();
+
+    let started = Instant::now();
+    let mut stranger = Rpc::new(tcp(ip));
+    stranger
+        .s
+        .write_all(
+            &CallHeader::new(7, dump::PROGRAM, dump::VERSION, dump::NULL)
+                .to_record(&())
+                .unwrap(),
+        )
+        .unwrap();
+    let reply = stranger.next_record().expect("a reply to NULL");
+    let Ok((RpcMessage::Reply(reply), _)) = RpcMessage::decode(&reply) else {
+        panic!("not a reply: {reply:?}");
+    };
+    assert!(
+        matches!(
+            reply.body,
+            ReplyBody::Accepted {
+                stat: AcceptStat::ProcUnavail,
+                ..
+            }
+        ),
+        "GD1 answers NULL with PROC_UNAVAIL: {reply:?}"
+    );
+    let mut brick = Rpc::new(tcp(ip));
+    let signin: portmap::SigninRsp = brick.call(
+        portmap::PROGRAM,
+        portmap::VERSION,
+        portmap::SIGNIN,
+        &portmap::SigninReq {
+            brick: "/data/brick-known".into(),
+            port: 49170,
+            pid: 4321,
+        },
+    );
+    assert_eq!(signin.op_ret, 0);
+
+    // Open until shortly before the bound, closed soon after it.
+    let early = STRANGER_TIMEOUT - Duration::from_secs(5);
+    let wait = early.saturating_sub(started.elapsed());
+    assert!(
+        closed_by_server(&mut stranger.s, wait).is_none(),
+        "the stranger was closed before the bound ({:?})",
+        started.elapsed()
+    );
+    let got = closed_by_server(&mut stranger.s, Duration::from_secs(25))
+        .expect("the idle stranger is closed after the bound");
+    assert!(got.is_empty(), "{got:?}");
+    let lived = started.elapsed();
+    assert!(
+        lived >= STRANGER_TIMEOUT - Duration::from_secs(1)
+            && lived < STRANGER_TIMEOUT + Duration::from_secs(15),
+        "closed after {lived:?}"
+    );
+
+    // The brick's connection, idle as long, still answers, and its sign-in holds.
+    assert_eq!(brick.port_by_brick("/data/brick-known").port, 49170);
+    assert_eq!(rpc_on(ip).port_by_brick("/data/brick-known").port, 49170);
+    assert!(
+        d.log()
+            .contains("neither served a volfile nor signed a brick in"),
+        "the closed stranger is logged:\n{}",
+        d.log()
+    );
+}
+
+fn rpc_on(ip: &str) -> Rpc<TcpStream> {
+    Rpc::new(tcp(ip))
+}

@@ -35,11 +35,13 @@ pub enum ErrorCode {
     /// Something this request needs is missing on this node (GlusterFS's xlators for option
     /// operations).
     NotAvailable = 11,
+    /// The request body is larger than the daemon accepts.
+    PayloadTooLarge = 12,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::Generic,
         ErrorCode::TxnStepFailed,
         ErrorCode::InvalidRequest,
@@ -51,6 +53,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::MethodNotAllowed,
         ErrorCode::NotAvailable,
+        ErrorCode::PayloadTooLarge,
     ];
 
     pub fn as_u32(self) -> u32 {
@@ -69,6 +72,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Conflict | ErrorCode::OperationInProgress => 409,
             ErrorCode::StoreUnavailable | ErrorCode::NotAvailable => 503,
         }
@@ -78,7 +82,10 @@ impl ErrorCode {
 /// One error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
-    /// A stable code (see the API documentation's error table).
+    /// A stable code: 1 generic, 2 a transaction step failed on a node, 3 invalid request,
+    /// 4 not authenticated, 5 not found, 6 conflict, 7 another operation holds the object,
+    /// 8 the store cannot answer, 9 internal error, 10 method not allowed, 11 not available
+    /// on this node, 12 request body too large.
     pub code: u32,
     /// A sentence for humans.
     pub message: String,
@@ -129,6 +136,13 @@ mod tests {
 
     #[test]
     fn codes_are_unique_and_round_trip() {
+        // The codes the error body's documentation lists, in order.
+        let listed: Vec<u32> = (1..=12).collect();
+        assert_eq!(
+            ErrorCode::ALL.map(ErrorCode::as_u32).to_vec(),
+            listed,
+            "a new code goes into ApiError::code's documentation too"
+        );
         let mut seen = std::collections::HashSet::new();
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.as_u32()), "duplicate code {c:?}");

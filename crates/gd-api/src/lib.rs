@@ -8,6 +8,7 @@ mod error;
 pub mod internal;
 mod options;
 mod peer;
+mod rules;
 mod volume;
 
 pub use error::{ApiError, ErrorCode, ErrorResp};
@@ -16,6 +17,7 @@ pub use options::{
     VolOptionResetReq, VolumeOptionGetResp,
 };
 pub use peer::{JoinToken, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
+pub use rules::{BRICK_PATH_PATTERN, GROUP_NAME_PATTERN, JOIN_TOKEN_PATTERN, VOLUME_NAME_PATTERN};
 pub use volume::{
     BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, SizeInfo, SubvolInfo, SubvolReq,
     SubvolType, VolCreateReq, VolumeInfo, VolumeStatus,

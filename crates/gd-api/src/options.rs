@@ -90,6 +90,8 @@ pub struct OptionGroup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionGroupReq {
+    /// 1 to 64 letters, digits, `_` and `-`; not `group`, nor a name an option is known by.
+    #[schema(pattern = "^(?!group$)[A-Za-z0-9_-]{1,64}$")]
     pub name: String,
     pub options: Vec<GroupOption>,
     #[serde(default)]

@@ -38,9 +38,12 @@ pub type PeerListResp = Vec<Peer>;
 pub struct PeerAddReq {
     /// Where the new node's glusterd2 listens, `host[:port]` (port 24007 when omitted).
     /// The first address that answers is used.
+    #[schema(min_items = 1, max_items = 16)]
     pub addresses: Vec<String>,
-    /// The new peer's failure zone (stored as metadata `_zone`; default: the peer's id).
+    /// The new peer's failure zone (stored as metadata `_zone`; default: the peer's id):
+    /// 1 to 255 bytes, not only blanks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 255)]
     pub zone: Option<String>,
     /// Free-form key/values; keys starting with `_` are reserved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -49,6 +52,7 @@ pub struct PeerAddReq {
     /// a node that is alone joins a cluster only when shown it, unless it runs with
     /// `peer-join = "open"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[!-~]{1,256}$")]
     pub token: Option<String>,
 }
 
@@ -62,8 +66,9 @@ pub struct JoinToken {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PeerEditReq {
-    /// A new failure zone.
+    /// A new failure zone: 1 to 255 bytes, not only blanks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 255)]
     pub zone: Option<String>,
     /// Keys to set or overwrite.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

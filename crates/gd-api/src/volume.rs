@@ -33,7 +33,12 @@ pub struct BrickReq {
     /// A host (IP) of the peer, when `peerid` is not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// The brick directory: an absolute path on that peer.
+    /// The brick directory: an absolute path on that peer, shorter than 4096 bytes, without
+    /// blanks, control characters, quotes (`"`), backslashes, backticks or `#`.
+    #[schema(
+        pattern = "^/[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\"\\\\`#]*$",
+        max_length = 4095
+    )]
     pub path: String,
     #[serde(default, rename = "type")]
     pub kind: BrickKind,
@@ -88,10 +93,14 @@ pub struct CreateFlags {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolCreateReq {
-    /// `^[a-zA-Z0-9_-]+$`, at most 64 characters.
+    /// 1 to 64 letters, digits, `_` and `-`, not starting with `-`; not `options-group`.
+    #[schema(pattern = "^(?!options-group$)[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")]
     pub name: String,
+    /// `tcp`, the only transport (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^tcp$")]
     pub transport: Option<String>,
+    #[schema(min_items = 1)]
     pub subvols: Vec<SubvolReq>,
     /// Skip the brick checks that `flags` can relax.
     #[serde(default)]

@@ -7,6 +7,8 @@
 pub mod address;
 pub mod bricks;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod identity;
 pub mod liveness;
 pub mod logging;

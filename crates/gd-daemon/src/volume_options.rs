@@ -208,24 +208,32 @@ async fn group_map(store: &dyn Store) -> Result<BTreeMap<String, OptionGroup>, S
         .collect())
 }
 
-/// `POST /v1/volumes/options-group`.
-pub async fn create_group(node: &Node, req: OptionGroupReq) -> Result<OptionGroup, ApiErr> {
-    let name = req.name.trim();
+/// A group's name: 1 to 64 letters, digits, `-` and `_`, and not `group`
+/// (`gd_api::GROUP_NAME_PATTERN`).
+pub fn check_group_name(name: &str) -> Result<(), ApiErr> {
     let well_formed = !name.is_empty()
         && name.len() <= 64
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && name != "group";
-    if !well_formed {
-        return Err(ApiErr::new(
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ApiErr::new(
             ErrorCode::InvalidRequest,
             format!(
-                "invalid group name {name:?}: 1 to 64 letters, digits, '-' and '_' (and not \"group\")"
+                "invalid group name {name:?}: use 1 to 64 letters, digits, '-' and '_' (not \"group\")"
             ),
         )
-        .field("name", name));
+        .field("name", name))
     }
+}
+
+/// `POST /v1/volumes/options-group`.
+pub async fn create_group(node: &Node, req: OptionGroupReq) -> Result<OptionGroup, ApiErr> {
+    let name = req.name.as_str();
+    check_group_name(name)?;
     let catalog = options::catalog();
     if catalog.is_option_key(name) {
         return Err(ApiErr::new(
@@ -291,12 +299,7 @@ pub async fn delete_group(node: &Node, name: &str) -> Result<(), ApiErr> {
             format!("{name} is a built-in group and cannot be deleted"),
         ));
     }
-    if name.len() > 64 || name.contains('/') {
-        return Err(ApiErr::new(
-            ErrorCode::NotFound,
-            format!("no group {name:?}"),
-        ));
-    }
+    check_group_name(name)?;
     let key = format!("{GROUPS_PREFIX}{name}");
     let r = node
         .store

@@ -20,10 +20,15 @@
 //! [`xdr::Decode::from_xdr_prefix`] (GARBAGE_ARGS on error) and answers with
 //! [`rpc::ReplyHeader::to_record`]; callbacks are built with [`programs::callback`].
 //!
+//! [`fuzz`] (hidden) holds one function per decoder of outside bytes, run by cargo-fuzz
+//! (`fuzz/` at the repository root) and, on stable, by `tests/fuzz_harness.rs`.
+//!
 //! Everything is checked against the installed GlusterFS 10.3 libraries: `fixtures/*.hex` are
 //! produced by `fixtures/gen/gen.c` calling libgfxdr's and libtirpc's own XDR routines.
 
 pub mod dict;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod programs;
 pub mod record;
 pub mod rpc;

@@ -18,7 +18,12 @@
 //! - [`options`]: how volume options (`cluster.quorum-type`) land on translators; a small
 //!   built-in table now, the full table read from the installed xlators later.
 //! - [`generate`]: the graph builders: brick, client, self-heal daemon.
+//!
+//! [`fuzz`] (hidden) holds the volfile parser's fuzz target, run by cargo-fuzz (`fuzz/` at the
+//! repository root) and, on stable, by `tests/fuzz_harness.rs`.
 
+#[doc(hidden)]
+pub mod fuzz;
 pub mod generate;
 pub mod graph;
 pub mod options;

@@ -12,6 +12,7 @@ mod auth;
 mod internal;
 mod json_body;
 mod meta;
+mod openapi;
 mod options;
 mod peers;
 mod volumes;
@@ -29,7 +30,6 @@ use gd_api::{ErrorCode, ErrorResp};
 use gd_store::StoreError;
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
     trace::TraceLayer,
@@ -175,6 +175,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The document as OpenAPI spells paths: axum's catch-all `{*key}` is the template `{key}`.
+/// Also adds the answers of the shared middleware and extractors (`openapi::complete`).
 fn documented(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let wild: Vec<String> = api
         .paths
@@ -188,6 +189,7 @@ fn documented(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             api.paths.paths.insert(path.replace("{*", "{"), item);
         }
     }
+    openapi::complete(&mut api);
     api
 }
 
@@ -196,12 +198,12 @@ pub fn router(state: SharedState) -> Router {
     let (routes, api) = api_router().split_for_parts();
     let api = Arc::new(documented(api));
     let request_id = HeaderName::from_static("x-request-id");
-    routes
+    let routes = routes
         .merge(meta::document_routes(api))
         .merge(internal::routes())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(BODY_BYTES_MAX))
+        .method_not_allowed_fallback(method_not_allowed);
+    json_body::limit_bodies(routes)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,

@@ -34,6 +34,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
         (status = 400, description = "An unknown key or an invalid value (fields name the key); nothing was changed", body = ErrorResp),
         (status = 404, description = "No such volume", body = ErrorResp),
         (status = 409, description = "The volume is busy", body = ErrorResp),
+        (status = 500, description = "A node failed to apply the change (code 2); it was undone", body = ErrorResp),
         (status = 503, description = "No xlator option tables (GlusterFS not installed), or no store", body = ErrorResp),
     ),
     security(("bearer" = [])),
@@ -56,6 +57,8 @@ async fn set_options(
         (status = 400, description = "An unknown key; nothing was changed", body = ErrorResp),
         (status = 404, description = "No such volume", body = ErrorResp),
         (status = 409, description = "The volume is busy", body = ErrorResp),
+        (status = 500, description = "A node failed to apply the change (code 2); it was undone", body = ErrorResp),
+        (status = 503, description = "No xlator option tables (GlusterFS not installed), or no store", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -74,7 +77,7 @@ async fn reset_options(
     responses(
         (status = 200, description = "The options", body = Vec<VolumeOptionGetResp>),
         (status = 404, description = "No such volume", body = ErrorResp),
-        (status = 503, description = "No xlator option tables (GlusterFS not installed)", body = ErrorResp),
+        (status = 503, description = "No xlator option tables (GlusterFS not installed), or no store", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -94,8 +97,9 @@ async fn list_options(
     ),
     responses(
         (status = 200, description = "The option", body = VolumeOptionGetResp),
-        (status = 400, description = "Unknown key", body = ErrorResp),
-        (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 400, description = "Invalid volume name, or unknown key", body = ErrorResp),
+        (status = 404, description = "No such volume, or a `user.` key the volume does not set", body = ErrorResp),
+        (status = 503, description = "No xlator option tables (GlusterFS not installed), or no store", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -109,7 +113,10 @@ async fn get_option(
 /// The option groups: the shipped ones (GD1's) and the cluster's own.
 #[utoipa::path(
     get, path = "/v1/volumes/options-group", tag = "options", operation_id = "OptionGroupList",
-    responses((status = 200, description = "The groups", body = Vec<OptionGroup>)),
+    responses(
+        (status = 200, description = "The groups", body = Vec<OptionGroup>),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
+    ),
     security(("bearer" = [])),
 )]
 async fn list_groups(State(node): State<SharedState>) -> ApiResult<Json<Vec<OptionGroup>>> {
@@ -125,7 +132,8 @@ async fn list_groups(State(node): State<SharedState>) -> ApiResult<Json<Vec<Opti
     responses(
         (status = 201, description = "The new group", body = OptionGroup),
         (status = 400, description = "A bad name, key or value", body = ErrorResp),
-        (status = 409, description = "The group exists", body = ErrorResp),
+        (status = 409, description = "The group exists, is built in, or the cluster has the most groups it keeps", body = ErrorResp),
+        (status = 503, description = "No xlator option tables (GlusterFS not installed), or no store", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -145,8 +153,10 @@ async fn create_group(
     params(("groupname" = String, Path, description = "The group's name")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "The name breaks the naming rule", body = ErrorResp),
         (status = 404, description = "No such group", body = ErrorResp),
         (status = 409, description = "A built-in group", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -161,7 +171,10 @@ async fn delete_group(
 /// The cluster options.
 #[utoipa::path(
     get, path = "/v1/cluster/options", tag = "options", operation_id = "ClusterOptionGet",
-    responses((status = 200, description = "The cluster options", body = Vec<ClusterOptionGetResp>)),
+    responses(
+        (status = 200, description = "The cluster options", body = Vec<ClusterOptionGetResp>),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
+    ),
     security(("bearer" = [])),
 )]
 async fn get_cluster_options(
@@ -177,6 +190,8 @@ async fn get_cluster_options(
     responses(
         (status = 200, description = "The cluster options", body = Vec<ClusterOptionGetResp>),
         (status = 400, description = "An unknown key or a bad value; nothing was changed", body = ErrorResp),
+        (status = 409, description = "The cluster options kept changing concurrently", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]

@@ -6,13 +6,13 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header::WARNING},
 };
 use gd_api::{ErrorCode, ErrorResp, VolCreateReq, VolumeInfo};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     ApiErr, ApiResult, SharedState,
-    json_body::{JsonBody, QueryArgs},
+    json_body::{self, JsonBody, QueryArgs, RawBody},
 };
 use crate::volumes;
 
@@ -34,6 +34,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     responses(
         (status = 200, description = "The volume's status", body = gd_api::VolumeStatus),
         (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -56,7 +57,7 @@ async fn volume_status(
 }
 
 /// `POST /v1/volumes/{volname}/start` body (optional).
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VolumeStartReq {
     /// Start the bricks that are not running even when the volume is already started.
@@ -75,23 +76,21 @@ struct VolumeStartReq {
         (status = 404, description = "No such volume", body = ErrorResp),
         (status = 409, description = "Already started, or busy", body = ErrorResp),
         (status = 500, description = "A brick did not start (code 2); the start was undone", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
 async fn start_volume(
     State(node): State<SharedState>,
     Path(volname): Path<String>,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<Json<VolumeInfo>> {
+    // No body, or `null`, asks for nothing special.
     let req: VolumeStartReq = if body.iter().all(u8::is_ascii_whitespace) {
         VolumeStartReq::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiErr::new(
-                ErrorCode::InvalidRequest,
-                format!("malformed request body: {e}"),
-            )
-        })?
+        let doc: serde_json::Value = serde_json::from_slice(&body).map_err(json_body::malformed)?;
+        json_body::decode::<Option<VolumeStartReq>>(&doc)?.unwrap_or_default()
     };
     let force = req.force_start_bricks;
     Ok(Json(volumes::start_volume(&node, &volname, force).await?))
@@ -108,6 +107,7 @@ async fn start_volume(
         (status = 404, description = "No such volume", body = ErrorResp),
         (status = 409, description = "Not started, busy, or a brick node is offline", body = ErrorResp),
         (status = 500, description = "A node could not stop the volume's processes (the volume stays started)", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -151,6 +151,7 @@ fn warnings(notes: &[String]) -> HeaderMap {
     responses(
         (status = 200, description = "Per brick: online, pid, port", body = Vec<gd_api::BrickStatus>),
         (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -231,6 +232,7 @@ async fn create_volume(
         (status = 400, description = "Invalid name", body = ErrorResp),
         (status = 401, description = "Not authenticated", body = ErrorResp),
         (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]
@@ -261,6 +263,7 @@ async fn get_volume(
         (status = 404, description = "No such volume", body = ErrorResp),
         (status = 409, description = "The volume is started or busy, or a brick node is offline", body = ErrorResp),
         (status = 500, description = "A node could not stop a process of the volume (nothing was deleted)", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
     security(("bearer" = [])),
 )]

@@ -10,11 +10,25 @@
 //! Calls are handled one at a time, in order: a management connection carries a handful of
 //! calls in its life, and doing them in order bounds the work a connection can start.
 //!
-//! No idle timeout: GlusterFS processes keep their management connection open for life to
-//! receive callbacks. But a connection must send its first bytes within
-//! [`FIRST_BYTES_TIMEOUT`], and a record once started must be complete within
-//! [`RECORD_TIMEOUT`] (GlusterFS writes each message at once): a peer that holds a half-sent
-//! record holds memory, so it is dropped.
+//! Timeouts. A connection must send its first bytes within [`FIRST_BYTES_TIMEOUT`], and a
+//! record once started must be complete within [`RECORD_TIMEOUT`] (GlusterFS writes each
+//! message at once): a peer that holds a half-sent record holds memory, so it is dropped.
+//!
+//! GlusterFS processes keep their management connection open for life to receive callbacks,
+//! so a *known* connection — one that was served a volfile (GETSPEC) or signed a brick in
+//! (SIGNIN), see [`super::handlers`] — has no idle timeout. Every other connection is a
+//! *stranger*, and a stranger is closed [`super::Limits::stranger_timeout`]
+//! ([`STRANGER_TIMEOUT`] by default) after it was handed to the RPC side, whatever it sends
+//! meanwhile: calls other than a served GETSPEC or an accepted SIGNIN (DUMP, PING, NULL,
+//! PORTBYBRICK, errors) do not count as activity. The bound is a total lifetime, not an idle
+//! timer, because an idle timer that calls reset would let a stranger keep its slot of
+//! [`super::Limits::max_connections`] for ever with one NULL call a minute, and because no
+//! legitimate stranger needs long: a GlusterFS process identifies itself within its first
+//! calls (DUMP, then GETSPEC; a brick also SIGNIN), and the only GlusterFS connections that
+//! stay strangers are protocol/client's PORTBYBRICK look-ups, which disconnect as soon as
+//! they have their answer. The bound is checked between calls, never inside one: a GETSPEC
+//! in progress (up to [`super::handlers::GETSPEC_TIMEOUT`]) completes, and a served volfile
+//! makes the connection known.
 
 use std::time::Duration;
 
@@ -32,6 +46,12 @@ use super::{
 
 /// A connection that has sent nothing is closed after this long.
 pub const FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection that has neither been served a volfile nor signed a brick in is closed this
+/// long after it was handed to the RPC side (the default of
+/// [`super::Limits::stranger_timeout`]). A minute is hundreds of times what a GlusterFS
+/// process takes to identify itself or a port look-up takes to finish.
+pub const STRANGER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A record must be complete this long after its first byte arrived.
 pub const RECORD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -78,17 +98,35 @@ pub async fn serve<S>(
     let mut buf = vec![0u8; READ_CHUNK];
     let mut pending = initial;
     let connected = Instant::now();
+    let stranger_until = connected + server.limits().stranger_timeout;
+    let mut known = false;
     let mut received_any = !pending.is_empty();
     let mut record_started: Option<Instant> = None;
     let end = 'conn: loop {
         let data: Vec<u8> = if !pending.is_empty() {
             std::mem::take(&mut pending)
         } else {
-            let deadline = if !received_any {
-                Some((connected + FIRST_BYTES_TIMEOUT, "no request"))
-            } else {
-                record_started.map(|t| (t + RECORD_TIMEOUT, "a record not completed"))
-            };
+            // Once known, always known: the registry is asked only until then.
+            known = known || server.is_known(conn);
+            // The earliest of the bounds that apply now.
+            let deadline = [
+                (!received_any).then_some((connected + FIRST_BYTES_TIMEOUT, "no request")),
+                record_started.map(|t| (t + RECORD_TIMEOUT, "a record not completed")),
+                (!known).then_some((
+                    stranger_until,
+                    "neither served a volfile nor signed a brick in within the stranger bound",
+                )),
+            ]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(at, _)| *at);
+            // Checked before reading too: a read that finds bytes waiting returns them even
+            // past its deadline, so a peer that never stops sending would never time out.
+            if let Some((at, why)) = deadline
+                && at <= Instant::now()
+            {
+                break 'conn End::Error(why.into());
+            }
             let read = async {
                 match deadline {
                     Some((at, why)) => tokio::time::timeout_at(at, reader.read(&mut buf))

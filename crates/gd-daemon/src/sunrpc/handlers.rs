@@ -10,8 +10,12 @@
 //! header cannot be read at all has no possible answer: the connection is closed.
 //!
 //! Credentials are never checked (GD1 accepts every flavor and so do we): the SunRPC side of
-//! glusterd is as open as GD1's. Arguments are decoded with `from_xdr_prefix`, ignoring bytes
-//! after the structure, as libtirpc does.
+//! glusterd is as open as GD1's. Two answers mark a connection as a GlusterFS process, which
+//! lifts its stranger bound ([`super::Limits::stranger_timeout`]): a GETSPEC answered with a
+//! volfile and an accepted SIGNIN — the first things a client, self-heal daemon or brick does
+//! (a brick's management connection does both, also when it reconnects). A GETSPEC answered
+//! with an error marks nothing: anyone can ask for a volfile that does not exist. Arguments
+//! are decoded with `from_xdr_prefix`, ignoring bytes after the structure, as libtirpc does.
 
 use std::time::Duration;
 
@@ -163,6 +167,8 @@ pub async fn handle_record(
                 Ok(()) => {
                     tracing::info!(%conn, %peer, brick = %req.brick, port = req.port, pid = req.pid,
                         "brick signed in");
+                    // A brick's connection: kept for life (its entry goes when it closes).
+                    server.mark_known(conn);
                     portmap::SigninRsp::default()
                 }
                 Err(e) => {
@@ -247,6 +253,8 @@ async fn getspec(
                 }
             };
             tracing::debug!(%conn, %peer, key = %raw_key.escape_debug(), len = spec.len(), "volfile sent");
+            // A process that got its volfile is a GlusterFS process: no idle timeout.
+            server.mark_known(conn);
             handshake::GetspecRsp::volfile(spec, xdata)
         }
         Err(errno) => {

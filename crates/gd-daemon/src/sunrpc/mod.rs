@@ -26,8 +26,12 @@
 //! Nothing here trusts a peer: records are bounded ([`Limits::max_record_len`]), connections
 //! are bounded ([`Limits::max_connections`]), a connection that does not say what it is in
 //! [`listener::CLASSIFY_TIMEOUT`] or stalls inside a record is closed, and a malformed record
-//! closes its connection, never the daemon. An RPC connection that is merely idle stays open:
-//! clients keep it to receive callbacks.
+//! closes its connection, never the daemon. A connection of a GlusterFS process — one that
+//! fetched a volfile (GETSPEC) or signed a brick in (SIGNIN) — has no idle timeout: it stays
+//! open for life to receive callbacks. Any other connection (a *stranger*) lives at most
+//! [`Limits::stranger_timeout`] ([`conn::STRANGER_TIMEOUT`]), so idle strangers cannot hold
+//! the slots of [`Limits::max_connections`]; see [`conn`] for why that bound counts from the
+//! connection and not from its last call.
 
 pub mod classify;
 pub mod conn;
@@ -66,6 +70,10 @@ pub struct Limits {
     pub max_record_len: usize,
     /// Depth of a connection's outgoing queue (replies and callbacks), in messages.
     pub queue_depth: usize,
+    /// How long a connection that has not shown itself to be a GlusterFS process (no volfile
+    /// served to it, no brick signed in on it) is kept, from the moment it was handed to the
+    /// RPC side: [`conn::STRANGER_TIMEOUT`] by default.
+    pub stranger_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -74,6 +82,7 @@ impl Default for Limits {
             max_connections: 4096,
             max_record_len: gd_sunrpc::record::DEFAULT_MAX_RECORD_LEN,
             queue_depth: 64,
+            stranger_timeout: conn::STRANGER_TIMEOUT,
         }
     }
 }
@@ -126,6 +135,9 @@ pub struct ClientInfo {
     pub peer: Peer,
     /// The GETSPEC keys it asked for, oldest first (at most [`KEYS_PER_CLIENT_MAX`]).
     pub keys: Vec<String>,
+    /// Whether it showed itself to be a GlusterFS process: a volfile was served to it or a
+    /// brick signed in on it. Other connections live at most [`Limits::stranger_timeout`].
+    pub known: bool,
 }
 
 /// How many distinct GETSPEC keys are remembered per connection (a brick asks one, a
@@ -140,6 +152,8 @@ struct Client {
     /// The xid of the last callback sent on this connection (GlusterFS: `++trans->xid`).
     xid: u32,
     keys: Vec<String>,
+    /// See [`ClientInfo::known`].
+    known: bool,
 }
 
 struct Inner {
@@ -271,6 +285,7 @@ impl SunRpcServer {
                 conn: *conn,
                 peer: c.peer,
                 keys: c.keys.clone(),
+                known: c.known,
             })
             .collect();
         list.sort_by_key(|c| c.conn);
@@ -305,6 +320,7 @@ impl SunRpcServer {
                 close,
                 xid: 0,
                 keys: Vec::new(),
+                known: false,
             },
         );
         conn
@@ -314,6 +330,19 @@ impl SunRpcServer {
     fn unregister(&self, conn: ConnId) {
         self.lock_clients().remove(&conn);
         self.inner.portmap.disconnected(conn);
+    }
+
+    /// Marks `conn` as a GlusterFS process (a volfile was served to it, or a brick signed in
+    /// on it): from now on it has no idle timeout.
+    fn mark_known(&self, conn: ConnId) {
+        if let Some(client) = self.lock_clients().get_mut(&conn) {
+            client.known = true;
+        }
+    }
+
+    /// Whether `conn` is known ([`ClientInfo::known`]).
+    fn is_known(&self, conn: ConnId) -> bool {
+        self.lock_clients().get(&conn).is_some_and(|c| c.known)
     }
 
     /// Remembers that `conn` asked for the volfile `key`.

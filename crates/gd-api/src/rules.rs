@@ -1,0 +1,56 @@
+//! The name, path and token rules of the API, as the OpenAPI document states them: JSON
+//! Schema `pattern`s (ECMA-262 regular expressions). They live here, beside the types, so
+//! the document, the daemon's checks and the tests that hold the two together read one text.
+
+/// A volume name: 1 to 64 letters, digits, `_` and `-`, not starting with `-`, and not
+/// `options-group` (the option groups' path beside the volumes').
+pub const VOLUME_NAME_PATTERN: &str = "^(?!options-group$)[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$";
+
+/// An option group's name: 1 to 64 letters, digits, `_` and `-`, and not `group` (the key
+/// of GD1's `volume set <vol> group <name>`).
+pub const GROUP_NAME_PATTERN: &str = "^(?!group$)[A-Za-z0-9_-]{1,64}$";
+
+/// A brick path: absolute, and no blank (Unicode white space), control character, `"`, `\`,
+/// `` ` `` or `#` (volgen puts the path into translator names and option keys).
+pub const BRICK_PATH_PATTERN: &str = "^/[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\"\\\\`#]*$";
+
+/// A join token as a request may give it: 1 to 256 printable ASCII characters.
+pub const JOIN_TOKEN_PATTERN: &str = "^[!-~]{1,256}$";
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    /// The `pattern` of `field` in the schema of `T`.
+    fn pattern_of<T: PartialSchema>(field: &str) -> String {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        let prop = &schema["properties"][field];
+        // An optional field is `oneOf: [null, {…}]` or a plain schema.
+        prop["pattern"]
+            .as_str()
+            .or_else(|| {
+                prop["oneOf"]
+                    .as_array()?
+                    .iter()
+                    .find_map(|s| s["pattern"].as_str())
+            })
+            .unwrap_or_else(|| panic!("no pattern on {field}: {prop}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn the_schemas_state_the_rules() {
+        assert_eq!(
+            pattern_of::<crate::VolCreateReq>("name"),
+            VOLUME_NAME_PATTERN
+        );
+        assert_eq!(pattern_of::<crate::BrickReq>("path"), BRICK_PATH_PATTERN);
+        assert_eq!(
+            pattern_of::<crate::OptionGroupReq>("name"),
+            GROUP_NAME_PATTERN
+        );
+        assert_eq!(pattern_of::<crate::PeerAddReq>("token"), JOIN_TOKEN_PATTERN);
+    }
+}
