@@ -149,32 +149,35 @@ pub fn start_daemon(dirs: &NodeDirs, ip: &str, args: &[&str]) -> anyhow::Result<
     Ok(d)
 }
 
-/// Starts `glusterd2` without waiting for it.
-pub fn spawn_daemon(dirs: &NodeDirs, ip: &str, port: u16, args: &[&str]) -> anyhow::Result<Daemon> {
-    let log_file = dirs.log.join("glusterd2.log");
-    let mut cmd = Command::new(bin("glusterd2"));
+/// `cmd` (glusterd2, or a wrapper that runs it) given node `dirs`' directories, a debug log at
+/// `<log>/glusterd2.log` and stderr appended to `<log>/stderr.log`.
+pub fn glusterd2_command(mut cmd: Command, dirs: &NodeDirs) -> anyhow::Result<Command> {
+    std::fs::create_dir_all(&dirs.log)?;
+    let stderr_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dirs.log.join("stderr.log"))?;
     cmd.arg("--localstatedir")
         .arg(&dirs.state)
         .arg("--rundir")
         .arg(&dirs.run)
         .arg("--logdir")
         .arg(&dirs.log)
-        .arg("--logfile")
-        .arg("glusterd2.log")
-        .arg("--loglevel")
-        .arg("debug")
-        .arg("--clientaddress")
-        .arg(format!("{ip}:{port}"))
-        .args(args)
+        .args(["--logfile", "glusterd2.log", "--loglevel", "debug"])
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    std::fs::create_dir_all(&dirs.log)?;
-    let stderr_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dirs.log.join("stderr.log"))?;
-    cmd.stderr(Stdio::from(stderr_file));
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(stderr_file));
+    Ok(cmd)
+}
+
+/// Starts `glusterd2` without waiting for it.
+pub fn spawn_daemon(dirs: &NodeDirs, ip: &str, port: u16, args: &[&str]) -> anyhow::Result<Daemon> {
+    let log_file = dirs.log.join("glusterd2.log");
+    let mut cmd = glusterd2_command(Command::new(bin("glusterd2")), dirs)?;
+    cmd.arg("--clientaddress")
+        .arg(format!("{ip}:{port}"))
+        .args(args);
     let child = cmd.spawn().context("spawn glusterd2")?;
     Ok(Daemon {
         child: Some(child),

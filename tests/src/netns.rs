@@ -143,24 +143,8 @@ impl Net {
     /// log file), no address or store flags. Waits (at most 30 s) until it answers `/ping`.
     pub fn start_glusterd2(&self, host: &str, dirs: &NodeDirs) -> anyhow::Result<Daemon> {
         let h = self.host(host);
-        std::fs::create_dir_all(&dirs.log)?;
         let log_file = dirs.log.join("glusterd2.log");
-        let stderr_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dirs.log.join("stderr.log"))?;
-        let mut cmd = self.command(host, bin("glusterd2"));
-        cmd.arg("--localstatedir")
-            .arg(&dirs.state)
-            .arg("--rundir")
-            .arg(&dirs.run)
-            .arg("--logdir")
-            .arg(&dirs.log)
-            .args(["--logfile", "glusterd2.log", "--loglevel", "debug"])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(stderr_file));
+        let mut cmd = crate::glusterd2_command(self.command(host, bin("glusterd2")), dirs)?;
         let child = cmd.spawn().context("spawn glusterd2 in its namespace")?;
         let mut d = Daemon {
             child: Some(child),

@@ -1,0 +1,202 @@
+//! The cleanup leader and the recovery of a restarted initiator: ending the transactions whose
+//! coordinator is gone (committed when their last step completed, else rolled back).
+
+use super::*;
+
+impl Engine {
+    // ---- cleanup leader ----
+
+    /// Campaigns for the cleanup lock (bound to the lease `lease()` returns) and, while
+    /// holding it, rolls back transactions whose initiator is gone or that ran too long, and
+    /// forgets failed ones once their undos are confirmed or too old. Runs until cancelled.
+    pub async fn run_cleanup(
+        self: Arc<Self>,
+        lease: impl Fn() -> Option<LeaseId> + Send + 'static,
+        cancel: CancellationToken,
+    ) {
+        let mut guard: Option<lock::LockGuard> = None;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(RESCAN) => {}
+            }
+            let Some(lease) = lease() else {
+                guard = None;
+                continue;
+            };
+            if guard.as_ref().is_some_and(|g| g.lease() != lease) {
+                guard = None;
+            }
+            if guard.is_none() {
+                match lock::try_lock(
+                    &self.store,
+                    CLEANUP_LOCK,
+                    lease,
+                    &format!("transaction cleanup on {}", self.me),
+                )
+                .await
+                {
+                    Ok(Ok(g)) => guard = Some(g),
+                    _ => continue,
+                }
+            }
+            if let Err(e) = self.cleanup_once().await {
+                tracing::warn!(error = %e, "transaction cleanup failed");
+            }
+        }
+        if let Some(g) = guard {
+            let _ = g.unlock().await;
+        }
+    }
+
+    pub(super) async fn alive_nodes(&self) -> Result<BTreeSet<Uuid>, StoreError> {
+        let alive = self.store.range(ALIVE_PREFIX, 0).await?;
+        Ok(alive
+            .kvs
+            .iter()
+            .filter_map(|kv| {
+                kv.key
+                    .strip_prefix(ALIVE_PREFIX)
+                    .and_then(|k| Uuid::parse_str(k).ok())
+            })
+            .collect())
+    }
+
+    /// One pass of the cleanup leader.
+    pub async fn cleanup_once(&self) -> Result<(), StoreError> {
+        let alive = self.alive_nodes().await?;
+        let now = now_ms();
+        for (id, spec, cursor) in self.transactions().await? {
+            if let Some(kv) = self.store.get(&failed_key(id)).await? {
+                // Failed: forget it once every undo is confirmed, or when it is too old.
+                let failed: Failed = record::decode(&kv.key, &kv.value)?;
+                let pending = self.pending_undos(&spec, cursor).await?;
+                if pending.is_empty()
+                    || now.saturating_sub(failed.failed_unix_ms) > TXN_KEEP_MAX.as_millis() as u64
+                {
+                    if !pending.is_empty() {
+                        tracing::warn!(txn = %id, ?pending, "forgetting a failed transaction whose undo some nodes never confirmed");
+                    }
+                    self.store
+                        .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
+                        .await?;
+                }
+                continue;
+            }
+            let orphaned = !alive.contains(&spec.initiator);
+            if orphaned || stalled(&spec, cursor, now) {
+                let reason = if orphaned {
+                    "its initiator died"
+                } else {
+                    "its coordinator stopped making progress"
+                };
+                self.finish_abandoned(&spec, cursor, reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a transaction whose coordinator is gone: committed when its last step completed on
+    /// every node (every change was made: undoing it would take back what the user may have
+    /// been told succeeded, and what is already in use), else undone.
+    pub(super) async fn finish_abandoned(
+        &self,
+        spec: &TxnSpec,
+        cursor: Cursor,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let id = spec.id;
+        let last = spec.steps.len().saturating_sub(1);
+        if cursor.phase == Phase::Do && cursor.step == last {
+            let step = &spec.steps[last];
+            let mut done = 0;
+            for node in &step.nodes {
+                let key = report_key(id, last, Phase::Do, *node);
+                if let Some(kv) = self.store.get(&key).await?
+                    && record::decode::<Report>(&key, &kv.value)?.ok
+                {
+                    done += 1;
+                }
+            }
+            if done == step.nodes.len() {
+                tracing::warn!(txn = %id, operation = %spec.operation, reason, "every step of an abandoned transaction completed; committing it");
+                self.store
+                    .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
+                    .await?;
+                return self.release_locks(spec).await;
+            }
+        }
+        tracing::warn!(txn = %id, operation = %spec.operation, reason, "rolling back an abandoned transaction");
+        self.roll_back(spec, cursor.step, reason).await?;
+        self.release_locks(spec).await
+    }
+
+    /// Frees the locks an abandoned transaction's dead coordinator held.
+    pub(super) async fn release_locks(&self, spec: &TxnSpec) -> Result<(), StoreError> {
+        for name in &spec.locks {
+            lock::release_held_by(self.store.as_ref(), name, &spec.holder).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the transactions this node started before it restarted: their coordinator died
+    /// with the old process, and nobody else ends them while this node is alive again. Run once
+    /// at start-up (the transactions this process starts meanwhile are left alone). Returns how
+    /// many it ended.
+    pub async fn recover_own(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for (id, spec, cursor) in self.transactions().await? {
+            if spec.initiator != self.me
+                || spec.instance == Some(self.instance)
+                || self.store.get(&failed_key(id)).await?.is_some()
+            {
+                continue;
+            }
+            self.finish_abandoned(&spec, cursor, "its initiator restarted")
+                .await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Nodes that have not confirmed the undo of a step they were asked to undo.
+    pub(super) async fn pending_undos(
+        &self,
+        spec: &TxnSpec,
+        cursor: Cursor,
+    ) -> Result<Vec<(usize, Uuid)>, StoreError> {
+        let mut pending = vec![];
+        for index in 0..=cursor.step.min(spec.steps.len().saturating_sub(1)) {
+            for node in &spec.steps[index].nodes {
+                if self
+                    .store
+                    .get(&report_key(spec.id, index, Phase::Undo, *node))
+                    .await?
+                    .is_none()
+                {
+                    pending.push((index, *node));
+                }
+            }
+        }
+        Ok(pending)
+    }
+}
+
+/// Whether the cursor of a running transaction has not moved for its step's bound plus
+/// [`TXN_STALL_MARGIN`] (`now` in Unix milliseconds).
+fn stalled(spec: &TxnSpec, cursor: Cursor, now: u64) -> bool {
+    let bound = match cursor.phase {
+        Phase::Do => spec
+            .steps
+            .get(cursor.step)
+            .and_then(|s| s.timeout)
+            .unwrap_or(STEP_TIMEOUT),
+        Phase::Undo => UNDO_TIMEOUT,
+    } + TXN_STALL_MARGIN;
+    let since = if cursor.moved_unix_ms > 0 {
+        cursor.moved_unix_ms
+    } else {
+        spec.created_unix_ms
+    };
+    now.saturating_sub(since) > bound.as_millis() as u64
+}

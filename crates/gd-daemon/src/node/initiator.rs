@@ -1,0 +1,360 @@
+//! Membership as the initiator sees it: adding, editing and removing peers.
+
+use super::*;
+
+impl Node {
+    // ---- membership, initiator side ----
+
+    /// `POST /v1/peers`.
+    pub async fn add_peer(&self, req: PeerAddReq) -> Result<Peer, ApiErr> {
+        if req.addresses.is_empty() || req.addresses.len() > ADDRESSES_MAX {
+            return Err(invalid(format!(
+                "give 1 to {ADDRESSES_MAX} addresses of the new peer"
+            ))
+            .field("addresses", ""));
+        }
+        let addresses = req
+            .addresses
+            .iter()
+            .map(|a| normalize_address(a).map_err(|m| invalid(m).field("addresses", a.as_str())))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_metadata(&req.metadata, req.zone.as_deref())?;
+        if let Some(t) = &req.token
+            && (t.is_empty()
+                || t.len() > JOIN_TOKEN_MAX
+                || t.chars().any(|c| !c.is_ascii_graphic()))
+        {
+            return Err(invalid(format!(
+                "a join token is 1 to {JOIN_TOKEN_MAX} printable characters"
+            ))
+            .field("token", ""));
+        }
+        // Refuses at once when this node's store cannot take peers (the local store).
+        self.store_for_joiners().await?;
+
+        let existing = peers::list_peers(self.store()).await?;
+        for p in &existing {
+            if let Some(a) = addresses
+                .iter()
+                .find(|a| p.peer_addresses.contains(a) || p.client_addresses.contains(a))
+            {
+                return Err(ApiErr::new(
+                    ErrorCode::Conflict,
+                    format!("peer {} already has the address {a}", p.id),
+                )
+                .field("peer-id", p.id.to_string()));
+            }
+        }
+
+        let holder = format!(
+            "peer add {} (from {})",
+            addresses[0],
+            self.identity().peer_id
+        );
+        let guard = self
+            .lock_object(&format!("peer-address/{}", addresses[0]), &holder)
+            .await?;
+        let result = self.add_peer_locked(&addresses, req).await;
+        let _ = guard.unlock().await;
+        result
+    }
+
+    pub(super) async fn add_peer_locked(
+        &self,
+        addresses: &[String],
+        req: PeerAddReq,
+    ) -> Result<Peer, ApiErr> {
+        let secret = self.ensure_cluster_secret()?;
+        let me = self.identity();
+        let mut last_err = None;
+        let mut joined = None;
+        for address in addresses {
+            // Both ends learn how the other host reaches them: this node by the route toward
+            // the new peer, the new peer by the address it was reached at.
+            let joiner_ip = match self.learn_address_toward(address).await {
+                Ok(ip) => ip,
+                Err(e) => {
+                    last_err = Some(e);
+                    continue;
+                }
+            };
+            let (store, endpoints) = self.store_for_joiners().await?;
+            let join = JoinReq {
+                cluster_id: me.cluster_id,
+                cluster_secret: secret.clone(),
+                initiator: me.peer_id,
+                store,
+                endpoints,
+                joiner_ip,
+                join_token: req.token.clone(),
+            };
+            match self
+                .peers
+                .post::<_, Peer>(address, "/v1/internal/join", None, &join)
+                .await
+            {
+                Ok(peer) => {
+                    joined = Some((address.clone(), peer));
+                    break;
+                }
+                Err(e @ PeerCallError::Unreachable { .. }) => last_err = Some(e),
+                Err(e) => return Err(join_refused(e)),
+            }
+        }
+        let Some((address, peer)) = joined else {
+            return Err(join_refused(
+                last_err.expect("at least one address was tried"),
+            ));
+        };
+        tracing::info!(peer = %peer.id, %address, "peer joined");
+
+        // Apply the requested zone and metadata, and put the address we reached it at first.
+        let key = peer_key(peer.id);
+        let edited = self
+            .update_peer_record(peer.id, |rec| {
+                rec.metadata.extend(req.metadata.clone());
+                if let Some(z) = &req.zone {
+                    rec.metadata.insert(ZONE_KEY.into(), z.clone());
+                }
+                rec.peer_addresses.retain(|a| a != &address);
+                rec.peer_addresses.insert(0, address.clone());
+            })
+            .await;
+        if let Err(e) = edited {
+            tracing::warn!(error = %e.body.message(), %key, "the new peer joined, but its metadata could not be applied");
+        }
+        // Answer once the new peer shows online (bounded).
+        let deadline = tokio::time::Instant::now() + JOIN_ONLINE_WAIT;
+        loop {
+            if let Some(p) = peers::get_peer(self.store(), peer.id).await?
+                && (p.online || tokio::time::Instant::now() >= deadline)
+            {
+                return Ok(p);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(peer);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `POST /v1/peers/{id}`.
+    pub async fn edit_peer(&self, id: Uuid, req: PeerEditReq) -> Result<Peer, ApiErr> {
+        check_metadata(&req.metadata, req.zone.as_deref())?;
+        for k in &req.delete_metadata {
+            if k.starts_with('_') {
+                return Err(invalid(format!(
+                    "metadata key {k:?} is reserved (keys starting with '_')"
+                ))
+                .field("key", k.as_str()));
+            }
+        }
+        let current = peers::get_peer(self.store(), id)
+            .await?
+            .ok_or_else(|| peer_not_found(id))?;
+        let mut merged = current.metadata.clone();
+        merged.extend(req.metadata.clone());
+        for k in &req.delete_metadata {
+            merged.remove(k);
+        }
+        check_metadata_size(&merged)?;
+        self.update_peer_record(id, |rec| {
+            rec.metadata.extend(req.metadata.clone());
+            for k in &req.delete_metadata {
+                rec.metadata.remove(k);
+            }
+            if let Some(z) = &req.zone {
+                rec.metadata.insert(ZONE_KEY.into(), z.clone());
+            }
+        })
+        .await?;
+        peers::get_peer(self.store(), id)
+            .await?
+            .ok_or_else(|| peer_not_found(id))
+    }
+
+    /// A compare-and-swap edit of a peer record; retried a few times on a concurrent change.
+    pub(super) async fn update_peer_record(
+        &self,
+        id: Uuid,
+        edit: impl Fn(&mut PeerRecord),
+    ) -> Result<(), ApiErr> {
+        let key = peer_key(id);
+        for _ in 0..5 {
+            let kv = self
+                .store()
+                .get(&key)
+                .await?
+                .ok_or_else(|| peer_not_found(id))?;
+            let mut rec: PeerRecord = record::decode(&key, &kv.value)?;
+            edit(&mut rec);
+            let txn = Txn::new()
+                .when([Compare::mod_revision(
+                    &key,
+                    CompareOp::Equal,
+                    kv.mod_revision,
+                )])
+                .and_then([TxnOp::put(&key, record::encode(&rec))]);
+            if self.store().txn(txn).await?.succeeded {
+                return Ok(());
+            }
+        }
+        Err(ApiErr::new(
+            ErrorCode::OperationInProgress,
+            format!("peer {id} is being changed concurrently; try again"),
+        ))
+    }
+
+    /// `DELETE /v1/peers/{id}`.
+    pub async fn remove_peer(&self, id: Uuid, force: bool) -> Result<(), ApiErr> {
+        let me = self.identity().peer_id;
+        if id == me {
+            return Err(invalid(
+                "removing this node itself is not allowed; remove it from another peer",
+            ));
+        }
+        let peer = peers::get_peer(self.store(), id)
+            .await?
+            .ok_or_else(|| peer_not_found(id))?;
+        if hosts_bricks(self.store(), id).await? {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!("peer {id} hosts bricks; remove its bricks first"),
+            ));
+        }
+        let guard = self
+            .lock_object(&format!("peer/{id}"), &format!("peer remove {id}"))
+            .await?;
+        let result = match self.hand_over_member(id).await {
+            Ok(()) => self.remove_peer_locked(&peer, force).await,
+            Err(e) => Err(e),
+        };
+        let _ = self.store().delete(&format!("{LEAVING_PREFIX}{id}")).await;
+        let _ = guard.unlock().await;
+        result
+    }
+
+    /// When the peer runs an etcd member, marks it leaving and waits (bounded) until the
+    /// membership controller has moved the member elsewhere and removed it.
+    pub(super) async fn hand_over_member(&self, id: Uuid) -> Result<(), ApiErr> {
+        let key = format!("{MEMBERS_PREFIX}{id}");
+        if self.store().get(&key).await?.is_none() {
+            return Ok(());
+        }
+        tracing::info!(peer = %id, "peer runs an etcd member; handing it over before removal");
+        self.store()
+            .put(&format!("{LEAVING_PREFIX}{id}"), b"{}".to_vec(), None)
+            .await?;
+        let deadline = tokio::time::Instant::now() + MEMBER_HANDOVER_MAX;
+        loop {
+            // The store may stumble while its membership changes: keep asking until the bound.
+            match self.store().get(&key).await {
+                Ok(None) => break,
+                Ok(Some(_)) => {}
+                Err(e) => tracing::debug!(error = %e, "waiting for the member hand-over"),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiErr::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "peer {id} runs a member of the cluster's etcd and no other node could take it over within {} s \
+                         (another live node with etcd installed is needed); nothing was removed",
+                        MEMBER_HANDOVER_MAX.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn remove_peer_locked(&self, peer: &Peer, force: bool) -> Result<(), ApiErr> {
+        let id = peer.id;
+        let mut told = false;
+        if peer.online {
+            let secret = self.cluster_secret().ok_or_else(|| {
+                ApiErr::new(
+                    ErrorCode::Internal,
+                    "this node has no cluster secret; it cannot address peers",
+                )
+            })?;
+            let req = LeaveReq {
+                initiator: self.identity().peer_id,
+            };
+            let mut last = None;
+            for address in peer
+                .peer_addresses
+                .iter()
+                .chain(peer.client_addresses.iter())
+            {
+                match self
+                    .peers
+                    .post::<_, serde_json::Value>(
+                        address,
+                        "/v1/internal/leave",
+                        Some(&secret),
+                        &req,
+                    )
+                    .await
+                {
+                    Ok(_) => {
+                        told = true;
+                        break;
+                    }
+                    Err(e @ PeerCallError::Unreachable { .. }) => last = Some(e),
+                    Err(e) => {
+                        return Err(ApiErr::new(
+                            ErrorCode::Conflict,
+                            format!("peer {id} refused to leave: {e}"),
+                        ));
+                    }
+                }
+            }
+            if !told && !force {
+                return Err(ApiErr::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "cannot reach peer {id} to tell it to leave ({}); retry, or remove it with force",
+                        last.map(|e| e.to_string()).unwrap_or_default()
+                    ),
+                ));
+            }
+        } else if !force {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!(
+                    "peer {id} is offline and cannot be told to leave; remove it with force (it resets itself if it comes back)"
+                ),
+            ));
+        }
+        let mut ops = vec![
+            TxnOp::delete(peer_key(id)),
+            TxnOp::delete(peers::alive_key(id)),
+            TxnOp::delete(format!("{NODES_PREFIX}{id}")),
+        ];
+        if !told {
+            ops.push(TxnOp::put(
+                format!("{REMOVED_PREFIX}{id}"),
+                record::encode(&Tombstone {
+                    removed_by: self.identity().peer_id,
+                }),
+            ));
+        }
+        // The txn is idempotent, and the etcd member of the peer may just have been removed,
+        // breaking a connection under the request: repeat it within a bound.
+        let txn = Txn::new().and_then(ops);
+        let deadline = tokio::time::Instant::now() + REMOVAL_COMMIT_MAX;
+        loop {
+            match self.store().txn(txn.clone()).await {
+                Ok(_) => break,
+                Err(e) if e.retryable() && tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "peer removal not committed yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::info!(peer = %id, told, "peer removed");
+        Ok(())
+    }
+}
