@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --tests
-cargo build --workspace --bins
-cargo test --workspace --no-fail-fast "$@"
+# The failpoints (gd-core's `failpoint`: the crash matrix kills glusterd2 at every step) are
+# compiled into the binaries the tests start, never into a release build.
+cargo build --workspace --bins --features gd-daemon/failpoints
+cargo test --workspace --no-fail-fast --features gd-daemon/failpoints "$@"

@@ -9,6 +9,7 @@ pub mod internal;
 mod options;
 mod peer;
 mod rules;
+mod txn;
 mod volume;
 
 pub use error::{ApiError, ErrorCode, ErrorResp};
@@ -18,6 +19,7 @@ pub use options::{
 };
 pub use peer::{JoinToken, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
 pub use rules::{BRICK_PATH_PATTERN, GROUP_NAME_PATTERN, JOIN_TOKEN_PATTERN, VOLUME_NAME_PATTERN};
+pub use txn::{Transaction, TxnListResp, TxnState};
 pub use volume::{
     BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, SizeInfo, SubvolInfo, SubvolReq,
     SubvolType, VolCreateReq, VolumeInfo, VolumeStatus,

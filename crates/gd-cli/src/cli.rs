@@ -16,7 +16,10 @@ use clap_complete::Shell;
 
 use crate::{
     client::{DEFAULT_ENDPOINT, Url, parse_endpoint},
-    cmd::{cluster_options::ClusterOptionsCommand, peer::PeerCommand, volume::VolumeCommand},
+    cmd::{
+        cluster_options::ClusterOptionsCommand, peer::PeerCommand, transaction::TransactionCommand,
+        volume::VolumeCommand,
+    },
 };
 
 /// The secret file read when neither `--secret`, `--secret-file` nor `$GD2_AUTH_SECRET` is given.
@@ -77,7 +80,7 @@ impl Cli {
             Command::Peer(cmd) => cmd.check(),
             Command::Volume(cmd) => cmd.check(),
             Command::ClusterOptions(cmd) => cmd.check(),
-            Command::Version | Command::Completion { .. } => Ok(()),
+            Command::Version | Command::Transaction(_) | Command::Completion { .. } => Ok(()),
         }
     }
 }
@@ -168,6 +171,9 @@ pub enum Command {
     /// Show and set the options of the whole cluster
     #[command(subcommand)]
     ClusterOptions(ClusterOptionsCommand),
+    /// Follow cluster operations: running, and ended within the hour
+    #[command(subcommand)]
+    Transaction(TransactionCommand),
     /// Print a shell completion script
     ///
     /// For example: `glustercli completion bash > /etc/bash_completion.d/glustercli`.

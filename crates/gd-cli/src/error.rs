@@ -48,6 +48,9 @@ pub enum CliError {
     /// The user answered no to a confirmation question.
     #[error("{0}")]
     Cancelled(String),
+    /// An operation the command waited for ended in failure.
+    #[error("{0}")]
+    Failed(String),
     /// The command line is wrong in a way found after parsing (exit status 2, as clap's).
     #[error("{0}")]
     Usage(String),

@@ -6,7 +6,9 @@ use std::{
 };
 
 use async_trait::async_trait;
-use gd_core::txn::{Engine, Note, Registry, Step, StepHandler, Transaction, TxnError};
+use gd_core::txn::{
+    Engine, Failure, Note, Registry, Step, StepHandler, Transaction, TxnError, TxnStatus,
+};
 use gd_store::{LocalStore, Store, lock};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -469,6 +471,125 @@ async fn a_caller_that_goes_away_leaves_the_transaction_to_finish() {
     // Its lock is free again.
     let again = lock::try_lock(&store, "v10", lease, "next").await.unwrap();
     assert!(again.is_ok());
+    for n in [a, b, c] {
+        n.cancel.cancel();
+    }
+}
+
+#[tokio::test]
+async fn an_ended_transaction_keeps_its_outcome_for_whoever_asks() {
+    let (_store, _log, a, b, c, lease) = setup(true).await;
+    // Succeeded: the outcome carries the notes, and any node reads it.
+    let mut ok_steps = steps(a.id, b.id, c.id, "");
+    ok_steps[1].args = json!({"note_on": "B"});
+    let mut started = a.engine.start(
+        Transaction {
+            operation: "volume create v11".into(),
+            locks: vec!["v11".into()],
+            steps: ok_steps,
+        },
+        lease,
+    );
+    let id = started.id;
+    started
+        .wait_for(Duration::from_secs(10))
+        .await
+        .unwrap()
+        .unwrap();
+    match b.engine.status(id).await.unwrap() {
+        Some(TxnStatus::Ended(r)) => {
+            assert_eq!(r.failure, None);
+            assert_eq!(r.operation, "volume create v11");
+            assert_eq!(r.initiator, a.id);
+            assert_eq!(r.steps, ["validate", "create", "commit"]);
+            assert_eq!(r.notes.len(), 1, "{r:?}");
+            assert!(r.finished_unix_ms >= r.started_unix_ms);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Failed: the outcome says which step failed where, and that it was undone.
+    let err = a
+        .engine
+        .execute(
+            Transaction {
+                operation: "volume create v12".into(),
+                locks: vec!["v12".into()],
+                steps: steps(a.id, b.id, c.id, "B"),
+            },
+            lease,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TxnError::StepFailed { .. }), "{err:?}");
+    let listed = c.engine.list(10).await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    match &listed[0] {
+        TxnStatus::Ended(r) => {
+            assert_eq!(r.operation, "volume create v12", "newest first");
+            assert_eq!(
+                r.failure,
+                Some(Failure::StepFailed {
+                    step: "create".into(),
+                    node: b.id,
+                    error: "B refuses".into()
+                })
+            );
+            assert!(r.undo_pending.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(listed[1].id(), id);
+    // Unknown: nothing.
+    assert_eq!(a.engine.status(Uuid::new_v4()).await.unwrap(), None);
+    for n in [a, b, c] {
+        n.cancel.cancel();
+    }
+}
+
+#[tokio::test]
+async fn a_running_transaction_says_which_step_it_is_at() {
+    // C is not running (but alive): the transaction waits at "create", C's step.
+    let (_store, _log, a, b, c, lease) = setup(false).await;
+    let mut started = a.engine.start(
+        Transaction {
+            operation: "volume create v13".into(),
+            locks: vec!["v13".into()],
+            steps: vec![
+                Step::new("validate", vec![a.id, b.id], json!({})),
+                Step::new("create", vec![c.id], json!({})),
+            ],
+        },
+        lease,
+    );
+    let mut seen = None;
+    for _ in 0..100 {
+        if let Some(s @ TxnStatus::Running { step: 1, .. }) =
+            b.engine.status(started.id).await.unwrap()
+        {
+            seen = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    match seen {
+        Some(TxnStatus::Running {
+            operation,
+            steps,
+            undoing,
+            ..
+        }) => {
+            assert_eq!(operation, "volume create v13");
+            assert_eq!(steps, ["validate", "create"]);
+            assert!(!undoing);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.wait_for(Duration::from_millis(10)).await.is_none());
+    let listed = b.engine.list(0).await.unwrap();
+    assert!(
+        matches!(listed.as_slice(), [TxnStatus::Running { .. }]),
+        "{listed:?}"
+    );
     for n in [a, b, c] {
         n.cancel.cancel();
     }

@@ -22,6 +22,7 @@ pub mod reconcile;
 pub mod rest;
 pub mod store;
 pub mod sunrpc;
+pub mod transactions;
 pub mod volfiles;
 pub mod volume_options;
 pub mod volumes;

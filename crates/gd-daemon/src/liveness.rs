@@ -7,7 +7,8 @@
 //! was unreachable for longer than the TTL, or the node switched stores when it joined or left
 //! a cluster) the node grants a new one and publishes again.
 //!
-//! The same lease carries the node's locks, so they vanish with the node.
+//! The same lease carries the node's locks, so they vanish with the node — and at once when it
+//! restarts: a new process revokes its predecessor's lease (found on the alive key).
 
 use std::{
     sync::{
@@ -149,7 +150,11 @@ impl Liveness {
         }
     }
 
+    /// Grants a lease and binds the alive key to it; then revokes the lease the key was bound
+    /// to before, if any: that of this node's previous process (a crash, a `kill -9`), whose
+    /// locks would otherwise hold its objects busy until that lease ran out.
     async fn publish(&self) -> Result<LeaseId, StoreError> {
+        let before = self.store.get(&self.key).await?.and_then(|kv| kv.lease);
         let id = self.store.lease_grant(LEASE_TTL_S).await?;
         if let Err(e) = self
             .store
@@ -158,6 +163,18 @@ impl Liveness {
         {
             let _ = self.store.lease_revoke(id).await;
             return Err(e);
+        }
+        if let Some(old) = before.filter(|old| *old != id) {
+            match self.store.lease_revoke(old).await {
+                Ok(()) => tracing::info!(
+                    lease = old,
+                    "revoked the lease of this node's previous process"
+                ),
+                Err(StoreError::LeaseNotFound { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(lease = old, error = %e, "cannot revoke the lease of this node's previous process")
+                }
+            }
         }
         Ok(id)
     }

@@ -128,11 +128,11 @@ async fn swap(
     }
     let txn = Transaction {
         operation: format!("volume options {verb} {}", vol.name),
-        locks: vec![format!("volume/{}", vol.name)],
+        locks: vec![volumes::volume_lock(&vol.name)],
         steps,
     };
     // What the pass had to force (a self-heal daemon killed) is in the nodes' logs.
-    volumes::run_txn(node, txn).await?;
+    crate::transactions::run_txn(node, txn).await?;
     Ok(volume(node, &vol.name).await?.to_api())
 }
 

@@ -9,6 +9,7 @@ pub mod cluster_options;
 pub mod completion;
 pub mod options;
 pub mod peer;
+pub mod transaction;
 pub mod version;
 pub mod volume;
 
@@ -84,6 +85,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Peer(cmd) => peer::run(&ctx, cmd).await,
         Command::Volume(cmd) => volume::run(&ctx, cmd).await,
         Command::ClusterOptions(cmd) => cluster_options::run(&ctx, cmd).await,
+        Command::Transaction(cmd) => transaction::run(&ctx, cmd).await,
         Command::Completion { shell } => completion::run(shell),
     };
     result.map_err(|e| ctx.explain(e))

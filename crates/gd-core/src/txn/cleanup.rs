@@ -72,7 +72,8 @@ impl Engine {
                 let failed: Failed = record::decode(&kv.key, &kv.value)?;
                 let pending = self.pending_undos(&spec, cursor).await?;
                 if pending.is_empty()
-                    || now.saturating_sub(failed.failed_unix_ms) > TXN_KEEP_MAX.as_millis() as u64
+                    || now.saturating_sub(failed.failed_unix_ms)
+                        > failpoint::scaled(TXN_KEEP_MAX).as_millis() as u64
                 {
                     if !pending.is_empty() {
                         tracing::warn!(txn = %id, ?pending, "forgetting a failed transaction whose undo some nodes never confirmed");
@@ -90,7 +91,13 @@ impl Engine {
                 } else {
                     "its coordinator stopped making progress"
                 };
-                self.finish_abandoned(&spec, cursor, reason).await?;
+                self.finish_abandoned(
+                    &spec,
+                    cursor,
+                    reason,
+                    &format!("the cleanup leader ({})", self.me),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -104,6 +111,7 @@ impl Engine {
         spec: &TxnSpec,
         cursor: Cursor,
         reason: &str,
+        ended_by: &str,
     ) -> Result<(), StoreError> {
         let id = spec.id;
         let last = spec.steps.len().saturating_sub(1);
@@ -120,15 +128,43 @@ impl Engine {
             }
             if done == step.nodes.len() {
                 tracing::warn!(txn = %id, operation = %spec.operation, reason, "every step of an abandoned transaction completed; committing it");
-                self.store
-                    .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
-                    .await?;
+                let notes = self.notes_of(spec).await?;
+                self.end(spec, None, vec![], notes, ended_by).await?;
                 return self.release_locks(spec).await;
             }
         }
         tracing::warn!(txn = %id, operation = %spec.operation, reason, "rolling back an abandoned transaction");
-        self.roll_back(spec, cursor.step, reason).await?;
+        let failure = Failure::Abandoned {
+            reason: reason.to_owned(),
+        };
+        self.roll_back(spec, cursor.step, failure, ended_by).await?;
         self.release_locks(spec).await
+    }
+
+    /// The notes nodes gave on the steps of a transaction that completed.
+    async fn notes_of(&self, spec: &TxnSpec) -> Result<Vec<Note>, StoreError> {
+        let mut notes = vec![];
+        for (index, step) in spec.steps.iter().enumerate() {
+            let dir = report_dir(spec.id, index, Phase::Do);
+            for kv in self.store.range(&dir, 0).await?.kvs {
+                let Some(node) = kv
+                    .key
+                    .strip_prefix(&dir)
+                    .and_then(|n| Uuid::parse_str(n).ok())
+                else {
+                    continue;
+                };
+                let report: Report = record::decode(&kv.key, &kv.value)?;
+                if !report.note.is_empty() {
+                    notes.push(Note {
+                        step: step.name.clone(),
+                        node,
+                        text: report.note,
+                    });
+                }
+            }
+        }
+        Ok(notes)
     }
 
     /// Frees the locks an abandoned transaction's dead coordinator held.
@@ -152,8 +188,13 @@ impl Engine {
             {
                 continue;
             }
-            self.finish_abandoned(&spec, cursor, "its initiator restarted")
-                .await?;
+            self.finish_abandoned(
+                &spec,
+                cursor,
+                "its initiator restarted",
+                "its initiator, restarted",
+            )
+            .await?;
             n += 1;
         }
         Ok(n)
@@ -193,6 +234,7 @@ fn stalled(spec: &TxnSpec, cursor: Cursor, now: u64) -> bool {
             .unwrap_or(STEP_TIMEOUT),
         Phase::Undo => UNDO_TIMEOUT,
     } + TXN_STALL_MARGIN;
+    let bound = failpoint::scaled(bound);
     let since = if cursor.moved_unix_ms > 0 {
         cursor.moved_unix_ms
     } else {

@@ -46,10 +46,17 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::failpoint::{self, When};
+
 /// Where transactions live in the cluster namespace.
 pub const TXN_PREFIX: &str = "txn/";
 /// Where nodes' liveness keys live (see the daemon's `peers` module).
 pub const ALIVE_PREFIX: &str = "alive/";
+/// Where the outcomes of ended transactions are kept (`txn-results/<id>`), each bound to a
+/// lease of [`RESULT_KEEP_S`], so that a client that lost its answer can still read it.
+pub const TXN_RESULT_PREFIX: &str = "txn-results/";
+/// How long the outcome of a transaction is kept (seconds).
+pub const RESULT_KEEP_S: i64 = 3600;
 /// The lock of the cleanup leader.
 const CLEANUP_LOCK: &str = "txn-cleanup";
 /// A transaction whose cursor has not moved for its current step's bound plus this long is
@@ -199,6 +206,9 @@ impl Record for Failed {
     const VERSION: u32 = 1;
 }
 
+fn result_key(id: Uuid) -> String {
+    format!("{TXN_RESULT_PREFIX}{id}")
+}
 fn spec_key(id: Uuid) -> String {
     format!("{TXN_PREFIX}{id}/spec")
 }
@@ -225,7 +235,7 @@ fn now_ms() -> u64 {
 /// What a node said about a step it completed, for the initiator to pass on to the user: a
 /// step that succeeded only by force (a process that had to be killed) says so, and the user
 /// reads it in the answer, not only in that node's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     pub step: String,
     pub node: Uuid,
@@ -256,11 +266,188 @@ pub enum TxnError {
     /// Nodes of a step went offline (their lease ended) before reporting it.
     #[error("step {step} cannot complete: nodes {nodes:?} are offline")]
     NodesGone { step: String, nodes: Vec<Uuid> },
+    /// Its coordinator died before it ended, and it was ended (undone) by the initiator when it
+    /// restarted or by the cleanup leader.
+    #[error("it was undone because {reason}")]
+    Abandoned { reason: String },
     /// The transaction is malformed (no steps, a step without nodes, an unknown step name...).
     #[error("invalid transaction: {0}")]
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a transaction failed, as its kept outcome says it (the stored form of [`TxnError`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
+pub enum Failure {
+    Busy {
+        object: String,
+        holder: String,
+    },
+    StepFailed {
+        step: String,
+        node: Uuid,
+        error: String,
+    },
+    Timeout {
+        step: String,
+        nodes: Vec<Uuid>,
+        timeout_s: u64,
+    },
+    NodesGone {
+        step: String,
+        nodes: Vec<Uuid>,
+    },
+    Abandoned {
+        reason: String,
+    },
+    Other {
+        message: String,
+    },
+}
+
+impl From<&TxnError> for Failure {
+    fn from(e: &TxnError) -> Failure {
+        match e {
+            TxnError::Busy { object, holder } => Failure::Busy {
+                object: object.clone(),
+                holder: holder.clone(),
+            },
+            TxnError::StepFailed { step, node, error } => Failure::StepFailed {
+                step: step.clone(),
+                node: *node,
+                error: error.clone(),
+            },
+            TxnError::Timeout {
+                step,
+                nodes,
+                timeout_s,
+            } => Failure::Timeout {
+                step: step.clone(),
+                nodes: nodes.clone(),
+                timeout_s: *timeout_s,
+            },
+            TxnError::NodesGone { step, nodes } => Failure::NodesGone {
+                step: step.clone(),
+                nodes: nodes.clone(),
+            },
+            TxnError::Abandoned { reason } => Failure::Abandoned {
+                reason: reason.clone(),
+            },
+            TxnError::Invalid(m) => Failure::Other { message: m.clone() },
+            TxnError::Store(e) => Failure::Other {
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<Failure> for TxnError {
+    fn from(f: Failure) -> TxnError {
+        match f {
+            Failure::Busy { object, holder } => TxnError::Busy { object, holder },
+            Failure::StepFailed { step, node, error } => TxnError::StepFailed { step, node, error },
+            Failure::Timeout {
+                step,
+                nodes,
+                timeout_s,
+            } => TxnError::Timeout {
+                step,
+                nodes,
+                timeout_s,
+            },
+            Failure::NodesGone { step, nodes } => TxnError::NodesGone { step, nodes },
+            Failure::Abandoned { reason } => TxnError::Abandoned { reason },
+            Failure::Other { message } => TxnError::Invalid(message),
+        }
+    }
+}
+
+/// The outcome of an ended transaction, kept [`RESULT_KEEP_S`] under [`TXN_RESULT_PREFIX`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TxnResult {
+    pub id: Uuid,
+    pub operation: String,
+    pub initiator: Uuid,
+    pub started_unix_ms: u64,
+    pub finished_unix_ms: u64,
+    /// The names of its steps.
+    pub steps: Vec<String>,
+    /// Why it failed (what it did was undone); `None` when it succeeded.
+    pub failure: Option<Failure>,
+    /// Nodes that were down when their part was undone: they undo it when they return.
+    #[serde(default)]
+    pub undo_pending: Vec<Uuid>,
+    /// What nodes said about steps they completed (see [`Note`]).
+    #[serde(default)]
+    pub notes: Vec<Note>,
+    /// Who ended it: its coordinator, its initiator after a restart, or the cleanup leader.
+    pub ended_by: String,
+}
+
+impl Record for TxnResult {
+    const KIND: &'static str = "txn-result";
+    const VERSION: u32 = 1;
+}
+
+/// What is known of a transaction: still running (or being undone), or ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnStatus {
+    Running {
+        id: Uuid,
+        operation: String,
+        initiator: Uuid,
+        started_unix_ms: u64,
+        steps: Vec<String>,
+        /// The step under the cursor.
+        step: usize,
+        /// Whether its steps are being undone.
+        undoing: bool,
+    },
+    Ended(TxnResult),
+}
+
+impl TxnStatus {
+    pub fn id(&self) -> Uuid {
+        match self {
+            TxnStatus::Running { id, .. } => *id,
+            TxnStatus::Ended(r) => r.id,
+        }
+    }
+}
+
+/// A transaction that [`Engine::start`] started: its id at once, its end when it comes.
+pub struct Started {
+    pub id: Uuid,
+    task: tokio::task::JoinHandle<Result<Vec<Note>, TxnError>>,
+}
+
+impl Started {
+    /// Waits for the end of the transaction at most `bound`; `None` if it is still running
+    /// then (it goes on; wait again, or read [`Engine::status`]).
+    pub async fn wait_for(&mut self, bound: Duration) -> Option<Result<Vec<Note>, TxnError>> {
+        let joined = tokio::time::timeout(bound, &mut self.task).await.ok()?;
+        Some(joined.unwrap_or_else(|e| {
+            Err(TxnError::Invalid(format!(
+                "internal: the transaction's task ended abnormally: {e}"
+            )))
+        }))
+    }
+
+    /// Waits for the end of the transaction.
+    pub async fn wait(mut self) -> Result<Vec<Note>, TxnError> {
+        loop {
+            if let Some(r) = self.wait_for(Duration::from_secs(3600)).await {
+                return r;
+            }
+        }
+    }
 }
 
 /// What a node does for a step. Both directions must be idempotent: a step may run twice
@@ -326,27 +513,29 @@ impl Engine {
     /// Runs a transaction to the end: takes its locks (bound to `lease`), records it, drives
     /// every step, and on failure undoes what was done. Returns when the transaction is over,
     /// with the notes the nodes gave on the steps they completed.
+    pub async fn execute(&self, txn: Transaction, lease: LeaseId) -> Result<Vec<Note>, TxnError> {
+        self.start(txn, lease).wait().await
+    }
+
+    /// Starts a transaction ([`Engine::execute`]) and returns its id at once.
     ///
     /// The transaction runs in a task of its own: the caller (an HTTP request) may go away —
     /// a client that gives up, a dropped connection — and the transaction still ends,
-    /// committed or undone, instead of stopping half-way with its locks held.
-    pub async fn execute(&self, txn: Transaction, lease: LeaseId) -> Result<Vec<Note>, TxnError> {
+    /// committed or undone, instead of stopping half-way with its locks held; its outcome is
+    /// kept ([`Engine::status`]).
+    pub fn start(&self, txn: Transaction, lease: LeaseId) -> Started {
         let engine = self.clone();
-        tokio::spawn(async move {
+        let id = Uuid::new_v4();
+        let task = tokio::spawn(async move {
             tokio::select! {
-                r = engine.execute_here(txn, lease) => r,
+                r = engine.execute_here(id, txn, lease) => r,
                 _ = engine.coordinators.cancelled() => Err(TxnError::Invalid(
                     "this node is shutting down; the transaction will be ended when it restarts \
                      or by another node".into(),
                 )),
             }
-        })
-        .await
-        .unwrap_or_else(|e| {
-            Err(TxnError::Invalid(format!(
-                "internal: the transaction's task ended abnormally: {e}"
-            )))
-        })
+        });
+        Started { id, task }
     }
 
     /// Stops coordinating: the transactions this engine drives stop where they are (as if
@@ -355,7 +544,12 @@ impl Engine {
         self.coordinators.cancel();
     }
 
-    async fn execute_here(&self, txn: Transaction, lease: LeaseId) -> Result<Vec<Note>, TxnError> {
+    async fn execute_here(
+        &self,
+        id: Uuid,
+        txn: Transaction,
+        lease: LeaseId,
+    ) -> Result<Vec<Note>, TxnError> {
         if txn.steps.is_empty() || txn.steps.len() > STEPS_MAX {
             return Err(TxnError::Invalid(format!(
                 "a transaction has 1 to {STEPS_MAX} steps"
@@ -369,7 +563,6 @@ impl Engine {
                 return Err(TxnError::Invalid(format!("unknown step {}", s.name)));
             }
         }
-        let id = Uuid::new_v4();
         let mut guards = vec![];
         let holder = format!(
             "{} (transaction {id}, from node {})",
@@ -416,27 +609,29 @@ impl Engine {
 
     async fn coordinate(&self, spec: TxnSpec) -> Result<Vec<Note>, TxnError> {
         let id = spec.id;
-        let first = Cursor::at(0, Phase::Do);
-        let created = self
-            .store
-            .txn(
-                StoreTxn::new()
-                    .when([Compare::absent(spec_key(id))])
-                    .and_then([
-                        TxnOp::put(spec_key(id), record::encode(&spec)),
-                        TxnOp::put(cursor_key(id), record::encode(&first)),
-                    ]),
-            )
-            .await?;
-        if !created.succeeded {
-            return Err(TxnError::Invalid(format!(
-                "transaction {id} exists already"
-            )));
-        }
-        tracing::info!(txn = %id, operation = %spec.operation, steps = spec.steps.len(), "transaction started");
         let mut notes = vec![];
         for (index, step) in spec.steps.iter().enumerate() {
-            if index > 0 {
+            failpoint::hit(&failpoint::coordinator(&step.name, When::Before)).await;
+            if index == 0 {
+                let first = Cursor::at(0, Phase::Do);
+                let created = self
+                    .store
+                    .txn(
+                        StoreTxn::new()
+                            .when([Compare::absent(spec_key(id))])
+                            .and_then([
+                                TxnOp::put(spec_key(id), record::encode(&spec)),
+                                TxnOp::put(cursor_key(id), record::encode(&first)),
+                            ]),
+                    )
+                    .await?;
+                if !created.succeeded {
+                    return Err(TxnError::Invalid(format!(
+                        "transaction {id} exists already"
+                    )));
+                }
+                tracing::info!(txn = %id, operation = %spec.operation, steps = spec.steps.len(), "transaction started");
+            } else {
                 self.store
                     .put(
                         &cursor_key(id),
@@ -458,23 +653,105 @@ impl Engine {
                 outcome => {
                     let err = outcome.into_error(step, timeout);
                     tracing::warn!(txn = %id, error = %err, "transaction failed; undoing");
-                    self.roll_back(&spec, index, &err.to_string()).await?;
-                    return Err(err);
+                    let ended = self
+                        .roll_back(&spec, index, Failure::from(&err), "its initiator")
+                        .await?;
+                    return Err(ended.failure.map(TxnError::from).unwrap_or(err));
                 }
             }
+            failpoint::hit(&failpoint::coordinator(&step.name, When::After)).await;
         }
-        self.store
-            .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
+        let ended = self
+            .end(&spec, None, vec![], notes, "its initiator")
             .await?;
-        tracing::info!(txn = %id, "transaction succeeded");
-        Ok(notes)
+        match ended.failure {
+            None => {
+                tracing::info!(txn = %id, "transaction succeeded");
+                Ok(ended.notes)
+            }
+            // Another node ended it first (it judged this coordinator gone).
+            Some(f) => Err(f.into()),
+        }
     }
 
-    /// Undoes steps `from..=0` in reverse order, then forgets the transaction, or keeps it as
-    /// failed while some node has not confirmed its undo.
-    async fn roll_back(&self, spec: &TxnSpec, from: usize, reason: &str) -> Result<(), StoreError> {
+    /// Ends a transaction: keeps its outcome and forgets its records (or keeps them, marked
+    /// failed, while `undo_pending` nodes owe their undo), in one store transaction that
+    /// applies only while the transaction is still running, so that of two nodes ending it
+    /// (its coordinator and the cleanup leader) exactly one does. Returns the outcome that
+    /// stands: this one, or the one written first.
+    async fn end(
+        &self,
+        spec: &TxnSpec,
+        failure: Option<Failure>,
+        undo_pending: Vec<Uuid>,
+        notes: Vec<Note>,
+        ended_by: &str,
+    ) -> Result<TxnResult, StoreError> {
         let id = spec.id;
-        let mut unconfirmed = false;
+        let result = TxnResult {
+            id,
+            operation: spec.operation.clone(),
+            initiator: spec.initiator,
+            started_unix_ms: spec.created_unix_ms,
+            finished_unix_ms: now_ms(),
+            steps: spec.steps.iter().map(|s| s.name.clone()).collect(),
+            failure,
+            undo_pending,
+            notes,
+            ended_by: ended_by.to_owned(),
+        };
+        let lease = self.store.lease_grant(RESULT_KEEP_S).await?;
+        let keep = TxnOp::put_with_lease(result_key(id), record::encode(&result), lease);
+        let ops = if result.undo_pending.is_empty() {
+            vec![
+                TxnOp::DeletePrefix {
+                    prefix: format!("{TXN_PREFIX}{id}/"),
+                },
+                keep,
+            ]
+        } else {
+            let failed = Failed {
+                reason: result
+                    .failure
+                    .clone()
+                    .map(|f| TxnError::from(f).to_string())
+                    .unwrap_or_default(),
+                failed_unix_ms: result.finished_unix_ms,
+            };
+            vec![TxnOp::put(failed_key(id), record::encode(&failed)), keep]
+        };
+        let applied = self
+            .store
+            .txn(
+                StoreTxn::new()
+                    .when([
+                        Compare::present(spec_key(id)),
+                        Compare::absent(result_key(id)),
+                    ])
+                    .and_then(ops),
+            )
+            .await?;
+        if applied.succeeded {
+            return Ok(result);
+        }
+        let _ = self.store.lease_revoke(lease).await;
+        match self.store.get(&result_key(id)).await? {
+            Some(kv) => record::decode(&kv.key, &kv.value),
+            None => Ok(result),
+        }
+    }
+
+    /// Undoes steps `from..=0` in reverse order, then ends the transaction as failed (kept
+    /// while some node has not confirmed its undo).
+    async fn roll_back(
+        &self,
+        spec: &TxnSpec,
+        from: usize,
+        failure: Failure,
+        ended_by: &str,
+    ) -> Result<TxnResult, StoreError> {
+        let id = spec.id;
+        let mut unconfirmed = BTreeSet::new();
         // Nodes that are down cannot undo now: do not wait for them (they undo when they
         // return, see `participate_once`).
         let alive = self.alive_nodes().await?;
@@ -496,7 +773,7 @@ impl Engine {
                     .await?
                     .is_none()
                 {
-                    unconfirmed = true;
+                    unconfirmed.insert(*node);
                 }
             }
             if up.is_empty() {
@@ -512,24 +789,58 @@ impl Engine {
                 }
                 Outcome::Missing(nodes) | Outcome::Gone(nodes) => {
                     tracing::warn!(txn = %id, step = %step.name, ?nodes, "undo not confirmed; kept for when the nodes return");
-                    unconfirmed = true;
+                    unconfirmed.extend(nodes);
                 }
             }
         }
-        if unconfirmed {
-            let failed = Failed {
-                reason: reason.to_owned(),
-                failed_unix_ms: now_ms(),
-            };
-            self.store
-                .put(&failed_key(id), record::encode(&failed), None)
-                .await?;
-        } else {
-            self.store
-                .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
-                .await?;
+        self.end(
+            spec,
+            Some(failure),
+            unconfirmed.into_iter().collect(),
+            vec![],
+            ended_by,
+        )
+        .await
+    }
+
+    // ---- reading ----
+
+    /// What is known of transaction `id`: running, or ended within [`RESULT_KEEP_S`].
+    pub async fn status(&self, id: Uuid) -> Result<Option<TxnStatus>, StoreError> {
+        if let Some(kv) = self.store.get(&result_key(id)).await? {
+            return Ok(Some(TxnStatus::Ended(record::decode(&kv.key, &kv.value)?)));
         }
-        Ok(())
+        let (Some(spec), Some(cursor)) = (
+            self.store.get(&spec_key(id)).await?,
+            self.store.get(&cursor_key(id)).await?,
+        ) else {
+            return Ok(None);
+        };
+        let spec: TxnSpec = record::decode(&spec.key, &spec.value)?;
+        let cursor: Cursor = record::decode(&cursor.key, &cursor.value)?;
+        Ok(Some(running(&spec, cursor)))
+    }
+
+    /// The running transactions, and at most `ended_max` of the latest ended ones, newest
+    /// first.
+    pub async fn list(&self, ended_max: usize) -> Result<Vec<TxnStatus>, StoreError> {
+        let mut out = vec![];
+        let ended_kvs = self.store.range(TXN_RESULT_PREFIX, 0).await?;
+        let mut ended = vec![];
+        let mut ended_ids = BTreeSet::new();
+        for kv in &ended_kvs.kvs {
+            let r: TxnResult = record::decode(&kv.key, &kv.value)?;
+            ended_ids.insert(r.id);
+            ended.push(r);
+        }
+        for (id, spec, cursor) in self.transactions().await? {
+            if !ended_ids.contains(&id) {
+                out.push(running(&spec, cursor));
+            }
+        }
+        ended.sort_by(|a, b| b.finished_unix_ms.cmp(&a.finished_unix_ms));
+        out.extend(ended.into_iter().take(ended_max).map(TxnStatus::Ended));
+        Ok(out)
     }
 
     /// Waits until every node reported (`index`, `phase`), one failed, or `timeout` passed.
@@ -668,7 +979,12 @@ impl Engine {
         let result = match self.registry.get(&step.name) {
             None => Err(format!("this node has no step {}", step.name)),
             Some(h) => match phase {
-                Phase::Do => h.run_noted(&step.args).await,
+                Phase::Do => {
+                    failpoint::hit(&failpoint::participant(&step.name, When::Before)).await;
+                    let r = h.run_noted(&step.args).await;
+                    failpoint::hit(&failpoint::participant(&step.name, When::After)).await;
+                    r
+                }
                 Phase::Undo => h.undo(&step.args).await.map(|()| None),
             },
         };
@@ -726,6 +1042,18 @@ impl Engine {
             .into_iter()
             .filter_map(|(id, s)| cursors.get(&id).map(|c| (id, s, *c)))
             .collect())
+    }
+}
+
+fn running(spec: &TxnSpec, cursor: Cursor) -> TxnStatus {
+    TxnStatus::Running {
+        id: spec.id,
+        operation: spec.operation.clone(),
+        initiator: spec.initiator,
+        started_unix_ms: spec.created_unix_ms,
+        steps: spec.steps.iter().map(|s| s.name.clone()).collect(),
+        step: cursor.step,
+        undoing: cursor.phase == Phase::Undo,
     }
 }
 

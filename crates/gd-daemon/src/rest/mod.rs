@@ -15,6 +15,7 @@ mod meta;
 mod openapi;
 mod options;
 mod peers;
+mod transactions;
 mod volumes;
 
 use std::{sync::Arc, time::Duration};
@@ -31,7 +32,6 @@ use gd_store::StoreError;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 use utoipa::{
@@ -51,10 +51,15 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub type SharedState = Arc<Node>;
 
 /// An error answer: an HTTP status and GD2's error body.
+///
+/// Also the answer of an operation still running when its request stops waiting (`202
+/// Accepted` with the transaction, [`ApiErr::accepted`]): not an error, but like one it ends
+/// the handler early, whatever the handler's success type.
 #[derive(Debug)]
 pub struct ApiErr {
     pub status: StatusCode,
     pub body: ErrorResp,
+    pending: Option<Box<gd_api::Transaction>>,
 }
 
 impl ApiErr {
@@ -64,6 +69,17 @@ impl ApiErr {
         Self {
             status,
             body: ErrorResp::new(code, message),
+            pending: None,
+        }
+    }
+
+    /// `202 Accepted`: the operation goes on as transaction `txn`, to be followed at
+    /// `/v1/transactions/{id}`.
+    pub fn accepted(txn: gd_api::Transaction) -> Self {
+        Self {
+            status: StatusCode::ACCEPTED,
+            body: ErrorResp { errors: vec![] },
+            pending: Some(Box::new(txn)),
         }
     }
 
@@ -75,7 +91,16 @@ impl ApiErr {
 
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        match self.pending {
+            Some(txn) => {
+                let mut headers = HeaderMap::new();
+                if let Ok(v) = HeaderValue::from_str(&format!("/v1/transactions/{}", txn.id)) {
+                    headers.insert(axum::http::header::LOCATION, v);
+                }
+                (StatusCode::ACCEPTED, headers, Json(*txn)).into_response()
+            }
+            None => (self.status, Json(self.body)).into_response(),
+        }
     }
 }
 
@@ -140,6 +165,7 @@ pub(crate) fn metadata_matches(
         (name = "peers", description = "The storage servers of the cluster"),
         (name = "volumes", description = "Volumes and their bricks"),
         (name = "options", description = "Volume options, option groups and cluster options"),
+        (name = "transactions", description = "Cluster operations: running, and ended within the hour"),
     )
 )]
 struct ApiDoc;
@@ -167,6 +193,7 @@ fn api_router() -> OpenApiRouter<SharedState> {
         .merge(peers::routes())
         .merge(volumes::routes())
         .merge(options::routes())
+        .merge(transactions::routes())
 }
 
 /// The OpenAPI document of every route the daemon serves.
@@ -204,10 +231,7 @@ pub fn router(state: SharedState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     json_body::limit_bodies(routes)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(middleware::from_fn(bounded))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -234,6 +258,22 @@ pub fn router(state: SharedState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Answers a request that takes longer than [`REQUEST_TIMEOUT`] with 503 and the error body.
+/// (Operations that run transactions answer `202 Accepted` well before.)
+async fn bounded(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiErr::new(
+            ErrorCode::StoreUnavailable,
+            format!(
+                "no answer within {} s: the store or a node is too slow",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// The header that marks an answer served from the local cache because the store had no

@@ -29,7 +29,7 @@ enum Rule {
 }
 
 /// Path parameters by name: their rule, and what a value that breaks it gets (400).
-const PATH_RULES: [(&str, Rule, &str); 3] = [
+const PATH_RULES: [(&str, Rule, &str); 4] = [
     (
         "volname",
         Rule::Pattern(gd_api::VOLUME_NAME_PATTERN),
@@ -41,6 +41,7 @@ const PATH_RULES: [(&str, Rule, &str); 3] = [
         "The group name breaks the naming rule",
     ),
     ("peerid", Rule::Uuid, "The peer id is not a UUID"),
+    ("txnid", Rule::Uuid, "The transaction id is not a UUID"),
 ];
 
 /// Adds the shared answers and the path parameters' rules to every operation of `api`.
@@ -175,7 +176,7 @@ mod tests {
                 match p["name"].as_str().unwrap() {
                     "volname" => assert_eq!(schema["pattern"], gd_api::VOLUME_NAME_PATTERN),
                     "groupname" => assert_eq!(schema["pattern"], gd_api::GROUP_NAME_PATTERN),
-                    "peerid" => assert_eq!(schema["format"], "uuid"),
+                    "peerid" | "txnid" => assert_eq!(schema["format"], "uuid"),
                     _ => {}
                 }
             }

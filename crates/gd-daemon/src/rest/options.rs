@@ -30,6 +30,8 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     params(("volname" = String, Path, description = "The volume's name")),
     request_body = VolOptionReq,
     responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
         (status = 200, description = "The volume with its new options", body = VolumeInfo),
         (status = 400, description = "An unknown key or an invalid value (fields name the key); nothing was changed", body = ErrorResp),
         (status = 404, description = "No such volume", body = ErrorResp),
@@ -53,6 +55,8 @@ async fn set_options(
     params(("volname" = String, Path, description = "The volume's name")),
     request_body = VolOptionResetReq,
     responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
         (status = 200, description = "The volume with its remaining options", body = VolumeInfo),
         (status = 400, description = "An unknown key; nothing was changed", body = ErrorResp),
         (status = 404, description = "No such volume", body = ErrorResp),

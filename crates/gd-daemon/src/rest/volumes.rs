@@ -72,6 +72,8 @@ struct VolumeStartReq {
     params(("volname" = String, Path, description = "The volume's name")),
     request_body(content = Option<VolumeStartReq>, description = "Optional"),
     responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
         (status = 200, description = "The started volume", body = VolumeInfo),
         (status = 404, description = "No such volume", body = ErrorResp),
         (status = 409, description = "Already started, or busy", body = ErrorResp),
@@ -102,6 +104,8 @@ async fn start_volume(
     post, path = "/v1/volumes/{volname}/stop", tag = "volumes", operation_id = "VolumeStop",
     params(("volname" = String, Path, description = "The volume's name")),
     responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
         (status = 200, description = "The stopped volume: none of its processes runs any more", body = VolumeInfo,
          headers(("Warning" = String, description = "One per process that ignored SIGTERM and was killed: `299 glusterd2 \"on <node address>: ...\"`"))),
         (status = 404, description = "No such volume", body = ErrorResp),
@@ -206,6 +210,8 @@ async fn list_volumes(
     post, path = "/v1/volumes", tag = "volumes", operation_id = "VolumeCreate",
     request_body = VolCreateReq,
     responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
         (status = 201, description = "The new volume", body = VolumeInfo, headers(("Location" = String, description = "/v1/volumes/<name>"))),
         (status = 400, description = "Invalid request", body = ErrorResp),
         (status = 401, description = "Not authenticated", body = ErrorResp),
@@ -256,6 +262,8 @@ async fn get_volume(
     delete, path = "/v1/volumes/{volname}", tag = "volumes", operation_id = "VolumeDelete",
     params(("volname" = String, Path, description = "The volume's name")),
     responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
         (status = 204, description = "Deleted; none of its processes runs",
          headers(("Warning" = String, description = "One per process that ignored SIGTERM and was killed: `299 glusterd2 \"on <node address>: ...\"`"))),
         (status = 400, description = "Invalid name", body = ErrorResp),

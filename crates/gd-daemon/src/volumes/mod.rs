@@ -42,7 +42,7 @@ use async_trait::async_trait;
 use gd_api::{
     BrickInfo, BrickKind, BrickReq, ErrorCode, SubvolInfo, SubvolType, VolCreateReq, VolumeInfo,
 };
-use gd_core::txn::{Engine, Registry, Step, StepHandler, Transaction, TxnError};
+use gd_core::txn::{Engine, Registry, Step, StepHandler, Transaction};
 use gd_store::{
     Compare, Store, StoreError, Txn, TxnOp,
     record::{self, Record},
@@ -52,10 +52,22 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{node::Node, peers, rest::ApiErr};
+use crate::{
+    node::Node,
+    peers,
+    rest::ApiErr,
+    transactions::{engine, run},
+};
 
 pub const VOLUMES_PREFIX: &str = "volumes/";
 pub const BRICKS_PREFIX: &str = "bricks/";
+/// Transactions that change a volume lock `volume/<name>`.
+pub const VOLUME_LOCK_PREFIX: &str = "volume/";
+
+/// The lock of a volume's transactions.
+pub fn volume_lock(name: &str) -> String {
+    format!("{VOLUME_LOCK_PREFIX}{name}")
+}
 /// The xattr that marks a directory as a brick of a volume (16 raw bytes of the volume id).
 pub const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
 /// The xattr GlusterFS puts on every file of a volume; on a candidate brick it means "was used".
@@ -354,7 +366,7 @@ pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo,
     );
     let txn = Transaction {
         operation: format!("volume create {}", vol.name),
-        locks: vec![format!("volume/{}", vol.name)],
+        locks: vec![volume_lock(&vol.name)],
         steps: vec![validate, init, store_step],
     };
     run(node, &engine, txn).await?;
@@ -382,7 +394,7 @@ pub async fn delete_volume(node: &Node, name: &str) -> Result<Vec<String>, ApiEr
     processes.timeout = Some(PROCESS_STEP_TIMEOUT);
     let txn = Transaction {
         operation: format!("volume delete {name}"),
-        locks: vec![format!("volume/{name}")],
+        locks: vec![volume_lock(name)],
         steps: vec![processes, Step::new("volume-delete.store", vec![me], args)],
     };
     run(node, &engine, txn).await
@@ -435,117 +447,9 @@ pub async fn node_label(store: &dyn Store, id: Uuid) -> String {
     }
 }
 
-/// Returns the nodes' notes ("on <node>: <note>").
-/// Runs a transaction through this node's engine, with the volume layer's error mapping.
-pub async fn run_txn(node: &Node, txn: Transaction) -> Result<Vec<String>, ApiErr> {
-    let engine = engine(node)?;
-    run(node, &engine, txn).await
-}
-
-async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<Vec<String>, ApiErr> {
-    let operation = txn.operation.clone();
-    let lease = node.lease().await?;
-    let store = node.store.as_ref();
-    match engine.execute(txn, lease).await {
-        Ok(notes) => {
-            let mut out = vec![];
-            for n in notes {
-                out.push(format!(
-                    "on {}: {}",
-                    node_label(store, n.node).await,
-                    n.text
-                ));
-            }
-            Ok(out)
-        }
-        Err(e) => {
-            let mut labels = BTreeMap::new();
-            let nodes = match &e {
-                TxnError::StepFailed { node, .. } => vec![*node],
-                TxnError::Timeout { nodes, .. } => nodes.clone(),
-                _ => vec![],
-            };
-            for n in nodes {
-                labels.insert(n, node_label(store, n).await);
-            }
-            Err(txn_error(&operation, e, &labels))
-        }
-    }
-}
-
-/// The answer to a failed transaction: one sentence, naming nodes by `labels` (their
-/// addresses); the step, the node's id and the node's own words as fields for programs.
-fn txn_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -> ApiErr {
-    let label = |n: &Uuid| labels.get(n).cloned().unwrap_or_else(|| n.to_string());
-    match e {
-        TxnError::Busy { .. } => ApiErr::new(ErrorCode::OperationInProgress, e.to_string()),
-        TxnError::StepFailed { step, node, error } => {
-            // A validation step that refuses is the caller's mistake (a brick in use, on the
-            // root file system...): a 4xx, like every other bad input; nothing was changed.
-            let (code, message) = if step.ends_with(".validate-bricks") {
-                (
-                    ErrorCode::InvalidRequest,
-                    format!("brick check failed on {}: {error}", label(&node)),
-                )
-            } else {
-                (
-                    ErrorCode::TxnStepFailed,
-                    format!("{operation} failed on {}: {error}", label(&node)),
-                )
-            };
-            ApiErr::new(code, message)
-                .field("step", step)
-                .field("peer-id", node.to_string())
-                .field("error", error)
-        }
-        TxnError::Timeout {
-            step,
-            nodes,
-            timeout_s,
-        } => ApiErr::new(
-            ErrorCode::TxnStepFailed,
-            format!(
-                "{operation} did not complete within {timeout_s} s: no answer from {}",
-                nodes.iter().map(label).collect::<Vec<_>>().join(", ")
-            ),
-        )
-        .field("step", step)
-        .field(
-            "peer-ids",
-            nodes
-                .iter()
-                .map(Uuid::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        TxnError::NodesGone { step, nodes } => ApiErr::new(
-            ErrorCode::TxnStepFailed,
-            format!(
-                "{operation} failed: {} went offline before doing its part; what was done is undone",
-                nodes.iter().map(label).collect::<Vec<_>>().join(", ")
-            ),
-        )
-        .field("step", step)
-        .field(
-            "peer-ids",
-            nodes
-                .iter()
-                .map(Uuid::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        TxnError::Invalid(m) => ApiErr::new(ErrorCode::Internal, m),
-        TxnError::Store(s) => s.into(),
-    }
-}
-
-fn engine(node: &Node) -> Result<Arc<Engine>, ApiErr> {
-    node.txn_engine().ok_or_else(|| {
-        ApiErr::new(
-            ErrorCode::StoreUnavailable,
-            "the transaction engine is not running yet",
-        )
-    })
+/// Whether a failed step means the request was wrong (a brick check refused), not the cluster.
+pub fn invalid_step(step: &str) -> bool {
+    step.ends_with(".validate-bricks")
 }
 
 fn invalid(msg: impl Into<String>) -> ApiErr {

@@ -102,7 +102,7 @@ pub(super) fn state_change(
     bricks.timeout = Some(PROCESS_STEP_TIMEOUT);
     Ok(Transaction {
         operation: format!("volume {verb} {}", vol.name),
-        locks: vec![format!("volume/{}", vol.name)],
+        locks: vec![volume_lock(&vol.name)],
         steps: vec![
             Step::new("volume-state.record", vec![node.identity().peer_id], args),
             bricks,

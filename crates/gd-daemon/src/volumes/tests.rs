@@ -47,68 +47,6 @@ fn a_brick_names_its_node_by_any_address_or_name_it_is_known_by() {
 }
 
 #[test]
-fn failed_steps_read_as_one_sentence_naming_the_node_by_address() {
-    let node = Uuid::new_v4();
-    let labels = BTreeMap::from([(node, "127.0.0.2:24007".to_owned())]);
-    let why = "brick /srv/b1 is on the root file system (use allow-root-dir or force to accept it)";
-    let e = txn_error(
-        "volume create v",
-        TxnError::StepFailed {
-            step: "volume-create.validate-bricks".into(),
-            node,
-            error: why.into(),
-        },
-        &labels,
-    );
-    assert_eq!(e.status, 400);
-    let err = &e.body.errors[0];
-    assert_eq!(
-        err.message,
-        format!("brick check failed on 127.0.0.2:24007: {why}")
-    );
-    assert_eq!(err.fields["step"], "volume-create.validate-bricks");
-    assert_eq!(err.fields["peer-id"], node.to_string());
-    assert_eq!(err.fields["error"], why);
-
-    let e = txn_error(
-        "volume stop v",
-        TxnError::StepFailed {
-            step: "volume-state.bricks".into(),
-            node,
-            error: "brick /b (pid 7) still runs 5 s after SIGKILL".into(),
-        },
-        &labels,
-    );
-    assert_eq!(e.status, 500);
-    assert_eq!(
-        e.body.errors[0].message,
-        "volume stop v failed on 127.0.0.2:24007: brick /b (pid 7) still runs 5 s after SIGKILL"
-    );
-
-    // A node the store has no record of is named by its id.
-    let other = Uuid::new_v4();
-    let e = txn_error(
-        "volume delete v",
-        TxnError::Timeout {
-            step: "volume-delete.processes".into(),
-            nodes: vec![node, other],
-            timeout_s: 75,
-        },
-        &labels,
-    );
-    assert_eq!(
-        e.body.errors[0].message,
-        format!(
-            "volume delete v did not complete within 75 s: no answer from 127.0.0.2:24007, {other}"
-        )
-    );
-    assert_eq!(
-        e.body.errors[0].fields["peer-ids"],
-        format!("{node},{other}")
-    );
-}
-
-#[test]
 fn names_and_paths() {
     assert!(check_name("vol_1-a").is_ok());
     for bad in ["", "-x", "a b", "a/b", &"x".repeat(65)] {
