@@ -75,6 +75,8 @@ pub struct NodeDirs {
     pub state: PathBuf,
     pub run: PathBuf,
     pub log: PathBuf,
+    /// Environment variables of the node's glusterd2 (a faster clock for the crash matrix).
+    pub env: Vec<(String, String)>,
 }
 
 impl NodeDirs {
@@ -97,12 +99,22 @@ impl NodeDirs {
             state,
             run,
             log,
+            env: vec![],
             _tmp: tmp,
         }
     }
 
     pub fn secret_file(&self) -> PathBuf {
         self.state.join("auth")
+    }
+
+    /// The node's failpoint file (`GD2_FAILPOINTS`, see `gd_core::failpoint`): lines
+    /// `<point> <action>`, read at every point, so a test arms a running node.
+    pub fn failpoints(&self) -> PathBuf {
+        self.state
+            .parent()
+            .expect("state dir has a parent")
+            .join("failpoints")
     }
 }
 
@@ -165,6 +177,8 @@ pub fn glusterd2_command(mut cmd: Command, dirs: &NodeDirs) -> anyhow::Result<Co
         .arg(&dirs.log)
         .args(["--logfile", "glusterd2.log", "--loglevel", "debug"])
         .env_remove("RUST_LOG")
+        .env("GD2_FAILPOINTS", dirs.failpoints())
+        .envs(dirs.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(stderr_file));
@@ -411,7 +425,19 @@ pub fn api(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
-    let secret = gd_auth::read_secret(&dirs.secret_file()).expect("the node's secret file");
+    try_api(&dirs.secret_file(), &d.url(), method, path, body).expect("request")
+}
+
+/// [`api`] to the node at `base` (`http://ip:port`), signed with the secret in
+/// `secret_file`; `None` when the request got no answer (the connection failed or broke).
+pub fn try_api(
+    secret_file: &Path,
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Option<(u16, serde_json::Value)> {
+    let secret = gd_auth::read_secret(secret_file).expect("the node's secret file");
     let token = gd_auth::issue_token(
         gd_auth::CLI_USER,
         &secret,
@@ -419,7 +445,7 @@ pub fn api(
         path,
         gd_auth::TOKEN_VALIDITY,
     );
-    let url = format!("{}{path}", d.url());
+    let url = format!("{base}{path}");
     // The daemon bounds every operation itself (the longest, a peer removal that hands over
     // an etcd member and then tells the peer to leave, within 90 + 30 s); this bound only
     // keeps a broken daemon from hanging the test.
@@ -432,13 +458,13 @@ pub fn api(
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let resp = req.send().expect("request");
+    let resp = req.send().ok()?;
     let status = resp.status().as_u16();
-    let text = resp.text().unwrap_or_default();
-    (
+    let text = resp.text().ok()?;
+    Some((
         status,
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
+    ))
 }
 
 /// The peers a node lists, or `None` when it cannot answer.
@@ -640,8 +666,23 @@ impl Drop for Reaper {
 
 /// Three daemons on 127.0.<block>.1–3, joined into one cluster with 3 etcd voters.
 pub fn three(block: u8) -> Three {
+    three_with(block, &[])
+}
+
+/// [`three`] with environment variables for every node's glusterd2 (kept across restarts).
+pub fn three_with(block: u8, env: &[(&str, &str)]) -> Three {
     let ips: Vec<String> = (1..=3).map(|i| format!("127.0.{block}.{i}")).collect();
-    let dirs: Vec<NodeDirs> = ips.iter().map(|_| NodeDirs::new()).collect();
+    let dirs: Vec<NodeDirs> = ips
+        .iter()
+        .map(|_| {
+            let mut d = NodeDirs::new();
+            d.env = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            d
+        })
+        .collect();
     let daemons: Vec<Daemon> = ips
         .iter()
         .zip(&dirs)

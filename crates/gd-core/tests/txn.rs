@@ -594,3 +594,100 @@ async fn a_running_transaction_says_which_step_it_is_at() {
         n.cancel.cancel();
     }
 }
+
+/// A step that holds until its gate opens, then runs like a [`Recorder`].
+struct Gated {
+    inner: Recorder,
+    gate: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl StepHandler for Gated {
+    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+        self.gate.notified().await;
+        self.inner.run(args).await
+    }
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+        self.inner.undo(args).await
+    }
+}
+
+#[tokio::test]
+async fn a_coordinator_taken_over_never_starts_a_later_step() {
+    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let log: Log = Arc::default();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let a = node(&store, "A", &log, true).await;
+    // B's "create" holds until the gate opens.
+    let b_id = Uuid::new_v4();
+    store
+        .put(&format!("alive/{b_id}"), b"{}".to_vec(), None)
+        .await
+        .unwrap();
+    let mut reg = registry("B", &log);
+    reg.register(
+        "create",
+        Arc::new(Gated {
+            inner: Recorder {
+                node: "B",
+                step: "create",
+                log: log.clone(),
+            },
+            gate: gate.clone(),
+        }),
+    );
+    let b_engine = Engine::new(store.clone(), b_id, reg);
+    let b_cancel = CancellationToken::new();
+    tokio::spawn(b_engine.clone().run_participant(b_cancel.clone()));
+    let c = node(&store, "C", &log, true).await;
+    let lease = store.lease_grant(30).await.unwrap();
+    let mut started = a.engine.start(
+        Transaction {
+            operation: "volume create v14".into(),
+            locks: vec!["v14".into()],
+            steps: steps(a.id, b_id, c.id, ""),
+        },
+        lease,
+    );
+    // A waits at "create" for B. The cleanup leader (C) judges A gone and takes over...
+    for _ in 0..100 {
+        if entries(&log).contains(&"A:create:run".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store.delete(&format!("alive/{}", a.id)).await.unwrap();
+    let cleanup = tokio::spawn({
+        let c = c.engine.clone();
+        async move { c.cleanup_once().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...then B completes "create": A, still alive, must not go on to "commit".
+    gate.notify_one();
+    cleanup.await.unwrap().unwrap();
+    let err = started
+        .wait_for(Duration::from_secs(40))
+        .await
+        .expect("the old coordinator stops")
+        .unwrap_err();
+    assert!(matches!(err, TxnError::Abandoned { .. }), "{err:?}");
+    let log = entries(&log);
+    assert!(!log.iter().any(|e| e.contains(":commit:run")), "{log:?}");
+    for n in ["A", "B", "C"] {
+        assert!(log.contains(&format!("{n}:validate:undo")), "{log:?}");
+    }
+    match c.engine.status(started.id).await.unwrap() {
+        Some(TxnStatus::Ended(r)) => {
+            assert!(
+                matches!(r.failure, Some(Failure::Abandoned { .. })),
+                "{r:?}"
+            );
+            assert!(r.ended_by.contains("cleanup leader"), "{r:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    b_cancel.cancel();
+    for n in [a, c] {
+        n.cancel.cancel();
+    }
+}

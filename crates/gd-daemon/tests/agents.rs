@@ -159,3 +159,32 @@ async fn a_reset_fences_member_changes_decided_for_the_old_cluster() {
     assert!(node.drop_own_member(after).await);
     node.close().await;
 }
+
+/// Every step the crash matrix is generated from has a handler, and every handler is listed.
+#[tokio::test]
+async fn every_listed_step_has_a_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let runner = Arc::new(SimulatedMembers::default());
+    let identity = Identity {
+        peer_id: Uuid::new_v4(),
+        cluster_id: Uuid::new_v4(),
+    };
+    let mut config = config(dir.path(), 0);
+    config.store = StoreMode::Local;
+    let backend = Backend {
+        state: StoreState {
+            mode: StoreMode::Local,
+            endpoints: vec![],
+            member: false,
+            joined: false,
+        },
+        raw: shared,
+        etcd: None,
+        member: None,
+    };
+    let node = Arc::new(Node::assemble(config, identity, None, backend, runner).unwrap());
+    let mut listed = gd_daemon::volumes::STEPS.to_vec();
+    listed.sort_unstable();
+    assert_eq!(gd_daemon::volumes::registry(&node).names(), listed);
+}

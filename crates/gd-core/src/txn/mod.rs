@@ -19,7 +19,13 @@
 //!   cursor has not moved for its step's bound plus [`TXN_STALL_MARGIN`] is ended the same way;
 //!   an initiator that restarts ends its own at once ([`Engine::recover_own`]).
 //! - A step on a node that is gone (no liveness key) fails at once, not at its bound.
-//! - The coordinator runs in a task of its own, so a client that goes away changes nothing.
+//! - The coordinator runs in a task of its own, so a client that goes away changes nothing;
+//!   [`Engine::start`] gives the transaction's id at once, and its outcome is kept an hour
+//!   (`txn-results/<id>`, [`Engine::status`]), written by whoever ends it in the same store
+//!   transaction that forgets its records, so exactly one of them does.
+//! - The coordinator moves the cursor forward only if nobody else wrote it since: once the
+//!   cleanup leader has taken the transaction over, a coordinator that was only slow can never
+//!   start a later step after the undo.
 //! - Undo that a node could not confirm (it was down) stays recorded: the transaction keeps
 //!   `state = failed` until that node comes back and runs its undos, or [`TXN_KEEP_MAX`] passes.
 //!
@@ -39,7 +45,7 @@ use std::{
 
 use async_trait::async_trait;
 use gd_store::{
-    Compare, LeaseId, Store, StoreError, Txn as StoreTxn, TxnOp, lock,
+    Compare, CompareOp, LeaseId, Store, StoreError, Txn as StoreTxn, TxnOp, lock,
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
@@ -277,151 +283,6 @@ pub enum TxnError {
     Store(#[from] StoreError),
 }
 
-/// Why a transaction failed, as its kept outcome says it (the stored form of [`TxnError`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "kebab-case",
-    rename_all_fields = "kebab-case"
-)]
-pub enum Failure {
-    Busy {
-        object: String,
-        holder: String,
-    },
-    StepFailed {
-        step: String,
-        node: Uuid,
-        error: String,
-    },
-    Timeout {
-        step: String,
-        nodes: Vec<Uuid>,
-        timeout_s: u64,
-    },
-    NodesGone {
-        step: String,
-        nodes: Vec<Uuid>,
-    },
-    Abandoned {
-        reason: String,
-    },
-    Other {
-        message: String,
-    },
-}
-
-impl From<&TxnError> for Failure {
-    fn from(e: &TxnError) -> Failure {
-        match e {
-            TxnError::Busy { object, holder } => Failure::Busy {
-                object: object.clone(),
-                holder: holder.clone(),
-            },
-            TxnError::StepFailed { step, node, error } => Failure::StepFailed {
-                step: step.clone(),
-                node: *node,
-                error: error.clone(),
-            },
-            TxnError::Timeout {
-                step,
-                nodes,
-                timeout_s,
-            } => Failure::Timeout {
-                step: step.clone(),
-                nodes: nodes.clone(),
-                timeout_s: *timeout_s,
-            },
-            TxnError::NodesGone { step, nodes } => Failure::NodesGone {
-                step: step.clone(),
-                nodes: nodes.clone(),
-            },
-            TxnError::Abandoned { reason } => Failure::Abandoned {
-                reason: reason.clone(),
-            },
-            TxnError::Invalid(m) => Failure::Other { message: m.clone() },
-            TxnError::Store(e) => Failure::Other {
-                message: e.to_string(),
-            },
-        }
-    }
-}
-
-impl From<Failure> for TxnError {
-    fn from(f: Failure) -> TxnError {
-        match f {
-            Failure::Busy { object, holder } => TxnError::Busy { object, holder },
-            Failure::StepFailed { step, node, error } => TxnError::StepFailed { step, node, error },
-            Failure::Timeout {
-                step,
-                nodes,
-                timeout_s,
-            } => TxnError::Timeout {
-                step,
-                nodes,
-                timeout_s,
-            },
-            Failure::NodesGone { step, nodes } => TxnError::NodesGone { step, nodes },
-            Failure::Abandoned { reason } => TxnError::Abandoned { reason },
-            Failure::Other { message } => TxnError::Invalid(message),
-        }
-    }
-}
-
-/// The outcome of an ended transaction, kept [`RESULT_KEEP_S`] under [`TXN_RESULT_PREFIX`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct TxnResult {
-    pub id: Uuid,
-    pub operation: String,
-    pub initiator: Uuid,
-    pub started_unix_ms: u64,
-    pub finished_unix_ms: u64,
-    /// The names of its steps.
-    pub steps: Vec<String>,
-    /// Why it failed (what it did was undone); `None` when it succeeded.
-    pub failure: Option<Failure>,
-    /// Nodes that were down when their part was undone: they undo it when they return.
-    #[serde(default)]
-    pub undo_pending: Vec<Uuid>,
-    /// What nodes said about steps they completed (see [`Note`]).
-    #[serde(default)]
-    pub notes: Vec<Note>,
-    /// Who ended it: its coordinator, its initiator after a restart, or the cleanup leader.
-    pub ended_by: String,
-}
-
-impl Record for TxnResult {
-    const KIND: &'static str = "txn-result";
-    const VERSION: u32 = 1;
-}
-
-/// What is known of a transaction: still running (or being undone), or ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TxnStatus {
-    Running {
-        id: Uuid,
-        operation: String,
-        initiator: Uuid,
-        started_unix_ms: u64,
-        steps: Vec<String>,
-        /// The step under the cursor.
-        step: usize,
-        /// Whether its steps are being undone.
-        undoing: bool,
-    },
-    Ended(TxnResult),
-}
-
-impl TxnStatus {
-    pub fn id(&self) -> Uuid {
-        match self {
-            TxnStatus::Running { id, .. } => *id,
-            TxnStatus::Ended(r) => r.id,
-        }
-    }
-}
-
 /// A transaction that [`Engine::start`] started: its id at once, its end when it comes.
 pub struct Started {
     pub id: Uuid,
@@ -476,6 +337,13 @@ impl Registry {
 
     pub fn register(&mut self, name: impl Into<String>, handler: Arc<dyn StepHandler>) {
         self.handlers.insert(name.into(), handler);
+    }
+
+    /// The registered step names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
     }
 
     fn get(&self, name: &str) -> Option<&Arc<dyn StepHandler>> {
@@ -610,6 +478,11 @@ impl Engine {
     async fn coordinate(&self, spec: TxnSpec) -> Result<Vec<Note>, TxnError> {
         let id = spec.id;
         let mut notes = vec![];
+        // The revision of this coordinator's last cursor write: every move forward requires
+        // the cursor unchanged since, so that once another node has taken the transaction over
+        // (the cleanup leader judged this coordinator gone and is undoing it), this one can
+        // never start a later step after that undo.
+        let mut cursor_rev = 0;
         for (index, step) in spec.steps.iter().enumerate() {
             failpoint::hit(&failpoint::coordinator(&step.name, When::Before)).await;
             if index == 0 {
@@ -630,15 +503,41 @@ impl Engine {
                         "transaction {id} exists already"
                     )));
                 }
+                cursor_rev = created.revision;
                 tracing::info!(txn = %id, operation = %spec.operation, steps = spec.steps.len(), "transaction started");
             } else {
-                self.store
-                    .put(
-                        &cursor_key(id),
-                        record::encode(&Cursor::at(index, Phase::Do)),
-                        None,
+                let moved = self
+                    .store
+                    .txn(
+                        StoreTxn::new()
+                            .when([Compare::mod_revision(
+                                cursor_key(id),
+                                CompareOp::Equal,
+                                cursor_rev,
+                            )])
+                            .and_then([TxnOp::put(
+                                cursor_key(id),
+                                record::encode(&Cursor::at(index, Phase::Do)),
+                            )]),
                     )
                     .await?;
+                if !moved.succeeded {
+                    tracing::warn!(txn = %id, "another node took the transaction over; this coordinator stops");
+                    return Err(match self.status(id).await? {
+                        Some(TxnStatus::Ended(r)) => {
+                            r.failure
+                                .map(TxnError::from)
+                                .unwrap_or(TxnError::Abandoned {
+                                    reason: "another node ended it".into(),
+                                })
+                        }
+                        _ => TxnError::Abandoned {
+                            reason: "another node took it over, judging its coordinator gone"
+                                .into(),
+                        },
+                    });
+                }
+                cursor_rev = moved.revision;
             }
             let timeout = step.timeout.unwrap_or(STEP_TIMEOUT);
             match self
@@ -671,73 +570,6 @@ impl Engine {
             }
             // Another node ended it first (it judged this coordinator gone).
             Some(f) => Err(f.into()),
-        }
-    }
-
-    /// Ends a transaction: keeps its outcome and forgets its records (or keeps them, marked
-    /// failed, while `undo_pending` nodes owe their undo), in one store transaction that
-    /// applies only while the transaction is still running, so that of two nodes ending it
-    /// (its coordinator and the cleanup leader) exactly one does. Returns the outcome that
-    /// stands: this one, or the one written first.
-    async fn end(
-        &self,
-        spec: &TxnSpec,
-        failure: Option<Failure>,
-        undo_pending: Vec<Uuid>,
-        notes: Vec<Note>,
-        ended_by: &str,
-    ) -> Result<TxnResult, StoreError> {
-        let id = spec.id;
-        let result = TxnResult {
-            id,
-            operation: spec.operation.clone(),
-            initiator: spec.initiator,
-            started_unix_ms: spec.created_unix_ms,
-            finished_unix_ms: now_ms(),
-            steps: spec.steps.iter().map(|s| s.name.clone()).collect(),
-            failure,
-            undo_pending,
-            notes,
-            ended_by: ended_by.to_owned(),
-        };
-        let lease = self.store.lease_grant(RESULT_KEEP_S).await?;
-        let keep = TxnOp::put_with_lease(result_key(id), record::encode(&result), lease);
-        let ops = if result.undo_pending.is_empty() {
-            vec![
-                TxnOp::DeletePrefix {
-                    prefix: format!("{TXN_PREFIX}{id}/"),
-                },
-                keep,
-            ]
-        } else {
-            let failed = Failed {
-                reason: result
-                    .failure
-                    .clone()
-                    .map(|f| TxnError::from(f).to_string())
-                    .unwrap_or_default(),
-                failed_unix_ms: result.finished_unix_ms,
-            };
-            vec![TxnOp::put(failed_key(id), record::encode(&failed)), keep]
-        };
-        let applied = self
-            .store
-            .txn(
-                StoreTxn::new()
-                    .when([
-                        Compare::present(spec_key(id)),
-                        Compare::absent(result_key(id)),
-                    ])
-                    .and_then(ops),
-            )
-            .await?;
-        if applied.succeeded {
-            return Ok(result);
-        }
-        let _ = self.store.lease_revoke(lease).await;
-        match self.store.get(&result_key(id)).await? {
-            Some(kv) => record::decode(&kv.key, &kv.value),
-            None => Ok(result),
         }
     }
 
@@ -801,46 +633,6 @@ impl Engine {
             ended_by,
         )
         .await
-    }
-
-    // ---- reading ----
-
-    /// What is known of transaction `id`: running, or ended within [`RESULT_KEEP_S`].
-    pub async fn status(&self, id: Uuid) -> Result<Option<TxnStatus>, StoreError> {
-        if let Some(kv) = self.store.get(&result_key(id)).await? {
-            return Ok(Some(TxnStatus::Ended(record::decode(&kv.key, &kv.value)?)));
-        }
-        let (Some(spec), Some(cursor)) = (
-            self.store.get(&spec_key(id)).await?,
-            self.store.get(&cursor_key(id)).await?,
-        ) else {
-            return Ok(None);
-        };
-        let spec: TxnSpec = record::decode(&spec.key, &spec.value)?;
-        let cursor: Cursor = record::decode(&cursor.key, &cursor.value)?;
-        Ok(Some(running(&spec, cursor)))
-    }
-
-    /// The running transactions, and at most `ended_max` of the latest ended ones, newest
-    /// first.
-    pub async fn list(&self, ended_max: usize) -> Result<Vec<TxnStatus>, StoreError> {
-        let mut out = vec![];
-        let ended_kvs = self.store.range(TXN_RESULT_PREFIX, 0).await?;
-        let mut ended = vec![];
-        let mut ended_ids = BTreeSet::new();
-        for kv in &ended_kvs.kvs {
-            let r: TxnResult = record::decode(&kv.key, &kv.value)?;
-            ended_ids.insert(r.id);
-            ended.push(r);
-        }
-        for (id, spec, cursor) in self.transactions().await? {
-            if !ended_ids.contains(&id) {
-                out.push(running(&spec, cursor));
-            }
-        }
-        ended.sort_by(|a, b| b.finished_unix_ms.cmp(&a.finished_unix_ms));
-        out.extend(ended.into_iter().take(ended_max).map(TxnStatus::Ended));
-        Ok(out)
     }
 
     /// Waits until every node reported (`index`, `phase`), one failed, or `timeout` passed.
@@ -918,143 +710,6 @@ impl Engine {
             }
         }
     }
-
-    // ---- participant ----
-
-    /// Runs the steps addressed to this node, until cancelled.
-    pub async fn run_participant(self: Arc<Self>, cancel: CancellationToken) {
-        // Only a moved cursor or a new transaction can give this node something to do.
-        let relevant =
-            |ev: &gd_store::WatchEvent| ev.key.ends_with("/cursor") || ev.key.ends_with("/spec");
-        gd_store::follow_prefix(
-            &*self.store,
-            TXN_PREFIX,
-            RESCAN,
-            &cancel,
-            relevant,
-            || async {
-                if let Err(e) = self.participate_once().await {
-                    tracing::debug!(error = %e, "transaction scan failed");
-                }
-            },
-        )
-        .await
-    }
-
-    /// Runs every step under a cursor that names this node and that it has not reported yet,
-    /// and the undos a failed transaction still waits for from it.
-    pub async fn participate_once(&self) -> Result<(), StoreError> {
-        for (id, spec, cursor) in self.transactions().await? {
-            let Some(step) = spec.steps.get(cursor.step) else {
-                continue;
-            };
-            if step.nodes.contains(&self.me) {
-                self.run_step(id, cursor.step, step, cursor.phase).await?;
-            }
-            // After a failure, this node also owes the undos of the earlier steps it ran
-            // (it may have been down while the coordinator asked).
-            if cursor.phase == Phase::Undo && self.store.get(&failed_key(id)).await?.is_some() {
-                for index in (0..cursor.step).rev() {
-                    let s = &spec.steps[index];
-                    if s.nodes.contains(&self.me) {
-                        self.run_step(id, index, s, Phase::Undo).await?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn run_step(
-        &self,
-        id: Uuid,
-        index: usize,
-        step: &Step,
-        phase: Phase,
-    ) -> Result<(), StoreError> {
-        let key = report_key(id, index, phase, self.me);
-        if self.store.get(&key).await?.is_some() {
-            return Ok(());
-        }
-        let result = match self.registry.get(&step.name) {
-            None => Err(format!("this node has no step {}", step.name)),
-            Some(h) => match phase {
-                Phase::Do => {
-                    failpoint::hit(&failpoint::participant(&step.name, When::Before)).await;
-                    let r = h.run_noted(&step.args).await;
-                    failpoint::hit(&failpoint::participant(&step.name, When::After)).await;
-                    r
-                }
-                Phase::Undo => h.undo(&step.args).await.map(|()| None),
-            },
-        };
-        let report = match result {
-            Ok(note) => Report {
-                ok: true,
-                error: String::new(),
-                note: note.unwrap_or_default(),
-            },
-            Err(error) => {
-                tracing::warn!(txn = %id, step = %step.name, ?phase, %error, "transaction step failed here");
-                Report {
-                    ok: false,
-                    error,
-                    note: String::new(),
-                }
-            }
-        };
-        // Report only while the transaction exists (it may have been cleaned up meanwhile).
-        self.store
-            .txn(
-                StoreTxn::new()
-                    .when([Compare::present(spec_key(id))])
-                    .and_then([TxnOp::put(key, record::encode(&report))]),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn transactions(&self) -> Result<Vec<(Uuid, TxnSpec, Cursor)>, StoreError> {
-        let all = self.store.range(TXN_PREFIX, 0).await?;
-        let mut specs = BTreeMap::new();
-        let mut cursors = BTreeMap::new();
-        for kv in &all.kvs {
-            let Some(rest) = kv.key.strip_prefix(TXN_PREFIX) else {
-                continue;
-            };
-            let Some((id, leaf)) = rest.split_once('/') else {
-                continue;
-            };
-            let Ok(id) = Uuid::parse_str(id) else {
-                continue;
-            };
-            match leaf {
-                "spec" => {
-                    specs.insert(id, record::decode::<TxnSpec>(&kv.key, &kv.value)?);
-                }
-                "cursor" => {
-                    cursors.insert(id, record::decode::<Cursor>(&kv.key, &kv.value)?);
-                }
-                _ => {}
-            }
-        }
-        Ok(specs
-            .into_iter()
-            .filter_map(|(id, s)| cursors.get(&id).map(|c| (id, s, *c)))
-            .collect())
-    }
-}
-
-fn running(spec: &TxnSpec, cursor: Cursor) -> TxnStatus {
-    TxnStatus::Running {
-        id: spec.id,
-        operation: spec.operation.clone(),
-        initiator: spec.initiator,
-        started_unix_ms: spec.created_unix_ms,
-        steps: spec.steps.iter().map(|s| s.name.clone()).collect(),
-        step: cursor.step,
-        undoing: cursor.phase == Phase::Undo,
-    }
 }
 
 enum Outcome {
@@ -1112,3 +767,7 @@ mod opt_ms {
 }
 
 mod cleanup;
+mod outcome;
+mod participant;
+
+pub use outcome::{Failure, TxnResult, TxnStatus};

@@ -460,46 +460,42 @@ fn not_found(name: &str) -> ApiErr {
     ApiErr::new(ErrorCode::NotFound, format!("volume {name} not found")).field("name", name)
 }
 
-/// The step handlers every node registers.
+/// The name of every step of every transaction: the registry (every node registers the
+/// same), and the list the crash matrix covers.
+pub const STEPS: [&str; 8] = [
+    "volume-create.validate-bricks",
+    "volume-create.init-bricks",
+    "volume-create.store",
+    "volume-delete.processes",
+    "volume-delete.store",
+    "volume-state.record",
+    "volume-state.bricks",
+    "volume-options.store",
+];
+
+/// The handler of step `name`.
+fn handler(name: &str, node: Arc<Node>) -> Option<Arc<dyn StepHandler>> {
+    Some(match name {
+        "volume-create.validate-bricks" => Arc::new(ValidateBricks { node }),
+        "volume-create.init-bricks" => Arc::new(InitBricks { node }),
+        "volume-create.store" => Arc::new(StoreVolume { node }),
+        "volume-delete.processes" => Arc::new(StopProcesses { node }),
+        "volume-delete.store" => Arc::new(DeleteVolume { node }),
+        "volume-state.record" => Arc::new(RecordState { node }),
+        "volume-state.bricks" => Arc::new(ConvergeBricks { node }),
+        "volume-options.store" => Arc::new(crate::volume_options::StoreOptions { node }),
+        _ => return None,
+    })
+}
+
+/// The step handlers every node registers ([`STEPS`]).
 pub fn registry(node: &Arc<Node>) -> Registry {
-    let node = || node.clone();
-    let handlers: [(&str, Arc<dyn StepHandler>); 8] = [
-        (
-            "volume-create.validate-bricks",
-            Arc::new(ValidateBricks { node: node() }),
-        ),
-        (
-            "volume-create.init-bricks",
-            Arc::new(InitBricks { node: node() }),
-        ),
-        (
-            "volume-create.store",
-            Arc::new(StoreVolume { node: node() }),
-        ),
-        (
-            "volume-delete.processes",
-            Arc::new(StopProcesses { node: node() }),
-        ),
-        (
-            "volume-delete.store",
-            Arc::new(DeleteVolume { node: node() }),
-        ),
-        (
-            "volume-state.record",
-            Arc::new(RecordState { node: node() }),
-        ),
-        (
-            "volume-state.bricks",
-            Arc::new(ConvergeBricks { node: node() }),
-        ),
-        (
-            "volume-options.store",
-            Arc::new(crate::volume_options::StoreOptions { node: node() }),
-        ),
-    ];
     let mut r = Registry::new();
-    for (name, handler) in handlers {
-        r.register(name, handler);
+    for name in STEPS {
+        match handler(name, node.clone()) {
+            Some(h) => r.register(name, h),
+            None => tracing::error!(step = name, "internal: a listed step has no handler"),
+        }
     }
     r
 }

@@ -1,0 +1,293 @@
+//! The outcome of a transaction: how it is ended (once, by whoever gets there first), kept,
+//! and read back, with what is known of the ones still running.
+
+use super::*;
+
+/// Why a transaction failed, as its kept outcome says it (the stored form of [`TxnError`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
+pub enum Failure {
+    Busy {
+        object: String,
+        holder: String,
+    },
+    StepFailed {
+        step: String,
+        node: Uuid,
+        error: String,
+    },
+    Timeout {
+        step: String,
+        nodes: Vec<Uuid>,
+        timeout_s: u64,
+    },
+    NodesGone {
+        step: String,
+        nodes: Vec<Uuid>,
+    },
+    Abandoned {
+        reason: String,
+    },
+    Other {
+        message: String,
+    },
+}
+
+impl From<&TxnError> for Failure {
+    fn from(e: &TxnError) -> Failure {
+        match e {
+            TxnError::Busy { object, holder } => Failure::Busy {
+                object: object.clone(),
+                holder: holder.clone(),
+            },
+            TxnError::StepFailed { step, node, error } => Failure::StepFailed {
+                step: step.clone(),
+                node: *node,
+                error: error.clone(),
+            },
+            TxnError::Timeout {
+                step,
+                nodes,
+                timeout_s,
+            } => Failure::Timeout {
+                step: step.clone(),
+                nodes: nodes.clone(),
+                timeout_s: *timeout_s,
+            },
+            TxnError::NodesGone { step, nodes } => Failure::NodesGone {
+                step: step.clone(),
+                nodes: nodes.clone(),
+            },
+            TxnError::Abandoned { reason } => Failure::Abandoned {
+                reason: reason.clone(),
+            },
+            TxnError::Invalid(m) => Failure::Other { message: m.clone() },
+            TxnError::Store(e) => Failure::Other {
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<Failure> for TxnError {
+    fn from(f: Failure) -> TxnError {
+        match f {
+            Failure::Busy { object, holder } => TxnError::Busy { object, holder },
+            Failure::StepFailed { step, node, error } => TxnError::StepFailed { step, node, error },
+            Failure::Timeout {
+                step,
+                nodes,
+                timeout_s,
+            } => TxnError::Timeout {
+                step,
+                nodes,
+                timeout_s,
+            },
+            Failure::NodesGone { step, nodes } => TxnError::NodesGone { step, nodes },
+            Failure::Abandoned { reason } => TxnError::Abandoned { reason },
+            Failure::Other { message } => TxnError::Invalid(message),
+        }
+    }
+}
+
+/// The outcome of an ended transaction, kept [`RESULT_KEEP_S`] under [`TXN_RESULT_PREFIX`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TxnResult {
+    pub id: Uuid,
+    pub operation: String,
+    pub initiator: Uuid,
+    pub started_unix_ms: u64,
+    pub finished_unix_ms: u64,
+    /// The names of its steps.
+    pub steps: Vec<String>,
+    /// Why it failed (what it did was undone); `None` when it succeeded.
+    pub failure: Option<Failure>,
+    /// Nodes that were down when their part was undone: they undo it when they return.
+    #[serde(default)]
+    pub undo_pending: Vec<Uuid>,
+    /// What nodes said about steps they completed (see [`Note`]).
+    #[serde(default)]
+    pub notes: Vec<Note>,
+    /// Who ended it: its coordinator, its initiator after a restart, or the cleanup leader.
+    pub ended_by: String,
+}
+
+impl Record for TxnResult {
+    const KIND: &'static str = "txn-result";
+    const VERSION: u32 = 1;
+}
+
+/// What is known of a transaction: still running (or being undone), or ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnStatus {
+    Running {
+        id: Uuid,
+        operation: String,
+        initiator: Uuid,
+        started_unix_ms: u64,
+        steps: Vec<String>,
+        /// The step under the cursor.
+        step: usize,
+        /// Whether its steps are being undone.
+        undoing: bool,
+    },
+    Ended(TxnResult),
+}
+
+impl TxnStatus {
+    pub fn id(&self) -> Uuid {
+        match self {
+            TxnStatus::Running { id, .. } => *id,
+            TxnStatus::Ended(r) => r.id,
+        }
+    }
+}
+
+impl Engine {
+    /// Ends a transaction: keeps its outcome and forgets its records (or keeps them, marked
+    /// failed, while `undo_pending` nodes owe their undo), in one store transaction that
+    /// applies only while the transaction is still running, so that of two nodes ending it
+    /// (its coordinator and the cleanup leader) exactly one does. Returns the outcome that
+    /// stands: this one, or the one written first.
+    pub(super) async fn end(
+        &self,
+        spec: &TxnSpec,
+        failure: Option<Failure>,
+        undo_pending: Vec<Uuid>,
+        notes: Vec<Note>,
+        ended_by: &str,
+    ) -> Result<TxnResult, StoreError> {
+        let id = spec.id;
+        let result = TxnResult {
+            id,
+            operation: spec.operation.clone(),
+            initiator: spec.initiator,
+            started_unix_ms: spec.created_unix_ms,
+            finished_unix_ms: now_ms(),
+            steps: spec.steps.iter().map(|s| s.name.clone()).collect(),
+            failure,
+            undo_pending,
+            notes,
+            ended_by: ended_by.to_owned(),
+        };
+        let lease = self.store.lease_grant(RESULT_KEEP_S).await?;
+        let keep = TxnOp::put_with_lease(result_key(id), record::encode(&result), lease);
+        let ops = if result.undo_pending.is_empty() {
+            vec![
+                TxnOp::DeletePrefix {
+                    prefix: format!("{TXN_PREFIX}{id}/"),
+                },
+                keep,
+            ]
+        } else {
+            let failed = Failed {
+                reason: result
+                    .failure
+                    .clone()
+                    .map(|f| TxnError::from(f).to_string())
+                    .unwrap_or_default(),
+                failed_unix_ms: result.finished_unix_ms,
+            };
+            vec![TxnOp::put(failed_key(id), record::encode(&failed)), keep]
+        };
+        let applied = self
+            .store
+            .txn(
+                StoreTxn::new()
+                    .when([
+                        Compare::present(spec_key(id)),
+                        Compare::absent(result_key(id)),
+                    ])
+                    .and_then(ops),
+            )
+            .await?;
+        if applied.succeeded {
+            return Ok(result);
+        }
+        let _ = self.store.lease_revoke(lease).await;
+        match self.store.get(&result_key(id)).await? {
+            Some(kv) => record::decode(&kv.key, &kv.value),
+            None => Ok(result),
+        }
+    }
+
+    // ---- reading ----
+
+    /// What is known of transaction `id`: running, or ended within [`RESULT_KEEP_S`].
+    pub async fn status(&self, id: Uuid) -> Result<Option<TxnStatus>, StoreError> {
+        // One snapshot: read one by one, a transaction ending between the reads would be
+        // neither running nor ended.
+        let read = self
+            .store
+            .txn(StoreTxn::new().and_then([
+                TxnOp::Get {
+                    key: result_key(id),
+                },
+                TxnOp::Get { key: spec_key(id) },
+                TxnOp::Get {
+                    key: cursor_key(id),
+                },
+            ]))
+            .await?;
+        let mut got = read.responses.into_iter().map(|r| match r {
+            gd_store::TxnOpResponse::Get(kv) => kv,
+            _ => None,
+        });
+        let (result, spec, cursor) = (
+            got.next().flatten(),
+            got.next().flatten(),
+            got.next().flatten(),
+        );
+        if let Some(kv) = result {
+            return Ok(Some(TxnStatus::Ended(record::decode(&kv.key, &kv.value)?)));
+        }
+        let (Some(spec), Some(cursor)) = (spec, cursor) else {
+            return Ok(None);
+        };
+        let spec: TxnSpec = record::decode(&spec.key, &spec.value)?;
+        let cursor: Cursor = record::decode(&cursor.key, &cursor.value)?;
+        Ok(Some(running(&spec, cursor)))
+    }
+
+    /// The running transactions, and at most `ended_max` of the latest ended ones, newest
+    /// first.
+    pub async fn list(&self, ended_max: usize) -> Result<Vec<TxnStatus>, StoreError> {
+        let mut out = vec![];
+        // Running ones first: one that ends meanwhile is then found ended too (and shown
+        // once, ended), never in neither list.
+        let running_now = self.transactions().await?;
+        let ended_kvs = self.store.range(TXN_RESULT_PREFIX, 0).await?;
+        let mut ended = vec![];
+        let mut ended_ids = BTreeSet::new();
+        for kv in &ended_kvs.kvs {
+            let r: TxnResult = record::decode(&kv.key, &kv.value)?;
+            ended_ids.insert(r.id);
+            ended.push(r);
+        }
+        for (id, spec, cursor) in running_now {
+            if !ended_ids.contains(&id) {
+                out.push(running(&spec, cursor));
+            }
+        }
+        ended.sort_by_key(|r| std::cmp::Reverse(r.finished_unix_ms));
+        out.extend(ended.into_iter().take(ended_max).map(TxnStatus::Ended));
+        Ok(out)
+    }
+}
+
+pub(super) fn running(spec: &TxnSpec, cursor: Cursor) -> TxnStatus {
+    TxnStatus::Running {
+        id: spec.id,
+        operation: spec.operation.clone(),
+        initiator: spec.initiator,
+        started_unix_ms: spec.created_unix_ms,
+        steps: spec.steps.iter().map(|s| s.name.clone()).collect(),
+        step: cursor.step,
+        undoing: cursor.phase == Phase::Undo,
+    }
+}

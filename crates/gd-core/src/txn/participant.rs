@@ -1,0 +1,130 @@
+//! The participant: every node runs the steps addressed to it, and the undos it owes.
+
+use super::*;
+
+impl Engine {
+    // ---- participant ----
+
+    /// Runs the steps addressed to this node, until cancelled.
+    pub async fn run_participant(self: Arc<Self>, cancel: CancellationToken) {
+        // Only a moved cursor or a new transaction can give this node something to do.
+        let relevant =
+            |ev: &gd_store::WatchEvent| ev.key.ends_with("/cursor") || ev.key.ends_with("/spec");
+        gd_store::follow_prefix(
+            &*self.store,
+            TXN_PREFIX,
+            RESCAN,
+            &cancel,
+            relevant,
+            || async {
+                if let Err(e) = self.participate_once().await {
+                    tracing::debug!(error = %e, "transaction scan failed");
+                }
+            },
+        )
+        .await
+    }
+
+    /// Runs every step under a cursor that names this node and that it has not reported yet,
+    /// and the undos a failed transaction still waits for from it.
+    pub async fn participate_once(&self) -> Result<(), StoreError> {
+        for (id, spec, cursor) in self.transactions().await? {
+            let Some(step) = spec.steps.get(cursor.step) else {
+                continue;
+            };
+            if step.nodes.contains(&self.me) {
+                self.run_step(id, cursor.step, step, cursor.phase).await?;
+            }
+            // After a failure, this node also owes the undos of the earlier steps it ran
+            // (it may have been down while the coordinator asked).
+            if cursor.phase == Phase::Undo && self.store.get(&failed_key(id)).await?.is_some() {
+                for index in (0..cursor.step).rev() {
+                    let s = &spec.steps[index];
+                    if s.nodes.contains(&self.me) {
+                        self.run_step(id, index, s, Phase::Undo).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_step(
+        &self,
+        id: Uuid,
+        index: usize,
+        step: &Step,
+        phase: Phase,
+    ) -> Result<(), StoreError> {
+        let key = report_key(id, index, phase, self.me);
+        if self.store.get(&key).await?.is_some() {
+            return Ok(());
+        }
+        let result = match self.registry.get(&step.name) {
+            None => Err(format!("this node has no step {}", step.name)),
+            Some(h) => match phase {
+                Phase::Do => {
+                    failpoint::hit(&failpoint::participant(&step.name, When::Before)).await;
+                    let r = h.run_noted(&step.args).await;
+                    failpoint::hit(&failpoint::participant(&step.name, When::After)).await;
+                    r
+                }
+                Phase::Undo => h.undo(&step.args).await.map(|()| None),
+            },
+        };
+        let report = match result {
+            Ok(note) => Report {
+                ok: true,
+                error: String::new(),
+                note: note.unwrap_or_default(),
+            },
+            Err(error) => {
+                tracing::warn!(txn = %id, step = %step.name, ?phase, %error, "transaction step failed here");
+                Report {
+                    ok: false,
+                    error,
+                    note: String::new(),
+                }
+            }
+        };
+        // Report only while the transaction exists (it may have been cleaned up meanwhile).
+        self.store
+            .txn(
+                StoreTxn::new()
+                    .when([Compare::present(spec_key(id))])
+                    .and_then([TxnOp::put(key, record::encode(&report))]),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn transactions(&self) -> Result<Vec<(Uuid, TxnSpec, Cursor)>, StoreError> {
+        let all = self.store.range(TXN_PREFIX, 0).await?;
+        let mut specs = BTreeMap::new();
+        let mut cursors = BTreeMap::new();
+        for kv in &all.kvs {
+            let Some(rest) = kv.key.strip_prefix(TXN_PREFIX) else {
+                continue;
+            };
+            let Some((id, leaf)) = rest.split_once('/') else {
+                continue;
+            };
+            let Ok(id) = Uuid::parse_str(id) else {
+                continue;
+            };
+            match leaf {
+                "spec" => {
+                    specs.insert(id, record::decode::<TxnSpec>(&kv.key, &kv.value)?);
+                }
+                "cursor" => {
+                    cursors.insert(id, record::decode::<Cursor>(&kv.key, &kv.value)?);
+                }
+                _ => {}
+            }
+        }
+        Ok(specs
+            .into_iter()
+            .filter_map(|(id, s)| cursors.get(&id).map(|c| (id, s, *c)))
+            .collect())
+    }
+}
