@@ -36,6 +36,12 @@ pub struct JoinReq {
     /// The joining node's join token, as the user gave it to the initiator.
     #[serde(default)]
     pub join_token: Option<String>,
+    /// The metadata (zone included) its peer record starts with.
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// The address the initiator reached it at, first of its peer addresses.
+    #[serde(default)]
+    pub reached_at: Option<String>,
 }
 
 /// `POST /v1/internal/leave`: the cluster tells a node it was removed.

@@ -19,7 +19,10 @@
 //! step; for the first step, before the transaction is recorded), `coordinator:<step>:after`
 //! (every node reported it; before the cursor moves on or the transaction is committed),
 //! `participant:<step>:before` and `participant:<step>:after` (on a node of the step, before
-//! it runs and after it ran, before its report is written).
+//! it runs and after it ran, before its report is written). The daemon's membership changes,
+//! which are not engine transactions, have their own: `peer-add:{before,after}-join` on the
+//! initiator, `peer-join:{before-persist,after-persist,after-register}` on the joining node,
+//! `peer-remove:{before,after}-commit`, `peer-leave:{before,after}-reset` on the removed one.
 
 /// A failpoint on the coordinator of a transaction.
 pub fn coordinator(step: &str, when: When) -> String {

@@ -118,6 +118,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         five_voters_from: config.etcd_five_voters_from,
         voter_grace: config.etcd_voter_grace,
     };
+    let removal = tokio::spawn(node.clone().watch_removal(cancel.clone()));
     let agent = tokio::spawn(membership::run_member_agent(node.clone(), cancel.clone()));
     let controller = tokio::spawn(membership::run_controller(
         node.clone(),
@@ -145,6 +146,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), liveness).await;
     registration.abort();
+    removal.abort();
     let _ = tokio::time::timeout(Duration::from_secs(5), controller).await;
     agent.abort();
     for task in background {

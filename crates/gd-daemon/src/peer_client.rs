@@ -26,6 +26,10 @@ pub enum PeerCallError {
          the network is up and glusterd2 runs there"
     )]
     Unreachable { address: String, reason: String },
+    /// The request was sent, and the connection broke before the answer: whether the peer
+    /// acted on it is unknown.
+    #[error("the connection to glusterd2 at {address} broke before it answered: {reason}")]
+    Interrupted { address: String, reason: String },
     #[error("glusterd2 at {address} refused: {}", body.message())]
     Refused {
         address: String,
@@ -108,15 +112,17 @@ impl PeerClient {
                 gd_auth::TOKEN_VALIDITY,
             ));
         }
-        let resp = req.send().await.map_err(|e| PeerCallError::Unreachable {
-            address: address.to_owned(),
-            reason: error_chain(&e),
-        })?;
+        let failed = |e: reqwest::Error| {
+            let (address, reason) = (address.to_owned(), error_chain(&e));
+            if e.is_connect() {
+                PeerCallError::Unreachable { address, reason }
+            } else {
+                PeerCallError::Interrupted { address, reason }
+            }
+        };
+        let resp = req.send().await.map_err(failed)?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| PeerCallError::Unreachable {
-            address: address.to_owned(),
-            reason: error_chain(&e),
-        })?;
+        let bytes = resp.bytes().await.map_err(failed)?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| PeerCallError::Unexpected {
                 address: address.to_owned(),
@@ -136,6 +142,32 @@ impl PeerClient {
                 text: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
             }),
         }
+    }
+}
+
+impl PeerClient {
+    /// The peer id of the glusterd2 at `address` (the `X-Gluster-Peer-Id` of its `/ping`).
+    pub async fn peer_id(&self, address: &str) -> Result<uuid::Uuid, PeerCallError> {
+        let url = format!("{}://{address}/ping", self.scheme);
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| PeerCallError::Unreachable {
+                address: address.to_owned(),
+                reason: error_chain(&e),
+            })?;
+        let status = resp.status().as_u16();
+        resp.headers()
+            .get("x-gluster-peer-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| uuid::Uuid::parse_str(v).ok())
+            .ok_or_else(|| PeerCallError::Unexpected {
+                address: address.to_owned(),
+                status,
+                text: "its /ping has no X-Gluster-Peer-Id: is it glusterd2?".into(),
+            })
     }
 }
 

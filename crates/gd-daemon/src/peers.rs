@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use gd_api::Peer;
 use gd_store::{
-    Store, StoreError,
+    Compare, Store, StoreError, Txn, TxnOp,
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,11 @@ impl PeerRecord {
 
 /// Writes this node's own record, keeping metadata set earlier (by an edit) and refreshing the
 /// addresses and name, which may change between starts.
-pub async fn upsert_self(store: &dyn Store, mut me: PeerRecord) -> Result<(), StoreError> {
+pub async fn upsert_self(
+    store: &dyn Store,
+    mut me: PeerRecord,
+    unless: &str,
+) -> Result<bool, StoreError> {
     let key = peer_key(me.id);
     if let Some(kv) = store.get(&key).await? {
         let old: PeerRecord = record::decode(&key, &kv.value)?;
@@ -99,10 +103,17 @@ pub async fn upsert_self(store: &dyn Store, mut me: PeerRecord) -> Result<(), St
     me.metadata
         .entry(ZONE_KEY.to_owned())
         .or_insert_with(|| me.id.to_string());
-    if store.get(&key).await?.map(|kv| kv.value) != Some(record::encode(&me)) {
-        store.put(&key, record::encode(&me), None).await?;
+    if store.get(&key).await?.map(|kv| kv.value) == Some(record::encode(&me)) {
+        return Ok(true);
     }
-    Ok(())
+    let written = store
+        .txn(
+            Txn::new()
+                .when([Compare::absent(unless)])
+                .and_then([TxnOp::put(&key, record::encode(&me))]),
+        )
+        .await?;
+    Ok(written.succeeded)
 }
 
 /// Whether `address` (`host:port` or a bare host) names its host by an IP literal.

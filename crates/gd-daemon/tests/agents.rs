@@ -183,7 +183,7 @@ async fn every_listed_step_has_a_handler() {
         etcd: None,
         member: None,
     };
-    let node = Arc::new(Node::assemble(config, identity, None, backend, runner).unwrap());
+    let node = Node::assemble(config, identity, None, backend, runner).unwrap();
     let mut listed = gd_daemon::volumes::STEPS.to_vec();
     listed.sort_unstable();
     assert_eq!(gd_daemon::volumes::registry(&node).names(), listed);

@@ -59,6 +59,12 @@ impl Node {
         result
     }
 
+    /// The join itself. Crash-safe from both ends: the new node writes its peer record, with
+    /// the requested metadata and address, in one registration (nothing is left to apply
+    /// after it answers); and when the call breaks after it was sent, the outcome is read
+    /// from the store — the new node's record appeared: it joined; else a tombstone
+    /// (`removed/<id>`, written only while no record exists) makes it reset itself should it
+    /// have joined all the same — so the answer is true either way.
     pub(super) async fn add_peer_locked(
         &self,
         addresses: &[String],
@@ -66,6 +72,10 @@ impl Node {
     ) -> Result<Peer, ApiErr> {
         let secret = self.ensure_cluster_secret()?;
         let me = self.identity();
+        let mut metadata = req.metadata.clone();
+        if let Some(z) = &req.zone {
+            metadata.insert(ZONE_KEY.into(), z.clone());
+        }
         let mut last_err = None;
         let mut joined = None;
         for address in addresses {
@@ -73,6 +83,13 @@ impl Node {
             // the new peer, the new peer by the address it was reached at.
             let joiner_ip = match self.learn_address_toward(address).await {
                 Ok(ip) => ip,
+                Err(e) => {
+                    last_err = Some(e);
+                    continue;
+                }
+            };
+            let joiner = match self.peers.peer_id(address).await {
+                Ok(id) => id,
                 Err(e) => {
                     last_err = Some(e);
                     continue;
@@ -87,7 +104,10 @@ impl Node {
                 endpoints,
                 joiner_ip,
                 join_token: req.token.clone(),
+                metadata: metadata.clone(),
+                reached_at: Some(address.clone()),
             };
+            failpoint::hit("peer-add:before-join").await;
             match self
                 .peers
                 .post::<_, Peer>(address, "/v1/internal/join", None, &join)
@@ -98,6 +118,23 @@ impl Node {
                     break;
                 }
                 Err(e @ PeerCallError::Unreachable { .. }) => last_err = Some(e),
+                Err(e @ PeerCallError::Interrupted { .. }) => {
+                    match self.join_outcome(joiner).await? {
+                        Some(peer) => {
+                            joined = Some((address.clone(), peer));
+                            break;
+                        }
+                        None => {
+                            return Err(ApiErr::new(
+                                ErrorCode::Generic,
+                                format!(
+                                    "cannot add the peer: {e}; it did not join (should it think it \
+                                     did, it resets itself when it next starts)"
+                                ),
+                            ));
+                        }
+                    }
+                }
                 Err(e) => return Err(join_refused(e)),
             }
         }
@@ -106,23 +143,8 @@ impl Node {
                 last_err.expect("at least one address was tried"),
             ));
         };
+        failpoint::hit("peer-add:after-join").await;
         tracing::info!(peer = %peer.id, %address, "peer joined");
-
-        // Apply the requested zone and metadata, and put the address we reached it at first.
-        let key = peer_key(peer.id);
-        let edited = self
-            .update_peer_record(peer.id, |rec| {
-                rec.metadata.extend(req.metadata.clone());
-                if let Some(z) = &req.zone {
-                    rec.metadata.insert(ZONE_KEY.into(), z.clone());
-                }
-                rec.peer_addresses.retain(|a| a != &address);
-                rec.peer_addresses.insert(0, address.clone());
-            })
-            .await;
-        if let Err(e) = edited {
-            tracing::warn!(error = %e.body.message(), %key, "the new peer joined, but its metadata could not be applied");
-        }
         // Answer once the new peer shows online (bounded).
         let deadline = tokio::time::Instant::now() + JOIN_ONLINE_WAIT;
         loop {
@@ -136,6 +158,40 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Whether `joiner`, whose join call broke after it was sent, joined: waits (bounded) for
+    /// its peer record; without one, writes its tombstone — only while it still has no record
+    /// — so that it can never join later on the strength of that call.
+    async fn join_outcome(&self, joiner: Uuid) -> Result<Option<Peer>, ApiErr> {
+        let deadline = tokio::time::Instant::now() + failpoint::scaled(JOIN_OUTCOME_WAIT);
+        loop {
+            if let Some(p) = peers::get_peer(self.store(), joiner).await? {
+                return Ok(Some(p));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let fenced = self
+            .store()
+            .txn(
+                Txn::new()
+                    .when([Compare::absent(peer_key(joiner))])
+                    .and_then([TxnOp::put(
+                        format!("{REMOVED_PREFIX}{joiner}"),
+                        record::encode(&Tombstone {
+                            removed_by: self.identity().peer_id,
+                        }),
+                    )]),
+            )
+            .await?;
+        if fenced.succeeded {
+            tracing::warn!(peer = %joiner, "a join was interrupted and did not complete; the node is fenced off");
+            return Ok(None);
+        }
+        Ok(peers::get_peer(self.store(), joiner).await?)
     }
 
     /// `POST /v1/peers/{id}`.
@@ -242,8 +298,14 @@ impl Node {
             return Ok(());
         }
         tracing::info!(peer = %id, "peer runs an etcd member; handing it over before removal");
+        // Bound to this node's lease: a removal whose initiator dies leaves no mark behind.
+        let lease = self.lease().await?;
         self.store()
-            .put(&format!("{LEAVING_PREFIX}{id}"), b"{}".to_vec(), None)
+            .put(
+                &format!("{LEAVING_PREFIX}{id}"),
+                b"{}".to_vec(),
+                Some(lease),
+            )
             .await?;
         let deadline = tokio::time::Instant::now() + MEMBER_HANDOVER_MAX;
         loop {
@@ -268,20 +330,60 @@ impl Node {
         Ok(())
     }
 
+    /// Removes the peer. The commit comes first, in one store transaction: its records go and
+    /// its tombstone (`removed/<id>`) is written, which the peer obeys by resetting itself —
+    /// at once when it is online (it watches for it), else when it comes back. Telling it to
+    /// leave afterwards only makes that immediate; so a crash of either node at any moment
+    /// leaves it either a member or, within seconds, a fresh node that the cluster no longer
+    /// lists, never half.
     pub(super) async fn remove_peer_locked(&self, peer: &Peer, force: bool) -> Result<(), ApiErr> {
         let id = peer.id;
+        if !peer.online && !force {
+            return Err(ApiErr::new(
+                ErrorCode::Conflict,
+                format!(
+                    "peer {id} is offline and cannot be told to leave; remove it with force (it resets itself if it comes back)"
+                ),
+            ));
+        }
+        let secret = self.cluster_secret().ok_or_else(|| {
+            ApiErr::new(
+                ErrorCode::Internal,
+                "this node has no cluster secret; it cannot address peers",
+            )
+        })?;
+        failpoint::hit("peer-remove:before-commit").await;
+        let ops = vec![
+            TxnOp::delete(peer_key(id)),
+            TxnOp::delete(peers::alive_key(id)),
+            TxnOp::delete(format!("{NODES_PREFIX}{id}")),
+            TxnOp::put(
+                format!("{REMOVED_PREFIX}{id}"),
+                record::encode(&Tombstone {
+                    removed_by: self.identity().peer_id,
+                }),
+            ),
+        ];
+        // The txn is idempotent, and the etcd member of the peer may just have been removed,
+        // breaking a connection under the request: repeat it within a bound.
+        let txn = Txn::new().and_then(ops);
+        let deadline = tokio::time::Instant::now() + REMOVAL_COMMIT_MAX;
+        loop {
+            match self.store().txn(txn.clone()).await {
+                Ok(_) => break,
+                Err(e) if e.retryable() && tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "peer removal not committed yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        failpoint::hit("peer-remove:after-commit").await;
         let mut told = false;
         if peer.online {
-            let secret = self.cluster_secret().ok_or_else(|| {
-                ApiErr::new(
-                    ErrorCode::Internal,
-                    "this node has no cluster secret; it cannot address peers",
-                )
-            })?;
             let req = LeaveReq {
                 initiator: self.identity().peer_id,
             };
-            let mut last = None;
             for address in peer
                 .peer_addresses
                 .iter()
@@ -301,57 +403,10 @@ impl Node {
                         told = true;
                         break;
                     }
-                    Err(e @ PeerCallError::Unreachable { .. }) => last = Some(e),
                     Err(e) => {
-                        return Err(ApiErr::new(
-                            ErrorCode::Conflict,
-                            format!("peer {id} refused to leave: {e}"),
-                        ));
+                        tracing::info!(peer = %id, error = %e, "the removed peer was not told; it obeys its tombstone");
                     }
                 }
-            }
-            if !told && !force {
-                return Err(ApiErr::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "cannot reach peer {id} to tell it to leave ({}); retry, or remove it with force",
-                        last.map(|e| e.to_string()).unwrap_or_default()
-                    ),
-                ));
-            }
-        } else if !force {
-            return Err(ApiErr::new(
-                ErrorCode::Conflict,
-                format!(
-                    "peer {id} is offline and cannot be told to leave; remove it with force (it resets itself if it comes back)"
-                ),
-            ));
-        }
-        let mut ops = vec![
-            TxnOp::delete(peer_key(id)),
-            TxnOp::delete(peers::alive_key(id)),
-            TxnOp::delete(format!("{NODES_PREFIX}{id}")),
-        ];
-        if !told {
-            ops.push(TxnOp::put(
-                format!("{REMOVED_PREFIX}{id}"),
-                record::encode(&Tombstone {
-                    removed_by: self.identity().peer_id,
-                }),
-            ));
-        }
-        // The txn is idempotent, and the etcd member of the peer may just have been removed,
-        // breaking a connection under the request: repeat it within a bound.
-        let txn = Txn::new().and_then(ops);
-        let deadline = tokio::time::Instant::now() + REMOVAL_COMMIT_MAX;
-        loop {
-            match self.store().txn(txn.clone()).await {
-                Ok(_) => break,
-                Err(e) if e.retryable() && tokio::time::Instant::now() < deadline => {
-                    tracing::debug!(error = %e, "peer removal not committed yet; retrying");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => return Err(e.into()),
             }
         }
         tracing::info!(peer = %id, told, "peer removed");

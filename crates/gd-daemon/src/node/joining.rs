@@ -69,17 +69,38 @@ impl Node {
                 format!("cannot reach the cluster's store: {e:#}"),
             )
         })?;
+        // This node is alone, so a tombstone of its id in that cluster is from a removal it has
+        // since obeyed (or a join that never completed): it must not undo this join.
+        Namespaced::new(
+            next.raw.clone(),
+            cluster_namespace(&req.cluster_id.to_string()),
+        )
+        .delete(&format!("{REMOVED_PREFIX}{}", me.peer_id))
+        .await
+        .map_err(|e| {
+            ApiErr::new(
+                ErrorCode::StoreUnavailable,
+                format!("cannot reach the cluster's store: {e}"),
+            )
+        })?;
         let new_identity = Identity {
             peer_id: me.peer_id,
             cluster_id: req.cluster_id,
         };
         let dir = &self.config.localstatedir;
+        failpoint::hit("peer-join:before-persist").await;
+        let joined_as = JoinedAs {
+            metadata: req.metadata.clone(),
+            address: req.reached_at.clone(),
+        };
         let persisted = cluster_secret::save(dir, &req.cluster_secret)
             .and_then(|_| state.save(dir))
+            .and_then(|_| joined_as.save(dir))
             .and_then(|_| new_identity.save(dir));
         if let Err(e) = persisted {
             let _ = cluster_secret::remove(dir);
             let _ = StoreState::remove(dir);
+            JoinedAs::remove(dir);
             let _ = me.save(dir);
             return Err(ApiErr::new(
                 ErrorCode::Internal,
@@ -87,6 +108,7 @@ impl Node {
             ));
         }
 
+        failpoint::hit("peer-join:after-persist").await;
         // Commit: leave the old store for the cluster's.
         self.liveness.withdraw().await;
         self.store.switch(cluster_view(&next, req.cluster_id));
@@ -115,6 +137,7 @@ impl Node {
         self.liveness.resume();
         registered?;
         self.liveness.wait_published(Duration::from_secs(5)).await;
+        failpoint::hit("peer-join:after-register").await;
         tracing::info!(cluster = %req.cluster_id, initiator = %req.initiator, "joined the cluster");
         peers::get_peer(self.store(), me.peer_id)
             .await?
@@ -135,8 +158,55 @@ impl Node {
                 "this node hosts bricks; remove them first",
             ));
         }
-        tracing::info!(initiator = %req.initiator, "leaving the cluster");
-        self.reset().await
+        tracing::info!(initiator = %req.initiator, "told to leave the cluster");
+        failpoint::hit("peer-leave:before-reset").await;
+        self.obey_removal().await?;
+        failpoint::hit("peer-leave:after-reset").await;
+        Ok(())
+    }
+
+    /// Resets this node if its cluster has removed it (its tombstone `removed/<id>` is in the
+    /// store); returns whether it did. Called when told to leave, and on every change of the
+    /// tombstone (the initiator of a removal commits it before telling the node, and may die
+    /// in between).
+    pub async fn obey_removal(&self) -> Result<bool, ApiErr> {
+        let _once = self.removal.lock().await;
+        let me = self.identity().peer_id;
+        if self
+            .store()
+            .get(&format!("{REMOVED_PREFIX}{me}"))
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        tracing::warn!("this node was removed from its cluster; resetting to a fresh node");
+        self.reset().await?;
+        Ok(true)
+    }
+
+    /// Follows this node's tombstone and obeys it ([`Node::obey_removal`]), until cancelled.
+    pub async fn watch_removal(self: Arc<Self>, cancel: tokio_util::sync::CancellationToken) {
+        gd_store::follow_prefix(
+            self.store.as_ref(),
+            REMOVED_PREFIX,
+            REMOVAL_RECHECK,
+            &cancel,
+            |ev| ev.key.ends_with(&self.identity().peer_id.to_string()),
+            || async {
+                // The initiator of a removal tells the node to leave right after committing it:
+                // give that call the lead, so a removal is obeyed one way, and watch only for
+                // an initiator that died in between.
+                let tombstone = format!("{REMOVED_PREFIX}{}", self.identity().peer_id);
+                if matches!(self.store().get(&tombstone).await, Ok(Some(_))) {
+                    tokio::time::sleep(REMOVAL_GRACE).await;
+                }
+                if let Err(e) = self.obey_removal().await {
+                    tracing::warn!(error = %e.body.message(), "cannot obey this node's removal yet; retrying");
+                }
+            },
+        )
+        .await
     }
 
     /// Goes back to a fresh single-node state: a new cluster id, no cluster secret, the store
@@ -165,6 +235,7 @@ impl Node {
         };
         StoreState::remove(&dir).map_err(fail)?;
         cluster_secret::remove(&dir).map_err(fail)?;
+        JoinedAs::remove(&dir);
         // A token the old cluster saw must not let anyone make this node join again.
         crate::identity::write_atomic(
             &self.config.join_token_file(),
@@ -288,7 +359,8 @@ impl Node {
     /// it runs an etcd member, the member's URLs (in etcd and in its records), so the next
     /// joiner is told an endpoint it can reach.
     pub(super) async fn readvertise(&self) -> Result<(), ApiErr> {
-        peers::upsert_self(self.store(), self.self_record()).await?;
+        let removed = format!("{REMOVED_PREFIX}{}", self.identity().peer_id);
+        peers::upsert_self(self.store(), self.self_record(), &removed).await?;
         let Some(etcd) = self.etcd_client().await else {
             return Ok(());
         };
@@ -318,5 +390,41 @@ impl Node {
         membership::publish_candidate(self).await?;
         tracing::info!(client = %urls.client, peer = %urls.peer, "etcd member re-advertised");
         Ok(())
+    }
+}
+
+/// What a node that joined starts its peer record with (the metadata the initiator was asked
+/// for, the address it was reached at), kept in `<localstatedir>/joined-as.json` from the
+/// join until the record is written: a node that dies in between registers it when it
+/// restarts, so a join never ends with a record that lacks them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct JoinedAs {
+    pub metadata: BTreeMap<String, String>,
+    pub address: Option<String>,
+}
+
+impl JoinedAs {
+    const FILE: &'static str = "joined-as.json";
+
+    fn save(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        let json = serde_json::to_vec(self)?;
+        crate::identity::write_atomic(&dir.join(Self::FILE), &json)
+    }
+
+    /// The pending one, if any (an unreadable file counts as none: the record then starts
+    /// without them, as before this file existed).
+    pub(super) fn load(dir: &std::path::Path) -> Option<JoinedAs> {
+        let bytes = std::fs::read(dir.join(Self::FILE)).ok()?;
+        match serde_json::from_slice(&bytes) {
+            Ok(j) => Some(j),
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring an unreadable joined-as.json");
+                None
+            }
+        }
+    }
+
+    pub(super) fn remove(dir: &std::path::Path) {
+        let _ = std::fs::remove_file(dir.join(Self::FILE));
     }
 }

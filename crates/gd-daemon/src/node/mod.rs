@@ -33,6 +33,7 @@ use gd_api::{
     ErrorCode, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq,
     internal::{JoinReq, LeaveReq, StoreKind},
 };
+use gd_core::failpoint;
 use gd_store::{
     CacheOptions, CachedStore, Compare, CompareOp, Namespaced, Store, StoreError, Switchable, Txn,
     TxnOp, cluster_namespace, lock,
@@ -60,6 +61,14 @@ pub const REMOVED_PREFIX: &str = "removed/";
 
 /// How long the initiator waits for a new peer's liveness before answering.
 const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
+/// How often a node re-reads its tombstone besides watching it (a watch may be lost).
+const REMOVAL_RECHECK: Duration = Duration::from_secs(10);
+/// How long a node that sees its tombstone waits for the call telling it to leave before it
+/// obeys on its own.
+const REMOVAL_GRACE: Duration = Duration::from_secs(3);
+/// How long an initiator whose join call broke after it was sent waits for the new node's
+/// record (a node that died mid-join and restarts at once finishes it) before fencing it.
+const JOIN_OUTCOME_WAIT: Duration = Duration::from_secs(30);
 /// How long removing a peer that runs an etcd member waits for the member to be handed over.
 const MEMBER_HANDOVER_MAX: Duration = Duration::from_secs(90);
 /// How long a peer removal keeps repeating its (idempotent) final write while the store settles.
@@ -93,6 +102,9 @@ pub struct Node {
     txn: std::sync::OnceLock<Arc<gd_core::txn::Engine>>,
     /// The brick reconciler, once the volume layer has started it.
     reconciler: std::sync::OnceLock<Arc<crate::reconcile::Reconciler>>,
+    /// Held while obeying a removal, so that the leave call and the tombstone watch reset
+    /// the node once.
+    removal: Mutex<()>,
 }
 
 impl Node {
@@ -154,6 +166,7 @@ impl Node {
             runner,
             txn: std::sync::OnceLock::new(),
             reconciler: std::sync::OnceLock::new(),
+            removal: Mutex::new(()),
             config,
         }))
     }
@@ -282,20 +295,34 @@ impl Node {
 
     /// Registers this node in its store: its peer record, and its etcd member when it runs
     /// one. Resets the node instead when the cluster removed it while it was offline.
+    ///
+    /// A node that joined starts its record with what it joined as (`joining::JoinedAs`: the
+    /// metadata the initiator was asked for, the address it was reached at, first).
     pub async fn register(&self) -> Result<(), StoreError> {
         let me = self.identity().peer_id;
-        if self
+        let mut record = self.self_record();
+        let joined_as = joining::JoinedAs::load(&self.config.localstatedir);
+        if let Some(j) = &joined_as {
+            record.metadata = j.metadata.clone();
+            if let Some(address) = &j.address {
+                record.peer_addresses.retain(|a| a != address);
+                record.peer_addresses.insert(0, address.clone());
+            }
+        }
+        // The record is written only while there is no tombstone (see `join_outcome`).
+        let removed = self
             .store()
             .get(&format!("{REMOVED_PREFIX}{me}"))
             .await?
             .is_some()
-        {
-            tracing::warn!(
-                "this node was removed from its cluster while it was offline; resetting to a fresh node"
-            );
+            || !peers::upsert_self(self.store(), record, &format!("{REMOVED_PREFIX}{me}")).await?;
+        if removed {
             // A failed reset is retried (registration retries until it succeeds).
-            return match Box::pin(self.reset()).await {
-                Ok(()) => Ok(()),
+            return match Box::pin(self.obey_removal()).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(StoreError::Unavailable {
+                    reason: "the tombstone went while registering; registering again".into(),
+                }),
                 Err(e) => {
                     tracing::error!(error = %e.body.message(), "cannot reset after removal; retrying");
                     Err(StoreError::Unavailable {
@@ -304,7 +331,9 @@ impl Node {
                 }
             };
         }
-        peers::upsert_self(self.store(), self.self_record()).await?;
+        if joined_as.is_some() {
+            joining::JoinedAs::remove(&self.config.localstatedir);
+        }
         // The founder of a managed cluster records its member (others are recorded by the
         // controller when it adds them).
         let founder = {
