@@ -75,6 +75,71 @@ fn joined(a: (&NodeDirs, &Daemon), n: (&NodeDirs, &Daemon), rack: &str) -> Optio
     }
 }
 
+type Answer = Option<(u16, Value)>;
+
+/// Arms `point` to kill the node of `victim`, makes the call `request` to the initiator (in a
+/// thread: the initiator may be the one that dies), waits for the kill, restarts the node in
+/// `dying` and returns the call's answer (`None`: no answer) and when the node was restarted.
+fn crash_at(
+    point: &str,
+    victim: &NodeDirs,
+    dying: &mut Daemon,
+    request: impl FnOnce() -> Answer + Send + 'static,
+) -> (Answer, Instant) {
+    std::fs::write(victim.failpoints(), format!("{point} kill\n")).unwrap();
+    let call = std::thread::spawn(request);
+    wait_for(
+        &format!("the kill at {point}"),
+        Duration::from_secs(60),
+        || dying.try_exit(),
+    )
+    .unwrap();
+    std::fs::remove_file(victim.failpoints()).unwrap();
+    let restarted = Instant::now();
+    let ip = dying.ip.clone();
+    *dying = start_daemon(victim, &ip, &[]).unwrap();
+    (call.join().unwrap(), restarted)
+}
+
+/// Whether the lock `name` is left in the store of `cluster`.
+fn locked(
+    rt: &tokio::runtime::Runtime,
+    store: &gd_store::EtcdStore,
+    cluster: &str,
+    name: &str,
+) -> bool {
+    let key = format!("gluster-{cluster}/locks/{name}");
+    wait_for("the store", Duration::from_secs(20), || {
+        rt.block_on(store.get(&key)).ok()
+    })
+    .unwrap()
+    .is_some()
+}
+
+/// Disarms the initiator and the other node and returns the points they recorded that `keep`
+/// accepts, in order, without repeats, each with whether the initiator passed it.
+fn recorded(
+    initiator: &NodeDirs,
+    other: &NodeDirs,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<(bool, String)> {
+    let mut points = vec![];
+    for (is_initiator, dirs) in [(true, initiator), (false, other)] {
+        let _ = std::fs::remove_file(dirs.failpoints());
+        let mut seen = BTreeSet::new();
+        for point in read(&hits(dirs)).lines() {
+            if keep(point) && seen.insert(point.to_owned()) {
+                points.push((is_initiator, point.to_owned()));
+            }
+        }
+    }
+    assert!(
+        points.iter().any(|(i, _)| *i) && points.iter().any(|(i, _)| !*i),
+        "failpoints on both sides (glusterd2 built with --features gd-daemon/failpoints?): {points:?}"
+    );
+    points
+}
+
 #[test]
 fn a_join_killed_at_every_point_on_either_side_is_all_or_nothing() {
     let mut a_dirs = NodeDirs::new();
@@ -107,20 +172,7 @@ fn a_join_killed_at_every_point_on_either_side_is_all_or_nothing() {
         Some(add_body(&p, &p_dirs, "r0")),
     );
     assert_eq!(s, 201, "{b}");
-    let mut points: Vec<(bool, String)> = vec![];
-    for (initiator, dirs) in [(true, &a_dirs), (false, &p_dirs)] {
-        let _ = std::fs::remove_file(dirs.failpoints());
-        let mut seen = BTreeSet::new();
-        for point in read(&hits(dirs)).lines() {
-            if seen.insert(point.to_owned()) {
-                points.push((initiator, point.to_owned()));
-            }
-        }
-    }
-    assert!(
-        points.iter().any(|(i, _)| *i) && points.iter().any(|(i, _)| !*i),
-        "a join passes failpoints on both sides (glusterd2 built with --features gd-daemon/failpoints?): {points:?}"
-    );
+    let points = recorded(&a_dirs, &p_dirs, |p| p.starts_with("peer-"));
     nodes.push((p_dirs, p, "r0".into()));
 
     let mut outcomes = vec![];
@@ -130,27 +182,13 @@ fn a_join_killed_at_every_point_on_either_side_is_all_or_nothing() {
         let rack = format!("r{k}");
         let (n_dirs, mut n) = fresh(k);
         let body = add_body(&n, &n_dirs, &rack);
-        let victim = if *initiator { &a_dirs } else { &n_dirs };
-        std::fs::write(victim.failpoints(), format!("{point} kill\n")).unwrap();
         let (secret, base) = (a_dirs.secret_file(), a.url());
-        let call =
-            std::thread::spawn(move || try_api(&secret, &base, "POST", "/v1/peers", Some(body)));
-        let dying = if *initiator { &mut a } else { &mut n };
-        wait_for(
-            &format!("the join to kill at {point}"),
-            Duration::from_secs(60),
-            || dying.try_exit(),
-        )
-        .unwrap();
-        std::fs::remove_file(victim.failpoints()).unwrap();
-        let restarted = Instant::now();
-        if *initiator {
-            a = start_daemon(&a_dirs, &a_ip, &[]).unwrap();
+        let request = move || try_api(&secret, &base, "POST", "/v1/peers", Some(body));
+        let (answer, restarted) = if *initiator {
+            crash_at(point, &a_dirs, &mut a, request)
         } else {
-            let ip = n.ip.clone();
-            n = start_daemon(&n_dirs, &ip, &[]).unwrap();
-        }
-        let answer = call.join().unwrap();
+            crash_at(point, &n_dirs, &mut n, request)
+        };
         let done = wait_for("the join to settle", Duration::from_secs(60), || {
             joined((&a_dirs, &a), (&n_dirs, &n), &rack)
         })
@@ -160,16 +198,15 @@ fn a_join_killed_at_every_point_on_either_side_is_all_or_nothing() {
         if let Some(success) = told {
             assert_eq!(done, success, "killed at {point}: answered {answer:?}");
         }
-        let lock = format!(
-            "gluster-{}/locks/peer-address/{}:24007",
-            cluster_of(&a_dirs),
-            n.ip
+        assert!(
+            !locked(
+                &rt,
+                &store,
+                &cluster_of(&a_dirs),
+                &format!("peer-address/{}:24007", n.ip)
+            ),
+            "killed at {point}: the lock is left"
         );
-        let locked = wait_for("the store", Duration::from_secs(20), || {
-            rt.block_on(store.get(&lock)).ok()
-        })
-        .unwrap();
-        assert!(locked.is_none(), "killed at {point}: the lock is left");
         if !done {
             // Nothing is in the way: adding it again works at once (with its token, which it
             // renewed if it had to reset itself).
@@ -265,22 +302,9 @@ fn a_join_killed_at_every_point_on_either_side_is_all_or_nothing() {
         None,
     );
     assert_eq!(s, 204, "{b}");
-    let mut removal_points: Vec<(bool, String)> = vec![];
-    for (initiator, dirs) in [(true, &a_dirs), (false, &probe_dirs)] {
-        let _ = std::fs::remove_file(dirs.failpoints());
-        let mut seen = BTreeSet::new();
-        for point in read(&hits(dirs)).lines() {
-            if point.starts_with("peer-remove") || point.starts_with("peer-leave") {
-                if seen.insert(point.to_owned()) {
-                    removal_points.push((initiator, point.to_owned()));
-                }
-            }
-        }
-    }
-    assert!(
-        removal_points.iter().any(|(i, _)| *i) && removal_points.iter().any(|(i, _)| !*i),
-        "a removal passes failpoints on both sides: {removal_points:?}"
-    );
+    let removal_points = recorded(&a_dirs, &probe_dirs, |p| {
+        p.starts_with("peer-remove") || p.starts_with("peer-leave")
+    });
     wait_for("the probe to be removed", Duration::from_secs(30), || {
         removed((&a_dirs, &a), (&probe_dirs, &probe), &probe_id).filter(|r| *r)
     })
@@ -288,26 +312,13 @@ fn a_join_killed_at_every_point_on_either_side_is_all_or_nothing() {
     for (initiator, point) in &removal_points {
         let (n_dirs, mut n, _) = next_target(&mut nodes);
         let id = id_of(&n_dirs, &n);
-        let victim = if *initiator { &a_dirs } else { &n_dirs };
-        std::fs::write(victim.failpoints(), format!("{point} kill\n")).unwrap();
         let (secret, base, path) = (a_dirs.secret_file(), a.url(), format!("/v1/peers/{id}"));
-        let call = std::thread::spawn(move || try_api(&secret, &base, "DELETE", &path, None));
-        let dying = if *initiator { &mut a } else { &mut n };
-        wait_for(
-            &format!("the removal to kill at {point}"),
-            Duration::from_secs(60),
-            || dying.try_exit(),
-        )
-        .unwrap();
-        std::fs::remove_file(victim.failpoints()).unwrap();
-        let restarted = Instant::now();
-        if *initiator {
-            a = start_daemon(&a_dirs, &a_ip, &[]).unwrap();
+        let request = move || try_api(&secret, &base, "DELETE", &path, None);
+        let (answer, restarted) = if *initiator {
+            crash_at(point, &a_dirs, &mut a, request)
         } else {
-            let ip = n.ip.clone();
-            n = start_daemon(&n_dirs, &ip, &[]).unwrap();
-        }
-        let answer = call.join().unwrap();
+            crash_at(point, &n_dirs, &mut n, request)
+        };
         let done = wait_for("the removal to settle", Duration::from_secs(60), || {
             removed((&a_dirs, &a), (&n_dirs, &n), &id)
         })
@@ -336,13 +347,8 @@ fn a_join_killed_at_every_point_on_either_side_is_all_or_nothing() {
                 "removal killed at {point}: answered {answer:?}"
             );
         }
-        let lock = format!("gluster-{}/locks/peer/{id}", cluster_of(&a_dirs));
-        let locked = wait_for("the store", Duration::from_secs(20), || {
-            rt.block_on(store.get(&lock)).ok()
-        })
-        .unwrap();
         assert!(
-            locked.is_none(),
+            !locked(&rt, &store, &cluster_of(&a_dirs), &format!("peer/{id}")),
             "removal killed at {point}: the lock is left"
         );
         if !done {
