@@ -2,4 +2,5 @@
 //! a process: for now the transaction engine ([`txn`]) and its test seam ([`failpoint`]).
 
 pub mod failpoint;
+pub mod keys;
 pub mod txn;

@@ -25,6 +25,9 @@ use std::{
     time::Duration,
 };
 
+use gd_core::keys::{
+    ALIVE, PEERS, STORE_CONTROLLER_LOCK, STORE_LEAVING, STORE_MEMBERS, STORE_NODES,
+};
 use gd_store::{
     EtcdStore, Store, StoreError, lock,
     record::{self, Record},
@@ -34,17 +37,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{
-    config::StoreMode,
-    node::Node,
-    peers::{ALIVE_PREFIX, PEERS_MAX, PEERS_PREFIX},
-    store::StoreState,
-};
-
-pub const NODES_PREFIX: &str = "store/nodes/";
-pub const MEMBERS_PREFIX: &str = "store/members/";
-pub const LEAVING_PREFIX: &str = "store/leaving/";
-const CONTROLLER_LOCK: &str = "store-controller";
+use crate::{config::StoreMode, node::Node, peers::PEERS_MAX, store::StoreState};
 
 /// How often the controller re-examines the cluster, and the member agent its record when no
 /// change arrives.
@@ -265,7 +258,7 @@ pub async fn run_controller(node: Arc<Node>, cfg: ElasticConfig, cancel: Cancell
             let store: Arc<dyn Store> = node.store.current();
             // Wait for the lock by watching it, so the nodes that do not control cost nothing.
             let holder = format!("store controller on {}", node.identity().peer_id);
-            let campaign = lock::lock(&store, CONTROLLER_LOCK, lease, &holder, CAMPAIGN_WAIT);
+            let campaign = lock::lock(&store, STORE_CONTROLLER_LOCK, lease, &holder, CAMPAIGN_WAIT);
             let won = tokio::select! {
                 _ = cancel.cancelled() => break,
                 won = campaign => won,
@@ -313,11 +306,11 @@ async fn control_step(
     learner_since: &mut HashMap<Uuid, Instant>,
 ) -> Result<(), StoreError> {
     let store = node.store.as_ref();
-    let members_kv = store.range(MEMBERS_PREFIX, PEERS_MAX).await?;
-    let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, MEMBERS_PREFIX);
-    let nodes_kv = store.range(NODES_PREFIX, PEERS_MAX).await?;
-    let nodes: BTreeMap<Uuid, NodeRecord> = decode_all(&nodes_kv.kvs, NODES_PREFIX);
-    let view_alive = ids(store, ALIVE_PREFIX).await?;
+    let members_kv = store.range(STORE_MEMBERS, PEERS_MAX).await?;
+    let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, STORE_MEMBERS);
+    let nodes_kv = store.range(STORE_NODES, PEERS_MAX).await?;
+    let nodes: BTreeMap<Uuid, NodeRecord> = decode_all(&nodes_kv.kvs, STORE_NODES);
+    let view_alive = ids(store, ALIVE).await?;
     let now = Instant::now();
     dead_since.retain(|id, _| members.contains_key(id) && !view_alive.contains(id));
     for id in members.keys().filter(|id| !view_alive.contains(id)) {
@@ -330,11 +323,11 @@ async fn control_step(
         }
     }
     let view = View {
-        peers: ids(store, PEERS_PREFIX).await?,
+        peers: ids(store, PEERS).await?,
         alive: view_alive,
         candidates: nodes.keys().copied().collect(),
         members: members.iter().map(|(id, m)| (*id, m.role)).collect(),
-        leaving: ids(store, LEAVING_PREFIX).await?,
+        leaving: ids(store, STORE_LEAVING).await?,
         dead_past_grace: dead_since
             .iter()
             .filter(|(_, t)| now.duration_since(**t) >= cfg.voter_grace)
@@ -366,7 +359,7 @@ async fn control_step(
                 initial_cluster,
             };
             store
-                .put(&format!("{MEMBERS_PREFIX}{id}"), record::encode(&rec), None)
+                .put(&format!("{STORE_MEMBERS}{id}"), record::encode(&rec), None)
                 .await?;
         }
         Action::Promote(id) => {
@@ -380,7 +373,7 @@ async fn control_step(
                         ..m.clone()
                     };
                     store
-                        .put(&format!("{MEMBERS_PREFIX}{id}"), record::encode(&rec), None)
+                        .put(&format!("{STORE_MEMBERS}{id}"), record::encode(&rec), None)
                         .await?;
                     tracing::info!(peer = %id, "etcd learner promoted to voter");
                 }
@@ -392,7 +385,7 @@ async fn control_step(
             if let Some(m) = members.get(&id) {
                 etcd.remove_member(m.member_id).await?;
             }
-            store.delete(&format!("{MEMBERS_PREFIX}{id}")).await?;
+            store.delete(&format!("{STORE_MEMBERS}{id}")).await?;
             tracing::info!(peer = %id, "etcd member removed");
         }
     }
@@ -406,7 +399,7 @@ pub async fn run_member_agent(node: Arc<Node>, cancel: CancellationToken) {
     let store = node.store.clone();
     gd_store::follow_prefix(
         &*store,
-        MEMBERS_PREFIX,
+        STORE_MEMBERS,
         AGENT_TICK,
         &cancel,
         |_| true,
@@ -431,8 +424,8 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
     let store = node.store.as_ref();
     let cfg = &node.config;
     publish_candidate(node).await?;
-    let members_kv = store.range(MEMBERS_PREFIX, PEERS_MAX).await?;
-    let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, MEMBERS_PREFIX);
+    let members_kv = store.range(STORE_MEMBERS, PEERS_MAX).await?;
+    let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, STORE_MEMBERS);
     let mine = members.get(&me);
     let running = node.member_running().await;
     match (mine, running) {
@@ -469,7 +462,7 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
         .map(|m| m.client_url.clone())
         .collect();
     if !voters.is_empty() {
-        let peers_n = store.range(PEERS_PREFIX, 3).await?.kvs.len();
+        let peers_n = store.range(PEERS, 3).await?.kvs.len();
         node.update_endpoints(generation, voters, peers_n > 1).await;
     }
     Ok(())
@@ -486,7 +479,7 @@ pub async fn publish_candidate(node: &Node) -> Result<(), StoreError> {
         client_url: urls.client,
         peer_url: urls.peer,
     };
-    let key = format!("{NODES_PREFIX}{}", node.identity().peer_id);
+    let key = format!("{STORE_NODES}{}", node.identity().peer_id);
     let store = node.store.as_ref();
     if store.get(&key).await?.map(|kv| kv.value) != Some(record::encode(&rec)) {
         store.put(&key, record::encode(&rec), None).await?;
@@ -497,7 +490,7 @@ pub async fn publish_candidate(node: &Node) -> Result<(), StoreError> {
 /// The founder of a managed cluster records its own member.
 pub async fn register_founder(node: &Node, etcd: &EtcdStore) -> Result<(), StoreError> {
     let me = node.identity().peer_id;
-    let key = format!("{MEMBERS_PREFIX}{me}");
+    let key = format!("{STORE_MEMBERS}{me}");
     if node.store.get(&key).await?.is_some() {
         return Ok(());
     }

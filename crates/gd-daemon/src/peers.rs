@@ -10,15 +10,13 @@
 use std::collections::BTreeMap;
 
 use gd_api::Peer;
+use gd_core::keys::{ALIVE, PEERS};
 use gd_store::{
     Compare, Store, StoreError, Txn, TxnOp,
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-pub const PEERS_PREFIX: &str = "peers/";
-pub const ALIVE_PREFIX: &str = "alive/";
 
 /// The metadata key of a peer's failure zone; defaults to the peer's own id (as GD2).
 pub const ZONE_KEY: &str = "_zone";
@@ -27,11 +25,11 @@ pub const ZONE_KEY: &str = "_zone";
 pub const PEERS_MAX: usize = 10_000;
 
 pub fn peer_key(id: Uuid) -> String {
-    format!("{PEERS_PREFIX}{id}")
+    format!("{PEERS}{id}")
 }
 
 pub fn alive_key(id: Uuid) -> String {
-    format!("{ALIVE_PREFIX}{id}")
+    format!("{ALIVE}{id}")
 }
 
 /// A peer as stored.
@@ -137,15 +135,11 @@ pub async fn get_peer(store: &dyn Store, id: Uuid) -> Result<Option<Peer>, Store
 
 /// Every peer, with liveness, in id order.
 pub async fn list_peers(store: &dyn Store) -> Result<Vec<Peer>, StoreError> {
-    let peers = store.range(PEERS_PREFIX, PEERS_MAX).await?;
-    let alive = store.range(ALIVE_PREFIX, PEERS_MAX).await?;
+    let peers = store.range(PEERS, PEERS_MAX).await?;
+    let alive = store.range(ALIVE, PEERS_MAX).await?;
     let mut alive_by_id = BTreeMap::new();
     for kv in &alive.kvs {
-        let id = kv
-            .key
-            .strip_prefix(ALIVE_PREFIX)
-            .unwrap_or(&kv.key)
-            .to_owned();
+        let id = kv.key.strip_prefix(ALIVE).unwrap_or(&kv.key).to_owned();
         alive_by_id.insert(id, record::decode::<AliveRecord>(&kv.key, &kv.value)?);
     }
     peers

@@ -27,6 +27,7 @@ use std::{
     time::Duration,
 };
 
+use gd_core::keys::{BRICK_STATUS, VOLUMES};
 use gd_store::{
     Store, StoreError,
     record::{self, Record},
@@ -40,10 +41,8 @@ use crate::{
     bricks::{self, BrickLaunch, Proc, StartError},
     node::Node,
     sunrpc::SunRpcServer,
-    volumes::{self, VOLUMES_PREFIX, VolumeRecord, VolumeState},
+    volumes::{self, VolumeRecord, VolumeState},
 };
-
-pub const STATUS_PREFIX: &str = "brick-status/";
 const TICK: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
@@ -67,7 +66,7 @@ impl Record for BrickStatusRecord {
 }
 
 pub fn status_key(peer: Uuid, brick: Uuid) -> String {
-    format!("{STATUS_PREFIX}{peer}/{brick}")
+    format!("{BRICK_STATUS}{peer}/{brick}")
 }
 
 struct Backoff {
@@ -152,7 +151,7 @@ impl Reconciler {
         let store = self.node.store.clone();
         gd_store::follow_prefix(
             &*store,
-            VOLUMES_PREFIX,
+            VOLUMES,
             TICK,
             &cancel,
             |_| true,

@@ -13,6 +13,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use gd_api::{ErrorCode, TxnState};
+use gd_core::keys::VOLUME_LOCK;
 use gd_core::txn::{Engine, Note, Transaction, TxnError, TxnResult, TxnStatus};
 use gd_store::Store;
 use uuid::Uuid;
@@ -50,7 +51,7 @@ pub async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<Vec<S
     let resource = txn
         .locks
         .iter()
-        .find_map(|l| l.strip_prefix(crate::volumes::VOLUME_LOCK_PREFIX))
+        .find_map(|l| l.strip_prefix(VOLUME_LOCK))
         .map(|name| format!("/v1/volumes/{name}"));
     let lease = node.lease().await?;
     let store = node.store.as_ref();

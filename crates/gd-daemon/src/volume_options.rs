@@ -25,6 +25,7 @@ use gd_api::{
     ClusterOptionGetResp, ErrorCode, OptionGroup, OptionGroupReq, VolOptionReq, VolOptionResetReq,
     VolumeInfo, VolumeOptionGetResp,
 };
+use gd_core::keys::{self, OPTION_GROUPS};
 use gd_core::txn::{Step, StepHandler, Transaction};
 use gd_store::{
     Compare, CompareOp, Store, StoreError, Txn, TxnOp,
@@ -39,9 +40,6 @@ use crate::{
     rest::ApiErr,
     volumes::{self, VolumeRecord},
 };
-
-pub const GROUPS_PREFIX: &str = "option-groups/";
-pub const CLUSTER_OPTIONS_KEY: &str = "cluster/options";
 /// The most groups users may add.
 const GROUPS_MAX: usize = 256;
 
@@ -191,7 +189,7 @@ impl Record for GroupRecord {
 /// Every group: the shipped ones, then the users', by name.
 pub async fn list_groups(store: &dyn Store) -> Result<Vec<OptionGroup>, StoreError> {
     let mut out = options::builtin_groups();
-    let r = store.range(GROUPS_PREFIX, GROUPS_MAX + 1).await?;
+    let r = store.range(OPTION_GROUPS, GROUPS_MAX + 1).await?;
     for kv in &r.kvs {
         let g: GroupRecord = record::decode(&kv.key, &kv.value)?;
         out.push(g.group);
@@ -262,14 +260,14 @@ pub async fn create_group(node: &Node, req: OptionGroupReq) -> Result<OptionGrou
         built_in: false,
     };
     let store = node.store.as_ref();
-    let existing = store.range(GROUPS_PREFIX, GROUPS_MAX + 1).await?;
+    let existing = store.range(OPTION_GROUPS, GROUPS_MAX + 1).await?;
     if existing.kvs.len() >= GROUPS_MAX {
         return Err(ApiErr::new(
             ErrorCode::Conflict,
             format!("there are already {GROUPS_MAX} groups; delete one first"),
         ));
     }
-    let key = format!("{GROUPS_PREFIX}{name}");
+    let key = format!("{OPTION_GROUPS}{name}");
     let r = store
         .txn(
             Txn::new()
@@ -300,7 +298,7 @@ pub async fn delete_group(node: &Node, name: &str) -> Result<(), ApiErr> {
         ));
     }
     check_group_name(name)?;
-    let key = format!("{GROUPS_PREFIX}{name}");
+    let key = format!("{OPTION_GROUPS}{name}");
     let r = node
         .store
         .txn(
@@ -429,8 +427,8 @@ impl ClusterOptionsRecord {
 
 /// The stored cluster options (defaults when none were set).
 pub async fn cluster_options(store: &dyn Store) -> Result<ClusterOptionsRecord, StoreError> {
-    match store.get(CLUSTER_OPTIONS_KEY).await? {
-        Some(kv) => record::decode(CLUSTER_OPTIONS_KEY, &kv.value),
+    match store.get(keys::CLUSTER_OPTIONS).await? {
+        Some(kv) => record::decode(keys::CLUSTER_OPTIONS, &kv.value),
         None => Ok(ClusterOptionsRecord::default()),
     }
 }
@@ -486,9 +484,9 @@ pub async fn set_cluster_options(
     }
     let store = node.store.as_ref();
     for _ in 0..5 {
-        let current = store.get(CLUSTER_OPTIONS_KEY).await?;
+        let current = store.get(keys::CLUSTER_OPTIONS).await?;
         let mut rec: ClusterOptionsRecord = match &current {
-            Some(kv) => record::decode(CLUSTER_OPTIONS_KEY, &kv.value)?,
+            Some(kv) => record::decode(keys::CLUSTER_OPTIONS, &kv.value)?,
             None => ClusterOptionsRecord::default(),
         };
         for (k, v) in &req.options {
@@ -496,15 +494,15 @@ pub async fn set_cluster_options(
         }
         let guard = match &current {
             Some(kv) => {
-                Compare::mod_revision(CLUSTER_OPTIONS_KEY, CompareOp::Equal, kv.mod_revision)
+                Compare::mod_revision(keys::CLUSTER_OPTIONS, CompareOp::Equal, kv.mod_revision)
             }
-            None => Compare::absent(CLUSTER_OPTIONS_KEY),
+            None => Compare::absent(keys::CLUSTER_OPTIONS),
         };
         let r = store
             .txn(
                 Txn::new()
                     .when([guard])
-                    .and_then([TxnOp::put(CLUSTER_OPTIONS_KEY, record::encode(&rec))]),
+                    .and_then([TxnOp::put(keys::CLUSTER_OPTIONS, record::encode(&rec))]),
             )
             .await?;
         if r.succeeded {

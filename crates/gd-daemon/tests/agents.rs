@@ -4,6 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use gd_core::keys::REMOVED;
 use gd_daemon::{
     config::{Config, Flags, StoreMode},
     identity::Identity,
@@ -128,7 +129,7 @@ async fn a_reset_fences_member_changes_decided_for_the_old_cluster() {
 
     node.store
         .put(
-            &format!("{}{}", gd_daemon::node::REMOVED_PREFIX, identity.peer_id),
+            &format!("{}{}", REMOVED, identity.peer_id),
             b"tombstone".to_vec(),
             None,
         )

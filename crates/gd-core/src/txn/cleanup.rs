@@ -2,6 +2,7 @@
 //! coordinator is gone (committed when their last step completed, else rolled back).
 
 use super::*;
+use crate::keys::{ALIVE, TXN, TXN_CLEANUP_LOCK};
 
 impl Engine {
     // ---- cleanup leader ----
@@ -30,7 +31,7 @@ impl Engine {
             if guard.is_none() {
                 match lock::try_lock(
                     &self.store,
-                    CLEANUP_LOCK,
+                    TXN_CLEANUP_LOCK,
                     lease,
                     &format!("transaction cleanup on {}", self.me),
                 )
@@ -50,13 +51,13 @@ impl Engine {
     }
 
     pub(super) async fn alive_nodes(&self) -> Result<BTreeSet<Uuid>, StoreError> {
-        let alive = self.store.range(ALIVE_PREFIX, 0).await?;
+        let alive = self.store.range(ALIVE, 0).await?;
         Ok(alive
             .kvs
             .iter()
             .filter_map(|kv| {
                 kv.key
-                    .strip_prefix(ALIVE_PREFIX)
+                    .strip_prefix(ALIVE)
                     .and_then(|k| Uuid::parse_str(k).ok())
             })
             .collect())
@@ -78,9 +79,7 @@ impl Engine {
                     if !pending.is_empty() {
                         tracing::warn!(txn = %id, ?pending, "forgetting a failed transaction whose undo some nodes never confirmed");
                     }
-                    self.store
-                        .delete_prefix(&format!("{TXN_PREFIX}{id}/"))
-                        .await?;
+                    self.store.delete_prefix(&format!("{TXN}{id}/")).await?;
                 }
                 continue;
             }

@@ -53,18 +53,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::failpoint::{self, When};
-
-/// Where transactions live in the cluster namespace.
-pub const TXN_PREFIX: &str = "txn/";
-/// Where nodes' liveness keys live (see the daemon's `peers` module).
-pub const ALIVE_PREFIX: &str = "alive/";
-/// Where the outcomes of ended transactions are kept (`txn-results/<id>`), each bound to a
-/// lease of [`RESULT_KEEP_S`], so that a client that lost its answer can still read it.
-pub const TXN_RESULT_PREFIX: &str = "txn-results/";
+use crate::keys::{ALIVE, TXN, TXN_RESULTS};
 /// How long the outcome of a transaction is kept (seconds).
 pub const RESULT_KEEP_S: i64 = 3600;
-/// The lock of the cleanup leader.
-const CLEANUP_LOCK: &str = "txn-cleanup";
 /// A transaction whose cursor has not moved for its current step's bound plus this long is
 /// stalled (its coordinator is gone without its node being gone), and the cleanup leader ends
 /// it.
@@ -213,19 +204,19 @@ impl Record for Failed {
 }
 
 fn result_key(id: Uuid) -> String {
-    format!("{TXN_RESULT_PREFIX}{id}")
+    format!("{TXN_RESULTS}{id}")
 }
 fn spec_key(id: Uuid) -> String {
-    format!("{TXN_PREFIX}{id}/spec")
+    format!("{TXN}{id}/spec")
 }
 fn cursor_key(id: Uuid) -> String {
-    format!("{TXN_PREFIX}{id}/cursor")
+    format!("{TXN}{id}/cursor")
 }
 fn failed_key(id: Uuid) -> String {
-    format!("{TXN_PREFIX}{id}/failed")
+    format!("{TXN}{id}/failed")
 }
 fn report_dir(id: Uuid, step: usize, phase: Phase) -> String {
-    format!("{TXN_PREFIX}{id}/{}/{step}/", phase.dir())
+    format!("{TXN}{id}/{}/{step}/", phase.dir())
 }
 fn report_key(id: Uuid, step: usize, phase: Phase, node: Uuid) -> String {
     format!("{}{node}", report_dir(id, step, phase))
@@ -687,12 +678,7 @@ impl Engine {
             if phase == Phase::Do {
                 let mut gone = vec![];
                 for n in &missing {
-                    if self
-                        .store
-                        .get(&format!("{ALIVE_PREFIX}{n}"))
-                        .await?
-                        .is_none()
-                    {
+                    if self.store.get(&format!("{ALIVE}{n}")).await?.is_none() {
                         gone.push(*n);
                     }
                 }

@@ -2,6 +2,7 @@
 //! and read back, with what is known of the ones still running.
 
 use super::*;
+use crate::keys::{TXN, TXN_RESULTS};
 
 /// Why a transaction failed, as its kept outcome says it (the stored form of [`TxnError`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +95,7 @@ impl From<Failure> for TxnError {
     }
 }
 
-/// The outcome of an ended transaction, kept [`RESULT_KEEP_S`] under [`TXN_RESULT_PREFIX`].
+/// The outcome of an ended transaction, kept [`RESULT_KEEP_S`] under [`TXN_RESULTS`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct TxnResult {
@@ -180,7 +181,7 @@ impl Engine {
         let ops = if result.undo_pending.is_empty() {
             vec![
                 TxnOp::DeletePrefix {
-                    prefix: format!("{TXN_PREFIX}{id}/"),
+                    prefix: format!("{TXN}{id}/"),
                 },
                 keep,
             ]
@@ -261,7 +262,7 @@ impl Engine {
         // Running ones first: one that ends meanwhile is then found ended too (and shown
         // once, ended), never in neither list.
         let running_now = self.transactions().await?;
-        let ended_kvs = self.store.range(TXN_RESULT_PREFIX, 0).await?;
+        let ended_kvs = self.store.range(TXN_RESULTS, 0).await?;
         let mut ended = vec![];
         let mut ended_ids = BTreeSet::new();
         for kv in &ended_kvs.kvs {

@@ -1,6 +1,7 @@
 //! The participant: every node runs the steps addressed to it, and the undos it owes.
 
 use super::*;
+use crate::keys::TXN;
 
 impl Engine {
     // ---- participant ----
@@ -10,18 +11,11 @@ impl Engine {
         // Only a moved cursor or a new transaction can give this node something to do.
         let relevant =
             |ev: &gd_store::WatchEvent| ev.key.ends_with("/cursor") || ev.key.ends_with("/spec");
-        gd_store::follow_prefix(
-            &*self.store,
-            TXN_PREFIX,
-            RESCAN,
-            &cancel,
-            relevant,
-            || async {
-                if let Err(e) = self.participate_once().await {
-                    tracing::debug!(error = %e, "transaction scan failed");
-                }
-            },
-        )
+        gd_store::follow_prefix(&*self.store, TXN, RESCAN, &cancel, relevant, || async {
+            if let Err(e) = self.participate_once().await {
+                tracing::debug!(error = %e, "transaction scan failed");
+            }
+        })
         .await
     }
 
@@ -99,11 +93,11 @@ impl Engine {
     }
 
     pub(super) async fn transactions(&self) -> Result<Vec<(Uuid, TxnSpec, Cursor)>, StoreError> {
-        let all = self.store.range(TXN_PREFIX, 0).await?;
+        let all = self.store.range(TXN, 0).await?;
         let mut specs = BTreeMap::new();
         let mut cursors = BTreeMap::new();
         for kv in &all.kvs {
-            let Some(rest) = kv.key.strip_prefix(TXN_PREFIX) else {
+            let Some(rest) = kv.key.strip_prefix(TXN) else {
                 continue;
             };
             let Some((id, leaf)) = rest.split_once('/') else {

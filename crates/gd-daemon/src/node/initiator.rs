@@ -1,6 +1,9 @@
 //! Membership as the initiator sees it: adding, editing and removing peers.
 
 use super::*;
+use gd_core::keys::{
+    PEER_ADDRESS_LOCK, PEER_LOCK, REMOVED, STORE_LEAVING, STORE_MEMBERS, STORE_NODES,
+};
 
 impl Node {
     // ---- membership, initiator side ----
@@ -52,7 +55,7 @@ impl Node {
             self.identity().peer_id
         );
         let guard = self
-            .lock_object(&format!("peer-address/{}", addresses[0]), &holder)
+            .lock_object(&format!("{}{}", PEER_ADDRESS_LOCK, addresses[0]), &holder)
             .await?;
         let result = self.add_peer_locked(&addresses, req).await;
         let _ = guard.unlock().await;
@@ -180,7 +183,7 @@ impl Node {
                 Txn::new()
                     .when([Compare::absent(peer_key(joiner))])
                     .and_then([TxnOp::put(
-                        format!("{REMOVED_PREFIX}{joiner}"),
+                        format!("{REMOVED}{joiner}"),
                         record::encode(&Tombstone {
                             removed_by: self.identity().peer_id,
                         }),
@@ -279,13 +282,13 @@ impl Node {
             ));
         }
         let guard = self
-            .lock_object(&format!("peer/{id}"), &format!("peer remove {id}"))
+            .lock_object(&format!("{}{id}", PEER_LOCK), &format!("peer remove {id}"))
             .await?;
         let result = match self.hand_over_member(id).await {
             Ok(()) => self.remove_peer_locked(&peer, force).await,
             Err(e) => Err(e),
         };
-        let _ = self.store().delete(&format!("{LEAVING_PREFIX}{id}")).await;
+        let _ = self.store().delete(&format!("{STORE_LEAVING}{id}")).await;
         let _ = guard.unlock().await;
         result
     }
@@ -293,7 +296,7 @@ impl Node {
     /// When the peer runs an etcd member, marks it leaving and waits (bounded) until the
     /// membership controller has moved the member elsewhere and removed it.
     pub(super) async fn hand_over_member(&self, id: Uuid) -> Result<(), ApiErr> {
-        let key = format!("{MEMBERS_PREFIX}{id}");
+        let key = format!("{STORE_MEMBERS}{id}");
         if self.store().get(&key).await?.is_none() {
             return Ok(());
         }
@@ -301,11 +304,7 @@ impl Node {
         // Bound to this node's lease: a removal whose initiator dies leaves no mark behind.
         let lease = self.lease().await?;
         self.store()
-            .put(
-                &format!("{LEAVING_PREFIX}{id}"),
-                b"{}".to_vec(),
-                Some(lease),
-            )
+            .put(&format!("{STORE_LEAVING}{id}"), b"{}".to_vec(), Some(lease))
             .await?;
         let deadline = tokio::time::Instant::now() + MEMBER_HANDOVER_MAX;
         loop {
@@ -356,9 +355,9 @@ impl Node {
         let ops = vec![
             TxnOp::delete(peer_key(id)),
             TxnOp::delete(peers::alive_key(id)),
-            TxnOp::delete(format!("{NODES_PREFIX}{id}")),
+            TxnOp::delete(format!("{STORE_NODES}{id}")),
             TxnOp::put(
-                format!("{REMOVED_PREFIX}{id}"),
+                format!("{REMOVED}{id}"),
                 record::encode(&Tombstone {
                     removed_by: self.identity().peer_id,
                 }),

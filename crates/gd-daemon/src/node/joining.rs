@@ -1,6 +1,7 @@
 //! Membership as the joining or leaving node sees it, its join token, and the addresses it learns at a join.
 
 use super::*;
+use gd_core::keys::{REMOVED, STORE_MEMBERS};
 
 impl Node {
     // ---- membership, joining/leaving side ----
@@ -75,7 +76,7 @@ impl Node {
             next.raw.clone(),
             cluster_namespace(&req.cluster_id.to_string()),
         )
-        .delete(&format!("{REMOVED_PREFIX}{}", me.peer_id))
+        .delete(&format!("{REMOVED}{}", me.peer_id))
         .await
         .map_err(|e| {
             ApiErr::new(
@@ -172,12 +173,7 @@ impl Node {
     pub async fn obey_removal(&self) -> Result<bool, ApiErr> {
         let _once = self.removal.lock().await;
         let me = self.identity().peer_id;
-        if self
-            .store()
-            .get(&format!("{REMOVED_PREFIX}{me}"))
-            .await?
-            .is_none()
-        {
+        if self.store().get(&format!("{REMOVED}{me}")).await?.is_none() {
             return Ok(false);
         }
         tracing::warn!("this node was removed from its cluster; resetting to a fresh node");
@@ -189,7 +185,7 @@ impl Node {
     pub async fn watch_removal(self: Arc<Self>, cancel: tokio_util::sync::CancellationToken) {
         gd_store::follow_prefix(
             self.store.as_ref(),
-            REMOVED_PREFIX,
+            REMOVED,
             REMOVAL_RECHECK,
             &cancel,
             |ev| ev.key.ends_with(&self.identity().peer_id.to_string()),
@@ -197,7 +193,7 @@ impl Node {
                 // The initiator of a removal tells the node to leave right after committing it:
                 // give that call the lead, so a removal is obeyed one way, and watch only for
                 // an initiator that died in between.
-                let tombstone = format!("{REMOVED_PREFIX}{}", self.identity().peer_id);
+                let tombstone = format!("{REMOVED}{}", self.identity().peer_id);
                 if matches!(self.store().get(&tombstone).await, Ok(Some(_))) {
                     tokio::time::sleep(REMOVAL_GRACE).await;
                 }
@@ -359,7 +355,7 @@ impl Node {
     /// it runs an etcd member, the member's URLs (in etcd and in its records), so the next
     /// joiner is told an endpoint it can reach.
     pub(super) async fn readvertise(&self) -> Result<(), ApiErr> {
-        let removed = format!("{REMOVED_PREFIX}{}", self.identity().peer_id);
+        let removed = format!("{REMOVED}{}", self.identity().peer_id);
         peers::upsert_self(self.store(), self.self_record(), &removed).await?;
         let Some(etcd) = self.etcd_client().await else {
             return Ok(());
@@ -380,7 +376,7 @@ impl Node {
         {
             etcd.update_peer_url(m.id, &urls.peer).await?;
         }
-        let key = format!("{MEMBERS_PREFIX}{me}");
+        let key = format!("{STORE_MEMBERS}{me}");
         if let Some(kv) = self.store().get(&key).await? {
             let mut m: MemberRecord = record::decode(&key, &kv.value)?;
             m.client_url = urls.client.clone();

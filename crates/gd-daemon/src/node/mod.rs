@@ -34,6 +34,7 @@ use gd_api::{
     internal::{JoinReq, LeaveReq, StoreKind},
 };
 use gd_core::failpoint;
+use gd_core::keys::{BRICKS, PEERS, REMOVED, STORE_MEMBERS, VOLUMES};
 use gd_store::{
     CacheOptions, CachedStore, Compare, CompareOp, Namespaced, Store, StoreError, Switchable, Txn,
     TxnOp, cluster_namespace, lock,
@@ -48,16 +49,12 @@ use crate::{
     config::{Config, PeerJoin, StoreMode},
     identity::{Identity, cluster_secret},
     liveness::Liveness,
-    membership::{self, LEAVING_PREFIX, MEMBERS_PREFIX, MemberRecord, NODES_PREFIX, Role},
+    membership::{self, MemberRecord, Role},
     peer_client::{PeerCallError, PeerClient, normalize_address},
     peers::{self, PeerRecord, ZONE_KEY, peer_key},
     rest::ApiErr,
     store::{Backend, EtcdRunner, MemberRunner, StoreState, member_data_dir, open_backend},
-    volumes::{BRICKS_PREFIX, VOLUMES_PREFIX},
 };
-
-/// Tombstones of peers removed while offline: `removed/<peer-id>`.
-pub const REMOVED_PREFIX: &str = "removed/";
 
 /// How long the initiator waits for a new peer's liveness before answering.
 const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
@@ -310,12 +307,8 @@ impl Node {
             }
         }
         // The record is written only while there is no tombstone (see `join_outcome`).
-        let removed = self
-            .store()
-            .get(&format!("{REMOVED_PREFIX}{me}"))
-            .await?
-            .is_some()
-            || !peers::upsert_self(self.store(), record, &format!("{REMOVED_PREFIX}{me}")).await?;
+        let removed = self.store().get(&format!("{REMOVED}{me}")).await?.is_some()
+            || !peers::upsert_self(self.store(), record, &format!("{REMOVED}{me}")).await?;
         if removed {
             // A failed reset is retried (registration retries until it succeeds).
             return match Box::pin(self.obey_removal()).await {
@@ -452,7 +445,7 @@ impl Node {
             StoreMode::Etcd => Ok((StoreKind::Etcd, b.state.endpoints.clone())),
             _ => {
                 drop(backend);
-                let members = self.store().range(MEMBERS_PREFIX, peers::PEERS_MAX).await?;
+                let members = self.store().range(STORE_MEMBERS, peers::PEERS_MAX).await?;
                 let endpoints = members
                     .kvs
                     .iter()
@@ -515,14 +508,14 @@ impl Node {
     /// A node is alone when its store holds no other peer and no volume.
     async fn ensure_alone(&self) -> Result<(), ApiErr> {
         let me = self.identity().peer_id;
-        let peers = self.store().range(peers::PEERS_PREFIX, 2).await?;
+        let peers = self.store().range(PEERS, 2).await?;
         if peers.kvs.iter().any(|kv| kv.key != peer_key(me)) {
             return Err(ApiErr::new(
                 ErrorCode::Conflict,
                 "this node is part of another cluster (it has peers)",
             ));
         }
-        if !self.store().range(VOLUMES_PREFIX, 1).await?.kvs.is_empty() {
+        if !self.store().range(VOLUMES, 1).await?.kvs.is_empty() {
             return Err(ApiErr::new(
                 ErrorCode::Conflict,
                 "this node has volumes; it cannot join another cluster",
@@ -560,7 +553,7 @@ impl Record for Tombstone {
 /// Whether the peer hosts any brick. Bricks are recorded per node under `bricks/<peer-id>/`.
 async fn hosts_bricks(store: &dyn Store, id: Uuid) -> Result<bool, StoreError> {
     Ok(!store
-        .range(&format!("{BRICKS_PREFIX}{id}/"), 1)
+        .range(&format!("{BRICKS}{id}/"), 1)
         .await?
         .kvs
         .is_empty())

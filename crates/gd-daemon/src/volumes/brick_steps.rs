@@ -1,6 +1,7 @@
 //! The create and delete steps that run on the brick nodes: brick checks (protected directories, file systems), brick marking with undo, the records.
 
 use super::*;
+use gd_core::keys::BRICKS;
 
 // ---- steps ----
 
@@ -19,7 +20,7 @@ impl StepHandler for ValidateBricks {
         let refs = self
             .node
             .store
-            .range(&format!("{BRICKS_PREFIX}{me}/"), 0)
+            .range(&format!("{BRICKS}{me}/"), 0)
             .await
             .map_err(|e| e.to_string())?;
         let existing: Vec<String> = refs

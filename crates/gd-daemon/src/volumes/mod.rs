@@ -42,6 +42,7 @@ use async_trait::async_trait;
 use gd_api::{
     BrickInfo, BrickKind, BrickReq, ErrorCode, SubvolInfo, SubvolType, VolCreateReq, VolumeInfo,
 };
+use gd_core::keys::{BRICKS, VOLUME_LOCK, VOLUMES};
 use gd_core::txn::{Engine, Registry, Step, StepHandler, Transaction};
 use gd_store::{
     Compare, Store, StoreError, Txn, TxnOp,
@@ -59,14 +60,9 @@ use crate::{
     transactions::{engine, run},
 };
 
-pub const VOLUMES_PREFIX: &str = "volumes/";
-pub const BRICKS_PREFIX: &str = "bricks/";
-/// Transactions that change a volume lock `volume/<name>`.
-pub const VOLUME_LOCK_PREFIX: &str = "volume/";
-
 /// The lock of a volume's transactions.
 pub fn volume_lock(name: &str) -> String {
-    format!("{VOLUME_LOCK_PREFIX}{name}")
+    format!("{VOLUME_LOCK}{name}")
 }
 /// The xattr that marks a directory as a brick of a volume (16 raw bytes of the volume id).
 pub const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
@@ -160,11 +156,11 @@ impl Record for BrickRef {
 }
 
 pub fn volume_key(name: &str) -> String {
-    format!("{VOLUMES_PREFIX}{name}")
+    format!("{VOLUMES}{name}")
 }
 
 fn brick_ref_key(peer: Uuid, brick: Uuid) -> String {
-    format!("{BRICKS_PREFIX}{peer}/{brick}")
+    format!("{BRICKS}{peer}/{brick}")
 }
 
 impl VolumeRecord {
@@ -285,7 +281,7 @@ pub async fn get_volume(store: &dyn Store, name: &str) -> Result<Option<VolumeRe
 
 /// Every volume, in name order.
 pub async fn list_volumes(store: &dyn Store) -> Result<Vec<VolumeRecord>, StoreError> {
-    let r = store.range(VOLUMES_PREFIX, 0).await?;
+    let r = store.range(VOLUMES, 0).await?;
     r.kvs
         .iter()
         .map(|kv| record::decode(&kv.key, &kv.value))

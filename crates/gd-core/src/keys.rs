@@ -1,0 +1,99 @@
+//! Every key of the cluster namespace (`gluster-<cluster-id>/`), in one place, each with the
+//! module that owns it: who writes it, and what it holds. A prefix is declared here and
+//! nowhere else (a tidy test checks), so that two features can never claim the same keys and
+//! a reader finds the whole layout at once. Every value is a versioned record
+//! (`gd_store::record`).
+
+// ---- membership (gd-daemon `peers`, `liveness`, `node`, `membership`) ----
+
+/// `peers/<peer-id>`: a peer's record (addresses, name, metadata).
+pub const PEERS: &str = "peers/";
+/// `alive/<peer-id>`: present while the peer's lease lives; `online` is its presence.
+pub const ALIVE: &str = "alive/";
+/// `removed/<peer-id>`: the tombstone of a removed peer, which it obeys by resetting itself.
+pub const REMOVED: &str = "removed/";
+/// `store/nodes/<peer-id>`: a node that can run an etcd member (the membership controller's).
+pub const STORE_NODES: &str = "store/nodes/";
+/// `store/members/<peer-id>`: the etcd member a node runs (learner or voter).
+pub const STORE_MEMBERS: &str = "store/members/";
+/// `store/leaving/<peer-id>`: a node being removed, whose member is handed over first
+/// (bound to the remover's lease).
+pub const STORE_LEAVING: &str = "store/leaving/";
+
+// ---- locks (gd-store `lock`) ----
+
+/// `locks/<name>`: object locks, bound to their holder's lease (the prefix is gd-store's).
+pub const LOCKS: &str = gd_store::lock::LOCK_PREFIX;
+/// Lock names: a volume's transactions.
+pub const VOLUME_LOCK: &str = "volume/";
+/// Lock names: a peer being removed.
+pub const PEER_LOCK: &str = "peer/";
+/// Lock names: a peer being added, by its first address.
+pub const PEER_ADDRESS_LOCK: &str = "peer-address/";
+/// Lock names: the transaction cleanup leader.
+pub const TXN_CLEANUP_LOCK: &str = "txn-cleanup";
+/// Lock names: the etcd membership controller.
+pub const STORE_CONTROLLER_LOCK: &str = "store-controller";
+
+// ---- transactions (gd-core `txn`) ----
+
+/// `txn/<id>/{spec,cursor,failed,do/<step>/<peer>,undo/<step>/<peer>}`: running transactions.
+pub const TXN: &str = "txn/";
+/// `txn-results/<id>`: the outcome of an ended transaction (bound to a one-hour lease).
+pub const TXN_RESULTS: &str = "txn-results/";
+
+// ---- volumes (gd-daemon `volumes`, `volume_options`, `reconcile`) ----
+
+/// `volumes/<name>`: a volume (a node with any is not alone).
+pub const VOLUMES: &str = "volumes/";
+/// `bricks/<peer-id>/<brick-id>`: a brick's reference under its node (a peer with any cannot
+/// be removed).
+pub const BRICKS: &str = "bricks/";
+/// `brick-status/<peer-id>/<brick-id>`: a running brick's port and pid (lease-bound).
+pub const BRICK_STATUS: &str = "brick-status/";
+/// `option-groups/<name>`: option groups users add.
+pub const OPTION_GROUPS: &str = "option-groups/";
+/// `cluster/options`: the cluster-wide options (one key).
+pub const CLUSTER_OPTIONS: &str = "cluster/options";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_key_is_under_another() {
+        let top = [
+            PEERS,
+            ALIVE,
+            REMOVED,
+            STORE_NODES,
+            STORE_MEMBERS,
+            STORE_LEAVING,
+            LOCKS,
+            TXN,
+            TXN_RESULTS,
+            VOLUMES,
+            BRICKS,
+            BRICK_STATUS,
+            OPTION_GROUPS,
+            CLUSTER_OPTIONS,
+        ];
+        for a in top {
+            for b in top {
+                assert!(a == b || !b.starts_with(a), "{b} is under {a}");
+            }
+        }
+        let locks = [
+            VOLUME_LOCK,
+            PEER_LOCK,
+            PEER_ADDRESS_LOCK,
+            TXN_CLEANUP_LOCK,
+            STORE_CONTROLLER_LOCK,
+        ];
+        for a in locks {
+            for b in locks {
+                assert!(a == b || !b.starts_with(a), "lock {b} is under {a}");
+            }
+        }
+    }
+}
