@@ -6,6 +6,30 @@
 /// `options-group` (the option groups' path beside the volumes').
 pub const VOLUME_NAME_PATTERN: &str = "^(?!options-group$)[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$";
 
+/// The longest volume name.
+pub const VOLUME_NAME_MAX: usize = 64;
+
+/// Checks a volume name against [`VOLUME_NAME_PATTERN`] (GD2's rule): the one check the daemon
+/// and the CLI both apply. The error is a sentence for the user.
+pub fn check_volume_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= VOLUME_NAME_MAX
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !name.starts_with('-')
+        // The option-group routes live beside the volumes': /v1/volumes/options-group.
+        && name != "options-group";
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid volume name {name:?}: use 1 to {VOLUME_NAME_MAX} letters, digits, '_' and '-' \
+             (not first), other than options-group"
+        ))
+    }
+}
+
 /// An option group's name: 1 to 64 letters, digits, `_` and `-`, and not `group` (the key
 /// of GD1's `volume set <vol> group <name>`).
 pub const GROUP_NAME_PATTERN: &str = "^(?!group$)[A-Za-z0-9_-]{1,64}$";

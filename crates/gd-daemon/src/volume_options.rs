@@ -81,9 +81,7 @@ pub async fn get(node: &Node, name: &str, key: &str) -> Result<VolumeOptionGetRe
 async fn volume(node: &Node, name: &str) -> Result<VolumeRecord, ApiErr> {
     volumes::get_volume(node.store.as_ref(), name)
         .await?
-        .ok_or_else(|| {
-            ApiErr::new(ErrorCode::NotFound, format!("volume {name} not found")).field("name", name)
-        })
+        .ok_or_else(|| volumes::not_found(name))
 }
 
 /// The arguments of `volume-options.store`.

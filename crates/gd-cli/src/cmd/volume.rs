@@ -40,9 +40,6 @@ use crate::{
 /// The collection path of volumes.
 const VOLUMES: &str = "/v1/volumes";
 
-/// The longest volume name the daemon accepts (GD2's rule).
-pub const VOLUME_NAME_MAX: usize = 64;
-
 /// The largest count `--replica`, `--disperse`... accept (the daemon's brick limit per volume).
 const COUNT_MAX: u32 = 1024;
 
@@ -407,28 +404,10 @@ async fn brick_statuses(client: &Client, name: &str) -> Result<Vec<BrickStatus>,
 
 // ---- parsing ----
 
-/// Parses a volume name with the daemon's rule: 1 to [`VOLUME_NAME_MAX`] ASCII letters, digits,
-/// `_` and `-`, not starting with `-`. Checking it here also keeps names from changing the
-/// request's URL (`/`, `?`...).
+/// Parses a volume name with the daemon's rule (`gd_api::check_volume_name`). Checking it
+/// here also keeps names from changing the request's URL (`/`, `?`...).
 pub fn parse_volume_name(s: &str) -> Result<String, String> {
-    if s.is_empty() {
-        return Err("the volume name is empty".to_owned());
-    }
-    if s.len() > VOLUME_NAME_MAX {
-        return Err(format!(
-            "the volume name is longer than {VOLUME_NAME_MAX} characters"
-        ));
-    }
-    if s.starts_with('-')
-        || !s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(format!(
-            "invalid volume name {s:?}: use letters, digits, '_' and '-' (not first)"
-        ));
-    }
-    Ok(s.to_owned())
+    gd_api::check_volume_name(s).map(|()| s.to_owned())
 }
 
 fn count_parser() -> clap::builder::RangedI64ValueParser<u32> {

@@ -5,13 +5,13 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header::WARNING},
 };
-use gd_api::{ErrorCode, ErrorResp, VolCreateReq, VolumeInfo};
+use gd_api::{ErrorResp, VolCreateReq, VolumeInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    ApiErr, ApiResult, SharedState,
+    ApiResult, SharedState,
     json_body::{self, JsonBody, QueryArgs, RawBody},
 };
 use crate::volumes;
@@ -45,7 +45,7 @@ async fn volume_status(
     volumes::check_name(&volname)?;
     let vol = volumes::get_volume(node.store.as_ref(), &volname)
         .await?
-        .ok_or_else(|| ApiErr::new(ErrorCode::NotFound, format!("volume {volname} not found")))?;
+        .ok_or_else(|| volumes::not_found(&volname))?;
     let bricks = crate::reconcile::brick_statuses(node.store.as_ref(), &vol).await?;
     let size = volumes::volume_size(&node, &vol).await;
     Ok(Json(gd_api::VolumeStatus {
@@ -166,7 +166,7 @@ async fn volume_bricks(
     volumes::check_name(&volname)?;
     let vol = volumes::get_volume(node.store.as_ref(), &volname)
         .await?
-        .ok_or_else(|| ApiErr::new(ErrorCode::NotFound, format!("volume {volname} not found")))?;
+        .ok_or_else(|| volumes::not_found(&volname))?;
     Ok(Json(
         crate::reconcile::brick_statuses(node.store.as_ref(), &vol).await?,
     ))
@@ -249,10 +249,7 @@ async fn get_volume(
     volumes::check_name(&volname)?;
     match volumes::get_volume(node.store.as_ref(), &volname).await? {
         Some(v) => Ok(Json(v.to_api())),
-        None => Err(
-            ApiErr::new(ErrorCode::NotFound, format!("volume {volname} not found"))
-                .field("name", volname.as_str()),
-        ),
+        None => Err(volumes::not_found(&volname).field("name", volname.as_str())),
     }
 }
 

@@ -70,7 +70,6 @@ pub const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
 const GFID_XATTR: &str = "trusted.gfid";
 /// Bounds of a create request.
 const BRICKS_MAX: usize = 1024;
-const NAME_MAX: usize = 64;
 /// How long the brick steps may take on all brick nodes.
 const BRICK_STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -290,24 +289,9 @@ pub async fn list_volumes(store: &dyn Store) -> Result<Vec<VolumeRecord>, StoreE
 
 // ---- create ----
 
-/// Checks a volume name (GD2's rule).
+/// Checks a volume name (GD2's rule, `gd_api::check_volume_name`).
 pub fn check_name(name: &str) -> Result<(), ApiErr> {
-    let ok = !name.is_empty()
-        && name.len() <= NAME_MAX
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !name.starts_with('-')
-        // The option-group routes live beside the volumes': /v1/volumes/options-group.
-        && name != "options-group";
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(format!(
-            "invalid volume name {name:?}: use 1 to {NAME_MAX} letters, digits, '_' and '-' (not first)"
-        ))
-        .field("name", name))
-    }
+    gd_api::check_volume_name(name).map_err(|m| invalid(m).field("name", name))
 }
 
 /// The arguments of the brick steps: the volume and how strict the checks are.
@@ -452,7 +436,8 @@ fn invalid(msg: impl Into<String>) -> ApiErr {
     ApiErr::new(ErrorCode::InvalidRequest, msg)
 }
 
-fn not_found(name: &str) -> ApiErr {
+/// The answer about a volume that does not exist (404, its name as a field).
+pub fn not_found(name: &str) -> ApiErr {
     ApiErr::new(ErrorCode::NotFound, format!("volume {name} not found")).field("name", name)
 }
 
