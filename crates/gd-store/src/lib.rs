@@ -14,7 +14,7 @@
 //! envelope every stored value is wrapped in. [`CachedStore`] keeps reads answering from a
 //! local replica, and makes writes fail within a bound, when the store loses its quorum.
 //!
-//! One conformance suite (`tests/conformance.rs`) runs against both backends.
+//! One conformance suite (`tests/conformance/`) runs against both backends.
 
 pub mod cache;
 mod error;
