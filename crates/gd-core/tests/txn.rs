@@ -7,7 +7,7 @@ use std::{
 
 use async_trait::async_trait;
 use gd_core::txn::{
-    Engine, Failure, Note, Registry, Step, StepHandler, Transaction, TxnError, TxnStatus,
+    Call, Engine, Failure, Note, Registry, Step, StepError, Transaction, TxnError, TxnStatus,
 };
 use gd_store::{LocalStore, Store, lock};
 use serde_json::json;
@@ -16,37 +16,72 @@ use uuid::Uuid;
 
 type Log = Arc<Mutex<Vec<String>>>;
 
+/// The three steps of these tests, by name.
+trait Name: Send + Sync + 'static {
+    const NAME: &'static str;
+}
+struct Validate;
+struct Create;
+struct Commit;
+impl Name for Validate {
+    const NAME: &'static str = "validate";
+}
+impl Name for Create {
+    const NAME: &'static str = "create";
+}
+impl Name for Commit {
+    const NAME: &'static str = "commit";
+}
+
 /// Records every call as "<node>:<step>:<run|undo>"; fails `run` when args say so for a node,
 /// and notes something when they say `note_on` that node.
-struct Recorder {
+struct Recorder<N> {
     node: &'static str,
-    step: &'static str,
     log: Log,
+    name: std::marker::PhantomData<N>,
+}
+
+impl<N> Recorder<N> {
+    fn new(node: &'static str, log: &Log) -> Recorder<N> {
+        Recorder {
+            node,
+            log: log.clone(),
+            name: std::marker::PhantomData,
+        }
+    }
 }
 
 #[async_trait]
-impl StepHandler for Recorder {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+impl<N: Name> Step for Recorder<N> {
+    const NAME: &'static str = N::NAME;
+    type Args = serde_json::Value;
+
+    async fn run(&self, args: &serde_json::Value) -> Result<(), StepError> {
         self.log
             .lock()
             .unwrap()
-            .push(format!("{}:{}:run", self.node, self.step));
+            .push(format!("{}:{}:run", self.node, N::NAME));
         if args["fail_on"] == self.node {
-            return Err(format!("{} refuses", self.node));
+            return Err(format!("{} refuses", self.node).into());
         }
         Ok(())
     }
-    async fn undo(&self, _: &serde_json::Value) -> Result<(), String> {
+    async fn undo(&self, _: &serde_json::Value) -> Result<(), StepError> {
         self.log
             .lock()
             .unwrap()
-            .push(format!("{}:{}:undo", self.node, self.step));
+            .push(format!("{}:{}:undo", self.node, N::NAME));
         Ok(())
     }
-    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, String> {
+    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, StepError> {
         self.run(args).await?;
         Ok((args["note_on"] == self.node).then(|| format!("{} had to force it", self.node)))
     }
+}
+
+/// The call of step `N` (a [`Recorder`]).
+fn call<N: Name>(nodes: Vec<Uuid>, args: serde_json::Value) -> Call {
+    Recorder::<N>::call(nodes, &args)
 }
 
 struct Node {
@@ -56,16 +91,20 @@ struct Node {
 }
 
 fn registry(node: &'static str, log: &Log) -> Registry {
+    registry_but(node, log, "")
+}
+
+/// The three recording steps but `except` (which the test registers itself).
+fn registry_but(node: &'static str, log: &Log, except: &str) -> Registry {
     let mut r = Registry::new();
-    for step in ["validate", "create", "commit"] {
-        r.register(
-            step,
-            Arc::new(Recorder {
-                node,
-                step,
-                log: log.clone(),
-            }),
-        );
+    if except != Validate::NAME {
+        r.add(Recorder::<Validate>::new(node, log)).unwrap();
+    }
+    if except != Create::NAME {
+        r.add(Recorder::<Create>::new(node, log)).unwrap();
+    }
+    if except != Commit::NAME {
+        r.add(Recorder::<Commit>::new(node, log)).unwrap();
     }
     r
 }
@@ -84,11 +123,11 @@ async fn node(store: &Arc<dyn Store>, name: &'static str, log: &Log, start: bool
     Node { id, engine, cancel }
 }
 
-fn steps(a: Uuid, b: Uuid, c: Uuid, fail_on: &str) -> Vec<Step> {
+fn steps(a: Uuid, b: Uuid, c: Uuid, fail_on: &str) -> Vec<Call> {
     vec![
-        Step::new("validate", vec![a, b, c], json!({})),
-        Step::new("create", vec![a, b], json!({"fail_on": fail_on})),
-        Step::new("commit", vec![a], json!({})),
+        call::<Validate>(vec![a, b, c], json!({})),
+        call::<Create>(vec![a, b], json!({"fail_on": fail_on})),
+        call::<Commit>(vec![a], json!({})),
     ]
 }
 
@@ -178,7 +217,13 @@ async fn a_failed_step_undoes_the_done_steps_in_reverse_order() {
     };
     let err = a.engine.execute(txn, lease).await.unwrap_err();
     match &err {
-        TxnError::StepFailed { step, node, error } => {
+        TxnError::StepFailed {
+            step,
+            node,
+            error,
+            refused,
+        } => {
+            assert_eq!(*refused, None, "it failed; it did not refuse its input");
             assert_eq!(step, "create");
             assert_eq!(*node, b.id);
             assert!(error.contains("B refuses"));
@@ -308,31 +353,24 @@ async fn the_cleanup_leader_rolls_back_the_transaction_of_a_dead_initiator() {
 
 /// A step that "kills" its initiator (stops its engine's coordinators) while it runs, as a
 /// `kill -9` of the initiator at that moment would.
-struct KillInitiator {
-    node: &'static str,
-    step: &'static str,
-    log: Log,
+struct KillInitiator<N> {
+    inner: Recorder<N>,
     initiator: Arc<Mutex<Option<Arc<Engine>>>>,
 }
 
 #[async_trait]
-impl StepHandler for KillInitiator {
-    async fn run(&self, _: &serde_json::Value) -> Result<(), String> {
+impl<N: Name> Step for KillInitiator<N> {
+    const NAME: &'static str = N::NAME;
+    type Args = serde_json::Value;
+
+    async fn run(&self, args: &serde_json::Value) -> Result<(), StepError> {
         if let Some(e) = self.initiator.lock().unwrap().as_ref() {
             e.shutdown();
         }
-        self.log
-            .lock()
-            .unwrap()
-            .push(format!("{}:{}:run", self.node, self.step));
-        Ok(())
+        self.inner.run(args).await
     }
-    async fn undo(&self, _: &serde_json::Value) -> Result<(), String> {
-        self.log
-            .lock()
-            .unwrap()
-            .push(format!("{}:{}:undo", self.node, self.step));
-        Ok(())
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), StepError> {
+        self.inner.undo(args).await
     }
 }
 
@@ -352,16 +390,22 @@ async fn killed_during(
         .put(&format!("alive/{k_id}"), b"{}".to_vec(), None)
         .await
         .unwrap();
-    let mut r = registry("K", &log);
-    r.register(
-        killer_step,
-        Arc::new(KillInitiator {
-            node: "K",
-            step: killer_step,
-            log: log.clone(),
+    let mut r = registry_but("K", &log, killer_step);
+    match killer_step {
+        "validate" => r.add(KillInitiator::<Validate> {
+            inner: Recorder::new("K", &log),
             initiator: slot,
         }),
-    );
+        "create" => r.add(KillInitiator::<Create> {
+            inner: Recorder::new("K", &log),
+            initiator: slot,
+        }),
+        _ => r.add(KillInitiator::<Commit> {
+            inner: Recorder::new("K", &log),
+            initiator: slot,
+        }),
+    }
+    .unwrap();
     let k_engine = Engine::new(store.clone(), k_id, r);
     let k_cancel = CancellationToken::new();
     tokio::spawn(k_engine.clone().run_participant(k_cancel.clone()));
@@ -375,9 +419,9 @@ async fn killed_during(
         operation: "volume create v9".into(),
         locks: vec!["v9".into()],
         steps: vec![
-            Step::new("validate", vec![initiator.id, b.id, k.id], json!({})),
-            Step::new("create", vec![b.id, k.id], json!({})),
-            Step::new("commit", vec![k.id], json!({})),
+            call::<Validate>(vec![initiator.id, b.id, k.id], json!({})),
+            call::<Create>(vec![b.id, k.id], json!({})),
+            call::<Commit>(vec![k.id], json!({})),
         ],
     };
     let err = initiator.engine.execute(txn, lease).await.unwrap_err();
@@ -531,7 +575,8 @@ async fn an_ended_transaction_keeps_its_outcome_for_whoever_asks() {
                 Some(Failure::StepFailed {
                     step: "create".into(),
                     node: b.id,
-                    error: "B refuses".into()
+                    error: "B refuses".into(),
+                    refused: None,
                 })
             );
             assert!(r.undo_pending.is_empty());
@@ -555,8 +600,8 @@ async fn a_running_transaction_says_which_step_it_is_at() {
             operation: "volume create v13".into(),
             locks: vec!["v13".into()],
             steps: vec![
-                Step::new("validate", vec![a.id, b.id], json!({})),
-                Step::new("create", vec![c.id], json!({})),
+                call::<Validate>(vec![a.id, b.id], json!({})),
+                call::<Create>(vec![c.id], json!({})),
             ],
         },
         lease,
@@ -596,18 +641,21 @@ async fn a_running_transaction_says_which_step_it_is_at() {
 }
 
 /// A step that holds until its gate opens, then runs like a [`Recorder`].
-struct Gated {
-    inner: Recorder,
+struct Gated<N> {
+    inner: Recorder<N>,
     gate: Arc<tokio::sync::Notify>,
 }
 
 #[async_trait]
-impl StepHandler for Gated {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
+impl<N: Name> Step for Gated<N> {
+    const NAME: &'static str = N::NAME;
+    type Args = serde_json::Value;
+
+    async fn run(&self, args: &serde_json::Value) -> Result<(), StepError> {
         self.gate.notified().await;
         self.inner.run(args).await
     }
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), StepError> {
         self.inner.undo(args).await
     }
 }
@@ -624,18 +672,12 @@ async fn a_coordinator_taken_over_never_starts_a_later_step() {
         .put(&format!("alive/{b_id}"), b"{}".to_vec(), None)
         .await
         .unwrap();
-    let mut reg = registry("B", &log);
-    reg.register(
-        "create",
-        Arc::new(Gated {
-            inner: Recorder {
-                node: "B",
-                step: "create",
-                log: log.clone(),
-            },
-            gate: gate.clone(),
-        }),
-    );
+    let mut reg = registry_but("B", &log, Create::NAME);
+    reg.add(Gated::<Create> {
+        inner: Recorder::new("B", &log),
+        gate: gate.clone(),
+    })
+    .unwrap();
     let b_engine = Engine::new(store.clone(), b_id, reg);
     let b_cancel = CancellationToken::new();
     tokio::spawn(b_engine.clone().run_participant(b_cancel.clone()));
@@ -690,4 +732,140 @@ async fn a_coordinator_taken_over_never_starts_a_later_step() {
     for n in [a, c] {
         n.cancel.cancel();
     }
+}
+
+/// A check with typed arguments: refuses a brick named "/etc", fails on "broken".
+struct CheckBricks;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CheckArgs {
+    bricks: Vec<String>,
+}
+
+#[async_trait]
+impl Step for CheckBricks {
+    const NAME: &'static str = "check-bricks";
+    type Args = CheckArgs;
+
+    async fn run(&self, args: &CheckArgs) -> Result<(), StepError> {
+        for b in &args.bricks {
+            match b.as_str() {
+                "/etc" => return Err(StepError::refused("brick check", "brick /etc is /etc")),
+                "broken" => return Err("the disk is broken".into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    async fn undo(&self, _: &CheckArgs) -> Result<(), StepError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn steps_are_typed_and_the_engine_refuses_what_nobody_registered() {
+    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let log: Log = Arc::default();
+    let a = node(&store, "A", &log, false).await;
+    let mut reg = registry("A", &log);
+    reg.add(CheckBricks).unwrap();
+    // One name, one step.
+    let again = reg.add(CheckBricks).map(|_| ()).unwrap_err();
+    assert_eq!(
+        again.to_string(),
+        "internal: step check-bricks is registered twice"
+    );
+    assert_eq!(
+        reg.names(),
+        ["check-bricks", "commit", "create", "validate"]
+    );
+    let engine = Engine::new(store.clone(), a.id, reg);
+    let cancel = CancellationToken::new();
+    tokio::spawn(engine.clone().run_participant(cancel.clone()));
+    let lease = store.lease_grant(30).await.unwrap();
+    let txn = |name: &str, steps: Vec<Call>| Transaction {
+        operation: format!("volume create {name}"),
+        locks: vec![name.to_owned()],
+        steps,
+    };
+
+    // A name nobody registered: refused before anything is locked or written.
+    let err = engine
+        .execute(
+            txn(
+                "v20",
+                vec![
+                    call::<Validate>(vec![a.id], json!({})),
+                    Call::raw("volume-frobnicate", vec![a.id], json!({})),
+                ],
+            ),
+            lease,
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        TxnError::Invalid(m) => assert_eq!(m, "no step is registered as volume-frobnicate"),
+        other => panic!("{other:?}"),
+    }
+    assert!(entries(&log).is_empty(), "{:?}", entries(&log));
+    assert!(store.range("txn/", 0).await.unwrap().kvs.is_empty());
+    assert!(store.range("locks/", 0).await.unwrap().kvs.is_empty());
+
+    // A step that refuses its input says which check refused it.
+    let check = |bricks: &[&str]| {
+        CheckBricks::call(
+            vec![a.id],
+            &CheckArgs {
+                bricks: bricks.iter().map(|b| b.to_string()).collect(),
+            },
+        )
+    };
+    let err = engine
+        .execute(txn("v21", vec![check(&["/srv/b1", "/etc"])]), lease)
+        .await
+        .unwrap_err();
+    match &err {
+        TxnError::StepFailed {
+            step,
+            error,
+            refused,
+            ..
+        } => {
+            assert_eq!(step, "check-bricks");
+            assert_eq!(error, "brick /etc is /etc");
+            assert_eq!(refused.as_deref(), Some("brick check"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // One that fails is not a refusal.
+    let err = engine
+        .execute(txn("v22", vec![check(&["broken"])]), lease)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, TxnError::StepFailed { error, refused: None, .. } if error == "the disk is broken"),
+        "{err:?}"
+    );
+    // Arguments of another shape fail the step with a clear error, on the node.
+    let err = engine
+        .execute(
+            txn(
+                "v23",
+                vec![Call::raw("check-bricks", vec![a.id], json!({"disks": 3}))],
+            ),
+            lease,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, TxnError::StepFailed { error, refused: None, .. }
+            if error.starts_with("bad arguments for step check-bricks: missing field `bricks`")),
+        "{err:?}"
+    );
+    engine
+        .execute(txn("v24", vec![check(&["/srv/b1"])]), lease)
+        .await
+        .unwrap();
+    cancel.cancel();
+    a.cancel.cancel();
 }

@@ -133,7 +133,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     rpc.set_volfile_source(std::sync::Arc::new(volfiles::StoreVolfiles {
         node: node.clone(),
     }));
-    let background = volumes::spawn_background(node.clone(), rpc, cancel.clone());
+    let background = volumes::spawn_background(node.clone(), rpc, cancel.clone())?;
     tracing::info!(address = %config.client_addr, tls = config.cert_file.is_some(), "serving the REST API");
 
     wait_for_signal().await;

@@ -18,11 +18,7 @@ use gd_core::txn::{Engine, Note, Transaction, TxnError, TxnResult, TxnStatus};
 use gd_store::Store;
 use uuid::Uuid;
 
-use crate::{
-    node::Node,
-    rest::ApiErr,
-    volumes::{invalid_step, node_label},
-};
+use crate::{node::Node, rest::ApiErr, volumes::node_label};
 
 /// How long a request waits for its transaction to end before answering `202 Accepted`.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(20);
@@ -199,13 +195,18 @@ fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -
     };
     match e {
         TxnError::Busy { .. } => ApiErr::new(ErrorCode::OperationInProgress, e.to_string()),
-        TxnError::StepFailed { step, node, error } => {
-            // A validation step that refuses is the caller's mistake (a brick in use, on the
+        TxnError::StepFailed {
+            step,
+            node,
+            error,
+            refused,
+        } => {
+            // A step that refuses its input is the caller's mistake (a brick in use, on the
             // root file system...): a 4xx, like every other bad input; nothing was changed.
-            let (code, message) = if invalid_step(&step) {
+            let (code, message) = if let Some(check) = refused {
                 (
                     ErrorCode::InvalidRequest,
-                    format!("brick check failed on {}: {error}", label(&node)),
+                    format!("{check} failed on {}: {error}", label(&node)),
                 )
             } else {
                 (
@@ -265,6 +266,7 @@ mod tests {
                 step: "volume-create.validate-bricks".into(),
                 node,
                 error: why.into(),
+                refused: Some("brick check".into()),
             },
             &labels,
         );
@@ -284,6 +286,7 @@ mod tests {
                 step: "volume-state.bricks".into(),
                 node,
                 error: "brick /b (pid 7) still runs 5 s after SIGKILL".into(),
+                refused: None,
             },
             &labels,
         );

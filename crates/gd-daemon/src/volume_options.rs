@@ -26,7 +26,7 @@ use gd_api::{
     VolumeInfo, VolumeOptionGetResp,
 };
 use gd_core::keys::{self, OPTION_GROUPS};
-use gd_core::txn::{Step, StepHandler, Transaction};
+use gd_core::txn::{Step, StepError, Transaction};
 use gd_store::{
     Compare, CompareOp, Store, StoreError, Txn, TxnOp,
     record::{self, Record},
@@ -87,7 +87,7 @@ async fn volume(node: &Node, name: &str) -> Result<VolumeRecord, ApiErr> {
 /// The arguments of `volume-options.store`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct SwapArgs {
+pub(crate) struct SwapArgs {
     volume: String,
     volume_id: Uuid,
     before: BTreeMap<String, String>,
@@ -103,24 +103,19 @@ async fn swap(
     if after == vol.options {
         return Ok(vol.to_api());
     }
-    let args = serde_json::to_value(SwapArgs {
+    let args = SwapArgs {
         volume: vol.name.clone(),
         volume_id: vol.id,
         before: vol.options.clone(),
         after: after.clone(),
-    })
-    .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
-    let mut steps = vec![Step::new(
-        "volume-options.store",
-        vec![node.identity().peer_id],
-        args,
-    )];
+    };
+    let mut steps = vec![StoreOptions::call(vec![node.identity().peer_id], &args)];
     let mut after_vol = vol.clone();
     after_vol.options = after;
     if vol.state == volumes::VolumeState::Started
         && vol.wants_self_heal_daemon() != after_vol.wants_self_heal_daemon()
     {
-        steps.push(volumes::converge_step(vol)?);
+        steps.push(volumes::converge_step(vol));
     }
     let txn = Transaction {
         operation: format!("volume options {verb} {}", vol.name),
@@ -133,8 +128,8 @@ async fn swap(
 }
 
 /// Swaps a volume's options (compare-and-swap); undo swaps them back.
-pub struct StoreOptions {
-    pub node: Arc<Node>,
+pub(crate) struct StoreOptions {
+    pub(crate) node: Arc<Node>,
 }
 
 impl StoreOptions {
@@ -159,16 +154,15 @@ impl StoreOptions {
 }
 
 #[async_trait]
-impl StepHandler for StoreOptions {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
-        let a: SwapArgs =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        self.swap(&a, &a.before, &a.after).await
+impl Step for StoreOptions {
+    const NAME: &'static str = "volume-options.store";
+    type Args = SwapArgs;
+
+    async fn run(&self, a: &SwapArgs) -> Result<(), StepError> {
+        Ok(self.swap(a, &a.before, &a.after).await?)
     }
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
-        let a: SwapArgs =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        self.swap(&a, &a.after, &a.before).await
+    async fn undo(&self, a: &SwapArgs) -> Result<(), StepError> {
+        Ok(self.swap(a, &a.after, &a.before).await?)
     }
 }
 

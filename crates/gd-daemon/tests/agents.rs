@@ -187,5 +187,5 @@ async fn every_listed_step_has_a_handler() {
     let node = Node::assemble(config, identity, None, backend, runner).unwrap();
     let mut listed = gd_daemon::volumes::STEPS.to_vec();
     listed.sort_unstable();
-    assert_eq!(gd_daemon::volumes::registry(&node).names(), listed);
+    assert_eq!(gd_daemon::volumes::registry(&node).unwrap().names(), listed);
 }

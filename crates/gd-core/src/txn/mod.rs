@@ -38,12 +38,11 @@
 //! take no locks.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet},
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use async_trait::async_trait;
 use gd_store::{
     Compare, CompareOp, LeaseId, Store, StoreError, Txn as StoreTxn, TxnOp, lock,
     record::{self, Record},
@@ -54,6 +53,9 @@ use uuid::Uuid;
 
 use crate::failpoint::{self, When};
 use crate::keys::{ALIVE, TXN, TXN_RESULTS};
+
+mod step;
+pub use step::*;
 /// How long the outcome of a transaction is kept (seconds).
 pub const RESULT_KEEP_S: i64 = 3600;
 /// A transaction whose cursor has not moved for its current step's bound plus this long is
@@ -71,32 +73,6 @@ pub const STEPS_MAX: usize = 64;
 /// How often engines rescan, in case a watch event was lost.
 const RESCAN: Duration = Duration::from_secs(5);
 
-/// One step of a transaction, as the initiator describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    /// The name of a registered [`StepHandler`] ("volume-create.init-bricks").
-    pub name: String,
-    /// The nodes that run it.
-    pub nodes: Vec<Uuid>,
-    /// Its arguments, handed to the handler on every node.
-    #[serde(default)]
-    pub args: serde_json::Value,
-    /// How long the step may take on all of its nodes (default [`STEP_TIMEOUT`]).
-    #[serde(default, with = "opt_ms")]
-    pub timeout: Option<Duration>,
-}
-
-impl Step {
-    pub fn new(name: impl Into<String>, nodes: Vec<Uuid>, args: serde_json::Value) -> Step {
-        Step {
-            name: name.into(),
-            nodes,
-            args,
-            timeout: None,
-        }
-    }
-}
-
 /// A transaction as the initiator builds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transaction {
@@ -104,7 +80,7 @@ pub struct Transaction {
     pub operation: String,
     /// The objects it locks (volume names, peer ids); taken in sorted order.
     pub locks: Vec<String>,
-    pub steps: Vec<Step>,
+    pub steps: Vec<Call>,
 }
 
 /// The stored transaction.
@@ -125,7 +101,7 @@ struct TxnSpec {
     #[serde(default)]
     holder: String,
     created_unix_ms: u64,
-    steps: Vec<Step>,
+    steps: Vec<Call>,
 }
 
 impl Record for TxnSpec {
@@ -184,6 +160,10 @@ struct Report {
     /// What a successful step wants the initiator to tell the user (see [`Note`]).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     note: String,
+    /// The check that refused the step's input (see [`StepError::Refused`]); empty when the
+    /// step failed otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    refused: String,
 }
 
 impl Record for Report {
@@ -246,12 +226,14 @@ pub enum TxnError {
     /// An object is locked by another operation; nothing was done.
     #[error("{object} is busy: {holder} is in progress")]
     Busy { object: String, holder: String },
-    /// A step failed on a node.
+    /// A step failed on a node; `refused` names the check that refused the request, when
+    /// the step refused its input rather than failed (see [`StepError::Refused`]).
     #[error("step {step} failed on node {node}: {error}")]
     StepFailed {
         step: String,
         node: Uuid,
         error: String,
+        refused: Option<String>,
     },
     /// Nodes did not report a step in time.
     #[error("step {step} did not complete within {timeout_s} s on nodes {nodes:?}")]
@@ -299,46 +281,6 @@ impl Started {
                 return r;
             }
         }
-    }
-}
-
-/// What a node does for a step. Both directions must be idempotent: a step may run twice
-/// after a crash, and undo may run where `run` never did.
-#[async_trait]
-pub trait StepHandler: Send + Sync + 'static {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String>;
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), String>;
-    /// [`StepHandler::run`] with a note for the user on success (see [`Note`]); this is what
-    /// the engine calls. Handlers with something to say implement it.
-    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, String> {
-        self.run(args).await.map(|()| None)
-    }
-}
-
-/// The step handlers a node knows, by name. Every node registers the same names.
-#[derive(Default, Clone)]
-pub struct Registry {
-    handlers: HashMap<String, Arc<dyn StepHandler>>,
-}
-
-impl Registry {
-    pub fn new() -> Registry {
-        Registry::default()
-    }
-
-    pub fn register(&mut self, name: impl Into<String>, handler: Arc<dyn StepHandler>) {
-        self.handlers.insert(name.into(), handler);
-    }
-
-    /// The registered step names, sorted.
-    pub fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        names
-    }
-
-    fn get(&self, name: &str) -> Option<&Arc<dyn StepHandler>> {
-        self.handlers.get(name)
     }
 }
 
@@ -419,7 +361,16 @@ impl Engine {
                 return Err(TxnError::Invalid(format!("step {} has no nodes", s.name)));
             }
             if self.registry.get(&s.name).is_none() {
-                return Err(TxnError::Invalid(format!("unknown step {}", s.name)));
+                return Err(TxnError::Invalid(format!(
+                    "no step is registered as {}",
+                    s.name
+                )));
+            }
+            if let Some(e) = &s.unencodable {
+                return Err(TxnError::Invalid(format!(
+                    "the arguments of step {} cannot be encoded: {e}",
+                    s.name
+                )));
             }
         }
         let mut guards = vec![];
@@ -607,7 +558,7 @@ impl Engine {
                 .await?
             {
                 Outcome::AllOk(_) => {}
-                Outcome::Failed { node, error } => {
+                Outcome::Failed { node, error, .. } => {
                     tracing::error!(txn = %id, step = %step.name, %node, %error, "undo failed");
                 }
                 Outcome::Missing(nodes) | Outcome::Gone(nodes) => {
@@ -654,6 +605,7 @@ impl Engine {
                 return Ok(Outcome::Failed {
                     node: *node,
                     error: r.error.clone(),
+                    refused: (!r.refused.is_empty()).then(|| r.refused.clone()),
                 });
             }
             let missing: Vec<Uuid> = nodes
@@ -704,6 +656,7 @@ enum Outcome {
     Failed {
         node: Uuid,
         error: String,
+        refused: Option<String>,
     },
     Missing(Vec<Uuid>),
     /// Nodes that went offline without reporting.
@@ -711,15 +664,20 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn into_error(self, step: &Step, timeout: Duration) -> TxnError {
+    fn into_error(self, step: &Call, timeout: Duration) -> TxnError {
         match self {
             Outcome::AllOk(_) => {
                 TxnError::Invalid("internal: a successful step reported as failed".into())
             }
-            Outcome::Failed { node, error } => TxnError::StepFailed {
+            Outcome::Failed {
+                node,
+                error,
+                refused,
+            } => TxnError::StepFailed {
                 step: step.name.clone(),
                 node,
                 error,
+                refused,
             },
             Outcome::Gone(nodes) => TxnError::NodesGone {
                 step: step.name.clone(),

@@ -20,6 +20,8 @@ pub enum Failure {
         step: String,
         node: Uuid,
         error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refused: Option<String>,
     },
     Timeout {
         step: String,
@@ -45,10 +47,16 @@ impl From<&TxnError> for Failure {
                 object: object.clone(),
                 holder: holder.clone(),
             },
-            TxnError::StepFailed { step, node, error } => Failure::StepFailed {
+            TxnError::StepFailed {
+                step,
+                node,
+                error,
+                refused,
+            } => Failure::StepFailed {
                 step: step.clone(),
                 node: *node,
                 error: error.clone(),
+                refused: refused.clone(),
             },
             TxnError::Timeout {
                 step,
@@ -78,7 +86,17 @@ impl From<Failure> for TxnError {
     fn from(f: Failure) -> TxnError {
         match f {
             Failure::Busy { object, holder } => TxnError::Busy { object, holder },
-            Failure::StepFailed { step, node, error } => TxnError::StepFailed { step, node, error },
+            Failure::StepFailed {
+                step,
+                node,
+                error,
+                refused,
+            } => TxnError::StepFailed {
+                step,
+                node,
+                error,
+                refused,
+            },
             Failure::Timeout {
                 step,
                 nodes,

@@ -47,7 +47,7 @@ impl Engine {
         &self,
         id: Uuid,
         index: usize,
-        step: &Step,
+        step: &Call,
         phase: Phase,
     ) -> Result<(), StoreError> {
         let key = report_key(id, index, phase, self.me);
@@ -55,11 +55,14 @@ impl Engine {
             return Ok(());
         }
         let result = match self.registry.get(&step.name) {
-            None => Err(format!("this node has no step {}", step.name)),
+            None => Err(StepError::Failed(format!(
+                "this node has no step {}",
+                step.name
+            ))),
             Some(h) => match phase {
                 Phase::Do => {
                     failpoint::hit(&failpoint::participant(&step.name, When::Before)).await;
-                    let r = h.run_noted(&step.args).await;
+                    let r = h.run(&step.args).await;
                     failpoint::hit(&failpoint::participant(&step.name, When::After)).await;
                     r
                 }
@@ -71,13 +74,19 @@ impl Engine {
                 ok: true,
                 error: String::new(),
                 note: note.unwrap_or_default(),
+                refused: String::new(),
             },
             Err(error) => {
                 tracing::warn!(txn = %id, step = %step.name, ?phase, %error, "transaction step failed here");
+                let (error, refused) = match error {
+                    StepError::Refused { check, reason } => (reason, check.to_owned()),
+                    StepError::Failed(e) => (e, String::new()),
+                };
                 Report {
                     ok: false,
                     error,
                     note: String::new(),
+                    refused,
                 }
             }
         };

@@ -10,19 +10,19 @@ pub(super) struct ValidateBricks {
     pub(super) node: Arc<Node>,
 }
 
+/// What refuses a brick, as the answer names it ("brick check failed on <node>: ...").
+const BRICK_CHECK: &str = "brick check";
+
 #[async_trait]
-impl StepHandler for ValidateBricks {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
-        let a: BrickArgs =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+impl Step for ValidateBricks {
+    const NAME: &'static str = "volume-create.validate-bricks";
+    type Args = BrickArgs;
+
+    async fn run(&self, a: &BrickArgs) -> Result<(), StepError> {
+        let refused = |reason: String| StepError::refused(BRICK_CHECK, reason);
         let me = self.node.identity().peer_id;
         // Bricks this node already serves, for the overlap check.
-        let refs = self
-            .node
-            .store
-            .range(&format!("{BRICKS}{me}/"), 0)
-            .await
-            .map_err(|e| e.to_string())?;
+        let refs = self.node.store.range(&format!("{BRICKS}{me}/"), 0).await?;
         let existing: Vec<String> = refs
             .kvs
             .iter()
@@ -36,10 +36,10 @@ impl StepHandler for ValidateBricks {
                     || b.path.starts_with(&format!("{e}/"))
                     || e.starts_with(&format!("{}/", b.path))
                 {
-                    return Err(format!(
+                    return Err(refused(format!(
                         "brick {} overlaps {e}, a brick of another volume on this node",
                         b.path
-                    ));
+                    )));
                 }
             }
             let path = PathBuf::from(&b.path);
@@ -51,12 +51,13 @@ impl StepHandler for ValidateBricks {
                 }
             })
             .await
-            .map_err(|e| e.to_string())??;
+            .map_err(|e| e.to_string())?
+            .map_err(refused)?;
         }
         Ok(())
     }
 
-    async fn undo(&self, _: &serde_json::Value) -> Result<(), String> {
+    async fn undo(&self, _: &BrickArgs) -> Result<(), StepError> {
         Ok(())
     }
 }
@@ -268,12 +269,13 @@ pub(super) struct InitBricks {
 }
 
 #[async_trait]
-impl StepHandler for InitBricks {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
-        let a: BrickArgs =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+impl Step for InitBricks {
+    const NAME: &'static str = "volume-create.init-bricks";
+    type Args = BrickArgs;
+
+    async fn run(&self, a: &BrickArgs) -> Result<(), StepError> {
         let me = self.node.identity().peer_id;
-        let bricks: Vec<BrickRecord> = a.bricks.into_iter().filter(|b| b.peer_id == me).collect();
+        let bricks = a.bricks_of(me);
         let (id, force, create) = (a.volume_id, a.force, a.flags.create_brick_dir || a.force);
         let protected = ProtectedDirs::of(&self.node.config);
         tokio::task::spawn_blocking(move || {
@@ -285,14 +287,12 @@ impl StepHandler for InitBricks {
             Ok::<(), String>(())
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())??;
+        Ok(())
     }
 
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
-        let a: BrickArgs =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        let me = self.node.identity().peer_id;
-        let bricks: Vec<BrickRecord> = a.bricks.into_iter().filter(|b| b.peer_id == me).collect();
+    async fn undo(&self, a: &BrickArgs) -> Result<(), StepError> {
+        let bricks = a.bricks_of(self.node.identity().peer_id);
         let id = a.volume_id;
         tokio::task::spawn_blocking(move || {
             for b in &bricks {
@@ -300,7 +300,7 @@ impl StepHandler for InitBricks {
             }
         })
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| StepError::Failed(e.to_string()))
     }
 }
 
@@ -359,12 +359,13 @@ pub(super) struct StoreVolume {
 }
 
 #[async_trait]
-impl StepHandler for StoreVolume {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
-        let vol: VolumeRecord =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
+impl Step for StoreVolume {
+    const NAME: &'static str = "volume-create.store";
+    type Args = VolumeRecord;
+
+    async fn run(&self, vol: &VolumeRecord) -> Result<(), StepError> {
         let key = volume_key(&vol.name);
-        let mut ops = vec![TxnOp::put(&key, record::encode(&vol))];
+        let mut ops = vec![TxnOp::put(&key, record::encode(vol))];
         for b in vol.bricks() {
             let r = BrickRef {
                 volume: vol.name.clone(),
@@ -380,34 +381,25 @@ impl StepHandler for StoreVolume {
             .node
             .store
             .txn(Txn::new().when([Compare::absent(&key)]).and_then(ops))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         if !resp.succeeded {
             // Idempotent: a retry of this very step finds its own volume.
-            match get_volume(self.node.store.as_ref(), &vol.name)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            match get_volume(self.node.store.as_ref(), &vol.name).await? {
                 Some(v) if v.id == vol.id => {}
-                _ => return Err(format!("volume {} already exists", vol.name)),
+                _ => return Err(format!("volume {} already exists", vol.name).into()),
             }
         }
         Ok(())
     }
 
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
-        let vol: VolumeRecord =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        remove_records(&self.node, &vol).await
+    async fn undo(&self, vol: &VolumeRecord) -> Result<(), StepError> {
+        remove_records(&self.node, vol).await
     }
 }
 
 /// Deletes a volume's records (only the volume with that id).
-pub(super) async fn remove_records(node: &Node, vol: &VolumeRecord) -> Result<(), String> {
-    match get_volume(node.store.as_ref(), &vol.name)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+pub(super) async fn remove_records(node: &Node, vol: &VolumeRecord) -> Result<(), StepError> {
+    match get_volume(node.store.as_ref(), &vol.name).await? {
         Some(v) if v.id == vol.id => {}
         _ => return Ok(()),
     }
@@ -416,10 +408,7 @@ pub(super) async fn remove_records(node: &Node, vol: &VolumeRecord) -> Result<()
     for b in vol.bricks() {
         ops.push(TxnOp::delete(brick_ref_key(b.peer_id, b.id)));
     }
-    node.store
-        .txn(Txn::new().and_then(ops))
-        .await
-        .map_err(|e| e.to_string())?;
+    node.store.txn(Txn::new().and_then(ops)).await?;
     Ok(())
 }
 
@@ -429,25 +418,24 @@ pub(super) struct DeleteVolume {
 }
 
 #[async_trait]
-impl StepHandler for DeleteVolume {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
-        let vol: VolumeRecord =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        if let Some(v) = get_volume(self.node.store.as_ref(), &vol.name)
-            .await
-            .map_err(|e| e.to_string())?
+impl Step for DeleteVolume {
+    const NAME: &'static str = "volume-delete.store";
+    type Args = VolumeRecord;
+
+    async fn run(&self, vol: &VolumeRecord) -> Result<(), StepError> {
+        if let Some(v) = get_volume(self.node.store.as_ref(), &vol.name).await?
             && v.state == VolumeState::Started
         {
-            return Err(format!("volume {} was started meanwhile", vol.name));
+            return Err(format!("volume {} was started meanwhile", vol.name).into());
         }
-        remove_records(&self.node, &vol).await
+        remove_records(&self.node, vol).await
     }
 
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+    async fn undo(&self, vol: &VolumeRecord) -> Result<(), StepError> {
         StoreVolume {
             node: self.node.clone(),
         }
-        .run(args)
+        .run(vol)
         .await
     }
 }

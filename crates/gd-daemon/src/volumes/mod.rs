@@ -43,7 +43,7 @@ use gd_api::{
     BrickInfo, BrickKind, BrickReq, ErrorCode, SubvolInfo, SubvolType, VolCreateReq, VolumeInfo,
 };
 use gd_core::keys::{BRICKS, VOLUME_LOCK, VOLUMES};
-use gd_core::txn::{Engine, Registry, Step, StepHandler, Transaction};
+use gd_core::txn::{Call, DuplicateStep, Engine, Registry, Step, StepError, Transaction};
 use gd_store::{
     Compare, Store, StoreError, Txn, TxnOp,
     record::{self, Record},
@@ -297,12 +297,23 @@ pub fn check_name(name: &str) -> Result<(), ApiErr> {
 /// The arguments of the brick steps: the volume and how strict the checks are.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct BrickArgs {
+pub(crate) struct BrickArgs {
     volume: String,
     volume_id: Uuid,
     bricks: Vec<BrickRecord>,
     force: bool,
     flags: gd_api::CreateFlags,
+}
+
+impl BrickArgs {
+    /// The bricks on node `me`.
+    fn bricks_of(&self, me: Uuid) -> Vec<BrickRecord> {
+        self.bricks
+            .iter()
+            .filter(|b| b.peer_id == me)
+            .cloned()
+            .collect()
+    }
 }
 
 /// `POST /v1/volumes`.
@@ -316,38 +327,23 @@ pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo,
         )
         .field("name", vol.name.as_str()));
     }
-    let brick_nodes: Vec<Uuid> = vol
-        .bricks()
-        .map(|b| b.peer_id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let args = serde_json::to_value(BrickArgs {
+    let brick_nodes = vol.brick_nodes();
+    let args = BrickArgs {
         volume: vol.name.clone(),
         volume_id: vol.id,
         bricks: vol.bricks().cloned().collect(),
         force: req.force,
         flags: req.flags,
-    })
-    .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
+    };
     let me = node.identity().peer_id;
-    let mut validate = Step::new(
-        "volume-create.validate-bricks",
-        brick_nodes.clone(),
-        args.clone(),
-    );
-    validate.timeout = Some(BRICK_STEP_TIMEOUT);
-    let mut init = Step::new("volume-create.init-bricks", brick_nodes, args);
-    init.timeout = Some(BRICK_STEP_TIMEOUT);
-    let store_step = Step::new(
-        "volume-create.store",
-        vec![me],
-        serde_json::to_value(&vol).map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?,
-    );
     let txn = Transaction {
         operation: format!("volume create {}", vol.name),
         locks: vec![volume_lock(&vol.name)],
-        steps: vec![validate, init, store_step],
+        steps: vec![
+            ValidateBricks::call(brick_nodes.clone(), &args).within(BRICK_STEP_TIMEOUT),
+            InitBricks::call(brick_nodes, &args).within(BRICK_STEP_TIMEOUT),
+            StoreVolume::call(vec![me], &vol),
+        ],
     };
     run(node, &engine, txn).await?;
     Ok(vol.to_api())
@@ -368,14 +364,13 @@ pub async fn delete_volume(node: &Node, name: &str) -> Result<Vec<String>, ApiEr
     }
     require_online(node, &vol, "deleted").await?;
     let me = node.identity().peer_id;
-    let args =
-        serde_json::to_value(&vol).map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
-    let mut processes = Step::new("volume-delete.processes", vol.brick_nodes(), args.clone());
-    processes.timeout = Some(PROCESS_STEP_TIMEOUT);
     let txn = Transaction {
         operation: format!("volume delete {name}"),
         locks: vec![volume_lock(name)],
-        steps: vec![processes, Step::new("volume-delete.store", vec![me], args)],
+        steps: vec![
+            StopProcesses::call(vol.brick_nodes(), &vol).within(PROCESS_STEP_TIMEOUT),
+            DeleteVolume::call(vec![me], &vol),
+        ],
     };
     run(node, &engine, txn).await
 }
@@ -427,11 +422,6 @@ pub async fn node_label(store: &dyn Store, id: Uuid) -> String {
     }
 }
 
-/// Whether a failed step means the request was wrong (a brick check refused), not the cluster.
-pub fn invalid_step(step: &str) -> bool {
-    step.ends_with(".validate-bricks")
-}
-
 fn invalid(msg: impl Into<String>) -> ApiErr {
     ApiErr::new(ErrorCode::InvalidRequest, msg)
 }
@@ -441,44 +431,32 @@ pub fn not_found(name: &str) -> ApiErr {
     ApiErr::new(ErrorCode::NotFound, format!("volume {name} not found")).field("name", name)
 }
 
-/// The name of every step of every transaction: the registry (every node registers the
-/// same), and the list the crash matrix covers.
+/// The name of every step of every transaction: the steps every node registers
+/// ([`registry`]), and the list the crash matrix covers.
 pub const STEPS: [&str; 8] = [
-    "volume-create.validate-bricks",
-    "volume-create.init-bricks",
-    "volume-create.store",
-    "volume-delete.processes",
-    "volume-delete.store",
-    "volume-state.record",
-    "volume-state.bricks",
-    "volume-options.store",
+    ValidateBricks::NAME,
+    InitBricks::NAME,
+    StoreVolume::NAME,
+    StopProcesses::NAME,
+    DeleteVolume::NAME,
+    RecordState::NAME,
+    ConvergeBricks::NAME,
+    crate::volume_options::StoreOptions::NAME,
 ];
 
-/// The handler of step `name`.
-fn handler(name: &str, node: Arc<Node>) -> Option<Arc<dyn StepHandler>> {
-    Some(match name {
-        "volume-create.validate-bricks" => Arc::new(ValidateBricks { node }),
-        "volume-create.init-bricks" => Arc::new(InitBricks { node }),
-        "volume-create.store" => Arc::new(StoreVolume { node }),
-        "volume-delete.processes" => Arc::new(StopProcesses { node }),
-        "volume-delete.store" => Arc::new(DeleteVolume { node }),
-        "volume-state.record" => Arc::new(RecordState { node }),
-        "volume-state.bricks" => Arc::new(ConvergeBricks { node }),
-        "volume-options.store" => Arc::new(crate::volume_options::StoreOptions { node }),
-        _ => return None,
-    })
-}
-
-/// The step handlers every node registers ([`STEPS`]).
-pub fn registry(node: &Arc<Node>) -> Registry {
+/// The steps every node registers ([`STEPS`]).
+pub fn registry(node: &Arc<Node>) -> Result<Registry, DuplicateStep> {
+    let node = || node.clone();
     let mut r = Registry::new();
-    for name in STEPS {
-        match handler(name, node.clone()) {
-            Some(h) => r.register(name, h),
-            None => tracing::error!(step = name, "internal: a listed step has no handler"),
-        }
-    }
-    r
+    r.add(ValidateBricks { node: node() })?
+        .add(InitBricks { node: node() })?
+        .add(StoreVolume { node: node() })?
+        .add(StopProcesses { node: node() })?
+        .add(DeleteVolume { node: node() })?
+        .add(RecordState { node: node() })?
+        .add(ConvergeBricks { node: node() })?
+        .add(crate::volume_options::StoreOptions { node: node() })?;
+    Ok(r)
 }
 
 /// Starts the transaction engine (participant and cleanup leader) and the brick reconciler;
@@ -487,18 +465,22 @@ pub fn spawn_background(
     node: Arc<Node>,
     rpc: crate::sunrpc::SunRpcServer,
     cancel: CancellationToken,
-) -> Vec<JoinHandle<()>> {
-    let engine = Engine::new(node.store.clone(), node.identity().peer_id, registry(&node));
+) -> Result<Vec<JoinHandle<()>>, DuplicateStep> {
+    let engine = Engine::new(
+        node.store.clone(),
+        node.identity().peer_id,
+        registry(&node)?,
+    );
     node.set_txn_engine(engine.clone());
     let reconciler = crate::reconcile::Reconciler::new(node.clone(), rpc);
     node.set_reconciler(reconciler.clone());
     let liveness = node.liveness.clone();
-    vec![
+    Ok(vec![
         tokio::spawn(engine.clone().run_participant(cancel.clone())),
         tokio::spawn(recover_own_transactions(engine.clone(), cancel.clone())),
         tokio::spawn(engine.run_cleanup(move || liveness.lease(), cancel.clone())),
         tokio::spawn(reconciler.run(cancel)),
-    ]
+    ])
 }
 
 /// Ends the transactions this node started before it restarted (their coordinator died with

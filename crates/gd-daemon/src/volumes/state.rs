@@ -17,7 +17,7 @@ pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<Volume
             format!("volume {name} is already started"),
         ));
     }
-    let txn = state_change(node, &vol, VolumeState::Started, "start")?;
+    let txn = state_change(node, &vol, VolumeState::Started, "start");
     // What a start forces (nothing of its own volume is stopped) is in the nodes' logs.
     run(node, &engine, txn).await?;
     Ok(get_volume(node.store.as_ref(), name)
@@ -51,7 +51,7 @@ pub async fn stop_volume(node: &Node, name: &str) -> Result<(VolumeInfo, Vec<Str
         }
     }
     require_online(node, &vol, "stopped").await?;
-    let txn = state_change(node, &vol, VolumeState::Stopped, "stop")?;
+    let txn = state_change(node, &vol, VolumeState::Stopped, "stop");
     let notes = run(node, &engine, txn).await?;
     let vol = get_volume(node.store.as_ref(), name)
         .await?
@@ -63,7 +63,7 @@ pub async fn stop_volume(node: &Node, name: &str) -> Result<(VolumeInfo, Vec<Str
 /// The arguments of the state and brick steps of start and stop.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub(super) struct StateArgs {
+pub(crate) struct StateArgs {
     volume: String,
     volume_id: Uuid,
     from: VolumeState,
@@ -72,17 +72,14 @@ pub(super) struct StateArgs {
 
 /// A `volume-state.bricks` step for `vol` as it stands (its state unchanged): a reconciler
 /// pass for the volume on every brick node, for a change that starts or stops its processes.
-pub fn converge_step(vol: &VolumeRecord) -> Result<Step, ApiErr> {
-    let args = serde_json::to_value(StateArgs {
+pub fn converge_step(vol: &VolumeRecord) -> Call {
+    let args = StateArgs {
         volume: vol.name.clone(),
         volume_id: vol.id,
         from: vol.state,
         to: vol.state,
-    })
-    .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
-    let mut step = Step::new("volume-state.bricks", vol.brick_nodes(), args);
-    step.timeout = Some(PROCESS_STEP_TIMEOUT);
-    Ok(step)
+    };
+    ConvergeBricks::call(vol.brick_nodes(), &args).within(PROCESS_STEP_TIMEOUT)
 }
 
 pub(super) fn state_change(
@@ -90,24 +87,21 @@ pub(super) fn state_change(
     vol: &VolumeRecord,
     to: VolumeState,
     verb: &str,
-) -> Result<Transaction, ApiErr> {
-    let args = serde_json::to_value(StateArgs {
+) -> Transaction {
+    let args = StateArgs {
         volume: vol.name.clone(),
         volume_id: vol.id,
         from: vol.state,
         to,
-    })
-    .map_err(|e| ApiErr::new(ErrorCode::Internal, e.to_string()))?;
-    let mut bricks = Step::new("volume-state.bricks", vol.brick_nodes(), args.clone());
-    bricks.timeout = Some(PROCESS_STEP_TIMEOUT);
-    Ok(Transaction {
+    };
+    Transaction {
         operation: format!("volume {verb} {}", vol.name),
         locks: vec![volume_lock(&vol.name)],
         steps: vec![
-            Step::new("volume-state.record", vec![node.identity().peer_id], args),
-            bricks,
+            RecordState::call(vec![node.identity().peer_id], &args),
+            ConvergeBricks::call(vol.brick_nodes(), &args).within(PROCESS_STEP_TIMEOUT),
         ],
-    })
+    }
 }
 
 /// Sets a volume's state (compare-and-swap on its id); undo sets it back.
@@ -162,16 +156,15 @@ pub async fn update_volume(
 }
 
 #[async_trait]
-impl StepHandler for RecordState {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
-        let a: StateArgs =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        self.set(&a, a.to).await
+impl Step for RecordState {
+    const NAME: &'static str = "volume-state.record";
+    type Args = StateArgs;
+
+    async fn run(&self, a: &StateArgs) -> Result<(), StepError> {
+        Ok(self.set(a, a.to).await?)
     }
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
-        let a: StateArgs =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        self.set(&a, a.from).await?;
+    async fn undo(&self, a: &StateArgs) -> Result<(), StepError> {
+        self.set(a, a.from).await?;
         // Put the local processes back as they were.
         if let Some(r) = self.node.reconciler() {
             let _ = r.converge(Some(&a.volume)).await;
@@ -199,18 +192,18 @@ pub(super) struct ConvergeBricks {
 }
 
 #[async_trait]
-impl StepHandler for ConvergeBricks {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
-        self.run_noted(args).await.map(drop)
+impl Step for ConvergeBricks {
+    const NAME: &'static str = "volume-state.bricks";
+    type Args = StateArgs;
+
+    async fn run(&self, a: &StateArgs) -> Result<(), StepError> {
+        self.run_noted(a).await.map(drop)
     }
-    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, String> {
-        let a: StateArgs =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        converge_volume(&self.node, &a.volume).await
+    async fn run_noted(&self, a: &StateArgs) -> Result<Option<String>, StepError> {
+        Ok(converge_volume(&self.node, &a.volume).await?)
     }
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), String> {
+    async fn undo(&self, _: &StateArgs) -> Result<(), StepError> {
         // The state step's undo restores the record and converges again; nothing else to do.
-        let _ = args;
         Ok(())
     }
 }
@@ -222,23 +215,22 @@ pub(super) struct StopProcesses {
 }
 
 #[async_trait]
-impl StepHandler for StopProcesses {
-    async fn run(&self, args: &serde_json::Value) -> Result<(), String> {
-        self.run_noted(args).await.map(drop)
+impl Step for StopProcesses {
+    const NAME: &'static str = "volume-delete.processes";
+    type Args = VolumeRecord;
+
+    async fn run(&self, vol: &VolumeRecord) -> Result<(), StepError> {
+        self.run_noted(vol).await.map(drop)
     }
-    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, String> {
-        let vol: VolumeRecord =
-            serde_json::from_value(args.clone()).map_err(|e| format!("bad step arguments: {e}"))?;
-        if let Some(v) = get_volume(self.node.store.as_ref(), &vol.name)
-            .await
-            .map_err(|e| e.to_string())?
+    async fn run_noted(&self, vol: &VolumeRecord) -> Result<Option<String>, StepError> {
+        if let Some(v) = get_volume(self.node.store.as_ref(), &vol.name).await?
             && v.state == VolumeState::Started
         {
-            return Err(format!("volume {} was started meanwhile", vol.name));
+            return Err(format!("volume {} was started meanwhile", vol.name).into());
         }
-        converge_volume(&self.node, &vol.name).await
+        Ok(converge_volume(&self.node, &vol.name).await?)
     }
-    async fn undo(&self, _: &serde_json::Value) -> Result<(), String> {
+    async fn undo(&self, _: &VolumeRecord) -> Result<(), StepError> {
         Ok(())
     }
 }
