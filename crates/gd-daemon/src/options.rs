@@ -34,7 +34,7 @@ use gd_xlator::{
     Level, ResolveError, ValidationError, XlatorTable, is_user_key, validate::check_text,
 };
 
-use crate::rest::ApiErr;
+use gd_core::OpError;
 
 /// The xlator options a key sets: (xlator name, canonical option key).
 type TargetSet = BTreeSet<(String, String)>;
@@ -161,10 +161,10 @@ impl Catalog {
     }
 
     /// Fails with a clear error when no option tables are loaded.
-    pub fn available(&self) -> Result<(), ApiErr> {
+    pub fn available(&self) -> Result<(), OpError> {
         match &self.missing {
             None => Ok(()),
-            Some(why) => Err(ApiErr::new(
+            Some(why) => Err(OpError::new(
                 ErrorCode::NotAvailable,
                 format!(
                     "volume options are not available on this node: {why} (install glusterfs-server and restart glusterd2)"
@@ -174,7 +174,7 @@ impl Catalog {
     }
 
     /// The options `key` sets, or a 4xx naming the key.
-    fn targets(&self, key: &str) -> Result<TargetSet, ApiErr> {
+    fn targets(&self, key: &str) -> Result<TargetSet, OpError> {
         self.available()?;
         let r = self.xlators.resolve(key).map_err(resolve_err)?;
         Ok(r.targets
@@ -228,11 +228,11 @@ impl Catalog {
     }
 
     /// Checks `key = value` for `vol` and returns the key to store it under.
-    fn accept(&self, key: &str, value: &str, reserved: &TargetSet) -> Result<String, ApiErr> {
+    fn accept(&self, key: &str, value: &str, reserved: &TargetSet) -> Result<String, OpError> {
         if is_user_key(key) {
             check_key_text(key)?;
             check_text(value).map_err(|reason| {
-                ApiErr::new(
+                OpError::new(
                     ErrorCode::InvalidRequest,
                     format!("invalid value for {key}: {reason}"),
                 )
@@ -249,7 +249,7 @@ impl Catalog {
         let known_to_volgen = self.builtin_key(&stored).is_some();
         if !known_to_volgen {
             if let Some((x, o)) = targets.iter().find(|t| reserved.contains(*t)) {
-                return Err(ApiErr::new(
+                return Err(OpError::new(
                     ErrorCode::InvalidRequest,
                     format!(
                         "{key} ({x} option {o}) is derived by glusterd2 from the volume's layout and cannot be set"
@@ -260,7 +260,7 @@ impl Catalog {
             if let Ok(r) = self.xlators.resolve(key)
                 && let Some(t) = r.targets.iter().find(|t| t.option.is_pattern())
             {
-                return Err(ApiErr::new(
+                return Err(OpError::new(
                     ErrorCode::InvalidRequest,
                     format!(
                         "{key} is the pattern option {} of {}; set it through a key that names one option (auth.allow, auth.reject)",
@@ -273,7 +273,7 @@ impl Catalog {
         }
         self.xlators.validate(key, value).map_err(|e| match e {
             ValidationError::Key(k) => resolve_err(k),
-            ValidationError::Value(v) => ApiErr::new(ErrorCode::InvalidRequest, v.to_string())
+            ValidationError::Value(v) => OpError::new(ErrorCode::InvalidRequest, v.to_string())
                 .field("key", key)
                 .field("option", format!("{}.{}", v.xlator, v.option))
                 .field("type", v.kind.as_str()),
@@ -288,12 +288,12 @@ impl Catalog {
         vol: &crate::volumes::VolumeRecord,
         req: &BTreeMap<String, String>,
         group: &dyn Fn(&str) -> Option<OptionGroup>,
-    ) -> Result<Change, ApiErr> {
+    ) -> Result<Change, OpError> {
         if req.is_empty() {
-            return Err(ApiErr::new(ErrorCode::InvalidRequest, "no options given"));
+            return Err(OpError::new(ErrorCode::InvalidRequest, "no options given"));
         }
         if req.len() > OPTIONS_PER_REQUEST_MAX {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::InvalidRequest,
                 format!("at most {OPTIONS_PER_REQUEST_MAX} options per request"),
             ));
@@ -325,7 +325,7 @@ impl Catalog {
         req: &BTreeMap<String, String>,
         group: &dyn Fn(&str) -> Option<OptionGroup>,
         resets: &mut Vec<String>,
-    ) -> Result<Vec<(String, String)>, ApiErr> {
+    ) -> Result<Vec<(String, String)>, OpError> {
         let mut out = Vec::new();
         for (key, value) in req {
             let named_group = if key == "group" {
@@ -335,7 +335,7 @@ impl Catalog {
                     "on" => true,
                     "off" => false,
                     _ => {
-                        return Err(ApiErr::new(
+                        return Err(OpError::new(
                             ErrorCode::InvalidRequest,
                             format!(
                                 "{key:?} is not an option; an option group is set with the value on or off"
@@ -352,7 +352,7 @@ impl Catalog {
                 None => out.push((key.clone(), value.clone())),
                 Some((name, on)) => {
                     let g = group(name).ok_or_else(|| {
-                        ApiErr::new(
+                        OpError::new(
                             ErrorCode::InvalidRequest,
                             format!("{name:?} is neither an option nor an option group"),
                         )
@@ -379,16 +379,16 @@ impl Catalog {
         keys: &[String],
         all: bool,
         group: &dyn Fn(&str) -> Option<OptionGroup>,
-    ) -> Result<BTreeMap<String, String>, ApiErr> {
+    ) -> Result<BTreeMap<String, String>, OpError> {
         self.available()?;
         if all != keys.is_empty() {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::InvalidRequest,
                 "give either the options to reset or all, not both",
             ));
         }
         if keys.len() > OPTIONS_PER_REQUEST_MAX {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::InvalidRequest,
                 format!("at most {OPTIONS_PER_REQUEST_MAX} options per request"),
             ));
@@ -434,7 +434,7 @@ impl Catalog {
         options: &mut BTreeMap<String, String>,
         key: &str,
         strict: bool,
-    ) -> Result<(), ApiErr> {
+    ) -> Result<(), OpError> {
         options.remove(key);
         if is_user_key(key) || self.volgen_only(key).is_some() {
             return Ok(());
@@ -445,7 +445,7 @@ impl Catalog {
             Err(_) => return Ok(()),
         };
         if strict && self.never_reset(key) {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::InvalidRequest,
                 format!("{key} is managed by its own commands and cannot be reset"),
             )
@@ -461,7 +461,7 @@ impl Catalog {
         &self,
         vol: &crate::volumes::VolumeRecord,
         options: &BTreeMap<String, String>,
-    ) -> Result<(), ApiErr> {
+    ) -> Result<(), OpError> {
         let mut record = vol.clone();
         record.options = options.clone();
         let table = self.volgen_table(options);
@@ -472,7 +472,7 @@ impl Catalog {
             workdir: "/var/lib/glusterd2".into(),
         };
         let refused = |e: gd_volgen::Error| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::InvalidRequest,
                 format!("the volume's volfiles cannot be generated with these options: {e}"),
             )
@@ -522,7 +522,7 @@ impl Catalog {
         &self,
         options: &BTreeMap<String, String>,
         key: &str,
-    ) -> Result<VolumeOptionGetResp, ApiErr> {
+    ) -> Result<VolumeOptionGetResp, OpError> {
         if is_user_key(key) {
             return match options.get(key) {
                 Some(v) => Ok(VolumeOptionGetResp {
@@ -534,7 +534,7 @@ impl Catalog {
                     kind: "str".into(),
                     description: "stored for hook scripts".into(),
                 }),
-                None => Err(ApiErr::new(
+                None => Err(OpError::new(
                     ErrorCode::NotFound,
                     format!("{key} is not set on this volume"),
                 )
@@ -599,7 +599,7 @@ impl Catalog {
     pub fn list(
         &self,
         options: &BTreeMap<String, String>,
-    ) -> Result<Vec<VolumeOptionGetResp>, ApiErr> {
+    ) -> Result<Vec<VolumeOptionGetResp>, OpError> {
         self.available()?;
         let stored: Vec<(&String, &String, TargetSet)> = options
             .iter()
@@ -651,9 +651,9 @@ impl Catalog {
     }
 
     /// Checks a group's options (each key resolves, each value fits).
-    pub fn check_group(&self, options: &[GroupOption]) -> Result<(), ApiErr> {
+    pub fn check_group(&self, options: &[GroupOption]) -> Result<(), OpError> {
         if options.is_empty() || options.len() > OPTIONS_PER_REQUEST_MAX {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::InvalidRequest,
                 format!("a group holds 1 to {OPTIONS_PER_REQUEST_MAX} options"),
             ));
@@ -661,7 +661,7 @@ impl Catalog {
         for o in options {
             if is_user_key(&o.name) {
                 check_text(&o.on_value).map_err(|reason| {
-                    ApiErr::new(
+                    OpError::new(
                         ErrorCode::InvalidRequest,
                         format!("invalid value for {}: {reason}", o.name),
                     )
@@ -678,7 +678,7 @@ impl Catalog {
                 .map_err(|e| match e {
                     ValidationError::Key(k) => resolve_err(k),
                     ValidationError::Value(v) => {
-                        ApiErr::new(ErrorCode::InvalidRequest, v.to_string())
+                        OpError::new(ErrorCode::InvalidRequest, v.to_string())
                             .field("key", o.name.as_str())
                     }
                 })?;
@@ -724,9 +724,9 @@ fn reserved_options(vol: &crate::volumes::VolumeRecord) -> TargetSet {
 }
 
 /// Checks a value for a key only volgen reads (see [`Catalog::volgen_only`]).
-fn check_volgen_only(key: &str, value: &str, toggle: bool) -> Result<(), ApiErr> {
+fn check_volgen_only(key: &str, value: &str, toggle: bool) -> Result<(), OpError> {
     let bad = |why: String| {
-        ApiErr::new(
+        OpError::new(
             ErrorCode::InvalidRequest,
             format!("invalid value {value:?} for {key}: {why}"),
         )
@@ -742,7 +742,7 @@ fn check_volgen_only(key: &str, value: &str, toggle: bool) -> Result<(), ApiErr>
     Ok(())
 }
 
-fn check_key_text(key: &str) -> Result<(), ApiErr> {
+fn check_key_text(key: &str) -> Result<(), OpError> {
     let ok = key.len() <= gd_xlator::KEY_MAX_BYTES
         && key
             .chars()
@@ -750,7 +750,7 @@ fn check_key_text(key: &str) -> Result<(), ApiErr> {
     if ok {
         Ok(())
     } else {
-        Err(ApiErr::new(
+        Err(OpError::new(
             ErrorCode::InvalidRequest,
             format!(
                 "invalid key {:?}: printable characters without quotes or backslashes, at most {} bytes",
@@ -761,11 +761,11 @@ fn check_key_text(key: &str) -> Result<(), ApiErr> {
     }
 }
 
-fn resolve_err(e: ResolveError) -> ApiErr {
+fn resolve_err(e: ResolveError) -> OpError {
     match e {
-        ResolveError::NoTables { .. } => ApiErr::new(ErrorCode::NotAvailable, e.to_string()),
+        ResolveError::NoTables { .. } => OpError::new(ErrorCode::NotAvailable, e.to_string()),
         ResolveError::UnknownKey { ref key, ref hints } => {
-            let mut err = ApiErr::new(ErrorCode::InvalidRequest, e.to_string()).field("key", key);
+            let mut err = OpError::new(ErrorCode::InvalidRequest, e.to_string()).field("key", key);
             if !hints.is_empty() {
                 err = err.field("did-you-mean", hints.join(", "));
             }
@@ -774,7 +774,7 @@ fn resolve_err(e: ResolveError) -> ApiErr {
         ResolveError::InvalidKey { ref key, .. }
         | ResolveError::UnknownXlator { ref key, .. }
         | ResolveError::UnknownOption { ref key, .. } => {
-            ApiErr::new(ErrorCode::InvalidRequest, e.to_string()).field("key", key)
+            OpError::new(ErrorCode::InvalidRequest, e.to_string()).field("key", key)
         }
     }
 }

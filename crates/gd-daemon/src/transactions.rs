@@ -18,15 +18,16 @@ use gd_core::txn::{Engine, Note, Transaction, TxnError, TxnResult, TxnStatus};
 use gd_store::Store;
 use uuid::Uuid;
 
-use crate::{node::Node, rest::ApiErr, volumes::node_label};
+use crate::{node::Node, volumes::node_label};
+use gd_core::OpError;
 
 /// How long a request waits for its transaction to end before answering `202 Accepted`.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(20);
 
 /// This node's transaction engine.
-pub fn engine(node: &Node) -> Result<Arc<Engine>, ApiErr> {
+pub fn engine(node: &Node) -> Result<Arc<Engine>, OpError> {
     node.txn_engine().ok_or_else(|| {
-        ApiErr::new(
+        OpError::new(
             ErrorCode::StoreUnavailable,
             "the transaction engine is not running yet",
         )
@@ -36,13 +37,13 @@ pub fn engine(node: &Node) -> Result<Arc<Engine>, ApiErr> {
 /// Runs a transaction through this node's engine; returns the nodes' notes ("on <node>:
 /// <note>"), its error as one sentence, or — still running after [`ANSWER_WAIT`] — the
 /// `202 Accepted` answer.
-pub async fn run_txn(node: &Node, txn: Transaction) -> Result<Vec<String>, ApiErr> {
+pub async fn run_txn(node: &Node, txn: Transaction) -> Result<Vec<String>, OpError> {
     let engine = engine(node)?;
     run(node, &engine, txn).await
 }
 
 /// [`run_txn`] with the engine at hand.
-pub async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<Vec<String>, ApiErr> {
+pub async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<Vec<String>, OpError> {
     let operation = txn.operation.clone();
     let resource = txn
         .locks
@@ -64,7 +65,7 @@ pub async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<Vec<S
                 ..view(store, s).await
             },
             None => {
-                return Err(ApiErr::new(
+                return Err(OpError::new(
                     ErrorCode::Internal,
                     format!(
                         "transaction {} of {operation} is neither running nor ended",
@@ -73,7 +74,7 @@ pub async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<Vec<S
                 ));
             }
         };
-        return Err(ApiErr::accepted(view));
+        return Err(OpError::still_running(view));
     };
     match ended {
         Ok(notes) => Ok(labelled_notes(store, notes).await),
@@ -131,7 +132,7 @@ async fn ended_view(store: &dyn Store, r: TxnResult) -> gd_api::Transaction {
     let error = match r.failure.clone() {
         Some(f) => txn_error(store, &r.operation, f.into())
             .await
-            .body
+            .body()
             .errors
             .into_iter()
             .next(),
@@ -169,7 +170,7 @@ fn rfc3339(unix_ms: u64) -> String {
 
 /// The answer to a failed transaction: one sentence, naming nodes by their addresses; the
 /// step, the node's id and the node's own words as fields for programs.
-pub async fn txn_error(store: &dyn Store, operation: &str, e: TxnError) -> ApiErr {
+pub async fn txn_error(store: &dyn Store, operation: &str, e: TxnError) -> OpError {
     let nodes = match &e {
         TxnError::StepFailed { node, .. } => vec![*node],
         TxnError::Timeout { nodes, .. } | TxnError::NodesGone { nodes, .. } => nodes.clone(),
@@ -184,7 +185,7 @@ pub async fn txn_error(store: &dyn Store, operation: &str, e: TxnError) -> ApiEr
 
 /// [`txn_error`] with the nodes' names at hand (`labels`; a node without one is named by its
 /// id).
-fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -> ApiErr {
+fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -> OpError {
     let label = |n: &Uuid| labels.get(n).cloned().unwrap_or_else(|| n.to_string());
     let ids = |nodes: &[Uuid]| {
         nodes
@@ -194,7 +195,7 @@ fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -
             .join(",")
     };
     match e {
-        TxnError::Busy { .. } => ApiErr::new(ErrorCode::OperationInProgress, e.to_string()),
+        TxnError::Busy { .. } => OpError::new(ErrorCode::OperationInProgress, e.to_string()),
         TxnError::StepFailed {
             step,
             node,
@@ -214,7 +215,7 @@ fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -
                     format!("{operation} failed on {}: {error}", label(&node)),
                 )
             };
-            ApiErr::new(code, message)
+            OpError::new(code, message)
                 .field("step", step)
                 .field("peer-id", node.to_string())
                 .field("error", error)
@@ -223,7 +224,7 @@ fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -
             step,
             nodes,
             timeout_s,
-        } => ApiErr::new(
+        } => OpError::new(
             ErrorCode::TxnStepFailed,
             format!(
                 "{operation} did not complete within {timeout_s} s: no answer from {}",
@@ -232,7 +233,7 @@ fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -
         )
         .field("step", step)
         .field("peer-ids", ids(&nodes)),
-        TxnError::NodesGone { step, nodes } => ApiErr::new(
+        TxnError::NodesGone { step, nodes } => OpError::new(
             ErrorCode::TxnStepFailed,
             format!(
                 "{operation} failed: {} went offline before doing its part; what was done is undone",
@@ -241,11 +242,11 @@ fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -
         )
         .field("step", step)
         .field("peer-ids", ids(&nodes)),
-        TxnError::Abandoned { reason } => ApiErr::new(
+        TxnError::Abandoned { reason } => OpError::new(
             ErrorCode::TxnStepFailed,
             format!("{operation} did not complete: it was undone because {reason}"),
         ),
-        TxnError::Invalid(m) => ApiErr::new(ErrorCode::Internal, m),
+        TxnError::Invalid(m) => OpError::new(ErrorCode::Internal, m),
         TxnError::Store(s) => s.into(),
     }
 }
@@ -270,8 +271,9 @@ mod tests {
             },
             &labels,
         );
-        assert_eq!(e.status, 400);
-        let err = &e.body.errors[0];
+        assert_eq!(e.code.http_status(), 400);
+        let body = e.body();
+        let err = &body.errors[0];
         assert_eq!(
             err.message,
             format!("brick check failed on 127.0.0.2:24007: {why}")
@@ -290,9 +292,9 @@ mod tests {
             },
             &labels,
         );
-        assert_eq!(e.status, 500);
+        assert_eq!(e.code.http_status(), 500);
         assert_eq!(
-            e.body.errors[0].message,
+            e.body().errors[0].message,
             "volume stop v failed on 127.0.0.2:24007: brick /b (pid 7) still runs 5 s after SIGKILL"
         );
 
@@ -308,13 +310,13 @@ mod tests {
             &labels,
         );
         assert_eq!(
-            e.body.errors[0].message,
+            e.body().errors[0].message,
             format!(
                 "volume delete v did not complete within 75 s: no answer from 127.0.0.2:24007, {other}"
             )
         );
         assert_eq!(
-            e.body.errors[0].fields["peer-ids"],
+            e.body().errors[0].fields["peer-ids"],
             format!("{node},{other}")
         );
     }

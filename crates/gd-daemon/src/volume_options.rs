@@ -25,6 +25,7 @@ use gd_api::{
     ClusterOptionGetResp, ErrorCode, OptionGroup, OptionGroupReq, VolOptionReq, VolOptionResetReq,
     VolumeInfo, VolumeOptionGetResp,
 };
+use gd_core::OpError;
 use gd_core::keys::{self, OPTION_GROUPS};
 use gd_core::txn::{Step, StepError, Transaction};
 use gd_store::{
@@ -37,7 +38,6 @@ use uuid::Uuid;
 use crate::{
     node::Node,
     options::{self, OPTIONS_PER_REQUEST_MAX},
-    rest::ApiErr,
     volumes::{self, VolumeRecord},
 };
 /// The most groups users may add.
@@ -46,7 +46,7 @@ const GROUPS_MAX: usize = 256;
 // ---- volume options ----
 
 /// `POST /v1/volumes/{name}/options`.
-pub async fn set(node: &Node, name: &str, req: VolOptionReq) -> Result<VolumeInfo, ApiErr> {
+pub async fn set(node: &Node, name: &str, req: VolOptionReq) -> Result<VolumeInfo, OpError> {
     volumes::check_name(name)?;
     let vol = volume(node, name).await?;
     let groups = group_map(node.store.as_ref()).await?;
@@ -55,7 +55,7 @@ pub async fn set(node: &Node, name: &str, req: VolOptionReq) -> Result<VolumeInf
 }
 
 /// `DELETE /v1/volumes/{name}/options`.
-pub async fn reset(node: &Node, name: &str, req: VolOptionResetReq) -> Result<VolumeInfo, ApiErr> {
+pub async fn reset(node: &Node, name: &str, req: VolOptionResetReq) -> Result<VolumeInfo, OpError> {
     volumes::check_name(name)?;
     let vol = volume(node, name).await?;
     let groups = group_map(node.store.as_ref()).await?;
@@ -65,20 +65,20 @@ pub async fn reset(node: &Node, name: &str, req: VolOptionResetReq) -> Result<Vo
 }
 
 /// `GET /v1/volumes/{name}/options`.
-pub async fn list(node: &Node, name: &str) -> Result<Vec<VolumeOptionGetResp>, ApiErr> {
+pub async fn list(node: &Node, name: &str) -> Result<Vec<VolumeOptionGetResp>, OpError> {
     volumes::check_name(name)?;
     let vol = volume(node, name).await?;
     options::catalog().list(&vol.options)
 }
 
 /// `GET /v1/volumes/{name}/options/{key}`.
-pub async fn get(node: &Node, name: &str, key: &str) -> Result<VolumeOptionGetResp, ApiErr> {
+pub async fn get(node: &Node, name: &str, key: &str) -> Result<VolumeOptionGetResp, OpError> {
     volumes::check_name(name)?;
     let vol = volume(node, name).await?;
     options::catalog().describe(&vol.options, key)
 }
 
-async fn volume(node: &Node, name: &str) -> Result<VolumeRecord, ApiErr> {
+async fn volume(node: &Node, name: &str) -> Result<VolumeRecord, OpError> {
     volumes::get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| volumes::not_found(name))
@@ -99,7 +99,7 @@ async fn swap(
     vol: &VolumeRecord,
     after: BTreeMap<String, String>,
     verb: &str,
-) -> Result<VolumeInfo, ApiErr> {
+) -> Result<VolumeInfo, OpError> {
     if after == vol.options {
         return Ok(vol.to_api());
     }
@@ -200,7 +200,7 @@ async fn group_map(store: &dyn Store) -> Result<BTreeMap<String, OptionGroup>, S
 
 /// A group's name: 1 to 64 letters, digits, `-` and `_`, and not `group`
 /// (`gd_api::GROUP_NAME_PATTERN`).
-pub fn check_group_name(name: &str) -> Result<(), ApiErr> {
+pub fn check_group_name(name: &str) -> Result<(), OpError> {
     let well_formed = !name.is_empty()
         && name.len() <= 64
         && name
@@ -210,7 +210,7 @@ pub fn check_group_name(name: &str) -> Result<(), ApiErr> {
     if well_formed {
         Ok(())
     } else {
-        Err(ApiErr::new(
+        Err(OpError::new(
             ErrorCode::InvalidRequest,
             format!(
                 "invalid group name {name:?}: use 1 to 64 letters, digits, '-' and '_' (not \"group\")"
@@ -221,25 +221,25 @@ pub fn check_group_name(name: &str) -> Result<(), ApiErr> {
 }
 
 /// `POST /v1/volumes/options-group`.
-pub async fn create_group(node: &Node, req: OptionGroupReq) -> Result<OptionGroup, ApiErr> {
+pub async fn create_group(node: &Node, req: OptionGroupReq) -> Result<OptionGroup, OpError> {
     let name = req.name.as_str();
     check_group_name(name)?;
     let catalog = options::catalog();
     if catalog.is_option_key(name) {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::InvalidRequest,
             format!("{name:?} names an option; a group needs a name of its own"),
         )
         .field("name", name));
     }
     if options::builtin_group(name).is_some() {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::Conflict,
             format!("{name} is a built-in group"),
         ));
     }
     if req.description.len() > 1024 {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::InvalidRequest,
             "the description is longer than 1024 bytes",
         ));
@@ -254,7 +254,7 @@ pub async fn create_group(node: &Node, req: OptionGroupReq) -> Result<OptionGrou
     let store = node.store.as_ref();
     let existing = store.range(OPTION_GROUPS, GROUPS_MAX + 1).await?;
     if existing.kvs.len() >= GROUPS_MAX {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::Conflict,
             format!("there are already {GROUPS_MAX} groups; delete one first"),
         ));
@@ -273,7 +273,7 @@ pub async fn create_group(node: &Node, req: OptionGroupReq) -> Result<OptionGrou
         )
         .await?;
     if !r.succeeded {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::Conflict,
             format!("group {name} already exists"),
         ));
@@ -282,9 +282,9 @@ pub async fn create_group(node: &Node, req: OptionGroupReq) -> Result<OptionGrou
 }
 
 /// `DELETE /v1/volumes/options-group/{name}`.
-pub async fn delete_group(node: &Node, name: &str) -> Result<(), ApiErr> {
+pub async fn delete_group(node: &Node, name: &str) -> Result<(), OpError> {
     if options::builtin_group(name).is_some() {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::Conflict,
             format!("{name} is a built-in group and cannot be deleted"),
         ));
@@ -302,7 +302,7 @@ pub async fn delete_group(node: &Node, name: &str) -> Result<(), ApiErr> {
     if r.succeeded {
         Ok(())
     } else {
-        Err(ApiErr::new(ErrorCode::NotFound, format!("no group {name:?}")).field("name", name))
+        Err(OpError::new(ErrorCode::NotFound, format!("no group {name:?}")).field("name", name))
     }
 }
 
@@ -439,7 +439,7 @@ fn cluster_view(rec: &ClusterOptionsRecord) -> Vec<ClusterOptionGetResp> {
 }
 
 /// `GET /v1/cluster/options`.
-pub async fn get_cluster_options(node: &Node) -> Result<Vec<ClusterOptionGetResp>, ApiErr> {
+pub async fn get_cluster_options(node: &Node) -> Result<Vec<ClusterOptionGetResp>, OpError> {
     Ok(cluster_view(&cluster_options(node.store.as_ref()).await?))
 }
 
@@ -447,9 +447,9 @@ pub async fn get_cluster_options(node: &Node) -> Result<Vec<ClusterOptionGetResp
 pub async fn set_cluster_options(
     node: &Node,
     req: gd_api::ClusterOptionReq,
-) -> Result<Vec<ClusterOptionGetResp>, ApiErr> {
+) -> Result<Vec<ClusterOptionGetResp>, OpError> {
     if req.options.is_empty() || req.options.len() > OPTIONS_PER_REQUEST_MAX {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::InvalidRequest,
             format!("give 1 to {OPTIONS_PER_REQUEST_MAX} options"),
         ));
@@ -457,7 +457,7 @@ pub async fn set_cluster_options(
     for (k, v) in &req.options {
         let Some(def) = CLUSTER_OPTIONS.iter().find(|d| d.key == k) else {
             let known: Vec<&str> = CLUSTER_OPTIONS.iter().map(|d| d.key).collect();
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::InvalidRequest,
                 format!(
                     "unknown cluster option {k:?}; cluster options are {}",
@@ -467,7 +467,7 @@ pub async fn set_cluster_options(
             .field("key", k.as_str()));
         };
         (def.check)(v).map_err(|why| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::InvalidRequest,
                 format!("cannot set {k} to {v:?}: {why}"),
             )
@@ -501,7 +501,7 @@ pub async fn set_cluster_options(
             return Ok(cluster_view(&rec));
         }
     }
-    Err(ApiErr::new(
+    Err(OpError::new(
         ErrorCode::OperationInProgress,
         "the cluster options change concurrently; retry",
     ))

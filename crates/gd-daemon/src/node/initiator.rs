@@ -9,7 +9,7 @@ impl Node {
     // ---- membership, initiator side ----
 
     /// `POST /v1/peers`.
-    pub async fn add_peer(&self, req: PeerAddReq) -> Result<Peer, ApiErr> {
+    pub async fn add_peer(&self, req: PeerAddReq) -> Result<Peer, OpError> {
         if req.addresses.is_empty() || req.addresses.len() > ADDRESSES_MAX {
             return Err(invalid(format!(
                 "give 1 to {ADDRESSES_MAX} addresses of the new peer"
@@ -41,7 +41,7 @@ impl Node {
                 .iter()
                 .find(|a| p.peer_addresses.contains(a) || p.client_addresses.contains(a))
             {
-                return Err(ApiErr::new(
+                return Err(OpError::new(
                     ErrorCode::Conflict,
                     format!("peer {} already has the address {a}", p.id),
                 )
@@ -72,7 +72,7 @@ impl Node {
         &self,
         addresses: &[String],
         req: PeerAddReq,
-    ) -> Result<Peer, ApiErr> {
+    ) -> Result<Peer, OpError> {
         let secret = self.ensure_cluster_secret()?;
         let me = self.identity();
         let mut metadata = req.metadata.clone();
@@ -128,7 +128,7 @@ impl Node {
                             break;
                         }
                         None => {
-                            return Err(ApiErr::new(
+                            return Err(OpError::new(
                                 ErrorCode::Generic,
                                 format!(
                                     "cannot add the peer: {e}; it did not join (should it think it \
@@ -166,7 +166,7 @@ impl Node {
     /// Whether `joiner`, whose join call broke after it was sent, joined: waits (bounded) for
     /// its peer record; without one, writes its tombstone — only while it still has no record
     /// — so that it can never join later on the strength of that call.
-    async fn join_outcome(&self, joiner: Uuid) -> Result<Option<Peer>, ApiErr> {
+    async fn join_outcome(&self, joiner: Uuid) -> Result<Option<Peer>, OpError> {
         let deadline = tokio::time::Instant::now() + failpoint::scaled(JOIN_OUTCOME_WAIT);
         loop {
             if let Some(p) = peers::get_peer(self.store(), joiner).await? {
@@ -198,7 +198,7 @@ impl Node {
     }
 
     /// `POST /v1/peers/{id}`.
-    pub async fn edit_peer(&self, id: Uuid, req: PeerEditReq) -> Result<Peer, ApiErr> {
+    pub async fn edit_peer(&self, id: Uuid, req: PeerEditReq) -> Result<Peer, OpError> {
         check_metadata(&req.metadata, req.zone.as_deref())?;
         for k in &req.delete_metadata {
             if k.starts_with('_') {
@@ -237,7 +237,7 @@ impl Node {
         &self,
         id: Uuid,
         edit: impl Fn(&mut PeerRecord),
-    ) -> Result<(), ApiErr> {
+    ) -> Result<(), OpError> {
         let key = peer_key(id);
         for _ in 0..5 {
             let kv = self
@@ -258,14 +258,14 @@ impl Node {
                 return Ok(());
             }
         }
-        Err(ApiErr::new(
+        Err(OpError::new(
             ErrorCode::OperationInProgress,
             format!("peer {id} is being changed concurrently; try again"),
         ))
     }
 
     /// `DELETE /v1/peers/{id}`.
-    pub async fn remove_peer(&self, id: Uuid, force: bool) -> Result<(), ApiErr> {
+    pub async fn remove_peer(&self, id: Uuid, force: bool) -> Result<(), OpError> {
         let me = self.identity().peer_id;
         if id == me {
             return Err(invalid(
@@ -276,7 +276,7 @@ impl Node {
             .await?
             .ok_or_else(|| peer_not_found(id))?;
         if hosts_bricks(self.store(), id).await? {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 format!("peer {id} hosts bricks; remove its bricks first"),
             ));
@@ -295,7 +295,7 @@ impl Node {
 
     /// When the peer runs an etcd member, marks it leaving and waits (bounded) until the
     /// membership controller has moved the member elsewhere and removed it.
-    pub(super) async fn hand_over_member(&self, id: Uuid) -> Result<(), ApiErr> {
+    pub(super) async fn hand_over_member(&self, id: Uuid) -> Result<(), OpError> {
         let key = format!("{STORE_MEMBERS}{id}");
         if self.store().get(&key).await?.is_none() {
             return Ok(());
@@ -315,7 +315,7 @@ impl Node {
                 Err(e) => tracing::debug!(error = %e, "waiting for the member hand-over"),
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(ApiErr::new(
+                return Err(OpError::new(
                     ErrorCode::Conflict,
                     format!(
                         "peer {id} runs a member of the cluster's etcd and no other node could take it over within {} s \
@@ -335,10 +335,10 @@ impl Node {
     /// leave afterwards only makes that immediate; so a crash of either node at any moment
     /// leaves it either a member or, within seconds, a fresh node that the cluster no longer
     /// lists, never half.
-    pub(super) async fn remove_peer_locked(&self, peer: &Peer, force: bool) -> Result<(), ApiErr> {
+    pub(super) async fn remove_peer_locked(&self, peer: &Peer, force: bool) -> Result<(), OpError> {
         let id = peer.id;
         if !peer.online && !force {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 format!(
                     "peer {id} is offline and cannot be told to leave; remove it with force (it resets itself if it comes back)"
@@ -346,7 +346,7 @@ impl Node {
             ));
         }
         let secret = self.cluster_secret().ok_or_else(|| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::Internal,
                 "this node has no cluster secret; it cannot address peers",
             )

@@ -7,25 +7,25 @@ impl Node {
     // ---- membership, joining/leaving side ----
 
     /// `POST /v1/internal/join`: joins the initiator's cluster, if this node is alone.
-    pub async fn join(&self, req: JoinReq) -> Result<Peer, ApiErr> {
+    pub async fn join(&self, req: JoinReq) -> Result<Peer, OpError> {
         // The proof comes first: a caller without it learns nothing about this node.
         self.check_join_token(req.join_token.as_deref())?;
         let mut backend_slot = self.backend.lock().await;
         let Some(backend) = backend_slot.as_ref() else {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::StoreUnavailable,
                 "this node is shutting down",
             ));
         };
         let me = self.identity();
         if req.cluster_id == me.cluster_id {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 "this node is already a member of that cluster",
             ));
         }
         if backend.state.mode == StoreMode::Local {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 "this node uses the local store, which serves one node only; restart it with --store managed \
                  (etcd installed) or --store etcd --etcdendpoints URLS to let it join a cluster",
@@ -65,7 +65,7 @@ impl Node {
         )
         .await
         .map_err(|e| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::StoreUnavailable,
                 format!("cannot reach the cluster's store: {e:#}"),
             )
@@ -79,7 +79,7 @@ impl Node {
         .delete(&format!("{REMOVED}{}", me.peer_id))
         .await
         .map_err(|e| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::StoreUnavailable,
                 format!("cannot reach the cluster's store: {e}"),
             )
@@ -103,7 +103,7 @@ impl Node {
             let _ = StoreState::remove(dir);
             JoinedAs::remove(dir);
             let _ = me.save(dir);
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Internal,
                 format!("cannot record the new cluster membership: {e:#}"),
             ));
@@ -114,7 +114,7 @@ impl Node {
         self.liveness.withdraw().await;
         self.store.switch(cluster_view(&next, req.cluster_id));
         let Some(old) = backend_slot.replace(next) else {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Internal,
                 "the store backend vanished during the join",
             ));
@@ -143,7 +143,7 @@ impl Node {
         peers::get_peer(self.store(), me.peer_id)
             .await?
             .ok_or_else(|| {
-                ApiErr::new(
+                OpError::new(
                     ErrorCode::Internal,
                     "registered, but the peer record is missing",
                 )
@@ -151,10 +151,10 @@ impl Node {
     }
 
     /// `POST /v1/internal/leave` (authenticated with the cluster secret).
-    pub async fn leave(&self, req: LeaveReq) -> Result<(), ApiErr> {
+    pub async fn leave(&self, req: LeaveReq) -> Result<(), OpError> {
         let me = self.identity().peer_id;
         if hosts_bricks(self.store(), me).await? {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 "this node hosts bricks; remove them first",
             ));
@@ -170,7 +170,7 @@ impl Node {
     /// store); returns whether it did. Called when told to leave, and on every change of the
     /// tombstone (the initiator of a removal commits it before telling the node, and may die
     /// in between).
-    pub async fn obey_removal(&self) -> Result<bool, ApiErr> {
+    pub async fn obey_removal(&self) -> Result<bool, OpError> {
         let _once = self.removal.lock().await;
         let me = self.identity().peer_id;
         if self.store().get(&format!("{REMOVED}{me}")).await?.is_none() {
@@ -198,7 +198,7 @@ impl Node {
                     tokio::time::sleep(REMOVAL_GRACE).await;
                 }
                 if let Err(e) = self.obey_removal().await {
-                    tracing::warn!(error = %e.body.message(), "cannot obey this node's removal yet; retrying");
+                    tracing::warn!(error = %e.message, "cannot obey this node's removal yet; retrying");
                 }
             },
         )
@@ -207,7 +207,7 @@ impl Node {
 
     /// Goes back to a fresh single-node state: a new cluster id, no cluster secret, the store
     /// the configuration asks for (a managed node starts a new etcd member of its own).
-    pub(super) async fn reset(&self) -> Result<(), ApiErr> {
+    pub(super) async fn reset(&self) -> Result<(), OpError> {
         let mut backend_slot = self.backend.lock().await;
         let dir = self.config.localstatedir.clone();
         let me = self.identity();
@@ -224,7 +224,7 @@ impl Node {
         // of a member whose start was cut short (the state does not say member then).
         let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
         let fail = |e: anyhow::Error| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::Internal,
                 format!("cannot reset this node: {e:#}"),
             )
@@ -269,24 +269,24 @@ impl Node {
     }
 
     /// Whether `given` is this node's join token (always, with `peer-join = "open"`).
-    pub(super) fn check_join_token(&self, given: Option<&str>) -> Result<(), ApiErr> {
+    pub(super) fn check_join_token(&self, given: Option<&str>) -> Result<(), OpError> {
         if self.config.peer_join == PeerJoin::Open {
             return Ok(());
         }
         let path = self.config.join_token_file();
         let expected = gd_auth::read_secret(&path).map_err(|e| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::Internal,
                 format!("cannot read this node's join token {}: {e}", path.display()),
             )
         })?;
         match given {
             Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
-            Some(_) => Err(ApiErr::new(
+            Some(_) => Err(OpError::new(
                 ErrorCode::Unauthorized,
                 "the join token is not this node's (glustercli peer token on it shows it)",
             )),
-            None => Err(ApiErr::new(
+            None => Err(OpError::new(
                 ErrorCode::Unauthorized,
                 "this node joins a cluster only when shown its join token: run glustercli peer token \
                  on it and pass the token with peer add --token",
@@ -295,10 +295,10 @@ impl Node {
     }
 
     /// This node's join token, created when missing.
-    pub fn join_token(&self) -> Result<String, ApiErr> {
+    pub fn join_token(&self) -> Result<String, OpError> {
         let path = self.config.join_token_file();
         gd_auth::load_or_create_secret(&path).map_err(|e| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::Internal,
                 format!(
                     "cannot read or create the join token {}: {e}",
@@ -339,7 +339,7 @@ impl Node {
             match self.addresses.learn(ip) {
                 Ok(true) => {
                     if let Err(e) = self.readvertise().await {
-                        tracing::warn!(error = %e.body.message(), "cannot publish this node's new address yet");
+                        tracing::warn!(error = %e.message, "cannot publish this node's new address yet");
                     }
                 }
                 Ok(false) => {}
@@ -354,7 +354,7 @@ impl Node {
     /// Publishes this node's addresses after it learned a new one: its peer record and, when
     /// it runs an etcd member, the member's URLs (in etcd and in its records), so the next
     /// joiner is told an endpoint it can reach.
-    pub(super) async fn readvertise(&self) -> Result<(), ApiErr> {
+    pub(super) async fn readvertise(&self) -> Result<(), OpError> {
         let removed = format!("{REMOVED}{}", self.identity().peer_id);
         peers::upsert_self(self.store(), self.self_record(), &removed).await?;
         let Some(etcd) = self.etcd_client().await else {

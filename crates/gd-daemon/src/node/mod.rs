@@ -33,6 +33,7 @@ use gd_api::{
     ErrorCode, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq,
     internal::{JoinReq, LeaveReq, StoreKind},
 };
+use gd_core::OpError;
 use gd_core::failpoint;
 use gd_core::keys::{BRICKS, PEERS, REMOVED, STORE_MEMBERS, VOLUMES};
 use gd_store::{
@@ -52,7 +53,6 @@ use crate::{
     membership::{self, MemberRecord, Role},
     peer_client::{PeerCallError, PeerClient, normalize_address},
     peers::{self, PeerRecord, ZONE_KEY, peer_key},
-    rest::ApiErr,
     store::{Backend, EtcdRunner, MemberRunner, StoreState, member_data_dir, open_backend},
 };
 
@@ -317,9 +317,9 @@ impl Node {
                     reason: "the tombstone went while registering; registering again".into(),
                 }),
                 Err(e) => {
-                    tracing::error!(error = %e.body.message(), "cannot reset after removal; retrying");
+                    tracing::error!(error = %e.message, "cannot reset after removal; retrying");
                     Err(StoreError::Unavailable {
-                        reason: format!("reset after removal failed: {}", e.body.message()),
+                        reason: format!("reset after removal failed: {}", e.message),
                     })
                 }
             };
@@ -428,10 +428,10 @@ impl Node {
     // ---- helpers ----
 
     /// The kind of store and endpoints a joining node must use.
-    async fn store_for_joiners(&self) -> Result<(StoreKind, Vec<String>), ApiErr> {
+    async fn store_for_joiners(&self) -> Result<(StoreKind, Vec<String>), OpError> {
         let backend = self.backend.lock().await;
         let Some(b) = backend.as_ref() else {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::StoreUnavailable,
                 "this node is shutting down",
             ));
@@ -454,7 +454,7 @@ impl Node {
                     .map(|m| m.map(|m| m.client_url))
                     .collect::<Result<Vec<_>, _>>()?;
                 if endpoints.is_empty() {
-                    return Err(ApiErr::new(
+                    return Err(OpError::new(
                         ErrorCode::StoreUnavailable,
                         "the cluster's etcd members are not registered yet; retry",
                     ));
@@ -464,13 +464,13 @@ impl Node {
         }
     }
 
-    fn ensure_cluster_secret(&self) -> Result<String, ApiErr> {
+    fn ensure_cluster_secret(&self) -> Result<String, OpError> {
         if let Some(s) = self.cluster_secret() {
             return Ok(s);
         }
         let s = gd_auth::generate_secret();
         cluster_secret::save(&self.config.localstatedir, &s).map_err(|e| {
-            ApiErr::new(
+            OpError::new(
                 ErrorCode::Internal,
                 format!("cannot save the cluster secret: {e:#}"),
             )
@@ -484,21 +484,21 @@ impl Node {
 
     /// Takes the lock of one object (`peer/<id>`, `volume/<name>`…) on this node's lease, or
     /// answers at once with "operation in progress" naming the holder.
-    async fn lock_object(&self, name: &str, holder: &str) -> Result<lock::LockGuard, ApiErr> {
+    async fn lock_object(&self, name: &str, holder: &str) -> Result<lock::LockGuard, OpError> {
         let lease = self.lease().await?;
         lock::try_lock(&self.store.current(), name, lease, holder)
             .await?
-            .map_err(|held| ApiErr::new(ErrorCode::OperationInProgress, held.to_string()))
+            .map_err(|held| OpError::new(ErrorCode::OperationInProgress, held.to_string()))
     }
 
     /// This node's published lease (what its locks and transactions are bound to), waiting
     /// at most 2 s for it.
-    pub async fn lease(&self) -> Result<gd_store::LeaseId, ApiErr> {
+    pub async fn lease(&self) -> Result<gd_store::LeaseId, OpError> {
         self.liveness
             .wait_published(Duration::from_secs(2))
             .await
             .ok_or_else(|| {
-                ApiErr::new(
+                OpError::new(
                     ErrorCode::StoreUnavailable,
                     "this node is not live in the store yet (store unreachable?)",
                 )
@@ -506,17 +506,17 @@ impl Node {
     }
 
     /// A node is alone when its store holds no other peer and no volume.
-    async fn ensure_alone(&self) -> Result<(), ApiErr> {
+    async fn ensure_alone(&self) -> Result<(), OpError> {
         let me = self.identity().peer_id;
         let peers = self.store().range(PEERS, 2).await?;
         if peers.kvs.iter().any(|kv| kv.key != peer_key(me)) {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 "this node is part of another cluster (it has peers)",
             ));
         }
         if !self.store().range(VOLUMES, 1).await?.kvs.is_empty() {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 "this node has volumes; it cannot join another cluster",
             ));
@@ -559,12 +559,12 @@ async fn hosts_bricks(store: &dyn Store, id: Uuid) -> Result<bool, StoreError> {
         .is_empty())
 }
 
-fn invalid(msg: impl Into<String>) -> ApiErr {
-    ApiErr::new(ErrorCode::InvalidRequest, msg)
+fn invalid(msg: impl Into<String>) -> OpError {
+    OpError::new(ErrorCode::InvalidRequest, msg)
 }
 
-fn peer_not_found(id: Uuid) -> ApiErr {
-    ApiErr::new(ErrorCode::NotFound, format!("peer {id} not found"))
+fn peer_not_found(id: Uuid) -> OpError {
+    OpError::new(ErrorCode::NotFound, format!("peer {id} not found"))
         .field("peer-id", id.to_string())
 }
 
@@ -573,7 +573,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn join_refused(e: PeerCallError) -> ApiErr {
+fn join_refused(e: PeerCallError) -> OpError {
     let code = match &e {
         PeerCallError::Unreachable { .. } => ErrorCode::InvalidRequest,
         // The new node wants its join token: the request lacks what the user must give.
@@ -581,11 +581,11 @@ fn join_refused(e: PeerCallError) -> ApiErr {
         PeerCallError::Refused { status, .. } if *status == 409 => ErrorCode::Conflict,
         _ => ErrorCode::Generic,
     };
-    ApiErr::new(code, format!("cannot add the peer: {e}"))
+    OpError::new(code, format!("cannot add the peer: {e}"))
 }
 
 /// GD2's metadata rules: `_` keys are reserved, keys non-empty, total size bounded.
-fn check_metadata(md: &BTreeMap<String, String>, zone: Option<&str>) -> Result<(), ApiErr> {
+fn check_metadata(md: &BTreeMap<String, String>, zone: Option<&str>) -> Result<(), OpError> {
     for k in md.keys() {
         if k.starts_with('_') {
             return Err(invalid(format!("metadata key {k:?} is reserved: keys starting with '_' are restricted (use zone for _zone)")).field("key", k.as_str()));
@@ -602,7 +602,7 @@ fn check_metadata(md: &BTreeMap<String, String>, zone: Option<&str>) -> Result<(
     check_metadata_size(md)
 }
 
-fn check_metadata_size(md: &BTreeMap<String, String>) -> Result<(), ApiErr> {
+fn check_metadata_size(md: &BTreeMap<String, String>) -> Result<(), OpError> {
     let size: usize = md
         .iter()
         .filter(|(k, _)| !k.starts_with('_'))

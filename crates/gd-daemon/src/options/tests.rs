@@ -104,14 +104,14 @@ fn shd_volfile(c: &Catalog, v: &VolumeRecord) -> String {
         .unwrap()
 }
 
-fn set(c: &Catalog, v: &mut VolumeRecord, pairs: &[(&str, &str)]) -> Result<Vec<String>, ApiErr> {
+fn set(c: &Catalog, v: &mut VolumeRecord, pairs: &[(&str, &str)]) -> Result<Vec<String>, OpError> {
     let change = c.set(v, &req(pairs), &no_groups)?;
     v.options = change.options;
     Ok(change.keys)
 }
 
-fn code(e: &ApiErr) -> u32 {
-    e.body.errors[0].code
+fn code(e: &OpError) -> u32 {
+    e.body().errors[0].code
 }
 
 #[test]
@@ -240,7 +240,8 @@ fn bad_keys_and_values_are_refused_naming_the_key() {
     let refuse = |pairs: &[(&str, &str)], expect: &str| {
         let e = c.set(&v, &req(pairs), &no_groups).unwrap_err();
         assert_eq!(code(&e), ErrorCode::InvalidRequest.as_u32(), "{pairs:?}");
-        let msg = &e.body.errors[0].message;
+        let body = e.body();
+        let msg = &body.errors[0].message;
         assert!(msg.contains(expect), "{pairs:?}: {msg}");
         msg.clone()
     };
@@ -345,9 +346,9 @@ fn every_builtin_group_is_valid_for_the_installed_glusterfs() {
     let c = &*INSTALLED;
     for g in builtin_groups() {
         c.check_group(&g.options)
-            .unwrap_or_else(|e| panic!("group {}: {:?}", g.name, e.body));
+            .unwrap_or_else(|e| panic!("group {}: {:?}", g.name, e));
         c.set(&rep3(), &req(&[("group", &g.name)]), &|n| builtin_group(n))
-            .unwrap_or_else(|e| panic!("group {}: {:?}", g.name, e.body));
+            .unwrap_or_else(|e| panic!("group {}: {:?}", g.name, e));
     }
 }
 
@@ -441,7 +442,7 @@ fn without_glusterfs_option_operations_are_refused_clearly() {
         c.reset(&v, &[], true, &no_groups).unwrap_err(),
     ] {
         assert_eq!(code(&e), ErrorCode::NotAvailable.as_u32());
-        assert!(e.body.errors[0].message.contains("install"), "{:?}", e.body);
+        assert!(e.body().errors[0].message.contains("install"), "{:?}", e);
     }
     // Volfiles still generate: volgen's own table does not need the xlators.
     assert_eq!(

@@ -277,7 +277,7 @@ mod tests {
     fn an_array_is_no_object() {
         use gd_api::{PeerEditReq, VolCreateReq};
         fn message<T>(r: Result<T, ApiErr>) -> String {
-            r.map(drop).unwrap_err().body.errors[0].message.clone()
+            r.map(drop).unwrap_err().0.message.clone()
         }
         // serde alone reads `[]` as an edit that changes nothing.
         assert!(serde_json::from_str::<PeerEditReq>("[]").is_ok());

@@ -27,7 +27,8 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
-use gd_api::{ErrorCode, ErrorResp};
+use gd_api::ErrorCode;
+use gd_core::OpError;
 use gd_store::StoreError;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -50,71 +51,57 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// What handlers share: the node.
 pub type SharedState = Arc<Node>;
 
-/// An error answer: an HTTP status and GD2's error body.
+/// An error answer: an operation's [`OpError`] as HTTP, its code's status and GD2's error
+/// body. This is the one place where an error becomes a status.
 ///
-/// Also the answer of an operation still running when its request stops waiting (`202
-/// Accepted` with the transaction, [`ApiErr::accepted`]): not an error, but like one it ends
-/// the handler early, whatever the handler's success type.
+/// Also the answer of an operation still running when its request stops waiting
+/// ([`OpError::still_running`]): `202 Accepted` with the transaction and its address.
 #[derive(Debug)]
-pub struct ApiErr {
-    pub status: StatusCode,
-    pub body: ErrorResp,
-    pending: Option<Box<gd_api::Transaction>>,
-}
+pub struct ApiErr(pub OpError);
 
 impl ApiErr {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        let status =
-            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self {
-            status,
-            body: ErrorResp::new(code, message),
-            pending: None,
-        }
+        ApiErr(OpError::new(code, message))
     }
 
-    /// `202 Accepted`: the operation goes on as transaction `txn`, to be followed at
-    /// `/v1/transactions/{id}`.
-    pub fn accepted(txn: gd_api::Transaction) -> Self {
-        Self {
-            status: StatusCode::ACCEPTED,
-            body: ErrorResp { errors: vec![] },
-            pending: Some(Box::new(txn)),
-        }
+    pub fn field(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        ApiErr(self.0.field(key, value))
     }
 
-    pub fn field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.body = self.body.with_field(key, value);
-        self
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        if self.0.pending().is_some() {
+            return StatusCode::ACCEPTED;
+        }
+        StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
-        match self.pending {
+        let status = self.status();
+        match self.0.pending() {
             Some(txn) => {
                 let mut headers = HeaderMap::new();
                 if let Ok(v) = HeaderValue::from_str(&format!("/v1/transactions/{}", txn.id)) {
                     headers.insert(axum::http::header::LOCATION, v);
                 }
-                (StatusCode::ACCEPTED, headers, Json(*txn)).into_response()
+                (status, headers, Json(txn)).into_response()
             }
-            None => (self.status, Json(self.body)).into_response(),
+            None => (status, Json(self.0.body())).into_response(),
         }
+    }
+}
+
+impl From<OpError> for ApiErr {
+    fn from(e: OpError) -> Self {
+        ApiErr(e)
     }
 }
 
 impl From<StoreError> for ApiErr {
     fn from(e: StoreError) -> Self {
-        let code = if e.retryable() {
-            ErrorCode::StoreUnavailable
-        } else {
-            ErrorCode::Internal
-        };
-        if code == ErrorCode::Internal {
-            tracing::error!(error = %e, "store error");
-        }
-        ApiErr::new(code, e.to_string())
+        ApiErr(e.into())
     }
 }
 

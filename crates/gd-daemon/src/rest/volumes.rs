@@ -249,7 +249,7 @@ async fn get_volume(
     volumes::check_name(&volname)?;
     match volumes::get_volume(node.store.as_ref(), &volname).await? {
         Some(v) => Ok(Json(v.to_api())),
-        None => Err(volumes::not_found(&volname).field("name", volname.as_str())),
+        None => Err(volumes::not_found(&volname).into()),
     }
 }
 

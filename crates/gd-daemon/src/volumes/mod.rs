@@ -42,6 +42,7 @@ use async_trait::async_trait;
 use gd_api::{
     BrickInfo, BrickKind, BrickReq, ErrorCode, SubvolInfo, SubvolType, VolCreateReq, VolumeInfo,
 };
+use gd_core::OpError;
 use gd_core::keys::{BRICKS, VOLUME_LOCK, VOLUMES};
 use gd_core::txn::{Call, DuplicateStep, Engine, Registry, Step, StepError, Transaction};
 use gd_store::{
@@ -56,7 +57,6 @@ use uuid::Uuid;
 use crate::{
     node::Node,
     peers,
-    rest::ApiErr,
     transactions::{engine, run},
 };
 
@@ -290,7 +290,7 @@ pub async fn list_volumes(store: &dyn Store) -> Result<Vec<VolumeRecord>, StoreE
 // ---- create ----
 
 /// Checks a volume name (GD2's rule, `gd_api::check_volume_name`).
-pub fn check_name(name: &str) -> Result<(), ApiErr> {
+pub fn check_name(name: &str) -> Result<(), OpError> {
     gd_api::check_volume_name(name).map_err(|m| invalid(m).field("name", name))
 }
 
@@ -317,11 +317,11 @@ impl BrickArgs {
 }
 
 /// `POST /v1/volumes`.
-pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo, ApiErr> {
+pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo, OpError> {
     let engine = engine(node)?;
     let vol = plan_volume(node, &req).await?;
     if get_volume(node.store.as_ref(), &vol.name).await?.is_some() {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::Conflict,
             format!("volume {} already exists", vol.name),
         )
@@ -350,14 +350,14 @@ pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo,
 }
 
 /// `DELETE /v1/volumes/{name}`. Returns what the nodes had to force (processes killed).
-pub async fn delete_volume(node: &Node, name: &str) -> Result<Vec<String>, ApiErr> {
+pub async fn delete_volume(node: &Node, name: &str) -> Result<Vec<String>, OpError> {
     check_name(name)?;
     let engine = engine(node)?;
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?;
     if vol.state == VolumeState::Started {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::Conflict,
             format!("volume {name} is started; stop it before deleting it"),
         ));
@@ -382,7 +382,7 @@ const PROCESS_STEP_TIMEOUT: Duration =
 
 /// Refuses an operation that must confirm something on every brick node of `vol` while one
 /// of them is offline: its step would wait for that node until its bound and then fail.
-async fn require_online(node: &Node, vol: &VolumeRecord, done: &str) -> Result<(), ApiErr> {
+async fn require_online(node: &Node, vol: &VolumeRecord, done: &str) -> Result<(), OpError> {
     let mut down = vec![];
     for id in vol.brick_nodes() {
         match peers::get_peer(node.store.as_ref(), id).await? {
@@ -393,7 +393,7 @@ async fn require_online(node: &Node, vol: &VolumeRecord, done: &str) -> Result<(
     }
     match down.len() {
         0 => Ok(()),
-        n => Err(ApiErr::new(
+        n => Err(OpError::new(
             ErrorCode::Conflict,
             format!(
                 "volume {} cannot be {done}: {} {} offline, so nothing can confirm that the volume's processes there are gone",
@@ -422,13 +422,13 @@ pub async fn node_label(store: &dyn Store, id: Uuid) -> String {
     }
 }
 
-fn invalid(msg: impl Into<String>) -> ApiErr {
-    ApiErr::new(ErrorCode::InvalidRequest, msg)
+fn invalid(msg: impl Into<String>) -> OpError {
+    OpError::new(ErrorCode::InvalidRequest, msg)
 }
 
 /// The answer about a volume that does not exist (404, its name as a field).
-pub fn not_found(name: &str) -> ApiErr {
-    ApiErr::new(ErrorCode::NotFound, format!("volume {name} not found")).field("name", name)
+pub fn not_found(name: &str) -> OpError {
+    OpError::new(ErrorCode::NotFound, format!("volume {name} not found")).field("name", name)
 }
 
 /// The name of every step of every transaction: the steps every node registers

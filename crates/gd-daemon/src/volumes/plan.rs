@@ -3,7 +3,7 @@
 use super::*;
 
 /// Checks a create request and lays the volume out, without changing anything.
-pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<VolumeRecord, ApiErr> {
+pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<VolumeRecord, OpError> {
     check_name(&req.name)?;
     if let Some(t) = &req.transport
         && t != "tcp"
@@ -53,7 +53,7 @@ pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<Volum
             }
         }
     }
-    let resolve = |b: &BrickReq| -> Result<(Uuid, String), ApiErr> {
+    let resolve = |b: &BrickReq| -> Result<(Uuid, String), OpError> {
         let given = b.host.as_deref().map(|h| h.trim_matches(['[', ']']));
         let found = match (&b.peerid, given) {
             (Some(id), _) => peers.iter().find(|p| p.id == *id),
@@ -89,7 +89,7 @@ pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<Volum
             .field("path", b.path.as_str())
         })?;
         if !p.online {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 format!("brick {}: peer {} is offline", b.path, p.id),
             )
@@ -342,7 +342,7 @@ pub(super) fn host_of(addr: &str) -> &str {
 
 /// An absolute, normalised path without `.`/`..` parts, that volgen can put in a volfile
 /// (`gd_volgen::check_brick_path`, the rule the volume's bricks will be started under).
-pub(super) fn clean_path(p: &str) -> Result<String, ApiErr> {
+pub(super) fn clean_path(p: &str) -> Result<String, OpError> {
     gd_volgen::check_brick_path(p).map_err(|e| invalid(e.to_string()).field("path", p))?;
     let bad = |why: &str| invalid(format!("brick path {p:?}: {why}")).field("path", p);
     let mut parts = vec![];

@@ -5,14 +5,14 @@ use super::*;
 /// `POST /v1/volumes/{name}/start`: records the volume as started, then waits until every
 /// brick node runs and has signed in its bricks; undone (bricks stopped, state restored) when
 /// a node cannot.
-pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<VolumeInfo, ApiErr> {
+pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<VolumeInfo, OpError> {
     check_name(name)?;
     let engine = engine(node)?;
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?;
     if vol.state == VolumeState::Started && !force {
-        return Err(ApiErr::new(
+        return Err(OpError::new(
             ErrorCode::Conflict,
             format!("volume {name} is already started"),
         ));
@@ -29,7 +29,7 @@ pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<Volume
 /// `POST /v1/volumes/{name}/stop`: records the volume as stopped, then waits until every
 /// brick node has stopped its bricks and self-heal daemon, and their processes are gone.
 /// Returns the volume and what the nodes had to force (processes killed).
-pub async fn stop_volume(node: &Node, name: &str) -> Result<(VolumeInfo, Vec<String>), ApiErr> {
+pub async fn stop_volume(node: &Node, name: &str) -> Result<(VolumeInfo, Vec<String>), OpError> {
     check_name(name)?;
     let engine = engine(node)?;
     let vol = get_volume(node.store.as_ref(), name)
@@ -38,13 +38,13 @@ pub async fn stop_volume(node: &Node, name: &str) -> Result<(VolumeInfo, Vec<Str
     match vol.state {
         VolumeState::Started => {}
         VolumeState::Stopped => {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 format!("volume {name} is already stopped"),
             ));
         }
         VolumeState::Created => {
-            return Err(ApiErr::new(
+            return Err(OpError::new(
                 ErrorCode::Conflict,
                 format!("volume {name} was never started"),
             ));

@@ -208,8 +208,9 @@ fn protected_directories_are_refused_whatever_the_path_says() {
 fn brick_paths_follow_volgens_rule() {
     for (path, character) in [("/b 1", "a blank (' ')"), ("/b#1", "'#'"), ("/b`1`", "'`'")] {
         let e = clean_path(path).unwrap_err();
-        assert_eq!(e.status, 400);
-        let err = &e.body.errors[0];
+        assert_eq!(e.code.http_status(), 400);
+        let body = e.body();
+        let err = &body.errors[0];
         assert!(
             err.message
                 .starts_with(&format!("brick path {path:?} contains {character};")),
@@ -221,8 +222,6 @@ fn brick_paths_follow_volgens_rule() {
     assert!(
         clean_path(&format!("/{}", "x".repeat(4095)))
             .unwrap_err()
-            .body
-            .errors[0]
             .message
             .contains("the limit is 4095 bytes")
     );
