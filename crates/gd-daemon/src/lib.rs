@@ -7,6 +7,8 @@
 pub mod address;
 pub mod bricks;
 pub mod config;
+pub mod feature;
+pub mod features;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod identity;
@@ -126,14 +128,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         cancel.clone(),
     ));
 
-    let app = rest::router(node.clone());
-    let (server, rpc) = serve(listener, app, &config, cancel.clone()).await?;
-    // The volume layer: volfiles for GETSPEC, the transaction engine (participant and cleanup
-    // leader) and the brick reconciler, which reads the port map the sign-ins fill.
-    rpc.set_volfile_source(std::sync::Arc::new(volfiles::StoreVolfiles {
-        node: node.clone(),
-    }));
-    let background = volumes::spawn_background(node.clone(), rpc, cancel.clone())?;
+    // The features, and what they run on: the transaction engine with their steps and the
+    // reconciler, which reads the port map the bricks' sign-ins fill.
+    let features = features::all();
+    let rpc = sunrpc::SunRpcServer::default();
+    let cluster = feature::Cluster::assemble(node.clone(), rpc.clone(), &features)?;
+    let app = rest::router(cluster.clone(), &features);
+    let server = serve(listener, app, &config, rpc, cancel.clone()).await?;
+    let background = cluster.spawn(&features, &cancel);
     tracing::info!(address = %config.client_addr, tls = config.cert_file.is_some(), "serving the REST API");
 
     wait_for_signal().await;
@@ -163,16 +165,17 @@ type ServerTask = tokio::task::JoinHandle<std::io::Result<()>>;
 /// unix socket `<rundir>/glusterd2.socket`, until `cancel`.
 ///
 /// Returns the server task (it ends once every connection is closed after `cancel`; bound
-/// the wait) and the SunRPC server's handle, through which the volume layer sets the volfile
-/// source ([`sunrpc::SunRpcServer::set_volfile_source`]), reads the brick port map
-/// ([`sunrpc::SunRpcServer::portmap`]) and notifies clients of volfile changes
+/// the wait). The SunRPC server `rpc` is the handle through which the volume feature sets the
+/// volfile source ([`sunrpc::SunRpcServer::set_volfile_source`]), the reconciler reads the
+/// brick port map ([`sunrpc::SunRpcServer::portmap`]) and clients are told of volfile changes
 /// ([`sunrpc::SunRpcServer::notify_fetchspec`]).
 async fn serve(
     listener: std::net::TcpListener,
     app: axum::Router,
     config: &Config,
+    rpc: sunrpc::SunRpcServer,
     cancel: CancellationToken,
-) -> anyhow::Result<(ServerTask, sunrpc::SunRpcServer)> {
+) -> anyhow::Result<ServerTask> {
     let tls = match (&config.cert_file, &config.key_file) {
         (Some(cert), Some(key)) => Some(
             axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -187,15 +190,13 @@ async fn serve(
         ),
         _ => None,
     };
-    let rpc = sunrpc::SunRpcServer::default();
     let listeners = sunrpc::listener::Listeners {
         tcp: listener,
         app,
         tls,
         unix_path: config.rundir.join(sunrpc::UNIX_SOCKET_NAME),
     };
-    let task = sunrpc::spawn_listeners(listeners, rpc.clone(), cancel)?;
-    Ok((task, rpc))
+    sunrpc::spawn_listeners(listeners, rpc, cancel)
 }
 
 async fn wait_for_signal() {

@@ -16,34 +16,20 @@ use gd_api::{ErrorCode, TxnState};
 use gd_core::keys::VOLUME_LOCK;
 use gd_core::txn::{Engine, Note, Transaction, TxnError, TxnResult, TxnStatus};
 use gd_store::Store;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{node::Node, volumes::node_label};
+use crate::{feature::Cluster, volumes::node_label};
 use gd_core::OpError;
 
 /// How long a request waits for its transaction to end before answering `202 Accepted`.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(20);
 
-/// This node's transaction engine.
-pub fn engine(node: &Node) -> Result<Arc<Engine>, OpError> {
-    node.txn_engine().ok_or_else(|| {
-        OpError::new(
-            ErrorCode::StoreUnavailable,
-            "the transaction engine is not running yet",
-        )
-    })
-}
-
 /// Runs a transaction through this node's engine; returns the nodes' notes ("on <node>:
 /// <note>"), its error as one sentence, or — still running after [`ANSWER_WAIT`] — the
-/// `202 Accepted` answer.
-pub async fn run_txn(node: &Node, txn: Transaction) -> Result<Vec<String>, OpError> {
-    let engine = engine(node)?;
-    run(node, &engine, txn).await
-}
-
-/// [`run_txn`] with the engine at hand.
-pub async fn run(node: &Node, engine: &Engine, txn: Transaction) -> Result<Vec<String>, OpError> {
+/// transaction to follow ([`OpError::still_running`]).
+pub async fn run(cx: &Cluster, txn: Transaction) -> Result<Vec<String>, OpError> {
+    let (node, engine) = (&cx.node, &cx.engine);
     let operation = txn.operation.clone();
     let resource = txn
         .locks
@@ -248,6 +234,30 @@ fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -
         ),
         TxnError::Invalid(m) => OpError::new(ErrorCode::Internal, m),
         TxnError::Store(s) => s.into(),
+    }
+}
+
+/// Ends the transactions this node started before it restarted (their coordinator died with
+/// the old process), retrying until the store answers.
+pub async fn recover_own(engine: Arc<Engine>, cancel: CancellationToken) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match engine.recover_own().await {
+            Ok(0) => return,
+            Ok(n) => {
+                tracing::info!(
+                    count = n,
+                    "ended the transactions this node left when it stopped"
+                );
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot look for abandoned transactions yet"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
+    feature::Cluster,
     node::Node,
     options::{self, OPTIONS_PER_REQUEST_MAX},
     volumes::{self, VolumeRecord},
@@ -46,22 +47,28 @@ const GROUPS_MAX: usize = 256;
 // ---- volume options ----
 
 /// `POST /v1/volumes/{name}/options`.
-pub async fn set(node: &Node, name: &str, req: VolOptionReq) -> Result<VolumeInfo, OpError> {
+pub async fn set(cx: &Cluster, name: &str, req: VolOptionReq) -> Result<VolumeInfo, OpError> {
     volumes::check_name(name)?;
+    let node = &cx.node;
     let vol = volume(node, name).await?;
     let groups = group_map(node.store.as_ref()).await?;
     let change = options::catalog().set(&vol, &req.options, &|g| groups.get(g).cloned())?;
-    swap(node, &vol, change.options, "set").await
+    swap(cx, &vol, change.options, "set").await
 }
 
 /// `DELETE /v1/volumes/{name}/options`.
-pub async fn reset(node: &Node, name: &str, req: VolOptionResetReq) -> Result<VolumeInfo, OpError> {
+pub async fn reset(
+    cx: &Cluster,
+    name: &str,
+    req: VolOptionResetReq,
+) -> Result<VolumeInfo, OpError> {
     volumes::check_name(name)?;
+    let node = &cx.node;
     let vol = volume(node, name).await?;
     let groups = group_map(node.store.as_ref()).await?;
     let after =
         options::catalog().reset(&vol, &req.options, req.all, &|g| groups.get(g).cloned())?;
-    swap(node, &vol, after, "reset").await
+    swap(cx, &vol, after, "reset").await
 }
 
 /// `GET /v1/volumes/{name}/options`.
@@ -95,7 +102,7 @@ pub(crate) struct SwapArgs {
 }
 
 async fn swap(
-    node: &Node,
+    cx: &Cluster,
     vol: &VolumeRecord,
     after: BTreeMap<String, String>,
     verb: &str,
@@ -103,6 +110,7 @@ async fn swap(
     if after == vol.options {
         return Ok(vol.to_api());
     }
+    let node = &cx.node;
     let args = SwapArgs {
         volume: vol.name.clone(),
         volume_id: vol.id,
@@ -123,7 +131,7 @@ async fn swap(
         steps,
     };
     // What the pass had to force (a self-heal daemon killed) is in the nodes' logs.
-    crate::transactions::run_txn(node, txn).await?;
+    crate::transactions::run(cx, txn).await?;
     Ok(volume(node, &vol.name).await?.to_api())
 }
 

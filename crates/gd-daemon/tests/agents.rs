@@ -187,5 +187,11 @@ async fn every_listed_step_has_a_handler() {
     let node = Node::assemble(config, identity, None, backend, runner).unwrap();
     let mut listed = gd_daemon::volumes::STEPS.to_vec();
     listed.sort_unstable();
-    assert_eq!(gd_daemon::volumes::registry(&node).unwrap().names(), listed);
+    let cluster = gd_daemon::feature::Cluster::assemble(
+        node,
+        gd_daemon::sunrpc::SunRpcServer::default(),
+        &gd_daemon::features::all(),
+    )
+    .unwrap();
+    assert_eq!(cluster.engine.steps(), listed);
 }

@@ -309,6 +309,11 @@ impl Engine {
         })
     }
 
+    /// The names of the steps this engine runs, sorted.
+    pub fn steps(&self) -> Vec<&'static str> {
+        self.registry.names()
+    }
+
     // ---- initiator ----
 
     /// Runs a transaction to the end: takes its locks (bound to `lease`), records it, drives

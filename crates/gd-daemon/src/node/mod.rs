@@ -95,10 +95,6 @@ pub struct Node {
     peers: PeerClient,
     /// Starts etcd members (a fake in simulations).
     runner: Arc<dyn MemberRunner>,
-    /// The transaction engine, once the volume layer has started it.
-    txn: std::sync::OnceLock<Arc<gd_core::txn::Engine>>,
-    /// The brick reconciler, once the volume layer has started it.
-    reconciler: std::sync::OnceLock<Arc<crate::reconcile::Reconciler>>,
     /// Held while obeying a removal, so that the leave call and the tombstone watch reset
     /// the node once.
     removal: Mutex<()>,
@@ -161,8 +157,6 @@ impl Node {
             liveness,
             peers: PeerClient::new(config.cert_file.is_some()),
             runner,
-            txn: std::sync::OnceLock::new(),
-            reconciler: std::sync::OnceLock::new(),
             removal: Mutex::new(()),
             config,
         }))
@@ -242,26 +236,6 @@ impl Node {
         }
         let _ = std::fs::remove_dir_all(member_data_dir(&self.config));
         true
-    }
-
-    /// The transaction engine, when running.
-    pub fn txn_engine(&self) -> Option<Arc<gd_core::txn::Engine>> {
-        self.txn.get().cloned()
-    }
-
-    /// The brick reconciler, when running.
-    pub fn reconciler(&self) -> Option<Arc<crate::reconcile::Reconciler>> {
-        self.reconciler.get().cloned()
-    }
-
-    /// Installs the brick reconciler (once).
-    pub fn set_reconciler(&self, r: Arc<crate::reconcile::Reconciler>) {
-        let _ = self.reconciler.set(r);
-    }
-
-    /// Installs the transaction engine (once).
-    pub fn set_txn_engine(&self, engine: Arc<gd_core::txn::Engine>) {
-        let _ = self.txn.set(engine);
     }
 
     pub fn identity(&self) -> Identity {

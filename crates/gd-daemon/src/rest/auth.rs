@@ -8,6 +8,8 @@
 //! Every token lives at most `token-max-lifetime` (configured, 24 h by default), whoever
 //! signed it.
 
+use std::sync::Arc;
+
 use axum::{
     extract::{Request, State},
     http::header::AUTHORIZATION,
@@ -16,7 +18,8 @@ use axum::{
 };
 use gd_api::ErrorCode;
 
-use super::{ApiErr, SharedState};
+use super::ApiErr;
+use crate::node::Node;
 
 /// Paths served without a token.
 const OPEN_PATHS: [&str; 4] = ["/ping", "/version", "/endpoints", "/v1/openapi.json"];
@@ -26,7 +29,7 @@ const INTERNAL_PREFIX: &str = "/v1/internal/";
 const OPEN_INTERNAL_PATHS: [&str; 1] = ["/v1/internal/join"];
 
 pub(super) async fn require_token(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     req: Request,
     next: Next,
 ) -> Response {

@@ -1,6 +1,8 @@
 //! `/v1/internal/`: node-to-node calls (see `crate::peer_client`). Not in the OpenAPI
 //! document: only glusterd2 daemons call these.
 
+use std::sync::Arc;
+
 use axum::{Json, Router, extract::State, routing::post};
 use gd_api::{
     Peer,
@@ -8,6 +10,7 @@ use gd_api::{
 };
 
 use super::{ApiResult, SharedState, json_body::JsonBody};
+use crate::node::Node;
 
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
@@ -16,14 +19,14 @@ pub(super) fn routes() -> Router<SharedState> {
 }
 
 async fn join(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<JoinReq>,
 ) -> ApiResult<Json<Peer>> {
     Ok(Json(node.join(req).await?))
 }
 
 async fn leave(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<LeaveReq>,
 ) -> ApiResult<Json<serde_json::Value>> {
     node.leave(req).await?;

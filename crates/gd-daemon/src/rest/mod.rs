@@ -41,15 +41,19 @@ use utoipa::{
 };
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::node::Node;
+use crate::{
+    feature::{Cluster, Feature},
+    node::Node,
+};
 
 /// The largest request body accepted.
 pub const BODY_BYTES_MAX: usize = 1 << 20;
 /// The longest a request may take before it is answered with 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What handlers share: the node.
-pub type SharedState = Arc<Node>;
+/// What handlers share: the node at work (a handler that needs only the node takes
+/// `State<Arc<Node>>`).
+pub type SharedState = Cluster;
 
 /// An error answer: an operation's [`OpError`] as HTTP, its code's status and GD2's error
 /// body. This is the one place where an error becomes a status.
@@ -174,18 +178,26 @@ impl Modify for BearerAuth {
     }
 }
 
-fn api_router() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The node's own routes, then every feature's.
+fn api_router(features: &[Box<dyn Feature>]) -> OpenApiRouter<SharedState> {
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(meta::routes())
         .merge(peers::routes())
-        .merge(volumes::routes())
-        .merge(options::routes())
-        .merge(transactions::routes())
+        .merge(transactions::routes());
+    for f in features {
+        router = router.merge(f.routes());
+    }
+    router
+}
+
+/// The routes of the volume feature: volumes, their options, option groups, cluster options.
+pub fn volume_routes() -> OpenApiRouter<SharedState> {
+    volumes::routes().merge(options::routes())
 }
 
 /// The OpenAPI document of every route the daemon serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented(api_router().split_for_parts().1)
+    documented(api_router(&crate::features::all()).split_for_parts().1)
 }
 
 /// The document as OpenAPI spells paths: axum's catch-all `{*key}` is the template `{key}`.
@@ -208,8 +220,8 @@ fn documented(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 }
 
 /// The whole HTTP service.
-pub fn router(state: SharedState) -> Router {
-    let (routes, api) = api_router().split_for_parts();
+pub fn router(state: SharedState, features: &[Box<dyn Feature>]) -> Router {
+    let (routes, api) = api_router(features).split_for_parts();
     let api = Arc::new(documented(api));
     let request_id = HeaderName::from_static("x-request-id");
     let routes = routes
@@ -220,11 +232,11 @@ pub fn router(state: SharedState) -> Router {
     json_body::limit_bodies(routes)
         .layer(middleware::from_fn(bounded))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.node.clone(),
             auth::require_token,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.node.clone(),
             identity_headers,
         ))
         .layer(CatchPanicLayer::custom(|_| {
@@ -270,7 +282,7 @@ pub const STALE_HEADER: &str = "x-gluster-stale-revision";
 /// GD2's `X-Gluster-Peer-Id` and `X-Gluster-Cluster-Id` on every response, and the staleness
 /// mark ([`STALE_HEADER`] and a `Warning`) when a read was answered from the local cache.
 async fn identity_headers(
-    axum::extract::State(state): axum::extract::State<SharedState>,
+    axum::extract::State(state): axum::extract::State<Arc<Node>>,
     req: Request,
     next: Next,
 ) -> Response {

@@ -1,5 +1,7 @@
 //! Volume options, option groups and cluster options.
 
+use std::sync::Arc;
+
 use axum::{
     Json,
     extract::{Path, State},
@@ -13,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiResult, SharedState, json_body::JsonBody};
 use crate::volume_options;
+use crate::{feature::Cluster, node::Node};
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -42,11 +45,11 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     security(("bearer" = [])),
 )]
 async fn set_options(
-    State(node): State<SharedState>,
+    State(cx): State<Cluster>,
     Path(volname): Path<String>,
     JsonBody(req): JsonBody<VolOptionReq>,
 ) -> ApiResult<Json<VolumeInfo>> {
-    Ok(Json(volume_options::set(&node, &volname, req).await?))
+    Ok(Json(volume_options::set(&cx, &volname, req).await?))
 }
 
 /// Reset options of a volume (some, or all back to what a new volume has).
@@ -67,11 +70,11 @@ async fn set_options(
     security(("bearer" = [])),
 )]
 async fn reset_options(
-    State(node): State<SharedState>,
+    State(cx): State<Cluster>,
     Path(volname): Path<String>,
     JsonBody(req): JsonBody<VolOptionResetReq>,
 ) -> ApiResult<Json<VolumeInfo>> {
-    Ok(Json(volume_options::reset(&node, &volname, req).await?))
+    Ok(Json(volume_options::reset(&cx, &volname, req).await?))
 }
 
 /// Every option of every installed xlator, with this volume's value.
@@ -86,7 +89,7 @@ async fn reset_options(
     security(("bearer" = [])),
 )]
 async fn list_options(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path(volname): Path<String>,
 ) -> ApiResult<Json<Vec<VolumeOptionGetResp>>> {
     Ok(Json(volume_options::list(&node, &volname).await?))
@@ -108,7 +111,7 @@ async fn list_options(
     security(("bearer" = [])),
 )]
 async fn get_option(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path((volname, key)): Path<(String, String)>,
 ) -> ApiResult<Json<VolumeOptionGetResp>> {
     Ok(Json(volume_options::get(&node, &volname, &key).await?))
@@ -123,7 +126,7 @@ async fn get_option(
     ),
     security(("bearer" = [])),
 )]
-async fn list_groups(State(node): State<SharedState>) -> ApiResult<Json<Vec<OptionGroup>>> {
+async fn list_groups(State(node): State<Arc<Node>>) -> ApiResult<Json<Vec<OptionGroup>>> {
     Ok(Json(
         volume_options::list_groups(node.store.as_ref()).await?,
     ))
@@ -142,7 +145,7 @@ async fn list_groups(State(node): State<SharedState>) -> ApiResult<Json<Vec<Opti
     security(("bearer" = [])),
 )]
 async fn create_group(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<OptionGroupReq>,
 ) -> ApiResult<(StatusCode, Json<OptionGroup>)> {
     Ok((
@@ -165,7 +168,7 @@ async fn create_group(
     security(("bearer" = [])),
 )]
 async fn delete_group(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path(groupname): Path<String>,
 ) -> ApiResult<StatusCode> {
     volume_options::delete_group(&node, &groupname).await?;
@@ -182,7 +185,7 @@ async fn delete_group(
     security(("bearer" = [])),
 )]
 async fn get_cluster_options(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
 ) -> ApiResult<Json<Vec<ClusterOptionGetResp>>> {
     Ok(Json(volume_options::get_cluster_options(&node).await?))
 }
@@ -200,7 +203,7 @@ async fn get_cluster_options(
     security(("bearer" = [])),
 )]
 async fn set_cluster_options(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<ClusterOptionReq>,
 ) -> ApiResult<Json<Vec<ClusterOptionGetResp>>> {
     Ok(Json(volume_options::set_cluster_options(&node, req).await?))

@@ -1,5 +1,7 @@
 //! `/v1/peers`: the storage servers of the cluster.
 
+use std::sync::Arc;
+
 use axum::{
     Json,
     extract::{Path, State},
@@ -15,6 +17,7 @@ use super::{
     ApiErr, ApiResult, SharedState,
     json_body::{JsonBody, QueryArgs},
 };
+use crate::node::Node;
 use crate::peers;
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
@@ -35,7 +38,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     ),
     security(("bearer" = [])),
 )]
-async fn join_token(State(node): State<SharedState>) -> ApiResult<Json<JoinToken>> {
+async fn join_token(State(node): State<Arc<Node>>) -> ApiResult<Json<JoinToken>> {
     Ok(Json(JoinToken {
         token: node.join_token()?,
     }))
@@ -64,7 +67,7 @@ struct PeerFilter {
     security(("bearer" = [])),
 )]
 async fn list_peers(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     QueryArgs(f): QueryArgs<PeerFilter>,
 ) -> ApiResult<Json<Vec<Peer>>> {
     let mut list = peers::list_peers(node.store.as_ref()).await?;
@@ -88,7 +91,7 @@ async fn list_peers(
     security(("bearer" = [])),
 )]
 async fn add_peer(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<PeerAddReq>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Peer>)> {
     let peer = node.add_peer(req).await?;
@@ -119,7 +122,7 @@ fn parse_id(peerid: &str) -> Result<Uuid, ApiErr> {
     security(("bearer" = [])),
 )]
 async fn get_peer(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path(peerid): Path<String>,
 ) -> ApiResult<Json<Peer>> {
     let id = parse_id(&peerid)?;
@@ -148,7 +151,7 @@ async fn get_peer(
     security(("bearer" = [])),
 )]
 async fn edit_peer(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path(peerid): Path<String>,
     JsonBody(req): JsonBody<PeerEditReq>,
 ) -> ApiResult<Json<Peer>> {
@@ -181,7 +184,7 @@ struct RemoveParams {
     security(("bearer" = [])),
 )]
 async fn remove_peer(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path(peerid): Path<String>,
     QueryArgs(p): QueryArgs<RemoveParams>,
 ) -> ApiResult<StatusCode> {

@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{ApiErr, ApiResult, SharedState, json_body::QueryArgs};
-use crate::transactions::{engine, view};
+use crate::{feature::Cluster, transactions::view};
 
 /// The most ended transactions one list shows.
 const LIST_ENDED_MAX: usize = 1000;
@@ -44,7 +44,7 @@ struct ListParams {
     security(("bearer" = [])),
 )]
 async fn list_transactions(
-    State(node): State<SharedState>,
+    State(cx): State<Cluster>,
     QueryArgs(q): QueryArgs<ListParams>,
 ) -> ApiResult<Json<Vec<gd_api::Transaction>>> {
     let ended = q.ended.unwrap_or(100);
@@ -55,10 +55,9 @@ async fn list_transactions(
         )
         .field("ended", ended.to_string()));
     }
-    let engine = engine(&node)?;
     let mut out = vec![];
-    for status in engine.list(ended).await? {
-        out.push(view(node.store.as_ref(), status).await);
+    for status in cx.engine.list(ended).await? {
+        out.push(view(cx.node.store.as_ref(), status).await);
     }
     Ok(Json(out))
 }
@@ -76,7 +75,7 @@ async fn list_transactions(
     security(("bearer" = [])),
 )]
 async fn get_transaction(
-    State(node): State<SharedState>,
+    State(cx): State<Cluster>,
     Path(txnid): Path<String>,
 ) -> ApiResult<Json<gd_api::Transaction>> {
     let id = Uuid::parse_str(&txnid).map_err(|_| {
@@ -86,9 +85,8 @@ async fn get_transaction(
         )
         .field("txn-id", txnid.as_str())
     })?;
-    let engine = engine(&node)?;
-    match engine.status(id).await? {
-        Some(status) => Ok(Json(view(node.store.as_ref(), status).await)),
+    match cx.engine.status(id).await? {
+        Some(status) => Ok(Json(view(cx.node.store.as_ref(), status).await)),
         None => Err(ApiErr::new(
             ErrorCode::NotFound,
             format!("transaction {id} not found: it is not running, and did not end within the last hour"),

@@ -1,5 +1,7 @@
 //! `/v1/volumes`: create, list, inspect and delete volumes.
 
+use std::sync::Arc;
+
 use axum::{
     Json,
     extract::{Path, State},
@@ -15,6 +17,7 @@ use super::{
     json_body::{self, JsonBody, QueryArgs, RawBody},
 };
 use crate::volumes;
+use crate::{feature::Cluster, node::Node};
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
@@ -39,7 +42,7 @@ pub(super) fn routes() -> OpenApiRouter<SharedState> {
     security(("bearer" = [])),
 )]
 async fn volume_status(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path(volname): Path<String>,
 ) -> ApiResult<Json<gd_api::VolumeStatus>> {
     volumes::check_name(&volname)?;
@@ -83,7 +86,7 @@ struct VolumeStartReq {
     security(("bearer" = [])),
 )]
 async fn start_volume(
-    State(node): State<SharedState>,
+    State(cx): State<Cluster>,
     Path(volname): Path<String>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<VolumeInfo>> {
@@ -95,7 +98,7 @@ async fn start_volume(
         json_body::decode::<Option<VolumeStartReq>>(&doc)?.unwrap_or_default()
     };
     let force = req.force_start_bricks;
-    Ok(Json(volumes::start_volume(&node, &volname, force).await?))
+    Ok(Json(volumes::start_volume(&cx, &volname, force).await?))
 }
 
 /// Stop a volume: every brick node stops its bricks and self-heal daemon, and the answer
@@ -116,10 +119,10 @@ async fn start_volume(
     security(("bearer" = [])),
 )]
 async fn stop_volume(
-    State(node): State<SharedState>,
+    State(cx): State<Cluster>,
     Path(volname): Path<String>,
 ) -> ApiResult<(HeaderMap, Json<VolumeInfo>)> {
-    let (vol, notes) = volumes::stop_volume(&node, &volname).await?;
+    let (vol, notes) = volumes::stop_volume(&cx, &volname).await?;
     Ok((warnings(&notes), Json(vol)))
 }
 
@@ -160,7 +163,7 @@ fn warnings(notes: &[String]) -> HeaderMap {
     security(("bearer" = [])),
 )]
 async fn volume_bricks(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path(volname): Path<String>,
 ) -> ApiResult<Json<Vec<gd_api::BrickStatus>>> {
     volumes::check_name(&volname)?;
@@ -192,7 +195,7 @@ struct VolumeFilter {
     security(("bearer" = [])),
 )]
 async fn list_volumes(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     QueryArgs(f): QueryArgs<VolumeFilter>,
 ) -> ApiResult<Json<Vec<VolumeInfo>>> {
     let mut list: Vec<VolumeInfo> = volumes::list_volumes(node.store.as_ref())
@@ -222,10 +225,10 @@ async fn list_volumes(
     security(("bearer" = [])),
 )]
 async fn create_volume(
-    State(node): State<SharedState>,
+    State(cx): State<Cluster>,
     JsonBody(req): JsonBody<VolCreateReq>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<VolumeInfo>)> {
-    let vol = volumes::create_volume(&node, req).await?;
+    let vol = volumes::create_volume(&cx, req).await?;
     Ok(super::created(&format!("/v1/volumes/{}", vol.name), vol))
 }
 
@@ -243,7 +246,7 @@ async fn create_volume(
     security(("bearer" = [])),
 )]
 async fn get_volume(
-    State(node): State<SharedState>,
+    State(node): State<Arc<Node>>,
     Path(volname): Path<String>,
 ) -> ApiResult<Json<VolumeInfo>> {
     volumes::check_name(&volname)?;
@@ -273,10 +276,10 @@ async fn get_volume(
     security(("bearer" = [])),
 )]
 async fn delete_volume(
-    State(node): State<SharedState>,
+    State(cx): State<Cluster>,
     Path(volname): Path<String>,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
-    let notes = volumes::delete_volume(&node, &volname).await?;
+    let notes = volumes::delete_volume(&cx, &volname).await?;
     Ok((StatusCode::NO_CONTENT, warnings(&notes)))
 }
 

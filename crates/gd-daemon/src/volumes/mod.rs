@@ -44,7 +44,7 @@ use gd_api::{
 };
 use gd_core::OpError;
 use gd_core::keys::{BRICKS, VOLUME_LOCK, VOLUMES};
-use gd_core::txn::{Call, DuplicateStep, Engine, Registry, Step, StepError, Transaction};
+use gd_core::txn::{Call, DuplicateStep, Registry, Step, StepError, Transaction};
 use gd_store::{
     Compare, Store, StoreError, Txn, TxnOp,
     record::{self, Record},
@@ -52,12 +52,15 @@ use gd_store::{
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::{
+    feature::{Cluster, Feature, Parts},
     node::Node,
     peers,
-    transactions::{engine, run},
+    reconcile::Reconciler,
+    transactions::run,
 };
 
 /// The lock of a volume's transactions.
@@ -317,8 +320,8 @@ impl BrickArgs {
 }
 
 /// `POST /v1/volumes`.
-pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo, OpError> {
-    let engine = engine(node)?;
+pub async fn create_volume(cx: &Cluster, req: VolCreateReq) -> Result<VolumeInfo, OpError> {
+    let node = &cx.node;
     let vol = plan_volume(node, &req).await?;
     if get_volume(node.store.as_ref(), &vol.name).await?.is_some() {
         return Err(OpError::new(
@@ -345,14 +348,14 @@ pub async fn create_volume(node: &Node, req: VolCreateReq) -> Result<VolumeInfo,
             StoreVolume::call(vec![me], &vol),
         ],
     };
-    run(node, &engine, txn).await?;
+    run(cx, txn).await?;
     Ok(vol.to_api())
 }
 
 /// `DELETE /v1/volumes/{name}`. Returns what the nodes had to force (processes killed).
-pub async fn delete_volume(node: &Node, name: &str) -> Result<Vec<String>, OpError> {
+pub async fn delete_volume(cx: &Cluster, name: &str) -> Result<Vec<String>, OpError> {
     check_name(name)?;
-    let engine = engine(node)?;
+    let node = &cx.node;
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?;
@@ -372,7 +375,7 @@ pub async fn delete_volume(node: &Node, name: &str) -> Result<Vec<String>, OpErr
             DeleteVolume::call(vec![me], &vol),
         ],
     };
-    run(node, &engine, txn).await
+    run(cx, txn).await
 }
 
 /// How long a step that runs a reconciler pass may take on all of its nodes: a pass may wait
@@ -444,66 +447,63 @@ pub const STEPS: [&str; 8] = [
     crate::volume_options::StoreOptions::NAME,
 ];
 
-/// The steps every node registers ([`STEPS`]).
-pub fn registry(node: &Arc<Node>) -> Result<Registry, DuplicateStep> {
-    let node = || node.clone();
-    let mut r = Registry::new();
+/// Registers the volume steps ([`STEPS`]).
+pub fn register(parts: &Parts, r: &mut Registry) -> Result<(), DuplicateStep> {
+    let node = || parts.node.clone();
+    let reconciler = || parts.reconciler.clone();
     r.add(ValidateBricks { node: node() })?
         .add(InitBricks { node: node() })?
         .add(StoreVolume { node: node() })?
-        .add(StopProcesses { node: node() })?
+        .add(StopProcesses {
+            node: node(),
+            reconciler: reconciler(),
+        })?
         .add(DeleteVolume { node: node() })?
-        .add(RecordState { node: node() })?
-        .add(ConvergeBricks { node: node() })?
+        .add(RecordState {
+            node: node(),
+            reconciler: reconciler(),
+        })?
+        .add(ConvergeBricks {
+            reconciler: reconciler(),
+        })?
         .add(crate::volume_options::StoreOptions { node: node() })?;
-    Ok(r)
+    Ok(())
 }
 
-/// Starts the transaction engine (participant and cleanup leader) and the brick reconciler;
-/// returns their tasks.
-pub fn spawn_background(
-    node: Arc<Node>,
-    rpc: crate::sunrpc::SunRpcServer,
-    cancel: CancellationToken,
-) -> Result<Vec<JoinHandle<()>>, DuplicateStep> {
-    let engine = Engine::new(
-        node.store.clone(),
-        node.identity().peer_id,
-        registry(&node)?,
-    );
-    node.set_txn_engine(engine.clone());
-    let reconciler = crate::reconcile::Reconciler::new(node.clone(), rpc);
-    node.set_reconciler(reconciler.clone());
-    let liveness = node.liveness.clone();
-    Ok(vec![
-        tokio::spawn(engine.clone().run_participant(cancel.clone())),
-        tokio::spawn(recover_own_transactions(engine.clone(), cancel.clone())),
-        tokio::spawn(engine.run_cleanup(move || liveness.lease(), cancel.clone())),
-        tokio::spawn(reconciler.run(cancel)),
-    ])
-}
+/// The volume feature: volumes and their options, bricks and self-heal daemons.
+pub struct Volumes;
 
-/// Ends the transactions this node started before it restarted (their coordinator died with
-/// the old process), retrying until the store answers.
-async fn recover_own_transactions(engine: Arc<Engine>, cancel: CancellationToken) {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match engine.recover_own().await {
-            Ok(0) => return,
-            Ok(n) => {
-                tracing::info!(
-                    count = n,
-                    "ended the transactions this node left when it stopped"
-                );
-                return;
-            }
-            Err(e) => tracing::debug!(error = %e, "cannot look for abandoned transactions yet"),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
+impl Feature for Volumes {
+    fn name(&self) -> &'static str {
+        "volumes"
+    }
+
+    fn steps(&self, parts: &Parts, registry: &mut Registry) -> Result<(), DuplicateStep> {
+        register(parts, registry)
+    }
+
+    fn routes(&self) -> OpenApiRouter<Cluster> {
+        crate::rest::volume_routes()
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &[
+            VOLUMES,
+            BRICKS,
+            gd_core::keys::BRICK_STATUS,
+            gd_core::keys::OPTION_GROUPS,
+            gd_core::keys::CLUSTER_OPTIONS,
+        ]
+    }
+
+    fn spawn(&self, cluster: &Cluster, _: &CancellationToken) -> Vec<JoinHandle<()>> {
+        // Volfiles for GETSPEC: the SunRPC server reads them from the volume records.
+        cluster
+            .rpc
+            .set_volfile_source(Arc::new(crate::volfiles::StoreVolfiles {
+                node: cluster.node.clone(),
+            }));
+        vec![]
     }
 }
 

@@ -5,9 +5,9 @@ use super::*;
 /// `POST /v1/volumes/{name}/start`: records the volume as started, then waits until every
 /// brick node runs and has signed in its bricks; undone (bricks stopped, state restored) when
 /// a node cannot.
-pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<VolumeInfo, OpError> {
+pub async fn start_volume(cx: &Cluster, name: &str, force: bool) -> Result<VolumeInfo, OpError> {
     check_name(name)?;
-    let engine = engine(node)?;
+    let node = &cx.node;
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?;
@@ -19,7 +19,7 @@ pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<Volume
     }
     let txn = state_change(node, &vol, VolumeState::Started, "start");
     // What a start forces (nothing of its own volume is stopped) is in the nodes' logs.
-    run(node, &engine, txn).await?;
+    run(cx, txn).await?;
     Ok(get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?
@@ -29,9 +29,9 @@ pub async fn start_volume(node: &Node, name: &str, force: bool) -> Result<Volume
 /// `POST /v1/volumes/{name}/stop`: records the volume as stopped, then waits until every
 /// brick node has stopped its bricks and self-heal daemon, and their processes are gone.
 /// Returns the volume and what the nodes had to force (processes killed).
-pub async fn stop_volume(node: &Node, name: &str) -> Result<(VolumeInfo, Vec<String>), OpError> {
+pub async fn stop_volume(cx: &Cluster, name: &str) -> Result<(VolumeInfo, Vec<String>), OpError> {
     check_name(name)?;
-    let engine = engine(node)?;
+    let node = &cx.node;
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?;
@@ -52,7 +52,7 @@ pub async fn stop_volume(node: &Node, name: &str) -> Result<(VolumeInfo, Vec<Str
     }
     require_online(node, &vol, "stopped").await?;
     let txn = state_change(node, &vol, VolumeState::Stopped, "stop");
-    let notes = run(node, &engine, txn).await?;
+    let notes = run(cx, txn).await?;
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?
@@ -107,6 +107,7 @@ pub(super) fn state_change(
 /// Sets a volume's state (compare-and-swap on its id); undo sets it back.
 pub(super) struct RecordState {
     pub(super) node: Arc<Node>,
+    pub(super) reconciler: Arc<Reconciler>,
 }
 
 impl RecordState {
@@ -166,20 +167,21 @@ impl Step for RecordState {
     async fn undo(&self, a: &StateArgs) -> Result<(), StepError> {
         self.set(a, a.from).await?;
         // Put the local processes back as they were.
-        if let Some(r) = self.node.reconciler() {
-            let _ = r.converge(Some(&a.volume)).await;
-        }
+        let _ = self.reconciler.converge(Some(&a.volume)).await;
         Ok(())
     }
 }
 
 /// Runs a reconciler pass for one volume on this node, now: returns once its processes
 /// match the stored state (started, or gone); the note says what had to be killed.
-pub(super) async fn converge_volume(node: &Node, volume: &str) -> Result<Option<String>, String> {
-    let r = node
-        .reconciler()
-        .ok_or("this node's reconciler is not running")?;
-    let pass = r.converge(Some(volume)).await.map_err(|e| e.to_string())?;
+pub(super) async fn converge_volume(
+    reconciler: &Reconciler,
+    volume: &str,
+) -> Result<Option<String>, String> {
+    let pass = reconciler
+        .converge(Some(volume))
+        .await
+        .map_err(|e| e.to_string())?;
     if !pass.problems.is_empty() {
         return Err(pass.problems.join("; "));
     }
@@ -188,7 +190,7 @@ pub(super) async fn converge_volume(node: &Node, volume: &str) -> Result<Option<
 
 /// Makes this node's bricks and self-heal daemon of the volume match its (new) state, now.
 pub(super) struct ConvergeBricks {
-    pub(super) node: Arc<Node>,
+    pub(super) reconciler: Arc<Reconciler>,
 }
 
 #[async_trait]
@@ -200,7 +202,7 @@ impl Step for ConvergeBricks {
         self.run_noted(a).await.map(drop)
     }
     async fn run_noted(&self, a: &StateArgs) -> Result<Option<String>, StepError> {
-        Ok(converge_volume(&self.node, &a.volume).await?)
+        Ok(converge_volume(&self.reconciler, &a.volume).await?)
     }
     async fn undo(&self, _: &StateArgs) -> Result<(), StepError> {
         // The state step's undo restores the record and converges again; nothing else to do.
@@ -212,6 +214,7 @@ impl Step for ConvergeBricks {
 /// that does is stopped. Changes nothing in the store, so there is nothing to undo.
 pub(super) struct StopProcesses {
     pub(super) node: Arc<Node>,
+    pub(super) reconciler: Arc<Reconciler>,
 }
 
 #[async_trait]
@@ -228,7 +231,7 @@ impl Step for StopProcesses {
         {
             return Err(format!("volume {} was started meanwhile", vol.name).into());
         }
-        Ok(converge_volume(&self.node, &vol.name).await?)
+        Ok(converge_volume(&self.reconciler, &vol.name).await?)
     }
     async fn undo(&self, _: &VolumeRecord) -> Result<(), StepError> {
         Ok(())
