@@ -1,9 +1,15 @@
 //! The catalog against the installed GlusterFS (the test command installs it: these tests
 //! fail, never skip, without it) and GD1's volfiles.
 
-use std::{collections::BTreeMap, path::PathBuf, sync::LazyLock};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+    sync::LazyLock,
+};
 
-use gd_api::{BrickKind, ErrorCode, SubvolType};
+use gd_api::{BrickKind, ErrorCode, OptionGroup, SubvolType};
+use gd_core::OpError;
+use gd_volgen::{ClientKind, Volgen};
 use uuid::Uuid;
 
 use super::*;
