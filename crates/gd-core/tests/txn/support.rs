@@ -1,0 +1,141 @@
+//! What the engine tests share: recording steps, nodes on one store, the usual transaction.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use gd_core::txn::{Call, Engine, Registry, Step, StepError};
+use gd_store::{LocalStore, Store};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub type Log = Arc<Mutex<Vec<String>>>;
+
+/// The three steps of these tests, by name.
+pub trait Name: Send + Sync + 'static {
+    const NAME: &'static str;
+}
+pub struct Validate;
+pub struct Create;
+pub struct Commit;
+impl Name for Validate {
+    const NAME: &'static str = "validate";
+}
+impl Name for Create {
+    const NAME: &'static str = "create";
+}
+impl Name for Commit {
+    const NAME: &'static str = "commit";
+}
+
+/// Records every call as "<node>:<step>:<run|undo>"; fails `run` when args say so for a node,
+/// and notes something when they say `note_on` that node.
+pub struct Recorder<N> {
+    pub node: &'static str,
+    pub log: Log,
+    name: std::marker::PhantomData<N>,
+}
+
+impl<N> Recorder<N> {
+    pub fn new(node: &'static str, log: &Log) -> Recorder<N> {
+        Recorder {
+            node,
+            log: log.clone(),
+            name: std::marker::PhantomData,
+        }
+    }
+}
+
+#[async_trait]
+impl<N: Name> Step for Recorder<N> {
+    const NAME: &'static str = N::NAME;
+    type Args = serde_json::Value;
+
+    async fn run(&self, args: &serde_json::Value) -> Result<(), StepError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("{}:{}:run", self.node, N::NAME));
+        if args["fail_on"] == self.node {
+            return Err(format!("{} refuses", self.node).into());
+        }
+        Ok(())
+    }
+    async fn undo(&self, _: &serde_json::Value) -> Result<(), StepError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("{}:{}:undo", self.node, N::NAME));
+        Ok(())
+    }
+    async fn run_noted(&self, args: &serde_json::Value) -> Result<Option<String>, StepError> {
+        self.run(args).await?;
+        Ok((args["note_on"] == self.node).then(|| format!("{} had to force it", self.node)))
+    }
+}
+
+/// The call of step `N` (a [`Recorder`]).
+pub fn call<N: Name>(nodes: Vec<Uuid>, args: serde_json::Value) -> Call {
+    Recorder::<N>::call(nodes, &args)
+}
+
+pub struct Node {
+    pub id: Uuid,
+    pub engine: Arc<Engine>,
+    pub cancel: CancellationToken,
+}
+
+pub fn registry(node: &'static str, log: &Log) -> Registry {
+    registry_but(node, log, "")
+}
+
+/// The three recording steps but `except` (which the test registers itself).
+pub fn registry_but(node: &'static str, log: &Log, except: &str) -> Registry {
+    let mut r = Registry::new();
+    if except != Validate::NAME {
+        r.add(Recorder::<Validate>::new(node, log)).unwrap();
+    }
+    if except != Create::NAME {
+        r.add(Recorder::<Create>::new(node, log)).unwrap();
+    }
+    if except != Commit::NAME {
+        r.add(Recorder::<Commit>::new(node, log)).unwrap();
+    }
+    r
+}
+
+pub async fn node(store: &Arc<dyn Store>, name: &'static str, log: &Log, start: bool) -> Node {
+    let id = Uuid::new_v4();
+    store
+        .put(&format!("alive/{id}"), b"{}".to_vec(), None)
+        .await
+        .unwrap();
+    let engine = Engine::new(store.clone(), id, registry(name, log));
+    let cancel = CancellationToken::new();
+    if start {
+        tokio::spawn(engine.clone().run_participant(cancel.clone()));
+    }
+    Node { id, engine, cancel }
+}
+
+pub fn steps(a: Uuid, b: Uuid, c: Uuid, fail_on: &str) -> Vec<Call> {
+    vec![
+        call::<Validate>(vec![a, b, c], json!({})),
+        call::<Create>(vec![a, b], json!({"fail_on": fail_on})),
+        call::<Commit>(vec![a], json!({})),
+    ]
+}
+
+pub fn entries(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
+
+pub async fn setup(start_c: bool) -> (Arc<dyn Store>, Log, Node, Node, Node, i64) {
+    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let log: Log = Arc::default();
+    let a = node(&store, "A", &log, true).await;
+    let b = node(&store, "B", &log, true).await;
+    let c = node(&store, "C", &log, start_c).await;
+    let lease = store.lease_grant(30).await.unwrap();
+    (store, log, a, b, c, lease)
+}
