@@ -87,3 +87,70 @@ fn the_rule_sees_what_it_must() {
     assert_eq!(key_constant(r#"const BLOCK: &str = "127.0.57";"#), None);
     assert_eq!(key_constant(r#"const PEERS: &str = "/v1/peers";"#), None);
 }
+
+/// The most lines a source file may have: past it, a file holds several jobs, and a newcomer
+/// cannot find one of them by the file's name.
+const FILE_LINES_MAX: usize = 800;
+
+/// No source file (code or test) grows past [`FILE_LINES_MAX`] lines.
+#[test]
+fn no_source_file_is_longer_than_the_limit() {
+    let mut files = vec![];
+    for dir in ["crates", "tests", "fuzz"] {
+        rust_files(&workspace().join(dir), &mut files);
+    }
+    assert!(
+        files.len() > 50,
+        "the walk found the sources: {}",
+        files.len()
+    );
+    let mut long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).ok()?.lines().count();
+            (lines > FILE_LINES_MAX).then(|| {
+                let rel = f.strip_prefix(workspace()).unwrap_or(f);
+                format!("{} ({lines} lines)", rel.display())
+            })
+        })
+        .collect();
+    long.sort();
+    assert!(
+        long.is_empty(),
+        "files over {FILE_LINES_MAX} lines (split them by job):\n{}",
+        long.join("\n")
+    );
+}
+
+/// `gd-daemon` is the composition root: no crate depends on it but the test kit (which starts
+/// its binary and drives in-process nodes). A feature or library crate that imported it would
+/// make the daemon a dependency of what it composes.
+#[test]
+fn only_the_test_kit_depends_on_the_daemon() {
+    let mut manifests = vec![];
+    for entry in std::fs::read_dir(workspace().join("crates"))
+        .unwrap()
+        .flatten()
+    {
+        let m = entry.path().join("Cargo.toml");
+        if m.is_file() {
+            manifests.push(m);
+        }
+    }
+    assert!(manifests.len() >= 9, "{manifests:?}");
+    let offenders: Vec<String> = manifests
+        .iter()
+        .filter(|m| !m.parent().is_some_and(|d| d.ends_with("gd-daemon")))
+        .filter(|m| {
+            std::fs::read_to_string(m)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.trim_start().starts_with("gd-daemon"))
+        })
+        .map(|m| m.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "crates that depend on gd-daemon, the composition root: {offenders:?}"
+    );
+}

@@ -5,7 +5,7 @@
 //! clear error, never a panic" holds for it too (ARCHITECTURE.md), and its values go through
 //! hand-written parsers (addresses, URLs, durations, store modes, endpoint lists). The target
 //! calls the real [`Config::load`] on a file holding the input — no parsing function of its
-//! own, so `config.rs` needs nothing for it. It is a plain function so that two harnesses run
+//! own, so `config/` needs nothing for it. It is a plain function so that two harnesses run
 //! the same code: cargo-fuzz (`fuzz/` at the repository root, `RUSTC_BOOTSTRAP=1 cargo fuzz
 //! run daemon_config`, seed corpus in `fuzz/corpus/daemon_config/`) and
 //! `tests/fuzz_harness.rs` in the normal test suite on stable.
