@@ -32,7 +32,8 @@ pub trait Feature: Send + Sync {
     /// Its REST routes, with their OpenAPI annotations.
     fn routes(&self) -> OpenApiRouter<Cluster>;
 
-    /// The store prefixes it owns (declared in `gd_core::keys`).
+    /// The store prefixes it owns (declared in `gd_core::keys`); no two features own one
+    /// ([`Cluster::assemble`] refuses that).
     fn keys(&self) -> &'static [&'static str];
 
     /// Starts what it runs in the background on every node, until `cancel`.
@@ -40,6 +41,36 @@ pub trait Feature: Send + Sync {
         let _ = (cluster, cancel);
         vec![]
     }
+}
+
+/// Why the features cannot be assembled: a programming error, refused at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    #[error(transparent)]
+    DuplicateStep(#[from] DuplicateStep),
+    #[error("internal: store prefix {prefix} is owned by both features {first} and {second}")]
+    SharedPrefix {
+        prefix: &'static str,
+        first: &'static str,
+        second: &'static str,
+    },
+}
+
+/// Refuses a store prefix that two features own.
+fn check_keys(features: &[Box<dyn Feature>]) -> Result<(), AssembleError> {
+    let mut owners = std::collections::BTreeMap::new();
+    for f in features {
+        for prefix in f.keys() {
+            if let Some(first) = owners.insert(*prefix, f.name()) {
+                return Err(AssembleError::SharedPrefix {
+                    prefix,
+                    first,
+                    second: f.name(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What steps are built from: the node and its reconciler (the engine comes after them).
@@ -66,7 +97,8 @@ impl Cluster {
         node: Arc<Node>,
         rpc: SunRpcServer,
         features: &[Box<dyn Feature>],
-    ) -> Result<Cluster, DuplicateStep> {
+    ) -> Result<Cluster, AssembleError> {
+        check_keys(features)?;
         let parts = Parts {
             reconciler: Reconciler::new(node.clone(), rpc.clone()),
             node,
@@ -121,5 +153,40 @@ impl Cluster {
 impl FromRef<Cluster> for Arc<Node> {
     fn from_ref(c: &Cluster) -> Arc<Node> {
         c.node.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Claims(&'static str, &'static [&'static str]);
+
+    impl Feature for Claims {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn steps(&self, _: &Parts, _: &mut Registry) -> Result<(), DuplicateStep> {
+            Ok(())
+        }
+        fn routes(&self) -> OpenApiRouter<Cluster> {
+            OpenApiRouter::new()
+        }
+        fn keys(&self) -> &'static [&'static str] {
+            self.1
+        }
+    }
+
+    #[test]
+    fn one_store_prefix_one_owner() {
+        assert!(check_keys(&crate::features::all()).is_ok());
+        let two: Vec<Box<dyn Feature>> = vec![
+            Box::new(Claims("volumes", &["volumes/", "bricks/"])),
+            Box::new(Claims("rebalance", &["rebalance/", "bricks/"])),
+        ];
+        assert_eq!(
+            check_keys(&two).unwrap_err().to_string(),
+            "internal: store prefix bricks/ is owned by both features volumes and rebalance"
+        );
     }
 }
