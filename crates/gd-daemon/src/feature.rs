@@ -18,9 +18,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{node::Node, reconcile::Reconciler, sunrpc::SunRpcServer};
+use crate::{
+    node::Node,
+    reconcile::{Reconciler, Service},
+    sunrpc::SunRpcServer,
+};
 
-/// One feature: its steps, routes, background work and store prefixes.
+/// One feature: its steps, routes, processes, background work and store prefixes.
 pub trait Feature: Send + Sync {
     /// Its name, for logs ("volumes").
     fn name(&self) -> &'static str;
@@ -35,6 +39,13 @@ pub trait Feature: Send + Sync {
     /// The store prefixes it owns (declared in `gd_core::keys`); no two features own one
     /// ([`Cluster::assemble`] refuses that).
     fn keys(&self) -> &'static [&'static str];
+
+    /// The kinds of process it keeps running on every node ([`crate::reconcile::Service`]),
+    /// in the order a reconciler pass starts them.
+    fn services(&self, node: &Arc<Node>, rpc: &SunRpcServer) -> Vec<Arc<dyn Service>> {
+        let _ = (node, rpc);
+        vec![]
+    }
 
     /// Starts what it runs in the background on every node, until `cancel`.
     fn spawn(&self, cluster: &Cluster, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
@@ -99,8 +110,12 @@ impl Cluster {
         features: &[Box<dyn Feature>],
     ) -> Result<Cluster, AssembleError> {
         check_keys(features)?;
+        let services = features
+            .iter()
+            .flat_map(|f| f.services(&node, &rpc))
+            .collect();
         let parts = Parts {
-            reconciler: Reconciler::new(node.clone(), rpc.clone()),
+            reconciler: Reconciler::new(node.clone(), rpc.clone(), services),
             node,
         };
         let mut registry = Registry::new();

@@ -496,6 +496,20 @@ impl Feature for Volumes {
         ]
     }
 
+    fn services(
+        &self,
+        node: &Arc<Node>,
+        rpc: &crate::sunrpc::SunRpcServer,
+    ) -> Vec<Arc<dyn crate::reconcile::Service>> {
+        vec![
+            Arc::new(crate::reconcile::BrickService::new(
+                node.clone(),
+                rpc.clone(),
+            )),
+            Arc::new(crate::reconcile::ShdService::new(node.clone())),
+        ]
+    }
+
     fn spawn(&self, cluster: &Cluster, _: &CancellationToken) -> Vec<JoinHandle<()>> {
         // Volfiles for GETSPEC: the SunRPC server reads them from the volume records.
         cluster

@@ -1,0 +1,329 @@
+//! Bricks as a service of the reconciler: every local brick of a started volume runs.
+//!
+//! A brick already running (a glusterd2 restart) is adopted by its pid file; its port comes
+//! back from its sign-in (a brick signs in again when its management connection reconnects).
+//! A started brick counts once it has signed in. Each node publishes the actual state of its
+//! own bricks, `brick-status/<peer-id>/<brick-id>` (online, pid, port), bound to its lease and
+//! written only when it changes: status queries read the store and never fan out to nodes.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use gd_core::keys::BRICK_STATUS;
+use gd_store::{
+    Store, StoreError,
+    record::{self, Record},
+};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::{Instance, Service, View, bind_ip, node_ip};
+use crate::{
+    bricks::{self, BrickLaunch, Proc, StartError},
+    node::Node,
+    sunrpc::SunRpcServer,
+    volumes::{BrickRecord, VolumeRecord, VolumeState},
+};
+
+/// How long a started brick may take to appear in the port map.
+const SIGNIN_WAIT: Duration = Duration::from_secs(10);
+
+/// A brick's actual state, as its node publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrickStatusRecord {
+    pub online: bool,
+    pub pid: u32,
+    pub port: u16,
+    /// Why it is not running, when it failed to start.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error: String,
+}
+
+impl Record for BrickStatusRecord {
+    const KIND: &'static str = "brick-status";
+    const VERSION: u32 = 1;
+}
+
+pub fn status_key(peer: Uuid, brick: Uuid) -> String {
+    format!("{BRICK_STATUS}{peer}/{brick}")
+}
+
+/// The bricks of this node.
+pub struct BrickService {
+    node: Arc<Node>,
+    rpc: SunRpcServer,
+    state: Mutex<BrickState>,
+}
+
+#[derive(Default)]
+struct BrickState {
+    /// Ports handed to bricks that have not signed in yet.
+    ports: BTreeMap<Uuid, u16>,
+    /// The pid files of the bricks seen (named by the brick's host, which a deleted volume's
+    /// record no longer tells).
+    pidfiles: BTreeMap<Uuid, PathBuf>,
+    published: BTreeMap<Uuid, BrickStatusRecord>,
+    /// The lease `published` was written with: the keys vanish with it, so a new lease (the
+    /// old one was lost, or the node switched stores) means publishing everything again.
+    published_lease: gd_store::LeaseId,
+}
+
+impl BrickService {
+    pub fn new(node: Arc<Node>, rpc: SunRpcServer) -> BrickService {
+        BrickService {
+            node,
+            rpc,
+            state: Mutex::new(BrickState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, BrickState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn instance(vol: &VolumeRecord, b: &BrickRecord) -> Instance {
+        Instance {
+            id: b.id.to_string(),
+            volume: vol.name.clone(),
+            name: b.path.clone(),
+            label: format!("brick {}", b.path),
+        }
+    }
+
+    /// The volume and brick of `inst`.
+    fn brick<'v>(
+        view: &'v View<'_>,
+        inst: &Instance,
+    ) -> Option<(&'v VolumeRecord, &'v BrickRecord)> {
+        let vol = view.volume(&inst.volume)?;
+        let b = vol.bricks().find(|b| b.id.to_string() == inst.id)?;
+        Some((vol, b))
+    }
+
+    fn mine<'v>(
+        view: &'v View<'_>,
+        vol: &'v VolumeRecord,
+    ) -> impl Iterator<Item = &'v BrickRecord> {
+        let me = view.me;
+        vol.bricks().filter(move |b| b.peer_id == me)
+    }
+
+    async fn start_brick(
+        &self,
+        view: &View<'_>,
+        vol: &VolumeRecord,
+        b: &BrickRecord,
+    ) -> Result<Proc, StartError> {
+        let (id, path, host) = (b.id, b.path.as_str(), b.host.as_str());
+        let ip = node_ip(&self.node);
+        let bind = bind_ip(&self.node);
+        for _ in 0..5 {
+            let port = {
+                let mut st = self.state();
+                let taken: BTreeSet<u16> = st.ports.values().copied().collect();
+                let port =
+                    bricks::alloc_port(bind.unwrap_or(self.node.config.client_addr.ip()), &taken)
+                        .ok_or_else(|| StartError::Failed("no free brick port".into()))?;
+                st.ports.insert(id, port);
+                port
+            };
+            let launch = BrickLaunch {
+                volume: vol.name.clone(),
+                host: host.to_owned(),
+                bind,
+                path: path.to_owned(),
+                brick_id: id,
+                node_id: view.me,
+                port,
+                volfile_server: SocketAddr::new(ip, self.node.config.client_addr.port()),
+                localtime_logging: view.cluster.localtime_logging(),
+            };
+            match bricks::start(&self.node.config, &launch).await {
+                Err(StartError::PortInUse(_)) => continue,
+                Err(e) => return Err(e),
+                Ok(p) => {
+                    // A brick serves once it signed in; a launcher may exit 0 while its brick
+                    // fails its graph (a missing directory) and dies a moment later.
+                    let pidfile =
+                        bricks::files(&self.node.config, &vol.name, host, path, id).pidfile;
+                    let deadline = Instant::now() + SIGNIN_WAIT;
+                    loop {
+                        if self.rpc.portmap().port_of(path).is_some()
+                            && bricks::running_pid(&pidfile, path).is_some()
+                        {
+                            return Ok(p);
+                        }
+                        if Instant::now() >= deadline {
+                            bricks::stop_all(&[p]).await;
+                            return Err(StartError::Failed(format!(
+                                "brick {path} did not sign in within {} s (see its log)",
+                                SIGNIN_WAIT.as_secs()
+                            )));
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }
+        Err(StartError::Failed(
+            "no port could be bound after 5 tries".into(),
+        ))
+    }
+
+    async fn publish(&self, id: Uuid, rec: BrickStatusRecord) {
+        let Some(lease) = self.node.liveness.lease() else {
+            return;
+        };
+        {
+            let mut st = self.state();
+            if st.published_lease != lease {
+                st.published.clear();
+                st.published_lease = lease;
+            }
+            if st.published.get(&id) == Some(&rec) {
+                return;
+            }
+        }
+        let key = status_key(self.node.identity().peer_id, id);
+        if self
+            .node
+            .store
+            .put(&key, record::encode(&rec), Some(lease))
+            .await
+            .is_ok()
+        {
+            self.state().published.insert(id, rec);
+        }
+    }
+
+    async fn unpublish(&self, id: Uuid) {
+        let key = status_key(self.node.identity().peer_id, id);
+        if self.node.store.delete(&key).await.is_ok() {
+            self.state().published.remove(&id);
+        }
+    }
+}
+
+#[async_trait]
+impl Service for BrickService {
+    fn kind(&self) -> &'static str {
+        "brick"
+    }
+
+    fn wanted(&self, view: &View<'_>) -> Vec<Instance> {
+        view.volumes
+            .iter()
+            .filter(|v| v.state == VolumeState::Started)
+            .flat_map(|v| Self::mine(view, v).map(move |b| Self::instance(v, b)))
+            .collect()
+    }
+
+    /// The bricks of this node's volumes that are not started.
+    fn leftovers(&self, view: &View<'_>) -> Vec<Instance> {
+        view.volumes
+            .iter()
+            .filter(|v| v.state != VolumeState::Started)
+            .flat_map(|v| Self::mine(view, v).map(move |b| Self::instance(v, b)))
+            .collect()
+    }
+
+    fn find(&self, view: &View<'_>, inst: &Instance) -> Option<Proc> {
+        let (vol, b) = Self::brick(view, inst)?;
+        // A brick is named (volfile id, pid file) by the host it was given as, as in GD1.
+        let files = bricks::files(&self.node.config, &vol.name, &b.host, &b.path, b.id);
+        let p = bricks::running_pid(&files.pidfile, &b.path);
+        // Known from now on, so that its pid file goes when it stops, even once its volume's
+        // record is gone.
+        if vol.state == VolumeState::Started || p.is_some() {
+            self.state().pidfiles.insert(b.id, files.pidfile);
+        }
+        p
+    }
+
+    async fn start(&self, view: &View<'_>, inst: &Instance) -> Result<Proc, String> {
+        let (vol, b) =
+            Self::brick(view, inst).ok_or_else(|| format!("brick {} is gone", inst.name))?;
+        self.start_brick(view, vol, b)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn start_failed(&self, inst: &Instance, error: &str) {
+        if let Ok(id) = Uuid::parse_str(&inst.id) {
+            let rec = BrickStatusRecord {
+                online: false,
+                pid: 0,
+                port: 0,
+                error: error.to_owned(),
+            };
+            self.publish(id, rec).await;
+        }
+    }
+
+    async fn stopped(&self, inst: &Instance) {
+        let Ok(id) = Uuid::parse_str(&inst.id) else {
+            return;
+        };
+        self.rpc.portmap().remove(&inst.name);
+        let pidfile = {
+            let mut st = self.state();
+            st.ports.remove(&id);
+            st.pidfiles.remove(&id)
+        };
+        if let Some(pidfile) = pidfile {
+            let _ = std::fs::remove_file(pidfile);
+        }
+        self.unpublish(id).await;
+    }
+
+    async fn running(&self, running: &[(&Instance, Proc)]) {
+        for (inst, p) in running {
+            let Ok(id) = Uuid::parse_str(&inst.id) else {
+                continue;
+            };
+            let port = self
+                .rpc
+                .portmap()
+                .port_of(&inst.name)
+                .or(self.state().ports.get(&id).copied())
+                .unwrap_or(0);
+            let rec = BrickStatusRecord {
+                online: true,
+                pid: p.pid,
+                port,
+                error: String::new(),
+            };
+            self.publish(id, rec).await;
+        }
+    }
+}
+
+/// The published status of a volume's bricks.
+pub async fn brick_statuses(
+    store: &dyn Store,
+    vol: &VolumeRecord,
+) -> Result<Vec<gd_api::BrickStatus>, StoreError> {
+    let api = vol.to_api();
+    let mut out = vec![];
+    for info in api.subvols.into_iter().flat_map(|s| s.bricks) {
+        let key = status_key(info.peer_id, info.id);
+        let st = match store.get(&key).await? {
+            Some(kv) => Some(record::decode::<BrickStatusRecord>(&key, &kv.value)?),
+            None => None,
+        };
+        out.push(gd_api::BrickStatus {
+            online: st.as_ref().is_some_and(|s| s.online),
+            pid: st.as_ref().map(|s| s.pid).unwrap_or(0),
+            port: st.as_ref().map(|s| s.port).unwrap_or(0),
+            info,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,96 @@
+//! Self-heal daemons as a service of the reconciler: one per started replicate or disperse
+//! volume with a brick on this node, unless its self-heal-daemon option is off (GD1 stops it
+//! then too). The daemon is one process per volume (not GD1's multiplexed one), so stopping a
+//! volume stops exactly its own.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use async_trait::async_trait;
+
+use super::{Instance, Service, View, node_ip};
+use crate::{
+    bricks::{self, Proc},
+    node::Node,
+    volfiles::shd_pidfile,
+    volumes::{VolumeRecord, VolumeState},
+};
+
+/// The self-heal daemons of this node.
+pub struct ShdService {
+    node: Arc<Node>,
+}
+
+impl ShdService {
+    pub fn new(node: Arc<Node>) -> ShdService {
+        ShdService { node }
+    }
+
+    fn instance(vol: &VolumeRecord) -> Instance {
+        Instance {
+            id: vol.name.clone(),
+            volume: vol.name.clone(),
+            name: "self-heal daemon".to_owned(),
+            label: format!("the self-heal daemon of {}", vol.name),
+        }
+    }
+
+    fn wants(view: &View<'_>, v: &VolumeRecord) -> bool {
+        v.state == VolumeState::Started && v.wants_self_heal_daemon() && Self::here(view, v)
+    }
+
+    fn here(view: &View<'_>, v: &VolumeRecord) -> bool {
+        v.bricks().any(|b| b.peer_id == view.me)
+    }
+}
+
+#[async_trait]
+impl Service for ShdService {
+    fn kind(&self) -> &'static str {
+        "self-heal daemon"
+    }
+
+    fn wanted(&self, view: &View<'_>) -> Vec<Instance> {
+        view.volumes
+            .iter()
+            .filter(|v| Self::wants(view, v))
+            .map(Self::instance)
+            .collect()
+    }
+
+    /// Every volume with a brick here whose daemon is not wanted (stopped, or its option off).
+    fn leftovers(&self, view: &View<'_>) -> Vec<Instance> {
+        view.volumes
+            .iter()
+            .filter(|v| Self::here(view, v) && !Self::wants(view, v))
+            .map(Self::instance)
+            .collect()
+    }
+
+    fn find(&self, _: &View<'_>, inst: &Instance) -> Option<Proc> {
+        bricks::running_shd(&shd_pidfile(&self.node, &inst.volume), &inst.volume)
+    }
+
+    async fn start(&self, view: &View<'_>, inst: &Instance) -> Result<Proc, String> {
+        let launch = bricks::ShdLaunch {
+            volume: inst.volume.clone(),
+            node_id: view.me,
+            volfile_server: SocketAddr::new(
+                node_ip(&self.node),
+                self.node.config.client_addr.port(),
+            ),
+            pidfile: shd_pidfile(&self.node, &inst.volume),
+            localtime_logging: view.cluster.localtime_logging(),
+            log_level: view.cluster.daemon_log_level(),
+        };
+        bricks::start_shd(&self.node.config, &launch).await
+    }
+
+    /// A failed start is tried again at the next pass, as GD1 does.
+    fn backs_off(&self) -> bool {
+        false
+    }
+
+    async fn stopped(&self, inst: &Instance) {
+        let _ = std::fs::remove_file(shd_pidfile(&self.node, &inst.volume));
+    }
+}
