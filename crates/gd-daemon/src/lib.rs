@@ -4,25 +4,19 @@
 //! guard, load or create its identity and secret, open the store, publish itself (peer record
 //! and liveness), serve the REST API, and on SIGTERM/SIGINT undo it all in reverse order.
 
-pub mod address;
 pub mod bricks;
-pub mod config;
+// The node, re-exported where the daemon's modules and tests have always found it.
+pub use gd_node::{
+    address, config, identity, liveness, logging, membership, node, peer_client, peers, pidfile,
+    store,
+};
 pub mod feature;
 pub mod features;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod identity;
-pub mod liveness;
-pub mod logging;
-pub mod membership;
-pub mod node;
 pub mod options;
-pub mod peer_client;
-pub mod peers;
-pub mod pidfile;
 pub mod reconcile;
 pub mod rest;
-pub mod store;
 pub mod sunrpc;
 pub mod transactions;
 pub mod volfiles;

@@ -151,3 +151,20 @@ pub async fn list_peers(store: &dyn Store) -> Result<Vec<Peer>, StoreError> {
         })
         .collect()
 }
+
+/// How messages name a node: its first peer address (what it was added by), else its id.
+pub fn peer_label(p: &gd_api::Peer) -> String {
+    p.peer_addresses
+        .first()
+        .or(p.client_addresses.first())
+        .cloned()
+        .unwrap_or_else(|| p.id.to_string())
+}
+
+/// [`peer_label`] of the node `id`, from the store; its id when the store has no record.
+pub async fn node_label(store: &dyn Store, id: Uuid) -> String {
+    match get_peer(store, id).await {
+        Ok(Some(p)) => peer_label(&p),
+        _ => id.to_string(),
+    }
+}
