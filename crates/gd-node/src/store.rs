@@ -103,6 +103,14 @@ impl StoreState {
         crate::identity::write_atomic(&dir.join(STATE_FILE), toml::to_string(self)?.as_bytes())
     }
 
+    /// [`StoreState::save`] where the node goes on whatever happens (the running state is
+    /// right; only a restart would read an older file): a failure is logged.
+    pub fn save_or_log(&self, dir: &Path) {
+        if let Err(e) = self.save(dir) {
+            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
+        }
+    }
+
     pub fn remove(dir: &Path) -> anyhow::Result<()> {
         match std::fs::remove_file(dir.join(STATE_FILE)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),

@@ -187,9 +187,7 @@ impl Node {
         let was_member = b.state.member;
         b.state.member = true;
         b.state.joined = true;
-        if let Err(e) = b.state.save(&self.config.localstatedir) {
-            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
-        }
+        b.state.save_or_log(&self.config.localstatedir);
         let started = self
             .runner
             .start(
@@ -204,9 +202,7 @@ impl Node {
             Ok(p) => p,
             Err(e) => {
                 b.state.member = was_member;
-                if let Err(e) = b.state.save(&self.config.localstatedir) {
-                    tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
-                }
+                b.state.save_or_log(&self.config.localstatedir);
                 return Err(e);
             }
         };
@@ -228,9 +224,7 @@ impl Node {
         }
         b.state.member = false;
         b.state.joined = true;
-        if let Err(e) = b.state.save(&self.config.localstatedir) {
-            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
-        }
+        b.state.save_or_log(&self.config.localstatedir);
         if let Some(p) = b.member.take() {
             let _ = p.stop().await;
         }
@@ -367,9 +361,7 @@ impl Node {
         tracing::info!(endpoints = %voters.join(","), "etcd endpoints updated");
         b.state.endpoints = voters;
         b.state.joined |= clustered;
-        if let Err(e) = b.state.save(&self.config.localstatedir) {
-            tracing::error!(error = %format!("{e:#}"), "cannot persist the store state");
-        }
+        b.state.save_or_log(&self.config.localstatedir);
     }
 
     /// Retries [`Node::register`] until it succeeds: after a whole-cluster restart the store
