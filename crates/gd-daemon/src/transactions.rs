@@ -19,8 +19,9 @@ use gd_store::Store;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{feature::Cluster, volumes::node_label};
+use crate::feature::Cluster;
 use gd_core::OpError;
+use gd_node::peers::node_label;
 
 /// How long a request waits for its transaction to end before answering `202 Accepted`.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(20);
