@@ -16,6 +16,7 @@ pub mod config;
 pub mod identity;
 pub mod liveness;
 pub mod logging;
+pub mod members;
 pub mod membership;
 pub mod node;
 pub mod peer_client;

@@ -32,11 +32,11 @@ use gd_store::{
     EtcdStore, Store, StoreError, lock,
     record::{self, Record},
 };
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+pub use crate::members::{MemberRecord, NodeRecord, Role};
 use crate::{config::StoreMode, node::Node, peers::PEERS_MAX, store::StoreState};
 
 /// How often the controller re-examines the cluster, and the member agent its record when no
@@ -47,45 +47,6 @@ const AGENT_TICK: Duration = Duration::from_secs(5);
 const CAMPAIGN_WAIT: Duration = Duration::from_secs(10);
 /// A learner that cannot be promoted for this long is removed again.
 const LEARNER_PROMOTE_MAX: Duration = Duration::from_secs(120);
-
-/// A managed node's etcd URLs, published so the controller can make it a member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct NodeRecord {
-    pub client_url: String,
-    pub peer_url: String,
-}
-
-impl Record for NodeRecord {
-    const KIND: &'static str = "store-node";
-    const VERSION: u32 = 1;
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Learner,
-    Voter,
-}
-
-/// An etcd member, as the cluster records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct MemberRecord {
-    pub client_url: String,
-    pub peer_url: String,
-    pub role: Role,
-    /// etcd's id of the member.
-    pub member_id: u64,
-    /// `--initial-cluster` for a member that starts new; empty for the founder.
-    #[serde(default)]
-    pub initial_cluster: String,
-}
-
-impl Record for MemberRecord {
-    const KIND: &'static str = "store-member";
-    const VERSION: u32 = 2;
-}
 
 /// Tuning of the elastic store.
 #[derive(Debug, Clone, Copy)]
@@ -423,7 +384,12 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
     }
     let store = node.store.as_ref();
     let cfg = &node.config;
-    publish_candidate(node).await?;
+    crate::members::publish_candidate(
+        node.store.as_ref(),
+        node.identity().peer_id,
+        node.addresses.etcd_urls(),
+    )
+    .await?;
     let members_kv = store.range(STORE_MEMBERS, PEERS_MAX).await?;
     let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, STORE_MEMBERS);
     let mine = members.get(&me);
@@ -465,52 +431,6 @@ async fn agent_step(node: &Node) -> Result<(), StoreError> {
         let peers_n = store.range(PEERS, 3).await?.kvs.len();
         node.update_endpoints(generation, voters, peers_n > 1).await;
     }
-    Ok(())
-}
-
-/// Publishes this node as a candidate for an etcd member, with its member's URLs, when etcd is
-/// installed here (written only when it changes: with the configuration or a learned address).
-pub async fn publish_candidate(node: &Node) -> Result<(), StoreError> {
-    if !crate::store::on_path("etcd") {
-        return Ok(());
-    }
-    let urls = node.addresses.etcd_urls();
-    let rec = NodeRecord {
-        client_url: urls.client,
-        peer_url: urls.peer,
-    };
-    let key = format!("{STORE_NODES}{}", node.identity().peer_id);
-    let store = node.store.as_ref();
-    if store.get(&key).await?.map(|kv| kv.value) != Some(record::encode(&rec)) {
-        store.put(&key, record::encode(&rec), None).await?;
-    }
-    Ok(())
-}
-
-/// The founder of a managed cluster records its own member.
-pub async fn register_founder(node: &Node, etcd: &EtcdStore) -> Result<(), StoreError> {
-    let me = node.identity().peer_id;
-    let key = format!("{STORE_MEMBERS}{me}");
-    if node.store.get(&key).await?.is_some() {
-        return Ok(());
-    }
-    let Some(m) = etcd
-        .members()
-        .await?
-        .into_iter()
-        .find(|m| m.name == me.to_string())
-    else {
-        return Ok(());
-    };
-    let urls = node.addresses.etcd_urls();
-    let rec = MemberRecord {
-        client_url: urls.client,
-        peer_url: urls.peer,
-        role: Role::Voter,
-        member_id: m.id,
-        initial_cluster: String::new(),
-    };
-    node.store.put(&key, record::encode(&rec), None).await?;
     Ok(())
 }
 

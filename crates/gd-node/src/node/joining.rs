@@ -383,7 +383,12 @@ impl Node {
             m.peer_url = urls.peer.clone();
             self.store().put(&key, record::encode(&m), None).await?;
         }
-        membership::publish_candidate(self).await?;
+        members::publish_candidate(
+            self.store.as_ref(),
+            self.identity().peer_id,
+            self.addresses.etcd_urls(),
+        )
+        .await?;
         tracing::info!(client = %urls.client, peer = %urls.peer, "etcd member re-advertised");
         Ok(())
     }

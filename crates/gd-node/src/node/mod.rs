@@ -50,7 +50,7 @@ use crate::{
     config::{Config, PeerJoin, StoreMode},
     identity::{Identity, cluster_secret},
     liveness::Liveness,
-    membership::{self, MemberRecord, Role},
+    members::{self, MemberRecord, Role},
     peer_client::{PeerCallError, PeerClient, normalize_address},
     peers::{self, PeerRecord, ZONE_KEY, peer_key},
     store::{Backend, EtcdRunner, MemberRunner, StoreState, member_data_dir, open_backend},
@@ -306,7 +306,13 @@ impl Node {
             })
         };
         if let Some(etcd) = founder {
-            membership::register_founder(self, &etcd).await?;
+            members::register_founder(
+                self.store.as_ref(),
+                self.identity().peer_id,
+                self.addresses.etcd_urls(),
+                &etcd,
+            )
+            .await?;
         }
         Ok(())
     }
