@@ -5,10 +5,10 @@
 //! their OpenAPI, background tasks, store prefixes it owns — and the daemon must wire them in
 //! one explicit place ([`crate::features`]) rather than each feature reaching into the node.
 //!
-//! [`Cluster`] is what a feature's operations run on: the node's context, the transaction
-//! engine and the process reconciler, built once at start-up in dependency order
-//! ([`Cluster::assemble`]): nothing is set late, so nothing can be missing when a request
-//! arrives.
+//! [`Cluster`] is what a feature's operations run on: the node's context and the transaction
+//! engine, built once at start-up in dependency order ([`Cluster::assemble`]: each feature's
+//! own machinery — the volume feature's process reconciler — then every step, then the
+//! engine): nothing is set late, so nothing can be missing when a request arrives.
 
 use std::sync::Arc;
 
@@ -18,20 +18,17 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{
-    node::Node,
-    reconcile::{Reconciler, Service},
-    sunrpc::SunRpcServer,
-};
+use crate::{node::Node, sunrpc::SunRpcServer};
 
-/// One feature: its steps, routes, processes, background work and store prefixes.
+/// One feature: its steps, routes, background work and store prefixes.
 pub trait Feature: Send + Sync {
     /// Its name, for logs ("volumes").
     fn name(&self) -> &'static str;
 
-    /// Registers its transaction steps (every node registers the same ones). The steps get
-    /// the node and the reconciler; they never start transactions themselves.
-    fn steps(&self, parts: &Parts, registry: &mut Registry) -> Result<(), DuplicateStep>;
+    /// Builds what it runs on this node: registers its transaction steps (every node
+    /// registers the same ones; they never start transactions themselves) and returns its
+    /// background work, started once the node serves.
+    fn assemble(&self, parts: &Parts, registry: &mut Registry) -> Result<Vec<Task>, DuplicateStep>;
 
     /// Its REST routes, with their OpenAPI annotations.
     fn routes(&self) -> OpenApiRouter<Cluster>;
@@ -39,19 +36,6 @@ pub trait Feature: Send + Sync {
     /// The store prefixes it owns (declared in `gd_core::keys`); no two features own one
     /// ([`Cluster::assemble`] refuses that).
     fn keys(&self) -> &'static [&'static str];
-
-    /// The kinds of process it keeps running on every node ([`crate::reconcile::Service`]),
-    /// in the order a reconciler pass starts them.
-    fn services(&self, node: &Arc<Node>, rpc: &SunRpcServer) -> Vec<Arc<dyn Service>> {
-        let _ = (node, rpc);
-        vec![]
-    }
-
-    /// Starts what it runs in the background on every node, until `cancel`.
-    fn spawn(&self, cluster: &Cluster, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
-        let _ = (cluster, cancel);
-        vec![]
-    }
 }
 
 /// Why the features cannot be assembled: a programming error, refused at start-up.
@@ -84,68 +68,59 @@ fn check_keys(features: &[Box<dyn Feature>]) -> Result<(), AssembleError> {
     Ok(())
 }
 
-/// What steps are built from: the node and its reconciler (the engine comes after them).
+/// What a feature is assembled from (the engine comes after its steps).
 pub struct Parts {
     pub node: Arc<Node>,
-    pub reconciler: Arc<Reconciler>,
-}
-
-/// The node at work: its context, the transaction engine with every feature's steps, and the
-/// reconciler. Cheap to clone; the REST state.
-#[derive(Clone)]
-pub struct Cluster {
-    pub node: Arc<Node>,
-    pub engine: Arc<Engine>,
-    pub reconciler: Arc<Reconciler>,
     /// The SunRPC server: its port map, its volfile source, its clients to notify.
     pub rpc: SunRpcServer,
 }
 
+/// Background work of a feature, started once the node serves.
+pub type Task = Box<dyn FnOnce(CancellationToken) -> JoinHandle<()> + Send>;
+
+/// The node at work: its context and the transaction engine with every feature's steps.
+/// Cheap to clone; the REST state.
+#[derive(Clone)]
+pub struct Cluster {
+    pub node: Arc<Node>,
+    pub engine: Arc<Engine>,
+}
+
 impl Cluster {
-    /// Builds the reconciler, the registry of every feature's steps and the engine (none of
-    /// them running yet: [`Cluster::spawn`]).
+    /// Assembles every feature (its steps, its background work) and the engine; nothing runs
+    /// yet ([`Cluster::spawn`] starts it).
     pub fn assemble(
         node: Arc<Node>,
         rpc: SunRpcServer,
         features: &[Box<dyn Feature>],
-    ) -> Result<Cluster, AssembleError> {
+    ) -> Result<(Cluster, Vec<Task>), AssembleError> {
         check_keys(features)?;
-        let services = features
-            .iter()
-            .flat_map(|f| f.services(&node, &rpc))
-            .collect();
-        let parts = Parts {
-            reconciler: Reconciler::new(node.clone(), rpc.clone(), services),
-            node,
-        };
+        let parts = Parts { node, rpc };
         let mut registry = Registry::new();
+        let mut tasks = vec![];
         for f in features {
-            f.steps(&parts, &mut registry)?;
+            tasks.extend(f.assemble(&parts, &mut registry)?);
         }
         let engine = Engine::new(
             parts.node.store.clone(),
             parts.node.identity().peer_id,
             registry,
         );
-        Ok(Cluster {
-            node: parts.node,
-            engine,
-            reconciler: parts.reconciler,
-            rpc,
-        })
+        Ok((
+            Cluster {
+                node: parts.node,
+                engine,
+            },
+            tasks,
+        ))
     }
 
     /// Starts the transaction engine (participant, recovery of this node's own abandoned
-    /// transactions, cleanup leader), the reconciler, and every feature's background work;
-    /// returns their tasks.
-    pub fn spawn(
-        &self,
-        features: &[Box<dyn Feature>],
-        cancel: &CancellationToken,
-    ) -> Vec<JoinHandle<()>> {
+    /// transactions, cleanup leader) and the features' background work; returns their tasks.
+    pub fn spawn(&self, tasks: Vec<Task>, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
         let liveness = self.node.liveness.clone();
         let engine = &self.engine;
-        let mut tasks = vec![
+        let mut handles = vec![
             tokio::spawn(engine.clone().run_participant(cancel.clone())),
             tokio::spawn(crate::transactions::recover_own(
                 engine.clone(),
@@ -156,12 +131,9 @@ impl Cluster {
                     .clone()
                     .run_cleanup(move || liveness.lease(), cancel.clone()),
             ),
-            tokio::spawn(self.reconciler.clone().run(cancel.clone())),
         ];
-        for f in features {
-            tasks.extend(f.spawn(self, cancel));
-        }
-        tasks
+        handles.extend(tasks.into_iter().map(|t| t(cancel.clone())));
+        handles
     }
 }
 
@@ -181,8 +153,8 @@ mod tests {
         fn name(&self) -> &'static str {
             self.0
         }
-        fn steps(&self, _: &Parts, _: &mut Registry) -> Result<(), DuplicateStep> {
-            Ok(())
+        fn assemble(&self, _: &Parts, _: &mut Registry) -> Result<Vec<Task>, DuplicateStep> {
+            Ok(vec![])
         }
         fn routes(&self) -> OpenApiRouter<Cluster> {
             OpenApiRouter::new()

@@ -122,14 +122,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         cancel.clone(),
     ));
 
-    // The features, and what they run on: the transaction engine with their steps and the
-    // reconciler, which reads the port map the bricks' sign-ins fill.
+    // The features, and what they run on: the transaction engine with their steps; the volume
+    // feature's reconciler reads the port map the bricks' sign-ins fill.
     let features = features::all();
     let rpc = sunrpc::SunRpcServer::default();
-    let cluster = feature::Cluster::assemble(node.clone(), rpc.clone(), &features)?;
+    let (cluster, tasks) = feature::Cluster::assemble(node.clone(), rpc.clone(), &features)?;
     let app = rest::router(cluster.clone(), &features);
     let server = serve(listener, app, &config, rpc, cancel.clone()).await?;
-    let background = cluster.spawn(&features, &cancel);
+    let background = cluster.spawn(tasks, &cancel);
     tracing::info!(address = %config.client_addr, tls = config.cert_file.is_some(), "serving the REST API");
 
     wait_for_signal().await;

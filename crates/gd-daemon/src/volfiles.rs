@@ -74,7 +74,7 @@ impl StoreVolfiles {
                 return Ok(None);
             };
             let env = BrickEnv {
-                bind_address: crate::reconcile::bind_ip(&self.node).map(|ip| ip.to_string()),
+                bind_address: crate::volumes::bind_ip(&self.node).map(|ip| ip.to_string()),
                 workdir: self.node.config.localstatedir.display().to_string(),
             };
             let table = crate::options::catalog().volgen_table(&v.options);

@@ -187,7 +187,7 @@ async fn every_listed_step_has_a_handler() {
     let node = Node::assemble(config, identity, None, backend, runner).unwrap();
     let mut listed = gd_daemon::volumes::STEPS.to_vec();
     listed.sort_unstable();
-    let cluster = gd_daemon::feature::Cluster::assemble(
+    let (cluster, _) = gd_daemon::feature::Cluster::assemble(
         node,
         gd_daemon::sunrpc::SunRpcServer::default(),
         &gd_daemon::features::all(),

@@ -1,6 +1,6 @@
-//! The reconciler's loop, generic over its services, with a fake service whose processes are
-//! real `sleep`s: started when wanted, adopted when found, retried after a back-off (at once
-//! in a pass for one volume), stopped and waited for when no longer wanted — a left-over one
+//! The reconciler's loop, generic over its view and its services, with a fake view (objects
+//! wanted running or not) and a fake service whose processes are real `sleep`s: started when wanted, adopted when found, retried after a back-off (at once
+//! in a pass for one object), stopped and waited for when no longer wanted — a left-over one
 //! of an earlier daemon too — and nothing outside a pass's scope touched.
 
 use std::{
@@ -12,21 +12,40 @@ use std::{
 use async_trait::async_trait;
 use gd_daemon::{
     bricks::Proc,
-    config::{Config, Flags, StoreMode},
-    identity::Identity,
-    node::Node,
-    reconcile::{Instance, Reconciler, Service, View},
-    store::{Backend, SimulatedMembers, StoreState},
-    sunrpc::SunRpcServer,
-    volumes::{VolumeAuth, VolumeRecord, VolumeState, volume_key},
+    reconcile::{Instance, Reconciler, Service, ViewSource},
 };
-use gd_store::{LocalStore, Store, record};
-use uuid::Uuid;
+use gd_store::StoreError;
+
+/// The fake cluster: objects, each wanted running (`true`) or not.
+type Objects = BTreeMap<String, bool>;
+
+/// Reads the fake cluster.
+#[derive(Default)]
+struct Source(Mutex<Objects>);
+
+impl Source {
+    fn set(&self, name: &str, run: bool) {
+        self.0.lock().unwrap().insert(name.into(), run);
+    }
+    fn delete(&self, name: &str) {
+        self.0.lock().unwrap().remove(name);
+    }
+}
+
+#[async_trait]
+impl ViewSource<Objects> for Source {
+    fn prefix(&self) -> &'static str {
+        "objects/"
+    }
+    async fn load(&self) -> Result<Objects, StoreError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+}
 
 /// What marks our `sleep`s among the machine's processes.
 const MARK: &str = "3599";
 
-/// One `sleep` per started volume whose name does not say "broken"; pid files in `dir`.
+/// One `sleep` per object wanted running whose name does not say "broken"; pid files in `dir`.
 struct Sleepers {
     dir: PathBuf,
     stopped: Mutex<Vec<String>>,
@@ -34,17 +53,24 @@ struct Sleepers {
 }
 
 impl Sleepers {
-    fn pidfile(&self, volume: &str) -> PathBuf {
-        self.dir.join(format!("{volume}.pid"))
+    fn pidfile(&self, object: &str) -> PathBuf {
+        self.dir.join(format!("{object}.pid"))
     }
 
-    fn instance(v: &VolumeRecord) -> Instance {
+    fn instance(name: &str) -> Instance {
         Instance {
-            id: v.name.clone(),
-            volume: v.name.clone(),
-            name: format!("sleeper {}", v.name),
-            label: format!("the sleeper of {}", v.name),
+            id: name.into(),
+            scope: name.into(),
+            name: format!("sleeper {name}"),
+            label: format!("the sleeper of {name}"),
         }
+    }
+
+    fn those(view: &Objects, run: bool) -> Vec<Instance> {
+        view.iter()
+            .filter(|(_, r)| **r == run)
+            .map(|(n, _)| Self::instance(n))
+            .collect()
     }
 }
 
@@ -69,32 +95,24 @@ fn find_sleep(pidfile: &Path) -> Option<Proc> {
 }
 
 #[async_trait]
-impl Service for Sleepers {
+impl Service<Objects> for Sleepers {
     fn kind(&self) -> &'static str {
         "sleeper"
     }
-    fn wanted(&self, view: &View<'_>) -> Vec<Instance> {
-        view.volumes
-            .iter()
-            .filter(|v| v.state == VolumeState::Started)
-            .map(Self::instance)
-            .collect()
+    fn wanted(&self, view: &Objects) -> Vec<Instance> {
+        Self::those(view, true)
     }
-    fn leftovers(&self, view: &View<'_>) -> Vec<Instance> {
-        view.volumes
-            .iter()
-            .filter(|v| v.state != VolumeState::Started)
-            .map(Self::instance)
-            .collect()
+    fn leftovers(&self, view: &Objects) -> Vec<Instance> {
+        Self::those(view, false)
     }
-    fn find(&self, _: &View<'_>, inst: &Instance) -> Option<Proc> {
-        find_sleep(&self.pidfile(&inst.volume))
+    fn find(&self, _: &Objects, inst: &Instance) -> Option<Proc> {
+        find_sleep(&self.pidfile(&inst.scope))
     }
-    async fn start(&self, _: &View<'_>, inst: &Instance) -> Result<Proc, String> {
-        if inst.volume.contains("broken") {
+    async fn start(&self, _: &Objects, inst: &Instance) -> Result<Proc, String> {
+        if inst.scope.contains("broken") {
             return Err("it cannot start".into());
         }
-        let pidfile = self.pidfile(&inst.volume);
+        let pidfile = self.pidfile(&inst.scope);
         spawn_sleep(&pidfile);
         // Serving once it runs `sleep` (between fork and exec it is still this test).
         for _ in 0..200 {
@@ -106,7 +124,7 @@ impl Service for Sleepers {
         Err("it did not start within 2 s".into())
     }
     async fn stopped(&self, inst: &Instance) {
-        let _ = std::fs::remove_file(self.pidfile(&inst.volume));
+        let _ = std::fs::remove_file(self.pidfile(&inst.scope));
         self.stopped.lock().unwrap().push(inst.id.clone());
     }
     async fn running(&self, running: &[(&Instance, Proc)]) {
@@ -115,84 +133,19 @@ impl Service for Sleepers {
     }
 }
 
-fn volume(name: &str, state: VolumeState) -> VolumeRecord {
-    VolumeRecord {
-        id: Uuid::new_v4(),
-        name: name.into(),
-        transport: "tcp".into(),
-        state,
-        subvols: vec![],
-        options: BTreeMap::new(),
-        metadata: BTreeMap::new(),
-        auth: VolumeAuth {
-            username: Uuid::new_v4(),
-            password: Uuid::new_v4(),
-        },
-    }
-}
-
-async fn put(store: &dyn Store, v: &VolumeRecord) {
-    store
-        .put(&volume_key(&v.name), record::encode(v), None)
-        .await
-        .unwrap();
-}
-
-fn config(dir: &Path) -> Config {
-    let flags = Flags {
-        localstatedir: Some(dir.join("state")),
-        rundir: Some(dir.join("run")),
-        logdir: Some(dir.join("log")),
-        clientaddress: Some("127.1.200.1:24007".into()),
-        store: Some(StoreMode::Local),
-        ..Flags::default()
-    };
-    let c = Config::load(flags, |_| None).expect("config");
-    std::fs::create_dir_all(&c.localstatedir).unwrap();
-    c
-}
-
 #[tokio::test]
 async fn one_loop_starts_adopts_retries_and_stops_any_service() {
     let dir = tempfile::tempdir().unwrap();
-    let shared: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
-    let backend = Backend {
-        state: StoreState {
-            mode: StoreMode::Local,
-            endpoints: vec![],
-            member: false,
-            joined: false,
-        },
-        raw: shared,
-        etcd: None,
-        member: None,
-    };
-    let identity = Identity {
-        peer_id: Uuid::new_v4(),
-        cluster_id: Uuid::new_v4(),
-    };
-    let node = Node::assemble(
-        config(dir.path()),
-        identity,
-        None,
-        backend,
-        Arc::new(SimulatedMembers::default()),
-    )
-    .unwrap();
     let sleepers = Arc::new(Sleepers {
         dir: dir.path().to_path_buf(),
         stopped: Mutex::default(),
         running: Mutex::default(),
     });
-    let reconciler = Reconciler::new(
-        node.clone(),
-        SunRpcServer::default(),
-        vec![sleepers.clone()],
-    );
-    let store = node.store.as_ref();
-    put(store, &volume("a", VolumeState::Started)).await;
-    put(store, &volume("broken", VolumeState::Started)).await;
-    put(store, &volume("c", VolumeState::Stopped)).await;
+    let source = Arc::new(Source::default());
+    let reconciler = Reconciler::new(source.clone(), vec![sleepers.clone()]);
+    source.set("a", true);
+    source.set("broken", true);
+    source.set("c", false);
     // An earlier daemon left c's process running.
     let orphan = spawn_sleep(&sleepers.pidfile("c"));
     for _ in 0..200 {
@@ -218,28 +171,28 @@ async fn one_loop_starts_adopts_retries_and_stops_any_service() {
     let pass = reconciler.converge(None).await.unwrap();
     assert_eq!(pass.problems, ["sleeper broken: waiting to retry"]);
     assert_eq!(sleepers.running.lock().unwrap()["a"], a);
-    // A pass for one volume (a start step) tries at once.
+    // A pass for one object (a start step) tries at once.
     let pass = reconciler.converge(Some("broken")).await.unwrap();
     assert_eq!(pass.problems, ["sleeper broken: it cannot start"]);
 
-    // A pass for one volume touches nothing else: e stays unstarted until a pass of all.
-    put(store, &volume("e", VolumeState::Started)).await;
-    put(store, &volume("a", VolumeState::Stopped)).await;
+    // A pass for one object touches nothing else: e stays unstarted until a pass of all.
+    source.set("e", true);
+    source.set("a", false);
     let pass = reconciler.converge(Some("a")).await.unwrap();
     assert!(pass.problems.is_empty(), "{:?}", pass.problems);
     assert!(find_sleep(&sleepers.pidfile("e")).is_none());
-    // ... and stops what of its volume should not run, returning once it is gone.
+    // ... and stops what of its object should not run, returning once it is gone.
     assert!(Proc::find(a, |_| true).is_none(), "a's process is gone");
     assert_eq!(*sleepers.stopped.lock().unwrap(), ["c", "a"]);
     assert!(!sleepers.pidfile("a").exists());
 
-    // Deleted volumes' processes stop too; what is left runs.
-    store.delete(&volume_key("broken")).await.unwrap();
+    // Deleted objects' processes stop too; what is left runs.
+    source.delete("broken");
     let pass = reconciler.converge(None).await.unwrap();
     assert!(pass.problems.is_empty(), "{:?}", pass.problems);
     let e = sleepers.running.lock().unwrap()["e"];
     assert_eq!(sleepers.running.lock().unwrap().len(), 1);
-    store.delete(&volume_key("e")).await.unwrap();
+    source.delete("e");
     reconciler.converge(None).await.unwrap();
     assert!(Proc::find(e, |_| true).is_none(), "e's process is gone");
     assert!(sleepers.running.lock().unwrap().is_empty());

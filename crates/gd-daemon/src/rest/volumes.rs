@@ -49,7 +49,7 @@ async fn volume_status(
     let vol = volumes::get_volume(node.store.as_ref(), &volname)
         .await?
         .ok_or_else(|| volumes::not_found(&volname))?;
-    let bricks = crate::reconcile::brick_statuses(node.store.as_ref(), &vol).await?;
+    let bricks = volumes::brick_statuses(node.store.as_ref(), &vol).await?;
     let size = volumes::volume_size(&node, &vol).await;
     Ok(Json(gd_api::VolumeStatus {
         online: bricks.iter().all(|b| b.online),
@@ -171,7 +171,7 @@ async fn volume_bricks(
         .await?
         .ok_or_else(|| volumes::not_found(&volname))?;
     Ok(Json(
-        crate::reconcile::brick_statuses(node.store.as_ref(), &vol).await?,
+        volumes::brick_statuses(node.store.as_ref(), &vol).await?,
     ))
 }
 

@@ -50,16 +50,13 @@ use gd_store::{
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::{
-    feature::{Cluster, Feature, Parts},
+    feature::{Cluster, Feature, Parts, Task},
     node::Node,
     peers,
-    reconcile::Reconciler,
     transactions::run,
 };
 
@@ -432,24 +429,28 @@ pub const STEPS: [&str; 8] = [
     crate::volume_options::StoreOptions::NAME,
 ];
 
-/// Registers the volume steps ([`STEPS`]).
-pub fn register(parts: &Parts, r: &mut Registry) -> Result<(), DuplicateStep> {
-    let node = || parts.node.clone();
-    let reconciler = || parts.reconciler.clone();
+/// Registers the volume steps ([`STEPS`]); those that run a reconciler pass get `processes`.
+pub fn register(
+    node: &Arc<Node>,
+    processes: &Arc<Processes>,
+    r: &mut Registry,
+) -> Result<(), DuplicateStep> {
+    let node = || node.clone();
+    let processes = || processes.clone();
     r.add(ValidateBricks { node: node() })?
         .add(InitBricks { node: node() })?
         .add(StoreVolume { node: node() })?
         .add(StopProcesses {
             node: node(),
-            reconciler: reconciler(),
+            processes: processes(),
         })?
         .add(DeleteVolume { node: node() })?
         .add(RecordState {
             node: node(),
-            reconciler: reconciler(),
+            processes: processes(),
         })?
         .add(ConvergeBricks {
-            reconciler: reconciler(),
+            processes: processes(),
         })?
         .add(crate::volume_options::StoreOptions { node: node() })?;
     Ok(())
@@ -463,8 +464,19 @@ impl Feature for Volumes {
         "volumes"
     }
 
-    fn steps(&self, parts: &Parts, registry: &mut Registry) -> Result<(), DuplicateStep> {
-        register(parts, registry)
+    fn assemble(&self, parts: &Parts, registry: &mut Registry) -> Result<Vec<Task>, DuplicateStep> {
+        // Volfiles for GETSPEC: the SunRPC server reads them from the volume records.
+        parts
+            .rpc
+            .set_volfile_source(Arc::new(crate::volfiles::StoreVolfiles {
+                node: parts.node.clone(),
+            }));
+        let processes = processes(&parts.node, &parts.rpc);
+        register(&parts.node, &processes, registry)?;
+        let store = parts.node.store.clone();
+        Ok(vec![Box::new(move |cancel| {
+            tokio::spawn(processes.run(store, cancel))
+        })])
     }
 
     fn routes(&self) -> OpenApiRouter<Cluster> {
@@ -480,39 +492,21 @@ impl Feature for Volumes {
             gd_core::keys::CLUSTER_OPTIONS,
         ]
     }
-
-    fn services(
-        &self,
-        node: &Arc<Node>,
-        rpc: &crate::sunrpc::SunRpcServer,
-    ) -> Vec<Arc<dyn crate::reconcile::Service>> {
-        vec![
-            Arc::new(crate::reconcile::BrickService::new(
-                node.clone(),
-                rpc.clone(),
-            )),
-            Arc::new(crate::reconcile::ShdService::new(node.clone())),
-        ]
-    }
-
-    fn spawn(&self, cluster: &Cluster, _: &CancellationToken) -> Vec<JoinHandle<()>> {
-        // Volfiles for GETSPEC: the SunRPC server reads them from the volume records.
-        cluster
-            .rpc
-            .set_volfile_source(Arc::new(crate::volfiles::StoreVolfiles {
-                node: cluster.node.clone(),
-            }));
-        vec![]
-    }
 }
 
+mod brick_service;
 mod brick_steps;
 mod plan;
+mod processes;
+mod shd_service;
 mod size;
 mod state;
 #[cfg(test)]
 mod tests;
+pub use brick_service::{BrickService, BrickStatusRecord, brick_statuses, status_key};
 use brick_steps::*;
 pub use plan::*;
+pub use processes::*;
+pub use shd_service::ShdService;
 pub use size::*;
 pub use state::*;

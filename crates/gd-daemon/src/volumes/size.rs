@@ -20,7 +20,7 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
         .join(format!("gd2mount-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).ok()?;
     let pidfile = dir.with_extension("pid");
-    let ip = crate::reconcile::node_ip(node);
+    let ip = super::node_ip(node);
     let log = node.config.logdir.join("gd2mount.log");
     let mounted = async {
         crate::bricks::adopt_daemons();

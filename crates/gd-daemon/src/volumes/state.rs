@@ -107,7 +107,7 @@ pub(super) fn state_change(
 /// Sets a volume's state (compare-and-swap on its id); undo sets it back.
 pub(super) struct RecordState {
     pub(super) node: Arc<Node>,
-    pub(super) reconciler: Arc<Reconciler>,
+    pub(super) processes: Arc<Processes>,
 }
 
 impl RecordState {
@@ -167,7 +167,7 @@ impl Step for RecordState {
     async fn undo(&self, a: &StateArgs) -> Result<(), StepError> {
         self.set(a, a.from).await?;
         // Put the local processes back as they were.
-        let _ = self.reconciler.converge(Some(&a.volume)).await;
+        let _ = self.processes.converge(Some(&a.volume)).await;
         Ok(())
     }
 }
@@ -175,10 +175,10 @@ impl Step for RecordState {
 /// Runs a reconciler pass for one volume on this node, now: returns once its processes
 /// match the stored state (started, or gone); the note says what had to be killed.
 pub(super) async fn converge_volume(
-    reconciler: &Reconciler,
+    processes: &Processes,
     volume: &str,
 ) -> Result<Option<String>, String> {
-    let pass = reconciler
+    let pass = processes
         .converge(Some(volume))
         .await
         .map_err(|e| e.to_string())?;
@@ -190,7 +190,7 @@ pub(super) async fn converge_volume(
 
 /// Makes this node's bricks and self-heal daemon of the volume match its (new) state, now.
 pub(super) struct ConvergeBricks {
-    pub(super) reconciler: Arc<Reconciler>,
+    pub(super) processes: Arc<Processes>,
 }
 
 #[async_trait]
@@ -202,7 +202,7 @@ impl Step for ConvergeBricks {
         self.run_noted(a).await.map(drop)
     }
     async fn run_noted(&self, a: &StateArgs) -> Result<Option<String>, StepError> {
-        Ok(converge_volume(&self.reconciler, &a.volume).await?)
+        Ok(converge_volume(&self.processes, &a.volume).await?)
     }
     async fn undo(&self, _: &StateArgs) -> Result<(), StepError> {
         // The state step's undo restores the record and converges again; nothing else to do.
@@ -214,7 +214,7 @@ impl Step for ConvergeBricks {
 /// that does is stopped. Changes nothing in the store, so there is nothing to undo.
 pub(super) struct StopProcesses {
     pub(super) node: Arc<Node>,
-    pub(super) reconciler: Arc<Reconciler>,
+    pub(super) processes: Arc<Processes>,
 }
 
 #[async_trait]
@@ -231,7 +231,7 @@ impl Step for StopProcesses {
         {
             return Err(format!("volume {} was started meanwhile", vol.name).into());
         }
-        Ok(converge_volume(&self.reconciler, &vol.name).await?)
+        Ok(converge_volume(&self.processes, &vol.name).await?)
     }
     async fn undo(&self, _: &VolumeRecord) -> Result<(), StepError> {
         Ok(())

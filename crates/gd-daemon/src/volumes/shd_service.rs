@@ -7,7 +7,8 @@ use std::{net::SocketAddr, sync::Arc};
 
 use async_trait::async_trait;
 
-use super::{Instance, Service, View, node_ip};
+use super::processes::{VolumeView, node_ip};
+use crate::reconcile::{Instance, Service};
 use crate::{
     bricks::{self, Proc},
     node::Node,
@@ -28,28 +29,28 @@ impl ShdService {
     fn instance(vol: &VolumeRecord) -> Instance {
         Instance {
             id: vol.name.clone(),
-            volume: vol.name.clone(),
+            scope: vol.name.clone(),
             name: "self-heal daemon".to_owned(),
             label: format!("the self-heal daemon of {}", vol.name),
         }
     }
 
-    fn wants(view: &View<'_>, v: &VolumeRecord) -> bool {
+    fn wants(view: &VolumeView, v: &VolumeRecord) -> bool {
         v.state == VolumeState::Started && v.wants_self_heal_daemon() && Self::here(view, v)
     }
 
-    fn here(view: &View<'_>, v: &VolumeRecord) -> bool {
+    fn here(view: &VolumeView, v: &VolumeRecord) -> bool {
         v.bricks().any(|b| b.peer_id == view.me)
     }
 }
 
 #[async_trait]
-impl Service for ShdService {
+impl Service<VolumeView> for ShdService {
     fn kind(&self) -> &'static str {
         "self-heal daemon"
     }
 
-    fn wanted(&self, view: &View<'_>) -> Vec<Instance> {
+    fn wanted(&self, view: &VolumeView) -> Vec<Instance> {
         view.volumes
             .iter()
             .filter(|v| Self::wants(view, v))
@@ -58,7 +59,7 @@ impl Service for ShdService {
     }
 
     /// Every volume with a brick here whose daemon is not wanted (stopped, or its option off).
-    fn leftovers(&self, view: &View<'_>) -> Vec<Instance> {
+    fn leftovers(&self, view: &VolumeView) -> Vec<Instance> {
         view.volumes
             .iter()
             .filter(|v| Self::here(view, v) && !Self::wants(view, v))
@@ -66,19 +67,19 @@ impl Service for ShdService {
             .collect()
     }
 
-    fn find(&self, _: &View<'_>, inst: &Instance) -> Option<Proc> {
-        bricks::running_shd(&shd_pidfile(&self.node, &inst.volume), &inst.volume)
+    fn find(&self, _: &VolumeView, inst: &Instance) -> Option<Proc> {
+        bricks::running_shd(&shd_pidfile(&self.node, &inst.scope), &inst.scope)
     }
 
-    async fn start(&self, view: &View<'_>, inst: &Instance) -> Result<Proc, String> {
+    async fn start(&self, view: &VolumeView, inst: &Instance) -> Result<Proc, String> {
         let launch = bricks::ShdLaunch {
-            volume: inst.volume.clone(),
+            volume: inst.scope.clone(),
             node_id: view.me,
             volfile_server: SocketAddr::new(
                 node_ip(&self.node),
                 self.node.config.client_addr.port(),
             ),
-            pidfile: shd_pidfile(&self.node, &inst.volume),
+            pidfile: shd_pidfile(&self.node, &inst.scope),
             localtime_logging: view.cluster.localtime_logging(),
             log_level: view.cluster.daemon_log_level(),
         };
@@ -91,6 +92,6 @@ impl Service for ShdService {
     }
 
     async fn stopped(&self, inst: &Instance) {
-        let _ = std::fs::remove_file(shd_pidfile(&self.node, &inst.volume));
+        let _ = std::fs::remove_file(shd_pidfile(&self.node, &inst.scope));
     }
 }

@@ -1,72 +1,49 @@
-//! The reconciler: makes this node's GlusterFS processes match the store (DESIGN §3.7).
+//! The reconciler: makes this node's processes match the store (DESIGN §3.7).
 //!
-//! Why generic: every kind of process a node runs for its volumes — bricks and self-heal
-//! daemons today; quotad, bitd, the scrubber, gsyncd, rebalance next — follows the same
-//! life: it should run or not for the cluster as stored, one already running (a glusterd2
-//! restart) is adopted, never restarted, one that dies is started again, one that should not
-//! run is stopped and waited for. That loop is written once, here; a kind of process is a
-//! [`Service`] (`brick.rs`, `shd.rs`) that says which instances this node wants, how to find a
-//! running one, how to start one, and what to do when one stops.
+//! Why generic: every kind of process a node runs — bricks and self-heal daemons today;
+//! quotad, bitd, the scrubber, gsyncd, rebalance next — follows the same life: it should run
+//! or not for the cluster as stored, one already running (a glusterd2 restart) is adopted,
+//! never restarted, one that dies is started again, one that should not run is stopped and
+//! waited for. That loop is written once, here, over a view `V` of the cluster that a
+//! [`ViewSource`] reads once per pass; a kind of process is a [`Service`] that says which
+//! instances this node wants in that view, how to find a running one, how to start one, and
+//! what to do when one stops. Nothing here knows what a volume is: the volume feature brings
+//! its view and its services (`volumes/processes.rs`).
 //!
-//! On start-up and on every change of `volumes/` (and on a slow tick, which also notices a
-//! process that died) a pass adopts or starts what should run and stops what should not. A
-//! failed start of a service that backs off (bricks) is retried after 1 s doubling to 60 s.
-//! What should not run is stopped, and a pass returns only once it is gone
-//! ([`bricks::stop_all`]: SIGTERM, SIGKILL after a grace), so the start and stop steps of the
-//! volume transactions, which run a pass for their volume, return when their effect is real
-//! (DESIGN §3.18). Besides the processes it runs, a pass looks for those of volumes in its
-//! scope that an earlier glusterd2 left running (their pid files), and stops them too.
-//!
-//! When a started volume's options change, the pass tells this node's connected GlusterFS
-//! processes to fetch their volfiles again (FETCHSPEC), and they reconfigure in place.
-
-mod brick;
-mod shd;
-
-pub use brick::{BrickService, BrickStatusRecord, brick_statuses, status_key};
-pub use shd::ShdService;
+//! On start-up and on every change under the source's prefix (and on a slow tick, which also
+//! notices a process that died) a pass adopts or starts what should run and stops what should
+//! not. A failed start of a service that backs off is retried after 1 s doubling to 60 s;
+//! a pass for one object (a volume's start or stop step) always tries at once. What should not
+//! run is stopped, and a pass returns only once it is gone ([`bricks::stop_all`]: SIGTERM,
+//! SIGKILL after a grace), so the steps that run a pass return when their effect is real
+//! (DESIGN §3.18). Besides the processes it runs, a pass looks for leftovers in its scope (an
+//! earlier glusterd2's, by their pid files) and stops them too.
 
 use std::{
     collections::{BTreeMap, HashMap},
-    net::{IpAddr, Ipv4Addr},
     sync::Arc,
     time::Duration,
 };
 
 use async_trait::async_trait;
-use gd_core::keys::VOLUMES;
-use gd_store::StoreError;
+use gd_store::{Store, StoreError};
 use tokio::{sync::Mutex, time::Instant};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
-use crate::{
-    bricks::{self, Proc},
-    node::Node,
-    sunrpc::SunRpcServer,
-    volume_options::ClusterOptionsRecord,
-    volumes::{self, VolumeRecord, VolumeState},
-};
+use crate::bricks::{self, Proc};
 
 const TICK: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 
-/// What a pass sees: this node, every volume, the cluster options.
-pub struct View<'a> {
-    pub me: Uuid,
-    pub volumes: &'a [VolumeRecord],
-    pub cluster: &'a ClusterOptionsRecord,
-}
-
-impl View<'_> {
-    /// The volume `name` (`volumes` is in name order).
-    pub fn volume(&self, name: &str) -> Option<&VolumeRecord> {
-        self.volumes
-            .binary_search_by(|v| v.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.volumes[i])
-    }
+/// What a pass sees, read once per pass for every service (the volume feature's: this node,
+/// every volume, the cluster options).
+#[async_trait]
+pub trait ViewSource<V>: Send + Sync {
+    /// The store prefix whose changes start a pass.
+    fn prefix(&self) -> &'static str;
+    /// Reads the view.
+    async fn load(&self) -> Result<V, StoreError>;
 }
 
 /// One process a service runs on this node.
@@ -74,8 +51,8 @@ impl View<'_> {
 pub struct Instance {
     /// Unique among the service's instances on this node (a brick's id, a volume's name).
     pub id: String,
-    /// The volume it serves: a pass for one volume touches only its instances.
-    pub volume: String,
+    /// The object it serves (its volume): a pass for one object touches only its instances.
+    pub scope: String,
     /// How a problem with it begins ("/srv/b1", "self-heal daemon").
     pub name: String,
     /// How it is named when stopped or killed ("brick /srv/b1").
@@ -84,22 +61,22 @@ pub struct Instance {
 
 /// A kind of process the reconciler keeps at its desired state.
 #[async_trait]
-pub trait Service: Send + Sync {
+pub trait Service<V>: Send + Sync {
     /// What it runs, for logs ("brick").
     fn kind(&self) -> &'static str;
 
     /// The instances this node should run in `view`.
-    fn wanted(&self, view: &View<'_>) -> Vec<Instance>;
+    fn wanted(&self, view: &V) -> Vec<Instance>;
 
     /// Instances this node does not want but whose process may run all the same (left by an
     /// earlier glusterd2): each found running is stopped.
-    fn leftovers(&self, view: &View<'_>) -> Vec<Instance>;
+    fn leftovers(&self, view: &V) -> Vec<Instance>;
 
     /// The running process of `inst`, if there is one (adoption by pid file).
-    fn find(&self, view: &View<'_>, inst: &Instance) -> Option<Proc>;
+    fn find(&self, view: &V, inst: &Instance) -> Option<Proc>;
 
     /// Starts `inst`; returns once it serves.
-    async fn start(&self, view: &View<'_>, inst: &Instance) -> Result<Proc, String>;
+    async fn start(&self, view: &V, inst: &Instance) -> Result<Proc, String>;
 
     /// Whether a failed start waits (1 s doubling to 60 s) before a pass of every volume
     /// tries again; a pass for one volume (a start or stop step) always tries.
@@ -126,11 +103,10 @@ struct Backoff {
     delay: Duration,
 }
 
-/// This node's reconciler.
-pub struct Reconciler {
-    node: Arc<Node>,
-    rpc: SunRpcServer,
-    services: Vec<Arc<dyn Service>>,
+/// This node's reconciler of the processes seen through views `V`.
+pub struct Reconciler<V> {
+    source: Arc<dyn ViewSource<V>>,
+    services: Vec<Arc<dyn Service<V>>>,
     /// Serialises passes (the loop and the start/stop transaction steps).
     pass: Mutex<State>,
 }
@@ -140,9 +116,6 @@ struct State {
     /// What runs, by service (its index) and instance id.
     running: BTreeMap<(usize, String), (Instance, Proc)>,
     backoff: HashMap<(usize, String), Backoff>,
-    /// The options of each started volume as last seen: a change means new volfiles, which
-    /// the processes connected to this node are told to fetch.
-    seen_options: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// What a pass left undone, and what it had to force.
@@ -167,26 +140,24 @@ impl Stale {
     }
 }
 
-impl Reconciler {
+impl<V: Send + Sync> Reconciler<V> {
     pub fn new(
-        node: Arc<Node>,
-        rpc: SunRpcServer,
-        services: Vec<Arc<dyn Service>>,
-    ) -> Arc<Reconciler> {
+        source: Arc<dyn ViewSource<V>>,
+        services: Vec<Arc<dyn Service<V>>>,
+    ) -> Arc<Reconciler<V>> {
         Arc::new(Reconciler {
-            node,
-            rpc,
+            source,
             services,
             pass: Mutex::new(State::default()),
         })
     }
 
-    /// Runs until cancelled.
-    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        let store = self.node.store.clone();
+    /// Runs passes on every change under the source's prefix of `store` (and on a slow
+    /// tick), until cancelled.
+    pub async fn run(self: Arc<Self>, store: Arc<dyn Store>, cancel: CancellationToken) {
         gd_store::follow_prefix(
             &*store,
-            VOLUMES,
+            self.source.prefix(),
             TICK,
             &cancel,
             |_| true,
@@ -199,49 +170,19 @@ impl Reconciler {
         .await
     }
 
-    /// Sends FETCHSPEC to this node's connected GlusterFS processes when the options of a
-    /// started volume changed since the last pass: their volfiles changed, and they
-    /// reconfigure in place once they fetched them (DESIGN §3.8). The first sight of a volume
-    /// notifies nothing: processes fetch their volfiles when they connect.
-    fn notify_option_changes(&self, st: &mut State, vols: &[VolumeRecord]) {
-        let mut seen = BTreeMap::new();
-        for v in vols.iter().filter(|v| v.state == VolumeState::Started) {
-            if st
-                .seen_options
-                .get(&v.name)
-                .is_some_and(|before| *before != v.options)
-            {
-                let n = self.rpc.notify_fetchspec(Some(&v.name));
-                tracing::info!(volume = %v.name, clients = n, "volume options changed; clients told to fetch their volfiles");
-            }
-            seen.insert(v.name.clone(), v.options.clone());
-        }
-        st.seen_options = seen;
-    }
-
     /// One pass; `only` limits it to one volume (a start or stop step). Returns when what
     /// should not run is gone; says what in its scope is not as desired, and what had to be
     /// killed.
     pub async fn converge(&self, only: Option<&str>) -> Result<Pass, StoreError> {
         let mut st = self.pass.lock().await;
-        let mut vols = volumes::list_volumes(self.node.store.as_ref()).await?;
-        vols.sort_by(|a, b| a.name.cmp(&b.name));
-        let cluster = crate::volume_options::cluster_options(self.node.store.as_ref())
-            .await
-            .unwrap_or_default();
-        self.notify_option_changes(&mut st, &vols);
-        let view = View {
-            me: self.node.identity().peer_id,
-            volumes: &vols,
-            cluster: &cluster,
-        };
-        let in_scope = |volume: &str| only.is_none_or(|o| o == volume);
+        let view = self.source.load().await?;
+        let in_scope = |scope: &str| only.is_none_or(|o| o == scope);
         let mut problems = vec![];
         let mut wanted = BTreeMap::new();
         // Adopt or start what should run.
         for (s, service) in self.services.iter().enumerate() {
             for inst in service.wanted(&view) {
-                if in_scope(&inst.volume) {
+                if in_scope(&inst.scope) {
                     wanted.insert((s, inst.id.clone()), inst);
                 }
             }
@@ -269,7 +210,7 @@ impl Reconciler {
             }
             match service.start(&view, inst).await {
                 Ok(p) => {
-                    tracing::info!(volume = %inst.volume, process = %inst.label, pid = p.pid, "{} started", service.kind());
+                    tracing::info!(scope = %inst.scope, process = %inst.label, pid = p.pid, "{} started", service.kind());
                     st.backoff.remove(&key);
                     st.running.insert(key, (inst.clone(), p));
                 }
@@ -282,7 +223,7 @@ impl Reconciler {
                         b.next_try = Instant::now() + b.delay;
                         b.delay = (b.delay * 2).min(BACKOFF_MAX);
                     }
-                    tracing::warn!(volume = %inst.volume, process = %inst.label, error = %e, "{} did not start", service.kind());
+                    tracing::warn!(scope = %inst.scope, process = %inst.label, error = %e, "{} did not start", service.kind());
                     problems.push(format!("{}: {e}", inst.name));
                     service.start_failed(inst, &e).await;
                 }
@@ -294,7 +235,7 @@ impl Reconciler {
         let mut stale: Vec<Stale> = st
             .running
             .iter()
-            .filter(|(key, (inst, _))| !wanted.contains_key(*key) && in_scope(&inst.volume))
+            .filter(|(key, (inst, _))| !wanted.contains_key(*key) && in_scope(&inst.scope))
             .map(|((s, _), (inst, p))| Stale {
                 service: *s,
                 inst: inst.clone(),
@@ -304,7 +245,7 @@ impl Reconciler {
         for (s, service) in self.services.iter().enumerate() {
             for inst in service.leftovers(&view) {
                 let key = (s, inst.id.clone());
-                if !in_scope(&inst.volume)
+                if !in_scope(&inst.scope)
                     || wanted.contains_key(&key)
                     || st.running.contains_key(&key)
                 {
@@ -384,23 +325,5 @@ impl Reconciler {
             self.services[x.service].stopped(&x.inst).await;
         }
         killed
-    }
-}
-
-/// The address this node's bricks listen on: its configured client address; `None` (every
-/// address) when it listens on every address.
-pub fn bind_ip(node: &Node) -> Option<IpAddr> {
-    let ip = node.config.client_addr.ip();
-    (!ip.is_unspecified()).then_some(ip)
-}
-
-/// This node's IP for its own GlusterFS processes to reach it at: the client address, or
-/// loopback when it listens on every address.
-pub fn node_ip(node: &Node) -> IpAddr {
-    let ip = node.config.client_addr.ip();
-    if ip.is_unspecified() {
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
-    } else {
-        ip
     }
 }

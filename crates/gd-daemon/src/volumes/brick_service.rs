@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Instance, Service, View, bind_ip, node_ip};
+use super::processes::{VolumeView, bind_ip, node_ip};
+use crate::reconcile::{Instance, Service};
 use crate::{
     bricks::{self, BrickLaunch, Proc, StartError},
     node::Node,
@@ -91,7 +92,7 @@ impl BrickService {
     fn instance(vol: &VolumeRecord, b: &BrickRecord) -> Instance {
         Instance {
             id: b.id.to_string(),
-            volume: vol.name.clone(),
+            scope: vol.name.clone(),
             name: b.path.clone(),
             label: format!("brick {}", b.path),
         }
@@ -99,16 +100,16 @@ impl BrickService {
 
     /// The volume and brick of `inst`.
     fn brick<'v>(
-        view: &'v View<'_>,
+        view: &'v VolumeView,
         inst: &Instance,
     ) -> Option<(&'v VolumeRecord, &'v BrickRecord)> {
-        let vol = view.volume(&inst.volume)?;
+        let vol = view.volume(&inst.scope)?;
         let b = vol.bricks().find(|b| b.id.to_string() == inst.id)?;
         Some((vol, b))
     }
 
     fn mine<'v>(
-        view: &'v View<'_>,
+        view: &'v VolumeView,
         vol: &'v VolumeRecord,
     ) -> impl Iterator<Item = &'v BrickRecord> {
         let me = view.me;
@@ -117,7 +118,7 @@ impl BrickService {
 
     async fn start_brick(
         &self,
-        view: &View<'_>,
+        view: &VolumeView,
         vol: &VolumeRecord,
         b: &BrickRecord,
     ) -> Result<Proc, StartError> {
@@ -212,12 +213,12 @@ impl BrickService {
 }
 
 #[async_trait]
-impl Service for BrickService {
+impl Service<VolumeView> for BrickService {
     fn kind(&self) -> &'static str {
         "brick"
     }
 
-    fn wanted(&self, view: &View<'_>) -> Vec<Instance> {
+    fn wanted(&self, view: &VolumeView) -> Vec<Instance> {
         view.volumes
             .iter()
             .filter(|v| v.state == VolumeState::Started)
@@ -226,7 +227,7 @@ impl Service for BrickService {
     }
 
     /// The bricks of this node's volumes that are not started.
-    fn leftovers(&self, view: &View<'_>) -> Vec<Instance> {
+    fn leftovers(&self, view: &VolumeView) -> Vec<Instance> {
         view.volumes
             .iter()
             .filter(|v| v.state != VolumeState::Started)
@@ -234,7 +235,7 @@ impl Service for BrickService {
             .collect()
     }
 
-    fn find(&self, view: &View<'_>, inst: &Instance) -> Option<Proc> {
+    fn find(&self, view: &VolumeView, inst: &Instance) -> Option<Proc> {
         let (vol, b) = Self::brick(view, inst)?;
         // A brick is named (volfile id, pid file) by the host it was given as, as in GD1.
         let files = bricks::files(&self.node.config, &vol.name, &b.host, &b.path, b.id);
@@ -247,7 +248,7 @@ impl Service for BrickService {
         p
     }
 
-    async fn start(&self, view: &View<'_>, inst: &Instance) -> Result<Proc, String> {
+    async fn start(&self, view: &VolumeView, inst: &Instance) -> Result<Proc, String> {
         let (vol, b) =
             Self::brick(view, inst).ok_or_else(|| format!("brick {} is gone", inst.name))?;
         self.start_brick(view, vol, b)

@@ -1,0 +1,131 @@
+//! The volume feature's processes: what the reconciler sees of the cluster (this node, every
+//! volume, the cluster options) and the services it keeps running for it — bricks
+//! (`brick_service.rs`) and self-heal daemons (`shd_service.rs`).
+//!
+//! Reading the view is also where a change of a started volume's options is noticed: this
+//! node's connected GlusterFS processes are then told to fetch their volfiles again
+//! (FETCHSPEC), and they reconfigure in place (DESIGN §3.8).
+
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, Ipv4Addr},
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+use gd_core::keys::VOLUMES;
+use gd_store::StoreError;
+use uuid::Uuid;
+
+use super::{VolumeRecord, VolumeState, list_volumes};
+use crate::{
+    node::Node,
+    reconcile::{Reconciler, ViewSource},
+    sunrpc::SunRpcServer,
+    volume_options::{ClusterOptionsRecord, cluster_options},
+};
+
+/// The reconciler of the volumes' processes.
+pub type Processes = Reconciler<VolumeView>;
+
+/// What a pass sees.
+pub struct VolumeView {
+    pub me: Uuid,
+    /// Every volume, in name order.
+    pub volumes: Vec<VolumeRecord>,
+    pub cluster: ClusterOptionsRecord,
+}
+
+impl VolumeView {
+    /// The volume `name`.
+    pub fn volume(&self, name: &str) -> Option<&VolumeRecord> {
+        self.volumes
+            .binary_search_by(|v| v.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.volumes[i])
+    }
+}
+
+/// Reads the view from the store, and tells this node's GlusterFS processes when the options
+/// of a started volume changed since the last pass.
+pub struct StoreView {
+    node: Arc<Node>,
+    rpc: SunRpcServer,
+    /// The options of each started volume as last seen.
+    seen_options: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+}
+
+impl StoreView {
+    pub fn new(node: Arc<Node>, rpc: SunRpcServer) -> StoreView {
+        StoreView {
+            node,
+            rpc,
+            seen_options: Mutex::default(),
+        }
+    }
+
+    /// FETCHSPEC to this node's connected processes for every started volume whose options
+    /// changed; the first sight of a volume notifies nothing (processes fetch their volfiles
+    /// when they connect).
+    fn notify_option_changes(&self, vols: &[VolumeRecord]) {
+        let mut seen = self.seen_options.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = BTreeMap::new();
+        for v in vols.iter().filter(|v| v.state == VolumeState::Started) {
+            if seen.get(&v.name).is_some_and(|before| *before != v.options) {
+                let n = self.rpc.notify_fetchspec(Some(&v.name));
+                tracing::info!(volume = %v.name, clients = n, "volume options changed; clients told to fetch their volfiles");
+            }
+            now.insert(v.name.clone(), v.options.clone());
+        }
+        *seen = now;
+    }
+}
+
+#[async_trait]
+impl ViewSource<VolumeView> for StoreView {
+    fn prefix(&self) -> &'static str {
+        VOLUMES
+    }
+
+    async fn load(&self) -> Result<VolumeView, StoreError> {
+        let store = self.node.store.as_ref();
+        let mut volumes = list_volumes(store).await?;
+        volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        let cluster = cluster_options(store).await.unwrap_or_default();
+        self.notify_option_changes(&volumes);
+        Ok(VolumeView {
+            me: self.node.identity().peer_id,
+            volumes,
+            cluster,
+        })
+    }
+}
+
+/// The volume processes' reconciler of this node: bricks, then self-heal daemons.
+pub fn processes(node: &Arc<Node>, rpc: &SunRpcServer) -> Arc<Processes> {
+    Reconciler::new(
+        Arc::new(StoreView::new(node.clone(), rpc.clone())),
+        vec![
+            Arc::new(super::BrickService::new(node.clone(), rpc.clone())),
+            Arc::new(super::ShdService::new(node.clone())),
+        ],
+    )
+}
+
+/// The address this node's bricks listen on: its configured client address; `None` (every
+/// address) when it listens on every address.
+pub fn bind_ip(node: &Node) -> Option<IpAddr> {
+    let ip = node.config.client_addr.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+/// This node's IP for its own GlusterFS processes to reach it at: the client address, or
+/// loopback when it listens on every address.
+pub fn node_ip(node: &Node) -> IpAddr {
+    let ip = node.config.client_addr.ip();
+    if ip.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        ip
+    }
+}
