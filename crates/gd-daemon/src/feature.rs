@@ -10,7 +10,7 @@
 //! own machinery — the volume feature's process reconciler — then every step, then the
 //! engine): nothing is set late, so nothing can be missing when a request arrives.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use gd_core::txn::{DuplicateStep, Engine, Registry};
@@ -122,10 +122,7 @@ impl Cluster {
         let engine = &self.engine;
         let mut handles = vec![
             tokio::spawn(engine.clone().run_participant(cancel.clone())),
-            tokio::spawn(crate::transactions::recover_own(
-                engine.clone(),
-                cancel.clone(),
-            )),
+            tokio::spawn(recover_own(engine.clone(), cancel.clone())),
             tokio::spawn(
                 engine
                     .clone()
@@ -134,6 +131,30 @@ impl Cluster {
         ];
         handles.extend(tasks.into_iter().map(|t| t(cancel.clone())));
         handles
+    }
+}
+
+/// Ends the transactions this node started before it restarted (their coordinator died with
+/// the old process), retrying until the store answers.
+pub async fn recover_own(engine: Arc<Engine>, cancel: CancellationToken) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match engine.recover_own().await {
+            Ok(0) => return,
+            Ok(n) => {
+                tracing::info!(
+                    count = n,
+                    "ended the transactions this node left when it stopped"
+                );
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot look for abandoned transactions yet"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -20,6 +20,7 @@ pub mod rest;
 pub mod sunrpc;
 pub mod transactions;
 pub mod volfiles;
+pub mod volume_feature;
 pub mod volume_options;
 pub mod volumes;
 

@@ -10,13 +10,12 @@
 //! Errors are rendered here, once, for both paths: the failed request's answer and the
 //! `error` of a failed transaction read later say the same sentence.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use gd_api::{ErrorCode, TxnState};
 use gd_core::keys::VOLUME_LOCK;
-use gd_core::txn::{Engine, Note, Transaction, TxnError, TxnResult, TxnStatus};
+use gd_core::txn::{Note, Transaction, TxnError, TxnResult, TxnStatus};
 use gd_store::Store;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::feature::Cluster;
@@ -235,30 +234,6 @@ fn render_error(operation: &str, e: TxnError, labels: &BTreeMap<Uuid, String>) -
         ),
         TxnError::Invalid(m) => OpError::new(ErrorCode::Internal, m),
         TxnError::Store(s) => s.into(),
-    }
-}
-
-/// Ends the transactions this node started before it restarted (their coordinator died with
-/// the old process), retrying until the store answers.
-pub async fn recover_own(engine: Arc<Engine>, cancel: CancellationToken) {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match engine.recover_own().await {
-            Ok(0) => return,
-            Ok(n) => {
-                tracing::info!(
-                    count = n,
-                    "ended the transactions this node left when it stopped"
-                );
-                return;
-            }
-            Err(e) => tracing::debug!(error = %e, "cannot look for abandoned transactions yet"),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -20,21 +20,12 @@ use gd_volgen::{BrickEnv, ClientKind};
 use crate::{
     node::Node,
     sunrpc::{GetspecRequest, Volfile, VolfileSource},
-    volumes,
+    volumes::{self, shd_pidfile},
 };
 
 /// The volume layer's [`VolfileSource`].
 pub struct StoreVolfiles {
     pub node: Arc<Node>,
-}
-
-/// The pid file of a volume's self-heal daemon on this node.
-pub fn shd_pidfile(node: &Node, vol: &str) -> std::path::PathBuf {
-    node.config
-        .rundir
-        .join("shd")
-        .join(vol)
-        .join(format!("{vol}-shd.pid"))
 }
 
 impl StoreVolfiles {

@@ -139,7 +139,7 @@ mod tests {
     use serde_json::Value;
 
     fn spec() -> Value {
-        serde_json::to_value(super::super::openapi()).unwrap()
+        serde_json::to_value(super::super::openapi(&crate::features::all())).unwrap()
     }
 
     fn operations(spec: &Value) -> Vec<(String, String, &Value)> {

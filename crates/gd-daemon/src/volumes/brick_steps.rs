@@ -6,8 +6,8 @@ use gd_core::keys::BRICKS;
 // ---- steps ----
 
 /// Brick checks on this node (changes nothing but a test xattr).
-pub(super) struct ValidateBricks {
-    pub(super) node: Arc<Node>,
+pub(crate) struct ValidateBricks {
+    pub(crate) node: Arc<Node>,
 }
 
 /// What refuses a brick, as the answer names it ("brick check failed on <node>: ...").
@@ -264,8 +264,8 @@ pub(super) fn check_brick(
 }
 
 /// Marks this node's bricks for the volume; undo takes back exactly what this made.
-pub(super) struct InitBricks {
-    pub(super) node: Arc<Node>,
+pub(crate) struct InitBricks {
+    pub(crate) node: Arc<Node>,
 }
 
 #[async_trait]
@@ -354,8 +354,8 @@ pub(super) fn undo_init_brick(path: &Path, volume_id: Uuid) {
 }
 
 /// Writes the volume and its brick references, if the name is still free.
-pub(super) struct StoreVolume {
-    pub(super) node: Arc<Node>,
+pub(crate) struct StoreVolume {
+    pub(crate) node: Arc<Node>,
 }
 
 #[async_trait]
@@ -413,8 +413,8 @@ pub(super) async fn remove_records(node: &Node, vol: &VolumeRecord) -> Result<()
 }
 
 /// Deletes a volume's records; undo writes them back.
-pub(super) struct DeleteVolume {
-    pub(super) node: Arc<Node>,
+pub(crate) struct DeleteVolume {
+    pub(crate) node: Arc<Node>,
 }
 
 #[async_trait]

@@ -44,21 +44,15 @@ use gd_api::{
 };
 use gd_core::OpError;
 use gd_core::keys::{BRICKS, VOLUME_LOCK, VOLUMES};
-use gd_core::txn::{Call, DuplicateStep, Registry, Step, StepError, Transaction};
+use gd_core::txn::{Call, Step, StepError, Transaction};
 use gd_store::{
     Compare, Store, StoreError, Txn, TxnOp,
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
-use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
-use crate::{
-    feature::{Cluster, Feature, Parts, Task},
-    node::Node,
-    peers,
-    transactions::run,
-};
+use crate::{feature::Cluster, node::Node, peers, transactions::run};
 
 /// The lock of a volume's transactions.
 pub fn volume_lock(name: &str) -> String {
@@ -416,84 +410,6 @@ pub fn not_found(name: &str) -> OpError {
     OpError::new(ErrorCode::NotFound, format!("volume {name} not found")).field("name", name)
 }
 
-/// The name of every step of every transaction: the steps every node registers
-/// ([`registry`]), and the list the crash matrix covers.
-pub const STEPS: [&str; 8] = [
-    ValidateBricks::NAME,
-    InitBricks::NAME,
-    StoreVolume::NAME,
-    StopProcesses::NAME,
-    DeleteVolume::NAME,
-    RecordState::NAME,
-    ConvergeBricks::NAME,
-    crate::volume_options::StoreOptions::NAME,
-];
-
-/// Registers the volume steps ([`STEPS`]); those that run a reconciler pass get `processes`.
-pub fn register(
-    node: &Arc<Node>,
-    processes: &Arc<Processes>,
-    r: &mut Registry,
-) -> Result<(), DuplicateStep> {
-    let node = || node.clone();
-    let processes = || processes.clone();
-    r.add(ValidateBricks { node: node() })?
-        .add(InitBricks { node: node() })?
-        .add(StoreVolume { node: node() })?
-        .add(StopProcesses {
-            node: node(),
-            processes: processes(),
-        })?
-        .add(DeleteVolume { node: node() })?
-        .add(RecordState {
-            node: node(),
-            processes: processes(),
-        })?
-        .add(ConvergeBricks {
-            processes: processes(),
-        })?
-        .add(crate::volume_options::StoreOptions { node: node() })?;
-    Ok(())
-}
-
-/// The volume feature: volumes and their options, bricks and self-heal daemons.
-pub struct Volumes;
-
-impl Feature for Volumes {
-    fn name(&self) -> &'static str {
-        "volumes"
-    }
-
-    fn assemble(&self, parts: &Parts, registry: &mut Registry) -> Result<Vec<Task>, DuplicateStep> {
-        // Volfiles for GETSPEC: the SunRPC server reads them from the volume records.
-        parts
-            .rpc
-            .set_volfile_source(Arc::new(crate::volfiles::StoreVolfiles {
-                node: parts.node.clone(),
-            }));
-        let processes = processes(&parts.node, &parts.rpc);
-        register(&parts.node, &processes, registry)?;
-        let store = parts.node.store.clone();
-        Ok(vec![Box::new(move |cancel| {
-            tokio::spawn(processes.run(store, cancel))
-        })])
-    }
-
-    fn routes(&self) -> OpenApiRouter<Cluster> {
-        crate::rest::volume_routes()
-    }
-
-    fn keys(&self) -> &'static [&'static str] {
-        &[
-            VOLUMES,
-            BRICKS,
-            gd_core::keys::BRICK_STATUS,
-            gd_core::keys::OPTION_GROUPS,
-            gd_core::keys::CLUSTER_OPTIONS,
-        ]
-    }
-}
-
 mod brick_service;
 mod brick_steps;
 mod plan;
@@ -502,11 +418,14 @@ mod shd_service;
 mod size;
 mod state;
 #[cfg(test)]
+use brick_steps::*;
+#[cfg(test)]
 mod tests;
 pub use brick_service::{BrickService, BrickStatusRecord, brick_statuses, status_key};
-use brick_steps::*;
+pub(crate) use brick_steps::{DeleteVolume, InitBricks, StoreVolume, ValidateBricks};
 pub use plan::*;
 pub use processes::*;
-pub use shd_service::ShdService;
+pub use shd_service::{ShdService, shd_pidfile};
 pub use size::*;
 pub use state::*;
+pub(crate) use state::{ConvergeBricks, RecordState, StopProcesses};

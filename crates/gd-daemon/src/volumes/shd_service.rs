@@ -12,7 +12,6 @@ use crate::reconcile::{Instance, Service};
 use crate::{
     bricks::{self, Proc},
     node::Node,
-    volfiles::shd_pidfile,
     volumes::{VolumeRecord, VolumeState},
 };
 
@@ -94,4 +93,13 @@ impl Service<VolumeView> for ShdService {
     async fn stopped(&self, inst: &Instance) {
         let _ = std::fs::remove_file(shd_pidfile(&self.node, &inst.scope));
     }
+}
+
+/// The pid file of a volume's self-heal daemon on this node.
+pub fn shd_pidfile(node: &Node, vol: &str) -> std::path::PathBuf {
+    node.config
+        .rundir
+        .join("shd")
+        .join(vol)
+        .join(format!("{vol}-shd.pid"))
 }

@@ -105,9 +105,9 @@ pub(super) fn state_change(
 }
 
 /// Sets a volume's state (compare-and-swap on its id); undo sets it back.
-pub(super) struct RecordState {
-    pub(super) node: Arc<Node>,
-    pub(super) processes: Arc<Processes>,
+pub(crate) struct RecordState {
+    pub(crate) node: Arc<Node>,
+    pub(crate) processes: Arc<Processes>,
 }
 
 impl RecordState {
@@ -189,8 +189,8 @@ pub(super) async fn converge_volume(
 }
 
 /// Makes this node's bricks and self-heal daemon of the volume match its (new) state, now.
-pub(super) struct ConvergeBricks {
-    pub(super) processes: Arc<Processes>,
+pub(crate) struct ConvergeBricks {
+    pub(crate) processes: Arc<Processes>,
 }
 
 #[async_trait]
@@ -212,9 +212,9 @@ impl Step for ConvergeBricks {
 
 /// Before a delete: no process of the (not started) volume runs on this node any more; any
 /// that does is stopped. Changes nothing in the store, so there is nothing to undo.
-pub(super) struct StopProcesses {
-    pub(super) node: Arc<Node>,
-    pub(super) processes: Arc<Processes>,
+pub(crate) struct StopProcesses {
+    pub(crate) node: Arc<Node>,
+    pub(crate) processes: Arc<Processes>,
 }
 
 #[async_trait]
