@@ -15,6 +15,7 @@ pub mod features;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod options;
+pub mod process;
 pub mod reconcile;
 pub mod rest;
 pub mod sunrpc;

@@ -14,7 +14,7 @@
 //! notices a process that died) a pass adopts or starts what should run and stops what should
 //! not. A failed start of a service that backs off is retried after 1 s doubling to 60 s;
 //! a pass for one object (a volume's start or stop step) always tries at once. What should not
-//! run is stopped, and a pass returns only once it is gone ([`bricks::stop_all`]: SIGTERM,
+//! run is stopped, and a pass returns only once it is gone ([`process::stop_all`]: SIGTERM,
 //! SIGKILL after a grace), so the steps that run a pass return when their effect is real
 //! (DESIGN §3.18). Besides the processes it runs, a pass looks for leftovers in its scope (an
 //! earlier glusterd2's, by their pid files) and stops them too.
@@ -30,7 +30,7 @@ use gd_store::{Store, StoreError};
 use tokio::{sync::Mutex, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::bricks::{self, Proc};
+use crate::process::{self, Proc};
 
 const TICK: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
@@ -291,7 +291,7 @@ impl<V: Send + Sync> Reconciler<V> {
         }
         let procs: Vec<Proc> = stale.iter().map(|x| x.proc).collect();
         let began = Instant::now();
-        let out = bricks::stop_all(&procs).await;
+        let out = process::stop_all(&procs).await;
         tracing::info!(
             processes = procs.len(),
             took_ms = began.elapsed().as_millis() as u64,
@@ -303,7 +303,7 @@ impl<V: Send + Sync> Reconciler<V> {
                 let why = format!(
                     "{} still runs {} s after SIGKILL",
                     x.describe(),
-                    bricks::KILL_WAIT.as_secs()
+                    process::KILL_WAIT.as_secs()
                 );
                 tracing::error!(problem = %why, "a process could not be stopped");
                 problems.push(why);
@@ -313,7 +313,7 @@ impl<V: Send + Sync> Reconciler<V> {
                 let what = format!(
                     "{} did not exit within {} s of SIGTERM and was killed (SIGKILL)",
                     x.describe(),
-                    bricks::STOP_GRACE.as_secs()
+                    process::STOP_GRACE.as_secs()
                 );
                 tracing::warn!(process = %what, "killed");
                 killed.push(what);

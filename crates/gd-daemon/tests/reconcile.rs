@@ -11,7 +11,7 @@ use std::{
 
 use async_trait::async_trait;
 use gd_daemon::{
-    bricks::Proc,
+    process::Proc,
     reconcile::{Instance, Reconciler, Service, ViewSource},
 };
 use gd_store::StoreError;

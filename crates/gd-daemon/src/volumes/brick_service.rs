@@ -27,8 +27,9 @@ use uuid::Uuid;
 use super::processes::{VolumeView, bind_ip, node_ip};
 use crate::reconcile::{Instance, Service};
 use crate::{
-    bricks::{self, BrickLaunch, Proc, StartError},
+    bricks::{self, BrickLaunch, StartError},
     node::Node,
+    process::{self, Proc},
     sunrpc::SunRpcServer,
     volumes::{BrickRecord, VolumeRecord, VolumeState},
 };
@@ -103,8 +104,9 @@ impl BrickService {
         view: &'v VolumeView,
         inst: &Instance,
     ) -> Option<(&'v VolumeRecord, &'v BrickRecord)> {
+        let id = Uuid::parse_str(&inst.id).ok()?;
         let vol = view.volume(&inst.scope)?;
-        let b = vol.bricks().find(|b| b.id.to_string() == inst.id)?;
+        let b = vol.bricks().find(|b| b.id == id)?;
         Some((vol, b))
     }
 
@@ -162,7 +164,7 @@ impl BrickService {
                             return Ok(p);
                         }
                         if Instant::now() >= deadline {
-                            bricks::stop_all(&[p]).await;
+                            process::stop_all(&[p]).await;
                             return Err(StartError::Failed(format!(
                                 "brick {path} did not sign in within {} s (see its log)",
                                 SIGNIN_WAIT.as_secs()

@@ -399,7 +399,7 @@ async fn require_online(node: &Node, vol: &VolumeRecord, done: &str) -> Result<(
     }
 }
 
-pub use gd_node::peers::{node_label, peer_label};
+use gd_node::peers::peer_label;
 
 fn invalid(msg: impl Into<String>) -> OpError {
     OpError::new(ErrorCode::InvalidRequest, msg)
@@ -417,8 +417,6 @@ mod processes;
 mod shd_service;
 mod size;
 mod state;
-#[cfg(test)]
-use brick_steps::*;
 #[cfg(test)]
 mod tests;
 pub use brick_service::{BrickService, BrickStatusRecord, brick_statuses, status_key};

@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use super::processes::{VolumeView, node_ip};
 use crate::reconcile::{Instance, Service};
 use crate::{
-    bricks::{self, Proc},
+    bricks,
     node::Node,
+    process::Proc,
     volumes::{VolumeRecord, VolumeState},
 };
 

@@ -23,7 +23,7 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
     let ip = super::node_ip(node);
     let log = node.config.logdir.join("gd2mount.log");
     let mounted = async {
-        crate::bricks::adopt_daemons();
+        crate::process::adopt_daemons();
         let status = tokio::process::Command::new(crate::bricks::find_executable("glusterfs")?)
             .arg("--process-name=fuse")
             .arg(format!("--pid-file={}", pidfile.display()))
@@ -78,7 +78,7 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
         .and_then(|p| p.trim().parse().ok())
         .and_then(|pid| {
             let mountpoint = dir.as_os_str().as_encoded_bytes();
-            crate::bricks::Proc::find(pid, |args| args.contains(&mountpoint))
+            crate::process::Proc::find(pid, |args| args.contains(&mountpoint))
         });
     let _ = tokio::process::Command::new("umount")
         .arg("-l")
@@ -87,7 +87,7 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
         .await;
     if let Some(p) = client {
         // Unmounted, it exits by itself; stopping it covers a mount that never came up.
-        crate::bricks::stop_all(&[p]).await;
+        crate::process::stop_all(&[p]).await;
     }
     let _ = std::fs::remove_file(&pidfile);
     let _ = std::fs::remove_dir(&dir);

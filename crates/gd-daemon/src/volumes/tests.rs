@@ -1,3 +1,4 @@
+use super::brick_steps::*;
 use super::*;
 
 #[test]
