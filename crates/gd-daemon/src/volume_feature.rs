@@ -21,7 +21,7 @@ use crate::{
 };
 
 /// The name of every step of every transaction: the steps every node registers
-/// ([`registry`]), and the list the crash matrix covers.
+/// ([`register`]), and the list the crash matrix covers.
 pub const STEPS: [&str; 8] = [
     ValidateBricks::NAME,
     InitBricks::NAME,
