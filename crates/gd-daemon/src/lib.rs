@@ -6,20 +6,18 @@
 
 pub mod bricks;
 // The node, re-exported where the daemon's modules and tests have always found it.
+pub use gd_feature as feature;
+pub use gd_feature::operation as transactions;
 pub use gd_node::{
     address, config, identity, liveness, logging, membership, node, peer_client, peers, pidfile,
-    store,
+    process, reconcile, store,
 };
-pub mod feature;
+pub use gd_rpc_server as sunrpc;
 pub mod features;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod options;
-pub mod process;
-pub mod reconcile;
 pub mod rest;
-pub mod sunrpc;
-pub mod transactions;
 pub mod volfiles;
 pub mod volume_feature;
 pub mod volume_options;

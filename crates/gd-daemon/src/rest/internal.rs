@@ -9,7 +9,7 @@ use gd_api::{
     internal::{JoinReq, LeaveReq},
 };
 
-use super::{ApiResult, SharedState, json_body::JsonBody};
+use super::{ApiResult, SharedState, http::JsonBody};
 use crate::node::Node;
 
 pub(super) fn routes() -> Router<SharedState> {

@@ -10,7 +10,6 @@
 
 mod auth;
 mod internal;
-mod json_body;
 mod meta;
 mod openapi;
 mod options;
@@ -21,15 +20,13 @@ mod volumes;
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    Json, Router,
+    Router,
     extract::Request,
-    http::{HeaderMap, HeaderName, HeaderValue, StatusCode},
+    http::{HeaderName, HeaderValue},
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
 use gd_api::ErrorCode;
-use gd_core::OpError;
-use gd_store::StoreError;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -41,99 +38,17 @@ use utoipa::{
 };
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{
-    feature::{Cluster, Feature},
-    node::Node,
-};
+pub use gd_feature::http::{ApiErr, ApiResult, BODY_BYTES_MAX, created, metadata_matches};
+use gd_feature::{Cluster, Feature, http};
 
-/// The largest request body accepted.
-pub const BODY_BYTES_MAX: usize = 1 << 20;
+use crate::node::Node;
+
 /// The longest a request may take before it is answered with 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What handlers share: the node at work (a handler that needs only the node takes
 /// `State<Arc<Node>>`).
 pub type SharedState = Cluster;
-
-/// An error answer: an operation's [`OpError`] as HTTP, its code's status and GD2's error
-/// body. This is the one place where an error becomes a status.
-///
-/// Also the answer of an operation still running when its request stops waiting
-/// ([`OpError::still_running`]): `202 Accepted` with the transaction and its address.
-#[derive(Debug)]
-pub struct ApiErr(pub OpError);
-
-impl ApiErr {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiErr(OpError::new(code, message))
-    }
-
-    pub fn field(self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        ApiErr(self.0.field(key, value))
-    }
-
-    /// The HTTP status of the answer.
-    pub fn status(&self) -> StatusCode {
-        if self.0.pending().is_some() {
-            return StatusCode::ACCEPTED;
-        }
-        StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-}
-
-impl IntoResponse for ApiErr {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        match self.0.pending() {
-            Some(txn) => {
-                let mut headers = HeaderMap::new();
-                if let Ok(v) = HeaderValue::from_str(&format!("/v1/transactions/{}", txn.id)) {
-                    headers.insert(axum::http::header::LOCATION, v);
-                }
-                (status, headers, Json(txn)).into_response()
-            }
-            None => (status, Json(self.0.body())).into_response(),
-        }
-    }
-}
-
-impl From<OpError> for ApiErr {
-    fn from(e: OpError) -> Self {
-        ApiErr(e)
-    }
-}
-
-impl From<StoreError> for ApiErr {
-    fn from(e: StoreError) -> Self {
-        ApiErr(e.into())
-    }
-}
-
-pub type ApiResult<T> = Result<T, ApiErr>;
-
-/// A `201 Created` answer: the new object, and its address in `Location`.
-pub(crate) fn created<T>(location: &str, body: T) -> (StatusCode, HeaderMap, Json<T>) {
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        headers.insert(axum::http::header::LOCATION, v);
-    }
-    (StatusCode::CREATED, headers, Json(body))
-}
-
-/// GD2's metadata filter of list endpoints: `key` only = has the key; `value` only = some
-/// value equals it; both = the key has that value; neither = everything.
-pub(crate) fn metadata_matches(
-    md: &std::collections::BTreeMap<String, String>,
-    key: Option<&str>,
-    value: Option<&str>,
-) -> bool {
-    match (key, value) {
-        (Some(k), Some(v)) => md.get(k).map(String::as_str) == Some(v),
-        (Some(k), None) => md.contains_key(k),
-        (None, Some(v)) => md.values().any(|x| x == v),
-        (None, None) => true,
-    }
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -229,7 +144,7 @@ pub fn router(state: SharedState, features: &[Box<dyn Feature>]) -> Router {
         .merge(internal::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    json_body::limit_bodies(routes)
+    http::limit_bodies(routes)
         .layer(middleware::from_fn(bounded))
         .layer(middleware::from_fn_with_state(
             state.node.clone(),

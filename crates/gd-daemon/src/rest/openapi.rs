@@ -18,7 +18,7 @@ use utoipa::openapi::{
     schema::{KnownFormat, ObjectBuilder, Ref, SchemaFormat, Type},
 };
 
-use super::BODY_BYTES_MAX;
+use gd_feature::http::BODY_BYTES_MAX;
 
 /// The rule of a path parameter.
 enum Rule {

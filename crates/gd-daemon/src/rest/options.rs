@@ -13,7 +13,7 @@ use gd_api::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiResult, SharedState, json_body::JsonBody};
+use super::{ApiResult, SharedState, http::JsonBody};
 use crate::volume_options;
 use crate::{feature::Cluster, node::Node};
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     ApiErr, ApiResult, SharedState,
-    json_body::{JsonBody, QueryArgs},
+    http::{JsonBody, QueryArgs},
 };
 use crate::node::Node;
 use crate::peers;

@@ -11,8 +11,8 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{ApiErr, ApiResult, SharedState, json_body::QueryArgs};
-use crate::{feature::Cluster, transactions::view};
+use super::{ApiErr, ApiResult, SharedState, http::QueryArgs};
+use gd_feature::{Cluster, operation::view};
 
 /// The most ended transactions one list shows.
 const LIST_ENDED_MAX: usize = 1000;

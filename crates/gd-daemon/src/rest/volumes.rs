@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     ApiResult, SharedState,
-    json_body::{self, JsonBody, QueryArgs, RawBody},
+    http::{self, JsonBody, QueryArgs, RawBody},
 };
 use crate::volumes;
 use crate::{feature::Cluster, node::Node};
@@ -94,8 +94,8 @@ async fn start_volume(
     let req: VolumeStartReq = if body.iter().all(u8::is_ascii_whitespace) {
         VolumeStartReq::default()
     } else {
-        let doc: serde_json::Value = serde_json::from_slice(&body).map_err(json_body::malformed)?;
-        json_body::decode::<Option<VolumeStartReq>>(&doc)?.unwrap_or_default()
+        let doc: serde_json::Value = serde_json::from_slice(&body).map_err(http::malformed)?;
+        http::decode::<Option<VolumeStartReq>>(&doc)?.unwrap_or_default()
     };
     let force = req.force_start_bricks;
     Ok(Json(volumes::start_volume(&cx, &volname, force).await?))

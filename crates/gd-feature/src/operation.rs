@@ -18,7 +18,7 @@ use gd_core::txn::{Note, Transaction, TxnError, TxnResult, TxnStatus};
 use gd_store::Store;
 use uuid::Uuid;
 
-use crate::feature::Cluster;
+use crate::Cluster;
 use gd_core::OpError;
 use gd_node::peers::node_label;
 

@@ -4,7 +4,7 @@
 use gd_sunrpc::programs::dump;
 
 use super::*;
-use crate::sunrpc::listener::{Listeners, Prefixed, spawn};
+use crate::listener::{Listeners, Prefixed, spawn};
 
 #[tokio::test]
 async fn prefixed_streams_replay_their_prefix() {

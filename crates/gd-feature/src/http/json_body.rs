@@ -28,14 +28,14 @@ use serde_json::Value;
 use super::{ApiErr, BODY_BYTES_MAX};
 
 /// Bounds the request bodies of every route of `router` to [`BODY_BYTES_MAX`].
-pub(super) fn limit_bodies<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+pub fn limit_bodies<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn(limit_body))
 }
 
 /// The answer to a body over the bound.
-pub(super) fn too_large() -> ApiErr {
+pub fn too_large() -> ApiErr {
     ApiErr::new(
         ErrorCode::PayloadTooLarge,
         format!("the request body is larger than {BODY_BYTES_MAX} bytes"),
@@ -68,7 +68,7 @@ fn body_rejection(status: StatusCode, text: &str) -> ApiErr {
     }
 }
 
-pub(super) fn malformed(why: impl std::fmt::Display) -> ApiErr {
+pub fn malformed(why: impl std::fmt::Display) -> ApiErr {
     ApiErr::new(
         ErrorCode::InvalidRequest,
         format!("malformed request body: {why}"),
@@ -78,7 +78,7 @@ pub(super) fn malformed(why: impl std::fmt::Display) -> ApiErr {
 /// Decodes a JSON document as `T`, refusing an array where `T` has an object (a struct that
 /// serde would read from its fields in order): `T` is encoded again, and wherever that gives
 /// an object the document must have one.
-pub(super) fn decode<T: DeserializeOwned + Serialize>(doc: &Value) -> Result<T, ApiErr> {
+pub fn decode<T: DeserializeOwned + Serialize>(doc: &Value) -> Result<T, ApiErr> {
     let value = T::deserialize(doc).map_err(malformed)?;
     let shape = serde_json::to_value(&value).map_err(|e| {
         ApiErr::new(

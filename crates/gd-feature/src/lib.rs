@@ -3,22 +3,34 @@
 //! Why a seam: each feature (volumes today; bricks, rebalance, heal, metrics, events next)
 //! brings the same kinds of parts — transaction steps every node registers, REST routes with
 //! their OpenAPI, background tasks, store prefixes it owns — and the daemon must wire them in
-//! one explicit place ([`crate::features`]) rather than each feature reaching into the node.
+//! one explicit place (the daemon's list of features) rather than each feature reaching into
+//! the node.
 //!
 //! [`Cluster`] is what a feature's operations run on: the node's context and the transaction
 //! engine, built once at start-up in dependency order ([`Cluster::assemble`]: each feature's
 //! own machinery — the volume feature's process reconciler — then every step, then the
 //! engine): nothing is set late, so nothing can be missing when a request arrives.
+//!
+//! Also what every feature's operations and handlers share: [`operation`] runs a cluster
+//! transaction for a request (answering when done, or 202 with where to follow) and renders
+//! its failure once; [`http`] holds the error answer and the body extractors.
+//!
+//! **API boundary:** [`Feature`], [`Parts`], [`Task`], [`Cluster`]; [`operation::run`];
+//! [`http::ApiErr`] and the extractors. A feature crate depends on this crate, `gd-node` and
+//! `gd-core`, never on another feature or on the daemon.
 
 use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use gd_core::txn::{DuplicateStep, Engine, Registry};
+use gd_node::node::Node;
+use gd_rpc_server::SunRpcServer;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{node::Node, sunrpc::SunRpcServer};
+pub mod http;
+pub mod operation;
 
 /// One feature: its steps, routes, background work and store prefixes.
 pub trait Feature: Send + Sync {
@@ -187,7 +199,6 @@ mod tests {
 
     #[test]
     fn one_store_prefix_one_owner() {
-        assert!(check_keys(&crate::features::all()).is_ok());
         let two: Vec<Box<dyn Feature>> = vec![
             Box::new(Claims("volumes", &["volumes/", "bricks/"])),
             Box::new(Claims("rebalance", &["rebalance/", "bricks/"])),

@@ -10,7 +10,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use gd_daemon::{
+use gd_node::{
     process::Proc,
     reconcile::{Instance, Reconciler, Service, ViewSource},
 };

@@ -46,7 +46,7 @@ enum Life {
 }
 
 /// The state letter and start time of `pid`, from `/proc/<pid>/stat`.
-pub(crate) fn stat(pid: u32) -> Option<(char, u64)> {
+pub fn stat(pid: u32) -> Option<(char, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold anything, ") " included.
     let (_, rest) = stat.rsplit_once(") ")?;
@@ -140,7 +140,7 @@ pub async fn stop_all(procs: &[Proc]) -> Stopped {
     stop_within(procs, STOP_GRACE, KILL_WAIT, REAP_WAIT).await
 }
 
-pub(crate) async fn stop_within(
+pub async fn stop_within(
     procs: &[Proc],
     grace: Duration,
     kill_wait: Duration,
