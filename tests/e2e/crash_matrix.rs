@@ -7,7 +7,7 @@
 //! The points are not listed here: a first run of every operation with every failpoint set to
 //! `record` collects the points each node passes, and the matrix is what was collected (so a
 //! new step is covered without editing this file); the collected steps must be exactly the
-//! step registry (`gd_daemon::volume_feature::STEPS`), so a step no operation here reaches fails the
+//! step registry (`gd_volume::STEPS`), so a step no operation here reaches fails the
 //! test until an operation that runs it is added to [`OPS`].
 
 use std::{
@@ -362,7 +362,7 @@ fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_
         .flatten()
         .filter_map(|(_, p)| p.split(':').nth(1))
         .collect();
-    let registry: BTreeSet<&str> = gd_daemon::volume_feature::STEPS.into_iter().collect();
+    let registry: BTreeSet<&str> = gd_volume::STEPS.into_iter().collect();
     assert_eq!(
         steps, registry,
         "the operations of OPS reach every registered step"

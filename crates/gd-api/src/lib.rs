@@ -20,7 +20,7 @@ pub use options::{
 pub use peer::{JoinToken, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
 pub use rules::{
     BRICK_PATH_PATTERN, GROUP_NAME_PATTERN, JOIN_TOKEN_PATTERN, VOLUME_NAME_MAX,
-    VOLUME_NAME_PATTERN, check_volume_name,
+    VOLUME_NAME_PATTERN, check_group_name, check_volume_name,
 };
 pub use txn::{Transaction, TxnListResp, TxnState};
 pub use volume::{

@@ -34,6 +34,24 @@ pub fn check_volume_name(name: &str) -> Result<(), String> {
 /// of GD1's `volume set <vol> group <name>`).
 pub const GROUP_NAME_PATTERN: &str = "^(?!group$)[A-Za-z0-9_-]{1,64}$";
 
+/// Checks an option group's name against [`GROUP_NAME_PATTERN`]. The error is a sentence for
+/// the user.
+pub fn check_group_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name != "group";
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid group name {name:?}: use 1 to 64 letters, digits, '-' and '_' (not \"group\")"
+        ))
+    }
+}
+
 /// A brick path: absolute, and no blank (Unicode white space), control character, `"`, `\`,
 /// `` ` `` or `#` (volgen puts the path into translator names and option keys).
 pub const BRICK_PATH_PATTERN: &str = "^/[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\"\\\\`#]*$";

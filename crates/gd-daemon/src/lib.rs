@@ -4,10 +4,8 @@
 //! guard, load or create its identity and secret, open the store, publish itself (peer record
 //! and liveness), serve the REST API, and on SIGTERM/SIGINT undo it all in reverse order.
 
-pub mod bricks;
 // The node, re-exported where the daemon's modules and tests have always found it.
 pub use gd_feature as feature;
-pub use gd_feature::operation as transactions;
 pub use gd_node::{
     address, config, identity, liveness, logging, membership, node, peer_client, peers, pidfile,
     process, reconcile, store,
@@ -16,12 +14,7 @@ pub use gd_rpc_server as sunrpc;
 pub mod features;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod options;
 pub mod rest;
-pub mod volfiles;
-pub mod volume_feature;
-pub mod volume_options;
-pub mod volumes;
 
 use std::time::Duration;
 
@@ -89,7 +82,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     // The installed xlators' option tables, read once (dlopen runs their constructors here).
     let xlatordir = config.xlatordir.clone();
-    tokio::task::spawn_blocking(move || options::init(xlatordir.as_deref()))
+    tokio::task::spawn_blocking(move || gd_volume::options::init(xlatordir.as_deref()))
         .await
         .context("reading the xlator option tables")?;
 

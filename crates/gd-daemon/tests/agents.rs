@@ -185,7 +185,7 @@ async fn every_listed_step_has_a_handler() {
         member: None,
     };
     let node = Node::assemble(config, identity, None, backend, runner).unwrap();
-    let mut listed = gd_daemon::volume_feature::STEPS.to_vec();
+    let mut listed = gd_volume::STEPS.to_vec();
     listed.sort_unstable();
     let (cluster, _) = gd_daemon::feature::Cluster::assemble(
         node,

@@ -12,10 +12,8 @@ mod auth;
 mod internal;
 mod meta;
 mod openapi;
-mod options;
 mod peers;
 mod transactions;
-mod volumes;
 
 use std::{sync::Arc, time::Duration};
 
@@ -103,11 +101,6 @@ fn api_router(features: &[Box<dyn Feature>]) -> OpenApiRouter<SharedState> {
         router = router.merge(f.routes());
     }
     router
-}
-
-/// The routes of the volume feature: volumes, their options, option groups, cluster options.
-pub fn volume_routes() -> OpenApiRouter<SharedState> {
-    volumes::routes().merge(options::routes())
 }
 
 /// The OpenAPI document of every route the daemon serves with `features`.

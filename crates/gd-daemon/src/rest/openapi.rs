@@ -219,7 +219,7 @@ mod tests {
         fn the_volume_name_pattern_is_check_name(name in near_names()) {
             let (re, excluded) = split_lookahead(gd_api::VOLUME_NAME_PATTERN);
             let stated = re.is_match(&name) && name != excluded;
-            prop_assert_eq!(crate::volumes::check_name(&name).is_ok(), stated, "{:?}", name);
+            prop_assert_eq!(gd_api::check_volume_name(&name).is_ok(), stated, "{:?}", name);
         }
 
         #[test]
@@ -227,7 +227,7 @@ mod tests {
             let (re, excluded) = split_lookahead(gd_api::GROUP_NAME_PATTERN);
             let stated = re.is_match(&name) && name != excluded;
             prop_assert_eq!(
-                crate::volume_options::check_group_name(&name).is_ok(),
+                gd_api::check_group_name(&name).is_ok(),
                 stated,
                 "{:?}",
                 name

@@ -15,7 +15,7 @@ impl Catalog {
     /// 4xx naming the option.
     pub(super) fn check_volgen(
         &self,
-        vol: &crate::volumes::VolumeRecord,
+        vol: &crate::model::VolumeRecord,
         options: &BTreeMap<String, String>,
     ) -> Result<(), OpError> {
         let mut record = vol.clone();
@@ -76,7 +76,7 @@ impl Catalog {
 
 /// The xlator options the graph builders set from the volume's layout: generated with an
 /// empty option table, so only the builders' own options are in the graphs.
-pub(super) fn reserved_options(vol: &crate::volumes::VolumeRecord) -> TargetSet {
+pub(super) fn reserved_options(vol: &crate::model::VolumeRecord) -> TargetSet {
     let mut record = vol.clone();
     record.options.clear();
     let gv = record.to_volgen();

@@ -24,15 +24,16 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::processes::{VolumeView, bind_ip, node_ip};
-use crate::reconcile::{Instance, Service};
-use crate::{
-    bricks::{self, BrickLaunch, StartError},
+use gd_node::{
     node::Node,
     process::{self, Proc},
-    sunrpc::SunRpcServer,
-    volumes::{BrickRecord, VolumeRecord, VolumeState},
+    reconcile::{Instance, Service},
 };
+use gd_rpc_server::SunRpcServer;
+
+use super::bricks::{self, BrickLaunch, StartError};
+use super::{VolumeView, bind_ip, node_ip};
+use crate::model::{BrickRecord, VolumeRecord, VolumeState};
 
 /// How long a started brick may take to appear in the port map.
 const SIGNIN_WAIT: Duration = Duration::from_secs(10);

@@ -1,8 +1,32 @@
-//! The volume feature as the daemon wires it (`Feature`): its steps, its routes, its
-//! process reconciler (bricks and self-heal daemons) and the volfiles GETSPEC serves.
+//! The volume feature: volumes and their options, the bricks and self-heal daemons that serve
+//! them, and the volfiles GlusterFS processes fetch.
 //!
-//! Why apart from `volumes`: the wiring depends on every part of the feature (the volume
-//! operations, their options, volfiles, the REST module); the parts do not depend on it.
+//! Its parts, bottom up (no import runs the other way):
+//! - [`model`]: the stored volume and brick records, reads, the compare-and-swap update;
+//! - [`options`]: the option catalog (the installed xlators' tables, GD1's keys, groups
+//!   shipped in code) — checks and volgen's view of a volume's options;
+//! - [`option_groups`] and [`cluster_options`]: what users store besides volumes;
+//! - [`processes`]: what this node's reconciler sees and the brick and self-heal services it
+//!   keeps running (and how a brick is launched);
+//! - [`volumes`]: create, delete, start, stop as transactions, with their steps;
+//!   [`volume_options`]: option set and reset as transactions;
+//! - [`volfiles`]: the volfiles GETSPEC serves; [`rest`]: the routes;
+//! - this file: the wiring the daemon sees ([`Volumes`], a [`Feature`]): its steps, its
+//!   routes, its reconciler, the volfile source, the store prefixes it owns.
+//!
+//! **API boundary:** [`Volumes`] (what the daemon lists), [`STEPS`] (what the crash matrix
+//! covers), [`options::init`] (read the xlators' tables once at start-up). The rest is public
+//! for the feature's own tests and for features that read volumes (through the model).
+
+pub mod cluster_options;
+pub mod model;
+pub mod option_groups;
+pub mod options;
+pub mod processes;
+pub mod rest;
+pub mod volfiles;
+pub mod volume_options;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -10,13 +34,15 @@ use gd_core::keys::{BRICKS, VOLUMES};
 use gd_core::txn::{DuplicateStep, Registry, Step};
 use utoipa_axum::router::OpenApiRouter;
 
+use gd_feature::{Cluster, Feature, Parts, Task};
+use gd_node::node::Node;
+
 use crate::{
-    feature::{Cluster, Feature, Parts, Task},
-    node::Node,
+    processes::{Processes, processes},
     volume_options::StoreOptions,
     volumes::{
-        ConvergeBricks, DeleteVolume, InitBricks, Processes, RecordState, StopProcesses,
-        StoreVolume, ValidateBricks, processes,
+        ConvergeBricks, DeleteVolume, InitBricks, RecordState, StopProcesses, StoreVolume,
+        ValidateBricks,
     },
 };
 
@@ -84,7 +110,7 @@ impl Feature for Volumes {
     }
 
     fn routes(&self) -> OpenApiRouter<Cluster> {
-        crate::rest::volume_routes()
+        rest::routes()
     }
 
     fn keys(&self) -> &'static [&'static str] {

@@ -17,11 +17,10 @@ use async_trait::async_trait;
 use gd_sunrpc::Dict;
 use gd_volgen::{BrickEnv, ClientKind};
 
-use crate::{
-    node::Node,
-    sunrpc::{GetspecRequest, Volfile, VolfileSource},
-    volumes::{self, shd_pidfile},
-};
+use gd_node::node::Node;
+use gd_rpc_server::{GetspecRequest, Volfile, VolfileSource};
+
+use crate::{model, processes::shd_pidfile};
 
 /// The volume layer's [`VolfileSource`].
 pub struct StoreVolfiles {
@@ -32,7 +31,7 @@ impl StoreVolfiles {
     async fn generate(&self, key: &str, trusted: bool) -> Result<Option<Volfile>, String> {
         let store = self.node.store.as_ref();
         if let Some(vol) = key.strip_prefix("shd/") {
-            let Some(v) = volumes::get_volume(store, vol)
+            let Some(v) = model::get_volume(store, vol)
                 .await
                 .map_err(|e| e.to_string())?
             else {
@@ -54,7 +53,7 @@ impl StoreVolfiles {
         }
         // A brick: the volume name ends at the first '.' (names have none).
         if let Some((vol, _)) = key.split_once('.') {
-            let Some(v) = volumes::get_volume(store, vol)
+            let Some(v) = model::get_volume(store, vol)
                 .await
                 .map_err(|e| e.to_string())?
             else {
@@ -65,7 +64,7 @@ impl StoreVolfiles {
                 return Ok(None);
             };
             let env = BrickEnv {
-                bind_address: crate::volumes::bind_ip(&self.node).map(|ip| ip.to_string()),
+                bind_address: crate::processes::bind_ip(&self.node).map(|ip| ip.to_string()),
                 workdir: self.node.config.localstatedir.display().to_string(),
             };
             let table = crate::options::catalog().volgen_table(&v.options);
@@ -77,7 +76,7 @@ impl StoreVolfiles {
                 xdata: Dict::new(),
             }));
         }
-        let Some(v) = volumes::get_volume(store, key)
+        let Some(v) = model::get_volume(store, key)
             .await
             .map_err(|e| e.to_string())?
         else {

@@ -120,42 +120,6 @@ impl RecordState {
     }
 }
 
-/// Changes the record of volume `name` (if it is still the volume `id`) with `change`, by
-/// compare-and-swap on its revision, retried a few times when it changes meanwhile.
-pub async fn update_volume(
-    store: &dyn Store,
-    name: &str,
-    id: Uuid,
-    mut change: impl FnMut(&mut VolumeRecord) -> Result<(), String>,
-) -> Result<(), String> {
-    let key = volume_key(name);
-    for _ in 0..5 {
-        let Some(kv) = store.get(&key).await.map_err(|e| e.to_string())? else {
-            return Err(format!("volume {name} vanished"));
-        };
-        let mut v: VolumeRecord = record::decode(&key, &kv.value).map_err(|e| e.to_string())?;
-        if v.id != id {
-            return Err(format!("volume {name} was replaced"));
-        }
-        let before = v.clone();
-        change(&mut v)?;
-        if v == before {
-            return Ok(());
-        }
-        let txn = Txn::new()
-            .when([Compare::mod_revision(
-                &key,
-                gd_store::CompareOp::Equal,
-                kv.mod_revision,
-            )])
-            .and_then([TxnOp::put(&key, record::encode(&v))]);
-        if store.txn(txn).await.map_err(|e| e.to_string())?.succeeded {
-            return Ok(());
-        }
-    }
-    Err(format!("volume {name} changes concurrently"))
-}
-
 #[async_trait]
 impl Step for RecordState {
     const NAME: &'static str = "volume-state.record";

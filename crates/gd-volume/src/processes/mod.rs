@@ -1,6 +1,7 @@
 //! The volume feature's processes: what the reconciler sees of the cluster (this node, every
 //! volume, the cluster options) and the services it keeps running for it — bricks
-//! (`brick_service.rs`) and self-heal daemons (`shd_service.rs`).
+//! (`brick_service.rs`) and self-heal daemons (`shd_service.rs`) — and how a brick process
+//! is launched (`bricks.rs`).
 //!
 //! Reading the view is also where a change of a started volume's options is noticed: this
 //! node's connected GlusterFS processes are then told to fetch their volfiles again
@@ -17,13 +18,23 @@ use gd_core::keys::VOLUMES;
 use gd_store::StoreError;
 use uuid::Uuid;
 
-use super::{VolumeRecord, VolumeState, list_volumes};
-use crate::{
+use gd_node::{
     node::Node,
     reconcile::{Reconciler, ViewSource},
-    sunrpc::SunRpcServer,
-    volume_options::{ClusterOptionsRecord, cluster_options},
 };
+use gd_rpc_server::SunRpcServer;
+
+use crate::{
+    cluster_options::{ClusterOptionsRecord, cluster_options},
+    model::{VolumeRecord, VolumeState, list_volumes},
+};
+
+mod brick_service;
+pub mod bricks;
+mod shd_service;
+
+pub use brick_service::{BrickService, BrickStatusRecord, brick_statuses, status_key};
+pub use shd_service::{ShdService, shd_pidfile};
 
 /// The reconciler of the volumes' processes.
 pub type Processes = Reconciler<VolumeView>;
@@ -106,8 +117,8 @@ pub fn processes(node: &Arc<Node>, rpc: &SunRpcServer) -> Arc<Processes> {
     Reconciler::new(
         Arc::new(StoreView::new(node.clone(), rpc.clone())),
         vec![
-            Arc::new(super::BrickService::new(node.clone(), rpc.clone())),
-            Arc::new(super::ShdService::new(node.clone())),
+            Arc::new(BrickService::new(node.clone(), rpc.clone())),
+            Arc::new(ShdService::new(node.clone())),
         ],
     )
 }

@@ -13,11 +13,15 @@ use gd_api::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiResult, SharedState, http::JsonBody};
-use crate::volume_options;
-use crate::{feature::Cluster, node::Node};
+use gd_feature::{
+    Cluster,
+    http::{ApiResult, JsonBody},
+};
+use gd_node::node::Node;
 
-pub(super) fn routes() -> OpenApiRouter<SharedState> {
+use crate::{cluster_options, option_groups, volume_options};
+
+pub(super) fn routes() -> OpenApiRouter<Cluster> {
     OpenApiRouter::new()
         .routes(routes!(list_options, set_options, reset_options))
         .routes(routes!(get_option))
@@ -127,9 +131,7 @@ async fn get_option(
     security(("bearer" = [])),
 )]
 async fn list_groups(State(node): State<Arc<Node>>) -> ApiResult<Json<Vec<OptionGroup>>> {
-    Ok(Json(
-        volume_options::list_groups(node.store.as_ref()).await?,
-    ))
+    Ok(Json(option_groups::list_groups(node.store.as_ref()).await?))
 }
 
 /// Add an option group (its options are checked like a set).
@@ -150,7 +152,7 @@ async fn create_group(
 ) -> ApiResult<(StatusCode, Json<OptionGroup>)> {
     Ok((
         StatusCode::CREATED,
-        Json(volume_options::create_group(&node, req).await?),
+        Json(option_groups::create_group(&node, req).await?),
     ))
 }
 
@@ -171,7 +173,7 @@ async fn delete_group(
     State(node): State<Arc<Node>>,
     Path(groupname): Path<String>,
 ) -> ApiResult<StatusCode> {
-    volume_options::delete_group(&node, &groupname).await?;
+    option_groups::delete_group(&node, &groupname).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -187,7 +189,7 @@ async fn delete_group(
 async fn get_cluster_options(
     State(node): State<Arc<Node>>,
 ) -> ApiResult<Json<Vec<ClusterOptionGetResp>>> {
-    Ok(Json(volume_options::get_cluster_options(&node).await?))
+    Ok(Json(cluster_options::get_cluster_options(&node).await?))
 }
 
 /// Set cluster options, all or none.
@@ -206,5 +208,7 @@ async fn set_cluster_options(
     State(node): State<Arc<Node>>,
     JsonBody(req): JsonBody<ClusterOptionReq>,
 ) -> ApiResult<Json<Vec<ClusterOptionGetResp>>> {
-    Ok(Json(volume_options::set_cluster_options(&node, req).await?))
+    Ok(Json(
+        cluster_options::set_cluster_options(&node, req).await?,
+    ))
 }

@@ -7,14 +7,14 @@ use std::{net::SocketAddr, sync::Arc};
 
 use async_trait::async_trait;
 
-use super::processes::{VolumeView, node_ip};
-use crate::reconcile::{Instance, Service};
-use crate::{
-    bricks,
+use gd_node::{
     node::Node,
     process::Proc,
-    volumes::{VolumeRecord, VolumeState},
+    reconcile::{Instance, Service},
 };
+
+use super::{VolumeView, bricks, node_ip};
+use crate::model::{VolumeRecord, VolumeState};
 
 /// The self-heal daemons of this node.
 pub struct ShdService {

@@ -10,7 +10,7 @@
 //! A brick is found running again after a glusterd2 restart through its pid file and
 //! `/proc/<pid>/cmdline`; it is never restarted then.
 //!
-//! Stopping them (and knowing a process by its pid and start time) is `crate::process`'s.
+//! Stopping them (and knowing a process by its pid and start time) is `gd_node::process`'s.
 
 use std::{
     collections::BTreeSet,
@@ -22,8 +22,8 @@ use std::{
 
 use uuid::Uuid;
 
-use crate::config::Config;
-use crate::process::{KILL_WAIT, Proc, REAP_WAIT, adopt_daemons, stop_within};
+use gd_node::config::Config;
+use gd_node::process::{KILL_WAIT, Proc, REAP_WAIT, adopt_daemons, stop_within};
 
 /// GD1's brick port range (`base-port` .. Debian's `max-port`).
 pub const PORT_MIN: u16 = 49152;
@@ -249,7 +249,7 @@ async fn launch(config: &Config, l: &BrickLaunch, f: &BrickFiles) -> Result<Proc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::stat;
+    use gd_node::process::stat;
 
     #[test]
     fn names_follow_gd1() {

@@ -13,7 +13,7 @@ use gd_volgen::{ClientKind, Volgen};
 use uuid::Uuid;
 
 use super::*;
-use crate::volumes::{BrickRecord, SubvolRecord, VolumeAuth, VolumeRecord, VolumeState};
+use crate::model::{BrickRecord, SubvolRecord, VolumeAuth, VolumeRecord, VolumeState};
 
 static INSTALLED: LazyLock<Catalog> = LazyLock::new(|| {
     let c = Catalog::load(None);
@@ -64,7 +64,7 @@ fn gd1_replica3(name: &str, sets: u32, ids: [&str; 3]) -> VolumeRecord {
         metadata: BTreeMap::new(),
         auth: VolumeAuth { username, password },
     };
-    v.options = crate::volumes::create_defaults(&v);
+    v.options = crate::model::create_defaults(&v);
     v
 }
 

@@ -219,69 +219,13 @@ pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<Volum
     // The options GD1 sets at create; kept in the record, as GD1 keeps them in its info file.
     vol.options = create_defaults(&vol);
     if !req.options.is_empty() {
-        let groups = crate::volume_options::list_groups(node.store.as_ref()).await?;
+        let groups = crate::option_groups::list_groups(node.store.as_ref()).await?;
         let group = |name: &str| groups.iter().find(|g| g.name == name).cloned();
         vol.options = crate::options::catalog()
             .set(&vol, &req.options, &group)?
             .options;
     }
     Ok(vol)
-}
-
-/// The options GD1 10.3 gives a new volume of this layout.
-pub fn create_defaults(vol: &VolumeRecord) -> BTreeMap<String, String> {
-    gd_volgen::VolumeOptions::create_defaults(&volgen_type(&vol.subvols))
-        .iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-pub(super) fn volgen_type(subvols: &[SubvolRecord]) -> gd_volgen::VolumeType {
-    match subvols.first() {
-        Some(s) if s.kind == SubvolType::Replicate && s.arbiter == 1 => {
-            gd_volgen::VolumeType::Arbiter
-        }
-        Some(s) if s.kind == SubvolType::Replicate => gd_volgen::VolumeType::Replicate {
-            replica: s.replica as usize,
-        },
-        Some(s) if s.kind == SubvolType::Disperse => gd_volgen::VolumeType::Disperse {
-            disperse: s.disperse as usize,
-            redundancy: s.redundancy as usize,
-        },
-        _ => gd_volgen::VolumeType::Distribute,
-    }
-}
-
-impl VolumeRecord {
-    /// The volume as volgen sees it. Brick indexes follow the stored order, which never
-    /// changes for a brick once it is in the volume.
-    pub fn to_volgen(&self) -> gd_volgen::Volume {
-        let mut options = gd_volgen::VolumeOptions::new();
-        for (k, v) in &self.options {
-            options.set(k.clone(), v.clone());
-        }
-        gd_volgen::Volume {
-            name: self.name.clone(),
-            id: self.id,
-            volume_type: volgen_type(&self.subvols),
-            transport: gd_volgen::Transport::Tcp,
-            bricks: self
-                .bricks()
-                .enumerate()
-                .map(|(index, b)| gd_volgen::Brick {
-                    peer_id: b.peer_id,
-                    host: b.host.clone(),
-                    path: b.path.clone(),
-                    index,
-                    fsid: None,
-                })
-                .collect(),
-            username: self.auth.username,
-            password: self.auth.password,
-            quota_version: 0,
-            options,
-        }
-    }
 }
 
 /// GlusterFS's default redundancy for a disperse count: the count without its highest power

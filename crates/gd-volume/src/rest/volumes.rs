@@ -12,14 +12,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    ApiResult, SharedState,
-    http::{self, JsonBody, QueryArgs, RawBody},
+use gd_feature::{
+    Cluster,
+    http::{self, ApiResult, JsonBody, QueryArgs, RawBody},
 };
-use crate::volumes;
-use crate::{feature::Cluster, node::Node};
+use gd_node::node::Node;
 
-pub(super) fn routes() -> OpenApiRouter<SharedState> {
+use crate::{model, processes, volumes};
+
+pub(super) fn routes() -> OpenApiRouter<Cluster> {
     OpenApiRouter::new()
         .routes(routes!(list_volumes, create_volume))
         .routes(routes!(get_volume, delete_volume))
@@ -45,11 +46,11 @@ async fn volume_status(
     State(node): State<Arc<Node>>,
     Path(volname): Path<String>,
 ) -> ApiResult<Json<gd_api::VolumeStatus>> {
-    volumes::check_name(&volname)?;
-    let vol = volumes::get_volume(node.store.as_ref(), &volname)
+    model::check_name(&volname)?;
+    let vol = model::get_volume(node.store.as_ref(), &volname)
         .await?
-        .ok_or_else(|| volumes::not_found(&volname))?;
-    let bricks = volumes::brick_statuses(node.store.as_ref(), &vol).await?;
+        .ok_or_else(|| model::not_found(&volname))?;
+    let bricks = processes::brick_statuses(node.store.as_ref(), &vol).await?;
     let size = volumes::volume_size(&node, &vol).await;
     Ok(Json(gd_api::VolumeStatus {
         online: bricks.iter().all(|b| b.online),
@@ -166,12 +167,12 @@ async fn volume_bricks(
     State(node): State<Arc<Node>>,
     Path(volname): Path<String>,
 ) -> ApiResult<Json<Vec<gd_api::BrickStatus>>> {
-    volumes::check_name(&volname)?;
-    let vol = volumes::get_volume(node.store.as_ref(), &volname)
+    model::check_name(&volname)?;
+    let vol = model::get_volume(node.store.as_ref(), &volname)
         .await?
-        .ok_or_else(|| volumes::not_found(&volname))?;
+        .ok_or_else(|| model::not_found(&volname))?;
     Ok(Json(
-        volumes::brick_statuses(node.store.as_ref(), &vol).await?,
+        processes::brick_statuses(node.store.as_ref(), &vol).await?,
     ))
 }
 
@@ -198,12 +199,12 @@ async fn list_volumes(
     State(node): State<Arc<Node>>,
     QueryArgs(f): QueryArgs<VolumeFilter>,
 ) -> ApiResult<Json<Vec<VolumeInfo>>> {
-    let mut list: Vec<VolumeInfo> = volumes::list_volumes(node.store.as_ref())
+    let mut list: Vec<VolumeInfo> = model::list_volumes(node.store.as_ref())
         .await?
         .iter()
         .map(|v| v.to_api())
         .collect();
-    list.retain(|v| super::metadata_matches(&v.metadata, f.key.as_deref(), f.value.as_deref()));
+    list.retain(|v| http::metadata_matches(&v.metadata, f.key.as_deref(), f.value.as_deref()));
     Ok(Json(list))
 }
 
@@ -229,7 +230,7 @@ async fn create_volume(
     JsonBody(req): JsonBody<VolCreateReq>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<VolumeInfo>)> {
     let vol = volumes::create_volume(&cx, req).await?;
-    Ok(super::created(&format!("/v1/volumes/{}", vol.name), vol))
+    Ok(http::created(&format!("/v1/volumes/{}", vol.name), vol))
 }
 
 /// One volume.
@@ -249,10 +250,10 @@ async fn get_volume(
     State(node): State<Arc<Node>>,
     Path(volname): Path<String>,
 ) -> ApiResult<Json<VolumeInfo>> {
-    volumes::check_name(&volname)?;
-    match volumes::get_volume(node.store.as_ref(), &volname).await? {
+    model::check_name(&volname)?;
+    match model::get_volume(node.store.as_ref(), &volname).await? {
         Some(v) => Ok(Json(v.to_api())),
-        None => Err(volumes::not_found(&volname).into()),
+        None => Err(model::not_found(&volname).into()),
     }
 }
 

@@ -20,11 +20,11 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
         .join(format!("gd2mount-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).ok()?;
     let pidfile = dir.with_extension("pid");
-    let ip = super::node_ip(node);
+    let ip = node_ip(node);
     let log = node.config.logdir.join("gd2mount.log");
     let mounted = async {
-        crate::process::adopt_daemons();
-        let status = tokio::process::Command::new(crate::bricks::find_executable("glusterfs")?)
+        gd_node::process::adopt_daemons();
+        let status = tokio::process::Command::new(bricks::find_executable("glusterfs")?)
             .arg("--process-name=fuse")
             .arg(format!("--pid-file={}", pidfile.display()))
             .arg("--read-only")
@@ -78,7 +78,7 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
         .and_then(|p| p.trim().parse().ok())
         .and_then(|pid| {
             let mountpoint = dir.as_os_str().as_encoded_bytes();
-            crate::process::Proc::find(pid, |args| args.contains(&mountpoint))
+            gd_node::process::Proc::find(pid, |args| args.contains(&mountpoint))
         });
     let _ = tokio::process::Command::new("umount")
         .arg("-l")
@@ -87,7 +87,7 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
         .await;
     if let Some(p) = client {
         // Unmounted, it exits by itself; stopping it covers a mount that never came up.
-        crate::process::stop_all(&[p]).await;
+        gd_node::process::stop_all(&[p]).await;
     }
     let _ = std::fs::remove_file(&pidfile);
     let _ = std::fs::remove_dir(&dir);

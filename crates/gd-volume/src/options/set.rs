@@ -22,7 +22,7 @@ impl Catalog {
     /// key by key and then as a whole by generating every volfile of the volume.
     pub fn set(
         &self,
-        vol: &crate::volumes::VolumeRecord,
+        vol: &crate::model::VolumeRecord,
         req: &BTreeMap<String, String>,
         group: &dyn Fn(&str) -> Option<OptionGroup>,
     ) -> Result<Change, OpError> {
@@ -112,7 +112,7 @@ impl Catalog {
     /// has). Resetting a key that is not set changes nothing; an unknown key is an error.
     pub fn reset(
         &self,
-        vol: &crate::volumes::VolumeRecord,
+        vol: &crate::model::VolumeRecord,
         keys: &[String],
         all: bool,
         group: &dyn Fn(&str) -> Option<OptionGroup>,
@@ -132,7 +132,7 @@ impl Catalog {
         }
         let mut options = vol.options.clone();
         if all {
-            let defaults = crate::volumes::create_defaults(vol);
+            let defaults = crate::model::create_defaults(vol);
             // Options an xlator marks never-reset survive (GD1 keeps quota's so).
             options.retain(|k, _| self.never_reset(k));
             for (k, v) in defaults {
