@@ -98,7 +98,7 @@ struct Found {
     kind: XlatorKind,
 }
 
-pub(crate) fn load(dir: &Path) -> Result<XlatorTable, LoadError> {
+fn load(dir: &Path) -> Result<XlatorTable, LoadError> {
     // The version directory (`…/glusterfs/10.3`) stands for its `xlator` directory.
     let inner = dir.join("xlator");
     let dir = if file_name(dir) != "xlator" && inner.is_dir() {
@@ -351,3 +351,27 @@ fn stem(path: &Path) -> String {
 fn is_plain_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 255 && !s.contains(['/', '.']) && !s.contains(char::is_whitespace)
 }
+
+impl XlatorTable {
+    /// Loads every xlator under `dir` (the `…/glusterfs/<version>/xlator` directory, or the
+    /// version directory above it), and the transports and auth modules beside it. A library that cannot be loaded or has no table
+    /// is skipped and reported in [`Self::warnings`]; only a missing or unreadable directory is
+    /// an error. Loading runs the libraries' constructors in this process (see [`crate::ffi`]).
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self, LoadError> {
+        load(dir.as_ref())
+    }
+
+    /// Loads from [`crate::find_xlator_dir`]; [`LoadError::NotInstalled`] when there is none.
+    pub fn load_default() -> Result<Self, LoadError> {
+        match find_xlator_dir() {
+            Some(dir) => Self::load(dir),
+            None => Err(LoadError::NotInstalled {
+                searched: SEARCH_ROOTS
+                    .iter()
+                    .map(|r| Path::new(r).join("[*/]glusterfs/*/xlator"))
+                    .collect(),
+            }),
+        }
+    }
+}
+

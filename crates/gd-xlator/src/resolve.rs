@@ -32,10 +32,11 @@
 //! `user.*` keys are not xlator options: GD1 stores them verbatim for hook scripts; the caller
 //! handles them ([`is_user_key`]).
 
-use crate::error::ResolveError;
+use crate::error::{InvalidValue, ResolveError, ValidationError};
 use crate::gd1;
 use crate::model::{OptionDef, Xlator, XlatorKind};
-use crate::table::XlatorTable;
+use crate::table::{Normalized, SetTarget, XlatorTable};
+use crate::validate;
 
 /// The longest key accepted, in bytes.
 pub const KEY_MAX_BYTES: usize = 256;
@@ -86,7 +87,7 @@ pub fn is_user_key(key: &str) -> bool {
     key.starts_with("user.") && key.len() > "user.".len()
 }
 
-pub(crate) fn resolve<'t>(table: &'t XlatorTable, key: &str) -> Result<Resolved<'t>, ResolveError> {
+fn resolve<'t>(table: &'t XlatorTable, key: &str) -> Result<Resolved<'t>, ResolveError> {
     check_key(key)?;
     if is_user_key(key) {
         return Err(invalid(
@@ -372,6 +373,49 @@ fn distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+impl XlatorTable {
+    /// Maps a user's key to the xlator options it sets. Accepted forms:
+    /// `<category>/<xlator>.<option>` (`cluster/replicate.eager-lock`),
+    /// `<xlator>.<option>` (`replicate.eager-lock`, `afr.eager-lock`), GD1's names
+    /// (`cluster.eager-lock`, `performance.cache-size`), and a bare `<xlator>` or
+    /// `<category>/<xlator>` for the option that turns the xlator on (`write-behind`).
+    /// See [`crate::resolve`].
+    pub fn resolve(&self, key: &str) -> Result<Resolved<'_>, ResolveError> {
+        resolve(self, key)
+    }
+
+    /// Resolves `key` and checks `value` for every option it sets, by type, range and
+    /// allowed values (see [`crate::validate`]).
+    pub fn validate(&self, key: &str, value: &str) -> Result<Normalized, ValidationError> {
+        let resolved = self.resolve(key)?;
+        let mut targets = Vec::with_capacity(resolved.targets.len());
+        for t in &resolved.targets {
+            match validate::check_value(t.option, value) {
+                Ok(v) => targets.push(SetTarget {
+                    xlator: t.xlator.name.clone(),
+                    option: t.option.key().to_string(),
+                    value: v,
+                }),
+                Err(reason) => {
+                    return Err(ValidationError::Value(Box::new(InvalidValue {
+                        key: key.to_string(),
+                        xlator: t.xlator.name.clone(),
+                        option: t.option.key().to_string(),
+                        kind: t.option.kind.to_string(),
+                        value: value.chars().take(200).collect(),
+                        reason,
+                    })));
+                }
+            }
+        }
+        Ok(Normalized {
+            key: key.to_string(),
+            value: value.to_string(),
+            targets,
+        })
+    }
 }
 
 #[cfg(test)]

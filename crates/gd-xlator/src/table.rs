@@ -1,12 +1,16 @@
 //! [`XlatorTable`]: every installed xlator and its options, loaded once.
+//!
+//! The table's loading ([`XlatorTable::load`], in `load.rs`) and its key resolution and value
+//! checks ([`XlatorTable::resolve`], [`XlatorTable::validate`], in `resolve.rs`) are written
+//! beside the code they call, so this module needs neither and imports only run downwards.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::{InvalidValue, LoadError, LoadWarning, ResolveError, ValidationError};
+
+use crate::error::LoadWarning;
 use crate::model::{Xlator, XlatorKind};
-use crate::resolve::{self, Resolved};
-use crate::validate::{self, Value};
+use crate::validate::Value;
 
 /// The option tables of the installed xlators.
 ///
@@ -66,27 +70,6 @@ impl XlatorTable {
         XlatorTable::default()
     }
 
-    /// Loads every xlator under `dir` (the `…/glusterfs/<version>/xlator` directory, or the
-    /// version directory above it), and the transports and auth modules beside it. A library that cannot be loaded or has no table
-    /// is skipped and reported in [`Self::warnings`]; only a missing or unreadable directory is
-    /// an error. Loading runs the libraries' constructors in this process (see [`crate::ffi`]).
-    pub fn load(dir: impl AsRef<Path>) -> Result<Self, LoadError> {
-        crate::load::load(dir.as_ref())
-    }
-
-    /// Loads from [`crate::find_xlator_dir`]; [`LoadError::NotInstalled`] when there is none.
-    pub fn load_default() -> Result<Self, LoadError> {
-        match crate::load::find_xlator_dir() {
-            Some(dir) => Self::load(dir),
-            None => Err(LoadError::NotInstalled {
-                searched: crate::load::SEARCH_ROOTS
-                    .iter()
-                    .map(|r| Path::new(r).join("[*/]glusterfs/*/xlator"))
-                    .collect(),
-            }),
-        }
-    }
-
     /// The directory loaded, if any.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
@@ -129,44 +112,5 @@ impl XlatorTable {
             .filter(|x| x.kind == XlatorKind::Transport)
     }
 
-    /// Maps a user's key to the xlator options it sets. Accepted forms:
-    /// `<category>/<xlator>.<option>` (`cluster/replicate.eager-lock`),
-    /// `<xlator>.<option>` (`replicate.eager-lock`, `afr.eager-lock`), GD1's names
-    /// (`cluster.eager-lock`, `performance.cache-size`), and a bare `<xlator>` or
-    /// `<category>/<xlator>` for the option that turns the xlator on (`write-behind`).
-    /// See [`crate::resolve`].
-    pub fn resolve(&self, key: &str) -> Result<Resolved<'_>, ResolveError> {
-        resolve::resolve(self, key)
-    }
 
-    /// Resolves `key` and checks `value` for every option it sets, by type, range and
-    /// allowed values (see [`crate::validate`]).
-    pub fn validate(&self, key: &str, value: &str) -> Result<Normalized, ValidationError> {
-        let resolved = self.resolve(key)?;
-        let mut targets = Vec::with_capacity(resolved.targets.len());
-        for t in &resolved.targets {
-            match validate::check_value(t.option, value) {
-                Ok(v) => targets.push(SetTarget {
-                    xlator: t.xlator.name.clone(),
-                    option: t.option.key().to_string(),
-                    value: v,
-                }),
-                Err(reason) => {
-                    return Err(ValidationError::Value(Box::new(InvalidValue {
-                        key: key.to_string(),
-                        xlator: t.xlator.name.clone(),
-                        option: t.option.key().to_string(),
-                        kind: t.option.kind.to_string(),
-                        value: value.chars().take(200).collect(),
-                        reason,
-                    })));
-                }
-            }
-        }
-        Ok(Normalized {
-            key: key.to_string(),
-            value: value.to_string(),
-            targets,
-        })
-    }
 }
