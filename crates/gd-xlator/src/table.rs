@@ -65,7 +65,7 @@ impl XlatorTable {
     }
 
     /// A table without xlators, for a node without GlusterFS: every key is refused with
-    /// [`ResolveError::NoTables`]. The daemon starts with it and says why.
+    /// [`crate::ResolveError::NoTables`]. The daemon starts with it and says why.
     pub fn empty() -> Self {
         XlatorTable::default()
     }
