@@ -3,42 +3,23 @@
 //! Parsing is kept apart from running so that tests can check it with
 //! [`Cli::try_parse_checked_from`] without a daemon. Each command group lives in its own module
 //! under `cmd/` and brings its own `Subcommand` enum; adding a group is one variant here and one
-//! arm in `cmd::run`.
+//! arm in [`run`].
 //!
 //! A few rules need more than clap can say about one argument (e.g. a metadata key given
 //! twice); [`Cli::check`] applies them right after parsing and reports them as clap errors, so
 //! every usage error looks the same and exits with status 2 before any request is sent.
 
-use std::{path::PathBuf, time::Duration};
-
-use clap::{Args, CommandFactory, Parser, Subcommand, error::ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand, error::ErrorKind};
 use clap_complete::Shell;
 
 use crate::{
-    client::{DEFAULT_ENDPOINT, Url, parse_endpoint},
     cmd::{
-        cluster_options::ClusterOptionsCommand, peer::PeerCommand, transaction::TransactionCommand,
-        volume::VolumeCommand,
+        self, Context, Usage, cluster_options::ClusterOptionsCommand, completion,
+        peer::PeerCommand, transaction::TransactionCommand, version, volume::VolumeCommand,
     },
+    error::CliError,
+    global::GlobalOpts,
 };
-
-/// The secret file read when neither `--secret`, `--secret-file` nor `$GD2_AUTH_SECRET` is given.
-pub const DEFAULT_SECRET_FILE: &str = "/var/lib/glusterd2/auth";
-
-/// The environment variable naming the daemon's state directory (GD2's `GD2_STATE_DIR`); when
-/// set, the default secret file is `$GD2_STATE_DIR/auth`.
-pub const STATE_DIR_ENV: &str = "GD2_STATE_DIR";
-
-/// The default secret file, given the value of `$GD2_STATE_DIR`.
-pub fn default_secret_file(state_dir: Option<&std::ffi::OsStr>) -> PathBuf {
-    match state_dir.filter(|d| !d.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("auth"),
-        None => PathBuf::from(DEFAULT_SECRET_FILE),
-    }
-}
-
-/// The environment variable holding the secret itself.
-pub const SECRET_ENV: &str = "GD2_AUTH_SECRET";
 
 /// glustercli: manage a GlusterFS cluster through glusterd2's REST API.
 #[derive(Debug, Parser)]
@@ -74,7 +55,8 @@ impl Cli {
         Ok(cli)
     }
 
-    /// The rules clap's parser cannot check by itself.
+    /// The rules clap's parser cannot check by itself, as clap errors with the usage line of
+    /// the subcommand they concern.
     pub fn check(&self) -> Result<(), clap::Error> {
         match &self.command {
             Command::Peer(cmd) => cmd.check(),
@@ -82,6 +64,7 @@ impl Cli {
             Command::ClusterOptions(cmd) => cmd.check(),
             Command::Version | Command::Transaction(_) | Command::Completion { .. } => Ok(()),
         }
+        .map_err(|Usage { path, message }| usage_error(path, message))
     }
 }
 
@@ -98,63 +81,6 @@ pub fn usage_error(path: &[&str], message: impl std::fmt::Display) -> clap::Erro
         }
     }
     cmd.error(ErrorKind::ValueValidation, message)
-}
-
-/// Options shared by every command (accepted before or after the command).
-///
-/// Under their own help heading: otherwise clap interleaves them with a subcommand's own options.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Global options")]
-pub struct GlobalOpts {
-    /// glusterd2 endpoints, comma-separated (only the first one is used)
-    #[arg(
-        long,
-        global = true,
-        env = "GD2_ENDPOINTS",
-        value_delimiter = ',',
-        default_value = DEFAULT_ENDPOINT,
-        value_parser = parse_endpoint,
-        value_name = "URL,..."
-    )]
-    pub endpoints: Vec<Url>,
-
-    /// File holding the REST secret [default: $GD2_STATE_DIR/auth or /var/lib/glusterd2/auth, if it exists]
-    #[arg(long, global = true, value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
-
-    /// The REST secret itself (overrides --secret-file and $GD2_AUTH_SECRET)
-    #[arg(long, global = true, value_name = "SECRET")]
-    pub secret: Option<String>,
-
-    /// The user (JWT issuer) requests are signed as
-    #[arg(long, global = true, default_value = gd_auth::CLI_USER)]
-    pub user: String,
-
-    /// Request timeout, e.g. 30s, 2m, 1m30s
-    #[arg(long, global = true, default_value = "30s", value_parser = parse_timeout, value_name = "DURATION")]
-    pub timeout: Duration,
-
-    /// Print the API's JSON instead of text
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// PEM file of the CA that signed glusterd2's certificate (https endpoints)
-    #[arg(long, global = true, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-
-    /// Do not verify glusterd2's TLS certificate
-    #[arg(long, global = true)]
-    pub insecure: bool,
-}
-
-impl GlobalOpts {
-    /// The endpoint requests go to: the first of `--endpoints`.
-    pub fn endpoint(&self) -> Url {
-        // clap's default and parser guarantee at least one; a hand-built value may have none.
-        self.endpoints.first().cloned().unwrap_or_else(|| {
-            parse_endpoint(DEFAULT_ENDPOINT).expect("the default endpoint is valid")
-        })
-    }
 }
 
 /// The commands.
@@ -183,22 +109,29 @@ pub enum Command {
     },
 }
 
-/// Parses `--timeout`: a humantime duration, not zero.
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d =
-        humantime::parse_duration(s.trim()).map_err(|e| format!("invalid duration {s:?}: {e}"))?;
-    if d.is_zero() {
-        return Err("the timeout must be greater than zero".to_owned());
-    }
-    Ok(d)
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = Context::new(cli.global);
+    let result = match cli.command {
+        Command::Version => version::run(&ctx).await,
+        Command::Peer(c) => cmd::peer::run(&ctx, c).await,
+        Command::Volume(c) => cmd::volume::run(&ctx, c).await,
+        Command::ClusterOptions(c) => cmd::cluster_options::run(&ctx, c).await,
+        Command::Transaction(c) => cmd::transaction::run(&ctx, c).await,
+        Command::Completion { shell } => completion::run(shell, Cli::command()),
+    };
+    result.map_err(|e| ctx.explain(e))
 }
 
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, error::ErrorKind};
 
+    use std::{path::PathBuf, time::Duration};
+
     use super::*;
     use crate::cmd::peer::{ListArgs, PeerCommand};
+    use crate::{global::parse_timeout, secret::SECRET_ENV};
 
     /// Runs this test binary again with only `test` selected, in an environment we control:
     /// clap reads the process environment, which tests must not change under each other.

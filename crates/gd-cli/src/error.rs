@@ -3,11 +3,14 @@
 //! One place decides what the user reads after "Error: " and which status the process exits
 //! with, so commands just return `Result<(), CliError>` with `?`.
 
-use std::{io, path::PathBuf};
+use std::io;
 
 use uuid::Uuid;
 
-use crate::{client::ClientError, secret::SecretSource};
+use crate::{
+    client::ClientError,
+    secret::{DEFAULT_SECRET_FILE, SecretFileError, SecretSource},
+};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,13 +27,8 @@ pub enum CliError {
         secret: SecretSource,
     },
     /// The secret file exists (or was named) but cannot be read.
-    #[error("cannot read the secret file {}: {source}", path.display())]
-    SecretFile {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: io::Error,
-    },
+    #[error(transparent)]
+    SecretFile(#[from] SecretFileError),
     /// Writing to stdout failed.
     #[error("cannot write the output: {0}")]
     Output(#[source] io::Error),
@@ -76,9 +74,9 @@ impl CliError {
             CliError::Unauthorized { secret, .. } => Some(format!(
                 "{secret}; check --secret-file/--secret: the secret is <localstatedir>/auth on the server \
                  ({} by default)",
-                crate::cli::DEFAULT_SECRET_FILE
+                DEFAULT_SECRET_FILE
             )),
-            CliError::SecretFile { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => Some(
+            CliError::SecretFile(e) if e.source.kind() == io::ErrorKind::PermissionDenied => Some(
                 "the secret file is readable by root only: run glustercli as root, or pass --secret-file/--secret"
                     .to_owned(),
             ),

@@ -15,10 +15,10 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod error;
+pub mod global;
 pub mod output;
 pub mod secret;
 
-pub use cli::Cli;
+pub use cli::{Cli, run};
 pub use client::{Client, ClientConfig, ClientError, Credentials};
-pub use cmd::run;
 pub use error::CliError;

@@ -11,10 +11,33 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{
-    cli::{GlobalOpts, SECRET_ENV, STATE_DIR_ENV, default_secret_file},
-    error::CliError,
-};
+/// The secret file read when neither `--secret`, `--secret-file` nor `$GD2_AUTH_SECRET` is given.
+pub const DEFAULT_SECRET_FILE: &str = "/var/lib/glusterd2/auth";
+
+/// The environment variable naming the daemon's state directory (GD2's `GD2_STATE_DIR`); when
+/// set, the default secret file is `$GD2_STATE_DIR/auth`.
+pub const STATE_DIR_ENV: &str = "GD2_STATE_DIR";
+
+/// The default secret file, given the value of `$GD2_STATE_DIR`.
+pub fn default_secret_file(state_dir: Option<&std::ffi::OsStr>) -> PathBuf {
+    match state_dir.filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("auth"),
+        None => PathBuf::from(DEFAULT_SECRET_FILE),
+    }
+}
+
+/// The environment variable holding the secret itself.
+pub const SECRET_ENV: &str = "GD2_AUTH_SECRET";
+
+/// The secret file named or found cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the secret file {}: {source}", path.display())]
+pub struct SecretFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// The cause.
+    pub source: io::Error,
+}
 
 /// Where the secret used for the requests came from; for the hint of a 401.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,23 +69,19 @@ impl fmt::Display for SecretSource {
 
 /// The secret to sign requests with (`None`: do not sign), and where it came from.
 ///
-/// `env_secret` is the value of `$GD2_AUTH_SECRET`, passed in so that tests need not touch the
-/// process environment.
+/// `flag` is `--secret`, `file` `--secret-file`, and `env_secret` the value of
+/// `$GD2_AUTH_SECRET`, passed in so that tests need not touch the process environment.
 pub fn resolve(
-    opts: &GlobalOpts,
+    flag: Option<&str>,
+    file: Option<&Path>,
     env_secret: Option<String>,
-) -> Result<(Option<String>, SecretSource), CliError> {
-    if let Some(s) = opts
-        .secret
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+) -> Result<(Option<String>, SecretSource), SecretFileError> {
+    if let Some(s) = flag.map(str::trim).filter(|s| !s.is_empty()) {
         return Ok((Some(s.to_owned()), SecretSource::Flag));
     }
-    if let Some(path) = &opts.secret_file {
+    if let Some(path) = file {
         let secret = read(path)?;
-        return Ok((Some(secret), SecretSource::File(path.clone())));
+        return Ok((Some(secret), SecretSource::File(path.to_owned())));
     }
     if let Some(s) = env_secret
         .as_deref()
@@ -75,12 +94,12 @@ pub fn resolve(
     match gd_auth::read_secret(&path) {
         Ok(s) => Ok((Some(s), SecretSource::File(path))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((None, SecretSource::Missing(path))),
-        Err(source) => Err(CliError::SecretFile { path, source }),
+        Err(source) => Err(SecretFileError { path, source }),
     }
 }
 
-fn read(path: &Path) -> Result<String, CliError> {
-    gd_auth::read_secret(path).map_err(|source| CliError::SecretFile {
+fn read(path: &Path) -> Result<String, SecretFileError> {
+    gd_auth::read_secret(path).map_err(|source| SecretFileError {
         path: path.to_owned(),
         source,
     })
@@ -91,7 +110,15 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::cli::Cli;
+    use crate::{cli::Cli, global::GlobalOpts};
+
+    /// [`resolve`] with the flags of a parsed command line.
+    fn resolve_with(
+        o: &GlobalOpts,
+        env: Option<String>,
+    ) -> Result<(Option<String>, SecretSource), SecretFileError> {
+        resolve(o.secret.as_deref(), o.secret_file.as_deref(), env)
+    }
 
     fn opts(args: &[&str]) -> GlobalOpts {
         let mut v = vec!["glustercli"];
@@ -107,20 +134,20 @@ mod tests {
         std::fs::write(&file, "fromfile\n").unwrap();
         let f = file.to_str().unwrap();
 
-        let (s, src) = resolve(
+        let (s, src) = resolve_with(
             &opts(&["--secret", "flag", "--secret-file", f]),
             Some("env".into()),
         )
         .unwrap();
         assert_eq!((s.as_deref(), src), (Some("flag"), SecretSource::Flag));
 
-        let (s, src) = resolve(&opts(&["--secret-file", f]), Some("env".into())).unwrap();
+        let (s, src) = resolve_with(&opts(&["--secret-file", f]), Some("env".into())).unwrap();
         assert_eq!(
             (s.as_deref(), src),
             (Some("fromfile"), SecretSource::File(file.clone()))
         );
 
-        let (s, src) = resolve(&opts(&[]), Some(" env ".into())).unwrap();
+        let (s, src) = resolve_with(&opts(&[]), Some(" env ".into())).unwrap();
         assert_eq!((s.as_deref(), src), (Some("env"), SecretSource::Env));
     }
 
@@ -128,10 +155,11 @@ mod tests {
     fn explicit_file_problems_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope");
-        let e = resolve(&opts(&["--secret-file", missing.to_str().unwrap()]), None).unwrap_err();
-        assert!(matches!(e, CliError::SecretFile { .. }), "{e}");
+        let e =
+            resolve_with(&opts(&["--secret-file", missing.to_str().unwrap()]), None).unwrap_err();
+        assert_eq!(e.path, missing, "{e}");
         // A directory cannot be read as a file, even by root.
-        let e = resolve(
+        let e = resolve_with(
             &opts(&["--secret-file", dir.path().to_str().unwrap()]),
             None,
         )
@@ -142,6 +170,6 @@ mod tests {
         );
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "  \n").unwrap();
-        assert!(resolve(&opts(&["--secret-file", empty.to_str().unwrap()]), None).is_err());
+        assert!(resolve_with(&opts(&["--secret-file", empty.to_str().unwrap()]), None).is_err());
     }
 }

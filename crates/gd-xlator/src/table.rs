@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-
 use crate::error::LoadWarning;
 use crate::model::{Xlator, XlatorKind};
 use crate::validate::Value;
@@ -111,6 +110,4 @@ impl XlatorTable {
             .iter()
             .filter(|x| x.kind == XlatorKind::Transport)
     }
-
-
 }

@@ -10,8 +10,7 @@ use comfy_table::Table;
 use gd_api::{ClusterOptionGetResp, ClusterOptionReq};
 
 use crate::{
-    cli,
-    cmd::{Context, options},
+    cmd::{Context, Usage, options},
     error::CliError,
     output,
 };
@@ -42,12 +41,12 @@ pub struct SetArgs {
 }
 
 impl ClusterOptionsCommand {
-    /// The checks clap cannot express, as clap usage errors: `set`'s pairs.
-    pub fn check(&self) -> Result<(), clap::Error> {
+    /// The checks clap cannot express, as usage errors of their subcommand: `set`'s pairs.
+    pub fn check(&self) -> Result<(), Usage> {
         match self {
             ClusterOptionsCommand::Set(args) => set_request(args)
                 .map(drop)
-                .map_err(|msg| cli::usage_error(&["cluster-options", "set"], msg)),
+                .map_err(|msg| Usage::at(&["cluster-options", "set"], msg)),
             ClusterOptionsCommand::Get => Ok(()),
         }
     }

@@ -3,7 +3,9 @@
 //! A command is an `async fn run(ctx: &Context, ...) -> Result<(), CliError>`: it asks the
 //! context for a [`Client`], makes its requests and prints through [`crate::output`]. The
 //! context resolves the secret and builds the client only when a command needs one, so
-//! `completion` works without a daemon or a secret.
+//! `completion` works without a daemon or a secret. Dispatching a parsed command line is the
+//! command line's own job (`cli::run`), so nothing here needs the whole command tree but
+//! `completion`, which is handed it.
 
 pub mod cluster_options;
 pub mod completion;
@@ -16,10 +18,10 @@ pub mod volume;
 use std::{collections::BTreeMap, sync::OnceLock};
 
 use crate::{
-    cli::{Cli, Command, GlobalOpts, SECRET_ENV},
     client::{Client, ClientConfig, Credentials},
     error::CliError,
-    secret::{self, SecretSource},
+    global::GlobalOpts,
+    secret::{self, SECRET_ENV, SecretSource},
 };
 
 /// What every command runs with: the global options and, on demand, a client.
@@ -47,7 +49,11 @@ impl Context {
     /// A client of the first endpoint, signing with the resolved secret (if any).
     pub fn client(&self) -> Result<Client, CliError> {
         let env_secret = std::env::var(SECRET_ENV).ok();
-        let (secret, source) = secret::resolve(&self.global, env_secret)?;
+        let (secret, source) = secret::resolve(
+            self.global.secret.as_deref(),
+            self.global.secret_file.as_deref(),
+            env_secret,
+        )?;
         let _ = self.secret_source.set(source);
         let mut config = ClientConfig::new(self.global.endpoint())
             .timeout(self.global.timeout)
@@ -62,7 +68,7 @@ impl Context {
     }
 
     /// Turns a 401 into [`CliError::Unauthorized`], which says where the refused secret came from.
-    fn explain(&self, e: CliError) -> CliError {
+    pub fn explain(&self, e: CliError) -> CliError {
         match e {
             CliError::Client(source) if source.is_unauthorized() => {
                 let secret = self
@@ -75,20 +81,6 @@ impl Context {
             e => e,
         }
     }
-}
-
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let ctx = Context::new(cli.global);
-    let result = match cli.command {
-        Command::Version => version::run(&ctx).await,
-        Command::Peer(cmd) => peer::run(&ctx, cmd).await,
-        Command::Volume(cmd) => volume::run(&ctx, cmd).await,
-        Command::ClusterOptions(cmd) => cluster_options::run(&ctx, cmd).await,
-        Command::Transaction(cmd) => transaction::run(&ctx, cmd).await,
-        Command::Completion { shell } => completion::run(shell),
-    };
-    result.map_err(|e| ctx.explain(e))
 }
 
 /// Whether metadata passes the `--key`/`--value` filters of `peer list` and `volume list`, as
@@ -104,5 +96,26 @@ pub fn metadata_matches(
         (Some(k), None) => metadata.contains_key(k),
         (None, Some(v)) => metadata.values().any(|x| x == v),
         (Some(k), Some(v)) => metadata.get(k).is_some_and(|x| x == v),
+    }
+}
+
+/// A usage error of the subcommand at `path` (e.g. `["peer", "add"]`): what a command's checks
+/// find that clap cannot (a metadata key given twice, a bad layout). The command line turns it
+/// into a clap error with that subcommand's usage line (`cli::Cli::check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    /// The subcommand's path under `glustercli`.
+    pub path: &'static [&'static str],
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Usage {
+    /// A usage error of the subcommand at `path`.
+    pub fn at(path: &'static [&'static str], message: impl std::fmt::Display) -> Self {
+        Usage {
+            path,
+            message: message.to_string(),
+        }
     }
 }

@@ -22,9 +22,8 @@ use gd_api::{
 };
 
 use crate::{
-    cli,
     client::encode_path,
-    cmd::{Context, volume::parse_volume_name},
+    cmd::{Context, Usage, volume::parse_volume_name},
     error::CliError,
     output,
 };
@@ -122,20 +121,20 @@ pub struct GroupDeleteArgs {
     pub name: String,
 }
 
-/// The checks clap cannot express, as clap usage errors: `volume set`'s pairs and `volume
+/// The checks clap cannot express, as usage errors of their subcommand: `volume set`'s pairs and `volume
 /// option-group create`'s keys.
-pub fn check_set(args: &SetArgs) -> Result<(), clap::Error> {
+pub fn check_set(args: &SetArgs) -> Result<(), Usage> {
     set_request(args)
         .map(drop)
-        .map_err(|msg| cli::usage_error(&["volume", "set"], msg))
+        .map_err(|msg| Usage::at(&["volume", "set"], msg))
 }
 
 /// Like [`check_set`], for `volume option-group`.
-pub fn check_group(cmd: &OptionGroupCommand) -> Result<(), clap::Error> {
+pub fn check_group(cmd: &OptionGroupCommand) -> Result<(), Usage> {
     match cmd {
         OptionGroupCommand::Create(args) => group_request(args)
             .map(drop)
-            .map_err(|msg| cli::usage_error(&["volume", "option-group", "create"], msg)),
+            .map_err(|msg| Usage::at(&["volume", "option-group", "create"], msg)),
         OptionGroupCommand::List | OptionGroupCommand::Delete(_) => Ok(()),
     }
 }

@@ -16,7 +16,12 @@ use comfy_table::Table;
 use gd_api::{JoinToken, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq};
 use uuid::Uuid;
 
-use crate::{cli, client::Client, cmd::Context, error::CliError, output};
+use crate::{
+    client::Client,
+    cmd::{Context, Usage},
+    error::CliError,
+    output,
+};
 
 /// The collection path of peers.
 const PEERS: &str = "/v1/peers";
@@ -110,18 +115,18 @@ pub struct ListArgs {
 }
 
 impl PeerCommand {
-    /// The checks clap cannot express, as clap usage errors: a metadata key given twice, and
+    /// The checks clap cannot express, as usage errors of their subcommand: a metadata key given twice, and
     /// the daemon's metadata size limit ([`METADATA_BYTES_MAX`]).
-    pub fn check(&self) -> Result<(), clap::Error> {
+    pub fn check(&self) -> Result<(), Usage> {
         match self {
             PeerCommand::Add(args) => metadata_map(&args.metadata)
                 .map(drop)
-                .map_err(|msg| cli::usage_error(&["peer", "add"], msg)),
+                .map_err(|msg| Usage::at(&["peer", "add"], msg)),
             PeerCommand::Edit(args) => {
                 let size = args.key.as_ref().map_or(0, String::len)
                     + args.value.as_ref().map_or(0, String::len);
                 if size > METADATA_BYTES_MAX {
-                    return Err(cli::usage_error(&["peer", "edit"], too_big(size)));
+                    return Err(Usage::at(&["peer", "edit"], too_big(size)));
                 }
                 Ok(())
             }

@@ -40,9 +40,8 @@ use gd_api::{BrickStatus, VolumeInfo};
 use serde::Serialize;
 
 use crate::{
-    cli,
     client::{Client, Method},
-    cmd::{Context, metadata_matches, options},
+    cmd::{Context, Usage, metadata_matches, options},
     error::CliError,
     output,
 };
@@ -196,18 +195,18 @@ pub struct ListArgs {
 }
 
 impl VolumeCommand {
-    /// The checks clap cannot express, as clap usage errors: the bricks' syntax, the layout
+    /// The checks clap cannot express, as usage errors of their subcommand: the bricks' syntax, the layout
     /// and the options of `volume create`, and the options of `volume set`, `volume reset` and
     /// `volume option-group create`.
-    pub fn check(&self) -> Result<(), clap::Error> {
+    pub fn check(&self) -> Result<(), Usage> {
         match self {
             VolumeCommand::Create(args) => create_request(args)
                 .map(drop)
-                .map_err(|msg| cli::usage_error(&["volume", "create"], msg)),
+                .map_err(|msg| Usage::at(&["volume", "create"], msg)),
             VolumeCommand::Set(args) => options::check_set(args),
             VolumeCommand::Reset(args) => options::reset_request(args)
                 .map(drop)
-                .map_err(|msg| cli::usage_error(&["volume", "reset"], msg)),
+                .map_err(|msg| Usage::at(&["volume", "reset"], msg)),
             VolumeCommand::OptionGroup(cmd) => options::check_group(cmd),
             _ => Ok(()),
         }
