@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "tidy/layers.rs"]
+mod layers;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -1,4 +1,4 @@
-//! Tidy, layering: the rules that keep imports running one way, which the compiler checks
+//! Layering: the rules that keep imports running one way, which the compiler checks
 //! between crates (Cargo refuses a cycle) but not inside one, nor between feature crates.
 //!
 //! - Inside every crate, the top-level modules import each other without a circle: a module
@@ -14,23 +14,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
+use super::{rust_files, workspace};
 
 /// Every crate of the workspace under `crates/`: its directory and its manifest's text.
 fn crates() -> Vec<(PathBuf, String)> {
