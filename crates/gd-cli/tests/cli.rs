@@ -1,19 +1,16 @@
-//! The `glustercli` binary against a fake glusterd2: output, exit statuses, auth, TLS, and
-//! the exact requests the peer commands send.
+//! The `glustercli` binary against glusterd2 (the real one, in-process: see `common`): output,
+//! exit statuses, auth, TLS, and the exact requests the peer commands send; and against a stub
+//! for the answers the daemon cannot be driven to give (a failing or silent daemon).
 
 mod common;
 
 use common::{
-    Behaviour, FakeServer, NEW_PEER_ID, SECRET, Setup, UNREACHABLE_HOST, cli, cli_for, fixture,
+    Behaviour, Daemon, JOINER, NODE1, NODE2, NODE3, SECRET, Setup, Stub, cli, cli_for, fixture,
     stdout_of,
 };
 use gd_api::{Peer, VersionResp};
 use predicates::prelude::*;
 use serde_json::json;
-
-const NODE1: &str = "6f1d0c6e-8a4e-4a57-9a36-0d3c8d3f1a01";
-const NODE2: &str = "0b7a3c1e-2f4d-4e5b-8c6d-7e8f9a0b1c2d";
-const NODE3: &str = "9c2e4f60-1a2b-4c3d-8e9f-a0b1c2d3e4f5";
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {
@@ -23,7 +20,7 @@ fn closed_port() -> u16 {
 
 #[test]
 fn peer_list_prints_a_table() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
     let out = stdout_of(cli_for(&server).args(["peer", "list"]));
     let lines: Vec<&str> = out.lines().collect();
     assert!(
@@ -35,13 +32,11 @@ fn peer_list_prints_a_table() {
         "{out}"
     );
     let row1 = lines.iter().find(|l| l.contains("node1")).expect(&out);
-    assert!(
-        row1.contains("6f1d0c6e-8a4e-4a57-9a36-0d3c8d3f1a01") && row1.contains("10.0.0.1:24007")
-    );
+    assert!(row1.contains(NODE1) && row1.contains("127.0.1.1:24007"));
     assert!(row1.contains("| yes"), "{row1}");
     let row2 = lines.iter().find(|l| l.contains("node2")).expect(&out);
     assert!(
-        row2.contains("10.0.0.2:24007, [fd00::2]:24007") && row2.contains("| no"),
+        row2.contains("127.0.1.2:24007, [fd00::2]:24007") && row2.contains("| no"),
         "{row2}"
     );
 
@@ -60,32 +55,44 @@ fn peer_list_prints_a_table() {
 
 #[test]
 fn peer_list_json_is_the_api_type() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
     let out = stdout_of(cli_for(&server).args(["--json", "peer", "list"]));
     let peers: Vec<Peer> = serde_json::from_str(&out).expect("Vec<Peer> JSON");
-    assert_eq!(peers, common::peers());
+    // The daemon lists the node it runs on too, and every peer in id order.
+    let mut expected = common::peers();
+    expected.push(server.this_peer());
+    expected.sort_by_key(|p| p.id);
+    assert_eq!(peers, expected);
     assert!(out.contains("\n  "), "pretty-printed: {out}");
 }
 
 #[test]
 fn version_text_and_json() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
+    // The daemon's crate has the workspace's version, as the CLI's.
+    let version = env!("CARGO_PKG_VERSION");
     let out = stdout_of(cli_for(&server).arg("version"));
     assert_eq!(
         out,
         format!(
-            "glustercli version: {}\nglusterd2 version: 9.9.9-fake, API version: 1\n",
-            env!("CARGO_PKG_VERSION")
+            "glustercli version: {version}\nglusterd2 version: {version}, API version: {}\n",
+            gd_api::API_VERSION
         )
     );
     let out = stdout_of(cli_for(&server).args(["version", "--json"]));
     let v: VersionResp = serde_json::from_str(&out).expect("VersionResp JSON");
-    assert_eq!(v, common::version());
+    assert_eq!(
+        v,
+        VersionResp {
+            glusterd_version: version.to_owned(),
+            api_version: gd_api::API_VERSION,
+        }
+    );
 }
 
 #[test]
 fn secret_from_file_and_env_endpoint_from_env() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("auth");
     std::fs::write(&file, format!("{SECRET}\n")).unwrap();
@@ -112,7 +119,7 @@ fn secret_from_file_and_env_endpoint_from_env() {
 
 #[test]
 fn wrong_secret_is_refused_with_a_hint() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
     cli()
         .args([
             "--endpoints",
@@ -126,7 +133,7 @@ fn wrong_secret_is_refused_with_a_hint() {
         .code(1)
         .stdout("")
         .stderr(predicate::str::starts_with(
-            "Error: token signature is invalid (wrong secret?)\n",
+            "Error: authentication failed: token signature is invalid (wrong secret?)\n",
         ))
         .stderr(predicate::str::contains(
             "Hint: the secret given with --secret was used",
@@ -139,13 +146,16 @@ fn wrong_secret_is_refused_with_a_hint() {
 
 #[test]
 fn unknown_user_is_refused() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
+    // `/version` is open (so are `/ping` and the API's description): a signed path.
     cli_for(&server)
-        .args(["--user", "bob", "version", "--json"])
+        .args(["--user", "bob", "peer", "list", "--json"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr(predicate::str::contains("Error: unknown user \"bob\""));
+        .stderr(predicate::str::contains(
+            "Error: authentication failed: unknown user \"bob\"",
+        ));
 }
 
 #[test]
@@ -155,7 +165,7 @@ fn no_secret_and_no_default_file_sends_no_token() {
     let state = tempfile::tempdir().unwrap();
     let missing = state.path().join("auth");
     // Auth off: works without a token.
-    let open = FakeServer::with(Setup {
+    let open = Daemon::with(Setup {
         secret: None,
         ..Setup::default()
     });
@@ -165,14 +175,14 @@ fn no_secret_and_no_default_file_sends_no_token() {
         .assert()
         .success();
     // Auth on: the daemon's message, and the hint says no token was sent.
-    let closed = FakeServer::start();
+    let closed = Daemon::start();
     cli()
         .env("GD2_STATE_DIR", state.path())
         .args(["--endpoints", &closed.endpoint(), "peer", "list"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "Error: missing Authorization header",
+            "Error: authentication failed: missing Authorization header",
         ))
         .stderr(predicate::str::contains(format!(
             "no token was sent because {} does not exist",
@@ -182,7 +192,7 @@ fn no_secret_and_no_default_file_sends_no_token() {
 
 #[test]
 fn unreadable_secret_file_is_an_error() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
     let dir = tempfile::tempdir().unwrap();
     // A directory: unreadable as a file even for root.
     cli()
@@ -218,30 +228,21 @@ fn unreachable_daemon() {
 
 #[test]
 fn api_errors_print_the_daemon_messages() {
-    let server = FakeServer::with(Setup {
-        behaviour: Behaviour::ApiError,
-        ..Setup::default()
-    });
+    let server = Stub::start(Behaviour::ApiError);
     cli_for(&server)
         .args(["peer", "list"])
         .assert()
         .code(1)
         .stderr("Error: a txn step failed; store is sad\n");
 
-    let server = FakeServer::with(Setup {
-        behaviour: Behaviour::PlainError,
-        ..Setup::default()
-    });
+    let server = Stub::start(Behaviour::PlainError);
     cli_for(&server)
         .args(["peer", "list"])
         .assert()
         .code(1)
         .stderr("Error: GET /v1/peers: 502 Bad Gateway: upstream down\n");
 
-    let server = FakeServer::with(Setup {
-        behaviour: Behaviour::Garbage,
-        ..Setup::default()
-    });
+    let server = Stub::start(Behaviour::Garbage);
     cli_for(&server)
         .args(["peer", "list"])
         .assert()
@@ -253,10 +254,7 @@ fn api_errors_print_the_daemon_messages() {
 
 #[test]
 fn slow_daemon_times_out() {
-    let server = FakeServer::with(Setup {
-        behaviour: Behaviour::Slow,
-        ..Setup::default()
-    });
+    let server = Stub::start(Behaviour::Slow);
     let started = std::time::Instant::now();
     cli_for(&server)
         .args(["peer", "list", "--timeout", "300ms"])
@@ -307,7 +305,7 @@ fn bash_completion() {
 
 #[test]
 fn https_with_cacert_or_insecure() {
-    let server = FakeServer::with(Setup {
+    let server = Daemon::with(Setup {
         tls: true,
         ..Setup::default()
     });
@@ -352,23 +350,15 @@ fn https_with_cacert_or_insecure() {
         ));
 }
 
-/// The fake daemon's peers plus node3, a second glusterd2 on node1's host (10.0.0.1).
+/// The fixture's peers plus node3, a second glusterd2 on node1's host (127.0.1.1).
 fn peers_sharing_a_host() -> Vec<Peer> {
     let mut peers = common::peers();
-    peers.push(Peer {
-        id: NODE3.parse().unwrap(),
-        name: "node3".into(),
-        peer_addresses: vec!["10.0.0.1:24018".into()],
-        client_addresses: vec!["10.0.0.1:24017".into()],
-        online: true,
-        pid: Some(99),
-        metadata: [("_zone".to_owned(), "z3".to_owned())].into(),
-    });
+    peers.push(common::node3());
     peers
 }
 
 /// The (method, path, query) of every request the server got.
-fn calls(server: &FakeServer) -> Vec<(String, String, Option<String>)> {
+fn calls(server: &Daemon) -> Vec<(String, String, Option<String>)> {
     server
         .requests()
         .into_iter()
@@ -380,13 +370,24 @@ fn call(method: &str, path: &str, query: Option<&str>) -> (String, String, Optio
     (method.to_owned(), path.to_owned(), query.map(str::to_owned))
 }
 
+/// A daemon whose cluster can take a peer ([`Setup::etcd`]), and the address of the node
+/// waiting to be added.
+fn joinable() -> (Daemon, String) {
+    let server = Daemon::with(Setup {
+        etcd: true,
+        ..Setup::default()
+    });
+    let joiner = server.joiner();
+    (server, joiner)
+}
+
 #[test]
 fn peer_add_sends_the_request_and_prints_the_peer() {
-    let server = FakeServer::start();
+    let (server, address) = joinable();
     let out = stdout_of(cli_for(&server).args([
         "peer",
         "add",
-        "node4:24007",
+        &address,
         "--zone",
         "z4",
         "--metadata",
@@ -399,59 +400,59 @@ fn peer_add_sends_the_request_and_prints_the_peer() {
     assert_eq!(posts[0].path, "/v1/peers");
     assert_eq!(
         posts[0].json(),
-        json!({"addresses": ["node4:24007"], "zone": "z4", "metadata": {"rack": "r1", "note": "a=b"}})
+        json!({"addresses": [address], "zone": "z4", "metadata": {"rack": "r1", "note": "a=b"}})
     );
+    // The node registers under its host's name (this machine's) and the address it serves at.
+    let name = server.this_peer().name;
     assert_eq!(
         out,
         format!(
-            "Peer {NEW_PEER_ID} (node4) added at node4:24007
-+--------------------------------------+-------+------------------+--------+
-| ID                                   | Name  | Client Addresses | Online |
-+==========================================================================+
-| {NEW_PEER_ID} | node4 | node4:24007      | yes    |
-+--------------------------------------+-------+------------------+--------+
-Metadata: _zone=z4, note=a=b, rack=r1
-"
+            "Peer {JOINER} ({name}) added at {address}\n{}Metadata: _zone=z4, note=a=b, rack=r1\n",
+            common::table(
+                &["ID", "Name", "Client Addresses", "Online"],
+                &[&[JOINER, &name, &address, "yes"]]
+            )
         )
     );
     // The new peer is in the next list.
     let out = stdout_of(cli_for(&server).args(["peer", "list"]));
-    assert!(out.contains(NEW_PEER_ID), "{out}");
+    assert!(out.contains(JOINER), "{out}");
 }
 
 #[test]
 fn peer_add_sends_only_what_is_given_and_json_is_the_peer() {
-    let server = FakeServer::start();
-    let out = stdout_of(cli_for(&server).args(["--json", "peer", "add", "node4"]));
-    assert_eq!(server.requests()[0].json(), json!({"addresses": ["node4"]}));
+    let (server, address) = joinable();
+    let out = stdout_of(cli_for(&server).args(["--json", "peer", "add", &address]));
+    assert_eq!(server.requests()[0].json(), json!({"addresses": [address]}));
     let peer: Peer = serde_json::from_str(&out).expect("Peer JSON");
-    assert_eq!(peer.id.to_string(), NEW_PEER_ID);
-    assert_eq!(peer.name, "node4");
+    assert_eq!(peer.id.to_string(), JOINER);
+    assert_eq!(peer.name, server.this_peer().name);
     // The default zone is the peer's id.
-    assert_eq!(
-        peer.metadata.get("_zone").map(String::as_str),
-        Some(NEW_PEER_ID)
-    );
+    assert_eq!(peer.metadata.get("_zone").map(String::as_str), Some(JOINER));
     assert!(out.contains("\n  \"client-addresses\""), "{out}");
 }
 
 #[test]
 fn peer_add_errors() {
-    let server = FakeServer::start();
+    let (server, _) = joinable();
     cli_for(&server)
-        .args(["peer", "add", "node1:24007"])
+        .args(["peer", "add", "node1:24008"])
         .assert()
         .code(1)
         .stdout("")
         .stderr(format!(
-            "Error: Peer exists with given addresses (ID: {NODE1})\n"
+            "Error: peer {NODE1} already has the address node1:24008\n"
         ));
     cli_for(&server)
-        .args(["peer", "add", UNREACHABLE_HOST])
+        .args(["peer", "add", "unreachable.invalid"])
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with(
-            "Error: could not connect to host. Make sure host address is valid",
+            "Error: cannot add the peer: could not connect to glusterd2 at \
+             unreachable.invalid:24007: cannot resolve it: ",
+        ))
+        .stderr(predicate::str::ends_with(
+            "; make sure the address is right, the network is up and glusterd2 runs there\n",
         ));
     let sent = server.requests().len();
     for (args, message) in [
@@ -482,7 +483,7 @@ fn peer_add_errors() {
 
 #[test]
 fn peer_remove_by_id_sends_only_the_delete() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
     cli_for(&server)
         .args(["peer", "remove", NODE1])
         .assert()
@@ -499,7 +500,7 @@ fn peer_remove_by_id_sends_only_the_delete() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: peer not found\n");
+        .stderr(format!("Error: peer {NODE1} not found\n"));
 }
 
 #[test]
@@ -507,14 +508,14 @@ fn peer_remove_by_name_or_address() {
     for (arg, id) in [
         ("node1", NODE1),
         ("NODE1", NODE1),
-        ("10.0.0.1", NODE1),
+        ("127.0.1.1", NODE1),
         ("node1:24008", NODE1),
-        ("10.0.0.1:24007", NODE1),
+        ("127.0.1.1:24007", NODE1),
         ("fd00::2", NODE2),
         ("[fd00::2]", NODE2),
         ("[fd00::2]:24007", NODE2),
     ] {
-        let server = FakeServer::start();
+        let server = Daemon::start();
         cli_for(&server)
             .args(["peer", "delete", arg, "--force"])
             .assert()
@@ -533,13 +534,16 @@ fn peer_remove_by_name_or_address() {
 
 #[test]
 fn peer_remove_force_and_json() {
-    let server = FakeServer::start();
-    // node2 is offline: the fake daemon, like GD2, refuses without --force.
+    let server = Daemon::start();
+    // node2 is offline: the daemon, like GD2, refuses without --force.
     cli_for(&server)
         .args(["peer", "remove", NODE2])
         .assert()
         .code(1)
-        .stderr("Error: peer is not alive\n");
+        .stderr(format!(
+            "Error: peer {NODE2} is offline and cannot be told to leave; remove it with force \
+             (it resets itself if it comes back)\n"
+        ));
     // The API answers 204 without a body: nothing to print as JSON.
     cli_for(&server)
         .args(["--json", "peer", "remove", "-f", NODE2])
@@ -554,17 +558,17 @@ fn peer_remove_force_and_json() {
 
 #[test]
 fn peer_remove_refuses_to_guess() {
-    let server = FakeServer::with(Setup {
+    let server = Daemon::with(Setup {
         peers: peers_sharing_a_host(),
         ..Setup::default()
     });
     cli_for(&server)
-        .args(["peer", "remove", "10.0.0.1"])
+        .args(["peer", "remove", "127.0.1.1"])
         .assert()
         .code(1)
         .stdout("")
         .stderr(format!(
-            "Error: 2 peers match 10.0.0.1: {NODE1}, {NODE3}\nHint: give the peer's id instead\n"
+            "Error: 2 peers match 127.0.1.1: {NODE1}, {NODE3}\nHint: give the peer's id instead\n"
         ));
     cli_for(&server)
         .args(["peer", "remove", "node9"])
@@ -576,11 +580,11 @@ fn peer_remove_refuses_to_guess() {
         ));
     // A host with the wrong port is no match either.
     cli_for(&server)
-        .args(["peer", "remove", "10.0.0.1:9999"])
+        .args(["peer", "remove", "127.0.1.1:9999"])
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with(
-            "Error: no peer matches 10.0.0.1:9999\n",
+            "Error: no peer matches 127.0.1.1:9999\n",
         ));
     assert!(
         server.requests_with("DELETE").is_empty(),
@@ -588,7 +592,7 @@ fn peer_remove_refuses_to_guess() {
     );
     // The whole address picks one.
     cli_for(&server)
-        .args(["peer", "remove", "10.0.0.1:24017"])
+        .args(["peer", "remove", "127.0.1.1:24017"])
         .assert()
         .success()
         .stdout(format!("Peer {NODE3} removed\n"));
@@ -603,7 +607,7 @@ fn peer_remove_usage_errors() {
 
 #[test]
 fn peer_edit_sets_and_deletes_metadata() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
     let out = stdout_of(
         cli_for(&server).args(["peer", "edit", "node1", "--key", "rack", "--value", "r1"]),
     );
@@ -625,7 +629,7 @@ fn peer_edit_sets_and_deletes_metadata() {
 +--------------------------------------+-------+------------------+--------+
 | ID                                   | Name  | Client Addresses | Online |
 +==========================================================================+
-| {NODE1} | node1 | 10.0.0.1:24007   | yes    |
+| {NODE1} | node1 | 127.0.1.1:24007  | yes    |
 +--------------------------------------+-------+------------------+--------+
 Metadata: _zone=z1, rack=r1
 "
@@ -658,7 +662,7 @@ Metadata: _zone=z1, rack=r1
 
 #[test]
 fn peer_edit_errors() {
-    let server = FakeServer::start();
+    let server = Daemon::start();
     // Each value fits, together they are over GD2's 4 KiB: the daemon's 400.
     let value = "v".repeat(3000);
     cli_for(&server)
@@ -670,13 +674,13 @@ fn peer_edit_errors() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: metadata size exceeds max allowed size of 4KB\n");
+        .stderr("Error: metadata size 6002 bytes exceeds the maximum of 4096 bytes\n");
     let unknown = "11111111-2222-4333-8444-555555555555";
     cli_for(&server)
         .args(["peer", "edit", unknown, "--zone", "z"])
         .assert()
         .code(1)
-        .stderr("Error: peer not found\n");
+        .stderr(format!("Error: peer {unknown} not found\n"));
     cli_for(&server)
         .args(["peer", "edit", "node9", "--zone", "z"])
         .assert()
@@ -715,8 +719,9 @@ fn peer_edit_errors() {
 
 #[test]
 fn peer_list_filters_are_sent_and_applied() {
-    // The fake daemon ignores the filters: what is filtered here is the CLI's doing.
-    let server = FakeServer::with(Setup {
+    // The daemon filters (GD2's rules), and the CLI filters its answer again. Every peer has a
+    // zone (a node's own id unless set), the node the CLI talks to included; in id order.
+    let server = Daemon::with(Setup {
         peers: peers_sharing_a_host(),
         ..Setup::default()
     });
@@ -724,17 +729,21 @@ fn peer_list_filters_are_sent_and_applied() {
         let out = stdout_of(cli_for(&server).args(["peer", "list"]).args(args));
         out.lines()
             .filter(|l| l.starts_with("| ") && !l.starts_with("| ID "))
-            .map(|l| l.split(" | ").nth(1).unwrap_or_default().to_owned())
+            .map(|l| l.split(" | ").nth(1).unwrap_or_default().trim().to_owned())
             .collect()
     };
-    assert_eq!(rows(&["--key", "_zone"]), ["node1", "node3"]);
+    let this = server.this_peer().name;
+    assert_eq!(
+        rows(&["--key", "_zone"]),
+        ["node2", "node1", "node3", this.as_str()]
+    );
     assert_eq!(rows(&["--value", "z3"]), ["node3"]);
     assert_eq!(rows(&["--key", "_zone", "--value", "z1"]), ["node1"]);
     assert_eq!(
         rows(&["--key", "_zone", "--value", "z2"]),
         Vec::<String>::new()
     );
-    assert_eq!(rows(&[]).len(), 3);
+    assert_eq!(rows(&[]).len(), 4);
     let queries: Vec<Option<String>> = server.requests().into_iter().map(|r| r.query).collect();
     assert_eq!(
         queries,
@@ -755,10 +764,7 @@ fn peer_list_filters_are_sent_and_applied() {
 #[test]
 fn peer_commands_print_the_daemon_errors() {
     // Name resolution goes through the list, so its errors are the list's.
-    let server = FakeServer::with(Setup {
-        behaviour: Behaviour::ApiError,
-        ..Setup::default()
-    });
+    let server = Stub::start(Behaviour::ApiError);
     cli_for(&server)
         .args(["peer", "remove", "node1"])
         .assert()

@@ -1,17 +1,27 @@
 //! `glustercli volume set|get|reset`, `volume option-group ...`, `cluster-options ...` and
-//! `volume create --option` against the fake glusterd2: the exact requests (paths, bodies),
-//! the tables and JSON printed, usage errors that exit 2 and send nothing, and the daemon's
-//! errors (exit 1).
+//! `volume create --option` against glusterd2 (the real one, in-process: see `common`): the
+//! exact requests (paths, bodies), the tables and JSON printed, usage errors that exit 2 and
+//! send nothing, and the daemon's errors (exit 1).
+//!
+//! The options a volume can have are the installed xlators' (GlusterFS 10.3's), and a new
+//! volume starts with the ones GD1 gives it (`common::DISTRIBUTE_DEFAULTS`, `REPLICATE_DEFAULTS`).
 
 mod common;
 
-use common::{FakeServer, cli_for, stdout_of};
+use common::{
+    DISTRIBUTE_DEFAULTS, Daemon, REPLICATE_DEFAULTS, Setup, cli_for, options_of, stdout_of,
+};
 use gd_api::{ClusterOptionGetResp, OptionGroup, VolumeInfo, VolumeOptionGetResp};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
+/// A daemon with the fixture volumes `gv0` (started) and `dist`.
+fn daemon() -> Daemon {
+    Daemon::with(Setup::volumes())
+}
+
 /// The (method, path) of every request the server received.
-fn calls(server: &FakeServer) -> Vec<(String, String)> {
+fn calls(server: &Daemon) -> Vec<(String, String)> {
     server
         .requests()
         .into_iter()
@@ -31,7 +41,7 @@ fn set_body(options: Value) -> Value {
 
 /// Runs `command` + each case's arguments: each must exit 2 with its message on stderr and
 /// nothing on stdout.
-fn usage_errors(server: &FakeServer, command: &[&str], cases: &[(&[&str], &str)]) {
+fn usage_errors(server: &Daemon, command: &[&str], cases: &[(&[&str], &str)]) {
     for (args, message) in cases {
         cli_for(server)
             .args(command)
@@ -45,7 +55,7 @@ fn usage_errors(server: &FakeServer, command: &[&str], cases: &[(&[&str], &str)]
 
 #[test]
 fn set_sends_the_pairs() {
-    let server = FakeServer::start();
+    let server = daemon();
     cli_for(&server)
         .args([
             "volume",
@@ -75,12 +85,13 @@ fn set_sends_the_pairs() {
                         "cluster/replicate.eager-lock": "off"})
         )
     );
-    // The volume now has them.
+    // The volume now has them, under the names given (with the options it was created with).
     let out = stdout_of(cli_for(&server).args(["volume", "info", "dist"]));
     assert!(
         out.ends_with(
-            "Options:\ncluster/replicate.eager-lock: off\n\
-             performance/io-cache.cache-size: 64MB\nuser.owner: alice\n"
+            "Options:\ncluster/replicate.eager-lock: off\nnfs.disable: on\n\
+             performance.cache-size: 64MB\nstorage.fips-mode-rchecksum: on\n\
+             transport.address-family: inet\nuser.owner: alice\n"
         ),
         "{out}"
     );
@@ -88,26 +99,36 @@ fn set_sends_the_pairs() {
 
 #[test]
 fn set_json_groups_and_negative_values() {
-    let server = FakeServer::start();
+    let server = daemon();
     // `group <name>`: GD1's spelling.
     let out =
         stdout_of(cli_for(&server).args(["--json", "volume", "set", "dist", "group", "virt"]));
     let vol: VolumeInfo = serde_json::from_str(&out).expect("VolumeInfo JSON");
     assert_eq!(vol.name, "dist");
-    assert_eq!(
-        vol.options,
-        [
-            ("cluster/replicate.eager-lock", "enable"),
-            ("performance/read-ahead.read-ahead", "off")
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .into()
+    // The volume's options and every option of the group (the daemon's built-in `virt`).
+    let out = stdout_of(cli_for(&server).args(["--json", "volume", "option-group", "list"]));
+    let groups: Vec<OptionGroup> = serde_json::from_str(&out).expect("Vec<OptionGroup> JSON");
+    let virt = groups
+        .iter()
+        .find(|g| g.name == "virt")
+        .expect("the group virt");
+    let mut expected = options_of(&DISTRIBUTE_DEFAULTS);
+    expected.extend(
+        virt.options
+            .iter()
+            .map(|o| (o.name.clone(), o.on_value.clone())),
     );
+    assert!(virt.options.len() > 2, "{virt:?}");
+    assert_eq!(vol.options, expected);
     // `<group> off` resets the group's options; a value may start with '-' when it is a number,
     // or after `--`.
     stdout_of(cli_for(&server).args(["volume", "set", "dist", "virt", "off", "user.n", "-1"]));
     stdout_of(cli_for(&server).args(["volume", "set", "dist", "--", "user.x", "-x"]));
-    let bodies: Vec<Value> = server.requests().iter().map(|r| r.json()).collect();
+    let bodies: Vec<Value> = server
+        .requests_with("POST")
+        .iter()
+        .map(|r| r.json())
+        .collect();
     assert_eq!(
         bodies,
         [
@@ -118,17 +139,14 @@ fn set_json_groups_and_negative_values() {
     );
     let out = stdout_of(cli_for(&server).args(["--json", "volume", "info", "dist"]));
     let vol: VolumeInfo = serde_json::from_str(&out).unwrap();
-    assert_eq!(
-        vol.options,
-        [("user.n", "-1"), ("user.x", "-x")]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .into()
-    );
+    let mut expected = options_of(&DISTRIBUTE_DEFAULTS);
+    expected.extend(options_of(&[("user.n", "-1"), ("user.x", "-x")]));
+    assert_eq!(vol.options, expected);
 }
 
 #[test]
 fn set_usage_errors_send_nothing() {
-    let server = FakeServer::start();
+    let server = daemon();
     usage_errors(
         &server,
         &["volume", "set"],
@@ -161,7 +179,7 @@ fn set_usage_errors_send_nothing() {
 
 #[test]
 fn set_prints_the_daemon_errors() {
-    let server = FakeServer::start();
+    let server = daemon();
     cli_for(&server)
         .args([
             "volume",
@@ -175,7 +193,7 @@ fn set_prints_the_daemon_errors() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: option no.such-option does not exist\n");
+        .stderr("Error: unknown option \"no.such-option\": no installed xlator has it\n");
     cli_for(&server)
         .args(["volume", "set", "nope", "user.a", "1"])
         .assert()
@@ -186,39 +204,75 @@ fn set_prints_the_daemon_errors() {
         .args(["volume", "set", "gv0", "virt", "maybe"])
         .assert()
         .code(1)
-        .stderr("Error: the value of group virt must be on or off\n");
+        .stderr(
+            "Error: \"virt\" is not an option; an option group is set with the value on or off\n",
+        );
     // Nothing was set: all or none.
     let out = stdout_of(cli_for(&server).args(["--json", "volume", "info", "gv0"]));
     let vol: VolumeInfo = serde_json::from_str(&out).unwrap();
-    assert_eq!(vol, common::volumes()[0]);
+    assert_eq!(vol, server.volume("gv0"));
 }
-
-const GV0_ALL: &str = "\
-+------------------------------------+----------+-------+---------------+--------------+
-| Name                               | Modified | Value | Default Value | Option Level |
-+======================================================================================+
-| cluster/replicate.eager-lock       | no       | on    | on            | advanced     |
-| cluster/replicate.self-heal-daemon | yes      | on    | on            | basic        |
-| features/shard.shard-block-size    | no       | 64MB  | 64MB          | advanced     |
-| performance/io-cache.cache-size    | no       | 32MB  | 32MB          | basic        |
-| performance/read-ahead.read-ahead  | yes      | off   | on            | basic        |
-+------------------------------------+----------+-------+---------------+--------------+
-";
 
 #[test]
 fn get_all_table_and_json() {
-    let server = FakeServer::start();
-    assert_eq!(
-        stdout_of(cli_for(&server).args(["volume", "get", "gv0", "all"])),
-        GV0_ALL
-    );
+    let server = daemon();
+    let table = stdout_of(cli_for(&server).args(["volume", "get", "gv0", "all"]));
     let out = stdout_of(cli_for(&server).args(["--json", "volume", "get", "gv0", "all"]));
     let opts: Vec<VolumeOptionGetResp> = serde_json::from_str(&out).expect("a JSON array");
-    assert_eq!(opts.len(), 5);
+    // Every option of the installed xlators (hundreds), then what the volume sets that no
+    // xlator's table has: one row each, as the JSON has them.
+    assert!(opts.len() > 400, "{}", opts.len());
+    assert_eq!(table, common::options_table(&opts));
+    // What gv0 sets: its two options and the ones it was created with, by their xlators'
+    // names where they have one.
+    let modified: Vec<[&str; 4]> = opts
+        .iter()
+        .filter(|o| o.modified)
+        .map(|o| {
+            [
+                o.key.as_str(),
+                o.value.as_str(),
+                o.default_value.as_str(),
+                o.option_level.as_str(),
+            ]
+        })
+        .collect();
     assert_eq!(
-        serde_json::to_value(&opts[4]).unwrap(),
+        modified,
+        [
+            [
+                "cluster/replicate.self-heal-daemon",
+                "on",
+                "enable",
+                "advanced"
+            ],
+            [
+                "cluster/replicate.granular-entry-heal",
+                "on",
+                "no",
+                "advanced"
+            ],
+            [
+                "performance/read-ahead.read-ahead",
+                "off",
+                "off",
+                "advanced"
+            ],
+            ["storage/posix.fips-mode-rchecksum", "on", "off", "advanced"],
+            ["nfs.disable", "on", "", ""],
+            ["performance.client-io-threads", "off", "", ""],
+            ["transport.address-family", "inet", "", ""],
+        ]
+    );
+    let read_ahead = opts
+        .iter()
+        .find(|o| o.key == "performance/read-ahead.read-ahead")
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(read_ahead).unwrap(),
         json!({"name": "performance/read-ahead.read-ahead", "value": "off", "modified": true,
-               "default-value": "on", "option-level": "basic", "type": "bool"})
+               "default-value": "off", "option-level": "advanced", "type": "bool",
+               "description": "enable/disable read-ahead"})
     );
     assert_eq!(
         calls(&server),
@@ -237,7 +291,7 @@ fn get_all_table_and_json() {
 
 #[test]
 fn get_one_keeps_slashes_and_encodes_the_rest() {
-    let server = FakeServer::start();
+    let server = daemon();
     assert_eq!(
         stdout_of(cli_for(&server).args([
             "volume",
@@ -249,7 +303,7 @@ fn get_one_keeps_slashes_and_encodes_the_rest() {
 +------------------------------------+----------+-------+---------------+--------------+
 | Name                               | Modified | Value | Default Value | Option Level |
 +======================================================================================+
-| cluster/replicate.self-heal-daemon | yes      | on    | on            | basic        |
+| cluster/replicate.self-heal-daemon | yes      | on    | enable        | advanced     |
 +------------------------------------+----------+-------+---------------+--------------+
 "
     );
@@ -266,13 +320,15 @@ fn get_one_keeps_slashes_and_encodes_the_rest() {
         ("performance.cache-size", "32MB", false)
     );
     // Characters that would change the URL's meaning are percent-encoded; the daemon decodes
-    // them (and does not know this key).
+    // them (and refuses this key, as it got it).
     cli_for(&server)
         .args(["volume", "get", "gv0", "odd key?x#y%z"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: option odd key?x#y%z not found\n");
+        .stderr(
+            "Error: invalid option key \"odd key?x#y%z\": the key contains the character ' '\n",
+        );
     assert_eq!(
         calls(&server),
         [
@@ -288,7 +344,7 @@ fn get_one_keeps_slashes_and_encodes_the_rest() {
 
 #[test]
 fn get_usage_errors_send_nothing() {
-    let server = FakeServer::start();
+    let server = daemon();
     usage_errors(
         &server,
         &["volume", "get"],
@@ -306,7 +362,7 @@ fn get_usage_errors_send_nothing() {
 
 #[test]
 fn reset_keys_or_all() {
-    let server = FakeServer::start();
+    let server = daemon();
     cli_for(&server)
         .args(["volume", "reset", "gv0", "performance.read-ahead"])
         .assert()
@@ -315,7 +371,8 @@ fn reset_keys_or_all() {
     let out =
         stdout_of(cli_for(&server).args(["--json", "volume", "reset", "gv0", "--all", "--force"]));
     let vol: VolumeInfo = serde_json::from_str(&out).expect("VolumeInfo JSON");
-    assert!(vol.options.is_empty(), "{:?}", vol.options);
+    // All: back to what a new volume has.
+    assert_eq!(vol.options, options_of(&REPLICATE_DEFAULTS));
     let reqs = server.requests();
     assert!(
         reqs.iter()
@@ -330,16 +387,32 @@ fn reset_keys_or_all() {
             json!({"options": [], "force": true, "all": true}),
         ]
     );
-    // After the first reset only the self-heal daemon was left; the second cleared it.
+    // After the first reset the self-heal daemon was left; the second left only what a new
+    // volume has (by the xlators' names where they have one).
     let out = stdout_of(cli_for(&server).args(["volume", "get", "gv0", "all"]));
-    assert!(!out.contains("| yes "), "{out}");
+    let modified: Vec<&str> = out
+        .lines()
+        .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>())
+        .filter(|cells| cells.get(2) == Some(&"yes"))
+        .map(|cells| cells[1])
+        .collect();
+    assert_eq!(
+        modified,
+        [
+            "cluster/replicate.granular-entry-heal",
+            "storage/posix.fips-mode-rchecksum",
+            "nfs.disable",
+            "performance.client-io-threads",
+            "transport.address-family",
+        ]
+    );
 
     cli_for(&server)
         .args(["volume", "reset", "gv0", "a.b", "-f"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: option a.b does not exist\n");
+        .stderr("Error: unknown option \"a.b\": no installed xlator has it\n");
     assert_eq!(
         server.requests().pop().unwrap().json(),
         json!({"options": ["a.b"], "force": true, "all": false})
@@ -348,7 +421,7 @@ fn reset_keys_or_all() {
 
 #[test]
 fn reset_usage_errors_send_nothing() {
-    let server = FakeServer::start();
+    let server = daemon();
     usage_errors(
         &server,
         &["volume", "reset"],
@@ -365,61 +438,66 @@ fn reset_usage_errors_send_nothing() {
 
 #[test]
 fn option_groups() {
-    let server = FakeServer::start();
-    assert_eq!(
-        stdout_of(cli_for(&server).args(["volume", "option-group", "list"])),
-        "\
-+------+----------+-------------------------------------+------------------------------------+
-| Name | Built-in | Options                             | Description                        |
-+============================================================================================+
-| virt | yes      | performance.read-ahead=off          | For hosting virtual machine images |
-|      |          | cluster/replicate.eager-lock=enable |                                    |
-+------+----------+-------------------------------------+------------------------------------+
-"
+    let server = daemon();
+    // The daemon's built-in groups, each option on a line of its own.
+    let table = stdout_of(cli_for(&server).args(["volume", "option-group", "list"]));
+    let out = stdout_of(cli_for(&server).args(["--json", "volume", "option-group", "list"]));
+    let builtin: Vec<OptionGroup> = serde_json::from_str(&out).expect("Vec<OptionGroup> JSON");
+    assert!(builtin.iter().all(|g| g.built_in), "{builtin:?}");
+    assert_eq!(builtin[0].name, "virt");
+    assert_eq!(table, common::groups_table(&builtin));
+    let create = |args: &[&str]| {
+        let mut c = cli_for(&server);
+        c.args(["volume", "option-group", "create"]).args(args);
+        c
+    };
+    create(&[
+        "db-oltp",
+        "performance.cache-size=256MB",
+        "cluster.eager-lock=",
+        "--description",
+        "Databases",
+    ])
+    .assert()
+    .code(1)
+    .stderr(
+        "Error: invalid value \"\" for cluster.eager-lock (cluster/replicate option eager-lock, \
+         type bool): the value is empty\n",
     );
-    cli_for(&server)
-        .args([
-            "volume",
-            "option-group",
-            "create",
-            "db/oltp",
-            "performance.cache-size=256MB",
-            "user.note=a=b",
-            "--description",
-            "Databases",
-        ])
-        .assert()
-        .code(1)
-        .stderr("Error: option user.note does not exist\n");
-    cli_for(&server)
-        .args([
-            "volume",
-            "option-group",
-            "create",
-            "db/oltp",
-            "performance.cache-size=256MB",
-            "cluster.eager-lock=",
-            "--description",
-            "Databases",
-        ])
-        .assert()
-        .success()
-        .stdout("Option group db/oltp created\n");
+    create(&[
+        "db-oltp",
+        "performance.cache-size=256MB",
+        "user.note=a=b",
+        "--description",
+        "Databases",
+    ])
+    .assert()
+    .success()
+    .stdout("Option group db-oltp created\n");
     let posts = server.requests_with("POST");
     assert!(posts.iter().all(|r| r.path == "/v1/volumes/options-group"));
-    assert_eq!(
-        posts[1].json(),
-        json!({"name": "db/oltp",
-               "options": [{"name": "cluster.eager-lock", "onvalue": ""},
-                           {"name": "performance.cache-size", "onvalue": "256MB"}],
-               "description": "Databases",
+    let body = |options: Value| {
+        json!({"name": "db-oltp", "options": options, "description": "Databases",
                "allow-advanced-options": false, "allow-experimental-options": false,
                "allow-deprecated-options": false})
+    };
+    assert_eq!(
+        posts[0].json(),
+        body(json!([{"name": "cluster.eager-lock", "onvalue": ""},
+                    {"name": "performance.cache-size", "onvalue": "256MB"}]))
+    );
+    assert_eq!(
+        posts[1].json(),
+        body(
+            json!([{"name": "performance.cache-size", "onvalue": "256MB"},
+                    {"name": "user.note", "onvalue": "a=b"}])
+        )
     );
     let out = stdout_of(cli_for(&server).args(["--json", "volume", "option-group", "list"]));
     let groups: Vec<OptionGroup> = serde_json::from_str(&out).expect("Vec<OptionGroup> JSON");
-    assert_eq!(groups.len(), 2);
-    assert!(!groups[1].built_in && groups[1].description == "Databases");
+    assert_eq!(groups.len(), builtin.len() + 1);
+    let new = groups.last().unwrap();
+    assert!(!new.built_in && new.description == "Databases");
     let out = stdout_of(cli_for(&server).args([
         "--json",
         "volume",
@@ -435,12 +513,22 @@ fn option_groups() {
     );
     assert_eq!(server.requests().pop().unwrap().json()["description"], "");
 
-    // The name is one path segment: its '/' is encoded.
+    cli_for(&server)
+        .args(["volume", "option-group", "delete", "db-oltp"])
+        .assert()
+        .success()
+        .stdout("Option group db-oltp deleted\n");
+    // The name is one path segment: its '/' is encoded, and the daemon gets it whole (and
+    // refuses it: group names have no '/').
     cli_for(&server)
         .args(["volume", "option-group", "delete", "db/oltp"])
         .assert()
-        .success()
-        .stdout("Option group db/oltp deleted\n");
+        .code(1)
+        .stdout("")
+        .stderr(
+            "Error: invalid group name \"db/oltp\": use 1 to 64 letters, digits, '-' and '_' \
+             (not \"group\")\n",
+        );
     cli_for(&server)
         .args(["--json", "volume", "option-group", "delete", "small"])
         .assert()
@@ -451,12 +539,12 @@ fn option_groups() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: option group virt is built in and cannot be deleted\n");
+        .stderr("Error: virt is a built-in group and cannot be deleted\n");
     cli_for(&server)
         .args(["volume", "option-group", "delete", "small"])
         .assert()
         .code(1)
-        .stderr("Error: option group small not found\n");
+        .stderr("Error: no group \"small\"\n");
     let deletes: Vec<String> = server
         .requests_with("DELETE")
         .into_iter()
@@ -465,6 +553,7 @@ fn option_groups() {
     assert_eq!(
         deletes,
         [
+            "/v1/volumes/options-group/db-oltp",
             "/v1/volumes/options-group/db%2Foltp",
             "/v1/volumes/options-group/small",
             "/v1/volumes/options-group/virt",
@@ -475,7 +564,7 @@ fn option_groups() {
 
 #[test]
 fn option_group_usage_errors_send_nothing() {
-    let server = FakeServer::start();
+    let server = daemon();
     usage_errors(
         &server,
         &["volume", "option-group"],
@@ -501,27 +590,29 @@ fn option_group_usage_errors_send_nothing() {
 
 #[test]
 fn cluster_options() {
-    let server = FakeServer::start();
+    let server = daemon();
     assert_eq!(
         stdout_of(cli_for(&server).args(["cluster-options", "get"])),
         "\
-+--------------------------------+-------+---------+----------+
-| Key                            | Value | Default | Modified |
-+=============================================================+
-| cluster.brick-multiplex        | off   | off     | no       |
-| cluster.max-bricks-per-process | 250   | 250     | no       |
-| cluster.server-quorum-ratio    | 51    | 51      | no       |
-+--------------------------------+-------+---------+----------+
++---------------------------+---------+---------+----------+
+| Key                       | Value   | Default | Modified |
++==========================================================+
+| cluster.op-version        | 100000  | 100000  | no       |
+| cluster.max-op-version    | 100000  | 100000  | no       |
+| cluster.brick-multiplex   | disable | disable | no       |
+| cluster.localtime-logging | disable | disable | no       |
+| cluster.daemon-log-level  | INFO    | INFO    | no       |
++---------------------------+---------+---------+----------+
 "
     );
     cli_for(&server)
         .args([
             "cluster-options",
             "set",
-            "cluster.brick-multiplex",
-            "on",
-            "cluster.max-bricks-per-process",
-            "10",
+            "cluster.localtime-logging",
+            "enable",
+            "cluster.daemon-log-level",
+            "DEBUG",
         ])
         .assert()
         .success()
@@ -536,25 +627,31 @@ fn cluster_options() {
     assert_eq!(
         modified,
         [
-            ("cluster.brick-multiplex", "on"),
-            ("cluster.max-bricks-per-process", "10")
+            ("cluster.localtime-logging", "enable"),
+            ("cluster.daemon-log-level", "DEBUG")
         ]
     );
     let out = stdout_of(cli_for(&server).args([
         "cluster-options",
         "set",
-        "cluster.brick-multiplex",
-        "off",
+        "cluster.localtime-logging",
+        "disable",
         "--json",
     ]));
     let opts: Vec<ClusterOptionGetResp> = serde_json::from_str(&out).expect("a JSON array");
-    assert!(!opts[0].modified && opts[0].value == "off");
+    // Modified means set: a value set back to the default stays set (there is no reset).
+    assert_eq!(opts[3].key, "cluster.localtime-logging");
+    assert!(opts[3].modified && opts[3].value == "disable" && opts[3].default == "disable");
     cli_for(&server)
         .args(["cluster-options", "set", "cluster.nope", "1"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: cluster.nope is not a cluster option\n");
+        .stderr(
+            "Error: unknown cluster option \"cluster.nope\"; cluster options are \
+             cluster.op-version, cluster.max-op-version, cluster.brick-multiplex, \
+             cluster.localtime-logging, cluster.daemon-log-level\n",
+        );
     let reqs = server.requests();
     assert_eq!(
         calls(&server),
@@ -568,7 +665,8 @@ fn cluster_options() {
     );
     assert_eq!(
         reqs[1].json(),
-        json!({"options": {"cluster.brick-multiplex": "on", "cluster.max-bricks-per-process": "10"}})
+        json!({"options": {"cluster.localtime-logging": "enable",
+                           "cluster.daemon-log-level": "DEBUG"}})
     );
     assert_eq!(reqs[4].json(), json!({"options": {"cluster.nope": "1"}}));
 
@@ -591,27 +689,39 @@ fn cluster_options() {
 
 #[test]
 fn create_with_options() {
-    let server = FakeServer::start();
+    let server = daemon();
     let out = stdout_of(cli_for(&server).args([
         "volume",
         "create",
         "v",
-        "n1:/b",
+        &server.bricks("node1:{bricks}/b"),
+        "--allow-root-dir",
         "--option",
         "performance.cache-size=64MB",
         "--option",
         "user.note=a=b",
     ]));
+    // With the options a new volume has.
     assert!(
-        out.ends_with("Options:\nperformance.cache-size: 64MB\nuser.note: a=b\n"),
+        out.ends_with(
+            "Options:\nnfs.disable: on\nperformance.cache-size: 64MB\n\
+             storage.fips-mode-rchecksum: on\ntransport.address-family: inet\nuser.note: a=b\n"
+        ),
         "{out}"
     );
     assert_eq!(
         server.requests()[0].json()["options"],
         json!({"performance.cache-size": "64MB", "user.note": "a=b"})
     );
-    // Without --option the request has no options (as before).
-    stdout_of(cli_for(&server).args(["volume", "create", "w", "n1:/b"]));
+    // Without --option the request has no options (as before). Another brick: one directory
+    // is a brick of one volume.
+    stdout_of(cli_for(&server).args([
+        "volume",
+        "create",
+        "w",
+        &server.bricks("node1:{bricks}/c"),
+        "--allow-root-dir",
+    ]));
     assert!(server.requests()[1].json().get("options").is_none());
 
     usage_errors(

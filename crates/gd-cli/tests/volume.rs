@@ -1,21 +1,37 @@
-//! `glustercli volume ...` against the fake glusterd2: the exact create requests for each
-//! layout (flags and GD1's bare words), usage errors that send nothing, and the text and JSON
-//! of info, list, status, start, stop and delete.
+//! `glustercli volume ...` against glusterd2 (the real one, in-process: see `common`): the
+//! exact create requests for each layout (flags and GD1's bare words), usage errors that send
+//! nothing, and the text and JSON of info, list, status, start, stop and delete.
+//!
+//! Bricks are directories of the test's on this machine, which arguments and expected texts
+//! write `HOST:{bricks}/path` (`Daemon::bricks`, `Daemon::unbricks`). They are on the root
+//! file system, which the daemon accepts for a brick only with `allow-root-dir` (or `force`).
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use common::{DIST_ID, FakeServer, GV0_ID, NEW_VOLUME_ID, Setup, cli, cli_for, stdout_of};
+use common::{
+    Behaviour, DISTRIBUTE_DEFAULTS, Daemon, NODE1, REPLICATE_DEFAULTS, Setup, Stub, THIS_HOST, cli,
+    cli_for, options_text, stdout_of,
+};
 use gd_api::{BrickStatus, VolumeInfo};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
-const NODE1: &str = "6f1d0c6e-8a4e-4a57-9a36-0d3c8d3f1a01";
+/// A daemon with the fixture volumes `gv0` (started) and `dist`.
+fn daemon() -> Daemon {
+    Daemon::with(Setup::volumes())
+}
 
 /// The create flags as the CLI sends them when none is given.
 fn no_flags() -> Value {
     json!({"reuse-bricks": false, "allow-root-dir": false,
+           "allow-mount-as-brick": false, "create-brick-dir": false})
+}
+
+/// The create flags of `--allow-root-dir` alone.
+fn root_dir_flags() -> Value {
+    json!({"reuse-bricks": false, "allow-root-dir": true,
            "allow-mount-as-brick": false, "create-brick-dir": false})
 }
 
@@ -27,31 +43,42 @@ fn arbiter(host: &str, path: &str) -> Value {
     json!({"host": host, "path": path, "type": "arbiter"})
 }
 
-/// Runs `volume create <args>` against a fresh server; returns the one request body it sent
-/// and the output.
-fn create(args: &[&str]) -> (Value, String) {
-    let server = FakeServer::start();
-    let out = stdout_of(cli_for(&server).args(["volume", "create"]).args(args));
+/// Runs `volume create <args>` against a fresh daemon (no volume yet); returns the one request
+/// body it sent and the output (bricks written `{bricks}` in both), and the new volume's id.
+fn create(args: &[&str]) -> (Value, String, String) {
+    let server = Daemon::with(Setup::brick_nodes());
+    let args: Vec<String> = args.iter().map(|a| server.bricks(a)).collect();
+    let out = stdout_of(cli_for(&server).args(["volume", "create"]).args(&args));
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1, "{reqs:?}");
     assert_eq!(
         (reqs[0].method.as_str(), reqs[0].path.as_str()),
         ("POST", "/v1/volumes")
     );
-    (reqs[0].json(), out)
+    let req = serde_json::from_str(&server.unbricks(&reqs[0].body)).expect("a JSON body");
+    let name = args[0].as_str();
+    let vol = stdout_of(cli_for(&server).args(["--json", "volume", "info", name]));
+    let vol: VolumeInfo = serde_json::from_str(&vol).expect("VolumeInfo JSON");
+    (req, server.unbricks(&out), vol.id.to_string())
 }
 
 #[test]
 fn create_distribute() {
-    let (req, out) = create(&["vol1", "node1:/b/1", "node2:/b/2", "--create-brick-dir"]);
+    let (req, out, id) = create(&[
+        "vol1",
+        "node1:{bricks}/b/1",
+        "node2:{bricks}/b/2",
+        "--create-brick-dir",
+        "--allow-root-dir",
+    ]);
     assert_eq!(
         req,
         json!({
             "name": "vol1",
             "subvols": [{"type": "distribute",
-                         "bricks": [brick("node1", "/b/1"), brick("node2", "/b/2")]}],
+                         "bricks": [brick("node1", "{bricks}/b/1"), brick("node2", "{bricks}/b/2")]}],
             "force": false,
-            "flags": {"reuse-bricks": false, "allow-root-dir": false,
+            "flags": {"reuse-bricks": false, "allow-root-dir": true,
                       "allow-mount-as-brick": false, "create-brick-dir": true},
         })
     );
@@ -62,27 +89,28 @@ fn create_distribute() {
 Volume vol1 created (Distribute, 2 bricks)
 Volume Name: vol1
 Type: Distribute
-Volume ID: {NEW_VOLUME_ID}
+Volume ID: {id}
 State: Created
 Transport-type: tcp
 Number of Bricks: 2
 Bricks:
-Brick1: node1:/b/1
-Brick2: node2:/b/2
-"
+Brick1: node1:{{bricks}}/b/1
+Brick2: node2:{{bricks}}/b/2
+{}",
+            options_text(&DISTRIBUTE_DEFAULTS)
         )
     );
 }
 
 #[test]
 fn create_replica_3() {
-    let (req, out) = create(&[
+    let (req, out, _) = create(&[
         "vol1",
         "--replica",
         "3",
-        "n1:/b",
-        "n2:/b",
-        "n3:/b",
+        "node1:{bricks}/b",
+        "node2:{bricks}/b",
+        "node3:{bricks}/b",
         "--transport",
         "tcp",
         "--force",
@@ -93,7 +121,8 @@ fn create_replica_3() {
             "name": "vol1",
             "transport": "tcp",
             "subvols": [{"type": "replicate", "replica": 3,
-                         "bricks": [brick("n1", "/b"), brick("n2", "/b"), brick("n3", "/b")]}],
+                         "bricks": [brick("node1", "{bricks}/b"), brick("node2", "{bricks}/b"),
+                                    brick("node3", "{bricks}/b")]}],
             "force": true,
             "flags": no_flags(),
         })
@@ -108,14 +137,23 @@ fn create_replica_3() {
 /// What `replica 3 arbiter 1` (GD1) and `replica 2 arbiter 1` (GD2) both send.
 fn arbiter_subvols() -> Value {
     json!([{"type": "replicate", "replica": 2, "arbiter": 1,
-            "bricks": [brick("n1", "/b"), brick("n2", "/b"), arbiter("n3", "/a")]}])
+            "bricks": [brick("node1", "{bricks}/b"), brick("node2", "{bricks}/b"),
+                       arbiter("node3", "{bricks}/a")]}])
 }
 
 #[test]
 fn create_gd1_replica_3_arbiter_1() {
     // GD1's bare words, `force` at the end.
-    let (req, out) = create(&[
-        "vol1", "replica", "3", "arbiter", "1", "n1:/b", "n2:/b", "n3:/a", "force",
+    let (req, out, _) = create(&[
+        "vol1",
+        "replica",
+        "3",
+        "arbiter",
+        "1",
+        "node1:{bricks}/b",
+        "node2:{bricks}/b",
+        "node3:{bricks}/a",
+        "force",
     ]);
     assert_eq!(
         req,
@@ -125,17 +163,21 @@ fn create_gd1_replica_3_arbiter_1() {
         out.contains("\nNumber of Bricks: 1 x (2 + 1) = 3\n"),
         "{out}"
     );
-    assert!(out.ends_with("\nBrick3: n3:/a (arbiter)\n"), "{out}");
+    // The bricks, then the options the daemon gives a new volume.
+    assert!(
+        out.contains("\nBrick3: node3:{bricks}/a (arbiter)\nOptions:\n"),
+        "{out}"
+    );
     // The same with flags.
-    let (flags, _) = create(&[
+    let (flags, _, _) = create(&[
         "vol1",
         "--replica",
         "3",
         "--arbiter",
         "1",
-        "n1:/b",
-        "n2:/b",
-        "n3:/a",
+        "node1:{bricks}/b",
+        "node2:{bricks}/b",
+        "node3:{bricks}/a",
         "--force",
     ]);
     assert_eq!(flags, req);
@@ -143,19 +185,21 @@ fn create_gd1_replica_3_arbiter_1() {
 
 #[test]
 fn create_replica_2_arbiter_1() {
-    let (req, _) = create(&[
+    let (req, _, _) = create(&[
         "vol1",
         "--replica",
         "2",
         "--arbiter",
         "1",
-        "n1:/b",
-        "n2:/b",
-        "n3:/a",
+        "node1:{bricks}/b",
+        "node2:{bricks}/b",
+        "node3:{bricks}/a",
+        "--allow-root-dir",
     ]);
     assert_eq!(
         req,
-        json!({"name": "vol1", "subvols": arbiter_subvols(), "force": false, "flags": no_flags()})
+        json!({"name": "vol1", "subvols": arbiter_subvols(), "force": false,
+               "flags": root_dir_flags()})
     );
 }
 
@@ -163,20 +207,22 @@ fn create_replica_2_arbiter_1() {
 fn create_disperse_3_redundancy_1() {
     let ec = json!([{"type": "disperse", "disperse-count": 3, "disperse-data": 2,
                      "disperse-redundancy": 1,
-                     "bricks": [brick("n1", "/b"), brick("n2", "/b"), brick("n3", "/b")]}]);
-    let (req, out) = create(&[
+                     "bricks": [brick("node1", "{bricks}/b"), brick("node2", "{bricks}/b"),
+                                brick("node3", "{bricks}/b")]}]);
+    let (req, out, _) = create(&[
         "vol1",
         "--disperse",
         "3",
         "--redundancy",
         "1",
-        "n1:/b",
-        "n2:/b",
-        "n3:/b",
+        "node1:{bricks}/b",
+        "node2:{bricks}/b",
+        "node3:{bricks}/b",
+        "--allow-root-dir",
     ]);
     assert_eq!(
         req,
-        json!({"name": "vol1", "subvols": ec, "force": false, "flags": no_flags()})
+        json!({"name": "vol1", "subvols": ec, "force": false, "flags": root_dir_flags()})
     );
     assert!(
         out.starts_with("Volume vol1 created (Disperse, 3 bricks)\n"),
@@ -194,9 +240,10 @@ fn create_disperse_3_redundancy_1() {
             "2",
             "--redundancy",
             "1",
-            "n1:/b",
-            "n2:/b",
-            "n3:/b",
+            "node1:{bricks}/b",
+            "node2:{bricks}/b",
+            "node3:{bricks}/b",
+            "--allow-root-dir",
         ][..],
         &[
             "vol1",
@@ -204,9 +251,10 @@ fn create_disperse_3_redundancy_1() {
             "3",
             "redundancy",
             "1",
-            "n1:/b",
-            "n2:/b",
-            "n3:/b",
+            "node1:{bricks}/b",
+            "node2:{bricks}/b",
+            "node3:{bricks}/b",
+            "--allow-root-dir",
         ],
     ] {
         assert_eq!(create(args).0["subvols"], ec, "{args:?}");
@@ -215,69 +263,82 @@ fn create_disperse_3_redundancy_1() {
 
 #[test]
 fn create_two_replica_sets() {
-    let (req, out) = create(&[
+    let (req, out, _) = create(&[
         "vol1",
         "--replica",
         "3",
-        "n1:/b1",
-        "n2:/b1",
-        "n3:/b1",
-        "n1:/b2",
-        "n2:/b2",
-        "n3:/b2",
+        "node1:{bricks}/b1",
+        "node2:{bricks}/b1",
+        "node3:{bricks}/b1",
+        "node1:{bricks}/b2",
+        "node2:{bricks}/b2",
+        "node3:{bricks}/b2",
+        "--allow-root-dir",
     ]);
     let set = |p: &str| {
         json!({"type": "replicate", "replica": 3,
-               "bricks": [brick("n1", p), brick("n2", p), brick("n3", p)]})
+               "bricks": [brick("node1", p), brick("node2", p), brick("node3", p)]})
     };
     assert_eq!(
         req,
-        json!({"name": "vol1", "subvols": [set("/b1"), set("/b2")], "force": false,
-               "flags": no_flags()})
+        json!({"name": "vol1", "subvols": [set("{bricks}/b1"), set("{bricks}/b2")],
+               "force": false, "flags": root_dir_flags()})
     );
     assert!(
         out.starts_with("Volume vol1 created (Distributed-Replicate, 6 bricks)\n"),
         "{out}"
     );
     assert!(out.contains("\nNumber of Bricks: 2 x 3 = 6\n"), "{out}");
-    assert!(out.contains("\nBrick6: n3:/b2\n"), "{out}");
+    assert!(out.contains("\nBrick6: node3:{bricks}/b2\n"), "{out}");
 }
 
 #[test]
 fn create_with_peer_ids_and_ipv6_hosts() {
-    let (req, out) = create(&[
+    let (req, out, _) = create(&[
         "vol1",
-        &format!("{NODE1}:/b/1"),
-        "[fd00::2]:/b/2",
-        "fd00::3:/b/3",
+        &format!("{NODE1}:{{bricks}}/b/1"),
+        "[fd00::2]:{bricks}/b/2",
+        "fd00::3:{bricks}/b/3",
+        "--allow-root-dir",
     ]);
     assert_eq!(
         req["subvols"][0]["bricks"],
-        json!([{"peerid": NODE1, "path": "/b/1", "type": "brick"},
-               brick("fd00::2", "/b/2"), brick("fd00::3", "/b/3")])
+        json!([{"peerid": NODE1, "path": "{bricks}/b/1", "type": "brick"},
+               brick("fd00::2", "{bricks}/b/2"), brick("fd00::3", "{bricks}/b/3")])
     );
     // The daemon answers the peer's host for a brick given by peer id.
     assert!(
-        out.ends_with("Brick1: node1:/b/1\nBrick2: [fd00::2]:/b/2\nBrick3: [fd00::3]:/b/3\n"),
+        out.ends_with(&format!(
+            "Brick1: node1:{{bricks}}/b/1\nBrick2: [fd00::2]:{{bricks}}/b/2\n\
+             Brick3: [fd00::3]:{{bricks}}/b/3\n{}",
+            options_text(&DISTRIBUTE_DEFAULTS)
+        )),
         "{out}"
     );
 }
 
 #[test]
 fn create_json_is_the_volume() {
-    let server = FakeServer::start();
-    let out = stdout_of(cli_for(&server).args(["--json", "volume", "create", "v", "n1:/b"]));
+    let server = daemon();
+    let brick = server.bricks("node1:{bricks}/b");
+    let out = stdout_of(cli_for(&server).args([
+        "--json",
+        "volume",
+        "create",
+        "v",
+        &brick,
+        "--allow-root-dir",
+    ]));
     let vol: VolumeInfo = serde_json::from_str(&out).expect("VolumeInfo JSON");
-    assert_eq!(vol.id.to_string(), NEW_VOLUME_ID);
     assert_eq!((vol.name.as_str(), vol.state.as_str()), ("v", "Created"));
     // The new volume is there for the next command.
     let out = stdout_of(cli_for(&server).args(["volume", "list"]));
-    assert!(out.contains(NEW_VOLUME_ID), "{out}");
+    assert!(out.contains(&vol.id.to_string()), "{out}");
 }
 
 #[test]
 fn create_usage_errors_send_nothing() {
-    let server = FakeServer::start();
+    let server = daemon();
     for (args, message) in [
         (&["v", "node1"][..], "there is no ':'"),
         (&["v", "node1:/b", "/b2"], "there is no ':'"),
@@ -359,9 +420,14 @@ fn create_usage_errors_send_nothing() {
 
 #[test]
 fn create_prints_the_daemon_errors() {
-    let server = FakeServer::start();
+    let server = daemon();
     cli_for(&server)
-        .args(["volume", "create", "gv0", "n1:/b"])
+        .args([
+            "volume",
+            "create",
+            "gv0",
+            &server.bricks("node1:{bricks}/b"),
+        ])
         .assert()
         .code(1)
         .stdout("")
@@ -375,46 +441,59 @@ fn create_prints_the_daemon_errors() {
         .stderr(format!("Error: brick /b: no such peer ({unknown})\n"));
 }
 
-const GV0_INFO: &str = "\
+/// `volume info gv0`: the fixture volume `gv0` (replica 3, started), with the options the
+/// daemon gives a replica volume and the two set at create, under their GD1 names.
+fn gv0_info(server: &Daemon) -> String {
+    let mut options = REPLICATE_DEFAULTS.to_vec();
+    options.extend([
+        ("cluster.self-heal-daemon", "on"),
+        ("performance.read-ahead", "off"),
+    ]);
+    format!(
+        "\
 Volume Name: gv0
 Type: Replicate
-Volume ID: 5e1f0000-0000-4000-8000-000000000001
+Volume ID: {}
 State: Started
 Transport-type: tcp
 Number of Bricks: 1 x 3 = 3
 Bricks:
-Brick1: node1:/bricks/gv0
-Brick2: node2:/bricks/gv0
-Brick3: [fd00::2]:/bricks/gv0-b3
-Options:
-cluster/replicate.self-heal-daemon: on
-performance/read-ahead.read-ahead: off
-";
+Brick1: node1:{{bricks}}/gv0
+Brick2: node2:{{bricks}}/gv0
+Brick3: [fd00::2]:{{bricks}}/gv0-b3
+{}",
+        server.volume("gv0").id,
+        options_text(&options)
+    )
+}
 
-const DIST_INFO: &str = "\
+/// `volume info dist`: the fixture volume `dist` (distribute, on the node the CLI talks to).
+fn dist_info(server: &Daemon) -> String {
+    format!(
+        "\
 Volume Name: dist
 Type: Distribute
-Volume ID: 5e1f0000-0000-4000-8000-000000000002
+Volume ID: {}
 State: Created
 Transport-type: tcp
 Number of Bricks: 2
 Bricks:
-Brick1: node1:/bricks/d1
-Brick2: node1:/bricks/d2
-";
+Brick1: {THIS_HOST}:{{bricks}}/d1
+Brick2: {THIS_HOST}:{{bricks}}/d2
+{}",
+        server.volume("dist").id,
+        options_text(&DISTRIBUTE_DEFAULTS)
+    )
+}
 
 #[test]
 fn info_text() {
-    let server = FakeServer::start();
-    assert_eq!(
-        stdout_of(cli_for(&server).args(["volume", "info", "gv0"])),
-        GV0_INFO
-    );
+    let server = daemon();
+    let (gv0, dist) = (gv0_info(&server), dist_info(&server));
+    let info = |args: &[&str]| server.unbricks(&stdout_of(cli_for(&server).args(args)));
+    assert_eq!(info(&["volume", "info", "gv0"]), gv0);
     // Every volume, in the daemon's (name) order, a blank line between them.
-    assert_eq!(
-        stdout_of(cli_for(&server).args(["volume", "info"])),
-        format!("{DIST_INFO}\n{GV0_INFO}")
-    );
+    assert_eq!(info(&["volume", "info"]), format!("{dist}\n{gv0}"));
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/v1/volumes/gv0", "/v1/volumes"]);
     cli_for(&server)
@@ -432,10 +511,10 @@ fn info_text() {
 
 #[test]
 fn info_json_is_the_api_type() {
-    let server = FakeServer::start();
+    let server = daemon();
     let out = stdout_of(cli_for(&server).args(["--json", "volume", "info", "gv0"]));
     let vol: VolumeInfo = serde_json::from_str(&out).expect("VolumeInfo JSON");
-    assert_eq!(vol, common::volumes()[0]);
+    assert_eq!(vol, server.volume("gv0"));
     assert!(out.contains("\n  \"replica-count\": 3"), "{out}");
     let out = stdout_of(cli_for(&server).args(["volume", "info", "--json"]));
     let vols: Vec<VolumeInfo> = serde_json::from_str(&out).expect("Vec<VolumeInfo> JSON");
@@ -445,7 +524,8 @@ fn info_json_is_the_api_type() {
 
 #[test]
 fn list_table_filters_and_json() {
-    let server = FakeServer::start();
+    let server = daemon();
+    let (dist, gv0) = (server.volume("dist").id, server.volume("gv0").id);
     let out = stdout_of(cli_for(&server).args(["volume", "list"]));
     assert_eq!(
         out,
@@ -454,13 +534,13 @@ fn list_table_filters_and_json() {
 +------+--------------------------------------+------------+---------+--------+
 | Name | ID                                   | Type       | State   | Bricks |
 +=============================================================================+
-| dist | {DIST_ID} | Distribute | Created | 2      |
-| gv0  | {GV0_ID} | Replicate  | Started | 3      |
+| dist | {dist} | Distribute | Created | 2      |
+| gv0  | {gv0} | Replicate  | Started | 3      |
 +------+--------------------------------------+------------+---------+--------+
 "
         )
     );
-    // The fake daemon ignores the filters: what is filtered here is the CLI's doing.
+    // The daemon filters (GD2's rules), and the CLI filters its answer again.
     let names = |args: &[&str]| -> Vec<String> {
         let out = stdout_of(cli_for(&server).args(["volume", "list"]).args(args));
         out.lines()
@@ -485,40 +565,46 @@ fn list_table_filters_and_json() {
     );
     let out = stdout_of(cli_for(&server).args(["--json", "volume", "list", "--value", "alice"]));
     let vols: Vec<VolumeInfo> = serde_json::from_str(&out).expect("Vec<VolumeInfo> JSON");
-    assert_eq!(vols, [common::volumes()[0].clone()]);
+    assert_eq!(vols, [server.volume("gv0")]);
 }
 
-const GV0_STATUS: &str = "\
-Status of volume: gv0
-+--------------------------+--------+-------+------+
-| Brick                    | Online | Port  | Pid  |
-+==================================================+
-| node1:/bricks/gv0        | yes    | 49152 | 3000 |
-| node2:/bricks/gv0        | yes    | 49153 | 3001 |
-| [fd00::2]:/bricks/gv0-b3 | yes    | 49154 | 3002 |
-+--------------------------+--------+-------+------+
-";
-
-const DIST_STATUS: &str = "\
-Status of volume: dist
-+------------------+--------+------+-----+
-| Brick            | Online | Port | Pid |
-+========================================+
-| node1:/bricks/d1 | no     | N/A  | N/A |
-| node1:/bricks/d2 | no     | N/A  | N/A |
-+------------------+--------+------+-----+
-";
+/// A volume's `status` text: per brick (as `Daemon::bricks` makes it), online, port and pid.
+fn status<const N: usize>(server: &Daemon, volume: &str, bricks: [[&str; 4]; N]) -> String {
+    let rows = bricks
+        .map(|r| r.map(str::to_owned))
+        .map(|[b, on, port, pid]| [server.bricks(&b), on, port, pid]);
+    common::volume_status(volume, &rows)
+}
 
 #[test]
 fn status_text_and_json() {
-    let server = FakeServer::start();
+    let server = daemon();
+    // gv0's bricks online, as their nodes published them; dist's not started.
+    let gv0 = status(
+        &server,
+        "gv0",
+        [
+            ["node1:{bricks}/gv0", "yes", "49152", "3000"],
+            ["node2:{bricks}/gv0", "yes", "49153", "3001"],
+            ["[fd00::2]:{bricks}/gv0-b3", "yes", "49154", "3002"],
+        ],
+    );
+    let d = |p| format!("{THIS_HOST}:{{bricks}}/{p}");
+    let dist = status(
+        &server,
+        "dist",
+        [
+            [&d("d1"), "no", "N/A", "N/A"],
+            [&d("d2"), "no", "N/A", "N/A"],
+        ],
+    );
     assert_eq!(
         stdout_of(cli_for(&server).args(["volume", "status", "gv0"])),
-        GV0_STATUS
+        gv0
     );
     assert_eq!(
         stdout_of(cli_for(&server).args(["volume", "status"])),
-        format!("{DIST_STATUS}\n{GV0_STATUS}")
+        format!("{dist}\n{gv0}")
     );
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(
@@ -557,10 +643,7 @@ fn status_text_and_json() {
 
 #[test]
 fn no_volumes() {
-    let server = FakeServer::with(Setup {
-        volumes: Vec::new(),
-        ..Setup::default()
-    });
+    let server = Daemon::with(Setup::default());
     for cmd in ["info", "status"] {
         assert_eq!(
             stdout_of(cli_for(&server).args(["volume", cmd])),
@@ -585,7 +668,8 @@ fn no_volumes() {
 
 #[test]
 fn start_and_stop() {
-    let server = FakeServer::start();
+    // dist's bricks are on the node the CLI talks to: real glusterfsd processes.
+    let server = daemon();
     cli_for(&server)
         .args(["volume", "start", "dist"])
         .assert()
@@ -631,9 +715,11 @@ fn start_and_stop() {
         .args(["volume", "stop", "dist"])
         .assert()
         .code(1)
-        .stderr("Error: volume dist is not started\n");
-    // What the daemon had to force is said on stderr; stdout keeps the JSON.
-    let out = cli_for(&server)
+        .stderr("Error: volume dist is already stopped\n");
+    // What the daemon had to force is said on stderr; stdout keeps the JSON (a stub's answer:
+    // see `common::stub` for why).
+    let stub = Stub::start(Behaviour::KilledAtStop);
+    let out = cli_for(&stub)
         .args(["--json", "volume", "stop", "gv0"])
         .output()
         .unwrap();
@@ -654,14 +740,14 @@ fn start_and_stop() {
 
 #[test]
 fn delete() {
-    let server = FakeServer::start();
+    let server = daemon();
     // gv0 is started: the daemon refuses.
     cli_for(&server)
         .args(["volume", "delete", "gv0", "-y"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr("Error: volume gv0 is started: stop it first\n");
+        .stderr("Error: volume gv0 is started; stop it before deleting it\n");
     // stdin is not a terminal (a script): no question, the volume is deleted.
     cli_for(&server)
         .args(["volume", "delete", "dist"])

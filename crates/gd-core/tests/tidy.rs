@@ -125,12 +125,18 @@ fn no_source_file_is_longer_than_the_limit() {
     );
 }
 
-/// `gd-daemon` is the composition root: no crate depends on it but the test kit (which starts
-/// its binary and drives in-process nodes). A feature or library crate that imported it would
-/// make the daemon a dependency of what it composes.
+/// `gd-daemon` is the composition root: no crate depends on it (`[dependencies]`,
+/// `[build-dependencies]`, plain or per target), since a feature or library crate that imported
+/// it would make the daemon a dependency of what it composes. Two packages may have it as a
+/// `[dev-dependencies]` entry, because their tests drive it: the test kit (`tests/`, which starts
+/// its binary and drives in-process nodes) and the CLI (whose tests run `glustercli` against the
+/// daemon's real REST router, in-process). A dev-dependency never reaches a crate's users.
+///
+/// The fuzz targets (`fuzz/`) are not a member of the workspace (they need cargo-fuzz) and
+/// depend on the daemon's `fuzz` module by design; they are not checked here.
 #[test]
-fn only_the_test_kit_depends_on_the_daemon() {
-    let mut manifests = vec![];
+fn only_the_test_kit_and_the_cli_tests_depend_on_the_daemon() {
+    let mut manifests = vec![workspace().join("tests/Cargo.toml")];
     for entry in std::fs::read_dir(workspace().join("crates"))
         .unwrap()
         .flatten()
@@ -140,20 +146,89 @@ fn only_the_test_kit_depends_on_the_daemon() {
             manifests.push(m);
         }
     }
-    assert!(manifests.len() >= 9, "{manifests:?}");
-    let offenders: Vec<String> = manifests
-        .iter()
-        .filter(|m| !m.parent().is_some_and(|d| d.ends_with("gd-daemon")))
-        .filter(|m| {
-            std::fs::read_to_string(m)
-                .unwrap_or_default()
-                .lines()
-                .any(|l| l.trim_start().starts_with("gd-daemon"))
-        })
-        .map(|m| m.display().to_string())
-        .collect();
+    assert!(manifests.len() >= 10, "{manifests:?}");
+    let mut offenders = vec![];
+    for m in &manifests {
+        let dir = m.parent().expect("a manifest's directory");
+        if dir.ends_with("crates/gd-daemon") {
+            continue;
+        }
+        let text = std::fs::read_to_string(m).expect("a readable manifest");
+        let allowed: &[&str] = if DAEMON_DEV_DEPENDENTS.iter().any(|d| dir.ends_with(d)) {
+            &["dev-dependencies"]
+        } else {
+            &[]
+        };
+        for section in daemon_dependencies(&text) {
+            if !allowed.contains(&section.as_str()) {
+                let rel = m.strip_prefix(workspace()).unwrap_or(m);
+                offenders.push(format!("{} [{section}]", rel.display()));
+            }
+        }
+    }
     assert!(
         offenders.is_empty(),
         "crates that depend on gd-daemon, the composition root: {offenders:?}"
     );
+}
+
+/// The packages whose tests may drive the daemon (a `[dev-dependencies]` entry only).
+const DAEMON_DEV_DEPENDENTS: [&str; 2] = ["crates/gd-cli", "tests"];
+
+/// The dependency sections of a manifest that name `gd-daemon` (by key, or renamed through
+/// `package = "gd-daemon"`): `dependencies`, `build-dependencies` or `dev-dependencies`,
+/// whether top-level or under `[target.<cfg>]`.
+fn daemon_dependencies(manifest: &str) -> Vec<String> {
+    let doc: toml::Table = manifest.parse().expect("a manifest that parses");
+    let names_daemon = |deps: &toml::Value| {
+        deps.as_table().is_some_and(|t| {
+            t.iter().any(|(name, spec)| {
+                name == "gd-daemon"
+                    || spec.get("package").and_then(toml::Value::as_str) == Some("gd-daemon")
+            })
+        })
+    };
+    let mut tables = vec![&doc];
+    if let Some(targets) = doc.get("target").and_then(toml::Value::as_table) {
+        tables.extend(targets.values().filter_map(toml::Value::as_table));
+    }
+    let mut found = vec![];
+    for t in tables {
+        for section in ["dependencies", "build-dependencies", "dev-dependencies"] {
+            if t.get(section).is_some_and(names_daemon) {
+                found.push(section.to_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_daemon_rule_reads_every_kind_of_dependency() {
+    let sections = |m: &str| daemon_dependencies(m);
+    assert_eq!(
+        sections("[dependencies]\ngd-daemon.workspace = true\n"),
+        ["dependencies"]
+    );
+    assert_eq!(
+        sections("[build-dependencies]\ngd-daemon = { path = \"../gd-daemon\" }\n"),
+        ["build-dependencies"]
+    );
+    assert_eq!(
+        sections("[dev-dependencies]\ntokio.workspace = true\ngd-daemon.workspace = true\n"),
+        ["dev-dependencies"]
+    );
+    assert_eq!(
+        sections("[dependencies.gd-daemon]\nworkspace = true\n"),
+        ["dependencies"]
+    );
+    assert_eq!(
+        sections("[dependencies]\nd = { package = \"gd-daemon\", path = \"x\" }\n"),
+        ["dependencies"]
+    );
+    assert_eq!(
+        sections("[target.'cfg(unix)'.dependencies]\ngd-daemon.workspace = true\n"),
+        ["dependencies"]
+    );
+    assert!(sections("[dependencies]\ngd-daemonic = \"1\"\n# gd-daemon = 1\n").is_empty());
 }

@@ -1,47 +1,56 @@
-//! A fake glusterd2 for the CLI's tests: `/version`, `/v1/peers` (list, add) and
-//! `/v1/peers/{id}` (edit, remove), `/v1/volumes` (list, create), `/v1/volumes/{name}` (info,
-//! delete) with `.../start`, `.../stop`, `.../bricks` and `.../options` (set, list, get one,
-//! reset), `/v1/volumes/options-group` (list, create, delete), `/v1/cluster/options` (get,
-//! set), GD2's token check, and a few ways to misbehave. It runs on its own thread (the tests
-//! themselves block on the CLI process) and stops when dropped.
+//! The daemon the CLI's tests run `glustercli` against: the real glusterd2, in this process.
 //!
-//! It records every request it receives ([`FakeServer::requests`]) so tests can assert exactly
-//! what the CLI sent, and it keeps its peers, volumes, option groups and cluster options in
-//! memory, so an edit, a creation or a removal shows in the next command against the same
-//! server. Its rules follow GD2's (gd2.md §3.3-3.5, §5) only as far as the CLI's tests need
-//! answers to print: it lays a created volume out as the request says and does not validate
-//! the layout (that is the CLI's and the daemon's job).
+//! Why the real one: a hand-written fake answers what its author believed the daemon answers;
+//! against the real REST router, store and transaction engine, a test fails when the daemon's
+//! answers and the CLI's reading of them part ways (an error text, a field, a status).
 //!
-//! This module is what the test files call: the helpers that run the CLI against the fake
-//! ([`cli`], [`cli_for`], [`stdout_of`]), [`fixture`], and every public item of the parts,
-//! re-exported. The parts, by job: [`server`] (the running fake, its setup, its routes),
-//! [`layers`] (recording and GD2's token check), [`refusal`] (GD2's error answers), [`peers`],
-//! [`volumes`] and [`layout`] (a create request laid out as a volume), and [`options`] (volume
-//! options, option groups, cluster options).
+//! A test starts a small cluster ([`Daemon::with`]): the node the CLI talks to, assembled and
+//! served as `gd_daemon::run` serves one (REST router and SunRPC on 127.0.0.1, its transaction
+//! engine and brick reconciler running), and the other peers of the fixture: the online ones
+//! are nodes in this process that take part in transactions (so bricks can be checked, marked,
+//! stopped on them), the offline ones only their records. They share one in-memory local
+//! store, which serves a cluster but lets no node be added to it: the peers' records are
+//! written into the store as nodes register themselves ([`peers`]); a test that adds a peer
+//! asks for an etcd of its own instead ([`Setup::etcd`]: the cluster's store, and a node waiting
+//! to be added). Fixture volumes are created through the API ([`volumes`]). The recorder in
+//! front of the router keeps every request, so tests assert exactly what the CLI sent
+//! ([`Daemon::requests`]). Everything runs on a runtime of the [`Daemon`]'s own (the tests
+//! block on the CLI process) and stops when it is dropped, the brick processes it started too.
+//!
+//! Parts: [`daemon`] (every path into the daemon's crates, and only that), [`server`] (the
+//! running cluster, its setup and recorder), [`peers`] and [`volumes`] (the fixtures),
+//! [`stub`] (answers the real daemon cannot be driven to give: garbled, failing, silent, and a
+//! stop's warning it loses), and [`tables`] (expected tables whose cells vary). Also here: the
+//! helpers that run the CLI ([`cli`], [`cli_for`], [`stdout_of`]) and [`fixture`].
 
 #![allow(dead_code)] // each test file uses a part
 
-mod layers;
-mod layout;
-mod options;
+mod daemon;
 mod peers;
-mod refusal;
 mod server;
+mod stub;
+mod tables;
 mod volumes;
 
 use std::path::PathBuf;
 
-// Each test file uses a part of what the fake offers, hence the allows.
+// Each test file uses a part, hence the allows.
 #[allow(unused_imports)]
-pub use layout::build_volume;
+pub use peers::{NODE1, NODE2, NODE3, brick_peers, node3, peers};
 #[allow(unused_imports)]
-pub use options::{cluster_options, option_groups, option_table, resolve_option};
+pub use server::{Daemon, JOINER, Recorded, SECRET, Setup, THIS_NODE};
 #[allow(unused_imports)]
-pub use peers::{NEW_PEER_ID, UNREACHABLE_HOST, peers};
+pub use stub::{Behaviour, KILLED, Stub};
 #[allow(unused_imports)]
-pub use server::{Behaviour, FakeServer, Recorded, SECRET, Setup, version};
+pub use tables::{groups_table, options_table, table, volume_status};
 #[allow(unused_imports)]
-pub use volumes::{DIST_ID, GV0_ID, NEW_VOLUME_ID, volumes};
+pub use volumes::{DISTRIBUTE_DEFAULTS, REPLICATE_DEFAULTS, THIS_HOST, options_of, options_text};
+
+/// Something `glustercli` can be pointed at.
+pub trait Endpoint {
+    /// The endpoint to pass to `--endpoints`.
+    fn endpoint(&self) -> String;
+}
 
 /// A test fixture's path.
 pub fn fixture(name: &str) -> PathBuf {
@@ -60,7 +69,7 @@ pub fn cli() -> assert_cmd::Command {
 }
 
 /// `glustercli --endpoints <server> --secret <SECRET>`.
-pub fn cli_for(server: &FakeServer) -> assert_cmd::Command {
+pub fn cli_for(server: &impl Endpoint) -> assert_cmd::Command {
     let mut c = cli();
     c.args(["--endpoints", &server.endpoint(), "--secret", SECRET]);
     c

@@ -1,38 +1,32 @@
-//! The running fake daemon: its setup, the state its handlers share, the thread that serves it
-//! (http or https) until it is dropped, and the table of its routes.
+//! The running daemon a test talks to: a small glusterd2 cluster in this process (see the
+//! module documentation of `common`), its setup, the recorder of the requests the CLI sends,
+//! and its end when the test drops it.
 
 use std::{
-    net::SocketAddr,
+    net::{SocketAddr, TcpListener},
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
-    thread,
     time::Duration,
 };
 
 use axum::{
-    Json, Router, middleware,
-    routing::{get, post},
+    body::Body,
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
 };
-use gd_api::{ClusterOptionGetResp, OptionGroup, Peer, VersionResp, VolumeInfo};
-use tokio::sync::oneshot;
+use gd_api::{Peer, VolumeInfo};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::{
-    cluster_options, fixture,
-    layers::{check_token, record},
-    option_groups,
-    options::{
-        create_group, delete_group, get_cluster_options, get_option, list_groups, list_options,
-        reset_options, set_cluster_options, set_options,
-    },
-    peers,
-    peers::{add_peer, edit_peer, list_peers, remove_peer},
-    volumes,
-    volumes::{
-        create_volume, delete_volume, get_volume, list_volumes, start_volume, stop_volume,
-        volume_bricks,
-    },
+    Endpoint,
+    daemon::{self, NodeSpec},
+    fixture, peers, volumes,
 };
 
-/// A request the fake daemon received.
+/// A request the daemon received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub method: String,
@@ -50,131 +44,123 @@ impl Recorded {
     }
 }
 
-/// The secret the fake daemon accepts by default.
+/// The REST secret of the daemon (auth on, the default).
 pub const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// How `/v1/peers` answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Behaviour {
-    /// The peers.
-    Normal,
-    /// 500 with a two-error `ErrorResp`.
-    ApiError,
-    /// 502 with a plain-text body (a proxy in front of the daemon).
-    PlainError,
-    /// 200 with a body that is not a peer list.
-    Garbage,
-    /// Never answers in time.
-    Slow,
-}
+/// The peer id of the node the CLI talks to.
+pub const THIS_NODE: &str = "d2d2d2d2-0000-4000-8000-000000000001";
 
-/// The fake daemon's setup.
+/// The peer id of the node waiting to be added ([`Setup::etcd`]).
+pub const JOINER: &str = "3e0d9a8b-7c6f-4e5d-9a1b-2c3d4e5f6a7b";
+
+/// The daemon's setup.
 #[derive(Debug, Clone)]
 pub struct Setup {
     /// `None`: auth off.
     pub secret: Option<String>,
-    pub behaviour: Behaviour,
     /// Serve https with the fixture certificate.
     pub tls: bool,
-    /// The peers at start.
+    /// The other peers of the cluster: the online ones run in this process as nodes that take
+    /// part in transactions, the offline ones are only their records.
     pub peers: Vec<Peer>,
-    /// The volumes at start.
-    pub volumes: Vec<VolumeInfo>,
+    /// Create the fixture volumes (`volumes::create_fixtures`).
+    pub volumes: bool,
+    /// Keep the cluster in an etcd of the test's own rather than the local store, and start a
+    /// node alone, in a cluster of its own on that etcd, that anyone may add ([`Daemon::joiner`]):
+    /// a peer can be added only so (the local store serves one node).
+    pub etcd: bool,
 }
 
 impl Default for Setup {
+    /// The peers of [`peers::peers`], no volume.
     fn default() -> Self {
         Self {
             secret: Some(SECRET.to_owned()),
-            behaviour: Behaviour::Normal,
             tls: false,
-            peers: peers(),
-            volumes: volumes(),
+            peers: peers::peers(),
+            volumes: false,
+            etcd: false,
         }
     }
 }
 
-/// What the handlers share.
-pub(super) struct AppState {
-    pub(super) setup: Setup,
-    pub(super) peers: Mutex<Vec<Peer>>,
-    pub(super) volumes: Mutex<Vec<VolumeInfo>>,
-    pub(super) groups: Mutex<Vec<OptionGroup>>,
-    pub(super) cluster_options: Mutex<Vec<ClusterOptionGetResp>>,
-    pub(super) requests: Arc<Mutex<Vec<Recorded>>>,
+impl Setup {
+    /// The peers of [`peers::brick_peers`] and the fixture volumes on them.
+    pub fn volumes() -> Self {
+        Self {
+            volumes: true,
+            ..Self::brick_nodes()
+        }
+    }
+
+    /// The peers of [`peers::brick_peers`], no volume.
+    pub fn brick_nodes() -> Self {
+        Self {
+            peers: peers::brick_peers(),
+            ..Self::default()
+        }
+    }
 }
 
-/// A running fake daemon.
-pub struct FakeServer {
+/// A running daemon; it stops, with every node and brick process of its cluster, when dropped.
+pub struct Daemon {
     pub addr: SocketAddr,
     pub tls: bool,
     requests: Arc<Mutex<Vec<Recorded>>>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
+    /// The fixture volumes as the daemon answered them once set up.
+    fixture_volumes: Vec<VolumeInfo>,
+    /// Where the node waiting to be added serves.
+    joiner: Option<SocketAddr>,
+    etcd: Option<daemon::Etcd>,
+    rundir: PathBuf,
+    cancel: CancellationToken,
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The nodes' directories and the bricks; removed last.
+    root: tempfile::TempDir,
 }
 
-impl FakeServer {
-    /// A fake daemon with auth on and normal answers.
+impl Daemon {
+    /// The daemon with auth on and the peers of [`Setup::default`].
     pub fn start() -> Self {
         Self::with(Setup::default())
     }
 
     pub fn with(setup: Setup) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
+        daemon::init_options();
+        let root = tempfile::tempdir().expect("tempdir");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let tls = setup.tls;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let cancel = CancellationToken::new();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let state = Arc::new(AppState {
-            peers: Mutex::new(setup.peers.clone()),
-            volumes: Mutex::new(setup.volumes.clone()),
-            groups: Mutex::new(option_groups()),
-            cluster_options: Mutex::new(cluster_options()),
-            setup: setup.clone(),
-            requests: requests.clone(),
-        });
-        let (stop_tx, stop_rx) = oneshot::channel();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let app = router(state);
-                if setup.tls {
-                    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(
-                        fixture("server.pem"),
-                        fixture("server.key"),
-                    )
-                    .await
-                    .expect("tls config");
-                    let server =
-                        axum_server::from_tcp_rustls(listener, config).expect("tls server");
-                    ready_tx.send(()).expect("ready");
-                    tokio::select! {
-                        r = server.serve(app.into_make_service()) => r.expect("serve"),
-                        _ = stop_rx => {}
-                    }
-                } else {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                    ready_tx.send(()).expect("ready");
-                    tokio::select! {
-                        r = axum::serve(listener, app) => r.expect("serve"),
-                        _ = stop_rx => {}
-                    }
-                }
-            });
-        });
-        ready_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("fake server did not start");
+        let started = runtime.block_on(set_up(
+            &setup,
+            root.path(),
+            listener,
+            requests.clone(),
+            &cancel,
+        ));
+        let started = match started {
+            Ok(s) => s,
+            Err(e) => panic!("the test daemon did not start: {e:#}"),
+        };
+        // What the set-up sent is not what the test's CLI sent.
+        requests.lock().unwrap().clear();
         Self {
             addr,
-            tls,
+            tls: setup.tls,
             requests,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            fixture_volumes: started.fixture_volumes,
+            joiner: started.joiner,
+            etcd: started.etcd,
+            rundir: started.rundir,
+            cancel,
+            runtime: Some(runtime),
+            root,
         }
     }
 
@@ -196,55 +182,171 @@ impl FakeServer {
             .filter(|r| r.method == method)
             .collect()
     }
+
+    /// The fixture volume `name` as the daemon answered it once set up.
+    pub fn volume(&self, name: &str) -> VolumeInfo {
+        self.fixture_volumes
+            .iter()
+            .find(|v| v.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no fixture volume {name}"))
+    }
+
+    /// `arg` with its `HOST:{bricks}` made `HOST:<the directory of HOST's bricks>`, a directory
+    /// of the test's (the nodes of its cluster share this machine); the brick's own directory
+    /// is made, as on a node prepared for it.
+    pub fn bricks(&self, arg: &str) -> String {
+        let Some((host, path)) = arg.split_once(":{bricks}") else {
+            return arg.to_owned();
+        };
+        let dir = volumes::bricks_of(self.root.path(), host) + path;
+        std::fs::create_dir_all(&dir).expect("a brick directory");
+        format!("{host}:{dir}")
+    }
+
+    /// `text` (output, a request) with the directories of bricks written `{bricks}` again.
+    pub fn unbricks(&self, text: &str) -> String {
+        volumes::unbricks(self.root.path(), text)
+    }
+
+    /// The address of the node waiting to be added ([`Setup::etcd`]).
+    pub fn joiner(&self) -> String {
+        self.joiner.expect("a daemon set up with etcd").to_string()
+    }
+
+    /// The node the CLI talks to, as the daemon lists it: registered under this machine's host
+    /// name at the address it serves, online, its zone its id.
+    pub fn this_peer(&self) -> Peer {
+        Peer {
+            id: THIS_NODE.parse().unwrap(),
+            name: daemon::hostname(),
+            peer_addresses: vec![self.addr.to_string()],
+            client_addresses: vec![self.addr.to_string()],
+            online: true,
+            pid: Some(std::process::id()),
+            metadata: [("_zone".to_owned(), THIS_NODE.to_owned())].into(),
+        }
+    }
 }
 
-impl Drop for FakeServer {
+impl Endpoint for Daemon {
+    fn endpoint(&self) -> String {
+        Daemon::endpoint(self)
+    }
+}
+
+impl Drop for Daemon {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        self.cancel.cancel();
+        if let Some(rt) = self.runtime.take() {
+            if let Some(etcd) = self.etcd.take() {
+                rt.block_on(etcd.stop());
+            }
+            rt.shutdown_timeout(Duration::from_secs(5));
         }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        // A daemon leaves its bricks running when it stops (they outlive restarts): the
+        // bricks this test started go with it.
+        volumes::kill_bricks(&self.rundir);
     }
 }
 
-/// The fake daemon's version.
-pub fn version() -> VersionResp {
-    VersionResp {
-        glusterd_version: "9.9.9-fake".into(),
-        api_version: 1,
-    }
+/// What [`set_up`] started that the [`Daemon`] keeps.
+struct Started {
+    rundir: PathBuf,
+    fixture_volumes: Vec<VolumeInfo>,
+    joiner: Option<SocketAddr>,
+    etcd: Option<daemon::Etcd>,
 }
 
-fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/version", get(|| async { Json(version()) }))
-        .route("/v1/peers", get(list_peers).post(add_peer))
-        .route("/v1/peers/{id}", post(edit_peer).delete(remove_peer))
-        .route("/v1/volumes", get(list_volumes).post(create_volume))
-        .route("/v1/volumes/{name}", get(get_volume).delete(delete_volume))
-        .route("/v1/volumes/{name}/start", post(start_volume))
-        .route("/v1/volumes/{name}/stop", post(stop_volume))
-        .route("/v1/volumes/{name}/bricks", get(volume_bricks))
-        .route(
-            "/v1/volumes/{name}/options",
-            get(list_options).post(set_options).delete(reset_options),
-        )
-        .route("/v1/volumes/{name}/options/{*key}", get(get_option))
-        .route(
-            "/v1/volumes/options-group",
-            get(list_groups).post(create_group),
-        )
-        .route(
-            "/v1/volumes/options-group/{name}",
-            axum::routing::delete(delete_group),
-        )
-        .route(
-            "/v1/cluster/options",
-            get(get_cluster_options).post(set_cluster_options),
-        )
-        .layer(middleware::from_fn_with_state(state.clone(), check_token))
-        .layer(middleware::from_fn_with_state(state.clone(), record))
-        .with_state(state)
+/// Starts the cluster `setup` describes, its nodes' directories under `root`: its store; the
+/// node the CLI talks to, serving on `listener` behind the recorder of `requests`; the online
+/// peers as nodes and every peer's record; the node waiting to be added (etcd only); then the
+/// fixture volumes, through the API.
+async fn set_up(
+    setup: &Setup,
+    root: &Path,
+    listener: TcpListener,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Started> {
+    let (store, etcd) = if setup.etcd {
+        let (store, etcd) = daemon::start_etcd(&root.join("etcd")).await?;
+        (store, Some(etcd))
+    } else {
+        (daemon::open_store().await?, None)
+    };
+    let cluster_id = Uuid::new_v4();
+    let spec = |id: Uuid, name: &str, address: String| NodeSpec {
+        peer_id: id,
+        cluster_id,
+        dir: root.join("nodes").join(name),
+        client_address: address,
+        open_to_join: false,
+    };
+    let addr = listener.local_addr()?;
+    let tls = setup
+        .tls
+        .then(|| (fixture("server.pem"), fixture("server.key")));
+    let serving = daemon::start_serving_node(
+        spec(THIS_NODE.parse()?, "this", addr.to_string()),
+        &store,
+        setup.secret.clone(),
+        listener,
+        tls,
+        |app| app.layer(middleware::from_fn_with_state(requests, record)),
+        cancel,
+    )
+    .await?;
+    for p in &setup.peers {
+        serving.write_peer_record(p).await?;
+        if p.online {
+            let address = p.client_addresses[0].clone();
+            daemon::start_peer_node(spec(p.id, &p.name, address), &store, cancel).await?;
+        }
+    }
+    let mut joiner = None;
+    if etcd.is_some() {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        let alone = NodeSpec {
+            cluster_id: Uuid::new_v4(),
+            open_to_join: true,
+            ..spec(JOINER.parse()?, "joiner", address.to_string())
+        };
+        daemon::start_serving_node(alone, &store, None, listener, None, |app| app, cancel).await?;
+        joiner = Some(address);
+    }
+    let mut fixture_volumes = vec![];
+    if setup.volumes {
+        let scheme = if setup.tls { "https" } else { "http" };
+        let endpoint = format!("{scheme}://{addr}");
+        let secret = setup.secret.as_deref();
+        fixture_volumes = volumes::create_fixtures(&serving, &endpoint, secret, root).await?;
+    }
+    Ok(Started {
+        rundir: serving.rundir.clone(),
+        fixture_volumes,
+        joiner,
+        etcd,
+    })
+}
+
+/// Records the request (method, path, query, body) and passes it on.
+async fn record(
+    State(requests): State<Arc<Mutex<Vec<Recorded>>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 4 << 20).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    requests.lock().unwrap().push(Recorded {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    });
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
