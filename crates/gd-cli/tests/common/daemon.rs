@@ -1,4 +1,4 @@
-//! Every path into the daemon's crates (`gd_daemon::…`, `gd_store::…`) that the CLI's tests
+//! Every path into the daemon's crates (`gd_daemon::…`, `gd_volume::…`, `gd_store::…`) that the CLI's tests
 //! use, and nothing else: the daemon's types move between its crates, and whoever moves them
 //! fixes the paths here, in one file, not across the tests.
 //!
@@ -25,12 +25,15 @@ use gd_daemon::{
     peers::{PeerRecord, peer_key},
     store::{Backend, SimulatedMembers, StoreState},
     sunrpc::{SunRpcServer, UNIX_SOCKET_NAME, listener::Listeners, spawn_listeners},
-    volumes::{BrickStatusRecord, VolumeState, status_key, update_volume},
 };
 use gd_store::{
     EtcdStore, LocalStore, Store,
     managed::{EtcdMemberConfig, EtcdProcess},
     record,
+};
+use gd_volume::{
+    model::{VolumeState, update_volume},
+    processes::{BrickStatusRecord, status_key},
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -41,7 +44,7 @@ const LIVE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 /// Reads the option tables of the installed xlators, once per process (`gd_daemon::run` does it
 /// before it opens the store); volume option commands need them.
 pub fn init_options() {
-    gd_daemon::options::init(None);
+    gd_volume::options::init(None);
 }
 
 /// This machine's host name, as a node registers itself.
