@@ -35,6 +35,12 @@ use crate::process::{self, Proc};
 const TICK: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// How long a kill made by a pass over every object waits to be reported by a pass for its
+/// object: the change that makes a step run a pass for its volume (a stop) also wakes the loop,
+/// whose pass may take the lock first and do the killing; the step must still say so.
+const KILLS_KEPT: Duration = Duration::from_secs(120);
+/// The most such kills kept (the oldest go first).
+const KILLS_KEPT_MAX: usize = 64;
 
 /// What a pass sees, read once per pass for every service (the volume feature's: this node,
 /// every volume, the cluster options).
@@ -116,6 +122,9 @@ struct State {
     /// What runs, by service (its index) and instance id.
     running: BTreeMap<(usize, String), (Instance, Proc)>,
     backoff: HashMap<(usize, String), Backoff>,
+    /// Kills by passes over every object not yet reported by a pass for their object: when,
+    /// the object, what was killed.
+    unreported: Vec<(Instant, String, String)>,
 }
 
 /// What a pass left undone, and what it had to force.
@@ -123,7 +132,9 @@ struct State {
 pub struct Pass {
     /// Processes in the pass's scope that are not as desired, with the reason.
     pub problems: Vec<String>,
-    /// Processes that did not exit on SIGTERM within the grace and were killed.
+    /// Processes that did not exit on SIGTERM within the grace and were killed (for a pass
+    /// for one object, also those of its object killed by a pass over every object in the
+    /// last two minutes, which no pass for the object has reported yet).
     pub killed: Vec<String>,
 }
 
@@ -260,7 +271,8 @@ impl<V: Send + Sync> Reconciler<V> {
                 }
             }
         }
-        let killed = self.stop(&mut st, stale, &mut problems).await;
+        let kills = self.stop(&mut st, stale, &mut problems).await;
+        let killed = Self::report_kills(&mut st, only, kills);
         // Publish what runs.
         for (s, service) in self.services.iter().enumerate() {
             let running: Vec<(&Instance, Proc)> = st
@@ -274,14 +286,48 @@ impl<V: Send + Sync> Reconciler<V> {
         Ok(Pass { problems, killed })
     }
 
-    /// Stops `stale` and waits for it; returns what had to be killed, adds to `problems` what
-    /// could not be stopped.
+    /// What a pass reports as killed: its own kills and, for a pass for one object, the kills
+    /// of earlier passes over every object in that object (once). A pass over every object
+    /// keeps its kills for such a pass (bounded in number and age).
+    fn report_kills(
+        st: &mut State,
+        only: Option<&str>,
+        kills: Vec<(String, String)>,
+    ) -> Vec<String> {
+        let now = Instant::now();
+        st.unreported
+            .retain(|(at, _, _)| now.duration_since(*at) < KILLS_KEPT);
+        let mut killed = vec![];
+        match only {
+            Some(object) => {
+                let (earlier, others) = std::mem::take(&mut st.unreported)
+                    .into_iter()
+                    .partition(|(_, scope, _)| scope == object);
+                st.unreported = others;
+                killed.extend(earlier.into_iter().map(|(_, _, what)| what));
+            }
+            None => {
+                st.unreported.extend(
+                    kills
+                        .iter()
+                        .map(|(scope, what)| (now, scope.clone(), what.clone())),
+                );
+                let excess = st.unreported.len().saturating_sub(KILLS_KEPT_MAX);
+                st.unreported.drain(..excess);
+            }
+        }
+        killed.extend(kills.into_iter().map(|(_, what)| what));
+        killed
+    }
+
+    /// Stops `stale` and waits for it; returns what had to be killed (with its object), adds to
+    /// `problems` what could not be stopped.
     async fn stop(
         &self,
         st: &mut State,
         stale: Vec<Stale>,
         problems: &mut Vec<String>,
-    ) -> Vec<String> {
+    ) -> Vec<(String, String)> {
         let mut killed = vec![];
         if stale.is_empty() {
             return killed;
@@ -316,7 +362,7 @@ impl<V: Send + Sync> Reconciler<V> {
                     process::STOP_GRACE.as_secs()
                 );
                 tracing::warn!(process = %what, "killed");
-                killed.push(what);
+                killed.push((x.inst.scope.clone(), what));
             }
             if out.unreaped.contains(&p) {
                 tracing::info!(process = %x.describe(), "exited; its parent (not glusterd2) has not reaped it yet");

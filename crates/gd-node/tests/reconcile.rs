@@ -197,3 +197,49 @@ async fn one_loop_starts_adopts_retries_and_stops_any_service() {
     assert!(Proc::find(e, |_| true).is_none(), "e's process is gone");
     assert!(sleepers.running.lock().unwrap().is_empty());
 }
+
+/// A process that ignores SIGTERM is killed after the grace, and the pass for its object says
+/// so even when a pass over every object (the loop, woken by the same change) killed it first:
+/// the step that runs the object's pass reports it, once.
+#[tokio::test]
+async fn a_kill_by_the_loop_is_reported_by_the_next_pass_for_its_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let sleepers = Arc::new(Sleepers {
+        dir: dir.path().to_path_buf(),
+        stopped: Mutex::default(),
+        running: Mutex::default(),
+    });
+    let source = Arc::new(Source::default());
+    let reconciler = Reconciler::new(source.clone(), vec![sleepers.clone()]);
+    source.set("a", true);
+    source.set("b", true);
+    reconciler.converge(None).await.unwrap();
+    let a = sleepers.running.lock().unwrap()["a"];
+    // Stopped (SIGSTOP), it leaves SIGTERM pending: only SIGKILL ends it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(a as i32),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+
+    source.set("a", false);
+    let pass = reconciler.converge(None).await.unwrap();
+    let killed = format!(
+        "the sleeper of a (pid {a}) did not exit within {} s of SIGTERM and was killed (SIGKILL)",
+        gd_node::process::STOP_GRACE.as_secs()
+    );
+    assert_eq!(pass.killed, std::slice::from_ref(&killed));
+    assert!(Proc::find(a, |_| true).is_none(), "a's process is gone");
+
+    // Another object's pass does not report it; a's does, once.
+    let pass = reconciler.converge(Some("b")).await.unwrap();
+    assert!(pass.killed.is_empty(), "{:?}", pass.killed);
+    let pass = reconciler.converge(Some("a")).await.unwrap();
+    assert_eq!(pass.killed, [killed]);
+    let pass = reconciler.converge(Some("a")).await.unwrap();
+    assert!(pass.killed.is_empty(), "{:?}", pass.killed);
+
+    source.delete("b");
+    reconciler.converge(None).await.unwrap();
+    assert!(sleepers.running.lock().unwrap().is_empty());
+}
