@@ -2,9 +2,8 @@
 //! that only say how the CLI prints an answer: an error body with two errors, a proxy's plain
 //! text error, a success whose body is not a peer list, no answer at all (to `GET /v1/peers`,
 //! which every command that names a peer reads first), and a volume stop that had to kill a
-//! brick (its `Warning` header: the real daemon loses it when its reconciler's own pass, woken
-//! by the stop, kills the brick before the stop's pass does). It checks no token, and stops
-//! when dropped.
+//! brick (its `Warning` header, which the real daemon gives only after a brick ignored SIGTERM
+//! for 10 s). It checks no token, and stops when dropped.
 
 use std::{net::SocketAddr, thread, time::Duration};
 
