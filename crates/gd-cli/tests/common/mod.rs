@@ -20,8 +20,9 @@
 //! Parts: [`daemon`] (every path into the daemon's crates, and only that), [`server`] (the
 //! running cluster, its setup and recorder), [`peers`] and [`volumes`] (the fixtures),
 //! [`stub`] (answers the real daemon cannot be driven to give: garbled, failing, silent, and a
-//! stop's warning that takes it 10 s), and [`tables`] (expected tables whose cells vary). Also here: the
-//! helpers that run the CLI ([`cli`], [`cli_for`], [`stdout_of`]) and [`fixture`].
+//! stop's warning that takes it 10 s), and [`tables`] (expected tables whose cells vary).
+//! Also here: the helpers that run the CLI ([`cli`], [`cli_for`], [`stdout_of`]) and
+//! [`fixture`].
 
 #![allow(dead_code)] // each test file uses a part
 
