@@ -79,6 +79,8 @@ def main():
     for m in fixtures("pmap_"):
         write("sunrpc_portmap", m, hexfile(m))
     write("sunrpc_callback", "statedump", hexfile("statedump"))
+    for m in fixtures("brick_op_"):
+        write("sunrpc_brick", m, hexfile(m))
 
     # The server's path: each call record alone, and all calls in one stream.
     calls = fixtures("call_")

@@ -21,7 +21,7 @@
 use std::fmt::Debug;
 
 use crate::dict::Dict;
-use crate::programs::{callback, dump, handshake, portmap};
+use crate::programs::{brick, callback, dump, handshake, portmap};
 use crate::record::{RecordDecoder, encode_record};
 use crate::rpc::{
     AUTH_GLUSTERFS, AUTH_GLUSTERFS_V2, AUTH_GLUSTERFS_V3, AUTH_NULL, AUTH_UNIX, AcceptStat,
@@ -44,6 +44,7 @@ pub const TARGETS: &[Target] = &[
     ("sunrpc_handshake", handshake),
     ("sunrpc_portmap", portmap),
     ("sunrpc_callback", callback),
+    ("sunrpc_brick", brick),
     ("sunrpc_stream", stream),
 ];
 
@@ -241,6 +242,17 @@ pub fn portmap(data: &[u8]) {
     round_trip::<portmap::SigninRsp>(data);
     round_trip::<portmap::SignoutReq>(data);
     round_trip::<portmap::SignoutRsp>(data);
+}
+
+/// GD_BRICK_PROGRAM messages: what glusterd asks a daemon on its socket, and what a daemon
+/// answers (with the dicts inside).
+pub fn brick(data: &[u8]) {
+    if let Some(req) = round_trip::<brick::BrickOpReq>(data) {
+        let _ = req.decode_input();
+    }
+    if let Some(rsp) = round_trip::<brick::BrickOpRsp>(data) {
+        let _ = rsp.decode_output();
+    }
 }
 
 /// Gluster Callback: what a client sends back on our callback calls (a REPLY header, which

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 use std::path::PathBuf;
 
 use gd_sunrpc::dict::Dict;
+use gd_sunrpc::programs::brick::{self, BrickOpReq, BrickOpRsp};
 use gd_sunrpc::programs::callback::{self, Statedump};
 use gd_sunrpc::programs::dump::{self, CommonRsp, DumpReq, DumpRsp, ProgDetail};
 use gd_sunrpc::programs::handshake::{
@@ -435,6 +436,46 @@ fn signin() -> SigninReq {
 #[test]
 fn callback_argument() {
     check("statedump", &Statedump { pid: 4321 });
+}
+
+#[test]
+fn brick_program() {
+    // `volume status <v> <brick> clients`, as glusterd asks a brick on its -S socket.
+    let req = BrickOpReq::brick_status("/data/b1", brick::STATUS_CLIENTS).unwrap();
+    assert_eq!(req.input, fixture("dict_brick_status"));
+    let input = req.decode_input().unwrap();
+    assert_eq!(input.get_u32(brick::KEY_CMD).unwrap(), Some(2));
+    assert_eq!(
+        input.get_str(brick::KEY_BRICK_NAME).unwrap(),
+        Some("/data/b1")
+    );
+    check("brick_op_req", &req);
+    let rsp = BrickOpRsp {
+        op_ret: 0,
+        op_errno: 0,
+        output: dict_typed().to_bytes().unwrap(),
+        op_errstr: String::new(),
+    };
+    check("brick_op_rsp", &rsp);
+    assert_eq!(rsp.decode_output().unwrap(), dict_typed());
+    check(
+        "brick_op_rsp_fail",
+        &BrickOpRsp {
+            op_ret: -1,
+            op_errno: 0,
+            output: Dict::new().to_bytes().unwrap(),
+            op_errstr: "Unknown status op".into(),
+        },
+    );
+    check_call(
+        "call_brick_status",
+        &CallHeader::new(5, brick::PROGRAM, brick::VERSION, brick::STATUS),
+        &req,
+    );
+    assert_eq!(
+        brick::call_record(5, brick::STATUS, &req).unwrap(),
+        fixture("call_brick_status")
+    );
 }
 
 // ---- whole records ---------------------------------------------------------------------------

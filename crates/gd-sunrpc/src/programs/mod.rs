@@ -2,13 +2,15 @@
 //!
 //! One module per program, each with its `PROGRAM` and `VERSION` numbers, its procedure
 //! numbers, and the XDR structs of the procedures glusterd serves or sends (from
-//! `rpc-common-xdr.x`, `glusterfs3-xdr.x` and `portmap-xdr.x` of GlusterFS 10.3; every struct
+//! `rpc-common-xdr.x`, `glusterfs3-xdr.x`, `portmap-xdr.x` and `glusterd1-xdr.x` of GlusterFS 10.3; every struct
 //! is checked byte for byte against the installed libgfxdr, see `fixtures/`):
 //!
 //! - [`dump`]: GF-DUMP, which every client asks first to learn which programs we serve;
 //! - [`handshake`]: GETSPEC (volfile fetch) and the other handshake procedures;
 //! - [`portmap`]: brick sign-in/sign-out and brick → port lookups;
-//! - [`callback`]: the calls glusterd sends to connected clients (FETCHSPEC).
+//! - [`callback`]: the calls glusterd sends to connected clients (FETCHSPEC);
+//! - [`brick`]: the calls glusterd makes to the daemons it runs, on their `-S` sockets
+//!   (status, heal, rebalance, profile; `glusterd1-xdr.x`).
 //!
 //! Field names follow the `.x` files, so a reader can hold them side by side. String and
 //! opaque fields are `<>` (unbounded) in those files; the maxima here are ours, chosen so that
@@ -16,6 +18,7 @@
 //! Where a limit is checked by GD1 at the application level (GETSPEC's key shorter than 255
 //! bytes → `EINVAL`), the XDR maximum is larger so the server can answer the way GD1 does.
 
+pub mod brick;
 pub mod callback;
 pub mod dump;
 pub mod handshake;
