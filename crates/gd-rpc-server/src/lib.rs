@@ -18,7 +18,9 @@
 //! - [`handlers`]: the programs (DUMP, GETSPEC, PORTBYBRICK, SIGNIN, SIGNOUT, ...) and the
 //!   RFC 5531 error replies, on top of the no-I/O codec `gd_sunrpc`;
 //! - [`portmap`]: the brick → port registry, fed by sign-ins and read by the volume layer;
-//! - [`volfile`]: the seam through which GETSPEC asks the volume layer for volfiles.
+//! - [`volfile`]: the seam through which GETSPEC asks the volume layer for volfiles;
+//! - [`client`]: the other direction, glusterd2 calling the daemons it runs on their `-S`
+//!   sockets (GD_BRICK_PROGRAM: status, heal, rebalance).
 //!
 //! [`SunRpcServer`] is the handle the daemon keeps: the port map, the volfile source, the
 //! registry of connected clients and [`SunRpcServer::notify_fetchspec`].
@@ -34,6 +36,7 @@
 //! connection and not from its last call.
 
 pub mod classify;
+pub mod client;
 pub mod conn;
 pub mod handlers;
 pub mod listener;

@@ -597,6 +597,7 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
     assert!(gone.is_ok());
 }
 
+mod brick_ops;
 mod processes;
 mod refusals;
 

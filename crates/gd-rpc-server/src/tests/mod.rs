@@ -7,6 +7,7 @@
 //! readers, shutdown), `timeouts` (silent connections and strangers), `listener` (one port for
 //! HTTP and SunRPC).
 
+mod client;
 mod connections;
 mod dispatch;
 mod listener;

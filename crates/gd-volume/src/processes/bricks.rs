@@ -336,17 +336,22 @@ pub async fn start_shd(config: &Config, l: &ShdLaunch) -> Result<Proc, String> {
     started
 }
 
+/// The control socket (`-S`) of `volume`'s self-heal daemon on this node. Unix socket paths are
+/// short (107 bytes): it is named by a hash of the volume name, one that stays the same from
+/// one glusterd2 build to the next (SHA-256), so a daemon left running by an earlier glusterd2
+/// is still reached.
+pub fn shd_socket(config: &Config, volume: &str) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(volume.as_bytes());
+    config
+        .rundir
+        .join(format!("shd-{}.socket", hex::encode(&hash[..8])))
+}
+
 async fn launch_shd(config: &Config, l: &ShdLaunch) -> Result<Proc, String> {
     let bin = find_executable("glusterfs")
         .ok_or("glusterfs is not installed (Debian: glusterfs-client)")?;
-    // Unix socket paths are short (107 bytes): name it by a hash of the volume name.
-    let hash = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        l.volume.hash(&mut h);
-        h.finish()
-    };
-    let socket = config.rundir.join(format!("shd-{hash:016x}.socket"));
+    let socket = shd_socket(config, &l.volume);
     let log = config.logdir.join("glustershd.log");
     if let Some(dir) = l.pidfile.parent() {
         std::fs::create_dir_all(dir)
