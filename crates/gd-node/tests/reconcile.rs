@@ -45,7 +45,8 @@ impl ViewSource<Objects> for Source {
 /// What marks our `sleep`s among the machine's processes.
 const MARK: &str = "3599";
 
-/// One `sleep` per object wanted running whose name does not say "broken"; pid files in `dir`.
+/// One `sleep` per object wanted running whose name does not say "broken" (one that ignores
+/// SIGTERM where it says "stubborn"); pid files in `dir`.
 struct Sleepers {
     dir: PathBuf,
     stopped: Mutex<Vec<String>>,
@@ -76,10 +77,23 @@ impl Sleepers {
 
 /// Starts a `sleep` and writes its pid to `pidfile`. Not waited for here: the reconciler
 /// reaps it when it stops it, as glusterd2 reaps its daemons.
-#[allow(clippy::zombie_processes)]
 fn spawn_sleep(pidfile: &Path) -> u32 {
-    let child = std::process::Command::new("sleep")
-        .arg(MARK)
+    spawn(std::process::Command::new("sleep").arg(MARK), pidfile)
+}
+
+/// Starts a `sleep` that ignores SIGTERM (ignored signals stay ignored across `exec`), as a
+/// stuck daemon would, and writes its pid to `pidfile`.
+fn spawn_stubborn_sleep(pidfile: &Path) -> u32 {
+    let script = format!("trap '' TERM; exec sleep {MARK}");
+    spawn(
+        std::process::Command::new("sh").args(["-c", &script]),
+        pidfile,
+    )
+}
+
+#[allow(clippy::zombie_processes)]
+fn spawn(command: &mut std::process::Command, pidfile: &Path) -> u32 {
+    let child = command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -113,7 +127,11 @@ impl Service<Objects> for Sleepers {
             return Err("it cannot start".into());
         }
         let pidfile = self.pidfile(&inst.scope);
-        spawn_sleep(&pidfile);
+        if inst.scope.contains("stubborn") {
+            spawn_stubborn_sleep(&pidfile);
+        } else {
+            spawn_sleep(&pidfile);
+        }
         // Serving once it runs `sleep` (between fork and exec it is still this test).
         for _ in 0..200 {
             if let Some(p) = find_sleep(&pidfile) {
@@ -211,32 +229,26 @@ async fn a_kill_by_the_loop_is_reported_by_the_next_pass_for_its_object() {
     });
     let source = Arc::new(Source::default());
     let reconciler = Reconciler::new(source.clone(), vec![sleepers.clone()]);
-    source.set("a", true);
+    source.set("stubborn", true);
     source.set("b", true);
     reconciler.converge(None).await.unwrap();
-    let a = sleepers.running.lock().unwrap()["a"];
-    // Stopped (SIGSTOP), it leaves SIGTERM pending: only SIGKILL ends it.
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(a as i32),
-        nix::sys::signal::Signal::SIGSTOP,
-    )
-    .unwrap();
+    let a = sleepers.running.lock().unwrap()["stubborn"];
 
-    source.set("a", false);
+    source.set("stubborn", false);
     let pass = reconciler.converge(None).await.unwrap();
     let killed = format!(
-        "the sleeper of a (pid {a}) did not exit within {} s of SIGTERM and was killed (SIGKILL)",
+        "the sleeper of stubborn (pid {a}) did not exit within {} s of SIGTERM and was killed (SIGKILL)",
         gd_node::process::STOP_GRACE.as_secs()
     );
     assert_eq!(pass.killed, std::slice::from_ref(&killed));
-    assert!(Proc::find(a, |_| true).is_none(), "a's process is gone");
+    assert!(Proc::find(a, |_| true).is_none(), "its process is gone");
 
-    // Another object's pass does not report it; a's does, once.
+    // Another object's pass does not report it; its object's does, once.
     let pass = reconciler.converge(Some("b")).await.unwrap();
     assert!(pass.killed.is_empty(), "{:?}", pass.killed);
-    let pass = reconciler.converge(Some("a")).await.unwrap();
+    let pass = reconciler.converge(Some("stubborn")).await.unwrap();
     assert_eq!(pass.killed, [killed]);
-    let pass = reconciler.converge(Some("a")).await.unwrap();
+    let pass = reconciler.converge(Some("stubborn")).await.unwrap();
     assert!(pass.killed.is_empty(), "{:?}", pass.killed);
 
     source.delete("b");
