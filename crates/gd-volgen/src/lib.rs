@@ -29,7 +29,9 @@ pub mod graph;
 pub mod options;
 pub mod volume;
 
-pub use generate::{BrickEnv, ClientKind, Volgen, brick_volfile, client_volfile, shd_volfile};
+pub use generate::{
+    BrickEnv, ClientKind, Volgen, brick_volfile, client_volfile, rebalance_volfile, shd_volfile,
+};
 pub use graph::{Graph, MAX_VOLFILE_BYTES, Xlator};
 pub use options::{Action, GraphKind, Graphs, OptionEntry, OptionTable};
 pub use volume::{
@@ -82,4 +84,8 @@ pub enum Error {
     /// The self-heal daemon graph was asked for volumes none of which heals.
     #[error("no replicate, arbiter or disperse volume to build a self-heal daemon graph for")]
     NothingToHeal,
+    /// The rebalance graph was asked for a volume of one replicate, disperse or single-brick
+    /// set: data has nowhere to move.
+    #[error("volume {0} has one set of bricks: there is nothing to rebalance")]
+    NothingToRebalance(String),
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use gd_volgen::{
     Brick, BrickEnv, ClientKind, Error, Graph, Transport, Volume, VolumeOptions, VolumeType,
-    brick_volfile, client_volfile, shd_volfile,
+    brick_volfile, client_volfile, rebalance_volfile, shd_volfile,
 };
 use uuid::Uuid;
 
@@ -283,6 +283,30 @@ fn shd_volfiles_match_gd1() {
         compared += 1;
     }
     assert_eq!(compared, 6);
+}
+
+#[test]
+fn rebalance_volfiles_match_gd1() {
+    let mut compared = 0;
+    for (dir, name) in FIXTURES {
+        let vol = volume_from_gd1(dir, name);
+        let file = format!("{name}-rebalance.vol");
+        if !fixtures().join(dir).join(&file).exists() {
+            // GD1 writes none for a volume of one set; we refuse to build one.
+            assert_eq!(
+                rebalance_volfile(&vol),
+                Err(Error::NothingToRebalance(name.to_owned())),
+                "{dir}"
+            );
+            continue;
+        }
+        let ours = rebalance_volfile(&vol).unwrap();
+        let (gd1, text) = gd1_graph(dir, &file);
+        assert_same(&ours, &gd1, &format!("{dir}/{file}"));
+        assert_eq!(ours.to_string(), text, "{dir}/{file}");
+        compared += 1;
+    }
+    assert_eq!(compared, 4);
 }
 
 #[test]

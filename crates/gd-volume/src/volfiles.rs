@@ -5,7 +5,9 @@
 //! - `<vol>` (a FUSE mount asks for `/<vol>`, gfapi for `<vol>`): the client volfile; the
 //!   trusted variant (bricks accept its login) for clients on this machine, as GD1 serves
 //!   `trusted-<vol>.tcp-fuse.vol` to local peers;
-//! - `shd/<vol>`: the self-heal daemon's, with the `pidfile` it must write in the reply.
+//! - `shd/<vol>`: the self-heal daemon's, with the `pidfile` it must write in the reply;
+//! - `rebalance/<vol>`: the rebalance process's (a volume of more than one set), to this
+//!   machine's processes only: it carries the volume's login.
 //!
 //! Nothing is written to disk: the store is the only truth, and a volfile is a pure function
 //! of the volume record (and of the installed xlators' option tables, which say where the
@@ -49,6 +51,29 @@ impl StoreVolfiles {
             return Ok(Some(Volfile {
                 spec: graph.to_volfile().map_err(|e| e.to_string())?,
                 xdata,
+            }));
+        }
+        // The rebalance process's (GD1's `rebalance/<vol>`): it carries the volume's login, so
+        // it goes only to this node's own processes, as GD1 keeps it in its own directory.
+        if let Some(vol) = key.strip_prefix("rebalance/") {
+            if !trusted {
+                return Ok(None);
+            }
+            let Some(v) = model::get_volume(store, vol)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
+            let table = crate::options::catalog().volgen_table(&v.options);
+            let graph = match gd_volgen::Volgen::new(&table).rebalance_volfile(&v.to_volgen()) {
+                Ok(g) => g,
+                Err(gd_volgen::Error::NothingToRebalance(_)) => return Ok(None),
+                Err(e) => return Err(e.to_string()),
+            };
+            return Ok(Some(Volfile {
+                spec: graph.to_volfile().map_err(|e| e.to_string())?,
+                xdata: Dict::new(),
             }));
         }
         // A brick: the volume name ends at the first '.' (names have none).

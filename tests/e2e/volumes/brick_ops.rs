@@ -118,3 +118,50 @@ fn bricks_and_self_heal_daemons_answer_status_on_their_sockets() {
     }
     drop(mount);
 }
+
+/// The rebalance process's volfile (`rebalance/<vol>`) is served to this machine's processes
+/// for a volume of several sets — trusted clients under DHT, no mount caches — and not for a
+/// volume of one set.
+#[test]
+fn the_rebalance_volfile_is_served_for_a_volume_of_several_sets() {
+    let t = three(62);
+    let two = [brick(&t, 0, "d1"), brick(&t, 1, "d2")];
+    let (s, b) = post_volume(
+        &t,
+        0,
+        Some(create_body("spread", "distribute", &two, json!({}))),
+    );
+    assert_eq!(s, 201, "{b}");
+    let rep: Vec<_> = (0..3).map(|i| brick(&t, i, "r")).collect();
+    let (s, b) = post_volume(
+        &t,
+        0,
+        Some(create_body(
+            "one-set",
+            "replicate",
+            &rep,
+            json!({"replica": 3}),
+        )),
+    );
+    assert_eq!(s, 201, "{b}");
+
+    let socket = t.dirs[1].run.join("glusterd2.socket");
+    let mut rpc = Rpc::new(std::os::unix::net::UnixStream::connect(&socket).unwrap());
+    let rsp = rpc.getspec("rebalance/spread");
+    assert!(rsp.op_ret > 0, "{rsp:?}");
+    let spec = rsp.spec;
+    for line in [
+        "volume spread-dht\n    type cluster/distribute",
+        "    subvolumes spread-client-0 spread-client-1\n",
+        "    option username ",
+        "volume spread\n    type debug/io-stats",
+    ] {
+        assert!(spec.contains(line), "{line:?} in:\n{spec}");
+    }
+    assert!(
+        !spec.contains("write-behind") && !spec.contains("send-gids"),
+        "{spec}"
+    );
+    let rsp = rpc.getspec("rebalance/one-set");
+    assert_eq!((rsp.op_ret, rsp.op_errno), (-1, 2), "{rsp:?}");
+}

@@ -35,29 +35,7 @@ impl Volgen<'_> {
         let ctx = self.context(vol, GraphKind::Client, overlay)?;
         let name = vol.name.as_str();
         let mut g = Stack::default();
-        let trusted = kind == ClientKind::TrustedFuse;
-        let sets = add_clients_and_sets(&ctx, &mut g, trusted)?;
-
-        // parallel-readdir: a readdir-ahead over each DHT child instead of one over DHT.
-        let parallel_readdir = ctx.flag(PARALLEL_READDIR, false)?;
-        let dht_children = if parallel_readdir {
-            sets.into_iter()
-                .enumerate()
-                .map(|(k, set)| {
-                    let rda = g.push_over(
-                        format!("{name}-readdir-ahead-{k}"),
-                        "performance/readdir-ahead",
-                        vec![set],
-                    );
-                    rda.set_option(READDIR_AHEAD, "on");
-                    rda.name.clone()
-                })
-                .collect()
-        } else {
-            sets
-        };
-        let dht = format!("{name}-dht");
-        g.push_over(dht, "cluster/distribute", dht_children);
+        let parallel_readdir = add_distribute(&ctx, &mut g, kind == ClientKind::TrustedFuse)?;
         if ctx.flag("features.shard", false)? {
             g.push(format!("{name}-shard"), "features/shard");
         }
@@ -135,6 +113,39 @@ impl Volgen<'_> {
         ctx.apply(&mut g.xlators, None)?;
         g.finish()
     }
+}
+
+/// Adds what every client of the whole volume has below its own translators (mounts and the
+/// rebalance process alike): a protocol/client per brick, the replicate or disperse sets, a
+/// readdir-ahead over each set with parallel-readdir on, and DHT over them. Returns whether
+/// parallel-readdir is on.
+pub(super) fn add_distribute(
+    ctx: &Context<'_>,
+    g: &mut Stack,
+    trusted: bool,
+) -> Result<bool, Error> {
+    let name = ctx.vol.name.as_str();
+    let sets = add_clients_and_sets(ctx, g, trusted)?;
+    // parallel-readdir: a readdir-ahead over each DHT child instead of one over DHT.
+    let parallel_readdir = ctx.flag(PARALLEL_READDIR, false)?;
+    let dht_children = if parallel_readdir {
+        sets.into_iter()
+            .enumerate()
+            .map(|(k, set)| {
+                let rda = g.push_over(
+                    format!("{name}-readdir-ahead-{k}"),
+                    "performance/readdir-ahead",
+                    vec![set],
+                );
+                rda.set_option(READDIR_AHEAD, "on");
+                rda.name.clone()
+            })
+            .collect()
+    } else {
+        sets
+    };
+    g.push_over(format!("{name}-dht"), "cluster/distribute", dht_children);
+    Ok(parallel_readdir)
 }
 
 /// GD1's `client_graph_set_rda_options`: with parallel-readdir and readdir-ahead on and more

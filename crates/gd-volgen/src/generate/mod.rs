@@ -1,4 +1,4 @@
-//! The graph builders: a brick's, a client's, the self-heal daemon's.
+//! The graph builders: a brick's, a client's, the self-heal daemon's, the rebalance process's.
 //!
 //! Each builder works like GD1's (`glusterd-volgen.c`): stack the translators bottom-up with
 //! the options that only the builder knows (paths, ids, names), then run the option pass of
@@ -16,12 +16,14 @@
 //! [`BrickEnv`].
 //!
 //! One file per graph: `brick`, `client` (which also stacks the client translators and
-//! replicate/disperse sets the self-heal graph reuses) and `shd`; `context` is the option pass
+//! replicate/disperse sets the self-heal graph reuses, and the distribute part the rebalance
+//! graph reuses), `shd` and `rebalance`; `context` is the option pass
 //! every builder ends with, `stack` the graph under construction.
 
 mod brick;
 mod client;
 mod context;
+mod rebalance;
 mod shd;
 mod stack;
 #[cfg(test)]
@@ -94,6 +96,11 @@ pub fn brick_volfile(vol: &Volume, position: usize, env: &BrickEnv) -> Result<Gr
 /// The client volfile of `vol` for `kind`, with the built-in option table.
 pub fn client_volfile(vol: &Volume, kind: ClientKind) -> Result<Graph, Error> {
     Volgen::default().client_volfile(vol, kind)
+}
+
+/// The rebalance volfile of `vol`, with the built-in option table.
+pub fn rebalance_volfile(vol: &Volume) -> Result<Graph, Error> {
+    Volgen::default().rebalance_volfile(vol)
 }
 
 /// The self-heal daemon volfile for `vols`, with the built-in option table.
