@@ -122,6 +122,12 @@ pub async fn handle_record(
                 Err(e) => garbage(&call, peer, &e),
             }
         }
+        (handshake::PROGRAM, handshake::EVENT_NOTIFY) => {
+            match handshake::EventNotifyReq::from_xdr_prefix(args) {
+                Ok(req) => event_notify(server, conn, peer, call.xid, req).await,
+                Err(e) => garbage(&call, peer, &e),
+            }
+        }
         (portmap::PROGRAM, portmap::PORTBYBRICK) => {
             with_args(&call, args, |req: portmap::PortByBrickReq| {
                 let rsp = match server.portmap().port_of(&req.brick) {
@@ -197,6 +203,44 @@ pub async fn handle_record(
         }
         _ => accepted(call.xid, AcceptStat::ProcUnavail),
     }
+}
+
+/// EVENT_NOTIFY, as GD1's `__server_event_notify`: a rebalance status push (op
+/// `GF_EN_DEFRAG_STATUS` with a dict) gets no reply at all, and goes to the event sink with the
+/// volume of the `rebalance/<vol>` volfile this connection fetched — only from this machine,
+/// where that volfile is served; any other op is answered `op_ret` -1, an empty status 0.
+async fn event_notify(
+    server: &SunRpcServer,
+    conn: ConnId,
+    peer: Peer,
+    xid: u32,
+    req: handshake::EventNotifyReq,
+) -> Outcome {
+    if req.op != handshake::EVENT_DEFRAG_STATUS {
+        let rsp = handshake::EventNotifyRsp {
+            op_ret: -1,
+            op_errno: 0,
+            dict: Vec::new(),
+        };
+        return success(xid, &rsp);
+    }
+    if req.dict.is_empty() {
+        return success(xid, &handshake::EventNotifyRsp::default());
+    }
+    let volume = server
+        .keys_of(conn)
+        .iter()
+        .find_map(|k| k.strip_prefix("rebalance/").map(str::to_owned));
+    match (volume, req.decode_dict()) {
+        (Some(volume), Ok(status)) if peer.is_loopback() => {
+            server.event_sink().defrag_status(&volume, status).await;
+        }
+        (volume, status) => {
+            tracing::debug!(%conn, %peer, volume, bad_dict = status.is_err(),
+                "a rebalance status push from a connection that is no local rebalance process, or unreadable; dropped");
+        }
+    }
+    Outcome::Nothing
 }
 
 /// GETSPEC: asks the volfile source, answers `op_ret` = length and the text, or -1 and errno.

@@ -19,6 +19,8 @@
 //!   RFC 5531 error replies, on top of the no-I/O codec `gd_sunrpc`;
 //! - [`portmap`]: the brick → port registry, fed by sign-ins and read by the volume layer;
 //! - [`volfile`]: the seam through which GETSPEC asks the volume layer for volfiles;
+//! - [`events`]: the seam through which the rebalance processes' status pushes
+//!   (EVENT_NOTIFY) reach the feature that runs rebalance;
 //! - [`client`]: the other direction, glusterd2 calling the daemons it runs on their `-S`
 //!   sockets (GD_BRICK_PROGRAM: status, heal, rebalance).
 //!
@@ -38,6 +40,7 @@
 pub mod classify;
 pub mod client;
 pub mod conn;
+pub mod events;
 pub mod handlers;
 pub mod listener;
 pub mod portmap;
@@ -59,6 +62,7 @@ use std::{
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
+pub use events::{EventSink, NoEvents};
 pub use listener::{UNIX_SOCKET_NAME, spawn as spawn_listeners};
 pub use portmap::{BrickPort, PortMap};
 pub use volfile::{GetspecRequest, NoVolfiles, Volfile, VolfileSource};
@@ -163,6 +167,7 @@ struct Inner {
     limits: Limits,
     portmap: PortMap,
     volfiles: RwLock<Arc<dyn VolfileSource>>,
+    events: RwLock<Arc<dyn EventSink>>,
     clients: Mutex<HashMap<ConnId, Client>>,
     next_conn: AtomicU64,
     /// One permit per RPC connection.
@@ -200,6 +205,7 @@ impl SunRpcServer {
                 limits,
                 portmap: PortMap::new(),
                 volfiles: RwLock::new(Arc::new(NoVolfiles)),
+                events: RwLock::new(Arc::new(NoEvents)),
                 clients: Mutex::new(HashMap::new()),
                 next_conn: AtomicU64::new(1),
                 slots: Arc::new(Semaphore::new(limits.max_connections)),
@@ -226,6 +232,34 @@ impl SunRpcServer {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *guard = source;
+    }
+
+    /// Sets where the rebalance processes' status pushes go (the rebalance feature plugs in
+    /// here); replaces the previous sink.
+    pub fn set_event_sink(&self, sink: Arc<dyn EventSink>) {
+        let mut guard = self
+            .inner
+            .events
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *guard = sink;
+    }
+
+    /// The current event sink.
+    pub fn event_sink(&self) -> Arc<dyn EventSink> {
+        self.inner
+            .events
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The GETSPEC keys connection `conn` asked for (none once it is gone).
+    pub fn keys_of(&self, conn: ConnId) -> Vec<String> {
+        self.lock_clients()
+            .get(&conn)
+            .map(|c| c.keys.clone())
+            .unwrap_or_default()
     }
 
     /// The current volfile source.

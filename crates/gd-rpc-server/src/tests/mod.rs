@@ -3,13 +3,14 @@
 //! This module holds what the tests share: [`Client`], one in-memory connection to a server,
 //! with a helper per call; [`eventually`]; the volfile source [`OneVolfile`]. The tests are
 //! grouped by subject: `dispatch` (programs, versions, procedures and the error replies),
-//! `volfiles` (GETSPEC and FETCHSPEC), `ports` (the port map), `connections` (records, slow
-//! readers, shutdown), `timeouts` (silent connections and strangers), `listener` (one port for
-//! HTTP and SunRPC).
+//! `volfiles` (GETSPEC and FETCHSPEC), `events` (rebalance status pushes), `ports` (the port
+//! map), `connections` (records, slow readers, shutdown), `timeouts` (silent connections and
+//! strangers), `listener` (one port for HTTP and SunRPC), `client` (the brick-op client).
 
 mod client;
 mod connections;
 mod dispatch;
+mod events;
 mod listener;
 mod ports;
 mod timeouts;
