@@ -40,17 +40,24 @@ enum Op {
     Start,
     Stop,
     Delete,
+    Expand,
 }
 
 /// Every operation the matrix runs, in the order of a volume's life.
-const OPS: [Op; 6] = [
+const OPS: [Op; 7] = [
     Op::Create,
     Op::Set,
     Op::Reset,
     Op::Start,
     Op::Stop,
+    Op::Expand,
     Op::Delete,
 ];
+
+/// The name of the brick directories add-brick gives volume `v` (one per node).
+fn added(v: &str) -> String {
+    format!("{v}-added")
+}
 
 impl Op {
     /// The request that runs the operation on volume `v`.
@@ -74,6 +81,20 @@ impl Op {
             Op::Start => ("POST", format!("/v1/volumes/{v}/start"), None),
             Op::Stop => ("POST", format!("/v1/volumes/{v}/stop"), None),
             Op::Delete => ("DELETE", format!("/v1/volumes/{v}"), None),
+            Op::Expand => {
+                let bricks: Vec<Value> = (0..3)
+                    .map(|i| {
+                        let (host, path) = brick(t, i, &added(v));
+                        json!({"host": host, "path": path})
+                    })
+                    .collect();
+                let flags = json!({"create-brick-dir": true, "allow-root-dir": true});
+                (
+                    "POST",
+                    format!("/v1/volumes/{v}/expand"),
+                    Some(json!({"bricks": bricks, "flags": flags})),
+                )
+            }
         }
     }
 
@@ -81,7 +102,7 @@ impl Op {
     fn before(self) -> &'static [Op] {
         match self {
             Op::Create => &[],
-            Op::Set | Op::Start | Op::Delete => &[Op::Create],
+            Op::Set | Op::Start | Op::Delete | Op::Expand => &[Op::Create],
             Op::Reset => &[Op::Create, Op::Set],
             Op::Stop => &[Op::Create, Op::Start],
         }
@@ -96,9 +117,13 @@ struct Seen {
     /// Brick directories with the volume-id xattr, and with `.glusterfs`.
     marked: usize,
     dot_glusterfs: usize,
-    /// Nodes serving the client volfile, and serving it with the option.
+    /// Nodes serving the client volfile, and serving it with the option, and with the set
+    /// add-brick adds.
     volfiles: usize,
     volfiles_with_option: usize,
+    volfiles_with_added_set: usize,
+    /// Brick directories of the set add-brick adds with the volume-id xattr.
+    added_marked: usize,
     /// Running bricks and self-heal daemons of the volume.
     bricks: usize,
     shds: usize,
@@ -113,6 +138,12 @@ impl Seen {
 
     fn state(&self) -> Option<&str> {
         self.records[0].as_ref().and_then(|r| r["state"].as_str())
+    }
+
+    fn expanded(&self) -> bool {
+        self.records[0]
+            .as_ref()
+            .is_some_and(|r| r["subvols"].as_array().is_some_and(|s| s.len() == 2))
     }
 
     fn has_option(&self) -> bool {
@@ -141,6 +172,12 @@ impl Seen {
                 self.volfiles_with_option,
                 if self.has_option() { n } else { 0 },
                 "{v}: the volfiles served say what the record says of the option"
+            );
+            let n_added = if self.expanded() { n } else { 0 };
+            assert_eq!(
+                (self.added_marked, self.volfiles_with_added_set),
+                (n_added, n_added),
+                "{v}: the added set's marks and the volfiles served say what the record says of it"
             );
             let running = if self.state() == Some("Started") {
                 n
@@ -176,6 +213,7 @@ impl Seen {
             Op::Start => self.state() == Some("Started"),
             Op::Stop => self.state() == Some("Stopped"),
             Op::Delete => !self.exists(),
+            Op::Expand => self.expanded(),
         }
     }
 }
@@ -206,7 +244,13 @@ impl Matrix {
             })
             .collect();
         let lock = format!("gluster-{}/locks/volume/{v}", self.cluster);
+        let added_set = format!("volume {v}-client-3\n");
         Seen {
+            added_marked: (0..3)
+                .map(|i| brick(&self.t, i, &added(v)).1)
+                .filter(|p| xattr::get(p, VOLUME_ID_XATTR).ok().flatten().is_some())
+                .count(),
+            volfiles_with_added_set: volfiles.iter().filter(|s| s.contains(&added_set)).count(),
             records,
             marked: bricks
                 .iter()

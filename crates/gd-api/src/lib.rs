@@ -25,7 +25,7 @@ pub use rules::{
 pub use txn::{Transaction, TxnListResp, TxnState};
 pub use volume::{
     BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, SizeInfo, SubvolInfo, SubvolReq,
-    SubvolType, VolCreateReq, VolumeInfo, VolumeStatus,
+    SubvolType, VolCreateReq, VolExpandReq, VolumeInfo, VolumeStatus,
 };
 
 use serde::{Deserialize, Serialize};

@@ -114,6 +114,25 @@ pub struct VolCreateReq {
     pub options: BTreeMap<String, String>,
 }
 
+/// `POST /v1/volumes/{name}/expand` (GD2's `VolExpandReq`, without the size-based fields):
+/// new bricks, in whole sets of the volume's shape (`replica`, if given, is the volume's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VolExpandReq {
+    /// The volume's replica count (GD1's `add-brick <vol> replica N`); raising it is not
+    /// supported yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<u32>,
+    /// The new bricks, set by set, in the order of the volume's sets.
+    #[schema(min_items = 1)]
+    pub bricks: Vec<BrickReq>,
+    /// Skip the brick checks that `flags` can relax.
+    #[serde(default)]
+    pub force: bool,
+    #[serde(default)]
+    pub flags: CreateFlags,
+}
+
 /// A brick in a volume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BrickInfo {

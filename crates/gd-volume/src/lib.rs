@@ -41,14 +41,14 @@ use crate::{
     processes::{Processes, processes},
     volume_options::StoreOptions,
     volumes::{
-        ConvergeBricks, DeleteVolume, InitBricks, RecordState, StopProcesses, StoreVolume,
-        ValidateBricks,
+        AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, RecordState, StopProcesses,
+        StoreVolume, ValidateBricks,
     },
 };
 
 /// The name of every step of every transaction: the steps every node registers
 /// ([`register`]), and the list the crash matrix covers.
-pub const STEPS: [&str; 8] = [
+pub const STEPS: [&str; 10] = [
     ValidateBricks::NAME,
     InitBricks::NAME,
     StoreVolume::NAME,
@@ -57,6 +57,8 @@ pub const STEPS: [&str; 8] = [
     RecordState::NAME,
     ConvergeBricks::NAME,
     StoreOptions::NAME,
+    AddSets::NAME,
+    CommitSets::NAME,
 ];
 
 /// Registers the volume steps ([`STEPS`]); those that run a reconciler pass get `processes`.
@@ -82,7 +84,9 @@ pub fn register(
         .add(ConvergeBricks {
             processes: processes(),
         })?
-        .add(StoreOptions { node: node() })?;
+        .add(StoreOptions { node: node() })?
+        .add(AddSets { node: node() })?
+        .add(CommitSets { node: node() })?;
     Ok(())
 }
 

@@ -57,6 +57,11 @@ pub struct SubvolRecord {
     #[serde(default)]
     pub redundancy: u32,
     pub bricks: Vec<BrickRecord>,
+    /// Added by an add-brick that has not ended yet: its bricks are marked (and start, on a
+    /// started volume), but no client, self-heal daemon or rebalance graph has them until the
+    /// add-brick commits, so no client ever waits for bricks that are not running yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 /// A volume as stored (`volumes/<name>`).
@@ -112,6 +117,20 @@ pub fn brick_ref_key(peer: Uuid, brick: Uuid) -> String {
 }
 
 impl VolumeRecord {
+    /// The volume as its clients, self-heal daemons and rebalance process see it: without the
+    /// sets of an add-brick that has not committed ([`SubvolRecord::pending`]).
+    pub fn serving(&self) -> VolumeRecord {
+        VolumeRecord {
+            subvols: self
+                .subvols
+                .iter()
+                .filter(|s| !s.pending)
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     pub fn bricks(&self) -> impl Iterator<Item = &BrickRecord> {
         self.subvols.iter().flat_map(|s| s.bricks.iter())
     }

@@ -9,6 +9,9 @@
 //! - `rebalance/<vol>`: the rebalance process's (a volume of more than one set), to this
 //!   machine's processes only: it carries the volume's login.
 //!
+//! A brick's volfile comes from the whole record; the others from what the volume serves
+//! ([`model::VolumeRecord::serving`]: not the sets of an add-brick still running).
+//!
 //! Nothing is written to disk: the store is the only truth, and a volfile is a pure function
 //! of the volume record (and of the installed xlators' option tables, which say where the
 //! options volgen's own table does not know go: see [`crate::options`]).
@@ -41,7 +44,7 @@ impl StoreVolfiles {
             };
             let table = crate::options::catalog().volgen_table(&v.options);
             let graph = gd_volgen::Volgen::new(&table)
-                .shd_volfile(&[v.to_volgen()])
+                .shd_volfile(&[v.serving().to_volgen()])
                 .map_err(|e| e.to_string())?;
             let mut xdata = Dict::new();
             xdata.set_str(
@@ -66,11 +69,12 @@ impl StoreVolfiles {
                 return Ok(None);
             };
             let table = crate::options::catalog().volgen_table(&v.options);
-            let graph = match gd_volgen::Volgen::new(&table).rebalance_volfile(&v.to_volgen()) {
-                Ok(g) => g,
-                Err(gd_volgen::Error::NothingToRebalance(_)) => return Ok(None),
-                Err(e) => return Err(e.to_string()),
-            };
+            let graph =
+                match gd_volgen::Volgen::new(&table).rebalance_volfile(&v.serving().to_volgen()) {
+                    Ok(g) => g,
+                    Err(gd_volgen::Error::NothingToRebalance(_)) => return Ok(None),
+                    Err(e) => return Err(e.to_string()),
+                };
             return Ok(Some(Volfile {
                 spec: graph.to_volfile().map_err(|e| e.to_string())?,
                 xdata: Dict::new(),
@@ -114,7 +118,7 @@ impl StoreVolfiles {
         };
         let table = crate::options::catalog().volgen_table(&v.options);
         let graph = gd_volgen::Volgen::new(&table)
-            .client_volfile(&v.to_volgen(), kind)
+            .client_volfile(&v.serving().to_volgen(), kind)
             .map_err(|e| e.to_string())?;
         Ok(Some(Volfile {
             spec: graph.to_volfile().map_err(|e| e.to_string())?,

@@ -58,6 +58,7 @@ fn gd1_replica3(name: &str, sets: u32, ids: [&str; 3]) -> VolumeRecord {
                 disperse: 0,
                 redundancy: 0,
                 bricks: (3 * k + 1..3 * k + 4).map(brick).collect(),
+                pending: false,
             })
             .collect(),
         options: BTreeMap::new(),

@@ -3,9 +3,9 @@
 //! (`brick_service.rs`) and self-heal daemons (`shd_service.rs`) — and how a brick process
 //! is launched (`bricks.rs`).
 //!
-//! Reading the view is also where a change of a started volume's options is noticed: this
-//! node's connected GlusterFS processes are then told to fetch their volfiles again
-//! (FETCHSPEC), and they reconfigure in place (DESIGN §3.8).
+//! Reading the view is also where a change of a started volume's graph (its options, its
+//! bricks) is noticed: this node's connected GlusterFS processes are then told to fetch their
+//! volfiles again (FETCHSPEC), and they reconfigure in place (DESIGN §3.8).
 
 use std::{
     collections::BTreeMap,
@@ -26,7 +26,7 @@ use gd_rpc_server::SunRpcServer;
 
 use crate::{
     cluster_options::{ClusterOptionsRecord, cluster_options},
-    model::{VolumeRecord, VolumeState, list_volumes},
+    model::{SubvolRecord, VolumeRecord, VolumeState, list_volumes},
 };
 
 mod brick_service;
@@ -57,13 +57,16 @@ impl VolumeView {
     }
 }
 
-/// Reads the view from the store, and tells this node's GlusterFS processes when the options
-/// of a started volume changed since the last pass.
+/// What a volume's volfiles are made of, besides its name and login: its options and its sets.
+type Graph = (BTreeMap<String, String>, Vec<SubvolRecord>);
+
+/// Reads the view from the store, and tells this node's GlusterFS processes when the graph of
+/// a started volume (its options or its bricks) changed since the last pass.
 pub struct StoreView {
     node: Arc<Node>,
     rpc: SunRpcServer,
-    /// The options of each started volume as last seen.
-    seen_options: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+    /// What the graph of each started volume is made of (options, sets), as last seen.
+    seen: Mutex<BTreeMap<String, Graph>>,
 }
 
 impl StoreView {
@@ -71,22 +74,24 @@ impl StoreView {
         StoreView {
             node,
             rpc,
-            seen_options: Mutex::default(),
+            seen: Mutex::default(),
         }
     }
 
-    /// FETCHSPEC to this node's connected processes for every started volume whose options
-    /// changed; the first sight of a volume notifies nothing (processes fetch their volfiles
-    /// when they connect).
-    fn notify_option_changes(&self, vols: &[VolumeRecord]) {
-        let mut seen = self.seen_options.lock().unwrap_or_else(|e| e.into_inner());
+    /// FETCHSPEC to this node's connected processes for every started volume whose graph
+    /// changed (its options, or the bricks it serves: an add-brick that committed, its new
+    /// bricks running by then); the first sight of a volume notifies
+    /// nothing (processes fetch their volfiles when they connect).
+    fn notify_graph_changes(&self, vols: &[VolumeRecord]) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let mut now = BTreeMap::new();
         for v in vols.iter().filter(|v| v.state == VolumeState::Started) {
-            if seen.get(&v.name).is_some_and(|before| *before != v.options) {
+            let graph = (v.options.clone(), v.serving().subvols);
+            if seen.get(&v.name).is_some_and(|before| *before != graph) {
                 let n = self.rpc.notify_fetchspec(Some(&v.name));
-                tracing::info!(volume = %v.name, clients = n, "volume options changed; clients told to fetch their volfiles");
+                tracing::info!(volume = %v.name, clients = n, "volume graph changed (options or bricks); clients told to fetch their volfiles");
             }
-            now.insert(v.name.clone(), v.options.clone());
+            now.insert(v.name.clone(), graph);
         }
         *seen = now;
     }
@@ -103,7 +108,7 @@ impl ViewSource<VolumeView> for StoreView {
         let mut volumes = list_volumes(store).await?;
         volumes.sort_by(|a, b| a.name.cmp(&b.name));
         let cluster = cluster_options(store).await.unwrap_or_default();
-        self.notify_option_changes(&volumes);
+        self.notify_graph_changes(&volumes);
         Ok(VolumeView {
             me: self.node.identity().peer_id,
             volumes,

@@ -7,7 +7,7 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header::WARNING},
 };
-use gd_api::{ErrorResp, VolCreateReq, VolumeInfo};
+use gd_api::{ErrorResp, VolCreateReq, VolExpandReq, VolumeInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -26,6 +26,7 @@ pub(super) fn routes() -> OpenApiRouter<Cluster> {
         .routes(routes!(get_volume, delete_volume))
         .routes(routes!(start_volume))
         .routes(routes!(stop_volume))
+        .routes(routes!(expand_volume))
         .routes(routes!(volume_bricks))
         .routes(routes!(volume_status))
 }
@@ -125,6 +126,33 @@ async fn stop_volume(
 ) -> ApiResult<(HeaderMap, Json<VolumeInfo>)> {
     let (vol, notes) = volumes::stop_volume(&cx, &volname).await?;
     Ok((warnings(&notes), Json(vol)))
+}
+
+/// Add bricks to a volume (GD1's add-brick): new sets of the volume's shape, checked and marked
+/// on their nodes as at create and appended to the volume; on a started volume the answer
+/// comes once the new bricks run, and every client is told to fetch the new graph.
+#[utoipa::path(
+    post, path = "/v1/volumes/{volname}/expand", tag = "volumes", operation_id = "VolumeExpand",
+    params(("volname" = String, Path, description = "The volume's name")),
+    request_body = VolExpandReq,
+    responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
+        (status = 200, description = "The volume with its new bricks (running, if it is started)", body = VolumeInfo),
+        (status = 400, description = "Invalid request: bricks that do not make whole sets, a replica count that is not the volume's, a brick already in it", body = ErrorResp),
+        (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 409, description = "A peer is offline, or the volume is busy", body = ErrorResp),
+        (status = 500, description = "A step failed on a node (code 2, fields step, peer-id, error); nothing was changed", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn expand_volume(
+    State(cx): State<Cluster>,
+    Path(volname): Path<String>,
+    JsonBody(req): JsonBody<VolExpandReq>,
+) -> ApiResult<Json<VolumeInfo>> {
+    Ok(Json(volumes::expand_volume(&cx, &volname, req).await?))
 }
 
 /// `Warning: 299 glusterd2 "<note>"` headers (HTTP's persistent miscellaneous warning), one

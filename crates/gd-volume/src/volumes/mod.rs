@@ -177,12 +177,15 @@ async fn require_online(node: &Node, vol: &VolumeRecord, done: &str) -> Result<(
 }
 
 mod brick_steps;
+mod expand;
 mod plan;
 mod size;
 mod state;
 #[cfg(test)]
 mod tests;
 pub(crate) use brick_steps::{DeleteVolume, InitBricks, StoreVolume, ValidateBricks};
+pub use expand::expand_volume;
+pub(crate) use expand::{AddSets, CommitSets};
 use plan::*;
 pub use size::*;
 pub use state::*;

@@ -41,11 +41,44 @@ pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<Volum
         ));
     }
 
+    let subvols = plan_subvols(node, &req.subvols).await?;
+    let mut vol = VolumeRecord {
+        id: Uuid::new_v4(),
+        name: req.name.clone(),
+        transport: "tcp".into(),
+        state: VolumeState::Created,
+        subvols,
+        options: BTreeMap::new(),
+        metadata: req.metadata.clone(),
+        auth: VolumeAuth {
+            username: Uuid::new_v4(),
+            password: Uuid::new_v4(),
+        },
+    };
+    // The options GD1 sets at create; kept in the record, as GD1 keeps them in its info file.
+    vol.options = create_defaults(&vol);
+    if !req.options.is_empty() {
+        let groups = crate::option_groups::list_groups(node.store.as_ref()).await?;
+        let group = |name: &str| groups.iter().find(|g| g.name == name).cloned();
+        vol.options = crate::options::catalog()
+            .set(&vol, &req.options, &group)?
+            .options;
+    }
+    Ok(vol)
+}
+
+/// Lays out the sets of a request: each brick resolved to its node (by any of its addresses or
+/// names; online), its path cleaned, no brick twice, each set checked for its type; distribute
+/// bricks one subvolume each. Used by create and by add-brick.
+pub(super) async fn plan_subvols(
+    node: &Node,
+    reqs: &[gd_api::SubvolReq],
+) -> Result<Vec<SubvolRecord>, OpError> {
     let peers = peers::list_peers(node.store.as_ref()).await?;
     // Names no peer is recorded under are looked up (forward only, bounded) and matched by
     // address, as GD1 accepts a node's hostname, FQDN or any of its IPs.
     let mut resolved: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
-    for b in req.subvols.iter().flat_map(|s| s.bricks.iter()) {
+    for b in reqs.iter().flat_map(|s| s.bricks.iter()) {
         if let (None, Some(h)) = (&b.peerid, &b.host) {
             let h = h.trim_matches(['[', ']']);
             if !resolved.contains_key(h) && !peers.iter().any(|p| known_as(p, h)) {
@@ -112,7 +145,7 @@ pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<Volum
     let mut subvols = vec![];
     // GD2's CLI sends one distribute subvolume per brick; several bricks in one distribute
     // subvolume mean the same.
-    let groups: Vec<&gd_api::SubvolReq> = req.subvols.iter().collect();
+    let groups: Vec<&gd_api::SubvolReq> = reqs.iter().collect();
     for s in groups {
         let (replica, arbiter, disperse, redundancy) = match s.kind {
             SubvolType::Distribute => (1, 0, 0, 0),
@@ -190,6 +223,7 @@ pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<Volum
                     disperse: 0,
                     redundancy: 0,
                     bricks: vec![b],
+                    pending: false,
                 });
             }
         } else {
@@ -200,32 +234,11 @@ pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<Volum
                 disperse,
                 redundancy,
                 bricks,
+                pending: false,
             });
         }
     }
-    let mut vol = VolumeRecord {
-        id: Uuid::new_v4(),
-        name: req.name.clone(),
-        transport: "tcp".into(),
-        state: VolumeState::Created,
-        subvols,
-        options: BTreeMap::new(),
-        metadata: req.metadata.clone(),
-        auth: VolumeAuth {
-            username: Uuid::new_v4(),
-            password: Uuid::new_v4(),
-        },
-    };
-    // The options GD1 sets at create; kept in the record, as GD1 keeps them in its info file.
-    vol.options = create_defaults(&vol);
-    if !req.options.is_empty() {
-        let groups = crate::option_groups::list_groups(node.store.as_ref()).await?;
-        let group = |name: &str| groups.iter().find(|g| g.name == name).cloned();
-        vol.options = crate::options::catalog()
-            .set(&vol, &req.options, &group)?
-            .options;
-    }
-    Ok(vol)
+    Ok(subvols)
 }
 
 /// GlusterFS's default redundancy for a disperse count: the count without its highest power

@@ -73,6 +73,7 @@ fn self_heal_daemon_follows_the_type_and_its_own_option() {
             disperse: 0,
             redundancy: 0,
             bricks: vec![],
+            pending: false,
         }],
         options: options
             .iter()

@@ -19,11 +19,13 @@
 //! The command line's words become a request in `parse`, and the daemon's answers become text
 //! and tables in `print`; this module holds the commands and the requests they make.
 
+mod add_brick;
 mod parse;
 mod print;
 #[cfg(test)]
 mod tests;
 
+pub use add_brick::{AddBrickArgs, add_brick_request};
 pub use parse::{Layout, create_request, parse_brick, parse_volume_name, subvols};
 pub use print::{
     brick_address, brick_count, bricks_summary, created_line, info_text, list_table, status_table,
@@ -61,6 +63,11 @@ pub enum VolumeCommand {
     /// multiple of R); with --disperse N, disperse sets of N. GD1's bare words are accepted
     /// too: `glustercli volume create v replica 3 arbiter 1 h1:/b h2:/b h3:/b force`.
     Create(CreateArgs),
+    /// Add bricks to a volume, in whole sets of its shape (a started volume's new bricks start)
+    ///
+    /// For example: `glustercli volume add-brick gv0 h4:/b h5:/b h6:/b` adds a replica set to a
+    /// replica 3 volume. GD1's words are accepted: `... add-brick gv0 replica 3 ... force`.
+    AddBrick(AddBrickArgs),
     /// Start a volume: its bricks start on their nodes
     Start(StartArgs),
     /// Stop a volume: its bricks stop
@@ -203,6 +210,9 @@ impl VolumeCommand {
             VolumeCommand::Create(args) => create_request(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "create"], msg)),
+            VolumeCommand::AddBrick(args) => add_brick_request(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "add-brick"], msg)),
             VolumeCommand::Set(args) => options::check_set(args),
             VolumeCommand::Reset(args) => options::reset_request(args)
                 .map(drop)
@@ -217,6 +227,7 @@ impl VolumeCommand {
 pub async fn run(ctx: &Context, cmd: VolumeCommand) -> Result<(), CliError> {
     match cmd {
         VolumeCommand::Create(args) => create(ctx, args).await,
+        VolumeCommand::AddBrick(args) => add_brick::add_brick(ctx, args).await,
         VolumeCommand::Start(args) => start(ctx, args).await,
         VolumeCommand::Stop(args) => stop(ctx, args).await,
         VolumeCommand::Delete(args) => delete(ctx, args).await,

@@ -24,7 +24,7 @@ pub(super) fn count_parser() -> clap::builder::RangedI64ValueParser<u32> {
 }
 
 /// Parses the count after one of GD1's bare words (`replica 3`).
-fn parse_count(word: &str, value: &str) -> Result<u32, String> {
+pub(super) fn parse_count(word: &str, value: &str) -> Result<u32, String> {
     match value.parse::<u32>() {
         Ok(n) if (1..=COUNT_MAX).contains(&n) => Ok(n),
         _ => Err(format!(

@@ -432,3 +432,43 @@ fn answers() {
     assert!(ask("y\n") && ask("YES\n") && ask(" yes "));
     assert!(!ask("n\n") && !ask("\n") && !ask("") && !ask("yess\n"));
 }
+
+/// `volume add-brick` as the command line gives it.
+fn add_brick(args: &[&str]) -> Result<gd_api::VolExpandReq, String> {
+    let mut v = vec!["glustercli", "volume", "add-brick"];
+    v.extend_from_slice(args);
+    match crate::cli::Cli::try_parse_checked_from(v) {
+        Ok(cli) => match cli.command {
+            crate::cli::Command::Volume(VolumeCommand::AddBrick(a)) => add_brick_request(&a),
+            other => panic!("{other:?}"),
+        },
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[test]
+fn add_brick_takes_gd1_words_and_gd2_flags() {
+    let req = add_brick(&["gv0", "replica", "3", "h4:/b", "h5:/b", "h6:/b", "force"]).unwrap();
+    assert_eq!(req.replica, Some(3));
+    assert!(req.force);
+    assert_eq!(
+        req.bricks,
+        [host("h4", "/b"), host("h5", "/b"), host("h6", "/b")]
+    );
+    let req = add_brick(&["gv0", "--create-brick-dir", "h4:/b"]).unwrap();
+    assert_eq!((req.replica, req.force), (None, false));
+    assert!(req.flags.create_brick_dir);
+    for (args, why) in [
+        (vec!["gv0", "h4:/b", "h4:/b"], "given more than once"),
+        (vec!["gv0", "replica"], "needs a value"),
+        (
+            vec!["gv0", "replica", "2", "--replica", "2", "h:/b"],
+            "more than once",
+        ),
+        (vec!["gv0", "force"], "at least one brick"),
+        (vec!["gv0", "h4"], "there is no ':'"),
+    ] {
+        let e = add_brick(&args).unwrap_err();
+        assert!(e.contains(why), "{args:?}: {e}");
+    }
+}

@@ -1,0 +1,97 @@
+//! `volume add-brick`: new bricks for a volume, in whole sets of its shape (GD1's words and
+//! GD2's flags alike: `glustercli volume add-brick gv0 replica 3 h4:/b h5:/b h6:/b force`).
+
+use clap::Args;
+use gd_api::{CreateFlags, VolExpandReq, VolumeInfo};
+
+use super::{
+    VOLUMES, count_parser, parse::parse_count, parse_brick, parse_volume_name, print_done,
+};
+use crate::{cmd::Context, error::CliError};
+
+/// `volume add-brick`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    override_usage = "glustercli volume add-brick <NAME> [OPTIONS] <BRICK>...\n       \
+    glustercli volume add-brick <NAME> [replica <N>] <BRICK>... [force]"
+)]
+pub struct AddBrickArgs {
+    /// The volume
+    #[arg(value_name = "NAME", value_parser = parse_volume_name)]
+    pub name: String,
+    /// The new bricks, set by set: HOST:PATH or PEER-ID:PATH; GD1's bare words (`replica 3`,
+    /// `force`) may be mixed in
+    #[arg(value_name = "BRICK", required = true)]
+    pub bricks: Vec<String>,
+    /// The volume's replica count (changing it is not supported yet)
+    #[arg(long, value_name = "N", value_parser = count_parser())]
+    pub replica: Option<u32>,
+    /// Skip the brick checks: reuse, root file system, mount point; create missing directories
+    #[arg(long)]
+    pub force: bool,
+    /// Create missing brick directories
+    #[arg(long)]
+    pub create_brick_dir: bool,
+    /// Accept bricks on the root file system
+    #[arg(long)]
+    pub allow_root_dir: bool,
+    /// Accept brick directories that are mount points
+    #[arg(long)]
+    pub allow_mount_as_brick: bool,
+    /// Accept bricks that were part of a volume before
+    #[arg(long)]
+    pub reuse_bricks: bool,
+}
+
+/// The body of `POST /v1/volumes/{name}/expand`, GD1's bare words read.
+pub fn add_brick_request(args: &AddBrickArgs) -> Result<VolExpandReq, String> {
+    let mut replica = args.replica;
+    let mut force = args.force;
+    let mut bricks = Vec::new();
+    let mut words = args.bricks.iter();
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "force" => force = true,
+            "replica" => {
+                let Some(value) = words.next() else {
+                    return Err("`replica` needs a value".into());
+                };
+                if replica.is_some() {
+                    return Err("replica is given more than once".into());
+                }
+                replica = Some(parse_count("replica", value)?);
+            }
+            w => {
+                let brick = parse_brick(w)?;
+                if bricks.contains(&brick) {
+                    return Err(format!("the brick {w} is given more than once"));
+                }
+                bricks.push(brick);
+            }
+        }
+    }
+    if bricks.is_empty() {
+        return Err("add-brick needs at least one brick".into());
+    }
+    Ok(VolExpandReq {
+        replica,
+        bricks,
+        force,
+        flags: CreateFlags {
+            reuse_bricks: args.reuse_bricks,
+            allow_root_dir: args.allow_root_dir,
+            allow_mount_as_brick: args.allow_mount_as_brick,
+            create_brick_dir: args.create_brick_dir,
+        },
+    })
+}
+
+/// Runs `volume add-brick`.
+pub async fn add_brick(ctx: &Context, args: AddBrickArgs) -> Result<(), CliError> {
+    let req = add_brick_request(&args).map_err(CliError::Usage)?;
+    let vol: VolumeInfo = ctx
+        .client()?
+        .post(&format!("{VOLUMES}/{}/expand", args.name), &req)
+        .await?;
+    print_done(ctx, &vol, "expanded")
+}
