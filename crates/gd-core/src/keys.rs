@@ -42,7 +42,14 @@ pub const TXN: &str = "txn/";
 /// `txn-results/<id>`: the outcome of an ended transaction (bound to a one-hour lease).
 pub const TXN_RESULTS: &str = "txn-results/";
 
-// ---- volumes (gd-daemon `volumes`, `volume_options`, `reconcile`) ----
+// ---- tasks (gd-core `task`) ----
+
+/// `tasks/<kind>/<object>`: a task that runs once per object (a volume's rebalance).
+pub const TASKS: &str = "tasks/";
+/// `locks/task/<kind>/<object>`: the lock of a task's leader (lease-bound).
+pub const TASK_LOCK: &str = "task/";
+
+// ---- volumes (gd-volume) ----
 
 /// `volumes/<name>`: a volume (a node with any is not alone).
 pub const VOLUMES: &str = "volumes/";
@@ -72,6 +79,7 @@ mod tests {
             LOCKS,
             TXN,
             TXN_RESULTS,
+            TASKS,
             VOLUMES,
             BRICKS,
             BRICK_STATUS,
@@ -89,6 +97,7 @@ mod tests {
             PEER_ADDRESS_LOCK,
             TXN_CLEANUP_LOCK,
             STORE_CONTROLLER_LOCK,
+            TASK_LOCK,
         ];
         for a in locks {
             for b in locks {
