@@ -151,8 +151,10 @@ impl Service<Objects> for Sleepers {
     }
 }
 
-#[tokio::test]
-async fn one_loop_starts_adopts_retries_and_stops_any_service() {
+type Loop = Reconciler<Objects>;
+
+/// A reconciler of sleepers over a fake cluster, their pid files in a fresh directory.
+fn setup() -> (tempfile::TempDir, Arc<Sleepers>, Arc<Source>, Arc<Loop>) {
     let dir = tempfile::tempdir().unwrap();
     let sleepers = Arc::new(Sleepers {
         dir: dir.path().to_path_buf(),
@@ -161,6 +163,12 @@ async fn one_loop_starts_adopts_retries_and_stops_any_service() {
     });
     let source = Arc::new(Source::default());
     let reconciler = Reconciler::new(source.clone(), vec![sleepers.clone()]);
+    (dir, sleepers, source, reconciler)
+}
+
+#[tokio::test]
+async fn one_loop_starts_adopts_retries_and_stops_any_service() {
+    let (_dir, sleepers, source, reconciler) = setup();
     source.set("a", true);
     source.set("broken", true);
     source.set("c", false);
@@ -221,14 +229,7 @@ async fn one_loop_starts_adopts_retries_and_stops_any_service() {
 /// the step that runs the object's pass reports it, once.
 #[tokio::test]
 async fn a_kill_by_the_loop_is_reported_by_the_next_pass_for_its_object() {
-    let dir = tempfile::tempdir().unwrap();
-    let sleepers = Arc::new(Sleepers {
-        dir: dir.path().to_path_buf(),
-        stopped: Mutex::default(),
-        running: Mutex::default(),
-    });
-    let source = Arc::new(Source::default());
-    let reconciler = Reconciler::new(source.clone(), vec![sleepers.clone()]);
+    let (_dir, sleepers, source, reconciler) = setup();
     source.set("stubborn", true);
     source.set("b", true);
     reconciler.converge(None).await.unwrap();

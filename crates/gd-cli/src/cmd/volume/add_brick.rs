@@ -2,10 +2,11 @@
 //! GD2's flags alike: `glustercli volume add-brick gv0 replica 3 h4:/b h5:/b h6:/b force`).
 
 use clap::Args;
-use gd_api::{CreateFlags, VolExpandReq, VolumeInfo};
+use gd_api::{VolExpandReq, VolumeInfo};
 
 use super::{
-    VOLUMES, count_parser, parse::parse_count, parse_brick, parse_volume_name, print_done,
+    BrickChecks, VOLUMES, count_parser, parse::parse_count, parse_brick, parse_volume_name,
+    print_done,
 };
 use crate::{cmd::Context, error::CliError};
 
@@ -26,27 +27,15 @@ pub struct AddBrickArgs {
     /// The volume's replica count (changing it is not supported yet)
     #[arg(long, value_name = "N", value_parser = count_parser())]
     pub replica: Option<u32>,
-    /// Skip the brick checks: reuse, root file system, mount point; create missing directories
-    #[arg(long)]
-    pub force: bool,
-    /// Create missing brick directories
-    #[arg(long)]
-    pub create_brick_dir: bool,
-    /// Accept bricks on the root file system
-    #[arg(long)]
-    pub allow_root_dir: bool,
-    /// Accept brick directories that are mount points
-    #[arg(long)]
-    pub allow_mount_as_brick: bool,
-    /// Accept bricks that were part of a volume before
-    #[arg(long)]
-    pub reuse_bricks: bool,
+    /// The brick checks to relax.
+    #[command(flatten)]
+    pub checks: BrickChecks,
 }
 
 /// The body of `POST /v1/volumes/{name}/expand`, GD1's bare words read.
 pub fn add_brick_request(args: &AddBrickArgs) -> Result<VolExpandReq, String> {
     let mut replica = args.replica;
-    let mut force = args.force;
+    let mut force = args.checks.force;
     let mut bricks = Vec::new();
     let mut words = args.bricks.iter();
     while let Some(word) = words.next() {
@@ -77,12 +66,7 @@ pub fn add_brick_request(args: &AddBrickArgs) -> Result<VolExpandReq, String> {
         replica,
         bricks,
         force,
-        flags: CreateFlags {
-            reuse_bricks: args.reuse_bricks,
-            allow_root_dir: args.allow_root_dir,
-            allow_mount_as_brick: args.allow_mount_as_brick,
-            create_brick_dir: args.create_brick_dir,
-        },
+        flags: args.checks.flags(),
     })
 }
 

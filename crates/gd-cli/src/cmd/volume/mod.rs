@@ -132,6 +132,17 @@ pub struct CreateArgs {
     /// The transport (only tcp)
     #[arg(long, value_name = "TRANSPORT", value_parser = ["tcp"])]
     pub transport: Option<String>,
+    /// The brick checks to relax.
+    #[command(flatten)]
+    pub checks: BrickChecks,
+    /// An option to set on the new volume (as `volume set` does); repeat for more options
+    #[arg(long = "option", value_name = "KEY=VALUE", value_parser = options::parse_key_value)]
+    pub options: Vec<(String, String)>,
+}
+
+/// The brick checks a create or add-brick may relax (GD2's flags).
+#[derive(Debug, Clone, Default, Args)]
+pub struct BrickChecks {
     /// Skip the brick checks: reuse, root file system, mount point; create missing directories
     #[arg(long)]
     pub force: bool,
@@ -147,9 +158,18 @@ pub struct CreateArgs {
     /// Accept bricks that were part of a volume before
     #[arg(long)]
     pub reuse_bricks: bool,
-    /// An option to set on the new volume (as `volume set` does); repeat for more options
-    #[arg(long = "option", value_name = "KEY=VALUE", value_parser = options::parse_key_value)]
-    pub options: Vec<(String, String)>,
+}
+
+impl BrickChecks {
+    /// The request's flags (`force` goes on its own).
+    pub fn flags(&self) -> gd_api::CreateFlags {
+        gd_api::CreateFlags {
+            reuse_bricks: self.reuse_bricks,
+            allow_root_dir: self.allow_root_dir,
+            allow_mount_as_brick: self.allow_mount_as_brick,
+            create_brick_dir: self.create_brick_dir,
+        }
+    }
 }
 
 /// `volume start`.

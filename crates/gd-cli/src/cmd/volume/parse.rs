@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clap::value_parser;
-use gd_api::{BrickKind, BrickReq, CreateFlags, SubvolReq, SubvolType, VolCreateReq};
+use gd_api::{BrickKind, BrickReq, SubvolReq, SubvolType, VolCreateReq};
 use uuid::Uuid;
 
 use super::CreateArgs;
@@ -122,7 +122,7 @@ pub fn create_request(args: &CreateArgs) -> Result<VolCreateReq, String> {
         redundancy: args.redundancy,
     };
     let mut transport = args.transport.clone();
-    let mut force = args.force;
+    let mut force = args.checks.force;
     let mut bricks = Vec::new();
     let mut seen = BTreeSet::new();
     let mut words = args.bricks.iter();
@@ -170,12 +170,7 @@ pub fn create_request(args: &CreateArgs) -> Result<VolCreateReq, String> {
         subvols: subvols(&layout, bricks)?,
         force,
         metadata: BTreeMap::new(),
-        flags: CreateFlags {
-            reuse_bricks: args.reuse_bricks,
-            allow_root_dir: args.allow_root_dir,
-            allow_mount_as_brick: args.allow_mount_as_brick,
-            create_brick_dir: args.create_brick_dir,
-        },
+        flags: args.checks.flags(),
         options: options::key_value_map(&args.options)?,
     })
 }

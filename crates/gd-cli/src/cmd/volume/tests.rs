@@ -214,11 +214,7 @@ fn create_args(words: &[&str]) -> CreateArgs {
         disperse_data: None,
         redundancy: None,
         transport: None,
-        force: false,
-        create_brick_dir: false,
-        allow_root_dir: false,
-        allow_mount_as_brick: false,
-        reuse_bricks: false,
+        checks: BrickChecks::default(),
         options: Vec::new(),
     }
 }
@@ -228,7 +224,10 @@ fn gd1_words() {
     let flags = CreateArgs {
         replica: Some(3),
         arbiter: Some(1),
-        force: true,
+        checks: BrickChecks {
+            force: true,
+            ..BrickChecks::default()
+        },
         transport: Some("tcp".into()),
         ..create_args(&["n1:/b", "n2:/b", "n3:/b"])
     };
@@ -279,8 +278,11 @@ fn gd1_words() {
 #[test]
 fn flags_and_defaults_in_the_request() {
     let args = CreateArgs {
-        create_brick_dir: true,
-        reuse_bricks: true,
+        checks: BrickChecks {
+            create_brick_dir: true,
+            reuse_bricks: true,
+            ..BrickChecks::default()
+        },
         ..create_args(&["n1:/b"])
     };
     assert_eq!(
