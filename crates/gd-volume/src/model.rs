@@ -41,6 +41,11 @@ pub struct BrickRecord {
     pub host: String,
     pub path: String,
     pub kind: BrickKind,
+    /// Its client number (`<vol>-client-<index>` in every graph, the name AFR's pending
+    /// marks use), fixed when it joins the volume so that it never changes while the volume's
+    /// sets do. Records from before it was stored number their bricks by their place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
 }
 
 /// A subvolume as stored.
@@ -294,8 +299,34 @@ fn volgen_type(subvols: &[SubvolRecord]) -> gd_volgen::VolumeType {
 }
 
 impl VolumeRecord {
-    /// The volume as volgen sees it. Brick indexes follow the stored order, which never
-    /// changes for a brick once it is in the volume.
+    /// The client numbers of the bricks, in their order: each brick's own, or its place.
+    pub fn client_indexes(&self) -> impl Iterator<Item = u32> + '_ {
+        self.bricks()
+            .enumerate()
+            .map(|(place, b)| b.index.unwrap_or(place as u32))
+    }
+
+    /// The client number a brick joining the volume gets next.
+    pub fn next_client_index(&self) -> u32 {
+        self.client_indexes().max().map_or(0, |i| i + 1)
+    }
+
+    /// Gives every brick without a client number the one it has now (its place), so that a
+    /// change of the sets keeps the numbers.
+    pub fn fix_client_indexes(&mut self) {
+        let indexes: Vec<u32> = self.client_indexes().collect();
+        for (b, i) in self
+            .subvols
+            .iter_mut()
+            .flat_map(|s| s.bricks.iter_mut())
+            .zip(indexes)
+        {
+            b.index = Some(i);
+        }
+    }
+
+    /// The volume as volgen sees it: each brick with its client number
+    /// ([`BrickRecord::index`]).
     pub fn to_volgen(&self) -> gd_volgen::Volume {
         let mut options = gd_volgen::VolumeOptions::new();
         for (k, v) in &self.options {
@@ -308,12 +339,12 @@ impl VolumeRecord {
             transport: gd_volgen::Transport::Tcp,
             bricks: self
                 .bricks()
-                .enumerate()
-                .map(|(index, b)| gd_volgen::Brick {
+                .zip(self.client_indexes())
+                .map(|(b, index)| gd_volgen::Brick {
                     peer_id: b.peer_id,
                     host: b.host.clone(),
                     path: b.path.clone(),
-                    index,
+                    index: index as usize,
                     fsid: None,
                 })
                 .collect(),

@@ -43,6 +43,7 @@ fn gd1_replica3(name: &str, sets: u32, ids: [&str; 3]) -> VolumeRecord {
         host: "127.1.1.1".into(),
         path: format!("/data/bricks/{name}/b{n}"),
         kind: BrickKind::Brick,
+        index: None,
     };
     let [id, username, password] = ids.map(|s| s.parse::<Uuid>().unwrap());
     let mut v = VolumeRecord {

@@ -12,8 +12,9 @@
 //!    changed record and tells its connected clients to fetch the new graph (FETCHSPEC), with
 //!    the new bricks running — a client never waits for a brick that has not started.
 //!
-//! The new sets come after the existing ones, so an existing brick keeps its place and its
-//! client id (`<vol>-client-<i>`): pending heals keep their meaning.
+//! The new sets come after the existing ones, and their bricks get the next client numbers:
+//! an existing brick keeps its client id (`<vol>-client-<i>`), so pending heals keep their
+//! meaning.
 
 use super::*;
 
@@ -38,8 +39,13 @@ pub async fn expand_volume(
         .await?
         .ok_or_else(|| not_found(name))?;
     let mut sets = plan_sets(node, &vol, &req).await?;
+    let mut next = vol.next_client_index();
     for s in &mut sets {
         s.pending = true;
+        for b in &mut s.bricks {
+            b.index = Some(next);
+            next += 1;
+        }
     }
     let bricks: Vec<BrickRecord> = sets.iter().flat_map(|s| s.bricks.clone()).collect();
     let nodes: Vec<Uuid> = bricks

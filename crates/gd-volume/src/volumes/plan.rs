@@ -55,6 +55,8 @@ pub(super) async fn plan_volume(node: &Node, req: &VolCreateReq) -> Result<Volum
             password: Uuid::new_v4(),
         },
     };
+    // Client numbers by place, fixed now: later changes of the sets keep them.
+    vol.fix_client_indexes();
     // The options GD1 sets at create; kept in the record, as GD1 keeps them in its info file.
     vol.options = create_defaults(&vol);
     if !req.options.is_empty() {
@@ -211,6 +213,7 @@ pub(super) async fn plan_subvols(
                 host,
                 path,
                 kind,
+                index: None,
             });
         }
         if s.kind == SubvolType::Distribute {

@@ -270,3 +270,74 @@ fn brick_checks() {
             .contains("root file system")
     );
 }
+
+/// A replica 3 volume of `sets` sets, its bricks numbered as a record from before client
+/// numbers were stored (none).
+fn replica3(sets: usize) -> VolumeRecord {
+    let set = |k: usize| SubvolRecord {
+        kind: SubvolType::Replicate,
+        replica: 3,
+        arbiter: 0,
+        disperse: 0,
+        redundancy: 0,
+        bricks: (0..3)
+            .map(|i| BrickRecord {
+                id: Uuid::new_v4(),
+                peer_id: Uuid::new_v4(),
+                host: format!("h{i}"),
+                path: format!("/b{k}"),
+                kind: BrickKind::Brick,
+                index: None,
+            })
+            .collect(),
+        pending: false,
+    };
+    VolumeRecord {
+        id: Uuid::new_v4(),
+        name: "v".into(),
+        transport: "tcp".into(),
+        state: VolumeState::Started,
+        subvols: (0..sets).map(set).collect(),
+        options: BTreeMap::new(),
+        metadata: BTreeMap::new(),
+        auth: VolumeAuth {
+            username: Uuid::new_v4(),
+            password: Uuid::new_v4(),
+        },
+    }
+}
+
+fn client_names(v: &VolumeRecord) -> Vec<String> {
+    v.to_volgen()
+        .bricks
+        .iter()
+        .map(|b| b.client_name(&v.name))
+        .collect()
+}
+
+#[test]
+fn a_brick_keeps_its_client_number_whatever_happens_to_the_other_sets() {
+    // Without stored numbers, bricks are numbered by their place.
+    let mut v = replica3(2);
+    assert_eq!(v.next_client_index(), 6);
+    assert_eq!(client_names(&v)[3], "v-client-3");
+    // Fixed, and the first set gone: the second set keeps its names.
+    v.fix_client_indexes();
+    let second = client_names(&v)[3..].to_vec();
+    v.subvols.remove(0);
+    assert_eq!(client_names(&v), second);
+    assert_eq!(v.next_client_index(), 6);
+    // The graphs are valid with numbers that do not start at 0.
+    let g = gd_volgen::client_volfile(&v.to_volgen(), gd_volgen::ClientKind::Fuse).unwrap();
+    let text = g.to_volfile().unwrap();
+    assert!(
+        text.contains("volume v-client-3\n") && !text.contains("v-client-0"),
+        "{text}"
+    );
+    // A volume without pending sets serves itself; pending sets are left out of `serving`.
+    let mut grown = replica3(2);
+    grown.subvols[1].pending = true;
+    assert_eq!(grown.serving().subvols.len(), 1);
+    let whole = replica3(2);
+    assert_eq!(whole.serving(), whole);
+}
