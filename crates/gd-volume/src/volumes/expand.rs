@@ -5,8 +5,8 @@
 //! 3. `volume-expand.store` on the initiator: the new sets appended to the record, marked
 //!    pending (by compare-and-swap), and their brick references written; undo takes exactly
 //!    them back;
-//! 4. for a started volume, `volume-state.bricks` on every brick node: the new bricks start
-//!    and sign in;
+//! 4. for a started volume, `volume-state.bricks` on the new bricks' nodes: the new bricks
+//!    start and sign in (the other nodes have nothing to start);
 //! 5. `volume-expand.commit` on the initiator: the sets are no longer pending. Only now do the
 //!    client, self-heal and rebalance graphs have them: every node's reconciler sees the
 //!    changed record and tells its connected clients to fetch the new graph (FETCHSPEC), with
@@ -70,11 +70,11 @@ pub async fn expand_volume(
     grown.subvols.extend(sets);
     let mut steps = vec![
         ValidateBricks::call(nodes.clone(), &args).within(BRICK_STEP_TIMEOUT),
-        InitBricks::call(nodes, &args).within(BRICK_STEP_TIMEOUT),
+        InitBricks::call(nodes.clone(), &args).within(BRICK_STEP_TIMEOUT),
         AddSets::call(vec![node.identity().peer_id], &new),
     ];
     if vol.state == VolumeState::Started {
-        steps.push(converge_step(&grown));
+        steps.push(converge_step_on(&grown, nodes));
     }
     steps.push(CommitSets::call(vec![node.identity().peer_id], &new));
     let txn = Transaction {
@@ -159,6 +159,14 @@ async fn plan_sets(
     Ok(sets)
 }
 
+/// Whether the volume the sets were added to is still there (not deleted, not replaced by
+/// another of its name).
+async fn still_there(store: &dyn Store, a: &NewSets) -> Result<bool, StepError> {
+    Ok(get_volume(store, &a.volume)
+        .await?
+        .is_some_and(|v| v.id == a.volume_id))
+}
+
 /// Appends the new sets to the volume's record and writes their brick references; undo takes
 /// exactly them back. Both are idempotent.
 pub(crate) struct AddSets {
@@ -211,16 +219,13 @@ impl Step for AddSets {
 
     async fn undo(&self, a: &NewSets) -> Result<(), StepError> {
         let store = self.node.store.as_ref();
-        match update_volume(store, &a.volume, a.volume_id, |v| {
-            v.subvols.retain(|s| !Self::is_new(a, s));
-            Ok(())
-        })
-        .await
-        {
-            Ok(()) => {}
-            // The volume is gone or another one: nothing of ours is left in a record.
-            Err(e) if e.contains("vanished") || e.contains("replaced") => {}
-            Err(e) => return Err(e.into()),
+        // The volume gone, or another one: nothing of ours is left in a record.
+        if still_there(store, a).await? {
+            update_volume(store, &a.volume, a.volume_id, |v| {
+                v.subvols.retain(|s| !Self::is_new(a, s));
+                Ok(())
+            })
+            .await?;
         }
         let ops: Vec<TxnOp> = Self::refs(a).map(|(key, _)| TxnOp::delete(key)).collect();
         store.txn(Txn::new().and_then(ops)).await?;
@@ -236,19 +241,19 @@ pub(crate) struct CommitSets {
 
 impl CommitSets {
     async fn mark(&self, a: &NewSets, pending: bool) -> Result<(), StepError> {
-        match update_volume(self.node.store.as_ref(), &a.volume, a.volume_id, |v| {
+        let store = self.node.store.as_ref();
+        // Undo of a volume that is gone or another one: nothing of ours to mark.
+        if pending && !still_there(store, a).await? {
+            return Ok(());
+        }
+        update_volume(store, &a.volume, a.volume_id, |v| {
             for s in v.subvols.iter_mut().filter(|s| AddSets::is_new(a, s)) {
                 s.pending = pending;
             }
             Ok(())
         })
-        .await
-        {
-            Ok(()) => Ok(()),
-            // Undo of a volume that is gone or another one: nothing of ours to mark.
-            Err(e) if pending && (e.contains("vanished") || e.contains("replaced")) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        .await?;
+        Ok(())
     }
 }
 

@@ -73,13 +73,18 @@ pub(crate) struct StateArgs {
 /// A `volume-state.bricks` step for `vol` as it stands (its state unchanged): a reconciler
 /// pass for the volume on every brick node, for a change that starts or stops its processes.
 pub fn converge_step(vol: &VolumeRecord) -> Call {
+    converge_step_on(vol, vol.brick_nodes())
+}
+
+/// Like [`converge_step`], on `nodes` only (those whose processes the change concerns).
+pub(super) fn converge_step_on(vol: &VolumeRecord, nodes: Vec<Uuid>) -> Call {
     let args = StateArgs {
         volume: vol.name.clone(),
         volume_id: vol.id,
         from: vol.state,
         to: vol.state,
     };
-    ConvergeBricks::call(vol.brick_nodes(), &args).within(PROCESS_STEP_TIMEOUT)
+    ConvergeBricks::call(nodes, &args).within(PROCESS_STEP_TIMEOUT)
 }
 
 pub(super) fn state_change(
