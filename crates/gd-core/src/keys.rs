@@ -49,6 +49,14 @@ pub const TASKS: &str = "tasks/";
 /// `locks/task/<kind>/<object>`: the lock of a task's leader (lease-bound).
 pub const TASK_LOCK: &str = "task/";
 
+// ---- rebalance (gd-rebalance) ----
+
+/// `rebalance/<volume>/<peer-id>`: how the rebalance process of a volume on one node did
+/// (its counters and state, as the process reports them), for the last rebalance.
+pub const REBALANCE: &str = "rebalance/";
+/// `rebalance-stop/<volume>`: a request to stop the volume's running rebalance (its id).
+pub const REBALANCE_STOP: &str = "rebalance-stop/";
+
 // ---- volumes (gd-volume) ----
 
 /// `volumes/<name>`: a volume (a node with any is not alone).
@@ -80,6 +88,8 @@ mod tests {
             TXN,
             TXN_RESULTS,
             TASKS,
+            REBALANCE,
+            REBALANCE_STOP,
             VOLUMES,
             BRICKS,
             BRICK_STATUS,

@@ -43,7 +43,16 @@ pub const RESCAN: Duration = Duration::from_secs(1);
 pub enum TaskState {
     Running,
     Succeeded,
+    /// Stopped on request before it ended.
+    Stopped,
     Failed,
+}
+
+/// How a task's handler ended it (a failure is its `Err`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Succeeded,
+    Stopped,
 }
 
 /// A task as stored (`tasks/<kind>/<object>`).
@@ -86,6 +95,18 @@ pub async fn start(
     object: &str,
     progress: serde_json::Value,
 ) -> Result<Result<TaskRecord, TaskRecord>, StoreError> {
+    start_with(store, kind, object, progress, vec![]).await
+}
+
+/// [`start`], writing `also` in the same store transaction (what the task's last run left,
+/// cleared only if this one starts).
+pub async fn start_with(
+    store: &dyn Store,
+    kind: &str,
+    object: &str,
+    progress: serde_json::Value,
+    also: Vec<TxnOp>,
+) -> Result<Result<TaskRecord, TaskRecord>, StoreError> {
     let key = task_key(kind, object);
     let rec = TaskRecord {
         kind: kind.to_owned(),
@@ -107,7 +128,11 @@ pub async fn start(
     };
     let put = TxnOp::put(&key, record::encode(&rec));
     if store
-        .txn(Txn::new().when([when]).and_then([put]))
+        .txn(
+            Txn::new()
+                .when([when])
+                .and_then(std::iter::once(put).chain(also)),
+        )
         .await?
         .succeeded
     {
@@ -134,6 +159,15 @@ pub async fn get(
         Some(kv) => Ok(Some(record::decode(&key, &kv.value)?)),
         None => Ok(None),
     }
+}
+
+/// Every task of `kind` (running and ended), by object.
+pub async fn list_kind(store: &dyn Store, kind: &str) -> Result<Vec<TaskRecord>, StoreError> {
+    let r = store.range(&format!("{TASKS}{kind}/"), 0).await?;
+    r.kvs
+        .iter()
+        .map(|kv| record::decode(&kv.key, &kv.value))
+        .collect()
 }
 
 /// Every task (running and ended), by kind then object.
@@ -204,10 +238,10 @@ pub trait TaskHandler: Send + Sync {
     fn kind(&self) -> &'static str;
 
     /// Runs the task from where its record says (`task.record.progress`), saving progress as
-    /// it goes. `Ok`: the task succeeded; `Err`: it failed, with a sentence saying why. It
+    /// it goes. `Ok`: how it ended; `Err`: it failed, with a sentence saying why. It
     /// returns early (with anything) when `task.save` says this node no longer leads, or when
     /// `task.cancelled()` fires; the runner then leaves the task running for another node.
-    async fn run(&self, task: &mut Leading) -> Result<(), String>;
+    async fn run(&self, task: &mut Leading) -> Result<Ended, String>;
 }
 
 /// A node's task runner: takes over running tasks without a leader, for the kinds it has
@@ -328,7 +362,8 @@ impl TaskRunner {
         {
             let mut rec = leading.record.clone();
             match result {
-                Ok(()) => rec.state = TaskState::Succeeded,
+                Ok(Ended::Succeeded) => rec.state = TaskState::Succeeded,
+                Ok(Ended::Stopped) => rec.state = TaskState::Stopped,
                 Err(why) => {
                     rec.state = TaskState::Failed;
                     rec.message = why;

@@ -12,7 +12,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use gd_core::task::{self, Leading, TaskHandler, TaskRunner, TaskState};
+use gd_core::task::{self, Ended, Leading, TaskHandler, TaskRunner, TaskState};
 use gd_store::{LocalStore, Store};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -34,7 +34,7 @@ impl TaskHandler for Counter {
         "count"
     }
 
-    async fn run(&self, task: &mut Leading) -> Result<(), String> {
+    async fn run(&self, task: &mut Leading) -> Result<Ended, String> {
         let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_active.fetch_max(now, Ordering::SeqCst);
         let result = async {
@@ -42,18 +42,21 @@ impl TaskHandler for Counter {
             if task.record.object == "doomed" {
                 return Err("the object cannot be counted".to_owned());
             }
+            if task.record.object == "halted" {
+                return Ok(Ended::Stopped);
+            }
             while n < self.until {
                 if task.is_cancelled() {
-                    return Ok(());
+                    return Ok(Ended::Succeeded);
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 n += 1;
                 self.steps.lock().unwrap().push((n, self.me));
                 if task.save(json!({ "done": n })).await.is_err() {
-                    return Ok(());
+                    return Ok(Ended::Succeeded);
                 }
             }
-            Ok(())
+            Ok(Ended::Succeeded)
         }
         .await;
         self.active.fetch_sub(1, Ordering::SeqCst);
@@ -170,7 +173,20 @@ async fn one_leader_at_a_time_and_another_takes_over_when_it_dies() {
             .unwrap()
             .is_ok()
     );
-    assert_eq!(task::list(store.as_ref()).await.unwrap().len(), 2);
+    // A handler that stops its task records it stopped.
+    task::start(store.as_ref(), "count", "halted", json!({}))
+        .await
+        .unwrap()
+        .unwrap();
+    let halted = wait_for(|| async {
+        let t = task::get(store.as_ref(), "count", "halted")
+            .await
+            .unwrap()?;
+        (t.state != TaskState::Running).then_some(t)
+    })
+    .await;
+    assert_eq!(halted.state, TaskState::Stopped);
+    assert_eq!(task::list(store.as_ref()).await.unwrap().len(), 3);
     for n in nodes {
         n.cancel.cancel();
         n.runner.await.unwrap();

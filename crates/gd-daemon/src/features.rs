@@ -5,5 +5,8 @@ use crate::feature::Feature;
 
 /// Every feature, in the order their routes and tasks are added.
 pub fn all() -> Vec<Box<dyn Feature>> {
-    vec![Box::new(gd_volume::Volumes)]
+    vec![
+        Box::new(gd_volume::Volumes),
+        Box::new(gd_rebalance::Rebalance),
+    ]
 }

@@ -15,14 +15,22 @@
 //! transaction for a request (answering when done, or 202 with where to follow) and renders
 //! its failure once; [`http`] holds the error answer and the body extractors.
 //!
+//! Tasks that must run once per object (a volume's rebalance) are led by one node at a time:
+//! a feature brings their handlers ([`Feature::task_handlers`]) and each node runs one
+//! `gd_core::task::TaskRunner` with all of them.
+//!
 //! **API boundary:** [`Feature`], [`Parts`], [`Task`], [`Cluster`]; [`operation::run`];
 //! [`http::ApiErr`] and the extractors. A feature crate depends on this crate, `gd-node` and
-//! `gd-core`, never on another feature or on the daemon.
+//! `gd-core`, never on the daemon, nor on another feature but the volume feature (whose model
+//! the volume-centric features read).
 
 use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
-use gd_core::txn::{DuplicateStep, Engine, Registry};
+use gd_core::{
+    task::{TaskHandler, TaskRunner},
+    txn::{DuplicateStep, Engine, Registry},
+};
 use gd_node::node::Node;
 use gd_rpc_server::SunRpcServer;
 use tokio::task::JoinHandle;
@@ -41,6 +49,12 @@ pub trait Feature: Send + Sync {
     /// registers the same ones; they never start transactions themselves) and returns its
     /// background work, started once the node serves.
     fn assemble(&self, parts: &Parts, registry: &mut Registry) -> Result<Vec<Task>, DuplicateStep>;
+
+    /// The handlers of the tasks it brings (work that runs once per object under a leader
+    /// elected through the store, `gd_core::task`); one runner on each node runs them all.
+    fn task_handlers(&self, _parts: &Parts) -> Vec<Arc<dyn TaskHandler>> {
+        vec![]
+    }
 
     /// Its REST routes, with their OpenAPI annotations.
     fn routes(&self) -> OpenApiRouter<Cluster>;
@@ -109,9 +123,23 @@ impl Cluster {
         check_keys(features)?;
         let parts = Parts { node, rpc };
         let mut registry = Registry::new();
-        let mut tasks = vec![];
+        let mut tasks: Vec<Task> = vec![];
+        let mut handlers = vec![];
         for f in features {
             tasks.extend(f.assemble(&parts, &mut registry)?);
+            handlers.extend(f.task_handlers(&parts));
+        }
+        if !handlers.is_empty() {
+            let node = parts.node.clone();
+            let runner = Arc::new(TaskRunner::new(
+                node.store.clone(),
+                node.identity().peer_id,
+                handlers,
+            ));
+            let liveness = node.liveness.clone();
+            tasks.push(Box::new(move |cancel| {
+                tokio::spawn(runner.run(move || liveness.lease(), cancel))
+            }));
         }
         let engine = Engine::new(
             parts.node.store.clone(),

@@ -600,6 +600,7 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
 mod brick_ops;
 mod expand;
 mod processes;
+mod rebalance;
 mod refusals;
 
 use processes::proc_stat;

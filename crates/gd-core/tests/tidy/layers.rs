@@ -6,7 +6,9 @@
 //!   test may use anything) and so are the crate roots (`lib.rs`, `main.rs`), which wire the
 //!   modules together.
 //! - A feature crate (one that builds on the seam, `gd-feature`) depends on no other feature
-//!   crate and not on the daemon, and speaks HTTP only in its thin REST module (`src/rest/`):
+//!   crate but the volume feature (`gd-volume`, whose model of volumes and bricks the
+//!   volume-centric features read: rebalance, heal) and not on the daemon; the volume feature
+//!   depends on none. It speaks HTTP only in its thin REST module (`src/rest/`):
 //!   its domain returns `OpError`, and the status is chosen in one place. The domain crates
 //!   below the features (`gd-core`, `gd-node`) speak none.
 
@@ -269,7 +271,7 @@ fn feature_crates() -> Vec<(PathBuf, String)> {
 }
 
 #[test]
-fn a_feature_crate_depends_on_no_other_feature_nor_the_daemon() {
+fn a_feature_crate_depends_on_no_other_feature_but_volumes_nor_the_daemon() {
     let features = feature_crates();
     assert!(
         features.iter().any(|(d, _)| name_of(d) == "gd-volume"),
@@ -279,7 +281,8 @@ fn a_feature_crate_depends_on_no_other_feature_nor_the_daemon() {
     let mut offenders = vec![];
     for (dir, manifest) in &features {
         for dep in dependencies(manifest) {
-            if dep == "gd-daemon" || (names.contains(&dep) && dep != name_of(dir)) {
+            let base = dep == "gd-volume" && name_of(dir) != "gd-volume";
+            if dep == "gd-daemon" || (names.contains(&dep) && dep != name_of(dir) && !base) {
                 offenders.push(format!("{} depends on {dep}", name_of(dir)));
             }
         }

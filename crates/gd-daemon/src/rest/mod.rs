@@ -13,6 +13,7 @@ mod internal;
 mod meta;
 mod openapi;
 mod peers;
+mod tasks;
 mod transactions;
 
 use std::{sync::Arc, time::Duration};
@@ -70,6 +71,8 @@ pub type SharedState = Cluster;
         (name = "volumes", description = "Volumes and their bricks"),
         (name = "options", description = "Volume options, option groups and cluster options"),
         (name = "transactions", description = "Cluster operations: running, and ended within the hour"),
+        (name = "rebalance", description = "Moving a volume's files to where its layout puts them"),
+        (name = "tasks", description = "Work that runs once per object, led by one node"),
     )
 )]
 struct ApiDoc;
@@ -96,7 +99,8 @@ fn api_router(features: &[Box<dyn Feature>]) -> OpenApiRouter<SharedState> {
     let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(meta::routes())
         .merge(peers::routes())
-        .merge(transactions::routes());
+        .merge(transactions::routes())
+        .merge(tasks::routes());
     for f in features {
         router = router.merge(f.routes());
     }

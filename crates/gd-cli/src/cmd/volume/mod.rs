@@ -22,6 +22,7 @@
 mod add_brick;
 mod parse;
 mod print;
+mod rebalance;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +32,7 @@ pub use print::{
     brick_address, brick_count, bricks_summary, created_line, info_text, list_table, status_table,
     status_text,
 };
+pub use rebalance::{Action as RebalanceAction, RebalanceArgs, rebalance_action};
 
 use std::{
     collections::BTreeMap,
@@ -68,6 +70,12 @@ pub enum VolumeCommand {
     /// For example: `glustercli volume add-brick gv0 h4:/b h5:/b h6:/b` adds a replica set to a
     /// replica 3 volume. GD1's words are accepted: `... add-brick gv0 replica 3 ... force`.
     AddBrick(AddBrickArgs),
+    /// Move a volume's files to where its layout puts them (after add-brick), or show how far
+    /// that has come
+    ///
+    /// GD1's words: `glustercli volume rebalance gv0 start`, `... fix-layout start`, `... start
+    /// force`, `... stop`, `... status [--watch]`.
+    Rebalance(RebalanceArgs),
     /// Start a volume: its bricks start on their nodes
     Start(StartArgs),
     /// Stop a volume: its bricks stop
@@ -233,6 +241,9 @@ impl VolumeCommand {
             VolumeCommand::AddBrick(args) => add_brick_request(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "add-brick"], msg)),
+            VolumeCommand::Rebalance(args) => rebalance_action(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "rebalance"], msg)),
             VolumeCommand::Set(args) => options::check_set(args),
             VolumeCommand::Reset(args) => options::reset_request(args)
                 .map(drop)
@@ -248,6 +259,7 @@ pub async fn run(ctx: &Context, cmd: VolumeCommand) -> Result<(), CliError> {
     match cmd {
         VolumeCommand::Create(args) => create(ctx, args).await,
         VolumeCommand::AddBrick(args) => add_brick::add_brick(ctx, args).await,
+        VolumeCommand::Rebalance(args) => rebalance::rebalance(ctx, args).await,
         VolumeCommand::Start(args) => start(ctx, args).await,
         VolumeCommand::Stop(args) => stop(ctx, args).await,
         VolumeCommand::Delete(args) => delete(ctx, args).await,

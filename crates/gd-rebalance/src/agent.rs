@@ -1,0 +1,309 @@
+//! Every node's rebalance agent: runs this node's part of each running rebalance of a volume
+//! it holds bricks of, and publishes the part's state and counters.
+//!
+//! Each pass (every second, and at once when a rebalance process pushes its status) looks at
+//! the running rebalance tasks. For a volume with bricks here whose part has not ended, it
+//! makes sure exactly one rebalance process runs (the pid file names the one already running,
+//! also one a previous glusterd2 left), asks it for its status, and forwards a stop request.
+//! A process that ends pushes its final counters (EVENT_NOTIFY), which end the part. A process
+//! that ended without its push reaching glusterd2 (glusterd2 was down or restarting) logged
+//! its end: the part ends as its log says. One that vanished without either has failed
+//! (killed, crashed), as GD1 decides; one this agent never saw and whose log says nothing is
+//! started again, as GD1 does after a restart: a second crawl finds the files in place.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use gd_core::task::{self, TaskState};
+use gd_node::node::Node;
+use gd_rpc_server::EventSink;
+use gd_store::{Compare, CompareOp, Store, StoreError, Txn, TxnOp, record};
+use gd_sunrpc::Dict;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    model::{self, Counters, KIND, NodeRun, Plan},
+    process::{self, Launch, Report},
+};
+
+/// How often a pass runs without a push.
+const PASS: Duration = Duration::from_secs(1);
+/// How long a process this agent saw may be gone before its part is called failed: its final
+/// push, sent just before it exits, may still be on its way.
+const PUSH_GRACE: Duration = Duration::from_secs(3);
+/// The longest wait for a rebalance's common start.
+const MAX_START_WAIT: Duration = Duration::from_secs(5);
+
+/// This node's rebalance agent.
+pub struct Agent {
+    node: Arc<Node>,
+    /// The rebalance whose part this node runs, by volume: where a push belongs.
+    current: Mutex<BTreeMap<String, Plan>>,
+    /// The volumes whose process this agent has seen running, and since when one is gone.
+    seen: Mutex<BTreeMap<String, Seen>>,
+    wake: Notify,
+}
+
+#[derive(Clone, Copy)]
+struct Seen {
+    rebalance: Uuid,
+    gone_since: Option<tokio::time::Instant>,
+}
+
+impl Agent {
+    pub fn new(node: Arc<Node>) -> Arc<Agent> {
+        Arc::new(Agent {
+            node,
+            current: Mutex::default(),
+            seen: Mutex::default(),
+            wake: Notify::new(),
+        })
+    }
+
+    /// Runs passes until `cancel`.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            if let Err(e) = self.pass().await {
+                tracing::debug!(error = %e, "cannot look at the running rebalances yet");
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(PASS) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    async fn pass(&self) -> Result<(), StoreError> {
+        let me = self.node.identity().peer_id;
+        let mut current = BTreeMap::new();
+        for t in task::list_kind(self.node.store.as_ref(), KIND).await? {
+            if t.state != TaskState::Running {
+                continue;
+            }
+            let Ok(plan) = model::plan_of(&t) else {
+                continue;
+            };
+            if plan.nodes.contains(&me) {
+                current.insert(t.object.clone(), plan);
+            }
+        }
+        *lock(&self.current) = current.clone();
+        lock(&self.seen).retain(|vol, _| current.contains_key(vol));
+        for (vol, plan) in current {
+            if let Err(e) = self.drive(&vol, &plan).await {
+                tracing::debug!(volume = %vol, error = %e, "rebalance part not updated");
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves this node's part of `plan` on by one step.
+    async fn drive(&self, vol: &str, plan: &Plan) -> Result<(), StoreError> {
+        let config = &self.node.config;
+        let store = self.node.store.as_ref();
+        let me = self.node.identity().peer_id;
+        let key = model::part_key(vol, me);
+        let part = match store.get(&key).await? {
+            Some(kv) => {
+                Some(record::decode::<NodeRun>(&key, &kv.value)?).filter(|p| p.rebalance == plan.id)
+            }
+            None => None,
+        };
+        if part.as_ref().is_some_and(|p| p.state.ended()) {
+            return Ok(());
+        }
+        let stop = model::stop_request(store, vol).await? == Some(plan.id);
+        if process::running(config, vol).is_some() {
+            lock(&self.seen).insert(
+                vol.to_owned(),
+                Seen {
+                    rebalance: plan.id,
+                    gone_since: None,
+                },
+            );
+            if stop && let Err(e) = process::stop(config, vol).await {
+                tracing::warn!(volume = %vol, error = %e, "cannot stop the rebalance process");
+            }
+            match process::status(config, vol).await {
+                Ok(report) => self.publish(vol, plan, report, "").await?,
+                Err(e) => tracing::debug!(volume = %vol, error = %e, "no rebalance status yet"),
+            }
+            return Ok(());
+        }
+        let seen = lock(&self.seen)
+            .get(vol)
+            .copied()
+            .filter(|s| s.rebalance == plan.id);
+        let last = part.as_ref().map(|p| p.counters).unwrap_or_default();
+        if stop {
+            let report = Report {
+                state: plan.command.stopped_state(),
+                counters: last,
+            };
+            return self.publish(vol, plan, report, "").await;
+        }
+        match seen {
+            Some(Seen {
+                gone_since: None, ..
+            }) => {
+                lock(&self.seen).insert(
+                    vol.to_owned(),
+                    Seen {
+                        rebalance: plan.id,
+                        gone_since: Some(tokio::time::Instant::now()),
+                    },
+                );
+                Ok(())
+            }
+            Some(Seen {
+                gone_since: Some(t),
+                ..
+            }) if t.elapsed() < PUSH_GRACE => Ok(()),
+            Some(_) => {
+                if let Some(end) = process::logged_end(config, vol, plan.start_at_ms) {
+                    return self.publish(vol, plan, end, "").await;
+                }
+                let why = format!(
+                    "the rebalance process ended without reporting its end (see {})",
+                    process::logfile(config, vol).display()
+                );
+                let report = Report {
+                    state: plan.command.failed_state(),
+                    counters: last,
+                };
+                self.publish(vol, plan, report, &why).await
+            }
+            // Ended while glusterd2 was not there to take its final push: its log says how.
+            None => match process::logged_end(config, vol, plan.start_at_ms) {
+                Some(end) if end.state.ended() => self.publish(vol, plan, end, "").await,
+                _ => self.start(vol, plan, last).await,
+            },
+        }
+    }
+
+    async fn start(&self, vol: &str, plan: &Plan, last: Counters) -> Result<(), StoreError> {
+        // Wait for the common start (bounded: a start time far ahead is a clock apart).
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let wait = Duration::from_millis(plan.start_at_ms.saturating_sub(now_ms));
+        tokio::time::sleep(wait.min(MAX_START_WAIT)).await;
+        let launch = Launch {
+            volume: vol.to_owned(),
+            command: plan.command,
+            commit_hash: plan.commit_hash,
+            node_id: self.node.identity().peer_id,
+            volfile_server: SocketAddr::new(
+                gd_volume::processes::node_ip(&self.node),
+                self.node.config.client_addr.port(),
+            ),
+        };
+        match process::start(&self.node.config, &launch).await {
+            Ok(p) => {
+                tracing::info!(volume = %vol, pid = p.pid, "started the rebalance process");
+                lock(&self.seen).insert(
+                    vol.to_owned(),
+                    Seen {
+                        rebalance: plan.id,
+                        gone_since: None,
+                    },
+                );
+                let report = Report {
+                    state: plan.command.running_state(),
+                    counters: last,
+                };
+                self.publish(vol, plan, report, "").await
+            }
+            Err(why) => {
+                tracing::warn!(volume = %vol, error = %why, "cannot start the rebalance process");
+                let report = Report {
+                    state: plan.command.failed_state(),
+                    counters: last,
+                };
+                self.publish(vol, plan, report, &why).await
+            }
+        }
+    }
+
+    /// Writes this node's part of `plan`, unless it has ended already (an end is final: a
+    /// late status answer never turns it back to running).
+    async fn publish(
+        &self,
+        vol: &str,
+        plan: &Plan,
+        report: Report,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        let store = self.node.store.as_ref();
+        let key = model::part_key(vol, self.node.identity().peer_id);
+        let run = NodeRun {
+            rebalance: plan.id,
+            state: report.state,
+            counters: report.counters,
+            message: message.to_owned(),
+        };
+        for _ in 0..3 {
+            let (when, old) = match store.get(&key).await? {
+                None => (Compare::absent(&key), None),
+                Some(kv) => (
+                    Compare::mod_revision(&key, CompareOp::Equal, kv.mod_revision),
+                    Some(record::decode::<NodeRun>(&key, &kv.value)?),
+                ),
+            };
+            if let Some(old) = &old
+                && old.rebalance == plan.id
+                && (old.state.ended() || *old == run)
+            {
+                return Ok(());
+            }
+            let put = TxnOp::put(&key, record::encode(&run));
+            if store
+                .txn(Txn::new().when([when]).and_then([put]))
+                .await?
+                .succeeded
+            {
+                if run.state.ended() {
+                    tracing::info!(volume = %vol, state = run.state.as_str(), "rebalance part ended");
+                }
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventSink for Agent {
+    /// A rebalance process's push: its counters, and at its end its final state.
+    async fn defrag_status(&self, volume: &str, status: Dict) {
+        let Some(plan) = lock(&self.current).get(volume).cloned() else {
+            tracing::debug!(
+                volume,
+                "a rebalance status push for no running rebalance here"
+            );
+            return;
+        };
+        match process::parse_report(&status) {
+            Ok(report) => {
+                if let Err(e) = self.publish(volume, &plan, report, "").await {
+                    tracing::warn!(volume, error = %e, "cannot record the rebalance status");
+                }
+                self.wake.notify_one();
+            }
+            Err(e) => tracing::warn!(volume, error = %e, "a garbled rebalance status push"),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,256 @@
+//! Rebalance start, stop and status, as the REST routes and tests call them (no HTTP here).
+//!
+//! Start checks what GD1 checks (a started volume of more than one distribute set) and what
+//! the rebalance processes need (every node with bricks online, every brick running: the
+//! processes refuse to run with a brick down), then records the task and waits, bounded, until
+//! every node's part has begun. Stop records a request the nodes obey and waits until the
+//! task has ended. Status reads the store only: the task, the parts, the nodes' liveness.
+
+use std::time::Duration;
+
+use gd_api::{ErrorCode, RebalanceNode, RebalanceStartReq, RebalanceState, RebalanceStatus};
+use gd_core::{
+    OpError,
+    task::{self, TaskState},
+};
+use gd_feature::Cluster;
+use gd_store::{Store, TxnOp, record};
+use gd_volume::model::{self as volumes, VolumeRecord, VolumeState};
+use uuid::Uuid;
+
+use crate::model::{self, Command, KIND, Plan, StopRequest};
+
+/// How long start waits for every part to begin, and stop for the task to end.
+const WAIT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(200);
+/// How far ahead the processes' common start is set: every node's agent (passes every second)
+/// has seen the task by then.
+const START_DELAY: Duration = Duration::from_millis(2500);
+
+async fn volume(cx: &Cluster, name: &str) -> Result<VolumeRecord, OpError> {
+    volumes::check_name(name)?;
+    volumes::get_volume(cx.node.store.as_ref(), name)
+        .await?
+        .ok_or_else(|| volumes::not_found(name))
+}
+
+/// Starts a rebalance of `name`; answers once every node's process runs (or its part failed).
+pub async fn start(
+    cx: &Cluster,
+    name: &str,
+    req: RebalanceStartReq,
+) -> Result<RebalanceStatus, OpError> {
+    let command = Command::from_option(&req.option).ok_or_else(|| {
+        OpError::invalid(format!(
+            "unknown rebalance option {:?}: it is \"\", \"fix-layout\" or \"force\"",
+            req.option
+        ))
+        .field("option", req.option.clone())
+    })?;
+    let vol = volume(cx, name).await?.serving();
+    if vol.state != VolumeState::Started {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!("volume {name} is not started: start it before rebalancing it"),
+        ));
+    }
+    if vol.subvols.len() < 2 {
+        return Err(OpError::invalid(format!(
+            "volume {name} has one distribute set: there is nothing to rebalance"
+        )));
+    }
+    let store = cx.node.store.as_ref();
+    if let Some(t) = task::get(store, KIND, name).await?
+        && t.state == TaskState::Running
+    {
+        return Err(already_running(name));
+    }
+    let nodes = vol.brick_nodes();
+    for n in &nodes {
+        let peer = gd_node::peers::get_peer(store, *n).await?;
+        if !peer.as_ref().is_some_and(|p| p.online) {
+            return Err(OpError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "peer {} is offline: every node with bricks of {name} runs a part of its rebalance",
+                    gd_node::peers::node_label(store, *n).await
+                ),
+            ));
+        }
+    }
+    let down: Vec<String> = gd_volume::processes::brick_statuses(store, &vol)
+        .await?
+        .into_iter()
+        .filter(|b| !b.online)
+        .map(|b| format!("{}:{}", b.info.host, b.info.path))
+        .collect();
+    if !down.is_empty() {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!(
+                "bricks of {name} are not running ({}): a rebalance needs every brick",
+                down.join(", ")
+            ),
+        ));
+    }
+    let id = Uuid::new_v4();
+    let plan = Plan {
+        id,
+        volume_id: vol.id,
+        command,
+        commit_hash: commit_hash(std::time::SystemTime::now()),
+        nodes,
+        start_at_ms: (std::time::SystemTime::now() + START_DELAY)
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64,
+    };
+    let progress = serde_json::to_value(&plan).map_err(|e| OpError::internal(e.to_string()))?;
+    // The last rebalance's parts and stop request go with the new task's record, or not at all.
+    let clear = vec![
+        TxnOp::delete_prefix(model::parts_prefix(name)),
+        TxnOp::delete(model::stop_key(name)),
+    ];
+    if task::start_with(store, KIND, name, progress, clear)
+        .await?
+        .is_err()
+    {
+        return Err(already_running(name));
+    }
+    tracing::info!(volume = name, rebalance = %id, "rebalance started");
+    wait_until(cx, name, |s| {
+        s.id != id
+            || s.nodes
+                .iter()
+                .all(|n| n.status != RebalanceState::NotStarted)
+    })
+    .await
+}
+
+/// GD1's commit hash for a rebalance (`gd_set_commit_hash`): the seconds since the epoch
+/// shifted left by 3, with one of the low three bits set — never 0 (DHT's "never set"), and
+/// different from the last rebalance's unless 2^29 s apart.
+pub fn commit_hash(now: std::time::SystemTime) -> u32 {
+    let t = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let low = 1u32 << ((t.subsec_micros() >> 10) % 3);
+    ((t.as_secs() as u32) << 3) | low
+}
+
+fn already_running(name: &str) -> OpError {
+    OpError::new(
+        ErrorCode::Conflict,
+        format!("a rebalance of {name} is running already: stop it or wait for its end"),
+    )
+}
+
+/// Stops the running rebalance of `name`; answers once it has ended.
+pub async fn stop(cx: &Cluster, name: &str) -> Result<RebalanceStatus, OpError> {
+    volume(cx, name).await?;
+    let store = cx.node.store.as_ref();
+    let running = task::get(store, KIND, name)
+        .await?
+        .filter(|t| t.state == TaskState::Running)
+        .ok_or_else(|| {
+            OpError::new(
+                ErrorCode::Conflict,
+                format!("no rebalance of {name} is running"),
+            )
+        })?;
+    let plan = model::plan_of(&running).map_err(OpError::internal)?;
+    store
+        .put(
+            &model::stop_key(name),
+            record::encode(&StopRequest { rebalance: plan.id }),
+            None,
+        )
+        .await?;
+    tracing::info!(volume = name, rebalance = %plan.id, "rebalance stop requested");
+    wait_until(cx, name, |s| s.id != plan.id || s.status.ended()).await
+}
+
+/// Polls the status of `name` until `done` says so or [`WAIT`] passes; returns the last.
+async fn wait_until(
+    cx: &Cluster,
+    name: &str,
+    done: impl Fn(&RebalanceStatus) -> bool,
+) -> Result<RebalanceStatus, OpError> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let s = status(cx, name).await?;
+        if done(&s) || tokio::time::Instant::now() >= deadline {
+            return Ok(s);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The last rebalance of `name`, from the store.
+pub async fn status(cx: &Cluster, name: &str) -> Result<RebalanceStatus, OpError> {
+    volume(cx, name).await?;
+    let store = cx.node.store.as_ref();
+    let t = task::get(store, KIND, name).await?.ok_or_else(|| {
+        OpError::new(
+            ErrorCode::NotFound,
+            format!("volume {name} has not been rebalanced"),
+        )
+    })?;
+    let plan = model::plan_of(&t).map_err(OpError::internal)?;
+    let parts = model::parts(store, name).await?;
+    let mut nodes = vec![];
+    for n in &plan.nodes {
+        let peer = gd_node::peers::get_peer(store, *n).await?;
+        let part = parts.get(n).filter(|p| p.rebalance == plan.id);
+        let c = part.map(|p| p.counters).unwrap_or_default();
+        nodes.push(RebalanceNode {
+            peer_id: *n,
+            node: peer
+                .as_ref()
+                .map(gd_node::peers::peer_label)
+                .unwrap_or_else(|| n.to_string()),
+            status: part.map_or(RebalanceState::NotStarted, |p| p.state),
+            files: c.files,
+            size: c.size,
+            lookups: c.lookups,
+            skipped: c.skipped,
+            failed: c.failures,
+            run_time: c.run_time,
+            time_left: c.time_left,
+            online: peer.is_some_and(|p| p.online),
+            message: part.map(|p| p.message.clone()).unwrap_or_default(),
+        });
+    }
+    let status = match t.state {
+        TaskState::Running => plan.command.running_state(),
+        TaskState::Succeeded if plan.command == Command::FixLayout => {
+            RebalanceState::FixLayoutCompleted
+        }
+        TaskState::Succeeded => RebalanceState::Completed,
+        TaskState::Stopped => plan.command.stopped_state(),
+        TaskState::Failed => plan.command.failed_state(),
+    };
+    Ok(RebalanceStatus {
+        volume: name.to_owned(),
+        id: plan.id,
+        option: plan.command.option().to_owned(),
+        status,
+        leader: t.leader,
+        message: t.message,
+        nodes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn the_commit_hash_is_gd1s() {
+        let t = UNIX_EPOCH + Duration::from_micros(1_765_000_000_000_000 + 2048);
+        // 1765000000 << 3 (mod 2^32), and bit (2048 >> 10) % 3 = 2.
+        assert_eq!(commit_hash(t), (1_765_000_000u32 << 3) | 4);
+        assert_ne!(commit_hash(UNIX_EPOCH), 0);
+    }
+}
