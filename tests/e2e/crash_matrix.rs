@@ -41,18 +41,26 @@ enum Op {
     Stop,
     Delete,
     Expand,
+    Replace,
 }
 
 /// Every operation the matrix runs, in the order of a volume's life.
-const OPS: [Op; 7] = [
+const OPS: [Op; 8] = [
     Op::Create,
     Op::Set,
     Op::Reset,
     Op::Start,
+    Op::Replace,
     Op::Stop,
     Op::Expand,
     Op::Delete,
 ];
+
+/// The name of the brick directory replace-brick gives volume `v` (on the participant, in
+/// place of its brick).
+fn replaced(v: &str) -> String {
+    format!("{v}-replaced")
+}
 
 /// The name of the brick directories add-brick gives volume `v` (one per node).
 fn added(v: &str) -> String {
@@ -81,6 +89,16 @@ impl Op {
             Op::Start => ("POST", format!("/v1/volumes/{v}/start"), None),
             Op::Stop => ("POST", format!("/v1/volumes/{v}/stop"), None),
             Op::Delete => ("DELETE", format!("/v1/volumes/{v}"), None),
+            Op::Replace => {
+                let (host, old) = brick(t, PARTICIPANT, v);
+                let (_, new) = brick(t, PARTICIPANT, &replaced(v));
+                let body = json!({
+                    "src-host": host, "src-brickpath": old,
+                    "dst-host": host, "dst-brickpath": new,
+                    "flags": {"create-brick-dir": true, "allow-root-dir": true},
+                });
+                ("POST", format!("/v1/volumes/{v}/replacebrick"), Some(body))
+            }
             Op::Expand => {
                 let bricks: Vec<Value> = (0..3)
                     .map(|i| {
@@ -104,7 +122,7 @@ impl Op {
             Op::Create => &[],
             Op::Set | Op::Start | Op::Delete | Op::Expand => &[Op::Create],
             Op::Reset => &[Op::Create, Op::Set],
-            Op::Stop => &[Op::Create, Op::Start],
+            Op::Stop | Op::Replace => &[Op::Create, Op::Start],
         }
     }
 }
@@ -124,6 +142,8 @@ struct Seen {
     volfiles_with_added_set: usize,
     /// Brick directories of the set add-brick adds with the volume-id xattr.
     added_marked: usize,
+    /// Whether the brick directory replace-brick brings has the volume-id xattr.
+    replaced_marked: usize,
     /// Running bricks and self-heal daemons of the volume.
     bricks: usize,
     shds: usize,
@@ -144,6 +164,16 @@ impl Seen {
         self.records[0]
             .as_ref()
             .is_some_and(|r| r["subvols"].as_array().is_some_and(|s| s.len() == 2))
+    }
+
+    fn replaced(&self, v: &str) -> bool {
+        let new = format!("/{}", replaced(v));
+        self.records[0].as_ref().is_some_and(|r| {
+            r["subvols"][0]["bricks"].as_array().is_some_and(|b| {
+                b.iter()
+                    .any(|b| b["path"].as_str().is_some_and(|p| p.ends_with(&new)))
+            })
+        })
     }
 
     fn has_option(&self) -> bool {
@@ -178,6 +208,11 @@ impl Seen {
                 (self.added_marked, self.volfiles_with_added_set),
                 (n_added, n_added),
                 "{v}: the added set's marks and the volfiles served say what the record says of it"
+            );
+            assert_eq!(
+                self.replaced_marked,
+                usize::from(self.replaced(v)),
+                "{v}: the replacing brick is marked when the record has it"
             );
             let running = if self.state() == Some("Started") {
                 n
@@ -214,6 +249,7 @@ impl Seen {
             Op::Stop => self.state() == Some("Stopped"),
             Op::Delete => !self.exists(),
             Op::Expand => self.expanded(),
+            Op::Replace => self.replaced(v),
         }
     }
 }
@@ -235,6 +271,7 @@ impl Matrix {
             })
             .collect();
         let bricks: Vec<PathBuf> = (0..3).map(|i| brick(&self.t, i, v).1).collect();
+        let replacing = brick(&self.t, PARTICIPANT, &replaced(v)).1;
         let volfiles: Vec<String> = (0..3)
             .filter_map(|i| {
                 let socket = self.t.dirs[i].run.join("glusterd2.socket");
@@ -251,6 +288,12 @@ impl Matrix {
                 .filter(|p| xattr::get(p, VOLUME_ID_XATTR).ok().flatten().is_some())
                 .count(),
             volfiles_with_added_set: volfiles.iter().filter(|s| s.contains(&added_set)).count(),
+            replaced_marked: usize::from(
+                xattr::get(&replacing, VOLUME_ID_XATTR)
+                    .ok()
+                    .flatten()
+                    .is_some(),
+            ),
             records,
             marked: bricks
                 .iter()
@@ -264,6 +307,7 @@ impl Matrix {
             volfiles: volfiles.len(),
             bricks: bricks
                 .iter()
+                .chain([&replacing])
                 .map(|p| processes_matching(&format!("--brick-name {} ", p.display())).len())
                 .sum(),
             shds: processes_matching(&format!("--volfile-id shd/{v} ")).len(),

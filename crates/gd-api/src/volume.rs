@@ -133,6 +133,67 @@ pub struct VolExpandReq {
     pub flags: CreateFlags,
 }
 
+/// `POST /v1/volumes/{name}/replacebrick` (GD2's path and `src-` names; GD2 chose the new
+/// brick from its devices, here it is given, as in GD1's `replace-brick <vol> <old> <new>
+/// commit force`). The old brick is named by its node (`src-peerid`, or `src-host`: a name the
+/// volume or the node is known by) and path; its node may be offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceBrickReq {
+    #[serde(
+        rename = "src-peerid",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub src_peerid: Option<Uuid>,
+    #[serde(rename = "src-host", default, skip_serializing_if = "Option::is_none")]
+    pub src_host: Option<String>,
+    #[serde(rename = "src-brickpath")]
+    pub src_path: String,
+    #[serde(
+        rename = "dst-peerid",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dst_peerid: Option<Uuid>,
+    #[serde(rename = "dst-host", default, skip_serializing_if = "Option::is_none")]
+    pub dst_host: Option<String>,
+    /// The new brick's directory, as at create.
+    #[serde(rename = "dst-brickpath")]
+    #[schema(
+        pattern = "^/[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\"\\\\`#]*$",
+        max_length = 4095
+    )]
+    pub dst_path: String,
+    /// Skip the brick checks that `flags` can relax (for the new brick).
+    #[serde(default)]
+    pub force: bool,
+    #[serde(default)]
+    pub flags: CreateFlags,
+}
+
+impl ReplaceBrickReq {
+    /// The old brick, as a brick request.
+    pub fn src(&self) -> BrickReq {
+        BrickReq {
+            peerid: self.src_peerid,
+            host: self.src_host.clone(),
+            path: self.src_path.clone(),
+            kind: BrickKind::default(),
+        }
+    }
+
+    /// The new brick, as a brick request.
+    pub fn dst(&self) -> BrickReq {
+        BrickReq {
+            peerid: self.dst_peerid,
+            host: self.dst_host.clone(),
+            path: self.dst_path.clone(),
+            kind: BrickKind::default(),
+        }
+    }
+}
+
 /// A brick in a volume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BrickInfo {

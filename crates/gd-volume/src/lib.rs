@@ -41,14 +41,14 @@ use crate::{
     processes::{Processes, processes},
     volume_options::StoreOptions,
     volumes::{
-        AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, RecordState, StopProcesses,
-        StoreVolume, ValidateBricks,
+        AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, MarkReplaced, RecordState,
+        RestartServices, StopProcesses, StoreVolume, SwapBrick, ValidateBricks,
     },
 };
 
 /// The name of every step of every transaction: the steps every node registers
 /// ([`register`]), and the list the crash matrix covers.
-pub const STEPS: [&str; 10] = [
+pub const STEPS: [&str; 13] = [
     ValidateBricks::NAME,
     InitBricks::NAME,
     StoreVolume::NAME,
@@ -59,6 +59,9 @@ pub const STEPS: [&str; 10] = [
     StoreOptions::NAME,
     AddSets::NAME,
     CommitSets::NAME,
+    MarkReplaced::NAME,
+    SwapBrick::NAME,
+    RestartServices::NAME,
 ];
 
 /// Registers the volume steps ([`STEPS`]); those that run a reconciler pass get `processes`.
@@ -86,7 +89,13 @@ pub fn register(
         })?
         .add(StoreOptions { node: node() })?
         .add(AddSets { node: node() })?
-        .add(CommitSets { node: node() })?;
+        .add(CommitSets { node: node() })?
+        .add(MarkReplaced { node: node() })?
+        .add(SwapBrick { node: node() })?
+        .add(RestartServices {
+            node: node(),
+            processes: processes(),
+        })?;
     Ok(())
 }
 

@@ -602,5 +602,6 @@ mod expand;
 mod processes;
 mod rebalance;
 mod refusals;
+mod replace;
 
 use processes::proc_stat;

@@ -27,6 +27,7 @@ pub(super) fn routes() -> OpenApiRouter<Cluster> {
         .routes(routes!(start_volume))
         .routes(routes!(stop_volume))
         .routes(routes!(expand_volume))
+        .routes(routes!(replace_brick))
         .routes(routes!(volume_bricks))
         .routes(routes!(volume_status))
 }
@@ -153,6 +154,33 @@ async fn expand_volume(
     JsonBody(req): JsonBody<VolExpandReq>,
 ) -> ApiResult<Json<VolumeInfo>> {
     Ok(Json(volumes::expand_volume(&cx, &volname, req).await?))
+}
+
+/// Replace a brick (GD1's `replace-brick <v> <old> <new> commit force`): the new brick takes
+/// the old one's place and client number, also when the old brick's node is down; on a
+/// started volume the answer comes once it runs, and the self-heal daemons fill it.
+#[utoipa::path(
+    post, path = "/v1/volumes/{volname}/replacebrick", tag = "volumes", operation_id = "ReplaceBrick",
+    params(("volname" = String, Path, description = "The volume's name")),
+    request_body = gd_api::ReplaceBrickReq,
+    responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
+        (status = 200, description = "The volume with its new brick (running, if it is started)", body = VolumeInfo),
+        (status = 400, description = "Invalid request: an old brick not in the volume, a new brick already in it or failing the brick checks", body = ErrorResp),
+        (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 409, description = "The new brick's node is offline, a replicated volume is not started, or the volume is busy", body = ErrorResp),
+        (status = 500, description = "A step failed on a node (code 2, fields step, peer-id, error); nothing was changed", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn replace_brick(
+    State(cx): State<Cluster>,
+    Path(volname): Path<String>,
+    JsonBody(req): JsonBody<gd_api::ReplaceBrickReq>,
+) -> ApiResult<Json<VolumeInfo>> {
+    Ok(Json(volumes::replace_brick(&cx, &volname, req).await?))
 }
 
 /// `Warning: 299 glusterd2 "<note>"` headers (HTTP's persistent miscellaneous warning), one

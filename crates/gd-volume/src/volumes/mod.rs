@@ -178,7 +178,9 @@ async fn require_online(node: &Node, vol: &VolumeRecord, done: &str) -> Result<(
 
 mod brick_steps;
 mod expand;
+mod mount;
 mod plan;
+mod replace;
 mod size;
 mod state;
 #[cfg(test)]
@@ -187,6 +189,8 @@ pub(crate) use brick_steps::{DeleteVolume, InitBricks, StoreVolume, ValidateBric
 pub use expand::expand_volume;
 pub(crate) use expand::{AddSets, CommitSets};
 use plan::*;
+pub use replace::replace_brick;
+pub(crate) use replace::{MarkReplaced, RestartServices, SwapBrick};
 pub use size::*;
 pub use state::*;
 pub(crate) use state::{ConvergeBricks, RecordState, StopProcesses};

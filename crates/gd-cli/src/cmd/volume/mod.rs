@@ -23,6 +23,7 @@ mod add_brick;
 mod parse;
 mod print;
 mod rebalance;
+mod replace_brick;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +34,7 @@ pub use print::{
     status_text,
 };
 pub use rebalance::{Action as RebalanceAction, RebalanceArgs, rebalance_action};
+pub use replace_brick::{ReplaceBrickArgs, replace_brick_request};
 
 use std::{
     collections::BTreeMap,
@@ -76,6 +78,12 @@ pub enum VolumeCommand {
     /// GD1's words: `glustercli volume rebalance gv0 start`, `... fix-layout start`, `... start
     /// force`, `... stop`, `... status [--watch]`.
     Rebalance(RebalanceArgs),
+    /// Replace a brick by a new one, also when the old brick's node is down
+    ///
+    /// The new brick takes the old one's place; on a replicated volume the self-heal daemons
+    /// fill it. GD1's form works: `glustercli volume replace-brick gv0 h2:/old h2:/new commit
+    /// force`.
+    ReplaceBrick(ReplaceBrickArgs),
     /// Start a volume: its bricks start on their nodes
     Start(StartArgs),
     /// Stop a volume: its bricks stop
@@ -241,6 +249,9 @@ impl VolumeCommand {
             VolumeCommand::AddBrick(args) => add_brick_request(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "add-brick"], msg)),
+            VolumeCommand::ReplaceBrick(args) => replace_brick_request(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "replace-brick"], msg)),
             VolumeCommand::Rebalance(args) => rebalance_action(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "rebalance"], msg)),
@@ -260,6 +271,7 @@ pub async fn run(ctx: &Context, cmd: VolumeCommand) -> Result<(), CliError> {
         VolumeCommand::Create(args) => create(ctx, args).await,
         VolumeCommand::AddBrick(args) => add_brick::add_brick(ctx, args).await,
         VolumeCommand::Rebalance(args) => rebalance::rebalance(ctx, args).await,
+        VolumeCommand::ReplaceBrick(args) => replace_brick::replace_brick(ctx, args).await,
         VolumeCommand::Start(args) => start(ctx, args).await,
         VolumeCommand::Stop(args) => stop(ctx, args).await,
         VolumeCommand::Delete(args) => delete(ctx, args).await,

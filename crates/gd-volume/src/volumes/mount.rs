@@ -1,0 +1,118 @@
+//! Temporary FUSE mounts of a started volume on this node: GD2 measured a volume's space
+//! through one, and GD1's replace-brick marks the new brick for heal through one.
+
+use super::*;
+
+/// A volume mounted under the run directory until [`TempMount::close`].
+pub(super) struct TempMount {
+    dir: std::path::PathBuf,
+    pidfile: std::path::PathBuf,
+}
+
+impl TempMount {
+    /// Mounts `volume` from this node's volfile server with the client's `extra` arguments
+    /// (`--read-only`, `--client-pid=-12`...) and waits, within `timeout`, until the mount
+    /// answers. A mount that does not come up is cleaned away (`Err` says why).
+    pub(super) async fn open(
+        node: &Node,
+        volume: &str,
+        extra: &[&str],
+        timeout: Duration,
+    ) -> Result<TempMount, String> {
+        let dir = node
+            .config
+            .rundir
+            .join(format!("gd2mount-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mount = TempMount {
+            pidfile: dir.with_extension("pid"),
+            dir,
+        };
+        match tokio::time::timeout(timeout, mount.mount(node, volume, extra)).await {
+            Ok(Ok(())) => Ok(mount),
+            Ok(Err(e)) => {
+                mount.close().await;
+                Err(e)
+            }
+            Err(_) => {
+                mount.close().await;
+                Err(format!(
+                    "a temporary mount of {volume} did not come up within {} s",
+                    timeout.as_secs()
+                ))
+            }
+        }
+    }
+
+    async fn mount(&self, node: &Node, volume: &str, extra: &[&str]) -> Result<(), String> {
+        gd_node::process::adopt_daemons();
+        let bin = bricks::find_executable("glusterfs")
+            .ok_or("glusterfs is not installed (Debian: glusterfs-client)")?;
+        let log = node.config.logdir.join("gd2mount.log");
+        let status = tokio::process::Command::new(bin)
+            .arg("--process-name=fuse")
+            .arg(format!("--pid-file={}", self.pidfile.display()))
+            .args(extra)
+            .arg(format!("--volfile-server={}", node_ip(node)))
+            .arg(format!(
+                "--volfile-server-port={}",
+                node.config.client_addr.port()
+            ))
+            .arg(format!("--volfile-id={volume}"))
+            .arg(format!("--log-file={}", log.display()))
+            .arg(&self.dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await
+            .map_err(|e| format!("cannot run glusterfs: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "a temporary mount of {volume} failed ({status}; see {})",
+                log.display()
+            ));
+        }
+        // The launcher returns before the mount answers: wait for it (bounded by the caller).
+        loop {
+            let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+            if mounts
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == self.dir.to_str())
+                && nix::sys::statvfs::statvfs(&self.dir).is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Where it is mounted.
+    pub(super) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Unmounts, and returns once the client has exited (found by its pid file, stopped if the
+    /// unmount did not end it), so no mount leaves a process behind.
+    pub(super) async fn close(self) {
+        let client = std::fs::read_to_string(&self.pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .and_then(|pid| {
+                let mountpoint = self.dir.as_os_str().as_encoded_bytes();
+                gd_node::process::Proc::find(pid, |args| args.contains(&mountpoint))
+            });
+        let _ = tokio::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status()
+            .await;
+        if let Some(p) = client {
+            // Unmounted, it exits by itself; stopping it covers a mount that never came up.
+            gd_node::process::stop_all(&[p]).await;
+        }
+        let _ = std::fs::remove_file(&self.pidfile);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}

@@ -1,0 +1,328 @@
+//! replace-brick (`POST /v1/volumes/{name}/replacebrick`, GD2's path; GD1's only form,
+//! `replace-brick <vol> <old> <new> commit force`): a new brick takes an old one's place and
+//! client number (`<vol>-client-<i>`, the name AFR's pending marks use), also when the old
+//! brick's node is down — the usual reason to replace one. A transaction locked on the volume:
+//! 1. `volume-create.validate-bricks` and 2. `volume-create.init-bricks` on the new brick's
+//!    node: the checks and marks of create, with their undo;
+//! 3. for a started replicate volume, `volume-replace.mark` on the new brick's node, as GD1
+//!    does: the new brick's root is marked dirty (entry), and through a temporary mount (client
+//!    pid -12, the one AFR accepts it from) `trusted.replace-brick` names the brick being
+//!    replaced, so that AFR marks the set's other bricks as holding what it lacks and the
+//!    self-heal daemons fill the new brick. No undo: a mark for a heal is harmless;
+//! 4. `volume-replace.swap` on the initiator: the record's brick swapped by compare-and-swap,
+//!    its brick reference with it; undo swaps back;
+//! 5. for a started volume, `volume-replace.services` on every online node of the volume: the
+//!    volume's self-heal daemon there is stopped and the node's reconciler converges, so the
+//!    new brick starts and signs in, the old one stops (if its node is up), and the self-heal
+//!    daemons start again on the new graph — as GD1 does: a multiplexed daemon cannot take a
+//!    graph whose client points at another brick in place (GlusterFS's client refuses to
+//!    reconfigure its remote host), while mounts load such a graph anew when told to fetch it.
+
+use super::{mount::TempMount, *};
+
+/// How long the temporary mount of `volume-replace.mark` may take to come up.
+const MARK_MOUNT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The client pid AFR accepts `trusted.replace-brick` from (GlusterFS's
+/// `GF_CLIENT_PID_ADD_REPLICA_MOUNT`).
+const ADD_REPLICA_MOUNT_PID: &str = "--client-pid=-12";
+
+/// The arguments of `volume-replace.mark` and `volume-replace.swap`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct Swap {
+    volume: String,
+    volume_id: Uuid,
+    old: BrickRecord,
+    new: BrickRecord,
+    /// The client name both answer to (`<vol>-client-<i>`).
+    client: String,
+}
+
+/// `POST /v1/volumes/{name}/replacebrick`.
+pub async fn replace_brick(
+    cx: &Cluster,
+    name: &str,
+    req: gd_api::ReplaceBrickReq,
+) -> Result<VolumeInfo, OpError> {
+    check_name(name)?;
+    let node = &cx.node;
+    let vol = get_volume(node.store.as_ref(), name)
+        .await?
+        .ok_or_else(|| not_found(name))?;
+    let (set, old) = find_brick(node, &vol, &req.src()).await?;
+    let set = &vol.subvols[set];
+    if set.pending {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!(
+                "brick {}:{} joins volume {name} by an add-brick that has not ended",
+                old.host, old.path
+            ),
+        ));
+    }
+    let healed = set.kind != SubvolType::Distribute;
+    if healed && vol.state != VolumeState::Started {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!(
+                "volume {name} is not started: start it first, so that the self-heal daemons fill the new brick"
+            ),
+        ));
+    }
+    let dst = req.dst();
+    let request = gd_api::SubvolReq {
+        kind: SubvolType::Distribute,
+        bricks: vec![dst.clone()],
+        replica: 0,
+        arbiter: 0,
+        disperse_count: 0,
+        disperse_data: 0,
+        disperse_redundancy: 0,
+    };
+    let planned = plan_subvols(node, std::slice::from_ref(&request)).await?;
+    let Some(mut new) = planned.into_iter().flat_map(|s| s.bricks).next() else {
+        return Err(OpError::internal("the new brick was not planned"));
+    };
+    if vol
+        .bricks()
+        .any(|b| b.peer_id == new.peer_id && b.path == new.path)
+    {
+        return Err(invalid(format!(
+            "brick {}:{} is already in volume {name}",
+            new.host, new.path
+        ))
+        .field("dst-brickpath", new.path.as_str()));
+    }
+    let index = vol
+        .client_indexes()
+        .zip(vol.bricks())
+        .find(|(_, b)| b.id == old.id)
+        .map(|(i, _)| i)
+        .ok_or_else(|| OpError::internal("the old brick has no client number"))?;
+    new.index = Some(index);
+    new.kind = old.kind;
+    let swap = Swap {
+        volume: vol.name.clone(),
+        volume_id: vol.id,
+        old: old.clone(),
+        new: new.clone(),
+        client: format!("{name}-client-{index}"),
+    };
+    let args = BrickArgs {
+        volume: vol.name.clone(),
+        volume_id: vol.id,
+        bricks: vec![new.clone()],
+        force: req.force,
+        flags: req.flags,
+    };
+    let me = node.identity().peer_id;
+    let mut steps = vec![
+        ValidateBricks::call(vec![new.peer_id], &args).within(BRICK_STEP_TIMEOUT),
+        InitBricks::call(vec![new.peer_id], &args).within(BRICK_STEP_TIMEOUT),
+    ];
+    if healed && set.kind == SubvolType::Replicate {
+        steps.push(MarkReplaced::call(vec![new.peer_id], &swap).within(PROCESS_STEP_TIMEOUT));
+    }
+    steps.push(SwapBrick::call(vec![me], &swap));
+    if vol.state == VolumeState::Started {
+        // Every online node of the volume (the new brick's among them): a node found offline
+        // now is skipped, its reconciler converges when it is back.
+        let mut nodes = vec![new.peer_id];
+        for n in vol.brick_nodes() {
+            let online = peers::get_peer(node.store.as_ref(), n)
+                .await?
+                .is_some_and(|p| p.online);
+            if online && !nodes.contains(&n) {
+                nodes.push(n);
+            }
+        }
+        steps.push(RestartServices::call(nodes, &swap).within(PROCESS_STEP_TIMEOUT));
+    }
+    let txn = Transaction {
+        operation: format!("volume replace-brick {name}"),
+        locks: vec![volume_lock(name)],
+        steps,
+    };
+    run(cx, txn).await?;
+    Ok(get_volume(node.store.as_ref(), name)
+        .await?
+        .ok_or_else(|| not_found(name))?
+        .to_api())
+}
+
+/// The set and brick of `vol` that `src` names: by its node (peer id, or any name the node
+/// is known by or the volume names it by) and its path. The node may be offline.
+async fn find_brick(
+    node: &Node,
+    vol: &VolumeRecord,
+    src: &BrickReq,
+) -> Result<(usize, BrickRecord), OpError> {
+    let path = clean_path(&src.path)?;
+    let peers = peers::list_peers(node.store.as_ref()).await?;
+    let host = src.host.as_deref().map(|h| h.trim_matches(['[', ']']));
+    let found = vol.subvols.iter().enumerate().find_map(|(i, s)| {
+        s.bricks
+            .iter()
+            .find(|b| {
+                b.path == path
+                    && match (src.peerid, host) {
+                        (Some(id), _) => b.peer_id == id,
+                        (None, Some(h)) => {
+                            b.host == h || peers.iter().any(|p| p.id == b.peer_id && known_as(p, h))
+                        }
+                        (None, None) => false,
+                    }
+            })
+            .map(|b| (i, b.clone()))
+    });
+    found.ok_or_else(|| {
+        invalid(format!(
+            "brick {}:{path} is not in volume {}",
+            src.peerid
+                .map(|i| i.to_string())
+                .or(src.host.clone())
+                .unwrap_or_default(),
+            vol.name
+        ))
+        .field("src-brickpath", path.as_str())
+    })
+}
+
+/// `vol` with `old` swapped for `new` in its set.
+fn swap_in(vol: &mut VolumeRecord, old: &BrickRecord, new: &BrickRecord) {
+    for b in vol.subvols.iter_mut().flat_map(|s| s.bricks.iter_mut()) {
+        if b.id == old.id {
+            *b = new.clone();
+        }
+    }
+}
+
+/// GlusterFS's `trusted.afr.dirty` with the entry count 1 (three big-endian 32-bit counts:
+/// data, metadata, entry), as GD1 marks a replacing brick's root.
+const ENTRY_DIRTY: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+const AFR_DIRTY_XATTR: &str = "trusted.afr.dirty";
+const REPLACE_BRICK_XATTR: &str = "trusted.replace-brick";
+
+/// Marks the new brick for heal, as GD1 does (see the module's step 3).
+pub(crate) struct MarkReplaced {
+    pub(crate) node: Arc<Node>,
+}
+
+#[async_trait]
+impl Step for MarkReplaced {
+    const NAME: &'static str = "volume-replace.mark";
+    type Args = Swap;
+
+    async fn run(&self, a: &Swap) -> Result<(), StepError> {
+        if a.new.peer_id != self.node.identity().peer_id {
+            return Ok(());
+        }
+        xattr::set(&a.new.path, AFR_DIRTY_XATTR, &ENTRY_DIRTY)
+            .map_err(|e| StepError::Failed(format!("cannot mark {} for heal: {e}", a.new.path)))?;
+        let mount = TempMount::open(
+            &self.node,
+            &a.volume,
+            &[ADD_REPLICA_MOUNT_PID],
+            MARK_MOUNT_TIMEOUT,
+        )
+        .await
+        .map_err(StepError::Failed)?;
+        let mut value = a.client.clone().into_bytes();
+        value.push(0);
+        let marked = xattr::set(mount.dir(), REPLACE_BRICK_XATTR, &value);
+        mount.close().await;
+        marked.map_err(|e| {
+            StepError::Failed(format!(
+                "cannot mark {} of volume {} as replaced for the self-heal daemons: {e}",
+                a.client, a.volume
+            ))
+        })
+    }
+
+    /// A mark for a heal is harmless: nothing to take back.
+    async fn undo(&self, _: &Swap) -> Result<(), StepError> {
+        Ok(())
+    }
+}
+
+/// Swaps the brick in the record, with its brick reference; undo swaps back. Both are
+/// idempotent.
+pub(crate) struct SwapBrick {
+    pub(crate) node: Arc<Node>,
+}
+
+impl SwapBrick {
+    async fn swap(&self, a: &Swap, from: &BrickRecord, to: &BrickRecord) -> Result<(), StepError> {
+        let store = self.node.store.as_ref();
+        // Undo of a volume that is gone or another one: nothing of ours is in a record.
+        let there = get_volume(store, &a.volume)
+            .await?
+            .is_some_and(|v| v.id == a.volume_id);
+        if there {
+            update_volume(store, &a.volume, a.volume_id, |v| {
+                swap_in(v, from, to);
+                Ok(())
+            })
+            .await?;
+        }
+        let put = TxnOp::put(
+            brick_ref_key(to.peer_id, to.id),
+            record::encode(&BrickRef {
+                volume: a.volume.clone(),
+                volume_id: a.volume_id,
+                path: to.path.clone(),
+            }),
+        );
+        let mut ops = vec![TxnOp::delete(brick_ref_key(from.peer_id, from.id))];
+        if there {
+            ops.push(put);
+        }
+        store.txn(Txn::new().and_then(ops)).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Step for SwapBrick {
+    const NAME: &'static str = "volume-replace.swap";
+    type Args = Swap;
+
+    async fn run(&self, a: &Swap) -> Result<(), StepError> {
+        self.swap(a, &a.old, &a.new).await
+    }
+
+    async fn undo(&self, a: &Swap) -> Result<(), StepError> {
+        self.swap(a, &a.new, &a.old).await
+    }
+}
+
+/// Restarts the volume's self-heal daemon on this node and converges the volume's processes
+/// (see the module's step 5). Undo converges again: the record swapped back makes the old
+/// brick wanted once more.
+pub(crate) struct RestartServices {
+    pub(crate) node: Arc<Node>,
+    pub(crate) processes: Arc<Processes>,
+}
+
+#[async_trait]
+impl Step for RestartServices {
+    const NAME: &'static str = "volume-replace.services";
+    type Args = Swap;
+
+    async fn run(&self, a: &Swap) -> Result<(), StepError> {
+        self.run_noted(a).await.map(drop)
+    }
+
+    async fn run_noted(&self, a: &Swap) -> Result<Option<String>, StepError> {
+        let pidfile = crate::processes::shd_pidfile(&self.node, &a.volume);
+        if let Some(shd) = bricks::running_shd(&pidfile, &a.volume) {
+            gd_node::process::stop_all(&[shd]).await;
+        }
+        Ok(converge_volume(&self.processes, &a.volume).await?)
+    }
+
+    async fn undo(&self, a: &Swap) -> Result<(), StepError> {
+        converge_volume(&self.processes, &a.volume).await?;
+        Ok(())
+    }
+}
