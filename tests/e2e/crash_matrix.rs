@@ -326,7 +326,10 @@ impl Matrix {
         let (s, b) = self.t.api(INITIATOR, m, &path, body);
         match s {
             200..=201 | 204 => {}
-            202 => assert_eq!(self.follow(&b).0, "succeeded", "{op:?} {v}"),
+            202 => {
+                let (state, why) = self.follow(&b);
+                assert_eq!(state, "succeeded", "{op:?} {v}: {why}");
+            }
             _ => panic!("{op:?} {v}: {s} {b}"),
         }
     }

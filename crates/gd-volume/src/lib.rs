@@ -41,7 +41,7 @@ use crate::{
     processes::{Processes, processes},
     volume_options::StoreOptions,
     volumes::{
-        AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, MarkReplaced, RecordState,
+        AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, PrepareBrick, RecordState,
         RestartServices, StopProcesses, StoreVolume, SwapBrick, ValidateBricks,
     },
 };
@@ -59,7 +59,7 @@ pub const STEPS: [&str; 13] = [
     StoreOptions::NAME,
     AddSets::NAME,
     CommitSets::NAME,
-    MarkReplaced::NAME,
+    PrepareBrick::NAME,
     SwapBrick::NAME,
     RestartServices::NAME,
 ];
@@ -90,7 +90,10 @@ pub fn register(
         .add(StoreOptions { node: node() })?
         .add(AddSets { node: node() })?
         .add(CommitSets { node: node() })?
-        .add(MarkReplaced { node: node() })?
+        .add(PrepareBrick {
+            node: node(),
+            processes: processes(),
+        })?
         .add(SwapBrick { node: node() })?
         .add(RestartServices {
             node: node(),

@@ -190,7 +190,7 @@ pub use expand::expand_volume;
 pub(crate) use expand::{AddSets, CommitSets};
 use plan::*;
 pub use replace::replace_brick;
-pub(crate) use replace::{MarkReplaced, RestartServices, SwapBrick};
+pub(crate) use replace::{PrepareBrick, RestartServices, SwapBrick};
 pub use size::*;
 pub use state::*;
 pub(crate) use state::{ConvergeBricks, RecordState, StopProcesses};

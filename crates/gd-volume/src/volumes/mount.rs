@@ -75,22 +75,37 @@ impl TempMount {
             ));
         }
         // The launcher returns before the mount answers: wait for it (bounded by the caller).
+        // A call into a FUSE mount blocks until its client answers: never on the runtime.
         loop {
-            let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-            if mounts
-                .lines()
-                .any(|l| l.split_whitespace().nth(1) == self.dir.to_str())
-                && nix::sys::statvfs::statvfs(&self.dir).is_ok()
-            {
+            let dir = self.dir.clone();
+            let answers = tokio::task::spawn_blocking(move || {
+                let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+                mounts
+                    .lines()
+                    .any(|l| l.split_whitespace().nth(1) == dir.to_str())
+                    && nix::sys::statvfs::statvfs(&dir).is_ok()
+            })
+            .await
+            .unwrap_or(false);
+            if answers {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    /// Where it is mounted.
-    pub(super) fn dir(&self) -> &std::path::Path {
-        &self.dir
+    /// Runs `f` on the mount's directory off the runtime (a call into a FUSE mount blocks
+    /// until its client answers), bounded by `timeout`.
+    pub(super) async fn call<T: Send + 'static>(
+        &self,
+        timeout: Duration,
+        f: impl FnOnce(&std::path::Path) -> T + Send + 'static,
+    ) -> Option<T> {
+        let dir = self.dir.clone();
+        tokio::time::timeout(timeout, tokio::task::spawn_blocking(move || f(&dir)))
+            .await
+            .ok()?
+            .ok()
     }
 
     /// Unmounts, and returns once the client has exited (found by its pid file, stopped if the

@@ -4,29 +4,36 @@
 //! brick's node is down — the usual reason to replace one. A transaction locked on the volume:
 //! 1. `volume-create.validate-bricks` and 2. `volume-create.init-bricks` on the new brick's
 //!    node: the checks and marks of create, with their undo;
-//! 3. for a started replicate volume, `volume-replace.mark` on the new brick's node, as GD1
-//!    does: the new brick's root is marked dirty (entry), and through a temporary mount (client
+//! 3. `volume-replace.prepare` on the new brick's node: for a started replicate volume, as GD1
+//!    does, the new brick's root is marked dirty (entry), and through a temporary mount (client
 //!    pid -12, the one AFR accepts it from) `trusted.replace-brick` names the brick being
 //!    replaced, so that AFR marks the set's other bricks as holding what it lacks and the
-//!    self-heal daemons fill the new brick. No undo: a mark for a heal is harmless;
+//!    self-heal daemons fill the new brick. Its undo (after the swap's) stops the new brick,
+//!    which every reconciler may have started once the record had it, and takes away what
+//!    its run left in the directory, so that the same replace works again;
 //! 4. `volume-replace.swap` on the initiator: the record's brick swapped by compare-and-swap,
 //!    its brick reference with it; undo swaps back;
 //! 5. for a started volume, `volume-replace.services` on every online node of the volume: the
-//!    volume's self-heal daemon there is stopped and the node's reconciler converges, so the
-//!    new brick starts and signs in, the old one stops (if its node is up), and the self-heal
+//!    old brick (on its node, found by its pid file) and the volume's self-heal daemon there
+//!    are stopped and the node's reconciler converges, so the new brick starts and signs in,
+//!    the old one stays stopped (its node may be down: see below), and the self-heal
 //!    daemons start again on the new graph — as GD1 does: a multiplexed daemon cannot take a
 //!    graph whose client points at another brick in place (GlusterFS's client refuses to
 //!    reconfigure its remote host), while mounts load such a graph anew when told to fetch it.
+//!
+//! Left open: an old brick whose node was down for the replace but whose process survived
+//! (only glusterd2 had stopped) keeps running when the node comes back, since no record names
+//! it any more; stopping bricks by their pid files alone is for a later pass.
 
 use super::{mount::TempMount, *};
 
-/// How long the temporary mount of `volume-replace.mark` may take to come up.
+/// How long the temporary mount of `volume-replace.prepare` may take to come up.
 const MARK_MOUNT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The client pid AFR accepts `trusted.replace-brick` from (GlusterFS's
 /// `GF_CLIENT_PID_ADD_REPLICA_MOUNT`).
 const ADD_REPLICA_MOUNT_PID: &str = "--client-pid=-12";
 
-/// The arguments of `volume-replace.mark` and `volume-replace.swap`.
+/// The arguments of the replace steps.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct Swap {
@@ -36,6 +43,9 @@ pub(crate) struct Swap {
     new: BrickRecord,
     /// The client name both answer to (`<vol>-client-<i>`).
     client: String,
+    /// Whether the new brick is marked for heal (a started replicate volume).
+    #[serde(default)]
+    heal: bool,
 }
 
 /// `POST /v1/volumes/{name}/replacebrick`.
@@ -107,6 +117,7 @@ pub async fn replace_brick(
         old: old.clone(),
         new: new.clone(),
         client: format!("{name}-client-{index}"),
+        heal: set.kind == SubvolType::Replicate,
     };
     let args = BrickArgs {
         volume: vol.name.clone(),
@@ -120,9 +131,7 @@ pub async fn replace_brick(
         ValidateBricks::call(vec![new.peer_id], &args).within(BRICK_STEP_TIMEOUT),
         InitBricks::call(vec![new.peer_id], &args).within(BRICK_STEP_TIMEOUT),
     ];
-    if healed && set.kind == SubvolType::Replicate {
-        steps.push(MarkReplaced::call(vec![new.peer_id], &swap).within(PROCESS_STEP_TIMEOUT));
-    }
+    steps.push(PrepareBrick::call(vec![new.peer_id], &swap).within(PROCESS_STEP_TIMEOUT));
     steps.push(SwapBrick::call(vec![me], &swap));
     if vol.state == VolumeState::Started {
         // Every online node of the volume (the new brick's among them): a node found offline
@@ -203,18 +212,21 @@ const ENTRY_DIRTY: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 const AFR_DIRTY_XATTR: &str = "trusted.afr.dirty";
 const REPLACE_BRICK_XATTR: &str = "trusted.replace-brick";
 
-/// Marks the new brick for heal, as GD1 does (see the module's step 3).
-pub(crate) struct MarkReplaced {
+/// On the new brick's node: marks it for heal, as GD1 does (see the module's step 3). Its undo,
+/// which runs once the record has the old brick back, stops the new brick and takes away what
+/// its run left, so that the same replace works again.
+pub(crate) struct PrepareBrick {
     pub(crate) node: Arc<Node>,
+    pub(crate) processes: Arc<Processes>,
 }
 
 #[async_trait]
-impl Step for MarkReplaced {
-    const NAME: &'static str = "volume-replace.mark";
+impl Step for PrepareBrick {
+    const NAME: &'static str = "volume-replace.prepare";
     type Args = Swap;
 
     async fn run(&self, a: &Swap) -> Result<(), StepError> {
-        if a.new.peer_id != self.node.identity().peer_id {
+        if !a.heal || a.new.peer_id != self.node.identity().peer_id {
             return Ok(());
         }
         xattr::set(&a.new.path, AFR_DIRTY_XATTR, &ENTRY_DIRTY)
@@ -229,7 +241,17 @@ impl Step for MarkReplaced {
         .map_err(StepError::Failed)?;
         let mut value = a.client.clone().into_bytes();
         value.push(0);
-        let marked = xattr::set(mount.dir(), REPLACE_BRICK_XATTR, &value);
+        let marked = mount
+            .call(MARK_MOUNT_TIMEOUT, move |dir| {
+                xattr::set(dir, REPLACE_BRICK_XATTR, &value).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|| {
+                Err(format!(
+                    "no answer within {} s",
+                    MARK_MOUNT_TIMEOUT.as_secs()
+                ))
+            });
         mount.close().await;
         marked.map_err(|e| {
             StepError::Failed(format!(
@@ -239,9 +261,50 @@ impl Step for MarkReplaced {
         })
     }
 
-    /// A mark for a heal is harmless: nothing to take back.
-    async fn undo(&self, _: &Swap) -> Result<(), StepError> {
+    /// Every node's reconciler may have started the new brick as soon as the record had it:
+    /// with the old record back, a pass stops it here; then the new brick's directory loses
+    /// what it gained (a directory this transaction created goes whole; in one that was
+    /// there, `.glusterfs`, the root's gfid and heal mark go). The pending marks on the set's
+    /// other bricks stay: they ask for a heal the old brick does not need, which is harmless.
+    async fn undo(&self, a: &Swap) -> Result<(), StepError> {
+        if a.new.peer_id != self.node.identity().peer_id {
+            return Ok(());
+        }
+        stop_brick(&self.node, &a.volume, &a.new).await;
+        converge_volume(&self.processes, &a.volume).await?;
+        let path = std::path::PathBuf::from(&a.new.path);
+        let volume_id = a.volume_id;
+        tokio::task::spawn_blocking(move || undo_brick_run(&path, volume_id))
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+/// Stops brick `b` of `volume` on this node if its process runs (found by its pid file: a
+/// glusterd2 that restarted does not know a brick its record no longer has), and forgets its
+/// pid file.
+async fn stop_brick(node: &Node, volume: &str, b: &BrickRecord) {
+    let files = bricks::files(&node.config, volume, &b.host, &b.path, b.id);
+    if let Some(p) = bricks::running_pid(&files.pidfile, &b.path) {
+        gd_node::process::stop_all(&[p]).await;
+    }
+    let _ = std::fs::remove_file(&files.pidfile);
+}
+
+/// See [`PrepareBrick::undo`]. Best effort: what stays is named by the brick checks of a retry.
+fn undo_brick_run(path: &std::path::Path, volume_id: Uuid) {
+    let created = xattr::get(path, brick_steps::CREATED_MARKER)
+        .ok()
+        .flatten()
+        .is_some_and(|v| v == volume_id.as_bytes());
+    if created {
+        let _ = std::fs::remove_dir_all(path);
+        return;
+    }
+    let _ = std::fs::remove_dir_all(path.join(".glusterfs"));
+    for name in [GFID_XATTR, AFR_DIRTY_XATTR] {
+        let _ = xattr::remove(path, name);
     }
 }
 
@@ -297,8 +360,7 @@ impl Step for SwapBrick {
 }
 
 /// Restarts the volume's self-heal daemon on this node and converges the volume's processes
-/// (see the module's step 5). Undo converges again: the record swapped back makes the old
-/// brick wanted once more.
+/// (see the module's step 5).
 pub(crate) struct RestartServices {
     pub(crate) node: Arc<Node>,
     pub(crate) processes: Arc<Processes>,
@@ -314,6 +376,9 @@ impl Step for RestartServices {
     }
 
     async fn run_noted(&self, a: &Swap) -> Result<Option<String>, StepError> {
+        if a.old.peer_id == self.node.identity().peer_id {
+            stop_brick(&self.node, &a.volume, &a.old).await;
+        }
         let pidfile = crate::processes::shd_pidfile(&self.node, &a.volume);
         if let Some(shd) = bricks::running_shd(&pidfile, &a.volume) {
             gd_node::process::stop_all(&[shd]).await;
@@ -321,8 +386,8 @@ impl Step for RestartServices {
         Ok(converge_volume(&self.processes, &a.volume).await?)
     }
 
-    async fn undo(&self, a: &Swap) -> Result<(), StepError> {
-        converge_volume(&self.processes, &a.volume).await?;
+    /// Nothing: the record swapped back and [`PrepareBrick`]'s undo stop the new brick.
+    async fn undo(&self, _: &Swap) -> Result<(), StepError> {
         Ok(())
     }
 }

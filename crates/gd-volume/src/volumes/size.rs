@@ -20,20 +20,24 @@ pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::Size
             return None;
         }
     };
-    let size = nix::sys::statvfs::statvfs(mount.dir()).ok().map(|st| {
-        let (frag, blocks, avail, bfree) = (
-            st.fragment_size(),
-            st.blocks(),
-            st.blocks_available(),
-            st.blocks_free(),
-        );
-        let capacity = blocks * frag;
-        gd_api::SizeInfo {
-            capacity,
-            used: capacity.saturating_sub(bfree * frag),
-            free: avail * frag,
-        }
-    });
+    let size = mount
+        .call(SIZE_TIMEOUT, |dir| nix::sys::statvfs::statvfs(dir).ok())
+        .await
+        .flatten()
+        .map(|st| {
+            let (frag, blocks, avail, bfree) = (
+                st.fragment_size(),
+                st.blocks(),
+                st.blocks_available(),
+                st.blocks_free(),
+            );
+            let capacity = blocks * frag;
+            gd_api::SizeInfo {
+                capacity,
+                used: capacity.saturating_sub(bfree * frag),
+                free: avail * frag,
+            }
+        });
     mount.close().await;
     size
 }
