@@ -122,6 +122,73 @@ pub fn adopt_daemons() {
     });
 }
 
+/// A GlusterFS daemon to launch (a self-heal daemon, a rebalance process): its launcher forks
+/// the daemon away and exits once the daemon serves, and the daemon writes its pid file.
+pub struct DaemonLaunch<'a> {
+    pub bin: &'a std::path::Path,
+    pub args: &'a [String],
+    /// How messages name it ("the self-heal daemon of gv0").
+    pub label: &'a str,
+    /// Its log, which messages point to.
+    pub log: &'a std::path::Path,
+    /// How long the launcher may take to hand over.
+    pub launch_timeout: Duration,
+    /// How long the daemon may then take to write its pid file.
+    pub pidfile_wait: Duration,
+}
+
+/// Launches `l` and waits (bounded) until `running` finds the daemon by its pid file. On an
+/// error the daemon may linger: the caller stops what `running` finds.
+pub async fn launch_daemon(
+    l: &DaemonLaunch<'_>,
+    running: impl Fn() -> Option<Proc>,
+) -> Result<Proc, String> {
+    use std::process::Stdio;
+    adopt_daemons();
+    let mut child = tokio::process::Command::new(l.bin)
+        .args(l.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(false)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", l.bin.display()))?;
+    match tokio::time::timeout(l.launch_timeout, child.wait()).await {
+        Ok(Ok(s)) if s.success() => {}
+        Ok(Ok(s)) => {
+            return Err(format!(
+                "{} exited with {s} (see {})",
+                l.label,
+                l.log.display()
+            ));
+        }
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => {
+            let _ = child.start_kill();
+            return Err(format!(
+                "{} did not start within {} s",
+                l.label,
+                l.launch_timeout.as_secs()
+            ));
+        }
+    }
+    // The daemon writes its pid file once it has its volfile.
+    let deadline = tokio::time::Instant::now() + l.pidfile_wait;
+    loop {
+        if let Some(p) = running() {
+            return Ok(p);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "{} wrote no pid file (see {})",
+                l.label,
+                l.log.display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// What stopping processes came to.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stopped {

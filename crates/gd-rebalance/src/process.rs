@@ -8,12 +8,12 @@
 //! Its pid file names it, so a glusterd2 that restarts finds the process it left running and
 //! never starts a second one for the volume.
 
-use std::{net::SocketAddr, path::PathBuf, process::Stdio, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use gd_api::RebalanceState;
 use gd_node::{
     config::Config,
-    process::{KILL_WAIT, Proc, REAP_WAIT, adopt_daemons, stop_within},
+    process::{DaemonLaunch, KILL_WAIT, Proc, REAP_WAIT, launch_daemon, stop_within},
 };
 use gd_rpc_server::client::BrickCall;
 use gd_sunrpc::{Dict, programs::brick};
@@ -136,49 +136,16 @@ async fn launch(config: &Config, l: &Launch) -> Result<Proc, String> {
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let _ = std::fs::remove_file(&pidfile);
-    adopt_daemons();
-    let mut child = tokio::process::Command::new(bin)
-        .args(argv(config, l))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(false)
-        .spawn()
-        .map_err(|e| format!("cannot run glusterfs: {e}"))?;
-    let log = logfile(config, &l.volume);
-    match tokio::time::timeout(LAUNCH_TIMEOUT, child.wait()).await {
-        Ok(Ok(s)) if s.success() => {}
-        Ok(Ok(s)) => {
-            return Err(format!(
-                "the rebalance process of {} exited with {s} (see {})",
-                l.volume,
-                log.display()
-            ));
-        }
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => {
-            let _ = child.start_kill();
-            return Err(format!(
-                "the rebalance process of {} did not start within {} s",
-                l.volume,
-                LAUNCH_TIMEOUT.as_secs()
-            ));
-        }
-    }
-    let deadline = tokio::time::Instant::now() + PIDFILE_WAIT;
-    loop {
-        if let Some(p) = running(config, &l.volume) {
-            return Ok(p);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(format!(
-                "the rebalance process of {} wrote no pid file (see {})",
-                l.volume,
-                log.display()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let label = format!("the rebalance process of {}", l.volume);
+    let launch = DaemonLaunch {
+        bin: &bin,
+        args: &argv(config, l),
+        label: &label,
+        log: &logfile(config, &l.volume),
+        launch_timeout: LAUNCH_TIMEOUT,
+        pidfile_wait: PIDFILE_WAIT,
+    };
+    launch_daemon(&launch, || running(config, &l.volume)).await
 }
 
 /// What a rebalance process answers or pushes: its state and counters.

@@ -23,7 +23,9 @@ use std::{
 use uuid::Uuid;
 
 use gd_node::config::Config;
-use gd_node::process::{KILL_WAIT, Proc, REAP_WAIT, adopt_daemons, stop_within};
+use gd_node::process::{
+    DaemonLaunch, KILL_WAIT, Proc, REAP_WAIT, adopt_daemons, launch_daemon, stop_within,
+};
 
 /// GD1's brick port range (`base-port` .. Debian's `max-port`).
 pub const PORT_MIN: u16 = 49152;
@@ -382,47 +384,14 @@ async fn launch_shd(config: &Config, l: &ShdLaunch) -> Result<Proc, String> {
     if l.log_level != "INFO" {
         args.push(format!("--log-level={}", l.log_level));
     }
-    adopt_daemons();
-    let mut child = tokio::process::Command::new(bin)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(false)
-        .spawn()
-        .map_err(|e| format!("cannot run glusterfs: {e}"))?;
-    match tokio::time::timeout(START_TIMEOUT, child.wait()).await {
-        Ok(Ok(s)) if s.success() => {}
-        Ok(Ok(s)) => {
-            return Err(format!(
-                "the self-heal daemon of {} exited with {s} (see {})",
-                l.volume,
-                log.display()
-            ));
-        }
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => {
-            let _ = child.start_kill();
-            return Err(format!(
-                "the self-heal daemon of {} did not start within {} s",
-                l.volume,
-                START_TIMEOUT.as_secs()
-            ));
-        }
-    }
-    // The daemon writes its pid file once it has its volfile; wait for it (bounded).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(pid) = running_shd(&l.pidfile, &l.volume) {
-            return Ok(pid);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(format!(
-                "the self-heal daemon of {} wrote no pid file (see {})",
-                l.volume,
-                log.display()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let label = format!("the self-heal daemon of {}", l.volume);
+    let launch = DaemonLaunch {
+        bin: &bin,
+        args: &args,
+        label: &label,
+        log: &log,
+        launch_timeout: START_TIMEOUT,
+        pidfile_wait: Duration::from_secs(10),
+    };
+    launch_daemon(&launch, || running_shd(&l.pidfile, &l.volume)).await
 }
