@@ -211,7 +211,7 @@ pub fn logged_end(config: &Config, volume: &str, since_ms: u64) -> Option<Report
 pub fn parse_end_line(line: &str, since_ms: u64) -> Option<Report> {
     // "[2026-12-06 09:47:35.080537 +0000] I [...] 0-DHT: Rebalance is completed. ..."
     let stamp = line.strip_prefix('[')?.get(..26)?;
-    let rfc3339 = format!("{}T{}Z", &stamp[..10], &stamp[11..]);
+    let rfc3339 = format!("{}T{}Z", stamp.get(..10)?, stamp.get(11..)?);
     let at = humantime::parse_rfc3339_weak(&rfc3339).ok()?;
     let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64;
     if at_ms < since_ms {
@@ -338,6 +338,7 @@ mod tests {
         for garbled in [
             "",
             "[2026-13-06 09:47:41.335262 +0000] Rebalance is done.",
+            "[2026-12-0\u{e9} 09:47:41.33526 +0000] Rebalance is completed. Time taken is 2 secs",
             &line[..120],
         ] {
             assert_eq!(parse_end_line(garbled, 0), None, "{garbled}");
