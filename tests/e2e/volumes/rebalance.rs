@@ -328,6 +328,12 @@ fn rebalance_moves_files_onto_a_new_set_and_survives_its_leader() {
     assert_eq!(tasks[0]["kind"], "rebalance");
     assert_eq!(tasks[0]["object"], "rb");
     assert_eq!(tasks[0]["state"], "succeeded");
+    let (_, mine) = t.api(2, "GET", "/v1/tasks?kind=rebalance&object=rb", None);
+    assert_eq!(mine, tasks, "a volume's tasks");
+    let (_, none) = t.api(2, "GET", "/v1/tasks?object=other", None);
+    assert_eq!(none, json!([]));
+    let (s, b) = t.api(2, "GET", "/v1/tasks?kind=Re%2Fbalance", None);
+    assert_eq!(s, 400, "{b}");
 
     // A third set, and a rebalance stopped at once: it ends stopped, its processes exit, and
     // every file still reads right.
