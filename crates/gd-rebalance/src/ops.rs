@@ -188,15 +188,21 @@ async fn wait_until(
 
 /// The last rebalance of `name`, from the store.
 pub async fn status(cx: &Cluster, name: &str) -> Result<RebalanceStatus, OpError> {
-    volume(cx, name).await?;
+    let vol = volume(cx, name).await?;
     let store = cx.node.store.as_ref();
-    let t = task::get(store, KIND, name).await?.ok_or_else(|| {
+    let never = || {
         OpError::new(
             ErrorCode::NotFound,
             format!("volume {name} has not been rebalanced"),
         )
-    })?;
+    };
+    let t = task::get(store, KIND, name).await?.ok_or_else(never)?;
     let plan = model::plan_of(&t).map_err(OpError::internal)?;
+    // The last rebalance of a volume deleted and created again under this name is not this
+    // volume's.
+    if plan.volume_id != vol.id {
+        return Err(never());
+    }
     let parts = model::parts(store, name).await?;
     let mut nodes = vec![];
     for n in &plan.nodes {

@@ -95,6 +95,16 @@ pub fn decode<T: DeserializeOwned + Serialize>(doc: &Value) -> Result<T, ApiErr>
     }
 }
 
+/// An optional body: none (or blanks only) or `null` asks for `T::default()`; anything else
+/// is decoded as [`decode`] does.
+pub fn optional_body<T: DeserializeOwned + Serialize + Default>(body: &[u8]) -> Result<T, ApiErr> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let doc: Value = serde_json::from_slice(body).map_err(malformed)?;
+    Ok(decode::<Option<T>>(&doc)?.unwrap_or_default())
+}
+
 /// Where `doc` has an array and `shape` (the same value, encoded by its type) an object:
 /// the path (`subvols[0].bricks[1]`; empty for the whole document).
 fn array_for_object(doc: &Value, shape: &Value) -> Option<String> {
@@ -184,6 +194,32 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
+
+    #[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Opt {
+        #[serde(default)]
+        force: bool,
+    }
+
+    #[test]
+    fn an_optional_body_is_absent_null_or_decoded_strictly() {
+        for absent in [&b""[..], b"  \n", b"null"] {
+            assert_eq!(optional_body::<Opt>(absent).unwrap(), Opt::default());
+        }
+        assert_eq!(
+            optional_body::<Opt>(br#"{"force": true}"#).unwrap(),
+            Opt { force: true }
+        );
+        for bad in [&b"{"[..], br#"{"forse": true}"#, b"[true]"] {
+            let e = optional_body::<Opt>(bad).unwrap_err();
+            assert!(
+                e.0.message.starts_with("malformed request body: "),
+                "{}",
+                e.0.message
+            );
+        }
+    }
 
     fn app() -> Router {
         limit_bodies(

@@ -18,7 +18,9 @@ use gd_api::ErrorCode;
 use gd_core::OpError;
 use gd_store::StoreError;
 
-pub use json_body::{JsonBody, QueryArgs, RawBody, decode, limit_bodies, malformed, too_large};
+pub use json_body::{
+    JsonBody, QueryArgs, RawBody, decode, limit_bodies, malformed, optional_body, too_large,
+};
 
 /// The largest request body accepted.
 pub const BODY_BYTES_MAX: usize = 1 << 20;

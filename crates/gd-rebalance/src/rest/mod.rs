@@ -45,12 +45,7 @@ async fn start_rebalance(
     RawBody(body): RawBody,
 ) -> ApiResult<Json<RebalanceStatus>> {
     // No body, or `null`, asks for a plain rebalance.
-    let req: RebalanceStartReq = if body.iter().all(u8::is_ascii_whitespace) {
-        RebalanceStartReq::default()
-    } else {
-        let doc: serde_json::Value = serde_json::from_slice(&body).map_err(http::malformed)?;
-        http::decode::<Option<RebalanceStartReq>>(&doc)?.unwrap_or_default()
-    };
+    let req: RebalanceStartReq = http::optional_body(&body)?;
     Ok(Json(ops::start(&cx, &volname, req).await?))
 }
 

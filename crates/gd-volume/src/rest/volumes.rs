@@ -94,12 +94,7 @@ async fn start_volume(
     RawBody(body): RawBody,
 ) -> ApiResult<Json<VolumeInfo>> {
     // No body, or `null`, asks for nothing special.
-    let req: VolumeStartReq = if body.iter().all(u8::is_ascii_whitespace) {
-        VolumeStartReq::default()
-    } else {
-        let doc: serde_json::Value = serde_json::from_slice(&body).map_err(http::malformed)?;
-        http::decode::<Option<VolumeStartReq>>(&doc)?.unwrap_or_default()
-    };
+    let req: VolumeStartReq = http::optional_body(&body)?;
     let force = req.force_start_bricks;
     Ok(Json(volumes::start_volume(&cx, &volname, force).await?))
 }
