@@ -19,7 +19,9 @@ pub use options::{
     VolOptionResetReq, VolumeOptionGetResp,
 };
 pub use peer::{JoinToken, METADATA_BYTES_MAX, Peer, PeerAddReq, PeerEditReq, PeerListResp};
-pub use rebalance::{RebalanceNode, RebalanceStartReq, RebalanceState, RebalanceStatus, TaskInfo};
+pub use rebalance::{
+    RebalanceNode, RebalanceStartReq, RebalanceState, RebalanceStatus, RemoveBrickReq, TaskInfo,
+};
 pub use rules::{
     BRICK_PATH_PATTERN, GROUP_NAME_PATTERN, JOIN_TOKEN_PATTERN, VOLUME_NAME_MAX,
     VOLUME_NAME_PATTERN, check_group_name, check_volume_name,

@@ -150,6 +150,26 @@ pub struct RebalanceStatus {
     pub message: String,
     #[serde(rename = "nodes-status")]
     pub nodes: Vec<RebalanceNode>,
+    /// For a remove-brick's migration: the bricks it empties (`host:path`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing: Vec<String>,
+}
+
+/// `POST /v1/volumes/{name}/remove-brick/{start|stop|commit}` (GD1's `remove-brick <v>
+/// [replica N] <bricks…> start|stop|commit|force`): the bricks that leave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveBrickReq {
+    /// The leaving bricks: whole sets, or (lowering the replica count) as many from each set.
+    pub bricks: Vec<crate::BrickReq>,
+    /// The replica count the volume is left with, when it lowers it (commit with `force`
+    /// only: nothing needs moving).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<u32>,
+    /// For commit: remove without migrating (GD1's `force`), or though the migration has not
+    /// completed.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// A task: work that runs once per object, led by one node (`GET /v1/tasks`).

@@ -225,6 +225,10 @@ pub struct SubvolInfo {
     #[serde(rename = "disperse-count", default)]
     pub disperse_count: u32,
     pub bricks: Vec<BrickInfo>,
+    /// Being emptied by a remove-brick that has started and not yet been committed or
+    /// stopped: no new file is placed on it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decommissioned: bool,
 }
 
 /// A volume (GD2's `VolumeInfo`).

@@ -10,7 +10,8 @@
 //!   takes the processes' status pushes);
 //! - [`leader`]: the task handler that decides, from the parts, when a rebalance ended; led
 //!   by one node at a time, through the store (`gd_core::task`);
-//! - [`ops`]: start, stop, status; [`rest`]: their routes.
+//! - [`ops`]: start, stop, status; [`remove`]: remove-brick, whose migration is a rebalance
+//!   task of its own kind of process command; [`rest`]: their routes.
 //!
 //! It builds on the volume feature's model (the volume's bricks and state): the one feature
 //! others may read (the tidy rules allow it).
@@ -20,6 +21,7 @@ pub mod leader;
 pub mod model;
 pub mod ops;
 pub mod process;
+pub mod remove;
 pub mod rest;
 
 use std::sync::Arc;

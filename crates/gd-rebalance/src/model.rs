@@ -104,6 +104,10 @@ pub struct Plan {
     /// fixes the layout and settles a directory long before the others crawl it.
     #[serde(default)]
     pub start_at_ms: u64,
+    /// For a remove-brick's migration: the bricks it empties (their sets are decommissioned
+    /// in the volume's record until the remove-brick is committed or stopped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing: Vec<gd_volume::model::BrickRecord>,
 }
 
 /// One node's part of a rebalance, as its process reports it.

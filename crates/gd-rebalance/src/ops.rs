@@ -27,7 +27,7 @@ const POLL: Duration = Duration::from_millis(200);
 /// has seen the task by then.
 const START_DELAY: Duration = Duration::from_millis(2500);
 
-async fn volume(cx: &Cluster, name: &str) -> Result<VolumeRecord, OpError> {
+pub(crate) async fn volume(cx: &Cluster, name: &str) -> Result<VolumeRecord, OpError> {
     volumes::check_name(name)?;
     volumes::get_volume(cx.node.store.as_ref(), name)
         .await?
@@ -48,16 +48,30 @@ pub async fn start(
         .field("option", req.option.clone())
     })?;
     let vol = volume(cx, name).await?.serving();
-    if vol.state != VolumeState::Started {
-        return Err(OpError::new(
-            ErrorCode::Conflict,
-            format!("volume {name} is not started: start it before rebalancing it"),
-        ));
-    }
     if vol.subvols.len() < 2 {
         return Err(OpError::invalid(format!(
             "volume {name} has one distribute set: there is nothing to rebalance"
         )));
+    }
+    let nodes = vol.brick_nodes();
+    preflight(cx, &vol, &nodes).await?;
+    launch(cx, &vol, command, nodes, vec![]).await
+}
+
+/// What a rebalance and a remove-brick's migration check before anything changes: a started
+/// volume with no migration running or waiting for its commit, every node that runs a part
+/// online, every brick running (the processes refuse to run with a brick down).
+pub(crate) async fn preflight(
+    cx: &Cluster,
+    vol: &VolumeRecord,
+    nodes: &[Uuid],
+) -> Result<(), OpError> {
+    let name = &vol.name;
+    if vol.state != VolumeState::Started {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!("volume {name} is not started: start it before moving its files"),
+        ));
     }
     let store = cx.node.store.as_ref();
     if let Some(t) = task::get(store, KIND, name).await?
@@ -65,20 +79,25 @@ pub async fn start(
     {
         return Err(already_running(name));
     }
-    let nodes = vol.brick_nodes();
-    for n in &nodes {
+    if vol.subvols.iter().any(|s| s.decommissioned) {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!("a remove-brick of {name} waits for its commit: commit or stop it first"),
+        ));
+    }
+    for n in nodes {
         let peer = gd_node::peers::get_peer(store, *n).await?;
         if !peer.as_ref().is_some_and(|p| p.online) {
             return Err(OpError::new(
                 ErrorCode::Conflict,
                 format!(
-                    "peer {} is offline: every node with bricks of {name} runs a part of its rebalance",
+                    "peer {} is offline: it runs a part of the migration of {name}'s files",
                     gd_node::peers::node_label(store, *n).await
                 ),
             ));
         }
     }
-    let down: Vec<String> = gd_volume::processes::brick_statuses(store, &vol)
+    let down: Vec<String> = gd_volume::processes::brick_statuses(store, vol)
         .await?
         .into_iter()
         .filter(|b| !b.online)
@@ -88,11 +107,25 @@ pub async fn start(
         return Err(OpError::new(
             ErrorCode::Conflict,
             format!(
-                "bricks of {name} are not running ({}): a rebalance needs every brick",
+                "bricks of {name} are not running ({}): moving its files needs every brick",
                 down.join(", ")
             ),
         ));
     }
+    Ok(())
+}
+
+/// Records the task of a rebalance (or of a remove-brick's migration, `removing`) run by
+/// one process on each of `nodes`, and waits, bounded, until every part has begun.
+pub(crate) async fn launch(
+    cx: &Cluster,
+    vol: &VolumeRecord,
+    command: Command,
+    nodes: Vec<Uuid>,
+    removing: Vec<gd_volume::model::BrickRecord>,
+) -> Result<RebalanceStatus, OpError> {
+    let name = vol.name.as_str();
+    let store = cx.node.store.as_ref();
     let id = Uuid::new_v4();
     let plan = Plan {
         id,
@@ -104,6 +137,7 @@ pub async fn start(
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis() as u64,
+        removing,
     };
     let progress = serde_json::to_value(&plan).map_err(|e| OpError::internal(e.to_string()))?;
     // The last rebalance's parts and stop request go with the new task's record, or not at all.
@@ -159,7 +193,23 @@ pub async fn stop(cx: &Cluster, name: &str) -> Result<RebalanceStatus, OpError> 
             )
         })?;
     let plan = model::plan_of(&running).map_err(OpError::internal)?;
-    store
+    if !plan.removing.is_empty() {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!("the files of {name} move for a remove-brick: stop that instead"),
+        ));
+    }
+    stop_task(cx, name, &plan).await
+}
+
+/// Asks every node to stop its part of `plan` and waits, bounded, until the task ended.
+pub(crate) async fn stop_task(
+    cx: &Cluster,
+    name: &str,
+    plan: &Plan,
+) -> Result<RebalanceStatus, OpError> {
+    cx.node
+        .store
         .put(
             &model::stop_key(name),
             record::encode(&StopRequest { rebalance: plan.id }),
@@ -171,7 +221,7 @@ pub async fn stop(cx: &Cluster, name: &str) -> Result<RebalanceStatus, OpError> 
 }
 
 /// Polls the status of `name` until `done` says so or [`WAIT`] passes; returns the last.
-async fn wait_until(
+pub(crate) async fn wait_until(
     cx: &Cluster,
     name: &str,
     done: impl Fn(&RebalanceStatus) -> bool,
@@ -244,6 +294,11 @@ pub async fn status(cx: &Cluster, name: &str) -> Result<RebalanceStatus, OpError
         leader: t.leader,
         message: t.message,
         nodes,
+        removing: plan
+            .removing
+            .iter()
+            .map(|b| format!("{}:{}", b.host, b.path))
+            .collect(),
     })
 }
 

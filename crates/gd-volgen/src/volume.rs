@@ -234,6 +234,10 @@ pub struct Volume {
     pub quota_version: u32,
     /// The options set on the volume, including the create-time defaults.
     pub options: VolumeOptions,
+    /// The sets (by their place, from 0) a remove-brick is emptying: DHT gives them no part
+    /// of any directory's layout and the rebalance process moves their files away (GD1's
+    /// `decommissioned-bricks`).
+    pub decommissioned: Vec<usize>,
 }
 
 /// The longest volume name accepted here (a bound, not a policy; GD1 allows fewer).
@@ -366,6 +370,18 @@ impl Volume {
                 )));
             }
         }
+        let sets = self.bricks.len() / set;
+        if let Some(k) = self.decommissioned.iter().find(|&&k| k >= sets) {
+            return Err(Error::InvalidVolume(format!(
+                "volume {name:?} has {sets} sets; set {k} cannot be decommissioned"
+            )));
+        }
+        let leaving: std::collections::HashSet<_> = self.decommissioned.iter().collect();
+        if leaving.len() >= sets {
+            return Err(Error::InvalidVolume(format!(
+                "volume {name:?} would have no set left once its decommissioned ones leave"
+            )));
+        }
         Ok(())
     }
 
@@ -403,6 +419,7 @@ mod tests {
             password: Uuid::nil(),
             quota_version: 0,
             options: VolumeOptions::create_defaults(&volume_type),
+            decommissioned: Vec::new(),
         }
     }
 

@@ -126,6 +126,7 @@ fn volume_from_gd1(dir: &str, name: &str) -> Volume {
         password: get("password").parse().unwrap(),
         quota_version: get("quota-version").parse().unwrap(),
         options,
+        decommissioned: Vec::new(),
     }
 }
 

@@ -138,6 +138,7 @@ fn volume() -> impl Strategy<Value = Volume> {
                 password: Uuid::from_u128(id ^ 2),
                 quota_version: 0,
                 options,
+                decommissioned: Vec::new(),
             }
         })
 }

@@ -41,14 +41,15 @@ use crate::{
     processes::{Processes, processes},
     volume_options::StoreOptions,
     volumes::{
-        AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, PrepareBrick, RecordState,
-        RestartServices, StopProcesses, StoreVolume, SwapBrick, ValidateBricks,
+        AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, MarkDecommissioned,
+        PrepareBrick, RecordState, RemoveBricks, RestartServices, ShrinkServices, StopProcesses,
+        StoreVolume, SwapBrick, ValidateBricks,
     },
 };
 
 /// The name of every step of every transaction: the steps every node registers
 /// ([`register`]), and the list the crash matrix covers.
-pub const STEPS: [&str; 13] = [
+pub const STEPS: [&str; 16] = [
     ValidateBricks::NAME,
     InitBricks::NAME,
     StoreVolume::NAME,
@@ -62,6 +63,9 @@ pub const STEPS: [&str; 13] = [
     PrepareBrick::NAME,
     SwapBrick::NAME,
     RestartServices::NAME,
+    MarkDecommissioned::NAME,
+    RemoveBricks::NAME,
+    ShrinkServices::NAME,
 ];
 
 /// Registers the volume steps ([`STEPS`]); those that run a reconciler pass get `processes`.
@@ -96,6 +100,12 @@ pub fn register(
         })?
         .add(SwapBrick { node: node() })?
         .add(RestartServices {
+            node: node(),
+            processes: processes(),
+        })?
+        .add(MarkDecommissioned { node: node() })?
+        .add(RemoveBricks { node: node() })?
+        .add(ShrinkServices {
             node: node(),
             processes: processes(),
         })?;

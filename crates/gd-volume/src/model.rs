@@ -67,6 +67,10 @@ pub struct SubvolRecord {
     /// add-brick commits, so no client ever waits for bricks that are not running yet.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending: bool,
+    /// Being emptied by a remove-brick (started, not yet committed or stopped): DHT places no
+    /// new file on it and the rebalance processes move its files away.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decommissioned: bool,
 }
 
 /// A volume as stored (`volumes/<name>`).
@@ -217,6 +221,7 @@ impl VolumeRecord {
                     replica_count: s.replica.max(1),
                     arbiter_count: s.arbiter,
                     disperse_count: s.disperse,
+                    decommissioned: s.decommissioned,
                     bricks: s
                         .bricks
                         .iter()
@@ -352,6 +357,13 @@ impl VolumeRecord {
             password: self.auth.password,
             quota_version: 0,
             options,
+            decommissioned: self
+                .subvols
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.decommissioned)
+                .map(|(k, _)| k)
+                .collect(),
         }
     }
 }

@@ -602,6 +602,7 @@ mod expand;
 mod processes;
 mod rebalance;
 mod refusals;
+mod remove;
 mod replace;
 
 use processes::proc_stat;

@@ -144,7 +144,18 @@ pub(super) fn add_distribute(
     } else {
         sets
     };
-    g.push_over(format!("{name}-dht"), "cluster/distribute", dht_children);
+    // GD1 names the children of DHT above the decommissioned sets, comma-separated.
+    let decommissioned: Vec<&str> = ctx
+        .vol
+        .decommissioned
+        .iter()
+        .filter_map(|&k| dht_children.get(k).map(String::as_str))
+        .collect();
+    let decommissioned = decommissioned.join(",");
+    let dht = g.push_over(format!("{name}-dht"), "cluster/distribute", dht_children);
+    if !decommissioned.is_empty() {
+        dht.set_option("decommissioned-bricks", decommissioned);
+    }
     Ok(parallel_readdir)
 }
 

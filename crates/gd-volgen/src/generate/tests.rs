@@ -26,6 +26,7 @@ fn volume(name: &str, volume_type: VolumeType, bricks: usize) -> Volume {
         password: Uuid::from_u128(3),
         quota_version: 0,
         options: VolumeOptions::create_defaults(&volume_type),
+        decommissioned: Vec::new(),
     }
 }
 
@@ -62,6 +63,39 @@ fn distributed_arbiter_puts_the_arbiter_on_the_last_brick_of_each_set() {
         ["a-replicate-0", "a-replicate-1"]
     );
     round_trips(&c);
+}
+
+#[test]
+fn decommissioned_sets_are_named_to_dht_as_gd1_does() {
+    let mut v = volume("r", VolumeType::Replicate { replica: 2 }, 6);
+    v.decommissioned = vec![0, 2];
+    for g in [
+        client_volfile(&v, ClientKind::Fuse).unwrap(),
+        rebalance_volfile(&v).unwrap(),
+    ] {
+        assert_eq!(
+            g.get("r-dht").unwrap().option("decommissioned-bricks"),
+            Some("r-replicate-0,r-replicate-2")
+        );
+        round_trips(&g);
+    }
+    // Over readdir-aheads when parallel-readdir is on: GD1 names DHT's own children.
+    v.options.set("performance.parallel-readdir", "on");
+    let c = client_volfile(&v, ClientKind::Fuse).unwrap();
+    assert_eq!(
+        c.get("r-dht").unwrap().option("decommissioned-bricks"),
+        Some("r-readdir-ahead-0,r-readdir-ahead-2")
+    );
+    v.decommissioned = vec![];
+    let c = client_volfile(&v, ClientKind::Fuse).unwrap();
+    assert_eq!(
+        c.get("r-dht").unwrap().option("decommissioned-bricks"),
+        None
+    );
+    v.decommissioned = vec![0, 1, 2];
+    assert!(client_volfile(&v, ClientKind::Fuse).is_err());
+    v.decommissioned = vec![3];
+    assert!(client_volfile(&v, ClientKind::Fuse).is_err());
 }
 
 #[test]

@@ -60,6 +60,7 @@ fn gd1_replica3(name: &str, sets: u32, ids: [&str; 3]) -> VolumeRecord {
                 redundancy: 0,
                 bricks: (3 * k + 1..3 * k + 4).map(brick).collect(),
                 pending: false,
+                decommissioned: false,
             })
             .collect(),
         options: BTreeMap::new(),

@@ -181,6 +181,7 @@ mod expand;
 mod mount;
 mod plan;
 mod replace;
+mod shrink;
 mod size;
 mod state;
 #[cfg(test)]
@@ -191,6 +192,8 @@ pub(crate) use expand::{AddSets, CommitSets};
 use plan::*;
 pub use replace::replace_brick;
 pub(crate) use replace::{PrepareBrick, RestartServices, SwapBrick};
+pub use shrink::{Decommission, Removal, decommission, plan_removal, remove_bricks};
+pub(crate) use shrink::{MarkDecommissioned, RemoveBricks, ShrinkServices};
 pub use size::*;
 pub use state::*;
 pub(crate) use state::{ConvergeBricks, RecordState, StopProcesses};

@@ -227,6 +227,7 @@ pub(super) async fn plan_subvols(
                     redundancy: 0,
                     bricks: vec![b],
                     pending: false,
+                    decommissioned: false,
                 });
             }
         } else {
@@ -238,6 +239,7 @@ pub(super) async fn plan_subvols(
                 redundancy,
                 bricks,
                 pending: false,
+                decommissioned: false,
             });
         }
     }

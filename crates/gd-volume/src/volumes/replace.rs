@@ -161,7 +161,7 @@ pub async fn replace_brick(
 
 /// The set and brick of `vol` that `src` names: by its node (peer id, or any name the node
 /// is known by or the volume names it by) and its path. The node may be offline.
-async fn find_brick(
+pub(super) async fn find_brick(
     node: &Node,
     vol: &VolumeRecord,
     src: &BrickReq,
@@ -284,7 +284,7 @@ impl Step for PrepareBrick {
 /// Stops brick `b` of `volume` on this node if its process runs (found by its pid file: a
 /// glusterd2 that restarted does not know a brick its record no longer has), and forgets its
 /// pid file.
-async fn stop_brick(node: &Node, volume: &str, b: &BrickRecord) {
+pub(super) async fn stop_brick(node: &Node, volume: &str, b: &BrickRecord) {
     let files = bricks::files(&node.config, volume, &b.host, &b.path, b.id);
     if let Some(p) = bricks::running_pid(&files.pidfile, &b.path) {
         gd_node::process::stop_all(&[p]).await;

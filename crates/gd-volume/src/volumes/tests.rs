@@ -74,6 +74,7 @@ fn self_heal_daemon_follows_the_type_and_its_own_option() {
             redundancy: 0,
             bricks: vec![],
             pending: false,
+            decommissioned: false,
         }],
         options: options
             .iter()
@@ -291,6 +292,7 @@ fn replica3(sets: usize) -> VolumeRecord {
             })
             .collect(),
         pending: false,
+        decommissioned: false,
     };
     VolumeRecord {
         id: Uuid::new_v4(),

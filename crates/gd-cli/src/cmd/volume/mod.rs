@@ -23,6 +23,7 @@ mod add_brick;
 mod parse;
 mod print;
 mod rebalance;
+mod remove_brick;
 mod replace_brick;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ pub use print::{
     status_text,
 };
 pub use rebalance::{Action as RebalanceAction, RebalanceArgs, rebalance_action};
+pub use remove_brick::{RemoveBrickArgs, remove_brick_request};
 pub use replace_brick::{ReplaceBrickArgs, replace_brick_request};
 
 use std::{
@@ -84,6 +86,13 @@ pub enum VolumeCommand {
     /// fill it. GD1's form works: `glustercli volume replace-brick gv0 h2:/old h2:/new commit
     /// force`.
     ReplaceBrick(ReplaceBrickArgs),
+    /// Remove bricks from a volume: move their files off first (start, status, commit), or
+    /// drop them with their files (force)
+    ///
+    /// GD1's words: `glustercli volume remove-brick gv0 h4:/b h5:/b h6:/b start`, then `...
+    /// status` until it says completed, then `... commit`; `... stop` keeps the bricks.
+    /// `glustercli volume remove-brick gv0 replica 2 h3:/b force` lowers the replica count.
+    RemoveBrick(RemoveBrickArgs),
     /// Start a volume: its bricks start on their nodes
     Start(StartArgs),
     /// Stop a volume: its bricks stop
@@ -252,6 +261,9 @@ impl VolumeCommand {
             VolumeCommand::ReplaceBrick(args) => replace_brick_request(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "replace-brick"], msg)),
+            VolumeCommand::RemoveBrick(args) => remove_brick_request(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "remove-brick"], msg)),
             VolumeCommand::Rebalance(args) => rebalance_action(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "rebalance"], msg)),
@@ -272,6 +284,7 @@ pub async fn run(ctx: &Context, cmd: VolumeCommand) -> Result<(), CliError> {
         VolumeCommand::AddBrick(args) => add_brick::add_brick(ctx, args).await,
         VolumeCommand::Rebalance(args) => rebalance::rebalance(ctx, args).await,
         VolumeCommand::ReplaceBrick(args) => replace_brick::replace_brick(ctx, args).await,
+        VolumeCommand::RemoveBrick(args) => remove_brick::remove_brick(ctx, args).await,
         VolumeCommand::Start(args) => start(ctx, args).await,
         VolumeCommand::Stop(args) => stop(ctx, args).await,
         VolumeCommand::Delete(args) => delete(ctx, args).await,

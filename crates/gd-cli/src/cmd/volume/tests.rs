@@ -332,6 +332,7 @@ fn volume(kind: &str, sets: &[&[BrickInfo]]) -> VolumeInfo {
                 arbiter_count: 0,
                 disperse_count: 0,
                 bricks: bricks.to_vec(),
+                decommissioned: false,
             })
             .collect(),
     }

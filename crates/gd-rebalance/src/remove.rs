@@ -1,0 +1,247 @@
+//! remove-brick (GD1's `remove-brick <vol> [replica N] <bricks…> start|status|stop|commit|
+//! force`): the leaving sets are decommissioned in the volume's record (the volume feature's
+//! transaction), and their files move off them as a rebalance task of the volume run by
+//! GlusterFS's rebalance processes in GD1's remove-brick mode (`GF_DEFRAG_CMD_START_FORCE`, on
+//! the nodes of the leaving bricks, as GD1 runs them); `commit` then writes the volume without
+//! them. No HTTP here.
+//!
+//! - `start` checks everything first (the bricks, then what a rebalance checks), so a refusal
+//!   changes nothing; a task that cannot be recorded after the sets were decommissioned
+//!   takes the mark back.
+//! - `stop` stops the migration (files moved stay moved) and takes the mark back.
+//! - `commit` is refused while the migration runs, or after it failed, was stopped, or left
+//!   files behind, unless forced; forced, a running migration is stopped first. Without a
+//!   start, only `force` removes bricks (with whatever files they hold), as in GD1; lowering
+//!   the replica count is always such a removal, since the other copies hold every file.
+
+use gd_api::{ErrorCode, RebalanceStatus, RemoveBrickReq, VolumeInfo};
+use gd_core::{
+    OpError,
+    task::{self, TaskState},
+};
+use gd_feature::Cluster;
+use gd_volume::{
+    model::VolumeRecord,
+    volumes::{self as shrink, Removal},
+};
+
+use crate::{
+    model::{self, Command, KIND, Plan},
+    ops,
+};
+
+/// `remove-brick … start`: decommissions the leaving sets and starts moving their files off;
+/// answers once every node's process runs.
+pub async fn start(
+    cx: &Cluster,
+    name: &str,
+    req: RemoveBrickReq,
+) -> Result<RebalanceStatus, OpError> {
+    if req.force {
+        return Err(OpError::invalid(
+            "start takes no force: commit with force removes bricks without moving their files",
+        )
+        .field("force", "true"));
+    }
+    let vol = ops::volume(cx, name).await?;
+    let removal = shrink::plan_removal(&cx.node, &vol, &req.bricks, req.replica).await?;
+    if removal.lowers_replica {
+        return Err(OpError::invalid(format!(
+            "lowering the replica count of {name} moves no file (the other copies hold them): commit it with force"
+        )));
+    }
+    let nodes = removal.nodes();
+    ops::preflight(cx, &vol, &nodes).await?;
+    shrink::decommission(cx, &removal, true).await?;
+    match ops::launch(cx, &vol, Command::Force, nodes, removal.bricks.clone()).await {
+        Ok(status) => Ok(status),
+        Err(e) => {
+            if let Err(undo) = shrink::decommission(cx, &removal, false).await {
+                tracing::warn!(volume = name, error = %undo, "cannot take back the decommission");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The removal the last remove-brick of `vol` started, with its task and plan, if its sets
+/// are still decommissioned (not committed, not stopped).
+async fn started(
+    cx: &Cluster,
+    vol: &VolumeRecord,
+) -> Result<Option<(Removal, task::TaskRecord, Plan)>, OpError> {
+    if !vol.subvols.iter().any(|s| s.decommissioned) {
+        return Ok(None);
+    }
+    let store = cx.node.store.as_ref();
+    let Some(t) = task::get(store, KIND, &vol.name).await? else {
+        return Ok(None);
+    };
+    let plan = model::plan_of(&t).map_err(OpError::internal)?;
+    if plan.volume_id != vol.id || plan.removing.is_empty() {
+        return Ok(None);
+    }
+    let bricks: Vec<gd_api::BrickReq> = plan
+        .removing
+        .iter()
+        .map(|b| gd_api::BrickReq {
+            peerid: Some(b.peer_id),
+            host: None,
+            path: b.path.clone(),
+            kind: Default::default(),
+        })
+        .collect();
+    let removal = shrink::plan_removal(&cx.node, vol, &bricks, None).await?;
+    Ok(Some((removal, t, plan)))
+}
+
+/// Refuses a request whose bricks are not those of the started remove-brick (none named
+/// means those).
+async fn same_bricks(
+    cx: &Cluster,
+    vol: &VolumeRecord,
+    removal: &Removal,
+    req: &RemoveBrickReq,
+) -> Result<(), OpError> {
+    if req.bricks.is_empty() {
+        return Ok(());
+    }
+    let named = shrink::plan_removal(&cx.node, vol, &req.bricks, None).await?;
+    let ids = |r: &Removal| {
+        let mut v: Vec<_> = r.bricks.iter().map(|b| b.id).collect();
+        v.sort();
+        v
+    };
+    if ids(&named) != ids(removal) {
+        return Err(OpError::invalid(format!(
+            "the remove-brick of {} that started removes {}: name those bricks, or none",
+            vol.name,
+            removal.labels().join(" ")
+        )));
+    }
+    Ok(())
+}
+
+fn none_started(name: &str) -> OpError {
+    OpError::new(
+        ErrorCode::Conflict,
+        format!("no remove-brick of {name} has started (or it was committed or stopped)"),
+    )
+}
+
+/// `remove-brick … status`: the last remove-brick's migration, from the store.
+pub async fn status(cx: &Cluster, name: &str) -> Result<RebalanceStatus, OpError> {
+    let s = ops::status(cx, name).await.map_err(|e| {
+        if e.code == ErrorCode::NotFound {
+            OpError::new(
+                ErrorCode::NotFound,
+                format!("volume {name} has had no remove-brick"),
+            )
+        } else {
+            e
+        }
+    })?;
+    if s.removing.is_empty() {
+        return Err(OpError::new(
+            ErrorCode::NotFound,
+            format!("volume {name} has had no remove-brick since its last rebalance"),
+        ));
+    }
+    Ok(s)
+}
+
+/// `remove-brick … stop`: stops the migration (files moved stay moved) and takes the
+/// decommission back: the bricks stay in the volume and get new files again.
+pub async fn stop(
+    cx: &Cluster,
+    name: &str,
+    req: RemoveBrickReq,
+) -> Result<RebalanceStatus, OpError> {
+    let vol = ops::volume(cx, name).await?;
+    let (removal, t, plan) = started(cx, &vol).await?.ok_or_else(|| none_started(name))?;
+    same_bricks(cx, &vol, &removal, &req).await?;
+    if t.state == TaskState::Running {
+        ops::stop_task(cx, name, &plan).await?;
+    }
+    shrink::decommission(cx, &removal, false).await?;
+    status(cx, name).await
+}
+
+/// `remove-brick … commit` (and `force`): the bricks leave the volume (see the module's
+/// documentation for when this is refused).
+pub async fn commit(cx: &Cluster, name: &str, req: RemoveBrickReq) -> Result<VolumeInfo, OpError> {
+    let vol = ops::volume(cx, name).await?;
+    let Some((removal, t, plan)) = started(cx, &vol).await? else {
+        // Nothing migrated: only force removes the bricks, files and all.
+        let removal = shrink::plan_removal(&cx.node, &vol, &req.bricks, req.replica).await?;
+        if !req.force {
+            return Err(OpError::invalid(format!(
+                "the files on {} have not been moved off: start the remove-brick first, or commit with force to remove the bricks with their files",
+                removal.labels().join(" ")
+            )));
+        }
+        if let Some(t) = task::get(cx.node.store.as_ref(), KIND, name).await?
+            && t.state == TaskState::Running
+        {
+            return Err(OpError::new(
+                ErrorCode::Conflict,
+                format!("a rebalance of {name} is running: stop it or wait for its end"),
+            ));
+        }
+        return shrink::remove_bricks(cx, &removal).await;
+    };
+    if req
+        .replica
+        .is_some_and(|r| r != removal.before[0].replica.max(1))
+    {
+        return Err(OpError::invalid(format!(
+            "the remove-brick of {name} that started removes whole sets: it changes no replica count"
+        )));
+    }
+    same_bricks(cx, &vol, &removal, &req).await?;
+    let what = removal.labels().join(" ");
+    match t.state {
+        TaskState::Running if !req.force => {
+            return Err(OpError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the files on {what} are still moving: wait for the end (remove-brick status), or commit with force"
+                ),
+            ));
+        }
+        TaskState::Running => {
+            ops::stop_task(cx, name, &plan).await?;
+        }
+        TaskState::Failed | TaskState::Stopped if !req.force => {
+            return Err(OpError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "moving the files off {what} {}: files may be left on them; start the remove-brick again, or commit with force",
+                    if t.state == TaskState::Failed {
+                        "failed"
+                    } else {
+                        "was stopped"
+                    }
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if !req.force {
+        let left: u64 = model::parts(cx.node.store.as_ref(), name)
+            .await?
+            .values()
+            .filter(|p| p.rebalance == plan.id)
+            .map(|p| p.counters.failures + p.counters.skipped)
+            .sum();
+        if left > 0 {
+            return Err(OpError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "{left} file(s) could not be moved off {what} (see the rebalance logs): move them by hand, or commit with force"
+                ),
+            ));
+        }
+    }
+    shrink::remove_bricks(cx, &removal).await
+}
