@@ -7,8 +7,8 @@
 //! The points are not listed here: a first run of every operation with every failpoint set to
 //! `record` collects the points each node passes, and the matrix is what was collected (so a
 //! new step is covered without editing this file); the collected steps must be exactly the
-//! step registry (`gd_volume::STEPS`), so a step no operation here reaches fails the
-//! test until an operation that runs it is added to [`OPS`].
+//! step registries (`gd_volume::STEPS`, `gd_rebalance::STEPS`), so a step no operation here
+//! reaches fails the test until an operation that runs it is added to [`OPS`].
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -42,17 +42,29 @@ enum Op {
     Delete,
     Expand,
     Replace,
+    /// remove-brick start of the set add-brick added.
+    RemoveStart,
+    /// remove-brick force of the set add-brick added (no migration).
+    RemoveForce,
+    /// remove-brick replica 2 force of the third node's brick.
+    LowerReplica,
+    /// add-brick replica 3 of a new brick on the participant.
+    RaiseReplica,
 }
 
 /// Every operation the matrix runs, in the order of a volume's life.
-const OPS: [Op; 8] = [
+const OPS: [Op; 12] = [
     Op::Create,
     Op::Set,
     Op::Reset,
     Op::Start,
     Op::Replace,
-    Op::Stop,
     Op::Expand,
+    Op::RemoveStart,
+    Op::RemoveForce,
+    Op::LowerReplica,
+    Op::RaiseReplica,
+    Op::Stop,
     Op::Delete,
 ];
 
@@ -60,6 +72,12 @@ const OPS: [Op; 8] = [
 /// place of its brick).
 fn replaced(v: &str) -> String {
     format!("{v}-replaced")
+}
+
+/// The name of the brick directory add-brick raising the replica count gives volume `v` (on
+/// the participant).
+fn raised(v: &str) -> String {
+    format!("{v}-raised")
 }
 
 /// The name of the brick directories add-brick gives volume `v` (one per node).
@@ -100,18 +118,35 @@ impl Op {
                 ("POST", format!("/v1/volumes/{v}/replacebrick"), Some(body))
             }
             Op::Expand => {
-                let bricks: Vec<Value> = (0..3)
-                    .map(|i| {
-                        let (host, path) = brick(t, i, &added(v));
-                        json!({"host": host, "path": path})
-                    })
-                    .collect();
                 let flags = json!({"create-brick-dir": true, "allow-root-dir": true});
                 (
                     "POST",
                     format!("/v1/volumes/{v}/expand"),
-                    Some(json!({"bricks": bricks, "flags": flags})),
+                    Some(json!({"bricks": added_set(t, v), "flags": flags})),
                 )
+            }
+            Op::RemoveStart => (
+                "POST",
+                format!("/v1/volumes/{v}/remove-brick/start"),
+                Some(json!({"bricks": added_set(t, v)})),
+            ),
+            Op::RemoveForce => (
+                "POST",
+                format!("/v1/volumes/{v}/remove-brick/commit"),
+                Some(json!({"bricks": added_set(t, v), "force": true})),
+            ),
+            Op::LowerReplica => {
+                let (host, path) = brick(t, 2, v);
+                let body = json!({"bricks": [{"host": host, "path": path}], "replica": 2, "force": true});
+                ("POST", format!("/v1/volumes/{v}/remove-brick/commit"), Some(body))
+            }
+            Op::RaiseReplica => {
+                let (host, path) = brick(t, PARTICIPANT, &raised(v));
+                let body = json!({
+                    "bricks": [{"host": host, "path": path}], "replica": 3, "force": true,
+                    "flags": {"create-brick-dir": true, "allow-root-dir": true},
+                });
+                ("POST", format!("/v1/volumes/{v}/expand"), Some(body))
             }
         }
     }
@@ -120,11 +155,23 @@ impl Op {
     fn before(self) -> &'static [Op] {
         match self {
             Op::Create => &[],
-            Op::Set | Op::Start | Op::Delete | Op::Expand => &[Op::Create],
+            Op::Set | Op::Start | Op::Delete => &[Op::Create],
             Op::Reset => &[Op::Create, Op::Set],
-            Op::Stop | Op::Replace => &[Op::Create, Op::Start],
+            Op::Stop | Op::Replace | Op::Expand | Op::LowerReplica => &[Op::Create, Op::Start],
+            Op::RaiseReplica => &[Op::Create, Op::Start, Op::LowerReplica],
+            Op::RemoveStart | Op::RemoveForce => &[Op::Create, Op::Start, Op::Expand],
         }
     }
+}
+
+/// The set add-brick adds to volume `v` (and remove-brick takes away), as a request names it.
+fn added_set(t: &Three, v: &str) -> Vec<Value> {
+    (0..3)
+        .map(|i| {
+            let (host, path) = brick(t, i, &added(v));
+            json!({"host": host, "path": path})
+        })
+        .collect()
 }
 
 /// What the cluster shows of volume `v`, from every node.
@@ -140,13 +187,19 @@ struct Seen {
     volfiles: usize,
     volfiles_with_option: usize,
     volfiles_with_added_set: usize,
+    /// Nodes serving the client volfile with a decommissioned set.
+    volfiles_with_decommission: usize,
     /// Brick directories of the set add-brick adds with the volume-id xattr.
     added_marked: usize,
-    /// Whether the brick directory replace-brick brings has the volume-id xattr.
+    /// Whether the brick directory replace-brick brings has the volume-id xattr, and the one
+    /// add-brick raising the replica count brings.
     replaced_marked: usize,
-    /// Running bricks and self-heal daemons of the volume.
+    raised_marked: usize,
+    /// Running bricks and self-heal daemons of the volume, and running bricks of the set
+    /// add-brick adds.
     bricks: usize,
     shds: usize,
+    added_bricks: usize,
     /// Whether the volume's lock is in the store.
     locked: bool,
 }
@@ -166,8 +219,39 @@ impl Seen {
             .is_some_and(|r| r["subvols"].as_array().is_some_and(|s| s.len() == 2))
     }
 
+    /// Whether the added set is decommissioned (a remove-brick started).
+    fn decommissioned(&self) -> bool {
+        self.records[0]
+            .as_ref()
+            .is_some_and(|r| r["subvols"][1]["decommissioned"] == true)
+    }
+
     fn replaced(&self, v: &str) -> bool {
-        let new = format!("/{}", replaced(v));
+        self.has_brick(&replaced(v))
+    }
+
+    fn raised(&self, v: &str) -> bool {
+        self.has_brick(&raised(v))
+    }
+
+    /// The bricks of the first set, and the nodes holding any brick, as the record says.
+    fn first_set_and_nodes(&self) -> (usize, usize) {
+        let Some(r) = &self.records[0] else {
+            return (0, 0);
+        };
+        let set = r["subvols"][0]["bricks"].as_array().map_or(0, |b| b.len());
+        let hosts: BTreeSet<&str> = r["subvols"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["bricks"].as_array().into_iter().flatten())
+            .filter_map(|b| b["host"].as_str())
+            .collect();
+        (set, hosts.len())
+    }
+
+    fn has_brick(&self, dir: &str) -> bool {
+        let new = format!("/{dir}");
         self.records[0].as_ref().is_some_and(|r| {
             r["subvols"][0]["bricks"].as_array().is_some_and(|b| {
                 b.iter()
@@ -205,25 +289,44 @@ impl Seen {
             );
             let n_added = if self.expanded() { n } else { 0 };
             assert_eq!(
-                (self.added_marked, self.volfiles_with_added_set),
-                (n_added, n_added),
-                "{v}: the added set's marks and the volfiles served say what the record says of it"
+                self.volfiles_with_added_set, n_added,
+                "{v}: the volfiles served say what the record says of the added set"
+            );
+            // A set remove-brick removed keeps its marks and data, as with GD1.
+            if op != Op::RemoveForce {
+                assert_eq!(
+                    self.added_marked, n_added,
+                    "{v}: the added set's marks say what the record says of it"
+                );
+            }
+            assert_eq!(
+                self.volfiles_with_decommission,
+                if self.decommissioned() { n } else { 0 },
+                "{v}: the volfiles served name the decommissioned set when the record does"
             );
             assert_eq!(
                 self.replaced_marked,
                 usize::from(self.replaced(v)),
                 "{v}: the replacing brick is marked when the record has it"
             );
-            let running = if self.state() == Some("Started") {
-                n
-            } else {
-                0
-            };
+            assert_eq!(
+                self.raised_marked,
+                usize::from(self.raised(v)),
+                "{v}: the brick raising the replica count is marked when the record has it"
+            );
+            let started = self.state() == Some("Started");
+            let running = if started { n } else { 0 };
+            let (set, nodes) = self.first_set_and_nodes();
             assert_eq!(
                 (self.bricks, self.shds),
-                (running, running),
+                if started { (set, nodes) } else { (0, 0) },
                 "{v} is {:?}: its processes match",
                 self.state()
+            );
+            assert_eq!(
+                self.added_bricks,
+                if self.expanded() { running } else { 0 },
+                "{v}: the added set's bricks run when it is in the started volume"
             );
         } else {
             assert_eq!(
@@ -250,6 +353,10 @@ impl Seen {
             Op::Delete => !self.exists(),
             Op::Expand => self.expanded(),
             Op::Replace => self.replaced(v),
+            Op::RemoveStart => self.decommissioned(),
+            Op::RemoveForce => self.exists() && !self.expanded(),
+            Op::LowerReplica => self.first_set_and_nodes().0 == 2,
+            Op::RaiseReplica => self.raised(v),
         }
     }
 }
@@ -272,6 +379,7 @@ impl Matrix {
             .collect();
         let bricks: Vec<PathBuf> = (0..3).map(|i| brick(&self.t, i, v).1).collect();
         let replacing = brick(&self.t, PARTICIPANT, &replaced(v)).1;
+        let raising = brick(&self.t, PARTICIPANT, &raised(v)).1;
         let volfiles: Vec<String> = (0..3)
             .filter_map(|i| {
                 let socket = self.t.dirs[i].run.join("glusterd2.socket");
@@ -288,8 +396,18 @@ impl Matrix {
                 .filter(|p| xattr::get(p, VOLUME_ID_XATTR).ok().flatten().is_some())
                 .count(),
             volfiles_with_added_set: volfiles.iter().filter(|s| s.contains(&added_set)).count(),
+            volfiles_with_decommission: volfiles
+                .iter()
+                .filter(|s| s.contains("option decommissioned-bricks "))
+                .count(),
             replaced_marked: usize::from(
                 xattr::get(&replacing, VOLUME_ID_XATTR)
+                    .ok()
+                    .flatten()
+                    .is_some(),
+            ),
+            raised_marked: usize::from(
+                xattr::get(&raising, VOLUME_ID_XATTR)
                     .ok()
                     .flatten()
                     .is_some(),
@@ -307,10 +425,14 @@ impl Matrix {
             volfiles: volfiles.len(),
             bricks: bricks
                 .iter()
-                .chain([&replacing])
+                .chain([&replacing, &raising])
                 .map(|p| processes_matching(&format!("--brick-name {} ", p.display())).len())
                 .sum(),
             shds: processes_matching(&format!("--volfile-id shd/{v} ")).len(),
+            added_bricks: (0..3)
+                .map(|i| brick(&self.t, i, &added(v)).1)
+                .map(|p| processes_matching(&format!("--brick-name {} ", p.display())).len())
+                .sum(),
             // The client may have been talking to the member of the node just killed.
             locked: wait_for("the store to answer", Duration::from_secs(20), || {
                 self.rt.block_on(self.store.get(&lock)).ok()
@@ -453,7 +575,10 @@ fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_
         .flatten()
         .filter_map(|(_, p)| p.split(':').nth(1))
         .collect();
-    let registry: BTreeSet<&str> = gd_volume::STEPS.into_iter().collect();
+    let registry: BTreeSet<&str> = gd_volume::STEPS
+        .into_iter()
+        .chain(gd_rebalance::STEPS)
+        .collect();
     assert_eq!(
         steps, registry,
         "the operations of OPS reach every registered step"

@@ -119,10 +119,15 @@ pub struct VolCreateReq {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VolExpandReq {
-    /// The volume's replica count (GD1's `add-brick <vol> replica N`); raising it is not
-    /// supported yet.
+    /// The volume's replica count (GD1's `add-brick <vol> replica N`): above the volume's, it
+    /// raises it, and `bricks` are the bricks joining the sets (as many for each set, set by
+    /// set) on a started volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica: Option<u32>,
+    /// 1 adds an arbiter brick to each set of a replica 2 volume (with `replica` 3; GD1's
+    /// `add-brick <vol> replica 3 arbiter 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbiter: Option<u32>,
     /// The new bricks, set by set, in the order of the volume's sets.
     #[schema(min_items = 1)]
     pub bricks: Vec<BrickReq>,

@@ -148,6 +148,40 @@ pub async fn start_with(
     }
 }
 
+/// Ends the running task of `kind` on `object` as `state` with `message`, if `ours` says it
+/// is the one meant (a transaction that recorded it and is undone); its leader, if one runs
+/// it, sees that at its next look and stops. Returns whether it ended it.
+pub async fn end_unled(
+    store: &dyn Store,
+    kind: &str,
+    object: &str,
+    ours: impl Fn(&TaskRecord) -> bool,
+    state: TaskState,
+    message: &str,
+) -> Result<bool, StoreError> {
+    let key = task_key(kind, object);
+    for _ in 0..5 {
+        let Some(kv) = store.get(&key).await? else {
+            return Ok(false);
+        };
+        let mut rec: TaskRecord = record::decode(&key, &kv.value)?;
+        if rec.state != TaskState::Running || !ours(&rec) {
+            return Ok(false);
+        }
+        rec.state = state;
+        rec.message = message.to_owned();
+        let txn = Txn::new()
+            .when([Compare::mod_revision(&key, CompareOp::Equal, kv.mod_revision)])
+            .and_then([TxnOp::put(&key, record::encode(&rec))]);
+        if store.txn(txn).await?.succeeded {
+            return Ok(true);
+        }
+    }
+    Err(StoreError::Invalid {
+        reason: format!("task {key} changes concurrently"),
+    })
+}
+
 /// The task of `kind` on `object`, if there is one.
 pub async fn get(
     store: &dyn Store,

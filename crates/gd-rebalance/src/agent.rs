@@ -97,12 +97,36 @@ impl Agent {
         }
         *lock(&self.current) = current.clone();
         lock(&self.seen).retain(|vol, _| current.contains_key(vol));
+        self.stop_orphans(&current).await;
         for (vol, plan) in current {
             if let Err(e) = self.drive(&vol, &plan).await {
                 tracing::debug!(volume = %vol, error = %e, "rebalance part not updated");
             }
         }
         Ok(())
+    }
+
+    /// Stops every rebalance process of this node that no running rebalance has a part of here
+    /// (its task was ended by an undone remove-brick start): a process runs only for its task.
+    async fn stop_orphans(&self, current: &BTreeMap<String, Plan>) {
+        let config = &self.node.config;
+        let Ok(dir) = std::fs::read_dir(process::piddir(config)) else {
+            return;
+        };
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(vol) = name.to_str().and_then(|n| n.strip_suffix(".pid")) else {
+                continue;
+            };
+            if current.contains_key(vol) {
+                continue;
+            }
+            if let Some(p) = process::running(config, vol) {
+                tracing::warn!(volume = vol, pid = p.pid, "stopping a rebalance process no running task has");
+                gd_node::process::stop_all(&[p]).await;
+            }
+            let _ = std::fs::remove_file(process::pidfile(config, vol));
+        }
     }
 
     /// Moves this node's part of `plan` on by one step.

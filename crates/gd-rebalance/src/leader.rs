@@ -11,7 +11,7 @@
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use gd_core::task::{Ended, Leading, TaskHandler};
+use gd_core::task::{self, Ended, Leading, TaskHandler, TaskState};
 use gd_node::node::Node;
 
 use crate::model::{self, KIND};
@@ -35,6 +35,14 @@ impl TaskHandler for Leader {
         let vol = task.record.object.clone();
         let store = self.node.store.as_ref();
         loop {
+            // Ended by another hand (its remove-brick start undone): nothing left to lead.
+            match task::get(store, KIND, &vol).await {
+                Ok(Some(t))
+                    if t.state == TaskState::Running
+                        && model::plan_of(&t).is_ok_and(|p| p.id == plan.id) => {}
+                Ok(_) => return Ok(Ended::Stopped),
+                Err(e) => tracing::debug!(error = %e, "cannot read the task yet"),
+            }
             match gd_volume::model::get_volume(store, &vol).await {
                 Ok(Some(v)) if v.id == plan.volume_id => {}
                 Ok(_) => return Err(format!("volume {vol} was deleted during its rebalance")),

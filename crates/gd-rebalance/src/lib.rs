@@ -29,10 +29,13 @@ use std::sync::Arc;
 use gd_core::{
     keys::{REBALANCE, REBALANCE_STOP},
     task::TaskHandler,
-    txn::{DuplicateStep, Registry},
+    txn::{DuplicateStep, Registry, Step},
 };
 use gd_feature::{Cluster, Feature, Parts, Task};
 use utoipa_axum::router::OpenApiRouter;
+
+/// The name of every transaction step of the feature (the crash matrix covers them).
+pub const STEPS: [&str; 1] = [<remove::BeginTask as Step>::NAME];
 
 /// The rebalance feature.
 pub struct Rebalance;
@@ -42,7 +45,10 @@ impl Feature for Rebalance {
         "rebalance"
     }
 
-    fn assemble(&self, parts: &Parts, _: &mut Registry) -> Result<Vec<Task>, DuplicateStep> {
+    fn assemble(&self, parts: &Parts, registry: &mut Registry) -> Result<Vec<Task>, DuplicateStep> {
+        registry.add(remove::BeginTask {
+            node: parts.node.clone(),
+        })?;
         let agent = agent::Agent::new(parts.node.clone());
         parts.rpc.set_event_sink(agent.clone());
         Ok(vec![Box::new(move |cancel| {

@@ -55,7 +55,7 @@ pub async fn start(
     }
     let nodes = vol.brick_nodes();
     preflight(cx, &vol, &nodes).await?;
-    launch(cx, &vol, command, nodes, vec![]).await
+    launch(cx, &vol, command, nodes).await
 }
 
 /// What a rebalance and a remove-brick's migration check before anything changes: a started
@@ -115,43 +115,72 @@ pub(crate) async fn preflight(
     Ok(())
 }
 
-/// Records the task of a rebalance (or of a remove-brick's migration, `removing`) run by
-/// one process on each of `nodes`, and waits, bounded, until every part has begun.
-pub(crate) async fn launch(
-    cx: &Cluster,
+/// The plan of a new rebalance (or of a remove-brick's migration, `removing`) of `vol`, run by
+/// one process on each of `nodes`, all starting a moment from now.
+pub(crate) fn new_plan(
     vol: &VolumeRecord,
     command: Command,
     nodes: Vec<Uuid>,
     removing: Vec<gd_volume::model::BrickRecord>,
-) -> Result<RebalanceStatus, OpError> {
-    let name = vol.name.as_str();
-    let store = cx.node.store.as_ref();
-    let id = Uuid::new_v4();
-    let plan = Plan {
-        id,
+) -> Plan {
+    let now = std::time::SystemTime::now();
+    Plan {
+        id: Uuid::new_v4(),
         volume_id: vol.id,
         command,
-        commit_hash: commit_hash(std::time::SystemTime::now()),
+        commit_hash: commit_hash(now),
         nodes,
-        start_at_ms: (std::time::SystemTime::now() + START_DELAY)
+        start_at_ms: (now + START_DELAY)
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis() as u64,
         removing,
-    };
-    let progress = serde_json::to_value(&plan).map_err(|e| OpError::internal(e.to_string()))?;
-    // The last rebalance's parts and stop request go with the new task's record, or not at all.
+    }
+}
+
+/// Records `plan` as the volume's running task, unless one runs (`Err`: that one). The last
+/// rebalance's parts and stop request go with the new task's record, or not at all.
+pub(crate) async fn record_task(
+    store: &dyn Store,
+    name: &str,
+    plan: &Plan,
+) -> Result<Result<(), task::TaskRecord>, OpError> {
+    let progress = serde_json::to_value(plan).map_err(|e| OpError::internal(e.to_string()))?;
     let clear = vec![
         TxnOp::delete_prefix(model::parts_prefix(name)),
         TxnOp::delete(model::stop_key(name)),
     ];
-    if task::start_with(store, KIND, name, progress, clear)
+    let started = task::start_with(store, KIND, name, progress, clear).await?;
+    if started.is_ok() {
+        tracing::info!(volume = name, rebalance = %plan.id, "rebalance started");
+    }
+    Ok(started.map(drop))
+}
+
+/// Starts a rebalance of `vol` run by one process on each of `nodes`, and waits, bounded,
+/// until every part has begun.
+async fn launch(
+    cx: &Cluster,
+    vol: &VolumeRecord,
+    command: Command,
+    nodes: Vec<Uuid>,
+) -> Result<RebalanceStatus, OpError> {
+    let plan = new_plan(vol, command, nodes, vec![]);
+    if record_task(cx.node.store.as_ref(), &vol.name, &plan)
         .await?
         .is_err()
     {
-        return Err(already_running(name));
+        return Err(already_running(&vol.name));
     }
-    tracing::info!(volume = name, rebalance = %id, "rebalance started");
+    wait_begun(cx, &vol.name, plan.id).await
+}
+
+/// Waits, bounded, until every part of rebalance `id` of `name` has begun; returns the status.
+pub(crate) async fn wait_begun(
+    cx: &Cluster,
+    name: &str,
+    id: Uuid,
+) -> Result<RebalanceStatus, OpError> {
     wait_until(cx, name, |s| {
         s.id != id
             || s.nodes
@@ -172,7 +201,7 @@ pub fn commit_hash(now: std::time::SystemTime) -> u32 {
     ((t.as_secs() as u32) << 3) | low
 }
 
-fn already_running(name: &str) -> OpError {
+pub(crate) fn already_running(name: &str) -> OpError {
     OpError::new(
         ErrorCode::Conflict,
         format!("a rebalance of {name} is running already: stop it or wait for its end"),

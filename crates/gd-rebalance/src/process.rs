@@ -39,12 +39,14 @@ pub struct Launch {
     pub volfile_server: SocketAddr,
 }
 
+/// Where this node's rebalance processes' pid files are.
+pub fn piddir(config: &Config) -> PathBuf {
+    config.rundir.join("rebalance")
+}
+
 /// The pid file of `volume`'s rebalance process on this node.
 pub fn pidfile(config: &Config, volume: &str) -> PathBuf {
-    config
-        .rundir
-        .join("rebalance")
-        .join(format!("{volume}.pid"))
+    piddir(config).join(format!("{volume}.pid"))
 }
 
 /// The control socket of `volume`'s rebalance process: named by a hash of the volume's name

@@ -6,24 +6,31 @@
 //! them. No HTTP here.
 //!
 //! - `start` checks everything first (the bricks, then what a rebalance checks), so a refusal
-//!   changes nothing; a task that cannot be recorded after the sets were decommissioned
-//!   takes the mark back.
+//!   changes nothing; then one transaction locked on the volume decommissions the sets
+//!   (`volume-shrink.decommission`) and records the migration's task (`rebalance.begin`), so
+//!   neither is ever left without the other.
 //! - `stop` stops the migration (files moved stay moved) and takes the mark back.
 //! - `commit` is refused while the migration runs, or after it failed, was stopped, or left
 //!   files behind, unless forced; forced, a running migration is stopped first. Without a
 //!   start, only `force` removes bricks (with whatever files they hold), as in GD1; lowering
 //!   the replica count is always such a removal, since the other copies hold every file.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use gd_api::{ErrorCode, RebalanceStatus, RemoveBrickReq, VolumeInfo};
 use gd_core::{
     OpError,
     task::{self, TaskState},
+    txn::{Step, StepError, Transaction},
 };
-use gd_feature::Cluster;
+use gd_feature::{Cluster, operation::run};
+use gd_node::node::Node;
 use gd_volume::{
-    model::VolumeRecord,
-    volumes::{self as shrink, Removal},
+    model::{VolumeRecord, volume_lock},
+    volumes::{self as shrink, Reshape},
 };
+use serde::{Deserialize, Serialize};
 
 use crate::{
     model::{self, Command, KIND, Plan},
@@ -52,15 +59,69 @@ pub async fn start(
     }
     let nodes = removal.nodes();
     ops::preflight(cx, &vol, &nodes).await?;
-    shrink::decommission(cx, &removal, true).await?;
-    match ops::launch(cx, &vol, Command::Force, nodes, removal.bricks.clone()).await {
-        Ok(status) => Ok(status),
-        Err(e) => {
-            if let Err(undo) = shrink::decommission(cx, &removal, false).await {
-                tracing::warn!(volume = name, error = %undo, "cannot take back the decommission");
-            }
-            Err(e)
+    let plan = ops::new_plan(&vol, Command::Force, nodes, removal.bricks.clone());
+    let me = cx.node.identity().peer_id;
+    let begin = Begin {
+        volume: name.to_owned(),
+        plan: plan.clone(),
+    };
+    let txn = Transaction {
+        operation: format!("volume remove-brick {name} start"),
+        locks: vec![volume_lock(name)],
+        steps: vec![
+            shrink::decommission_step(me, &removal, true),
+            BeginTask::call(vec![me], &begin),
+        ],
+    };
+    run(cx, txn).await?;
+    ops::wait_begun(cx, name, plan.id).await
+}
+
+/// The arguments of `rebalance.begin`: the volume and the plan of its migration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Begin {
+    pub volume: String,
+    pub plan: Plan,
+}
+
+/// Records a remove-brick's migration as the volume's running task, in the transaction that
+/// decommissions its sets; undo ends that task as stopped (every node's agent then stops a
+/// process it may have started for it). Both are idempotent.
+pub struct BeginTask {
+    pub node: Arc<Node>,
+}
+
+#[async_trait]
+impl Step for BeginTask {
+    const NAME: &'static str = "rebalance.begin";
+    type Args = Begin;
+
+    async fn run(&self, a: &Begin) -> Result<(), StepError> {
+        let store = self.node.store.as_ref();
+        if let Some(t) = task::get(store, KIND, &a.volume).await?
+            && model::plan_of(&t).is_ok_and(|p| p.id == a.plan.id)
+        {
+            return Ok(());
         }
+        match ops::record_task(store, &a.volume, &a.plan).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(ops::already_running(&a.volume).message.into()),
+            Err(e) => Err(e.message.into()),
+        }
+    }
+
+    async fn undo(&self, a: &Begin) -> Result<(), StepError> {
+        task::end_unled(
+            self.node.store.as_ref(),
+            KIND,
+            &a.volume,
+            |t| model::plan_of(t).is_ok_and(|p| p.id == a.plan.id),
+            TaskState::Stopped,
+            "its remove-brick start was undone",
+        )
+        .await?;
+        Ok(())
     }
 }
 
@@ -69,7 +130,7 @@ pub async fn start(
 async fn started(
     cx: &Cluster,
     vol: &VolumeRecord,
-) -> Result<Option<(Removal, task::TaskRecord, Plan)>, OpError> {
+) -> Result<Option<(Reshape, task::TaskRecord, Plan)>, OpError> {
     if !vol.subvols.iter().any(|s| s.decommissioned) {
         return Ok(None);
     }
@@ -100,14 +161,14 @@ async fn started(
 async fn same_bricks(
     cx: &Cluster,
     vol: &VolumeRecord,
-    removal: &Removal,
+    removal: &Reshape,
     req: &RemoveBrickReq,
 ) -> Result<(), OpError> {
     if req.bricks.is_empty() {
         return Ok(());
     }
     let named = shrink::plan_removal(&cx.node, vol, &req.bricks, None).await?;
-    let ids = |r: &Removal| {
+    let ids = |r: &Reshape| {
         let mut v: Vec<_> = r.bricks.iter().map(|b| b.id).collect();
         v.sort();
         v
@@ -163,7 +224,7 @@ pub async fn stop(
     if t.state == TaskState::Running {
         ops::stop_task(cx, name, &plan).await?;
     }
-    shrink::decommission(cx, &removal, false).await?;
+    shrink::recommission(cx, &removal).await?;
     status(cx, name).await
 }
 

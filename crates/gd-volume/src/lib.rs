@@ -42,14 +42,15 @@ use crate::{
     volume_options::StoreOptions,
     volumes::{
         AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, MarkDecommissioned,
-        PrepareBrick, RecordState, RemoveBricks, RestartServices, ShrinkServices, StopProcesses,
+        MarkJoining, PrepareBrick, RecordState, ReshapeServices, RestartServices, StopProcesses,
+        StoreReshape,
         StoreVolume, SwapBrick, ValidateBricks,
     },
 };
 
 /// The name of every step of every transaction: the steps every node registers
 /// ([`register`]), and the list the crash matrix covers.
-pub const STEPS: [&str; 16] = [
+pub const STEPS: [&str; 17] = [
     ValidateBricks::NAME,
     InitBricks::NAME,
     StoreVolume::NAME,
@@ -64,8 +65,9 @@ pub const STEPS: [&str; 16] = [
     SwapBrick::NAME,
     RestartServices::NAME,
     MarkDecommissioned::NAME,
-    RemoveBricks::NAME,
-    ShrinkServices::NAME,
+    StoreReshape::NAME,
+    ReshapeServices::NAME,
+    MarkJoining::NAME,
 ];
 
 /// Registers the volume steps ([`STEPS`]); those that run a reconciler pass get `processes`.
@@ -104,8 +106,12 @@ pub fn register(
             processes: processes(),
         })?
         .add(MarkDecommissioned { node: node() })?
-        .add(RemoveBricks { node: node() })?
-        .add(ShrinkServices {
+        .add(StoreReshape { node: node() })?
+        .add(ReshapeServices {
+            node: node(),
+            processes: processes(),
+        })?
+        .add(MarkJoining {
             node: node(),
             processes: processes(),
         })?;

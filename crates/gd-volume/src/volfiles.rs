@@ -111,20 +111,26 @@ impl StoreVolfiles {
         else {
             return Ok(None);
         };
-        let kind = if trusted {
-            ClientKind::TrustedFuse
-        } else {
-            ClientKind::Fuse
-        };
-        let table = crate::options::catalog().volgen_table(&v.options);
-        let graph = gd_volgen::Volgen::new(&table)
-            .client_volfile(&v.serving().to_volgen(), kind)
-            .map_err(|e| e.to_string())?;
         Ok(Some(Volfile {
-            spec: graph.to_volfile().map_err(|e| e.to_string())?,
+            spec: client_volfile(&v, trusted)?,
             xdata: Dict::new(),
         }))
     }
+}
+
+/// The client volfile of `v` (what it serves, [`VolumeRecord::serving`]): the trusted one
+/// (with the volume's login) or the one for any mount.
+pub fn client_volfile(v: &model::VolumeRecord, trusted: bool) -> Result<String, String> {
+    let kind = if trusted {
+        ClientKind::TrustedFuse
+    } else {
+        ClientKind::Fuse
+    };
+    let table = crate::options::catalog().volgen_table(&v.options);
+    let graph = gd_volgen::Volgen::new(&table)
+        .client_volfile(&v.serving().to_volgen(), kind)
+        .map_err(|e| e.to_string())?;
+    graph.to_volfile().map_err(|e| e.to_string())
 }
 
 #[async_trait]

@@ -1,7 +1,8 @@
 //! remove-brick: a 2×3 replica volume under an open mount loses its second set: `start`
 //! decommissions it and GlusterFS's rebalance processes (remove-brick mode) move every file
 //! off it; `stop` keeps the bricks; started again, it completes and `commit` removes the set,
-//! whose brick processes stop. Then `replica 2 … force` lowers the replica count by one brick.
+//! whose brick processes stop. Then `replica 2 … force` lowers the replica count by one brick,
+//! and add-brick `replica 3` raises it again: the self-heal daemons fill the new brick.
 //! Every file reads back right throughout; bad requests change nothing.
 
 use std::{path::Path, time::Duration};
@@ -256,5 +257,40 @@ fn remove_brick_moves_every_file_off_a_set_then_commits() {
     read_all(&mount, "at replica 2");
     assert!(s1[..2].iter().all(|b| b.1.join("after-replica-2").exists()));
     assert!(!s1[2].1.join("after-replica-2").exists());
+
+    // Replica 2 → 3 again: a new brick on node 3 joins the set, marked for heal as GD1 marks
+    // it, and the self-heal daemons fill it with every file.
+    let s3 = brick(&t, 2, "s3");
+    let out = t.cli(
+        0,
+        &[
+            "volume",
+            "add-brick",
+            "rm",
+            "replica",
+            "3",
+            &word(&s3),
+            "--create-brick-dir",
+            "--allow-root-dir",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = volume(&t, 1);
+    assert_eq!((v.replica_count, v.subvols[0].bricks.len()), (3, 3), "{v:?}");
+    assert_eq!(brick_processes(&s3.1), 1, "the new brick runs");
+    wait_for("the new brick to be healed", Duration::from_secs(180), || {
+        let all = (0..FILES).all(|i| {
+            std::fs::read(s3.1.join(format!("f{i}"))).is_ok_and(|c| c == content(i))
+        });
+        (all && s3.1.join("after-replica-2").exists()).then_some(())
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} files there\nshd log:\n{}",
+            data_files(&s3.1),
+            tail(&read(&t.dirs[2].log.join("glustershd.log")), 30)
+        )
+    });
+    read_all(&mount, "at replica 3 again");
     drop(mount);
 }

@@ -291,8 +291,13 @@ impl Step for InitBricks {
         Ok(())
     }
 
+    /// A brick a started volume's reconciler ran meanwhile (add-brick) is stopped first, by
+    /// its pid file: the record that named it is gone by now.
     async fn undo(&self, a: &BrickArgs) -> Result<(), StepError> {
         let bricks = a.bricks_of(self.node.identity().peer_id);
+        for b in &bricks {
+            super::replace::stop_brick(&self.node, &a.volume, b).await;
+        }
         let id = a.volume_id;
         tokio::task::spawn_blocking(move || {
             for b in &bricks {
@@ -334,7 +339,7 @@ pub(super) fn init_brick(
 
 pub(super) fn undo_init_brick(path: &Path, volume_id: Uuid) {
     // Only what this volume made: its volume-id xattr, an empty .glusterfs, a directory it
-    // created (if empty).
+    // created (with whatever a brick's run left in it).
     if xattr::get(path, VOLUME_ID_XATTR)
         .ok()
         .flatten()
@@ -348,8 +353,7 @@ pub(super) fn undo_init_brick(path: &Path, volume_id: Uuid) {
         .flatten()
         .is_some_and(|v| v == volume_id.as_bytes())
     {
-        let _ = xattr::remove(path, CREATED_MARKER);
-        let _ = std::fs::remove_dir(path);
+        let _ = std::fs::remove_dir_all(path);
     }
 }
 

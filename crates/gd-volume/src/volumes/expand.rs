@@ -12,6 +12,9 @@
 //!    changed record and tells its connected clients to fetch the new graph (FETCHSPEC), with
 //!    the new bricks running — a client never waits for a brick that has not started.
 //!
+//! A replica count given above the volume's raises it instead: a brick joins each set
+//! (`reshape::raise_replica`).
+//!
 //! The new sets come after the existing ones, and their bricks get the next client numbers:
 //! an existing brick keeps its client id (`<vol>-client-<i>`), so pending heals keep their
 //! meaning.
@@ -38,6 +41,10 @@ pub async fn expand_volume(
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?;
+    let current = vol.subvols.first().map_or(1, |s| s.replica.max(1));
+    if req.replica.is_some_and(|r| r > current) || req.arbiter.is_some_and(|a| a > 0) {
+        return reshape::raise_replica(cx, &vol, &req).await;
+    }
     let mut sets = plan_sets(node, &vol, &req).await?;
     let mut next = vol.next_client_index();
     for s in &mut sets {
@@ -112,8 +119,8 @@ async fn plan_sets(
         && r != replica
     {
         return Err(invalid(format!(
-            "volume {} has replica {replica}; changing the replica count with add-brick is not supported yet (give its own, or none)",
-            vol.name
+            "volume {} has replica {replica}: lowering it is remove-brick's job (remove-brick {} replica {r} <bricks> force)",
+            vol.name, vol.name
         ))
         .field("replica", r.to_string()));
     }

@@ -181,7 +181,7 @@ mod expand;
 mod mount;
 mod plan;
 mod replace;
-mod shrink;
+mod reshape;
 mod size;
 mod state;
 #[cfg(test)]
@@ -192,8 +192,10 @@ pub(crate) use expand::{AddSets, CommitSets};
 use plan::*;
 pub use replace::replace_brick;
 pub(crate) use replace::{PrepareBrick, RestartServices, SwapBrick};
-pub use shrink::{Decommission, Removal, decommission, plan_removal, remove_bricks};
-pub(crate) use shrink::{MarkDecommissioned, RemoveBricks, ShrinkServices};
+pub use reshape::{
+    Decommission, Reshape, decommission_step, plan_removal, recommission, remove_bricks,
+};
+pub(crate) use reshape::{MarkDecommissioned, MarkJoining, ReshapeServices, StoreReshape};
 pub use size::*;
 pub use state::*;
 pub(crate) use state::{ConvergeBricks, RecordState, StopProcesses};

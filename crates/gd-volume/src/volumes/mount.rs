@@ -1,7 +1,15 @@
 //! Temporary FUSE mounts of a started volume on this node: GD2 measured a volume's space
-//! through one, and GD1's replace-brick marks the new brick for heal through one.
+//! through one, and GD1's replace-brick and add-brick mark new bricks for heal through one.
 
 use super::*;
+
+/// Where a temporary mount's graph comes from.
+enum Source<'a> {
+    /// This node's volfile server, by the volume's name.
+    Server,
+    /// A volfile made here.
+    File(&'a std::path::Path),
+}
 
 /// A volume mounted under the run directory until [`TempMount::close`].
 pub(super) struct TempMount {
@@ -19,6 +27,27 @@ impl TempMount {
         extra: &[&str],
         timeout: Duration,
     ) -> Result<TempMount, String> {
+        Self::open_from(node, volume, Source::Server, extra, timeout).await
+    }
+
+    /// Mounts the graph in the volfile `path` (of volume `volume`), as [`TempMount::open`].
+    pub(super) async fn open_volfile(
+        node: &Node,
+        volume: &str,
+        path: &std::path::Path,
+        extra: &[&str],
+        timeout: Duration,
+    ) -> Result<TempMount, String> {
+        Self::open_from(node, volume, Source::File(path), extra, timeout).await
+    }
+
+    async fn open_from(
+        node: &Node,
+        volume: &str,
+        source: Source<'_>,
+        extra: &[&str],
+        timeout: Duration,
+    ) -> Result<TempMount, String> {
         let dir = node
             .config
             .rundir
@@ -29,7 +58,7 @@ impl TempMount {
             pidfile: dir.with_extension("pid"),
             dir,
         };
-        match tokio::time::timeout(timeout, mount.mount(node, volume, extra)).await {
+        match tokio::time::timeout(timeout, mount.mount(node, volume, source, extra)).await {
             Ok(Ok(())) => Ok(mount),
             Ok(Err(e)) => {
                 mount.close().await;
@@ -45,21 +74,33 @@ impl TempMount {
         }
     }
 
-    async fn mount(&self, node: &Node, volume: &str, extra: &[&str]) -> Result<(), String> {
+    async fn mount(
+        &self,
+        node: &Node,
+        volume: &str,
+        source: Source<'_>,
+        extra: &[&str],
+    ) -> Result<(), String> {
         gd_node::process::adopt_daemons();
         let bin = bricks::find_executable("glusterfs")
             .ok_or("glusterfs is not installed (Debian: glusterfs-client)")?;
         let log = node.config.logdir.join("gd2mount.log");
-        let status = tokio::process::Command::new(bin)
+        let mut command = tokio::process::Command::new(bin);
+        command
             .arg("--process-name=fuse")
             .arg(format!("--pid-file={}", self.pidfile.display()))
-            .args(extra)
-            .arg(format!("--volfile-server={}", node_ip(node)))
-            .arg(format!(
-                "--volfile-server-port={}",
-                node.config.client_addr.port()
-            ))
-            .arg(format!("--volfile-id={volume}"))
+            .args(extra);
+        match source {
+            Source::Server => command
+                .arg(format!("--volfile-server={}", node_ip(node)))
+                .arg(format!(
+                    "--volfile-server-port={}",
+                    node.config.client_addr.port()
+                ))
+                .arg(format!("--volfile-id={volume}")),
+            Source::File(path) => command.arg(format!("--volfile={}", path.display())),
+        };
+        let status = command
             .arg(format!("--log-file={}", log.display()))
             .arg(&self.dir)
             .stdin(std::process::Stdio::null())

@@ -28,10 +28,10 @@
 use super::{mount::TempMount, *};
 
 /// How long the temporary mount of `volume-replace.prepare` may take to come up.
-const MARK_MOUNT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const MARK_MOUNT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The client pid AFR accepts `trusted.replace-brick` from (GlusterFS's
 /// `GF_CLIENT_PID_ADD_REPLICA_MOUNT`).
-const ADD_REPLICA_MOUNT_PID: &str = "--client-pid=-12";
+pub(super) const ADD_REPLICA_MOUNT_PID: &str = "--client-pid=-12";
 
 /// The arguments of the replace steps.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -208,8 +208,8 @@ fn swap_in(vol: &mut VolumeRecord, old: &BrickRecord, new: &BrickRecord) {
 
 /// GlusterFS's `trusted.afr.dirty` with the entry count 1 (three big-endian 32-bit counts:
 /// data, metadata, entry), as GD1 marks a replacing brick's root.
-const ENTRY_DIRTY: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
-const AFR_DIRTY_XATTR: &str = "trusted.afr.dirty";
+pub(super) const ENTRY_DIRTY: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+pub(super) const AFR_DIRTY_XATTR: &str = "trusted.afr.dirty";
 const REPLACE_BRICK_XATTR: &str = "trusted.replace-brick";
 
 /// On the new brick's node: marks it for heal, as GD1 does (see the module's step 3). Its undo,
@@ -293,7 +293,7 @@ pub(super) async fn stop_brick(node: &Node, volume: &str, b: &BrickRecord) {
 }
 
 /// See [`PrepareBrick::undo`]. Best effort: what stays is named by the brick checks of a retry.
-fn undo_brick_run(path: &std::path::Path, volume_id: Uuid) {
+pub(super) fn undo_brick_run(path: &std::path::Path, volume_id: Uuid) {
     let created = xattr::get(path, brick_steps::CREATED_MARKER)
         .ok()
         .flatten()

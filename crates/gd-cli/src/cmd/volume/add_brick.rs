@@ -14,7 +14,7 @@ use crate::{cmd::Context, error::CliError};
 #[derive(Debug, Clone, Args)]
 #[command(
     override_usage = "glustercli volume add-brick <NAME> [OPTIONS] <BRICK>...\n       \
-    glustercli volume add-brick <NAME> [replica <N>] <BRICK>... [force]"
+    glustercli volume add-brick <NAME> [replica <N> [arbiter 1]] <BRICK>... [force]"
 )]
 pub struct AddBrickArgs {
     /// The volume
@@ -24,9 +24,13 @@ pub struct AddBrickArgs {
     /// `force`) may be mixed in
     #[arg(value_name = "BRICK", required = true)]
     pub bricks: Vec<String>,
-    /// The volume's replica count (changing it is not supported yet)
+    /// The volume's replica count; a greater one raises it (the bricks then join the sets, as
+    /// many for each set, set by set)
     #[arg(long, value_name = "N", value_parser = count_parser())]
     pub replica: Option<u32>,
+    /// 1: an arbiter brick joins each set of a replica 2 volume (with --replica 3)
+    #[arg(long, value_name = "N")]
+    pub arbiter: Option<u32>,
     /// The brick checks to relax.
     #[command(flatten)]
     pub checks: BrickChecks,
@@ -35,6 +39,7 @@ pub struct AddBrickArgs {
 /// The body of `POST /v1/volumes/{name}/expand`, GD1's bare words read.
 pub fn add_brick_request(args: &AddBrickArgs) -> Result<VolExpandReq, String> {
     let mut replica = args.replica;
+    let mut arbiter = args.arbiter;
     let mut force = args.checks.force;
     let mut bricks = Vec::new();
     let mut words = args.bricks.iter();
@@ -50,6 +55,15 @@ pub fn add_brick_request(args: &AddBrickArgs) -> Result<VolExpandReq, String> {
                 }
                 replica = Some(parse_count("replica", value)?);
             }
+            "arbiter" => {
+                let Some(value) = words.next() else {
+                    return Err("`arbiter` needs a value".into());
+                };
+                if arbiter.is_some() {
+                    return Err("arbiter is given more than once".into());
+                }
+                arbiter = Some(parse_count("arbiter", value)?);
+            }
             w => {
                 let brick = parse_brick(w)?;
                 if bricks.contains(&brick) {
@@ -64,6 +78,7 @@ pub fn add_brick_request(args: &AddBrickArgs) -> Result<VolExpandReq, String> {
     }
     Ok(VolExpandReq {
         replica,
+        arbiter,
         bricks,
         force,
         flags: args.checks.flags(),
