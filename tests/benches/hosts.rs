@@ -11,12 +11,15 @@
 //! Run: `scripts/bench.sh --bench hosts` (it builds the release binaries the bench starts).
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::Output,
     time::{Duration, Instant},
 };
 
-use gd_testkit::{netns::*, *};
+use gd_testkit::{
+    hosts::{Gd1Hosts, Gd2Hosts},
+    *,
+};
 
 const RUNS: usize = 5;
 const HOSTS: [&str; 3] = ["server1", "server2", "server3"];
@@ -113,112 +116,30 @@ fn brick_specs(roots: &[PathBuf], run: usize) -> Vec<String> {
 
 // ---- GD1 ----
 
-fn gd1(net: &Net, host: &str, base: &Path, args: &[&str]) -> Output {
-    let mut cmd = net.command(host, "gluster");
-    cmd.arg("--mode=script")
-        .arg(format!(
-            "--glusterd-sock={}",
-            base.join("glusterd/gd.sock").display()
-        ))
-        .args(args);
-    run_bounded(cmd, Duration::from_secs(180))
-}
-
-fn start_gd1(net: &Net, host: &str, base: &Path) {
-    for d in ["glusterd", "run", "log"] {
-        std::fs::create_dir_all(base.join(d)).unwrap();
-    }
-    let opt = |k: &str, v: &Path| format!("management.{k}={}", v.display());
-    let mut cmd = net.command(host, "glusterd");
-    for (k, v) in [
-        ("working-directory", base.join("glusterd")),
-        ("run-directory", base.join("run")),
-        ("glusterd-sockfile", base.join("glusterd/gd.sock")),
-        ("logging-directory", base.join("log")),
-    ] {
-        cmd.arg("--xlator-option").arg(opt(k, &v));
-    }
-    cmd.arg(format!(
-        "--log-file={}",
-        base.join("log/glusterd.log").display()
-    ))
-    .arg(format!(
-        "--pid-file={}",
-        base.join("glusterd.pid").display()
-    ));
-    let out = run_bounded(cmd, Duration::from_secs(30));
-    assert!(out.status.success(), "glusterd: {}", stderr(&out));
-    wait_for("GD1 to answer", Duration::from_secs(30), || {
-        gd1(net, host, base, &["volume", "list"])
-            .status
-            .success()
-            .then_some(())
-    })
-    .unwrap();
-}
-
 fn bench_gd1() -> Figures {
-    let net = Net::new("gd1b", "203.0.113", &HOSTS).unwrap();
-    let bases: Vec<tempfile::TempDir> = HOSTS
-        .iter()
-        .map(|_| {
-            tempfile::Builder::new()
-                .prefix("gd1-bench-")
-                .tempdir()
-                .unwrap()
-        })
-        .collect();
-    let _reaper = Reaper(
-        bases
-            .iter()
-            .map(|b| b.path().display().to_string())
-            .collect(),
-    );
-    let base = |i: usize| bases[i].path();
-    for (i, h) in HOSTS.iter().enumerate() {
-        start_gd1(&net, h, base(i));
-    }
-    for h in &HOSTS[1..] {
-        let out = gd1(&net, "server1", base(0), &["peer", "probe", h]);
-        assert!(out.status.success(), "probe {h}: {}", stdout(&out));
-    }
-    for (i, h) in HOSTS.iter().enumerate() {
-        wait_for("GD1 peers connected", Duration::from_secs(60), || {
-            let out = stdout(&gd1(&net, h, base(i), &["peer", "status"]));
-            (out.matches("Peer in Cluster (Connected)").count() == 2).then_some(())
-        })
-        .unwrap();
-    }
-    let roots: Vec<PathBuf> = (0..3).map(|i| base(i).join("bricks")).collect();
-    for r in &roots {
-        // GD1 creates a brick's directory, not its parents.
-        std::fs::create_dir_all(r).unwrap();
-    }
+    let g = Gd1Hosts::new("gd1b", "203.0.113", &HOSTS);
+    let roots: Vec<PathBuf> = (0..3).map(|i| g.bricks(i)).collect();
     let mut f = Figures::default();
     for run in 0..RUNS {
         let specs = brick_specs(&roots, run);
         let mut args = vec!["volume", "create", "gdv", "replica", "3"];
         args.extend(specs.iter().map(String::as_str));
         args.push("force");
-        f.create
-            .push(timed("GD1 create", || gd1(&net, "server1", base(0), &args)));
-        f.start.push(timed("GD1 start", || {
-            gd1(&net, "server1", base(0), &["volume", "start", "gdv"])
-        }));
+        f.create.push(timed("GD1 create", || g.cli(0, &args)));
+        f.start
+            .push(timed("GD1 start", || g.cli(0, &["volume", "start", "gdv"])));
         let pids: Vec<i32> = roots
             .iter()
             .flat_map(|r| processes_matching(&r.join(format!("b{run}")).display().to_string()))
             .map(|(pid, _)| pid)
             .collect();
         assert_eq!(pids.len(), 3, "GD1 bricks running");
-        let (call, gone, left) = timed_stop(&pids, || {
-            gd1(&net, "server1", base(0), &["volume", "stop", "gdv"])
-        });
+        let (call, gone, left) = timed_stop(&pids, || g.cli(0, &["volume", "stop", "gdv"]));
         f.stop_call.push(call);
         f.stop_gone.push(gone);
         f.stop_left += left;
         f.delete.push(timed("GD1 delete", || {
-            gd1(&net, "server1", base(0), &["volume", "delete", "gdv"])
+            g.cli(0, &["volume", "delete", "gdv"])
         }));
     }
     f
@@ -227,30 +148,9 @@ fn bench_gd1() -> Figures {
 // ---- glusterd2 ----
 
 fn bench_gd2() -> Figures {
-    let net = Net::new("gd2b", "198.18.7", &HOSTS).unwrap();
-    let dirs: Vec<NodeDirs> = HOSTS.iter().map(|_| NodeDirs::new()).collect();
-    let _reaper = Reaper(
-        dirs.iter()
-            .map(|d| node_root(d).display().to_string())
-            .collect(),
-    );
-    let daemons: Vec<Daemon> = HOSTS
-        .iter()
-        .zip(&dirs)
-        .map(|(h, d)| net.start_glusterd2(h, d).unwrap())
-        .collect();
-    for (i, h) in HOSTS.iter().enumerate().skip(1) {
-        let token = net.join_token(h, &dirs[i]);
-        let out = net.cli("server1", &dirs[0], &["peer", "add", h, "--token", &token]);
-        assert!(out.status.success(), "peer add {h}: {}", stderr(&out));
-    }
-    for (d, n) in dirs.iter().zip(&daemons) {
-        wait_peers(d, n, 3, true, Duration::from_secs(60)).unwrap();
-    }
-    let ips: Vec<String> = HOSTS.iter().map(|h| net.host(h).ip.clone()).collect();
-    wait_voters(&ips, 3, Duration::from_secs(120)).unwrap();
-    let roots: Vec<PathBuf> = dirs.iter().map(|d| node_root(d).join("bricks")).collect();
-    let cli = |args: &[&str]| net.cli("server1", &dirs[0], args);
+    let g = Gd2Hosts::new("gd2b", "198.18.7", &HOSTS);
+    let roots: Vec<PathBuf> = (0..3).map(|i| g.bricks(i)).collect();
+    let cli = |args: &[&str]| g.cli(0, args);
     let mut f = Figures::default();
     for run in 0..RUNS {
         let specs = brick_specs(&roots, run);

@@ -9,6 +9,10 @@
 //! new step is covered without editing this file); the collected steps must be exactly the
 //! step registries (`gd_volume::STEPS`, `gd_rebalance::STEPS`), so a step no operation here
 //! reaches fails the test until an operation that runs it is added to [`OPS`].
+//!
+//! To chase one operation's failure, `GD2_MATRIX_ONLY=<Op>` (e.g. `ResetCommit`) runs only its
+//! cases (the points are still collected for every operation), and `GD2_TEST_KEEP=1` keeps the
+//! nodes' logs.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -28,6 +32,8 @@ const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
 /// The option set and reset, and how it shows in the client volfile.
 const OPTION: (&str, &str) = ("performance.write-behind-window-size", "4MB");
 const IN_VOLFILE: &str = "option cache-size 4MB";
+/// How many cases' volumes are prepared at once (their operations run side by side).
+const PREPARE_AT_ONCE: usize = 4;
 /// The initiator (every operation is sent to it) and the participant that is killed.
 const INITIATOR: usize = 0;
 const PARTICIPANT: usize = 1;
@@ -46,23 +52,27 @@ enum Op {
     RemoveStart,
     /// remove-brick force of the set add-brick added (no migration).
     RemoveForce,
-    /// remove-brick replica 2 force of the third node's brick.
-    LowerReplica,
-    /// add-brick replica 3 of a new brick on the participant.
+    /// reset-brick start of the participant's brick.
+    ResetStart,
+    /// reset-brick commit force of the participant's brick (onto its own data).
+    ResetCommit,
+    /// add-brick replica 4 of a new brick on the participant (remove-brick's `replica` force
+    /// lowering it runs the steps of `RemoveForce`).
     RaiseReplica,
 }
 
 /// Every operation the matrix runs, in the order of a volume's life.
-const OPS: [Op; 12] = [
+const OPS: [Op; 13] = [
     Op::Create,
     Op::Set,
     Op::Reset,
     Op::Start,
+    Op::ResetStart,
+    Op::ResetCommit,
     Op::Replace,
     Op::Expand,
     Op::RemoveStart,
     Op::RemoveForce,
-    Op::LowerReplica,
     Op::RaiseReplica,
     Op::Stop,
     Op::Delete,
@@ -135,15 +145,24 @@ impl Op {
                 format!("/v1/volumes/{v}/remove-brick/commit"),
                 Some(json!({"bricks": added_set(t, v), "force": true})),
             ),
-            Op::LowerReplica => {
-                let (host, path) = brick(t, 2, v);
-                let body = json!({"bricks": [{"host": host, "path": path}], "replica": 2, "force": true});
-                ("POST", format!("/v1/volumes/{v}/remove-brick/commit"), Some(body))
+            Op::ResetStart | Op::ResetCommit => {
+                let (host, path) = brick(t, PARTICIPANT, v);
+                let (verb, force) = if self == Op::ResetStart {
+                    ("start", false)
+                } else {
+                    ("commit", true)
+                };
+                let body = json!({"host": host, "path": path, "force": force});
+                (
+                    "POST",
+                    format!("/v1/volumes/{v}/reset-brick/{verb}"),
+                    Some(body),
+                )
             }
             Op::RaiseReplica => {
                 let (host, path) = brick(t, PARTICIPANT, &raised(v));
                 let body = json!({
-                    "bricks": [{"host": host, "path": path}], "replica": 3, "force": true,
+                    "bricks": [{"host": host, "path": path}], "replica": 4, "force": true,
                     "flags": {"create-brick-dir": true, "allow-root-dir": true},
                 });
                 ("POST", format!("/v1/volumes/{v}/expand"), Some(body))
@@ -157,9 +176,10 @@ impl Op {
             Op::Create => &[],
             Op::Set | Op::Start | Op::Delete => &[Op::Create],
             Op::Reset => &[Op::Create, Op::Set],
-            Op::Stop | Op::Replace | Op::Expand | Op::LowerReplica => &[Op::Create, Op::Start],
-            Op::RaiseReplica => &[Op::Create, Op::Start, Op::LowerReplica],
+            Op::Stop | Op::Replace | Op::Expand | Op::RaiseReplica => &[Op::Create, Op::Start],
             Op::RemoveStart | Op::RemoveForce => &[Op::Create, Op::Start, Op::Expand],
+            Op::ResetStart => &[Op::Create, Op::Start],
+            Op::ResetCommit => &[Op::Create, Op::Start, Op::ResetStart],
         }
     }
 }
@@ -234,12 +254,27 @@ impl Seen {
         self.has_brick(&raised(v))
     }
 
-    /// The bricks of the first set, and the nodes holding any brick, as the record says.
+    /// Whether a brick is being reset.
+    fn resetting(&self) -> bool {
+        self.records[0].as_ref().is_some_and(|r| {
+            r["subvols"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s["bricks"].as_array().into_iter().flatten())
+                .any(|b| b["reset"] == true)
+        })
+    }
+
+    /// The bricks of the first set that run (not being reset), and the nodes holding any
+    /// brick, as the record says.
     fn first_set_and_nodes(&self) -> (usize, usize) {
         let Some(r) = &self.records[0] else {
             return (0, 0);
         };
-        let set = r["subvols"][0]["bricks"].as_array().map_or(0, |b| b.len());
+        let set = r["subvols"][0]["bricks"]
+            .as_array()
+            .map_or(0, |b| b.iter().filter(|b| b["reset"] != true).count());
         let hosts: BTreeSet<&str> = r["subvols"]
             .as_array()
             .into_iter()
@@ -355,8 +390,9 @@ impl Seen {
             Op::Replace => self.replaced(v),
             Op::RemoveStart => self.decommissioned(),
             Op::RemoveForce => self.exists() && !self.expanded(),
-            Op::LowerReplica => self.first_set_and_nodes().0 == 2,
             Op::RaiseReplica => self.raised(v),
+            Op::ResetStart => self.resetting(),
+            Op::ResetCommit => self.exists() && !self.resetting(),
         }
     }
 }
@@ -389,7 +425,11 @@ impl Matrix {
             })
             .collect();
         let lock = format!("gluster-{}/locks/volume/{v}", self.cluster);
-        let added_set = format!("volume {v}-client-3\n");
+        // The added set's first brick, as its client names it.
+        let added_set = format!(
+            "option remote-subvolume {}\n",
+            brick(&self.t, 0, &added(v)).1.display()
+        );
         Seen {
             added_marked: (0..3)
                 .map(|i| brick(&self.t, i, &added(v)).1)
@@ -589,13 +629,38 @@ fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_
     let mut settles = vec![];
     let mut case = 0;
     let mut followed = 0;
+    let mut op_time: BTreeMap<String, (usize, Duration)> = BTreeMap::new();
     for op in OPS {
-        for (node, point) in &points[&op] {
-            case += 1;
-            let v = format!("c{case:03}");
-            for &before in op.before() {
-                m.run(before, &v);
-            }
+        if std::env::var("GD2_MATRIX_ONLY").is_ok_and(|o| o != format!("{op:?}")) {
+            continue;
+        }
+        let cases: Vec<(String, &(usize, String))> = points[&op]
+            .iter()
+            .map(|p| {
+                case += 1;
+                (format!("c{case:03}"), p)
+            })
+            .collect();
+        // Every case's volume brought to where the operation applies, a few at a time (other
+        // volumes' transactions run beside one another; the crashes below must leave them be).
+        let prepared = Instant::now();
+        for chunk in cases.chunks(PREPARE_AT_ONCE) {
+            std::thread::scope(|s| {
+                for (v, _) in chunk {
+                    let m = &m;
+                    s.spawn(move || {
+                        for &before in op.before() {
+                            m.run(before, v);
+                        }
+                    });
+                }
+            });
+        }
+        let per_case = prepared.elapsed() / cases.len().max(1) as u32;
+        for (v, (node, point)) in &cases {
+            let v = v.clone();
+            let case_started = Instant::now() - per_case;
+            eprintln!("{v}: {op:?} killed at {point} on node {node}");
             m.arm(*node, &format!("{point} kill"));
             let (method, path, body) = op.request(&m.t, &v);
             let secret = m.t.dirs[INITIATOR].secret_file();
@@ -655,6 +720,9 @@ fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_
                 ))
                 .or_default() += 1;
             expected.push((v.clone(), m.seen(&v)));
+            let t = op_time.entry(format!("{op:?}")).or_default();
+            t.0 += 1;
+            t.1 += case_started.elapsed();
         }
     }
 
@@ -743,7 +811,8 @@ fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_
     let max = settles.iter().max().unwrap();
     eprintln!(
         "crash matrix: {case} cases ({} operations, points × roles); outcomes {report:?} \
-         ({followed} answered 202 and followed); settled within {max:?} of the restart",
+         ({followed} answered 202 and followed); settled within {max:?} of the restart; \
+         cases and time by operation: {op_time:?}",
         OPS.len()
     );
 }

@@ -62,11 +62,17 @@ impl<S: Read + Write> Rpc<S> {
             ..CallHeader::new(self.xid, prog, vers, procedure)
         };
         self.s.write_all(&call.to_record(args).unwrap()).unwrap();
-        let record = self.next_record().expect("a reply");
-        let (msg, rest) = RpcMessage::decode(&record).unwrap();
-        let RpcMessage::Reply(reply) = msg else {
-            panic!("not a reply: {msg:?}");
+        // A connection that was served a volfile is a client the server calls back (FETCHSPEC
+        // when the graph changes): such a call may come before the reply, as to any client.
+        let (reply, rest) = loop {
+            let record = self.next_record().expect("a reply");
+            let (msg, rest) = RpcMessage::decode(&record).unwrap();
+            match msg {
+                RpcMessage::Reply(reply) => break (reply, rest.to_vec()),
+                RpcMessage::Call(_) => continue,
+            }
         };
+        let rest = rest.as_slice();
         assert_eq!(reply.xid, self.xid);
         assert!(reply.is_success(), "{reply:?}");
         T::from_xdr(rest).unwrap()

@@ -28,8 +28,9 @@ pub use rules::{
 };
 pub use txn::{Transaction, TxnListResp, TxnState};
 pub use volume::{
-    BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, ReplaceBrickReq, SizeInfo,
-    SubvolInfo, SubvolReq, SubvolType, VolCreateReq, VolExpandReq, VolumeInfo, VolumeStatus,
+    BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, ReplaceBrickReq, ResetBrickReq,
+    SizeInfo, SubvolInfo, SubvolReq, SubvolType, VolCreateReq, VolExpandReq, VolumeInfo,
+    VolumeStatus,
 };
 
 use serde::{Deserialize, Serialize};

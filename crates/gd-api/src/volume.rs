@@ -138,6 +138,34 @@ pub struct VolExpandReq {
     pub flags: CreateFlags,
 }
 
+/// `POST /v1/volumes/{name}/reset-brick/{start|commit}` (GD1's `reset-brick <vol> <brick>
+/// start`, `reset-brick <vol> <brick> <brick> commit [force]`): the brick, by its node (`peerid`,
+/// or `host`: a name the volume or the node is known by) and path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBrickReq {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peerid: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub path: String,
+    /// For commit: reuse a directory that still holds the volume's data (the old disk).
+    #[serde(default)]
+    pub force: bool,
+}
+
+impl ResetBrickReq {
+    /// The brick it names, as a create request names one.
+    pub fn brick(&self) -> BrickReq {
+        BrickReq {
+            peerid: self.peerid,
+            host: self.host.clone(),
+            path: self.path.clone(),
+            kind: BrickKind::default(),
+        }
+    }
+}
+
 /// `POST /v1/volumes/{name}/replacebrick` (GD2's path and `src-` names; GD2 chose the new
 /// brick from its devices, here it is given, as in GD1's `replace-brick <vol> <old> <new>
 /// commit force`). The old brick is named by its node (`src-peerid`, or `src-host`: a name the
@@ -214,6 +242,9 @@ pub struct BrickInfo {
     /// `Brick` or `Arbiter`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Taken out of service by reset-brick start, until its commit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
 }
 
 /// A subvolume in a volume.

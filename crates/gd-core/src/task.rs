@@ -171,7 +171,11 @@ pub async fn end_unled(
         rec.state = state;
         rec.message = message.to_owned();
         let txn = Txn::new()
-            .when([Compare::mod_revision(&key, CompareOp::Equal, kv.mod_revision)])
+            .when([Compare::mod_revision(
+                &key,
+                CompareOp::Equal,
+                kv.mod_revision,
+            )])
             .and_then([TxnOp::put(&key, record::encode(&rec))]);
         if store.txn(txn).await?.succeeded {
             return Ok(true);

@@ -122,7 +122,11 @@ impl Agent {
                 continue;
             }
             if let Some(p) = process::running(config, vol) {
-                tracing::warn!(volume = vol, pid = p.pid, "stopping a rebalance process no running task has");
+                tracing::warn!(
+                    volume = vol,
+                    pid = p.pid,
+                    "stopping a rebalance process no running task has"
+                );
                 gd_node::process::stop_all(&[p]).await;
             }
             let _ = std::fs::remove_file(process::pidfile(config, vol));

@@ -7,7 +7,7 @@
 //!
 //! - `start` checks everything first (the bricks, then what a rebalance checks), so a refusal
 //!   changes nothing; then one transaction locked on the volume decommissions the sets
-//!   (`volume-shrink.decommission`) and records the migration's task (`rebalance.begin`), so
+//!   (`volume-reshape.decommission`) and records the migration's task (`rebalance.begin`), so
 //!   neither is ever left without the other.
 //! - `stop` stops the migration (files moved stay moved) and takes the mark back.
 //! - `commit` is refused while the migration runs, or after it failed, was stopped, or left
@@ -28,7 +28,7 @@ use gd_feature::{Cluster, operation::run};
 use gd_node::node::Node;
 use gd_volume::{
     model::{VolumeRecord, volume_lock},
-    volumes::{self as shrink, Reshape},
+    volumes::{self, Reshape},
 };
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +51,7 @@ pub async fn start(
         .field("force", "true"));
     }
     let vol = ops::volume(cx, name).await?;
-    let removal = shrink::plan_removal(&cx.node, &vol, &req.bricks, req.replica).await?;
+    let removal = volumes::plan_removal(&cx.node, &vol, &req.bricks, req.replica).await?;
     if removal.lowers_replica {
         return Err(OpError::invalid(format!(
             "lowering the replica count of {name} moves no file (the other copies hold them): commit it with force"
@@ -69,7 +69,7 @@ pub async fn start(
         operation: format!("volume remove-brick {name} start"),
         locks: vec![volume_lock(name)],
         steps: vec![
-            shrink::decommission_step(me, &removal, true),
+            volumes::decommission_step(me, &removal, true),
             BeginTask::call(vec![me], &begin),
         ],
     };
@@ -152,7 +152,7 @@ async fn started(
             kind: Default::default(),
         })
         .collect();
-    let removal = shrink::plan_removal(&cx.node, vol, &bricks, None).await?;
+    let removal = volumes::plan_removal(&cx.node, vol, &bricks, None).await?;
     Ok(Some((removal, t, plan)))
 }
 
@@ -167,7 +167,7 @@ async fn same_bricks(
     if req.bricks.is_empty() {
         return Ok(());
     }
-    let named = shrink::plan_removal(&cx.node, vol, &req.bricks, None).await?;
+    let named = volumes::plan_removal(&cx.node, vol, &req.bricks, None).await?;
     let ids = |r: &Reshape| {
         let mut v: Vec<_> = r.bricks.iter().map(|b| b.id).collect();
         v.sort();
@@ -224,7 +224,7 @@ pub async fn stop(
     if t.state == TaskState::Running {
         ops::stop_task(cx, name, &plan).await?;
     }
-    shrink::recommission(cx, &removal).await?;
+    volumes::recommission(cx, &removal).await?;
     status(cx, name).await
 }
 
@@ -234,7 +234,7 @@ pub async fn commit(cx: &Cluster, name: &str, req: RemoveBrickReq) -> Result<Vol
     let vol = ops::volume(cx, name).await?;
     let Some((removal, t, plan)) = started(cx, &vol).await? else {
         // Nothing migrated: only force removes the bricks, files and all.
-        let removal = shrink::plan_removal(&cx.node, &vol, &req.bricks, req.replica).await?;
+        let removal = volumes::plan_removal(&cx.node, &vol, &req.bricks, req.replica).await?;
         if !req.force {
             return Err(OpError::invalid(format!(
                 "the files on {} have not been moved off: start the remove-brick first, or commit with force to remove the bricks with their files",
@@ -249,11 +249,11 @@ pub async fn commit(cx: &Cluster, name: &str, req: RemoveBrickReq) -> Result<Vol
                 format!("a rebalance of {name} is running: stop it or wait for its end"),
             ));
         }
-        return shrink::remove_bricks(cx, &removal).await;
+        return volumes::remove_bricks(cx, &removal).await;
     };
     if req
         .replica
-        .is_some_and(|r| r != removal.before[0].replica.max(1))
+        .is_some_and(|r| Some(r) != removal.before.first().map(|s| s.replica.max(1)))
     {
         return Err(OpError::invalid(format!(
             "the remove-brick of {name} that started removes whole sets: it changes no replica count"
@@ -304,5 +304,5 @@ pub async fn commit(cx: &Cluster, name: &str, req: RemoveBrickReq) -> Result<Vol
             ));
         }
     }
-    shrink::remove_bricks(cx, &removal).await
+    volumes::remove_bricks(cx, &removal).await
 }

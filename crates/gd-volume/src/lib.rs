@@ -42,15 +42,14 @@ use crate::{
     volume_options::StoreOptions,
     volumes::{
         AddSets, CommitSets, ConvergeBricks, DeleteVolume, InitBricks, MarkDecommissioned,
-        MarkJoining, PrepareBrick, RecordState, ReshapeServices, RestartServices, StopProcesses,
-        StoreReshape,
-        StoreVolume, SwapBrick, ValidateBricks,
+        MarkJoining, MarkReset, PrepareBrick, PrepareReset, RecordState, ReshapeServices,
+        RestartServices, StopProcesses, StoreReshape, StoreVolume, SwapBrick, ValidateBricks,
     },
 };
 
 /// The name of every step of every transaction: the steps every node registers
 /// ([`register`]), and the list the crash matrix covers.
-pub const STEPS: [&str; 17] = [
+pub const STEPS: [&str; 19] = [
     ValidateBricks::NAME,
     InitBricks::NAME,
     StoreVolume::NAME,
@@ -68,6 +67,8 @@ pub const STEPS: [&str; 17] = [
     StoreReshape::NAME,
     ReshapeServices::NAME,
     MarkJoining::NAME,
+    MarkReset::NAME,
+    PrepareReset::NAME,
 ];
 
 /// Registers the volume steps ([`STEPS`]); those that run a reconciler pass get `processes`.
@@ -114,7 +115,12 @@ pub fn register(
         .add(MarkJoining {
             node: node(),
             processes: processes(),
-        })?;
+        })?
+        .add(MarkReset {
+            node: node(),
+            processes: processes(),
+        })?
+        .add(PrepareReset { node: node() })?;
     Ok(())
 }
 

@@ -46,6 +46,9 @@ pub struct BrickRecord {
     /// sets do. Records from before it was stored number their bricks by their place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u32>,
+    /// Taken out of service by reset-brick start until its commit: stopped, and kept stopped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
 }
 
 /// A subvolume as stored.
@@ -237,6 +240,7 @@ impl VolumeRecord {
                                 BrickKind::Arbiter => "Arbiter",
                             }
                             .to_owned(),
+                            reset: b.reset,
                         })
                         .collect(),
                 })

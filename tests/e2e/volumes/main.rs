@@ -604,5 +604,6 @@ mod rebalance;
 mod refusals;
 mod remove;
 mod replace;
+mod reset;
 
 use processes::proc_stat;

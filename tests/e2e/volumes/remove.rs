@@ -80,6 +80,15 @@ fn remove_brick_moves_every_file_off_a_set_then_commits() {
         Some(create_body("rm", "replicate", &s1, json!({"replica": 3}))),
     );
     assert_eq!(s, 201, "{b}");
+    // The self-heal daemons crawl at start and then every 60 s (the least GlusterFS takes; its default is 600 s), so
+    // that a heal whose marks land after a start's crawl does not wait ten minutes.
+    let (s, b) = t.api(
+        0,
+        "POST",
+        "/v1/volumes/rm/options",
+        Some(json!({"options": {"cluster.heal-timeout": "60"}})),
+    );
+    assert_eq!(s, 200, "{b}");
     let (s, b) = t.api(0, "POST", "/v1/volumes/rm/start", None);
     assert_eq!(s, 200, "{b}");
     let added: Vec<_> = s2
@@ -164,6 +173,15 @@ fn remove_brick_moves_every_file_off_a_set_then_commits() {
     );
     let (s, b) = t.api(0, "POST", "/v1/volumes/rm/rebalance/start", None);
     assert_eq!(s, 409, "a rebalance waits for the remove-brick: {b}");
+    let (h, p) = brick(&t, 0, "s9");
+    let (s, b) = t.api(
+        0,
+        "POST",
+        "/v1/volumes/rm/expand",
+        Some(json!({"bricks": [{"host": h, "path": p}], "replica": 4})),
+    );
+    assert_eq!(s, 409, "no add-brick while a remove-brick runs: {b}");
+    assert!(!p.exists());
     let out = run(words(&s2, &["stop"]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
@@ -261,6 +279,29 @@ fn remove_brick_moves_every_file_off_a_set_then_commits() {
     // Replica 2 → 3 again: a new brick on node 3 joins the set, marked for heal as GD1 marks
     // it, and the self-heal daemons fill it with every file.
     let s3 = brick(&t, 2, "s3");
+    let s4 = brick(&t, 2, "s4");
+    let before = volume(&t, 0);
+    let out = t.cli(
+        0,
+        &[
+            "volume",
+            "add-brick",
+            "rm",
+            "replica",
+            "3",
+            &word(&s3),
+            &word(&s4),
+            "--create-brick-dir",
+        ],
+    );
+    assert!(!out.status.success(), "two bricks for one set are refused");
+    assert!(
+        stderr(&out).contains("takes 1 new brick(s) for each of its 1 set(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(volume(&t, 1), before, "the refusal changed nothing");
+    assert!(!s3.1.exists() && !s4.1.exists());
     let out = t.cli(
         0,
         &[
@@ -276,14 +317,21 @@ fn remove_brick_moves_every_file_off_a_set_then_commits() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let v = volume(&t, 1);
-    assert_eq!((v.replica_count, v.subvols[0].bricks.len()), (3, 3), "{v:?}");
+    assert_eq!(
+        (v.replica_count, v.subvols[0].bricks.len()),
+        (3, 3),
+        "{v:?}"
+    );
     assert_eq!(brick_processes(&s3.1), 1, "the new brick runs");
-    wait_for("the new brick to be healed", Duration::from_secs(180), || {
-        let all = (0..FILES).all(|i| {
-            std::fs::read(s3.1.join(format!("f{i}"))).is_ok_and(|c| c == content(i))
-        });
-        (all && s3.1.join("after-replica-2").exists()).then_some(())
-    })
+    wait_for(
+        "the new brick to be healed",
+        Duration::from_secs(180),
+        || {
+            let all = (0..FILES)
+                .all(|i| std::fs::read(s3.1.join(format!("f{i}"))).is_ok_and(|c| c == content(i)));
+            (all && s3.1.join("after-replica-2").exists()).then_some(())
+        },
+    )
     .unwrap_or_else(|e| {
         panic!(
             "{e}: {} files there\nshd log:\n{}",

@@ -44,6 +44,7 @@ fn gd1_replica3(name: &str, sets: u32, ids: [&str; 3]) -> VolumeRecord {
         path: format!("/data/bricks/{name}/b{n}"),
         kind: BrickKind::Brick,
         index: None,
+        reset: false,
     };
     let [id, username, password] = ids.map(|s| s.parse::<Uuid>().unwrap());
     let mut v = VolumeRecord {

@@ -221,20 +221,29 @@ impl Service<VolumeView> for BrickService {
         "brick"
     }
 
+    /// The bricks of this node's started volumes, but those being reset.
     fn wanted(&self, view: &VolumeView) -> Vec<Instance> {
         view.volumes
             .iter()
             .filter(|v| v.state == VolumeState::Started)
-            .flat_map(|v| Self::mine(view, v).map(move |b| Self::instance(v, b)))
+            .flat_map(|v| {
+                Self::mine(view, v)
+                    .filter(|b| !b.reset)
+                    .map(move |b| Self::instance(v, b))
+            })
             .collect()
     }
 
-    /// The bricks of this node's volumes that are not started.
+    /// The bricks of this node's volumes that are not started, and those being reset.
     fn leftovers(&self, view: &VolumeView) -> Vec<Instance> {
         view.volumes
             .iter()
-            .filter(|v| v.state != VolumeState::Started)
-            .flat_map(|v| Self::mine(view, v).map(move |b| Self::instance(v, b)))
+            .flat_map(|v| {
+                let started = v.state == VolumeState::Started;
+                Self::mine(view, v)
+                    .filter(move |b| !started || b.reset)
+                    .map(move |b| Self::instance(v, b))
+            })
             .collect()
     }
 

@@ -28,6 +28,8 @@ pub(super) fn routes() -> OpenApiRouter<Cluster> {
         .routes(routes!(stop_volume))
         .routes(routes!(expand_volume))
         .routes(routes!(replace_brick))
+        .routes(routes!(reset_brick_start))
+        .routes(routes!(reset_brick_commit))
         .routes(routes!(volume_bricks))
         .routes(routes!(volume_status))
 }
@@ -176,6 +178,59 @@ async fn replace_brick(
     JsonBody(req): JsonBody<gd_api::ReplaceBrickReq>,
 ) -> ApiResult<Json<VolumeInfo>> {
     Ok(Json(volumes::replace_brick(&cx, &volname, req).await?))
+}
+
+/// Take a brick out of service where it stands (GD1's `reset-brick <v> <brick> start`): it
+/// stops and stays stopped until the commit, while its disk is replaced.
+#[utoipa::path(
+    post, path = "/v1/volumes/{volname}/reset-brick/start", tag = "volumes", operation_id = "ResetBrickStart",
+    params(("volname" = String, Path, description = "The volume's name")),
+    request_body = gd_api::ResetBrickReq,
+    responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
+        (status = 200, description = "The volume, the brick marked reset and stopped", body = VolumeInfo),
+        (status = 400, description = "Invalid request: a brick not in the volume", body = ErrorResp),
+        (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 409, description = "The volume is not started, the brick's node is offline, the brick is being reset already, or the volume is busy", body = ErrorResp),
+        (status = 500, description = "A step failed on a node (code 2, fields step, peer-id, error); nothing was changed", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn reset_brick_start(
+    State(cx): State<Cluster>,
+    Path(volname): Path<String>,
+    JsonBody(req): JsonBody<gd_api::ResetBrickReq>,
+) -> ApiResult<Json<VolumeInfo>> {
+    Ok(Json(volumes::reset_brick_start(&cx, &volname, req).await?))
+}
+
+/// Bring a reset brick back at its path (GD1's `reset-brick <v> <brick> <brick> commit
+/// [force]`): on the new disk (or, with `force`, the old one's data), marked for heal; the
+/// answer comes once it runs, and the self-heal daemons fill it.
+#[utoipa::path(
+    post, path = "/v1/volumes/{volname}/reset-brick/commit", tag = "volumes", operation_id = "ResetBrickCommit",
+    params(("volname" = String, Path, description = "The volume's name")),
+    request_body = gd_api::ResetBrickReq,
+    responses(
+        (status = 202, description = "Still running after 20 s: it goes on; follow the transaction at its Location", body = gd_api::Transaction,
+         headers(("Location" = String, description = "/v1/transactions/<id>"))),
+        (status = 200, description = "The volume with the brick back and running", body = VolumeInfo),
+        (status = 400, description = "Invalid request: a brick not in the volume", body = ErrorResp),
+        (status = 404, description = "No such volume", body = ErrorResp),
+        (status = 409, description = "The volume is not started, the brick's node is offline, the brick is not being reset, or the volume is busy", body = ErrorResp),
+        (status = 500, description = "A step failed on a node: the directory holds the volume's data without force, or another volume's (code 2, fields step, peer-id, error); nothing was changed", body = ErrorResp),
+        (status = 503, description = "The store cannot answer", body = ErrorResp),
+    ),
+    security(("bearer" = [])),
+)]
+async fn reset_brick_commit(
+    State(cx): State<Cluster>,
+    Path(volname): Path<String>,
+    JsonBody(req): JsonBody<gd_api::ResetBrickReq>,
+) -> ApiResult<Json<VolumeInfo>> {
+    Ok(Json(volumes::reset_brick_commit(&cx, &volname, req).await?))
 }
 
 /// `Warning: 299 glusterd2 "<note>"` headers (HTTP's persistent miscellaneous warning), one

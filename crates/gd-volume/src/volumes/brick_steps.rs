@@ -91,7 +91,7 @@ pub(super) const DAEMON_STATE_DIRS: [&str; 2] = ["/var/lib/glusterd2", "/var/lib
 pub(super) const SYMLINK_HOPS_MAX: usize = 40;
 
 impl ProtectedDirs {
-    fn of(config: &gd_node::config::Config) -> ProtectedDirs {
+    pub(super) fn of(config: &gd_node::config::Config) -> ProtectedDirs {
         ProtectedDirs::new(
             [&config.localstatedir, &config.rundir, &config.logdir]
                 .into_iter()

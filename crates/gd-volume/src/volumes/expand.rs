@@ -41,6 +41,7 @@ pub async fn expand_volume(
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?;
+    refuse_while_changing(node, &vol).await?;
     let current = vol.subvols.first().map_or(1, |s| s.replica.max(1));
     if req.replica.is_some_and(|r| r > current) || req.arbiter.is_some_and(|a| a > 0) {
         return reshape::raise_replica(cx, &vol, &req).await;

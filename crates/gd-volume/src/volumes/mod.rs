@@ -147,6 +147,32 @@ pub async fn delete_volume(cx: &Cluster, name: &str) -> Result<Vec<String>, OpEr
     run(cx, txn).await
 }
 
+/// Refuses a change of `vol`'s bricks while a task works on the volume (a rebalance or a
+/// remove-brick's migration moves files by the sets it was started with), or while a
+/// remove-brick waits for its commit (its sets are decommissioned).
+async fn refuse_while_changing(node: &Node, vol: &VolumeRecord) -> Result<(), OpError> {
+    let name = &vol.name;
+    let running: Vec<String> = gd_core::task::list(node.store.as_ref())
+        .await?
+        .into_iter()
+        .filter(|t| &t.object == name && t.state == gd_core::task::TaskState::Running)
+        .map(|t| t.kind)
+        .collect();
+    if let Some(kind) = running.first() {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!("a {kind} of volume {name} is running: stop it or wait for its end"),
+        ));
+    }
+    if vol.subvols.iter().any(|s| s.decommissioned) {
+        return Err(OpError::new(
+            ErrorCode::Conflict,
+            format!("a remove-brick of {name} waits for its commit: commit or stop it first"),
+        ));
+    }
+    Ok(())
+}
+
 /// How long a step that runs a reconciler pass may take on all of its nodes: a pass may wait
 /// for another one (starting bricks of another volume) before its own starts or stops.
 const PROCESS_STEP_TIMEOUT: Duration = Duration::from_secs(bricks::START_TIMEOUT.as_secs() + 15);
@@ -181,6 +207,7 @@ mod expand;
 mod mount;
 mod plan;
 mod replace;
+mod reset;
 mod reshape;
 mod size;
 mod state;
@@ -192,6 +219,8 @@ pub(crate) use expand::{AddSets, CommitSets};
 use plan::*;
 pub use replace::replace_brick;
 pub(crate) use replace::{PrepareBrick, RestartServices, SwapBrick};
+pub(crate) use reset::{MarkReset, PrepareReset};
+pub use reset::{reset_brick_commit, reset_brick_start};
 pub use reshape::{
     Decommission, Reshape, decommission_step, plan_removal, recommission, remove_bricks,
 };

@@ -214,6 +214,7 @@ pub(super) async fn plan_subvols(
                 path,
                 kind,
                 index: None,
+                reset: false,
             });
         }
         if s.kind == SubvolType::Distribute {

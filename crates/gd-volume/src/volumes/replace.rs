@@ -37,15 +37,15 @@ pub(super) const ADD_REPLICA_MOUNT_PID: &str = "--client-pid=-12";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) struct Swap {
-    volume: String,
-    volume_id: Uuid,
-    old: BrickRecord,
-    new: BrickRecord,
+    pub(super) volume: String,
+    pub(super) volume_id: Uuid,
+    pub(super) old: BrickRecord,
+    pub(super) new: BrickRecord,
     /// The client name both answer to (`<vol>-client-<i>`).
-    client: String,
+    pub(super) client: String,
     /// Whether the new brick is marked for heal (a started replicate volume).
     #[serde(default)]
-    heal: bool,
+    pub(super) heal: bool,
 }
 
 /// `POST /v1/volumes/{name}/replacebrick`.
@@ -59,6 +59,7 @@ pub async fn replace_brick(
     let vol = get_volume(node.store.as_ref(), name)
         .await?
         .ok_or_else(|| not_found(name))?;
+    refuse_while_changing(node, &vol).await?;
     let (set, old) = find_brick(node, &vol, &req.src()).await?;
     let set = &vol.subvols[set];
     if set.pending {
@@ -210,7 +211,7 @@ fn swap_in(vol: &mut VolumeRecord, old: &BrickRecord, new: &BrickRecord) {
 /// data, metadata, entry), as GD1 marks a replacing brick's root.
 pub(super) const ENTRY_DIRTY: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 pub(super) const AFR_DIRTY_XATTR: &str = "trusted.afr.dirty";
-const REPLACE_BRICK_XATTR: &str = "trusted.replace-brick";
+pub(super) const REPLACE_BRICK_XATTR: &str = "trusted.replace-brick";
 
 /// On the new brick's node: marks it for heal, as GD1 does (see the module's step 3). Its undo,
 /// which runs once the record has the old brick back, stops the new brick and takes away what
@@ -376,7 +377,9 @@ impl Step for RestartServices {
     }
 
     async fn run_noted(&self, a: &Swap) -> Result<Option<String>, StepError> {
-        if a.old.peer_id == self.node.identity().peer_id {
+        // The old brick, when it is another (a reset brick comes back as itself: stopping it
+        // here would race this node's reconciler, which wants it).
+        if a.old.peer_id == self.node.identity().peer_id && a.old.id != a.new.id {
             stop_brick(&self.node, &a.volume, &a.old).await;
         }
         let pidfile = crate::processes::shd_pidfile(&self.node, &a.volume);

@@ -4,7 +4,7 @@
 //! `add-brick <vol> replica N [arbiter 1] <bricks…>`).
 //!
 //! - **Decommission** (`start`, and `stop` undoing it): the sets that leave are marked in the
-//!   record (`volume-shrink.decommission`, undo clears the mark), so every graph's DHT names
+//!   record (`volume-reshape.decommission`, undo clears the mark), so every graph's DHT names
 //!   them in `decommissioned-bricks`: no new file is placed on them and the rebalance
 //!   processes move their files away.
 //! - **Remove** (`commit`, or `force` without migration): `volume-reshape.store` on the
@@ -28,7 +28,7 @@
 
 use super::{mount::TempMount, *};
 
-/// The arguments of `volume-shrink.decommission`: the sets holding `bricks` are marked
+/// The arguments of `volume-reshape.decommission`: the sets holding `bricks` are marked
 /// (`on`) or unmarked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -116,7 +116,9 @@ pub async fn plan_removal(
         }
         leaving.push((set, brick));
     }
-    let first = &vol.subvols[0];
+    let Some(first) = vol.subvols.first() else {
+        return Err(invalid(format!("volume {name} has no bricks")));
+    };
     let current = first.replica.max(1);
     let lowers_replica = match replica {
         Some(r) if r < current => {
@@ -222,7 +224,7 @@ pub async fn plan_removal(
     })
 }
 
-/// The `volume-shrink.decommission` step that marks (`on`) or unmarks the sets of `reshape`,
+/// The `volume-reshape.decommission` step that marks (`on`) or unmarks the sets of `reshape`,
 /// run on the initiator `me`: remove-brick start puts it in a transaction of its own, beside
 /// the step that records the migration's task.
 pub fn decommission_step(me: Uuid, reshape: &Reshape, on: bool) -> Call {
@@ -240,7 +242,11 @@ pub async fn recommission(cx: &Cluster, reshape: &Reshape) -> Result<(), OpError
     let txn = Transaction {
         operation: format!("volume remove-brick {} stop", reshape.volume),
         locks: vec![volume_lock(&reshape.volume)],
-        steps: vec![decommission_step(cx.node.identity().peer_id, reshape, false)],
+        steps: vec![decommission_step(
+            cx.node.identity().peer_id,
+            reshape,
+            false,
+        )],
     };
     run(cx, txn).await.map(drop)
 }
@@ -305,7 +311,7 @@ impl MarkDecommissioned {
 
 #[async_trait]
 impl Step for MarkDecommissioned {
-    const NAME: &'static str = "volume-shrink.decommission";
+    const NAME: &'static str = "volume-reshape.decommission";
     type Args = Decommission;
 
     async fn run(&self, a: &Decommission) -> Result<(), StepError> {
@@ -498,10 +504,10 @@ pub(super) async fn raise_replica(
             ),
         ));
     }
-    if vol.subvols.iter().any(|s| s.pending || s.decommissioned) {
+    if vol.subvols.iter().any(|s| s.pending) {
         return Err(OpError::new(
             ErrorCode::Conflict,
-            format!("volume {name} is changing: an add-brick or remove-brick of it has not ended"),
+            format!("volume {name} is changing: an add-brick of it has not ended"),
         ));
     }
     let per_set = (target - current) as usize;
@@ -530,10 +536,10 @@ pub(super) async fn raise_replica(
         .into_iter()
         .flat_map(|s| s.bricks)
         .collect();
-    if let Some(b) = planned
-        .iter()
-        .find(|b| vol.bricks().any(|o| o.peer_id == b.peer_id && o.path == b.path))
-    {
+    if let Some(b) = planned.iter().find(|b| {
+        vol.bricks()
+            .any(|o| o.peer_id == b.peer_id && o.path == b.path)
+    }) {
         return Err(invalid(format!(
             "brick {}:{} is already in volume {name}",
             b.host, b.path
@@ -636,9 +642,8 @@ impl Step for MarkJoining {
             return Ok(());
         }
         for b in &mine {
-            xattr::set(&b.path, replace::AFR_DIRTY_XATTR, &replace::ENTRY_DIRTY).map_err(|e| {
-                StepError::Failed(format!("cannot mark {} for heal: {e}", b.path))
-            })?;
+            xattr::set(&b.path, replace::AFR_DIRTY_XATTR, &replace::ENTRY_DIRTY)
+                .map_err(|e| StepError::Failed(format!("cannot mark {} for heal: {e}", b.path)))?;
         }
         let Some(mut grown) = get_volume(self.node.store.as_ref(), &a.volume)
             .await?

@@ -289,6 +289,7 @@ fn replica3(sets: usize) -> VolumeRecord {
                 path: format!("/b{k}"),
                 kind: BrickKind::Brick,
                 index: None,
+                reset: false,
             })
             .collect(),
         pending: false,

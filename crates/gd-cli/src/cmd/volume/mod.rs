@@ -25,6 +25,7 @@ mod print;
 mod rebalance;
 mod remove_brick;
 mod replace_brick;
+mod reset_brick;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +38,7 @@ pub use print::{
 pub use rebalance::{Action as RebalanceAction, RebalanceArgs, rebalance_action};
 pub use remove_brick::{RemoveBrickArgs, remove_brick_request};
 pub use replace_brick::{ReplaceBrickArgs, replace_brick_request};
+pub use reset_brick::{ResetBrickArgs, reset_brick_request};
 
 use std::{
     collections::BTreeMap,
@@ -93,6 +95,12 @@ pub enum VolumeCommand {
     /// status` until it says completed, then `... commit`; `... stop` keeps the bricks.
     /// `glustercli volume remove-brick gv0 replica 2 h3:/b force` lowers the replica count.
     RemoveBrick(RemoveBrickArgs),
+    /// Take a brick out of service while its disk is replaced, then bring it back
+    ///
+    /// GD1's words: `glustercli volume reset-brick gv0 h2:/b start` stops the brick (it stays
+    /// stopped); `... reset-brick gv0 h2:/b h2:/b commit` brings it back on the new disk and
+    /// the self-heal daemons fill it (`commit force` reuses the old disk's data).
+    ResetBrick(ResetBrickArgs),
     /// Start a volume: its bricks start on their nodes
     Start(StartArgs),
     /// Stop a volume: its bricks stop
@@ -261,6 +269,9 @@ impl VolumeCommand {
             VolumeCommand::ReplaceBrick(args) => replace_brick_request(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "replace-brick"], msg)),
+            VolumeCommand::ResetBrick(args) => reset_brick_request(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "reset-brick"], msg)),
             VolumeCommand::RemoveBrick(args) => remove_brick_request(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "remove-brick"], msg)),
@@ -285,6 +296,7 @@ pub async fn run(ctx: &Context, cmd: VolumeCommand) -> Result<(), CliError> {
         VolumeCommand::Rebalance(args) => rebalance::rebalance(ctx, args).await,
         VolumeCommand::ReplaceBrick(args) => replace_brick::replace_brick(ctx, args).await,
         VolumeCommand::RemoveBrick(args) => remove_brick::remove_brick(ctx, args).await,
+        VolumeCommand::ResetBrick(args) => reset_brick::reset_brick(ctx, args).await,
         VolumeCommand::Start(args) => start(ctx, args).await,
         VolumeCommand::Stop(args) => stop(ctx, args).await,
         VolumeCommand::Delete(args) => delete(ctx, args).await,

@@ -146,7 +146,16 @@ pub fn status_text(s: &RebalanceStatus) -> String {
             bar(n),
         ]);
     }
-    let mut text = format!("{t}\nvolume rebalance: {}: {}", s.volume, s.status.as_str());
+    // A remove-brick's migration says so, with the bricks it empties.
+    let what = if s.removing.is_empty() {
+        "rebalance"
+    } else {
+        "remove-brick"
+    };
+    let mut text = format!("{t}\nvolume {what}: {}: {}", s.volume, s.status.as_str());
+    if !s.removing.is_empty() {
+        text.push_str(&format!(" (leaving: {})", s.removing.join(" ")));
+    }
     if !s.message.is_empty() {
         text.push_str(&format!(" ({})", s.message));
     }

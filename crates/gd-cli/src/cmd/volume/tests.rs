@@ -306,6 +306,7 @@ fn brick(host: &str, path: &str, kind: &str) -> BrickInfo {
         peer_id: Uuid::nil(),
         host: host.into(),
         kind: kind.into(),
+        reset: false,
     }
 }
 

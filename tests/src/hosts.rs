@@ -1,0 +1,184 @@
+//! Clusters of three network-namespace hosts (see [`crate::netns`]) with their defaults, for
+//! benchmarks that run the classic glusterd (GD1, 10.3) and glusterd2 side by side: each side
+//! on hosts of its own, peers joined by host name, the CLI run on a server.
+//!
+//! GD1 runs one `glusterd` per host with its own working, run and log directories, as
+//! GlusterFS's own `tests/cluster.rc` runs several on one machine.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Output,
+    time::Duration,
+};
+
+use crate::{
+    Daemon, NodeDirs, Reaper, netns::Net, node_root, run_bounded, stderr, stdout, wait_for,
+    wait_peers, wait_voters,
+};
+
+/// GD1 on the hosts of a [`Net`]; every process it started is killed when dropped.
+pub struct Gd1Hosts {
+    _reaper: Reaper,
+    bases: Vec<tempfile::TempDir>,
+    pub net: Net,
+    names: Vec<String>,
+}
+
+impl Gd1Hosts {
+    /// GD1 on hosts `names` in namespaces `<tag>-<name>` of `<subnet>.0/24`; the first probes
+    /// the others, and every host sees them connected.
+    pub fn new(tag: &str, subnet: &str, names: &[&str]) -> Gd1Hosts {
+        let net = Net::new(tag, subnet, names).unwrap();
+        let bases: Vec<tempfile::TempDir> = names
+            .iter()
+            .map(|_| {
+                tempfile::Builder::new()
+                    .prefix("gd1-bench-")
+                    .tempdir()
+                    .unwrap()
+            })
+            .collect();
+        let hosts = Gd1Hosts {
+            _reaper: Reaper(
+                bases
+                    .iter()
+                    .map(|b| b.path().display().to_string())
+                    .collect(),
+            ),
+            bases,
+            net,
+            names: names.iter().map(|n| n.to_string()).collect(),
+        };
+        for i in 0..names.len() {
+            hosts.start(i);
+        }
+        for h in &names[1..] {
+            let out = hosts.cli(0, &["peer", "probe", h]);
+            assert!(out.status.success(), "probe {h}: {}", stdout(&out));
+        }
+        for i in 0..names.len() {
+            wait_for("GD1 peers connected", Duration::from_secs(60), || {
+                let out = stdout(&hosts.cli(i, &["peer", "status"]));
+                (out.matches("Peer in Cluster (Connected)").count() == names.len() - 1)
+                    .then_some(())
+            })
+            .unwrap();
+        }
+        hosts
+    }
+
+    /// Host `i`'s GD1 directory.
+    pub fn base(&self, i: usize) -> &Path {
+        self.bases[i].path()
+    }
+
+    /// Where host `i`'s bricks go (made: GD1 creates a brick's directory, not its parents).
+    pub fn bricks(&self, i: usize) -> PathBuf {
+        let dir = self.base(i).join("bricks");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// `gluster --mode=script <args>` on host `i`, against its own glusterd.
+    pub fn cli(&self, i: usize, args: &[&str]) -> Output {
+        let mut cmd = self.net.command(&self.names[i], "gluster");
+        cmd.arg("--mode=script")
+            .arg(format!(
+                "--glusterd-sock={}",
+                self.base(i).join("glusterd/gd.sock").display()
+            ))
+            .args(args);
+        run_bounded(cmd, Duration::from_secs(180))
+    }
+
+    fn start(&self, i: usize) {
+        let base = self.base(i);
+        for d in ["glusterd", "run", "log"] {
+            std::fs::create_dir_all(base.join(d)).unwrap();
+        }
+        let opt = |k: &str, v: &Path| format!("management.{k}={}", v.display());
+        let mut cmd = self.net.command(&self.names[i], "glusterd");
+        for (k, v) in [
+            ("working-directory", base.join("glusterd")),
+            ("run-directory", base.join("run")),
+            ("glusterd-sockfile", base.join("glusterd/gd.sock")),
+            ("logging-directory", base.join("log")),
+        ] {
+            cmd.arg("--xlator-option").arg(opt(k, &v));
+        }
+        cmd.arg(format!(
+            "--log-file={}",
+            base.join("log/glusterd.log").display()
+        ))
+        .arg(format!(
+            "--pid-file={}",
+            base.join("glusterd.pid").display()
+        ));
+        let out = run_bounded(cmd, Duration::from_secs(30));
+        assert!(out.status.success(), "glusterd: {}", stderr(&out));
+        wait_for("GD1 to answer", Duration::from_secs(30), || {
+            self.cli(i, &["volume", "list"])
+                .status
+                .success()
+                .then_some(())
+        })
+        .unwrap();
+    }
+}
+
+/// glusterd2 on the hosts of a [`Net`], started as the README says; every process it started
+/// is killed when dropped.
+pub struct Gd2Hosts {
+    _reaper: Reaper,
+    pub daemons: Vec<Daemon>,
+    pub dirs: Vec<NodeDirs>,
+    pub net: Net,
+    names: Vec<String>,
+}
+
+impl Gd2Hosts {
+    /// glusterd2 on hosts `names` in namespaces `<tag>-<name>` of `<subnet>.0/24`; the first
+    /// adds the others by name (with their join tokens), every node sees every peer online and
+    /// the store has a voter on each.
+    pub fn new(tag: &str, subnet: &str, names: &[&str]) -> Gd2Hosts {
+        let net = Net::new(tag, subnet, names).unwrap();
+        let dirs: Vec<NodeDirs> = names.iter().map(|_| NodeDirs::new()).collect();
+        let reaper = Reaper(
+            dirs.iter()
+                .map(|d| node_root(d).display().to_string())
+                .collect(),
+        );
+        let daemons: Vec<Daemon> = names
+            .iter()
+            .zip(&dirs)
+            .map(|(h, d)| net.start_glusterd2(h, d).unwrap())
+            .collect();
+        for (i, h) in names.iter().enumerate().skip(1) {
+            let token = net.join_token(h, &dirs[i]);
+            let out = net.cli(names[0], &dirs[0], &["peer", "add", h, "--token", &token]);
+            assert!(out.status.success(), "peer add {h}: {}", stderr(&out));
+        }
+        for (d, n) in dirs.iter().zip(&daemons) {
+            wait_peers(d, n, names.len(), true, Duration::from_secs(60)).unwrap();
+        }
+        let ips: Vec<String> = names.iter().map(|h| net.host(h).ip.clone()).collect();
+        wait_voters(&ips, names.len(), Duration::from_secs(120)).unwrap();
+        Gd2Hosts {
+            _reaper: reaper,
+            daemons,
+            dirs,
+            net,
+            names: names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    /// Where host `i`'s bricks go (the CLI's `--create-brick-dir` makes them).
+    pub fn bricks(&self, i: usize) -> PathBuf {
+        node_root(&self.dirs[i]).join("bricks")
+    }
+
+    /// `glustercli <args>` on host `i`, against its own glusterd2.
+    pub fn cli(&self, i: usize, args: &[&str]) -> Output {
+        self.net.cli(&self.names[i], &self.dirs[i], args)
+    }
+}
