@@ -185,7 +185,10 @@ async fn every_listed_step_has_a_handler() {
         member: None,
     };
     let node = Node::assemble(config, identity, None, backend, runner).unwrap();
-    let mut listed = gd_volume::STEPS.to_vec();
+    let mut listed: Vec<&str> = gd_volume::STEPS
+        .into_iter()
+        .chain(gd_rebalance::STEPS)
+        .collect();
     listed.sort_unstable();
     let (cluster, _) = gd_daemon::feature::Cluster::assemble(
         node,
