@@ -4,7 +4,7 @@
 //! with the metadata asked for) or fully out of it (alone, unknown to the cluster), the answer
 //! must say which, no lock may be left, and adding it again must work at once.
 //!
-//! As in `crash_matrix.rs`, the points are collected from a recorded run, not listed here.
+//! As in `crash_matrix/`, the points are collected from a recorded run, not listed here.
 
 use std::{
     collections::BTreeSet,
