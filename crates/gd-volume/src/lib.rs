@@ -80,7 +80,10 @@ pub fn register(
     let node = || node.clone();
     let processes = || processes.clone();
     r.add(ValidateBricks { node: node() })?
-        .add(InitBricks { node: node() })?
+        .add(InitBricks {
+            node: node(),
+            processes: processes(),
+        })?
         .add(StoreVolume { node: node() })?
         .add(StopProcesses {
             node: node(),

@@ -266,6 +266,7 @@ pub(super) fn check_brick(
 /// Marks this node's bricks for the volume; undo takes back exactly what this made.
 pub(crate) struct InitBricks {
     pub(crate) node: Arc<Node>,
+    pub(crate) processes: Arc<Processes>,
 }
 
 #[async_trait]
@@ -298,6 +299,9 @@ impl Step for InitBricks {
         for b in &bricks {
             super::replace::stop_brick(&self.node, &a.volume, b).await;
         }
+        // A pass of this node's reconciler that started one of them meanwhile (its view had
+        // the record before the undo) ran under the pass lock: a pass now stops what it started.
+        let _ = self.processes.converge(Some(&a.volume)).await;
         let id = a.volume_id;
         tokio::task::spawn_blocking(move || {
             for b in &bricks {
