@@ -172,3 +172,36 @@ impl TempMount {
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
+
+/// Names each of `clients` (`<vol>-client-<i>`) to AFR in the xattr `key` on the root of a
+/// temporary mount (client pid -12, the one AFR takes these from), as GD1's replace-brick,
+/// add-brick and reset-brick do, so that AFR blames those bricks on their sets' other bricks
+/// and the self-heal daemons fill them. The mount's graph comes from the node's volfile
+/// server, or from `volfile` (one that is not served yet).
+pub(super) async fn mark_for_heal(
+    node: &Node,
+    volume: &str,
+    volfile: Option<&std::path::Path>,
+    key: &'static str,
+    clients: Vec<String>,
+) -> Result<(), String> {
+    let extra = [super::replace::ADD_REPLICA_MOUNT_PID];
+    let timeout = super::replace::MARK_MOUNT_TIMEOUT;
+    let mount = match volfile {
+        Some(path) => TempMount::open_volfile(node, volume, path, &extra, timeout).await?,
+        None => TempMount::open(node, volume, &extra, timeout).await?,
+    };
+    let marked = mount
+        .call(timeout, move |dir| {
+            for c in &clients {
+                let mut value = c.clone().into_bytes();
+                value.push(0);
+                xattr::set(dir, key, &value).map_err(|e| format!("{c}: {e}"))?;
+            }
+            Ok::<(), String>(())
+        })
+        .await
+        .unwrap_or_else(|| Err(format!("no answer within {} s", timeout.as_secs())));
+    mount.close().await;
+    marked
+}

@@ -25,7 +25,7 @@
 //! (only glusterd2 had stopped) keeps running when the node comes back, since no record names
 //! it any more; stopping bricks by their pid files alone is for a later pass.
 
-use super::{mount::TempMount, *};
+use super::{mount, *};
 
 /// How long the temporary mount of `volume-replace.prepare` may take to come up.
 pub(super) const MARK_MOUNT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -232,28 +232,14 @@ impl Step for PrepareBrick {
         }
         xattr::set(&a.new.path, AFR_DIRTY_XATTR, &ENTRY_DIRTY)
             .map_err(|e| StepError::Failed(format!("cannot mark {} for heal: {e}", a.new.path)))?;
-        let mount = TempMount::open(
+        let marked = mount::mark_for_heal(
             &self.node,
             &a.volume,
-            &[ADD_REPLICA_MOUNT_PID],
-            MARK_MOUNT_TIMEOUT,
+            None,
+            REPLACE_BRICK_XATTR,
+            vec![a.client.clone()],
         )
-        .await
-        .map_err(StepError::Failed)?;
-        let mut value = a.client.clone().into_bytes();
-        value.push(0);
-        let marked = mount
-            .call(MARK_MOUNT_TIMEOUT, move |dir| {
-                xattr::set(dir, REPLACE_BRICK_XATTR, &value).map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|| {
-                Err(format!(
-                    "no answer within {} s",
-                    MARK_MOUNT_TIMEOUT.as_secs()
-                ))
-            });
-        mount.close().await;
+        .await;
         marked.map_err(|e| {
             StepError::Failed(format!(
                 "cannot mark {} of volume {} as replaced for the self-heal daemons: {e}",

@@ -18,7 +18,7 @@
 
 use super::{
     brick_steps::ProtectedDirs,
-    mount::TempMount,
+    mount,
     replace::{self, Swap},
     *,
 };
@@ -375,28 +375,14 @@ impl Step for PrepareReset {
         if !a.heal {
             return Ok(());
         }
-        let mount = TempMount::open(
+        let marked = mount::mark_for_heal(
             &self.node,
             &a.volume,
-            &[replace::ADD_REPLICA_MOUNT_PID],
-            replace::MARK_MOUNT_TIMEOUT,
+            None,
+            replace::REPLACE_BRICK_XATTR,
+            vec![a.client.clone()],
         )
-        .await
-        .map_err(StepError::Failed)?;
-        let mut value = a.client.clone().into_bytes();
-        value.push(0);
-        let marked = mount
-            .call(replace::MARK_MOUNT_TIMEOUT, move |dir| {
-                xattr::set(dir, replace::REPLACE_BRICK_XATTR, &value).map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|| {
-                Err(format!(
-                    "no answer within {} s",
-                    replace::MARK_MOUNT_TIMEOUT.as_secs()
-                ))
-            });
-        mount.close().await;
+        .await;
         marked.map_err(|e| {
             StepError::Failed(format!(
                 "cannot mark {} of volume {} as reset for the self-heal daemons: {e}",

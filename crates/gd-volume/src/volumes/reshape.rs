@@ -26,7 +26,7 @@
 //! their client numbers (`<vol>-client-<i>`), so pending heals keep their meaning; joining
 //! bricks get the next ones. The leaving bricks' directories keep their data, as with GD1.
 
-use super::{mount::TempMount, *};
+use super::{mount, *};
 
 /// The arguments of `volume-reshape.decommission`: the sets holding `bricks` are marked
 /// (`on`) or unmarked.
@@ -670,37 +670,19 @@ impl Step for MarkJoining {
             f.write_all(spec.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", volfile.display()))?;
         }
-        let mount = TempMount::open_volfile(
-            &self.node,
-            &a.volume,
-            &volfile,
-            &[replace::ADD_REPLICA_MOUNT_PID],
-            replace::MARK_MOUNT_TIMEOUT,
-        )
-        .await;
-        let _ = std::fs::remove_file(&volfile);
-        let mount = mount.map_err(StepError::Failed)?;
         let clients: Vec<String> = mine
             .iter()
             .map(|b| format!("{}-client-{}", a.volume, b.index.unwrap_or_default()))
             .collect();
-        let marked = mount
-            .call(replace::MARK_MOUNT_TIMEOUT, move |dir| {
-                for c in &clients {
-                    let mut value = c.clone().into_bytes();
-                    value.push(0);
-                    xattr::set(dir, ADD_BRICK_XATTR, &value).map_err(|e| format!("{c}: {e}"))?;
-                }
-                Ok::<(), String>(())
-            })
-            .await
-            .unwrap_or_else(|| {
-                Err(format!(
-                    "no answer within {} s",
-                    replace::MARK_MOUNT_TIMEOUT.as_secs()
-                ))
-            });
-        mount.close().await;
+        let marked = mount::mark_for_heal(
+            &self.node,
+            &a.volume,
+            Some(&volfile),
+            ADD_BRICK_XATTR,
+            clients,
+        )
+        .await;
+        let _ = std::fs::remove_file(&volfile);
         marked.map_err(|e| {
             StepError::Failed(format!(
                 "cannot mark the new bricks of volume {} for the self-heal daemons: {e}",
