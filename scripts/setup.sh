@@ -4,7 +4,8 @@
 # store), protoc with its well-known types (protobuf-compiler and libprotobuf-dev: the
 # etcd-client crate's build script compiles etcd's protos, which import
 # google/protobuf/descriptor.proto), attr (xattr tools for tests) and iproute2 (`ip netns`
-# for the multi-host tests). With --tests also what only the tests use: schemathesis, pinned
+# for the multi-host tests). With --tests also what only the tests use: Python's
+# prometheus_client (python3-prometheus-client: its parser reads our /metrics), schemathesis, pinned
 # (tests/schemathesis/requirements.txt), in a Python venv at /opt/gd2-schemathesis
 # (GD2_SCHEMATHESIS_VENV to move it) for the API fuzz test.
 # Needs root for apt-get and /opt; does nothing when everything is already installed.
@@ -17,6 +18,8 @@ set -euo pipefail
 
 # The project's packages: installed when missing, removed by --purge.
 packages=(glusterfs-server glusterfs-client etcd-server protobuf-compiler libprotobuf-dev attr)
+# What only the tests use (with --tests): installed when missing, removed by --purge.
+test_packages=(python3-prometheus-client)
 # Part of a base Debian system, installed when missing but never purged.
 base=(iproute2)
 
@@ -31,7 +34,7 @@ need_root() {
 
 if [ "${1:-}" = "--purge" ]; then
   present=()
-  for p in "${packages[@]}"; do installed "$p" && present+=("$p"); done
+  for p in "${packages[@]}" "${test_packages[@]}"; do installed "$p" && present+=("$p"); done
   if [ ${#present[@]} -gt 0 ]; then
     need_root "purging packages" "apt-get purge ${present[*]}"
     echo "setup: purging ${present[*]}"
@@ -47,7 +50,9 @@ if [ "${1:-}" = "--purge" ]; then
 fi
 
 missing=()
-for p in "${packages[@]}" "${base[@]}"; do installed "$p" || missing+=("$p"); done
+wanted=("${packages[@]}" "${base[@]}")
+[ "${1:-}" = "--tests" ] && wanted+=("${test_packages[@]}")
+for p in "${wanted[@]}"; do installed "$p" || missing+=("$p"); done
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
@@ -68,6 +73,10 @@ fi
 for bin in etcd protoc glusterfsd ip cargo; do
   command -v "$bin" >/dev/null || { echo "setup: $bin is still missing after install" >&2; exit 1; }
 done
+if [ "${1:-}" = "--tests" ]; then
+  /usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null \
+    || { echo "setup: python3's prometheus_client is still missing after install" >&2; exit 1; }
+fi
 for f in /usr/include/google/protobuf/descriptor.proto; do
   [ -e "$f" ] || { echo "setup: $f is still missing after install" >&2; exit 1; }
 done

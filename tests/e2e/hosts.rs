@@ -3,7 +3,8 @@
 //! with only its directories given. Peers are added by name and by IP; the store grows to three
 //! voting etcd members reached at the hosts' own addresses; a replica-3 volume with one brick
 //! per host, named by hostname, is mounted on the client host through one server; a server's
-//! glusterd2 is killed and restarted under the live mount.
+//! glusterd2 is killed and restarted under the live mount; heal info, heal count, status
+//! detail and clients, and profile answer from every host's part.
 
 use std::time::Duration;
 
@@ -210,6 +211,79 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
     assert!(
         online >= 3,
         "every brick online after the restart: {status}"
+    );
+
+    // Heal and diagnostics between hosts: glfsheal on server3 reads every brick by its
+    // host's name; counts, status detail, clients and profile gather each host's part.
+    let info = ok(
+        &net.cli("server3", &dirs[2], &["volume", "heal", "rep3", "info"]),
+        "heal info",
+    );
+    for spec in &specs {
+        assert!(
+            info.contains(&format!(
+                "Brick {spec}\nStatus: Connected\nNumber of entries: 0"
+            )),
+            "{info}"
+        );
+    }
+    ok(
+        &net.cli("server2", &dirs[1], &["volume", "heal", "rep3"]),
+        "heal launch",
+    );
+    let counts = ok(
+        &net.cli(
+            "server1",
+            &dirs[0],
+            &["volume", "heal", "rep3", "statistics", "heal-count"],
+        ),
+        "heal count",
+    );
+    assert_eq!(
+        counts.matches("Number of entries: 0").count(),
+        3,
+        "{counts}"
+    );
+    let detail = ok(
+        &net.cli("server2", &dirs[1], &["volume", "status", "rep3", "detail"]),
+        "status detail",
+    );
+    assert_eq!(detail.matches("Total Disk Space").count(), 3, "{detail}");
+    let client_ip = net.host("client1").ip.clone();
+    let clients = ok(
+        &net.cli(
+            "server1",
+            &dirs[0],
+            &["volume", "status", "rep3", "clients"],
+        ),
+        "status clients",
+    );
+    assert!(
+        clients.matches(&format!("{client_ip}:")).count() >= 3,
+        "client1 ({client_ip}) is connected to every brick: {clients}"
+    );
+    ok(
+        &net.cli("server3", &dirs[2], &["volume", "profile", "rep3", "start"]),
+        "profile start",
+    );
+    m.write("profiled", &data[..4096]).unwrap();
+    let profile = ok(
+        &net.cli(
+            "server1",
+            &dirs[0],
+            &["--json", "volume", "profile", "rep3", "info"],
+        ),
+        "profile info",
+    );
+    let profiles: Vec<gd_api::BrickProfile> = serde_json::from_str(&profile).unwrap();
+    assert_eq!(profiles.len(), 3, "{profile}");
+    for p in &profiles {
+        let written = p.cumulative.as_ref().map_or(0, |c| c.total_write);
+        assert!(written >= 4096, "each brick counts the write: {profile}");
+    }
+    ok(
+        &net.cli("server3", &dirs[2], &["volume", "profile", "rep3", "stop"]),
+        "profile stop",
     );
 
     drop(m);

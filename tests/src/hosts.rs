@@ -16,6 +16,9 @@ use crate::{
     wait_peers, wait_voters,
 };
 
+/// Where GD1's tools look for glusterd when told nothing (`DEFAULT_GLUSTERD_SOCKFILE`).
+const GD1_DEFAULT_SOCKET: &str = "/var/run/glusterd.socket";
+
 /// GD1 on the hosts of a [`Net`]; every process it started is killed when dropped.
 pub struct Gd1Hosts {
     _reaper: Reaper,
@@ -83,12 +86,20 @@ impl Gd1Hosts {
     pub fn cli(&self, i: usize, args: &[&str]) -> Output {
         let mut cmd = self.net.command(&self.names[i], "gluster");
         cmd.arg("--mode=script")
-            .arg(format!(
-                "--glusterd-sock={}",
-                self.base(i).join("glusterd/gd.sock").display()
-            ))
+            .arg(format!("--glusterd-sock={}", self.socket(i).display()))
             .args(args);
         run_bounded(cmd, Duration::from_secs(180))
+    }
+
+    /// Host `i`'s glusterd socket. The first host's is GD1's default, because the heal
+    /// commands' `glfsheal`, which the `gluster` CLI runs, always fetches its volfile there
+    /// (unix sockets are shared by the hosts, which differ only in their network).
+    fn socket(&self, i: usize) -> PathBuf {
+        if i == 0 {
+            PathBuf::from(GD1_DEFAULT_SOCKET)
+        } else {
+            self.base(i).join("glusterd/gd.sock")
+        }
     }
 
     fn start(&self, i: usize) {
@@ -101,7 +112,7 @@ impl Gd1Hosts {
         for (k, v) in [
             ("working-directory", base.join("glusterd")),
             ("run-directory", base.join("run")),
-            ("glusterd-sockfile", base.join("glusterd/gd.sock")),
+            ("glusterd-sockfile", self.socket(i)),
             ("logging-directory", base.join("log")),
         ] {
             cmd.arg("--xlator-option").arg(opt(k, &v));

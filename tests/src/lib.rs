@@ -279,7 +279,8 @@ impl Drop for Daemon {
     }
 }
 
-fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+/// Sends `sig` to process `pid` (a process gone already is no error).
+pub fn signal(pid: u32, sig: nix::sys::signal::Signal) {
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig);
 }
 

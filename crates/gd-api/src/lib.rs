@@ -4,7 +4,11 @@
 //! three can never disagree about a field. JSON names follow GD2's (`peer-addresses`,
 //! `glusterd-version`...) so GD2's users' scripts keep working. This crate does no I/O.
 
+mod diag;
 mod error;
+mod events;
+mod heal;
+mod hooks;
 pub mod internal;
 mod options;
 mod peer;
@@ -13,7 +17,18 @@ mod rules;
 mod txn;
 mod volume;
 
+pub use diag::{
+    BlockCount, BrickProfile, BrickTop, ClientConnection, ClientTold, FopStats, NodeSelf,
+    NodeState, ProcessStatus, ProfileInterval, ServiceState, StatedumpFile, StatedumpReq,
+    StatedumpResp, StoreMember, StoreView, TopFile,
+};
 pub use error::{ApiError, ErrorCode, ErrorResp};
+pub use events::{Event, WebhookDelReq, WebhookReq, WebhookTestResult};
+pub use heal::{
+    BrickCrawls, BrickHealCount, BrickHealInfo, CrawlEvent, HealBrickStatus, HealFile,
+    HealLaunchResp, SplitBrainReq, SplitBrainResp,
+};
+pub use hooks::NodeHooks;
 pub use options::{
     ClusterOptionGetResp, ClusterOptionReq, GroupOption, OptionGroup, OptionGroupReq, VolOptionReq,
     VolOptionResetReq, VolumeOptionGetResp,
@@ -28,9 +43,9 @@ pub use rules::{
 };
 pub use txn::{Transaction, TxnListResp, TxnState};
 pub use volume::{
-    BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, ReplaceBrickReq, ResetBrickReq,
-    SizeInfo, SubvolInfo, SubvolReq, SubvolType, VolCreateReq, VolExpandReq, VolumeInfo,
-    VolumeStatus,
+    BrickInfo, BrickKind, BrickReq, BrickStatus, CreateFlags, InodeInfo, ReplaceBrickReq,
+    ResetBrickReq, SizeInfo, SubvolInfo, SubvolReq, SubvolType, VolCreateReq, VolExpandReq,
+    VolumeInfo, VolumeStatus,
 };
 
 use serde::{Deserialize, Serialize};

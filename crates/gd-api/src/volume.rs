@@ -67,8 +67,8 @@ pub struct SubvolReq {
     pub disperse_redundancy: u32,
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
+fn is_zero<N: Default + PartialEq>(n: &N) -> bool {
+    *n == N::default()
 }
 
 /// Brick checks a create request may relax.
@@ -306,6 +306,31 @@ pub struct BrickStatus {
     pub pid: u32,
     #[serde(default)]
     pub port: u16,
+    /// The brick's file system (GD1's `status detail`), measured by its node while it runs.
+    #[serde(rename = "fs-type", default, skip_serializing_if = "String::is_empty")]
+    pub fs_type: String,
+    #[serde(
+        rename = "mount-opts",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub mount_opts: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub device: String,
+    /// Bytes: total, used, and free for clients (`f_bavail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<SizeInfo>,
+    #[serde(rename = "block-size", default, skip_serializing_if = "is_zero")]
+    pub block_size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inodes: Option<InodeInfo>,
+}
+
+/// A file system's inodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InodeInfo {
+    pub total: u64,
+    pub free: u64,
 }
 
 #[cfg(test)]

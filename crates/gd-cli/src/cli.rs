@@ -14,8 +14,14 @@ use clap_complete::Shell;
 
 use crate::{
     cmd::{
-        self, Context, Usage, cluster_options::ClusterOptionsCommand, completion,
-        peer::PeerCommand, transaction::TransactionCommand, version, volume::VolumeCommand,
+        self, Context, Usage,
+        cluster_options::ClusterOptionsCommand,
+        completion,
+        events::{EventsCommand, WebhookCommand},
+        peer::PeerCommand,
+        transaction::TransactionCommand,
+        version,
+        volume::VolumeCommand,
     },
     error::CliError,
     global::GlobalOpts,
@@ -62,7 +68,12 @@ impl Cli {
             Command::Peer(cmd) => cmd.check(),
             Command::Volume(cmd) => cmd.check(),
             Command::ClusterOptions(cmd) => cmd.check(),
-            Command::Version | Command::Transaction(_) | Command::Completion { .. } => Ok(()),
+            Command::Version
+            | Command::Transaction(_)
+            | Command::Events(_)
+            | Command::Webhook(_)
+            | Command::GetState
+            | Command::Completion { .. } => Ok(()),
         }
         .map_err(|Usage { path, message }| usage_error(path, message))
     }
@@ -100,6 +111,17 @@ pub enum Command {
     /// Follow cluster operations: running, and ended within the hour
     #[command(subcommand)]
     Transaction(TransactionCommand),
+    /// List and watch the cluster's events
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Deliver the cluster's events to webhooks
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Show this node's view of the cluster, for support (GD1's get-state)
+    ///
+    /// The node, its store and the store's members, the peers, every volume with its
+    /// bricks' status, the GlusterFS processes the node runs, and the tasks.
+    GetState,
     /// Print a shell completion script
     ///
     /// For example: `glustercli completion bash > /etc/bash_completion.d/glustercli`.
@@ -118,6 +140,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Volume(c) => cmd::volume::run(&ctx, c).await,
         Command::ClusterOptions(c) => cmd::cluster_options::run(&ctx, c).await,
         Command::Transaction(c) => cmd::transaction::run(&ctx, c).await,
+        Command::Events(c) => cmd::events::run_events(&ctx, c).await,
+        Command::Webhook(c) => cmd::events::run_webhook(&ctx, c).await,
+        Command::GetState => cmd::state::run(&ctx).await,
         Command::Completion { shell } => completion::run(shell, Cli::command()),
     };
     result.map_err(|e| ctx.explain(e))

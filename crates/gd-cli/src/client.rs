@@ -34,6 +34,8 @@ pub const STALE_HEADER: &str = "x-gluster-stale-revision";
 
 /// The default request timeout (GD2's CLI uses 30 s too).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a stream (`events watch`) lasts; the command then ends, and may resume.
+pub const STREAM_MAX: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Who signs the request tokens, and with which secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -485,6 +487,38 @@ impl Client {
     where
         Req: Serialize + ?Sized,
     {
+        self.send_within(method, path, query, body, None).await
+    }
+
+    /// `GET path?query` whose answer is a stream that lasts (server-sent events): no bound
+    /// but [`STREAM_MAX`] on the whole answer; a non-2xx answer is an error.
+    pub async fn stream(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<reqwest::Response, ClientError> {
+        let resp = self
+            .send_within::<()>(Method::GET, path, query, None, Some(STREAM_MAX))
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+            return Err(decode_error(Method::GET, path, status, &bytes));
+        }
+        Ok(resp)
+    }
+
+    async fn send_within<Req>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Req>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<reqwest::Response, ClientError>
+    where
+        Req: Serialize + ?Sized,
+    {
         let mut url = self
             .endpoint
             .join(path)
@@ -510,6 +544,9 @@ impl Client {
         }
         if let Some(body) = body {
             req = req.json(body);
+        }
+        if let Some(t) = timeout {
+            req = req.timeout(t);
         }
         req.send().await.map_err(|e| self.send_error(&e))
     }

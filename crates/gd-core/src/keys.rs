@@ -34,6 +34,9 @@ pub const PEER_ADDRESS_LOCK: &str = "peer-address/";
 pub const TXN_CLEANUP_LOCK: &str = "txn-cleanup";
 /// Lock names: the etcd membership controller.
 pub const STORE_CONTROLLER_LOCK: &str = "store-controller";
+/// The lock of the events keeper (the node that bounds the history and tells of peers going
+/// online and offline).
+pub const EVENTS_KEEPER_LOCK: &str = "events-keeper";
 
 // ---- transactions (gd-core `txn`) ----
 
@@ -71,6 +74,20 @@ pub const OPTION_GROUPS: &str = "option-groups/";
 /// `cluster/options`: the cluster-wide options (one key).
 pub const CLUSTER_OPTIONS: &str = "cluster/options";
 
+// ---- events (gd-events; written by whoever makes a change, see `crate::events`) ----
+
+/// `events/<ms>-<id>`: an event (a bounded history).
+pub const EVENTS: &str = "events/";
+/// `webhooks/<id>`: a webhook events are delivered to.
+pub const WEBHOOKS: &str = "webhooks/";
+/// `webhook-cursors/<id>`: the last event delivered to a webhook.
+pub const WEBHOOK_CURSORS: &str = "webhook-cursors/";
+
+// ---- hooks (gd-hooks) ----
+
+/// `hooks/<peer-id>`: the hook scripts a node has (lease-bound).
+pub const HOOKS: &str = "hooks/";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +112,10 @@ mod tests {
             BRICK_STATUS,
             OPTION_GROUPS,
             CLUSTER_OPTIONS,
+            HOOKS,
+            EVENTS,
+            WEBHOOKS,
+            WEBHOOK_CURSORS,
         ];
         for a in top {
             for b in top {
@@ -107,6 +128,7 @@ mod tests {
             PEER_ADDRESS_LOCK,
             TXN_CLEANUP_LOCK,
             STORE_CONTROLLER_LOCK,
+            EVENTS_KEEPER_LOCK,
             TASK_LOCK,
         ];
         for a in locks {

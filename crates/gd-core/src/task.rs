@@ -78,6 +78,26 @@ impl Record for TaskRecord {
     const VERSION: u32 = 1;
 }
 
+impl TaskRecord {
+    /// As the REST API shows it (`GET /v1/tasks`, a node's state).
+    pub fn to_api(self) -> gd_api::TaskInfo {
+        gd_api::TaskInfo {
+            state: match self.state {
+                TaskState::Running => "running",
+                TaskState::Succeeded => "succeeded",
+                TaskState::Stopped => "stopped",
+                TaskState::Failed => "failed",
+            }
+            .to_owned(),
+            kind: self.kind,
+            object: self.object,
+            leader: self.leader,
+            message: self.message,
+            progress: self.progress,
+        }
+    }
+}
+
 /// The key of the task of `kind` on `object`.
 pub fn task_key(kind: &str, object: &str) -> String {
     format!("{TASKS}{kind}/{object}")
@@ -257,9 +277,19 @@ impl Leading {
     }
 
     async fn write(&mut self, rec: TaskRecord) -> Result<(), LeadError> {
-        let txn = Txn::new()
-            .when([self.guard.held_compare()])
-            .and_then([TxnOp::put(&self.key, record::encode(&rec))]);
+        self.write_with(rec, None).await
+    }
+
+    /// [`Leading::write`] with an event that tells of it, in the same store transaction.
+    async fn write_with(
+        &mut self,
+        rec: TaskRecord,
+        event: Option<crate::events::EventRecord>,
+    ) -> Result<(), LeadError> {
+        let txn = Txn::new().when([self.guard.held_compare()]).and_then(
+            std::iter::once(TxnOp::put(&self.key, record::encode(&rec)))
+                .chain(event.map(|e| e.put())),
+        );
         if self.store.txn(txn).await?.succeeded {
             self.record = rec;
             Ok(())
@@ -384,8 +414,11 @@ impl TaskRunner {
             cancel,
         };
         let mut rec = leading.record.clone();
+        // Its first leader tells of its start (a take-over does not).
+        let first = rec.leader.is_none();
         rec.leader = Some(self.me);
-        let result = match leading.write(rec).await {
+        let started = first.then(|| self.event(&rec, "started", ""));
+        let result = match leading.write_with(rec, started).await {
             Ok(()) => {
                 tracing::info!(task = %key, "leading the task");
                 Some(handler.run(&mut leading).await)
@@ -407,13 +440,30 @@ impl TaskRunner {
                     rec.message = why;
                 }
             }
-            match leading.write(rec).await {
+            let word = match rec.state {
+                TaskState::Succeeded => "succeeded",
+                TaskState::Stopped => "stopped",
+                _ => "failed",
+            };
+            let ended = self.event(&rec, word, &rec.message);
+            match leading.write_with(rec, Some(ended)).await {
                 Ok(()) => tracing::info!(task = %key, state = ?leading.record.state, "task ended"),
                 Err(e) => tracing::info!(task = %key, error = %e, "stopped leading the task"),
             }
         }
         let _ = leading.guard.unlock().await;
         self.lock_leading().remove(&key);
+    }
+
+    /// The event `task.<what>` of `rec`, written by this node.
+    fn event(&self, rec: &TaskRecord, what: &str, why: &str) -> crate::events::EventRecord {
+        let mut message = format!("{} of {} {what}", rec.kind, rec.object);
+        if !why.is_empty() {
+            message = format!("{message}: {why}");
+        }
+        crate::events::EventRecord::new(self.me, &format!("task.{what}"), message)
+            .field("kind", rec.kind.clone())
+            .field("object", rec.object.clone())
     }
 
     fn lock_leading(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {

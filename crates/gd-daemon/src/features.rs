@@ -8,5 +8,10 @@ pub fn all() -> Vec<Box<dyn Feature>> {
     vec![
         Box::new(gd_volume::Volumes),
         Box::new(gd_rebalance::Rebalance),
+        Box::new(gd_heal::Heal),
+        Box::new(gd_diag::Diagnostics),
+        Box::new(gd_metrics::Metrics),
+        Box::new(gd_hooks::Hooks),
+        Box::new(gd_events::Events),
     ]
 }

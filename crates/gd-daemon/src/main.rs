@@ -29,7 +29,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(gd_daemon::run(config)) {
+    let ended = runtime.block_on(gd_daemon::run(config));
+    gd_daemon::logging::shutdown();
+    match ended {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -188,6 +188,7 @@ async fn every_listed_step_has_a_handler() {
     let mut listed: Vec<&str> = gd_volume::STEPS
         .into_iter()
         .chain(gd_rebalance::STEPS)
+        .chain(gd_hooks::STEPS)
         .collect();
     listed.sort_unstable();
     let (cluster, _) = gd_daemon::feature::Cluster::assemble(

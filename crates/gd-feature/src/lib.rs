@@ -19,7 +19,13 @@
 //! a feature brings their handlers ([`Feature::task_handlers`]) and each node runs one
 //! `gd_core::task::TaskRunner` with all of them.
 //!
-//! **API boundary:** [`Feature`], [`Parts`], [`Task`], [`Cluster`]; [`operation::run`];
+//! A feature's objects are also figures of a metrics scrape ([`Figures`]), read from the
+//! store at each scrape.
+//!
+//! A feature may also work around every operation ([`Around`]: GD1's hook scripts run
+//! before a transaction's steps and after its commit).
+//!
+//! **API boundary:** [`Feature`], [`Parts`], [`Task`], [`Cluster`], [`Figures`], [`Around`]; [`operation::run`];
 //! [`http::ApiErr`] and the extractors. A feature crate depends on this crate, `gd-node` and
 //! `gd-core`, never on the daemon, nor on another feature but the volume feature (whose model
 //! the volume-centric features read).
@@ -28,11 +34,14 @@ use std::{sync::Arc, time::Duration};
 
 use axum::extract::FromRef;
 use gd_core::{
+    OpError,
+    metrics::Gauges,
     task::{TaskHandler, TaskRunner},
-    txn::{DuplicateStep, Engine, Registry},
+    txn::{DuplicateStep, Engine, Registry, Transaction},
 };
 use gd_node::node::Node;
 use gd_rpc_server::SunRpcServer;
+use gd_store::StoreError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
@@ -59,9 +68,39 @@ pub trait Feature: Send + Sync {
     /// Its REST routes, with their OpenAPI annotations.
     fn routes(&self) -> OpenApiRouter<Cluster>;
 
+    /// What it adds to a metrics scrape: the state of its objects, read from the store.
+    fn figures(&self, _parts: &Parts) -> Vec<Arc<dyn Figures>> {
+        vec![]
+    }
+
+    /// What it does around every operation's transaction (GD1's hook scripts).
+    fn around(&self, _parts: &Parts) -> Vec<Arc<dyn Around>> {
+        vec![]
+    }
+
     /// The store prefixes it owns (declared in `gd_core::keys`); no two features own one
     /// ([`Cluster::assemble`] refuses that).
     fn keys(&self) -> &'static [&'static str];
+}
+
+/// Figures a feature reads at each metrics scrape: its objects as the store holds them, so
+/// every node answers the same, and none asks another.
+#[async_trait::async_trait]
+pub trait Figures: Send + Sync {
+    /// Adds the figures to `out`.
+    async fn collect(&self, out: &mut Gauges) -> Result<(), StoreError>;
+}
+
+/// Work a feature does around the operations of every feature ([`operation::run`] calls it):
+/// before a transaction starts, it may add steps to it; once it committed, it is told.
+#[async_trait::async_trait]
+pub trait Around: Send + Sync {
+    /// Before `txn` starts: may add steps (it runs under the same locks, all or nothing).
+    async fn before(&self, txn: &mut Transaction) -> Result<(), OpError>;
+
+    /// Once `txn` committed (what it was, without its steps). Must not wait long: the
+    /// operation's answer waits for it.
+    async fn after(&self, txn: &Transaction);
 }
 
 /// Why the features cannot be assembled: a programming error, refused at start-up.
@@ -110,6 +149,12 @@ pub type Task = Box<dyn FnOnce(CancellationToken) -> JoinHandle<()> + Send>;
 pub struct Cluster {
     pub node: Arc<Node>,
     pub engine: Arc<Engine>,
+    /// The SunRPC server (its clients, for the callbacks an operation sends them).
+    pub rpc: SunRpcServer,
+    /// Every feature's figures, for a metrics scrape.
+    pub figures: Arc<[Arc<dyn Figures>]>,
+    /// What features do around every operation.
+    pub around: Arc<[Arc<dyn Around>]>,
 }
 
 impl Cluster {
@@ -125,9 +170,13 @@ impl Cluster {
         let mut registry = Registry::new();
         let mut tasks: Vec<Task> = vec![];
         let mut handlers = vec![];
+        let mut figures = vec![];
+        let mut around = vec![];
         for f in features {
             tasks.extend(f.assemble(&parts, &mut registry)?);
             handlers.extend(f.task_handlers(&parts));
+            figures.extend(f.figures(&parts));
+            around.extend(f.around(&parts));
         }
         if !handlers.is_empty() {
             let node = parts.node.clone();
@@ -141,15 +190,19 @@ impl Cluster {
                 tokio::spawn(runner.run(move || liveness.lease(), cancel))
             }));
         }
-        let engine = Engine::new(
+        let engine = Engine::counted(
             parts.node.store.clone(),
             parts.node.identity().peer_id,
             registry,
+            parts.node.metrics.clone(),
         );
         Ok((
             Cluster {
                 node: parts.node,
                 engine,
+                rpc: parts.rpc,
+                figures: figures.into(),
+                around: around.into(),
             },
             tasks,
         ))

@@ -28,8 +28,16 @@ pub const ANSWER_WAIT: Duration = Duration::from_secs(20);
 /// Runs a transaction through this node's engine; returns the nodes' notes ("on <node>:
 /// <note>"), its error as one sentence, or — still running after [`ANSWER_WAIT`] — the
 /// transaction to follow ([`OpError::still_running`]).
-pub async fn run(cx: &Cluster, txn: Transaction) -> Result<Vec<String>, OpError> {
+pub async fn run(cx: &Cluster, mut txn: Transaction) -> Result<Vec<String>, OpError> {
     let (node, engine) = (&cx.node, &cx.engine);
+    for a in cx.around.iter() {
+        a.before(&mut txn).await?;
+    }
+    // What the features are told once it committed (its steps are the engine's).
+    let done = Transaction {
+        steps: vec![],
+        ..txn.clone()
+    };
     let operation = txn.operation.clone();
     let resource = txn
         .locks
@@ -43,8 +51,18 @@ pub async fn run(cx: &Cluster, txn: Transaction) -> Result<Vec<String>, OpError>
         .wait_for(gd_core::failpoint::scaled(ANSWER_WAIT))
         .await
     else {
-        tracing::info!(txn = %started.id, %operation, "still running; answering 202 with the transaction");
-        let status = engine.status(started.id).await?;
+        let id = started.id;
+        tracing::info!(txn = %id, %operation, "still running; answering 202 with the transaction");
+        // The features hear of its commit when it comes, answer or not.
+        let around = cx.around.clone();
+        tokio::spawn(async move {
+            if started.wait().await.is_ok() {
+                for a in around.iter() {
+                    a.after(&done).await;
+                }
+            }
+        });
+        let status = engine.status(id).await?;
         let view = match status {
             Some(s) => gd_api::Transaction {
                 resource,
@@ -53,17 +71,19 @@ pub async fn run(cx: &Cluster, txn: Transaction) -> Result<Vec<String>, OpError>
             None => {
                 return Err(OpError::new(
                     ErrorCode::Internal,
-                    format!(
-                        "transaction {} of {operation} is neither running nor ended",
-                        started.id
-                    ),
+                    format!("transaction {id} of {operation} is neither running nor ended",),
                 ));
             }
         };
         return Err(OpError::still_running(view));
     };
     match ended {
-        Ok(notes) => Ok(labelled_notes(store, notes).await),
+        Ok(notes) => {
+            for a in cx.around.iter() {
+                a.after(&done).await;
+            }
+            Ok(labelled_notes(store, notes).await)
+        }
         Err(e) => Err(txn_error(store, &operation, e).await),
     }
 }

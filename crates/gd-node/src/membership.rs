@@ -169,6 +169,12 @@ pub fn plan(v: &View, cfg: &ElasticConfig) -> Option<Action> {
     None
 }
 
+/// The cluster's etcd members as it records them, by node.
+pub async fn list_members(store: &dyn Store) -> Result<BTreeMap<Uuid, MemberRecord>, StoreError> {
+    let kv = store.range(STORE_MEMBERS, PEERS_MAX).await?;
+    Ok(decode_all(&kv.kvs, STORE_MEMBERS))
+}
+
 fn decode_all<T: Record>(kvs: &[gd_store::KeyValue], prefix: &str) -> BTreeMap<Uuid, T> {
     kvs.iter()
         .filter_map(|kv| {

@@ -102,7 +102,9 @@ impl Proc {
         }
     }
 
-    fn signal(&self, sig: nix::sys::signal::Signal) -> bool {
+    /// Sends `sig` to the process if it is still the one seen (not a later process the kernel
+    /// gave its pid); whether it was sent.
+    pub fn signal(&self, sig: nix::sys::signal::Signal) -> bool {
         self.is_running()
             && nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid as i32), sig).is_ok()
     }

@@ -115,6 +115,8 @@ pub struct Reconciler<V> {
     services: Vec<Arc<dyn Service<V>>>,
     /// Serialises passes (the loop and the start/stop transaction steps).
     pass: Mutex<State>,
+    /// Where its starts and restarts are counted (the node's figures).
+    metrics: Arc<gd_core::metrics::Metrics>,
 }
 
 #[derive(Default)]
@@ -156,10 +158,20 @@ impl<V: Send + Sync> Reconciler<V> {
         source: Arc<dyn ViewSource<V>>,
         services: Vec<Arc<dyn Service<V>>>,
     ) -> Arc<Reconciler<V>> {
+        Reconciler::counted(source, services, Arc::default())
+    }
+
+    /// A reconciler that counts the processes it starts in `metrics`.
+    pub fn counted(
+        source: Arc<dyn ViewSource<V>>,
+        services: Vec<Arc<dyn Service<V>>>,
+        metrics: Arc<gd_core::metrics::Metrics>,
+    ) -> Arc<Reconciler<V>> {
         Arc::new(Reconciler {
             source,
             services,
             pass: Mutex::new(State::default()),
+            metrics,
         })
     }
 
@@ -206,9 +218,11 @@ impl<V: Send + Sync> Reconciler<V> {
                 continue;
             }
             // One that died: reaped, if it was this daemon's child.
-            if let Some((_, dead)) = st.running.remove(&key) {
-                dead.reap();
-            }
+            let died = st
+                .running
+                .remove(&key)
+                .map(|(_, dead)| dead.reap())
+                .is_some();
             if service.backs_off()
                 && only.is_none()
                 && st
@@ -222,6 +236,7 @@ impl<V: Send + Sync> Reconciler<V> {
             match service.start(&view, inst).await {
                 Ok(p) => {
                     tracing::info!(scope = %inst.scope, process = %inst.label, pid = p.pid, "{} started", service.kind());
+                    self.metrics.process_start(service.kind(), died);
                     st.backoff.remove(&key);
                     st.running.insert(key, (inst.clone(), p));
                 }
@@ -284,6 +299,45 @@ impl<V: Send + Sync> Reconciler<V> {
             service.running(&running).await;
         }
         Ok(Pass { problems, killed })
+    }
+
+    /// Stops processes no view names (a brick whose record an undo or a commit took away: the
+    /// caller finds them, by their pid files), holding the pass lock: a pass that started one
+    /// from a view read before the change has finished and left its pid file, and no pass starts
+    /// one between the finding and the stop (a pass after it reads the changed record). One a
+    /// pass knew is stopped as a pass stops it (its service told: a brick's published status
+    /// goes); returns what could not be stopped.
+    pub async fn stop_found(&self, find: impl FnOnce() -> Vec<Proc>) -> Vec<String> {
+        let mut st = self.pass.lock().await;
+        let procs = find();
+        if procs.is_empty() {
+            return vec![];
+        }
+        tracing::info!(pids = ?procs.iter().map(|p| p.pid).collect::<Vec<_>>(), "stopping processes found by their pid files");
+        let known: Vec<Stale> = st
+            .running
+            .iter()
+            .filter(|(_, (_, p))| procs.contains(p))
+            .map(|((s, _), (inst, p))| Stale {
+                service: *s,
+                inst: inst.clone(),
+                proc: *p,
+            })
+            .collect();
+        let unknown: Vec<Proc> = procs
+            .iter()
+            .filter(|p| !known.iter().any(|k| k.proc == **p))
+            .copied()
+            .collect();
+        let mut problems = vec![];
+        self.stop(&mut st, known, &mut problems).await;
+        let out = process::stop_all(&unknown).await;
+        problems.extend(
+            out.stuck
+                .iter()
+                .map(|p| format!("process {} still runs after SIGKILL", p.pid)),
+        );
+        problems
     }
 
     /// What a pass reports as killed: its own kills and, for a pass for one object, the kills

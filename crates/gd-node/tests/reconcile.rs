@@ -19,9 +19,10 @@ use gd_store::StoreError;
 /// The fake cluster: objects, each wanted running (`true`) or not.
 type Objects = BTreeMap<String, bool>;
 
-/// Reads the fake cluster.
+/// Reads the fake cluster; a load may take a while after its read (`slow`), as a store's
+/// answer takes its time to reach a pass.
 #[derive(Default)]
-struct Source(Mutex<Objects>);
+struct Source(Mutex<Objects>, Mutex<std::time::Duration>);
 
 impl Source {
     fn set(&self, name: &str, run: bool) {
@@ -38,7 +39,10 @@ impl ViewSource<Objects> for Source {
         "objects/"
     }
     async fn load(&self) -> Result<Objects, StoreError> {
-        Ok(self.0.lock().unwrap().clone())
+        let view = self.0.lock().unwrap().clone();
+        let slow = *self.1.lock().unwrap();
+        tokio::time::sleep(slow).await;
+        Ok(view)
     }
 }
 
@@ -254,5 +258,46 @@ async fn a_kill_by_the_loop_is_reported_by_the_next_pass_for_its_object() {
 
     source.delete("b");
     reconciler.converge(None).await.unwrap();
+    assert!(sleepers.running.lock().unwrap().is_empty());
+}
+
+/// A process no view names any more (its record was taken back) is stopped by its pid file
+/// under the pass lock: a pass that read the record before it went and is still starting the
+/// process finishes first, so the stop finds what it started instead of leaving it running.
+#[tokio::test]
+async fn a_stop_by_pid_file_waits_for_a_pass_that_read_the_old_view() {
+    let (_dir, sleepers, source, reconciler) = setup();
+    source.set("x", true);
+    *source.1.lock().unwrap() = std::time::Duration::from_millis(300);
+    let pass = tokio::spawn({
+        let reconciler = reconciler.clone();
+        async move { reconciler.converge(None).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // The record goes while the pass still holds the view that had it.
+    source.delete("x");
+    assert!(
+        find_sleep(&sleepers.pidfile("x")).is_none(),
+        "not started yet"
+    );
+    let pidfile = sleepers.pidfile("x");
+    let mut found = None;
+    let problems = reconciler
+        .stop_found(|| {
+            found = find_sleep(&pidfile);
+            found.into_iter().collect()
+        })
+        .await;
+    assert!(pass.await.unwrap().unwrap().problems.is_empty());
+    let found = found.expect("the stop found the process the pass started");
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(Proc::find(found.pid, |_| true).is_none(), "it is gone");
+    // Its service was told, as when a pass stops what it runs.
+    assert_eq!(*sleepers.stopped.lock().unwrap(), ["x"]);
+
+    // The next pass (the changed view) neither starts it again nor counts it as running.
+    *source.1.lock().unwrap() = std::time::Duration::ZERO;
+    reconciler.converge(None).await.unwrap();
+    assert!(find_sleep(&pidfile).is_none());
     assert!(sleepers.running.lock().unwrap().is_empty());
 }

@@ -40,6 +40,10 @@ const PASS: Duration = Duration::from_secs(1);
 const PUSH_GRACE: Duration = Duration::from_secs(3);
 /// The longest wait for a rebalance's common start.
 const MAX_START_WAIT: Duration = Duration::from_secs(5);
+/// How long a process no running rebalance has is given to exit by itself once told to stop
+/// (it ends the migrations in flight, putting back a file it had not finished) before it is
+/// killed.
+const ORPHAN_GRACE: Duration = Duration::from_secs(30);
 
 /// This node's rebalance agent.
 pub struct Agent {
@@ -48,6 +52,9 @@ pub struct Agent {
     current: Mutex<BTreeMap<String, Plan>>,
     /// The volumes whose process this agent has seen running, and since when one is gone.
     seen: Mutex<BTreeMap<String, Seen>>,
+    /// The volumes whose process no running rebalance had, and since when it has been told
+    /// to stop (until it is gone).
+    orphans: Mutex<BTreeMap<String, tokio::time::Instant>>,
     wake: Notify,
 }
 
@@ -63,6 +70,7 @@ impl Agent {
             node,
             current: Mutex::default(),
             seen: Mutex::default(),
+            orphans: Mutex::default(),
             wake: Notify::new(),
         })
     }
@@ -107,7 +115,10 @@ impl Agent {
     }
 
     /// Stops every rebalance process of this node that no running rebalance has a part of here
-    /// (its task was ended by an undone remove-brick start): a process runs only for its task.
+    /// (its task ended: stopped, or ended by an undone remove-brick start): a process runs only
+    /// for its task. It is told to stop first, as GD1 does, and killed only if it has not
+    /// exited within [`ORPHAN_GRACE`]: killed in the middle of moving a file, it would leave
+    /// the file half moved (the source marked as migrating), which no later crawl moves.
     async fn stop_orphans(&self, current: &BTreeMap<String, Plan>) {
         let config = &self.node.config;
         let Ok(dir) = std::fs::read_dir(process::piddir(config)) else {
@@ -118,17 +129,38 @@ impl Agent {
             let Some(vol) = name.to_str().and_then(|n| n.strip_suffix(".pid")) else {
                 continue;
             };
-            if current.contains_key(vol) {
+            // A process told to stop stays an orphan until it is gone, even when a new
+            // rebalance of its volume started meanwhile (that one's process waits for it).
+            if current.contains_key(vol) && !lock(&self.orphans).contains_key(vol) {
                 continue;
             }
             if let Some(p) = process::running(config, vol) {
-                tracing::warn!(
-                    volume = vol,
-                    pid = p.pid,
-                    "stopping a rebalance process no running task has"
-                );
-                gd_node::process::stop_all(&[p]).await;
+                let told = lock(&self.orphans).get(vol).copied();
+                match told {
+                    None => {
+                        tracing::info!(
+                            volume = vol,
+                            pid = p.pid,
+                            "telling a rebalance process no running task has to stop"
+                        );
+                        if let Err(e) = process::stop(config, vol).await {
+                            tracing::debug!(volume = vol, error = %e, "the stop was not taken");
+                        }
+                        lock(&self.orphans).insert(vol.to_owned(), tokio::time::Instant::now());
+                        continue;
+                    }
+                    Some(at) if at.elapsed() < ORPHAN_GRACE => continue,
+                    Some(_) => {
+                        tracing::warn!(
+                            volume = vol,
+                            pid = p.pid,
+                            "killing a rebalance process that did not exit when told to stop"
+                        );
+                        gd_node::process::stop_all(&[p]).await;
+                    }
+                }
             }
+            lock(&self.orphans).remove(vol);
             let _ = std::fs::remove_file(process::pidfile(config, vol));
         }
     }
@@ -146,6 +178,10 @@ impl Agent {
             None => None,
         };
         if part.as_ref().is_some_and(|p| p.state.ended()) {
+            return Ok(());
+        }
+        if lock(&self.orphans).contains_key(vol) {
+            // The process of an earlier rebalance is still ending: this one starts after.
             return Ok(());
         }
         let stop = model::stop_request(store, vol).await? == Some(plan.id);
@@ -238,6 +274,7 @@ impl Agent {
         match process::start(&self.node.config, &launch).await {
             Ok(p) => {
                 tracing::info!(volume = %vol, pid = p.pid, "started the rebalance process");
+                self.node.metrics.process_start("rebalance", false);
                 lock(&self.seen).insert(
                     vol.to_owned(),
                     Seen {

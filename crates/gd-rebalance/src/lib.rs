@@ -11,12 +11,14 @@
 //! - [`leader`]: the task handler that decides, from the parts, when a rebalance ended; led
 //!   by one node at a time, through the store (`gd_core::task`);
 //! - [`ops`]: start, stop, status; [`remove`]: remove-brick, whose migration is a rebalance
-//!   task of its own kind of process command; [`rest`]: their routes.
+//!   task of its own kind of process command; [`rest`]: their routes; [`figures`]: each
+//!   node's part as a metrics scrape reads it.
 //!
 //! It builds on the volume feature's model (the volume's bricks and state): the one feature
 //! others may read (the tidy rules allow it).
 
 pub mod agent;
+pub mod figures;
 pub mod leader;
 pub mod model;
 pub mod ops;
@@ -58,6 +60,12 @@ impl Feature for Rebalance {
 
     fn task_handlers(&self, parts: &Parts) -> Vec<Arc<dyn TaskHandler>> {
         vec![Arc::new(leader::Leader {
+            node: parts.node.clone(),
+        })]
+    }
+
+    fn figures(&self, parts: &Parts) -> Vec<Arc<dyn gd_feature::Figures>> {
+        vec![Arc::new(figures::RebalanceFigures {
             node: parts.node.clone(),
         })]
     }

@@ -64,15 +64,36 @@ pub fn logfile(config: &Config, volume: &str) -> PathBuf {
     config.logdir.join(format!("{volume}-rebalance.log"))
 }
 
-/// The running rebalance process of `volume` on this node, if any.
+/// The running rebalance process of `volume` on this node, if any: by its pid file, or by its
+/// command line while it has not written one yet (it does once it has its volfile, from this
+/// node's glusterd2: a glusterd2 killed in between finds the process it launched when it
+/// restarts, and never launches a second).
 pub fn running(config: &Config, volume: &str) -> Option<Proc> {
+    by_pidfile(config, volume)
+        .or_else(|| launched(&format!("rebalance/{volume}"), &socket(config, volume)))
+}
+
+/// The rebalance process of `volume` its pid file names.
+fn by_pidfile(config: &Config, volume: &str) -> Option<Proc> {
+    let want = format!("rebalance/{volume}");
     let pid: u32 = std::fs::read_to_string(pidfile(config, volume))
         .ok()?
         .trim()
         .parse()
         .ok()?;
-    let want = format!("rebalance/{volume}");
     Proc::find(pid, |args| args.contains(&want.as_bytes()))
+}
+
+/// A process whose command line names `volfile_id` and this node's control socket `socket`
+/// (found in `/proc`).
+fn launched(volfile_id: &str, socket: &std::path::Path) -> Option<Proc> {
+    let socket = socket.display().to_string();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        Proc::find(pid, |args| {
+            args.contains(&volfile_id.as_bytes()) && args.contains(&socket.as_bytes())
+        })
+    })
 }
 
 /// GD1 10.3's arguments for a rebalance process.
@@ -147,7 +168,8 @@ async fn launch(config: &Config, l: &Launch) -> Result<Proc, String> {
         launch_timeout: LAUNCH_TIMEOUT,
         pidfile_wait: PIDFILE_WAIT,
     };
-    launch_daemon(&launch, || running(config, &l.volume)).await
+    // Launched once it wrote its pid file (it has its volfile then).
+    launch_daemon(&launch, || by_pidfile(config, &l.volume)).await
 }
 
 /// What a rebalance process answers or pushes: its state and counters.

@@ -22,7 +22,7 @@ use gd_api::{ErrorCode, RebalanceStatus, RemoveBrickReq, VolumeInfo};
 use gd_core::{
     OpError,
     task::{self, TaskState},
-    txn::{Step, StepError, Transaction},
+    txn::{HookCall, Step, StepError, Transaction},
 };
 use gd_feature::{Cluster, operation::run};
 use gd_node::node::Node;
@@ -67,6 +67,8 @@ pub async fn start(
     };
     let txn = Transaction {
         operation: format!("volume remove-brick {name} start"),
+        kind: "volume-remove-brick-start",
+        hook: Some(HookCall::new("remove-brick", name)),
         locks: vec![volume_lock(name)],
         steps: vec![
             volumes::decommission_step(me, &removal, true),

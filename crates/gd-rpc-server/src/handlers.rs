@@ -129,21 +129,28 @@ pub async fn handle_record(
             }
         }
         (portmap::PROGRAM, portmap::PORTBYBRICK) => {
-            with_args(&call, args, |req: portmap::PortByBrickReq| {
-                let rsp = match server.portmap().port_of(&req.brick) {
-                    Some(port) => portmap::PortByBrickRsp {
-                        port: port.into(),
-                        ..Default::default()
-                    },
-                    // GD1: op_ret -1 and port 0; op_errno and status stay 0.
-                    None => portmap::PortByBrickRsp {
-                        op_ret: -1,
-                        ..Default::default()
-                    },
-                };
-                tracing::debug!(%conn, %peer, brick = %req.brick, port = rsp.port, "PORTBYBRICK");
-                success(call.xid, &rsp)
-            })
+            match portmap::PortByBrickReq::from_xdr_prefix(args) {
+                Ok(req) => {
+                    let port = server
+                        .portmap()
+                        .port_of_awaited(&req.brick, crate::portmap::SIGNIN_AWAIT)
+                        .await;
+                    let rsp = match port {
+                        Some(port) => portmap::PortByBrickRsp {
+                            port: port.into(),
+                            ..Default::default()
+                        },
+                        // GD1: op_ret -1 and port 0; op_errno and status stay 0.
+                        None => portmap::PortByBrickRsp {
+                            op_ret: -1,
+                            ..Default::default()
+                        },
+                    };
+                    tracing::debug!(%conn, %peer, brick = %req.brick, port = rsp.port, "PORTBYBRICK");
+                    success(call.xid, &rsp)
+                }
+                Err(e) => garbage(&call, peer, &e),
+            }
         }
         (portmap::PROGRAM, portmap::BRICKBYPORT) => {
             // GD1 never answers this (nobody calls it); we answer properly instead.

@@ -313,6 +313,41 @@ impl SunRpcServer {
         notified
     }
 
+    /// Asks the clients of `volume` connected from `ip` to dump their state if their pid is
+    /// `pid` (GD1's client statedump): the STATEDUMP callback on each such connection, as GD1
+    /// sends it. gfapi applications (Samba, NFS-Ganesha, QEMU) answer it; a FUSE mount ignores
+    /// it (`kill -USR1` on its host dumps it). A client of a volume is one whose GETSPEC key
+    /// names the volume (`vol` or `/vol`). Returns how many connections were told; never
+    /// blocks (a connection whose queue is full is skipped).
+    pub fn send_statedump(&self, volume: &str, ip: std::net::IpAddr, pid: u32) -> usize {
+        let mut told = 0;
+        let mut clients = self.lock_clients();
+        for (conn, client) in clients.iter_mut() {
+            let from = match client.peer {
+                Peer::Tcp(addr) => addr.ip(),
+                Peer::Unix => continue,
+            };
+            if from.to_canonical() != ip.to_canonical()
+                || !client
+                    .keys
+                    .iter()
+                    .any(|k| k.trim_start_matches('/') == volume)
+            {
+                continue;
+            }
+            client.xid = client.xid.wrapping_add(1);
+            let Ok(record) = gd_sunrpc::programs::callback::statedump_record(client.xid, pid)
+            else {
+                continue;
+            };
+            if client.tx.try_send(record).is_ok() {
+                told += 1;
+                tracing::info!(%conn, peer = %client.peer, pid, volume, "sent STATEDUMP");
+            }
+        }
+        told
+    }
+
     /// The connected RPC clients.
     pub fn clients(&self) -> Vec<ClientInfo> {
         let clients = self.lock_clients();

@@ -11,8 +11,19 @@
 //! ([`PortMap::subscribe`]), e.g. to publish a brick's port and online state to the store.
 //! Several bricks may share a port (brick multiplexing). The map is bounded
 //! ([`MAX_ENTRIES`]) because any RPC client can sign in.
+//!
+//! After a glusterd2 restart, its running bricks sign in again only when their management
+//! connection reconnects (GlusterFS retries every 3 s); GD1 has no such gap, as it reads the
+//! ports back from disk. The volume layer marks the bricks it adopted as *awaited*, and a
+//! PORTBYBRICK for an awaited brick waits for its sign-in ([`PortMap::port_of_awaited`],
+//! bounded), so that a client starting in that moment (a mount, `glfsheal`) gets the port
+//! from the brick itself rather than a refusal.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use tokio::sync::watch;
 
@@ -50,10 +61,15 @@ pub enum SigninError {
     Full,
 }
 
+/// How long a PORTBYBRICK for an awaited brick waits for its sign-in.
+pub const SIGNIN_AWAIT: Duration = Duration::from_secs(5);
+
 /// The registry. Cloning shares it.
 #[derive(Debug, Clone)]
 pub struct PortMap {
     map: watch::Sender<BTreeMap<String, BrickPort>>,
+    /// Bricks running here that have not signed in since this glusterd2 started.
+    awaited: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Default for PortMap {
@@ -67,7 +83,44 @@ impl PortMap {
     pub fn new() -> Self {
         PortMap {
             map: watch::Sender::new(BTreeMap::new()),
+            awaited: Arc::default(),
         }
+    }
+
+    fn awaited(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.awaited.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks `brick` as running but not signed in yet (adopted after a restart), unless it
+    /// has signed in meanwhile.
+    pub fn await_signin(&self, brick: &str) {
+        let map = self.map.borrow();
+        let mut awaited = self.awaited();
+        if !map.contains_key(brick) && awaited.len() < MAX_ENTRIES {
+            awaited.insert(brick.to_owned());
+        }
+    }
+
+    /// The port of `brick`; when it is awaited, once it signs in (waiting at most `bound`).
+    pub async fn port_of_awaited(&self, brick: &str, bound: Duration) -> Option<u16> {
+        let mut rx = self.map.subscribe();
+        if let Some(port) = self.port_of(brick) {
+            return Some(port);
+        }
+        if !self.awaited().contains(brick) {
+            return None;
+        }
+        let signed_in = async {
+            loop {
+                if let Some(e) = rx.borrow_and_update().get(brick) {
+                    return Some(e.port);
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(bound, signed_in).await.ok().flatten()
     }
 
     /// The port of `brick` (its path, exactly as signed in), if it is signed in.
@@ -104,6 +157,7 @@ impl PortMap {
     /// Removes `brick` whoever signed it in (e.g. the volume layer stopped it); returns
     /// whether it was there.
     pub fn remove(&self, brick: &str) -> bool {
+        self.awaited().remove(brick);
         self.map.send_if_modified(|m| m.remove(brick).is_some())
     }
 
@@ -128,6 +182,7 @@ impl PortMap {
             conn,
         };
         let mut result = Ok(());
+        self.awaited().remove(brick);
         self.map.send_if_modified(|m| {
             if m.len() >= MAX_ENTRIES && !m.contains_key(brick) {
                 result = Err(SigninError::Full);
@@ -184,6 +239,36 @@ mod tests {
         assert_eq!(pm.port_of("/b3"), None);
         assert_eq!(pm.snapshot().len(), 1);
         assert!(rx.has_changed().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_brick_awaited_after_a_restart_is_answered_once_it_signs_in() {
+        let pm = PortMap::new();
+        let bound = Duration::from_secs(5);
+        // Not awaited: no wait.
+        assert_eq!(pm.port_of_awaited("/b", bound).await, None);
+        pm.await_signin("/b");
+        let asker = {
+            let pm = pm.clone();
+            tokio::spawn(async move { pm.port_of_awaited("/b", bound).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        pm.sign_in("/b", 49160, 7, ConnId(1)).unwrap();
+        assert_eq!(asker.await.unwrap(), Some(49160));
+        // Signed in: no longer awaited; gone, it is refused at once.
+        pm.disconnected(ConnId(1));
+        let t = std::time::Instant::now();
+        assert_eq!(pm.port_of_awaited("/b", bound).await, None);
+        assert!(t.elapsed() < Duration::from_secs(1));
+        // One that never signs in: refused after the bound.
+        pm.await_signin("/c");
+        assert_eq!(
+            pm.port_of_awaited("/c", Duration::from_millis(100)).await,
+            None
+        );
+        // One stopped by the volume layer is no longer awaited.
+        pm.remove("/c");
+        assert!(!pm.awaited().contains("/c"));
     }
 
     #[test]

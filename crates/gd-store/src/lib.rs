@@ -35,7 +35,7 @@ pub use etcd::EtcdStore;
 pub use follow::follow_prefix;
 pub use local::LocalStore;
 pub use namespace::{Namespaced, cluster_namespace};
-pub use switchable::Switchable;
+pub use switchable::{StoreObserver, Switchable};
 pub use types::*;
 pub use validate::{MAX_LEASE_TTL, MAX_REQUEST_BYTES, MAX_TXN_OPS};
 
@@ -93,4 +93,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The current store revision.
     async fn revision(&self) -> StoreResult<Revision>;
+
+    /// The newest revision this store's local replica has seen, for a store that keeps one
+    /// (a [`CachedStore`]): how far it follows behind the store is the store's revision minus
+    /// this. `None` for a store that answers every read itself.
+    fn replica_revision(&self) -> Option<Revision> {
+        None
+    }
 }

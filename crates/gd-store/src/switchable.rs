@@ -5,7 +5,10 @@
 //! [`Switchable`]; a switch is one pointer swap. Calls in flight finish on the old backend;
 //! watches opened on the old backend end when it is dropped, and their owners open new ones.
 
-use std::sync::{Arc, RwLock};
+use std::{
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 
@@ -13,16 +16,53 @@ use crate::{
     KeyValue, LeaseId, RangeResponse, Revision, Store, StoreResult, Txn, TxnResponse, Watch,
 };
 
+/// Told of every request a [`Switchable`] forwards: its kind, how long it took, whether it
+/// succeeded (a node's metrics).
+pub trait StoreObserver: Send + Sync {
+    fn observe(&self, request: &'static str, took: Duration, ok: bool);
+}
+
 /// A [`Store`] that forwards every call to its current backend.
 pub struct Switchable {
     current: RwLock<Arc<dyn Store>>,
+    observer: Option<Arc<dyn StoreObserver>>,
 }
 
 impl Switchable {
     pub fn new(inner: Arc<dyn Store>) -> Arc<Self> {
         Arc::new(Self {
             current: RwLock::new(inner),
+            observer: None,
         })
+    }
+
+    /// A switchable store whose requests `observer` is told of.
+    pub fn observed(inner: Arc<dyn Store>, observer: Arc<dyn StoreObserver>) -> Arc<Self> {
+        Arc::new(Self {
+            current: RwLock::new(inner),
+            observer: Some(observer),
+        })
+    }
+
+    /// Runs `call` on the current backend, telling the observer.
+    async fn timed<T>(
+        &self,
+        request: &'static str,
+        call: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let Some(observer) = &self.observer else {
+            return call.await;
+        };
+        let started = Instant::now();
+        let out = call.await;
+        observer.observe(request, started.elapsed(), out.is_ok());
+        out
+    }
+
+    /// The newest revision the current backend's local replica has seen (see
+    /// [`Store::replica_revision`]).
+    pub fn replica_revision(&self) -> Option<Revision> {
+        self.current().replica_revision()
     }
 
     /// The backend calls go to now.
@@ -43,10 +83,11 @@ impl Switchable {
 #[async_trait]
 impl Store for Switchable {
     async fn get(&self, key: &str) -> StoreResult<Option<KeyValue>> {
-        self.current().get(key).await
+        self.timed("get", self.current().get(key)).await
     }
     async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse> {
-        self.current().range(prefix, limit).await
+        self.timed("range", self.current().range(prefix, limit))
+            .await
     }
     async fn put(
         &self,
@@ -54,31 +95,40 @@ impl Store for Switchable {
         value: Vec<u8>,
         lease: Option<LeaseId>,
     ) -> StoreResult<Revision> {
-        self.current().put(key, value, lease).await
+        self.timed("put", self.current().put(key, value, lease))
+            .await
     }
     async fn delete(&self, key: &str) -> StoreResult<u64> {
-        self.current().delete(key).await
+        self.timed("delete", self.current().delete(key)).await
     }
     async fn delete_prefix(&self, prefix: &str) -> StoreResult<u64> {
-        self.current().delete_prefix(prefix).await
+        self.timed("delete-prefix", self.current().delete_prefix(prefix))
+            .await
     }
     async fn txn(&self, txn: Txn) -> StoreResult<TxnResponse> {
-        self.current().txn(txn).await
+        self.timed("txn", self.current().txn(txn)).await
     }
     async fn watch(&self, prefix: &str, start_revision: Option<Revision>) -> StoreResult<Watch> {
-        self.current().watch(prefix, start_revision).await
+        self.timed("watch", self.current().watch(prefix, start_revision))
+            .await
     }
     async fn lease_grant(&self, ttl_s: i64) -> StoreResult<LeaseId> {
-        self.current().lease_grant(ttl_s).await
+        self.timed("lease-grant", self.current().lease_grant(ttl_s))
+            .await
     }
     async fn lease_keep_alive(&self, lease: LeaseId) -> StoreResult<i64> {
-        self.current().lease_keep_alive(lease).await
+        self.timed("lease-keep-alive", self.current().lease_keep_alive(lease))
+            .await
     }
     async fn lease_revoke(&self, lease: LeaseId) -> StoreResult<()> {
-        self.current().lease_revoke(lease).await
+        self.timed("lease-revoke", self.current().lease_revoke(lease))
+            .await
     }
     async fn revision(&self) -> StoreResult<Revision> {
-        self.current().revision().await
+        self.timed("revision", self.current().revision()).await
+    }
+    fn replica_revision(&self) -> Option<Revision> {
+        self.current().replica_revision()
     }
 }
 

@@ -10,7 +10,8 @@
 //!   keeps running (and how a brick is launched);
 //! - [`volumes`]: create, delete, start, stop as transactions, with their steps;
 //!   [`volume_options`]: option set and reset as transactions;
-//! - [`volfiles`]: the volfiles GETSPEC serves; [`rest`]: the routes;
+//! - [`volfiles`]: the volfiles GETSPEC serves; [`rest`]: the routes; [`figures`]: volumes
+//!   and bricks as a metrics scrape reads them;
 //! - this file: the wiring the daemon sees ([`Volumes`], a [`Feature`]): its steps, its
 //!   routes, its reconciler, the volfile source, the store prefixes it owns.
 //!
@@ -19,6 +20,7 @@
 //! for the feature's own tests and for features that read volumes (through the model).
 
 pub mod cluster_options;
+pub mod figures;
 pub mod model;
 pub mod option_groups;
 pub mod options;
@@ -148,6 +150,12 @@ impl Feature for Volumes {
         Ok(vec![Box::new(move |cancel| {
             tokio::spawn(processes.run(store, cancel))
         })])
+    }
+
+    fn figures(&self, parts: &Parts) -> Vec<Arc<dyn gd_feature::Figures>> {
+        vec![Arc::new(figures::VolumeFigures {
+            node: parts.node.clone(),
+        })]
     }
 
     fn routes(&self) -> OpenApiRouter<Cluster> {

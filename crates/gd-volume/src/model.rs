@@ -163,6 +163,14 @@ impl VolumeRecord {
             .unwrap_or(true)
     }
 
+    /// Whether the boolean option `key` (GD1's name) is set and on.
+    pub fn option_is_on(&self, key: &str) -> bool {
+        self.options
+            .get(key)
+            .and_then(|v| gd_volgen::options::parse_bool(v))
+            .unwrap_or(false)
+    }
+
     /// The nodes that hold bricks of the volume, each once.
     pub fn brick_nodes(&self) -> Vec<Uuid> {
         self.bricks()

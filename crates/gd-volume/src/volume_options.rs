@@ -15,7 +15,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use async_trait::async_trait;
 use gd_api::{VolOptionReq, VolOptionResetReq, VolumeInfo, VolumeOptionGetResp};
 use gd_core::OpError;
-use gd_core::txn::{Step, StepError, Transaction};
+use gd_core::txn::{HookCall, Step, StepError, Transaction};
 use gd_feature::Cluster;
 use gd_node::node::Node;
 use serde::{Deserialize, Serialize};
@@ -100,16 +100,31 @@ async fn swap(
     };
     let mut steps = vec![StoreOptions::call(vec![node.identity().peer_id], &args)];
     let mut after_vol = vol.clone();
-    after_vol.options = after;
+    after_vol.options = after.clone();
     if vol.state == model::VolumeState::Started
         && vol.wants_self_heal_daemon() != after_vol.wants_self_heal_daemon()
     {
         steps.push(volumes::converge_step(vol));
     }
+    // GD1's set hooks are told each option set and its value; its reset hooks, the volume.
+    let mut hook = HookCall::new(verb, &vol.name);
+    if verb == "set" {
+        hook.options = after
+            .iter()
+            .filter(|(k, v)| vol.options.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+    }
     let txn = Transaction {
         operation: format!("volume options {verb} {}", vol.name),
+        kind: if verb == "set" {
+            "volume-options-set"
+        } else {
+            "volume-options-reset"
+        },
         locks: vec![model::volume_lock(&vol.name)],
         steps,
+        hook: Some(hook),
     };
     // What the pass had to force (a self-heal daemon killed) is in the nodes' logs.
     gd_feature::operation::run(cx, txn).await?;

@@ -7,7 +7,8 @@
 //! The points are not listed here: a first run of every operation with every failpoint set to
 //! `record` collects the points each node passes, and the matrix is what was collected (so a
 //! new step is covered without editing this file); the collected steps must be exactly the
-//! step registries (`gd_volume::STEPS`, `gd_rebalance::STEPS`), so a step no operation here
+//! step registries (`gd_volume::STEPS`, `gd_rebalance::STEPS`, `gd_hooks::STEPS`: a set runs
+//! the pre-hook step, each node having a set pre-hook), so a step no operation here
 //! reaches fails the test until an operation that runs it is added to [`OPS`].
 //!
 //! To chase one operation's failure, `GD2_MATRIX_ONLY=<Op>` (e.g. `ResetCommit`) runs only its
@@ -32,6 +33,10 @@ const VOLUME_ID_XATTR: &str = "trusted.glusterfs.volume-id";
 /// The option set and reset, and how it shows in the client volfile.
 const OPTION: (&str, &str) = ("performance.write-behind-window-size", "4MB");
 const IN_VOLFILE: &str = "option cache-size 4MB";
+/// The address blocks of the clusters that run the cases side by side (see [`Op::cluster`]),
+/// and the first letter of their cases' volumes.
+/// (Two: a third made every case slower by as much as it ran beside them, on two cores.)
+const CLUSTERS: [(u8, char); 2] = [(55, 'c'), (56, 'd')];
 /// How many cases' volumes are prepared at once (their operations run side by side).
 const PREPARE_AT_ONCE: usize = 4;
 /// The initiator (every operation is sent to it) and the participant that is killed.
@@ -39,210 +44,9 @@ const INITIATOR: usize = 0;
 const PARTICIPANT: usize = 1;
 
 mod ops;
+mod seen;
 use ops::*;
-
-/// What the cluster shows of volume `v`, from every node.
-#[derive(Debug, Clone, PartialEq)]
-struct Seen {
-    /// The volume's record as each node answers it (`None`: 404).
-    records: Vec<Option<Value>>,
-    /// Brick directories with the volume-id xattr, and with `.glusterfs`.
-    marked: usize,
-    dot_glusterfs: usize,
-    /// Nodes serving the client volfile, and serving it with the option, and with the set
-    /// add-brick adds.
-    volfiles: usize,
-    volfiles_with_option: usize,
-    volfiles_with_added_set: usize,
-    /// Nodes serving the client volfile with a decommissioned set.
-    volfiles_with_decommission: usize,
-    /// Brick directories of the set add-brick adds with the volume-id xattr.
-    added_marked: usize,
-    /// Whether the brick directory replace-brick brings has the volume-id xattr, and the one
-    /// add-brick raising the replica count brings.
-    replaced_marked: usize,
-    raised_marked: usize,
-    /// Running bricks and self-heal daemons of the volume, and running bricks of the set
-    /// add-brick adds.
-    bricks: usize,
-    shds: usize,
-    added_bricks: usize,
-    /// Whether the volume's lock is in the store.
-    locked: bool,
-}
-
-impl Seen {
-    fn exists(&self) -> bool {
-        self.records[0].is_some()
-    }
-
-    fn state(&self) -> Option<&str> {
-        self.records[0].as_ref().and_then(|r| r["state"].as_str())
-    }
-
-    fn expanded(&self) -> bool {
-        self.records[0]
-            .as_ref()
-            .is_some_and(|r| r["subvols"].as_array().is_some_and(|s| s.len() == 2))
-    }
-
-    /// Whether the added set is decommissioned (a remove-brick started).
-    fn decommissioned(&self) -> bool {
-        self.records[0]
-            .as_ref()
-            .is_some_and(|r| r["subvols"][1]["decommissioned"] == true)
-    }
-
-    fn replaced(&self, v: &str) -> bool {
-        self.has_brick(&replaced(v))
-    }
-
-    fn raised(&self, v: &str) -> bool {
-        self.has_brick(&raised(v))
-    }
-
-    /// Whether a brick is being reset.
-    fn resetting(&self) -> bool {
-        self.records[0].as_ref().is_some_and(|r| {
-            r["subvols"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|s| s["bricks"].as_array().into_iter().flatten())
-                .any(|b| b["reset"] == true)
-        })
-    }
-
-    /// The bricks of the first set that run (not being reset), and the nodes holding any
-    /// brick, as the record says.
-    fn first_set_and_nodes(&self) -> (usize, usize) {
-        let Some(r) = &self.records[0] else {
-            return (0, 0);
-        };
-        let set = r["subvols"][0]["bricks"]
-            .as_array()
-            .map_or(0, |b| b.iter().filter(|b| b["reset"] != true).count());
-        let hosts: BTreeSet<&str> = r["subvols"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|s| s["bricks"].as_array().into_iter().flatten())
-            .filter_map(|b| b["host"].as_str())
-            .collect();
-        (set, hosts.len())
-    }
-
-    fn has_brick(&self, dir: &str) -> bool {
-        let new = format!("/{dir}");
-        self.records[0].as_ref().is_some_and(|r| {
-            r["subvols"][0]["bricks"].as_array().is_some_and(|b| {
-                b.iter()
-                    .any(|b| b["path"].as_str().is_some_and(|p| p.ends_with(&new)))
-            })
-        })
-    }
-
-    fn has_option(&self) -> bool {
-        self.records[0]
-            .as_ref()
-            .is_some_and(|r| r["options"][OPTION.0] == OPTION.1)
-    }
-
-    /// Whether `op` is done, after checking that the volume is in one whole state: the same
-    /// on every node, its marks, volfiles and processes all matching it.
-    fn done(&self, op: Op, v: &str) -> bool {
-        assert!(
-            self.records.iter().all(|r| r == &self.records[0]),
-            "{v}: the nodes disagree: {:?}",
-            self.records
-        );
-        assert!(!self.locked, "{v}: its lock is left in the store");
-        let n = self.records.len();
-        if self.exists() {
-            assert_eq!(
-                (self.marked, self.dot_glusterfs, self.volfiles),
-                (n, n, n),
-                "{v} exists: every brick is marked and every node serves its volfile"
-            );
-            assert_eq!(
-                self.volfiles_with_option,
-                if self.has_option() { n } else { 0 },
-                "{v}: the volfiles served say what the record says of the option"
-            );
-            let n_added = if self.expanded() { n } else { 0 };
-            assert_eq!(
-                self.volfiles_with_added_set, n_added,
-                "{v}: the volfiles served say what the record says of the added set"
-            );
-            // A set remove-brick removed keeps its marks and data, as with GD1.
-            if op != Op::RemoveForce {
-                assert_eq!(
-                    self.added_marked, n_added,
-                    "{v}: the added set's marks say what the record says of it"
-                );
-            }
-            assert_eq!(
-                self.volfiles_with_decommission,
-                if self.decommissioned() { n } else { 0 },
-                "{v}: the volfiles served name the decommissioned set when the record does"
-            );
-            assert_eq!(
-                self.replaced_marked,
-                usize::from(self.replaced(v)),
-                "{v}: the replacing brick is marked when the record has it"
-            );
-            assert_eq!(
-                self.raised_marked,
-                usize::from(self.raised(v)),
-                "{v}: the brick raising the replica count is marked when the record has it"
-            );
-            let started = self.state() == Some("Started");
-            let running = if started { n } else { 0 };
-            let (set, nodes) = self.first_set_and_nodes();
-            assert_eq!(
-                (self.bricks, self.shds),
-                if started { (set, nodes) } else { (0, 0) },
-                "{v} is {:?}: its processes match",
-                self.state()
-            );
-            assert_eq!(
-                self.added_bricks,
-                if self.expanded() { running } else { 0 },
-                "{v}: the added set's bricks run when it is in the started volume"
-            );
-        } else {
-            assert_eq!(
-                (self.volfiles, self.bricks, self.shds),
-                (0, 0, 0),
-                "{v} is absent: no volfile served, no process"
-            );
-        }
-        match op {
-            Op::Create => {
-                if !self.exists() {
-                    assert_eq!(
-                        (self.marked, self.dot_glusterfs),
-                        (0, 0),
-                        "{v} is absent: no brick keeps a mark"
-                    );
-                }
-                self.exists()
-            }
-            Op::Set => self.has_option(),
-            Op::Reset => !self.has_option(),
-            Op::Start => self.state() == Some("Started"),
-            Op::Stop => self.state() == Some("Stopped"),
-            Op::Delete => !self.exists(),
-            Op::Expand => self.expanded(),
-            Op::Replace => self.replaced(v),
-            Op::RemoveStart => self.decommissioned(),
-            Op::RemoveForce => self.exists() && !self.expanded(),
-            Op::RaiseReplica => self.raised(v),
-            Op::ResetStart => self.resetting(),
-            Op::ResetCommit => self.exists() && !self.resetting(),
-        }
-    }
-}
+use seen::Seen;
 
 struct Matrix {
     t: Three,
@@ -252,6 +56,16 @@ struct Matrix {
 }
 
 impl Matrix {
+    /// Waits (bounded) until `v`'s processes follow its record (see
+    /// [`Seen::processes_follow`]); the checks that come next say what differs if they never do.
+    fn converged(&self, v: &str) {
+        let _ = wait_for(
+            &format!("{v}'s processes to follow its record"),
+            Duration::from_secs(20),
+            || self.seen(v).processes_follow().then_some(()),
+        );
+    }
+
     fn seen(&self, v: &str) -> Seen {
         let records = (0..3)
             .map(|i| {
@@ -408,6 +222,21 @@ fn record_points(m: &Matrix) -> BTreeMap<Op, Vec<(usize, String)>> {
             let _ = std::fs::remove_file(m.hits(node));
         }
         m.run(op, "probe");
+        // A participant passes the point after its last step a moment after the client got
+        // its answer: the points are read once every transaction ended and the record files
+        // stopped growing (else the next operation would collect them).
+        m.settle();
+        let sizes = || -> Vec<u64> {
+            [INITIATOR, PARTICIPANT]
+                .iter()
+                .map(|n| std::fs::metadata(m.hits(*n)).map_or(0, |f| f.len()))
+                .collect()
+        };
+        let _ = wait_for("the points to be recorded", Duration::from_secs(10), || {
+            let before = sizes();
+            std::thread::sleep(Duration::from_millis(500));
+            (sizes() == before).then_some(())
+        });
         let mut seen = BTreeSet::new();
         let mut list = vec![];
         for node in [INITIATOR, PARTICIPANT] {
@@ -429,34 +258,224 @@ fn record_points(m: &Matrix) -> BTreeMap<Op, Vec<(usize, String)>> {
     points
 }
 
+/// What one cluster's cases left: the outcomes checked again ten minutes later, and the
+/// figures the report prints.
+#[derive(Default)]
+struct Outcomes {
+    expected: Vec<(String, Seen)>,
+    report: BTreeMap<String, usize>,
+    settles: Vec<Duration>,
+    cases: usize,
+    followed: usize,
+    op_time: BTreeMap<String, (usize, Duration)>,
+}
+
+impl Outcomes {
+    /// Adds `other`'s figures (its outcomes are another cluster's: not these).
+    fn add(&mut self, other: Outcomes) {
+        for (k, n) in other.report {
+            *self.report.entry(k).or_default() += n;
+        }
+        self.settles.extend(other.settles);
+        self.cases += other.cases;
+        self.followed += other.followed;
+        self.op_time.extend(other.op_time);
+    }
+}
+
+impl Matrix {
+    /// A cluster of three nodes on `127.0.<block>.*` on the shortened clock.
+    fn new(block: u8) -> Matrix {
+        let scale = SCALE.to_string();
+        let t = three_with(block, &[("GD2_TIME_SCALE", &scale)]);
+        // A pre-hook for option sets on every node, so that a set runs the hooks' step too
+        // (a node runs that step only when it has scripts for the operation).
+        for d in &t.dirs {
+            let script = d.state.join("hooks/1/set/pre/S10pass.sh");
+            std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+            std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+            std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        wait_for(
+            "every node's set pre-hook listed",
+            Duration::from_secs(30),
+            || {
+                let (_, b) = t.api(0, "GET", "/v1/hooks", None);
+                (b.as_array()?.len() == 3).then_some(())
+            },
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let ident: toml::Table = toml::from_str(&read(&t.dirs[1].state.join("uuid.toml"))).unwrap();
+        let cluster = ident["cluster-id"].as_str().unwrap().to_owned();
+        let store = rt
+            .block_on(gd_store::EtcdStore::connect(
+                &t.ips
+                    .iter()
+                    .map(|ip| format!("http://{ip}:24379"))
+                    .collect::<Vec<_>>(),
+                Default::default(),
+            ))
+            .unwrap();
+        Matrix {
+            t,
+            rt,
+            store,
+            cluster,
+        }
+    }
+
+    /// Runs the cases of `ops` (each killed at each of its points), naming their volumes
+    /// `<prefix><number>`.
+    fn run_cases(
+        &mut self,
+        ops: &[Op],
+        points: &BTreeMap<Op, Vec<(usize, String)>>,
+        prefix: char,
+    ) -> Outcomes {
+        let m = self;
+        let mut out = Outcomes::default();
+        for &op in ops {
+            if std::env::var("GD2_MATRIX_ONLY").is_ok_and(|o| o != format!("{op:?}")) {
+                continue;
+            }
+            let cases: Vec<(String, &(usize, String))> = points[&op]
+                .iter()
+                .map(|p| {
+                    out.cases += 1;
+                    (format!("{prefix}{:03}", out.cases), p)
+                })
+                .collect();
+            // Every case's volume brought to where the operation applies, a few at a time
+            // (other volumes' transactions run beside one another; the crashes below must
+            // leave them be).
+            let prepared = Instant::now();
+            for chunk in cases.chunks(PREPARE_AT_ONCE) {
+                std::thread::scope(|s| {
+                    for (v, _) in chunk {
+                        let m = &*m;
+                        s.spawn(move || {
+                            for &before in op.before() {
+                                m.run(before, v);
+                            }
+                        });
+                    }
+                });
+            }
+            let per_case = prepared.elapsed() / cases.len().max(1) as u32;
+            for (v, (node, point)) in &cases {
+                let case_started = Instant::now() - per_case;
+                m.case(op, v, *node, point, &mut out);
+                let t = out.op_time.entry(format!("{op:?}")).or_default();
+                t.0 += 1;
+                t.1 += case_started.elapsed();
+            }
+        }
+        out
+    }
+
+    /// One case: `op` on `v`, its daemon on `node` killed at `point`, restarted, and the
+    /// outcome checked.
+    fn case(&mut self, op: Op, v: &str, node: usize, point: &str, out: &mut Outcomes) {
+        let m = self;
+        eprintln!("{v}: {op:?} killed at {point} on node {node}");
+        m.arm(node, &format!("{point} kill"));
+        let (method, path, body) = op.request(&m.t, v);
+        let secret = m.t.dirs[INITIATOR].secret_file();
+        let base = m.t.daemons[INITIATOR].url();
+        let call = std::thread::spawn(move || try_api(&secret, &base, method, &path, body));
+        let role = if node == INITIATOR {
+            "initiator"
+        } else {
+            "participant"
+        };
+        wait_for(
+            &format!("{v}: {op:?} to kill the {role} at {point}"),
+            Duration::from_secs(60),
+            || m.t.daemons[node].try_exit(),
+        )
+        .unwrap();
+        m.disarm(node);
+        let ip = m.t.daemons[node].ip.clone();
+        drop(m.t.daemons.remove(node));
+        m.t.daemons
+            .insert(node, start_daemon(&m.t.dirs[node], &ip, &[]).unwrap());
+        let answer = call.join().unwrap();
+        out.settles.push(m.settle());
+        m.converged(v);
+        // What the client was told: nothing (its node died), or an outcome.
+        let told = match &answer {
+            None => None,
+            Some((202, b)) => {
+                out.followed += 1;
+                Some(m.follow(b).0 == "succeeded")
+            }
+            Some((s, _)) => Some((200..300).contains(s)),
+        };
+        let seen = m.seen(v);
+        let done = seen.done(op, v);
+        if let Some(success) = told {
+            assert_eq!(
+                done,
+                success,
+                "{v}: {op:?} killed on the {role} at {point} was answered {answer:?}, but is {}",
+                if done { "done" } else { "not done" }
+            );
+        }
+        if !done {
+            // Nothing is left in the way: the same operation works again at once (its
+            // processes, as after the crash, checked once they follow the record: the
+            // clean-clone CI once saw a node's self-heal daemon missing right after an
+            // add-brick's redo, not yet started again).
+            m.run(op, v);
+            m.converged(v);
+            assert!(m.seen(v).done(op, v), "{v}: {op:?} again");
+        }
+        *out.report
+            .entry(format!(
+                "{}, {}",
+                if done { "done" } else { "undone, then redone" },
+                match told {
+                    None => "client got no answer",
+                    Some(true) => "client told success",
+                    Some(false) => "client told failure",
+                }
+            ))
+            .or_default() += 1;
+        let mut seen = m.seen(v);
+        // Its processes checked, a volume whose operation's outcome is in its record is
+        // stopped, so that a hundred cases' bricks do not all run to the end (they slowed
+        // every later case); a late undo would still show in the record and the marks, which
+        // the check ten minutes later compares. A start's outcome is its processes, and a
+        // remove-brick start's is a running migration: those stay.
+        if seen.state() == Some("Started") && !matches!(op, Op::Start | Op::RemoveStart) {
+            m.run(Op::Stop, v);
+            seen = m.seen(v);
+            assert_eq!(seen.state(), Some("Stopped"), "{v}: stopped after its case");
+            assert!(seen.done(op, v), "{v}: {op:?} still done once stopped");
+        }
+        out.expected.push((v.to_owned(), seen));
+    }
+}
+
 #[test]
 fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_nothing() {
-    let scale = SCALE.to_string();
-    let t = three_with(55, &[("GD2_TIME_SCALE", &scale)]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let ident: toml::Table = toml::from_str(&read(&t.dirs[1].state.join("uuid.toml"))).unwrap();
-    let cluster = ident["cluster-id"].as_str().unwrap().to_owned();
-    let store = rt
-        .block_on(gd_store::EtcdStore::connect(
-            &t.ips
-                .iter()
-                .map(|ip| format!("http://{ip}:24379"))
-                .collect::<Vec<_>>(),
-            Default::default(),
-        ))
-        .unwrap();
-    let mut m = Matrix {
-        t,
-        rt,
-        store,
-        cluster,
-    };
-
-    // The matrix, generated: the points every operation passes on each role.
-    let points = record_points(&m);
+    // The clusters run the operations' cases side by side (each case waits far more than
+    // it computes); the points are collected on the first.
+    let (mut m, mut others, points) = std::thread::scope(|s| {
+        let others: Vec<_> = CLUSTERS[1..]
+            .iter()
+            .map(|(block, _)| s.spawn(move || Matrix::new(*block)))
+            .collect();
+        let m = Matrix::new(CLUSTERS[0].0);
+        let points = record_points(&m);
+        let others: Vec<Matrix> = others.into_iter().map(|h| h.join().unwrap()).collect();
+        (m, others, points)
+    });
     let steps: BTreeSet<&str> = points
         .values()
         .flatten()
@@ -465,113 +484,27 @@ fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_
     let registry: BTreeSet<&str> = gd_volume::STEPS
         .into_iter()
         .chain(gd_rebalance::STEPS)
+        .chain(gd_hooks::STEPS)
         .collect();
     assert_eq!(
         steps, registry,
         "the operations of OPS reach every registered step"
     );
 
-    let mut expected: Vec<(String, Seen)> = vec![];
-    let mut report: BTreeMap<String, usize> = BTreeMap::new();
-    let mut settles = vec![];
-    let mut case = 0;
-    let mut followed = 0;
-    let mut op_time: BTreeMap<String, (usize, Duration)> = BTreeMap::new();
-    for op in OPS {
-        if std::env::var("GD2_MATRIX_ONLY").is_ok_and(|o| o != format!("{op:?}")) {
-            continue;
-        }
-        let cases: Vec<(String, &(usize, String))> = points[&op]
-            .iter()
-            .map(|p| {
-                case += 1;
-                (format!("c{case:03}"), p)
+    let ops_of = |c: usize| -> Vec<Op> { OPS.into_iter().filter(|op| op.cluster() == c).collect() };
+    let (mut outcomes, other_outcomes) = std::thread::scope(|s| {
+        let handles: Vec<_> = others
+            .iter_mut()
+            .enumerate()
+            .map(|(i, mx)| {
+                let (ops, points) = (ops_of(i + 1), &points);
+                s.spawn(move || mx.run_cases(&ops, points, CLUSTERS[i + 1].1))
             })
             .collect();
-        // Every case's volume brought to where the operation applies, a few at a time (other
-        // volumes' transactions run beside one another; the crashes below must leave them be).
-        let prepared = Instant::now();
-        for chunk in cases.chunks(PREPARE_AT_ONCE) {
-            std::thread::scope(|s| {
-                for (v, _) in chunk {
-                    let m = &m;
-                    s.spawn(move || {
-                        for &before in op.before() {
-                            m.run(before, v);
-                        }
-                    });
-                }
-            });
-        }
-        let per_case = prepared.elapsed() / cases.len().max(1) as u32;
-        for (v, (node, point)) in &cases {
-            let v = v.clone();
-            let case_started = Instant::now() - per_case;
-            eprintln!("{v}: {op:?} killed at {point} on node {node}");
-            m.arm(*node, &format!("{point} kill"));
-            let (method, path, body) = op.request(&m.t, &v);
-            let secret = m.t.dirs[INITIATOR].secret_file();
-            let base = m.t.daemons[INITIATOR].url();
-            let call = std::thread::spawn(move || try_api(&secret, &base, method, &path, body));
-            let role = if *node == INITIATOR {
-                "initiator"
-            } else {
-                "participant"
-            };
-            wait_for(
-                &format!("{v}: {op:?} to kill the {role} at {point}"),
-                Duration::from_secs(60),
-                || m.t.daemons[*node].try_exit(),
-            )
-            .unwrap();
-            m.disarm(*node);
-            let ip = m.t.daemons[*node].ip.clone();
-            drop(m.t.daemons.remove(*node));
-            m.t.daemons
-                .insert(*node, start_daemon(&m.t.dirs[*node], &ip, &[]).unwrap());
-            let answer = call.join().unwrap();
-            settles.push(m.settle());
-            // What the client was told: nothing (its node died), or an outcome.
-            let told = match &answer {
-                None => None,
-                Some((202, b)) => {
-                    followed += 1;
-                    Some(m.follow(b).0 == "succeeded")
-                }
-                Some((s, _)) => Some((200..300).contains(s)),
-            };
-            let seen = m.seen(&v);
-            let done = seen.done(op, &v);
-            if let Some(success) = told {
-                assert_eq!(
-                    done,
-                    success,
-                    "{v}: {op:?} killed on the {role} at {point} was answered {answer:?}, but is {}",
-                    if done { "done" } else { "not done" }
-                );
-            }
-            if !done {
-                // Nothing is left in the way: the same operation works again at once.
-                m.run(op, &v);
-                assert!(m.seen(&v).done(op, &v), "{v}: {op:?} again");
-            }
-            *report
-                .entry(format!(
-                    "{}, {}",
-                    if done { "done" } else { "undone, then redone" },
-                    match told {
-                        None => "client got no answer",
-                        Some(true) => "client told success",
-                        Some(false) => "client told failure",
-                    }
-                ))
-                .or_default() += 1;
-            expected.push((v.clone(), m.seen(&v)));
-            let t = op_time.entry(format!("{op:?}")).or_default();
-            t.0 += 1;
-            t.1 += case_started.elapsed();
-        }
-    }
+        let outcomes = m.run_cases(&ops_of(0), &points, CLUSTERS[0].1);
+        let others: Vec<Outcomes> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        (outcomes, others)
+    });
 
     // A client that goes away: the operation goes on, and its transaction says how it ended.
     let slow = "participant:volume-create.init-bricks:after sleep 3000";
@@ -614,7 +547,7 @@ fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_
     let (state, error) = m.follow(&running);
     assert_eq!((state.as_str(), error.as_str()), ("succeeded", ""));
     assert!(m.seen("abandoned").done(Op::Create, "abandoned"));
-    expected.push(("abandoned".into(), m.seen("abandoned")));
+    let abandoned_seen = m.seen("abandoned");
 
     // A client that waits: answered 202 after the (shortened) answer wait, glustercli follows
     // the transaction and prints the volume when it has ended.
@@ -647,19 +580,48 @@ fn every_transaction_killed_before_and_after_every_step_on_every_role_is_all_or_
         stdout(&out)
     );
     assert!(m.seen("followed").done(Op::Create, "followed"));
-    expected.push(("followed".into(), m.seen("followed")));
+    let followed_seen = m.seen("followed");
 
     // Ten minutes later (of the shortened clock), every outcome stands.
     std::thread::sleep(Duration::from_secs(600 / SCALE));
-    m.settle();
-    for (v, before) in &expected {
-        assert_eq!(&m.seen(v), before, "{v} changed after it was done");
+    let clusters = std::iter::once((&m, &outcomes.expected)).chain(
+        others
+            .iter()
+            .zip(other_outcomes.iter().map(|o| &o.expected)),
+    );
+    for (mx, expected) in clusters {
+        mx.settle();
+        for (v, before) in expected {
+            assert_eq!(&mx.seen(v), before, "{v} changed after it was done");
+        }
     }
+    assert_eq!(
+        m.seen("abandoned"),
+        abandoned_seen,
+        "abandoned changed after it was done"
+    );
+    assert_eq!(
+        m.seen("followed"),
+        followed_seen,
+        "followed changed after it was done"
+    );
+    for o in other_outcomes {
+        outcomes.add(o);
+    }
+    let Outcomes {
+        report,
+        settles,
+        cases,
+        followed,
+        op_time,
+        ..
+    } = outcomes;
     let max = settles.iter().max().unwrap();
     eprintln!(
-        "crash matrix: {case} cases ({} operations, points × roles); outcomes {report:?} \
-         ({followed} answered 202 and followed); settled within {max:?} of the restart; \
-         cases and time by operation: {op_time:?}",
-        OPS.len()
+        "crash matrix: {cases} cases ({} operations, points × roles, on {} clusters); \
+         outcomes {report:?} ({followed} answered 202 and followed); settled within {max:?} \
+         of the restart; cases and time by operation: {op_time:?}",
+        OPS.len(),
+        CLUSTERS.len()
     );
 }

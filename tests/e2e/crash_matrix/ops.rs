@@ -138,6 +138,15 @@ impl Op {
         }
     }
 
+    /// Which of the matrix's clusters runs this operation's cases (the parts take about as
+    /// long).
+    pub(super) fn cluster(self) -> usize {
+        match self {
+            Op::Expand | Op::RemoveStart | Op::RemoveForce | Op::RaiseReplica => 1,
+            _ => 0,
+        }
+    }
+
     /// The operations that bring a new volume to where this one applies.
     pub(super) fn before(self) -> &'static [Op] {
         match self {

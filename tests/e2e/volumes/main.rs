@@ -599,11 +599,14 @@ fn distribute_disperse_and_arbiter_mounts_and_a_failed_start_rolls_back() {
 
 mod brick_ops;
 mod expand;
+mod heal;
+mod heal_kinds;
 mod processes;
 mod rebalance;
 mod refusals;
 mod remove;
 mod replace;
 mod reset;
+mod split_brain;
 
 use processes::proc_stat;

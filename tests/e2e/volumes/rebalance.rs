@@ -64,20 +64,29 @@ fn data_files(brick: &Path) -> usize {
 
 /// The rebalance processes of volume `rb` whose command line names `run` (a node's run
 /// directory), counting a launcher and the daemon it forked, which share their arguments, once.
+/// The launcher exits once the daemon is up, and the daemon is then re-parented: a process
+/// found gone (or a zombie) once every parent was read is not counted, so a launcher that
+/// exits during the reads does not pass for a second process next to its daemon.
 fn rebalance_pids(run: &str) -> Vec<i32> {
     let mine: Vec<i32> = processes_matching("rebalance/rb ")
         .into_iter()
         .filter(|(_, cmd)| cmd.contains(run))
         .map(|(pid, _)| pid)
         .collect();
-    let parent = |pid: i32| -> Option<i32> {
+    // The state and the parent's pid, the fields after the command's name.
+    let stat = |pid: i32| -> Option<(String, i32)> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+        let mut fields = stat.rsplit_once(") ")?.1.split(' ');
+        let state = fields.next()?.to_owned();
+        Some((state, fields.next()?.parse().ok()?))
     };
-    mine.iter()
+    let alive = |pid: i32| stat(pid).is_some_and(|(state, _)| state != "Z");
+    let tops: Vec<i32> = mine
+        .iter()
         .copied()
-        .filter(|p| !parent(*p).is_some_and(|pp| mine.contains(&pp)))
-        .collect()
+        .filter(|p| stat(*p).is_some_and(|(_, parent)| !mine.contains(&parent)))
+        .collect();
+    tops.into_iter().filter(|p| alive(*p)).collect()
 }
 
 fn wait_ended(t: &Three, i: usize, timeout: Duration) -> RebalanceStatus {

@@ -171,6 +171,14 @@ fn remove_brick_moves_every_file_off_a_set_then_commits() {
         !v.subvols[0].decommissioned && v.subvols[1].decommissioned,
         "{v:?}"
     );
+    // GD1's task block names it.
+    let out = t.cli(1, &["volume", "status", "rm", "tasks"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Task                 : Remove brick\n"),
+        "{}",
+        stdout(&out)
+    );
     let (s, b) = t.api(0, "POST", "/v1/volumes/rm/rebalance/start", None);
     assert_eq!(s, 409, "a rebalance waits for the remove-brick: {b}");
     let (h, p) = brick(&t, 0, "s9");

@@ -169,9 +169,35 @@ fn replace_brick_fills_a_new_brick_while_the_old_node_is_down() {
         || (brick_files(&new.1) == want).then_some(()),
     )
     .unwrap_or_else(|e| {
-        let have: Vec<String> = brick_files(&new.1).into_iter().map(|f| f.0).collect();
+        let have: Vec<String> = brick_files(&new.1)
+            .into_iter()
+            .map(|(name, bytes)| {
+                let i: usize = name[1..].parse().unwrap_or(usize::MAX);
+                if i < FILES && bytes == content(i) {
+                    name
+                } else {
+                    format!("{name} ({} bytes of {})", bytes.len(), content(i.min(FILES)).len())
+                }
+            })
+            .collect();
+        let odd = have.iter().find(|h| h.contains(" bytes of "));
+        let odd_xattrs = odd.map_or(String::new(), |h| {
+            let name = h.split(' ').next().unwrap_or_default();
+            [&old[0].1, &old[1].1, &new.1]
+                .iter()
+                .map(|p| {
+                    let o = std::process::Command::new("getfattr")
+                        .args(["-d", "-m", ".", "-e", "hex"])
+                        .arg(p.join(name))
+                        .output()
+                        .unwrap();
+                    String::from_utf8_lossy(&o.stdout).into_owned()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
         let shd: Vec<String> = (0..2)
-            .map(|i| tail(&read(&t.dirs[i].log.join("glustershd.log")), 25))
+            .map(|i| tail(&read(&t.dirs[i].log.join("glustershd.log")), 60))
             .collect();
         let xattrs: Vec<String> = [&old[0].1, &old[1].1, &new.1]
             .iter()
@@ -185,7 +211,7 @@ fn replace_brick_fills_a_new_brick_while_the_old_node_is_down() {
             })
             .collect();
         panic!(
-            "{e}: it holds {have:?}\nbrick roots:\n{}\nself-heal daemons:\n{}",
+            "{e}: it holds {have:?}\nbrick roots:\n{}\na file not healed:\n{odd_xattrs}\nself-heal daemons:\n{}",
             xattrs.join("\n"),
             shd.join("\n---\n")
         )

@@ -9,8 +9,10 @@
 
 pub mod cluster_options;
 pub mod completion;
+pub mod events;
 pub mod options;
 pub mod peer;
+pub mod state;
 pub mod transaction;
 pub mod version;
 pub mod volume;

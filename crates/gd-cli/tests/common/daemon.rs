@@ -261,6 +261,7 @@ impl ServingNode {
                 pid,
                 port,
                 error: String::new(),
+                detail: None,
             };
             self.node
                 .store

@@ -55,7 +55,9 @@ use crate::failpoint::{self, When};
 use crate::keys::{ALIVE, TXN, TXN_RESULTS};
 
 mod step;
+mod transaction;
 pub use step::*;
+pub use transaction::{HookCall, Transaction};
 /// How long the outcome of a transaction is kept (seconds).
 pub const RESULT_KEEP_S: i64 = 3600;
 /// A transaction whose cursor has not moved for its current step's bound plus this long is
@@ -72,16 +74,6 @@ const UNDO_TIMEOUT: Duration = Duration::from_secs(30);
 pub const STEPS_MAX: usize = 64;
 /// How often engines rescan, in case a watch event was lost.
 const RESCAN: Duration = Duration::from_secs(5);
-
-/// A transaction as the initiator builds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transaction {
-    /// What it does, for humans ("volume create vol1"): busy objects name it.
-    pub operation: String,
-    /// The objects it locks (volume names, peer ids); taken in sorted order.
-    pub locks: Vec<String>,
-    pub steps: Vec<Call>,
-}
 
 /// The stored transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +94,10 @@ struct TxnSpec {
     holder: String,
     created_unix_ms: u64,
     steps: Vec<Call>,
+    /// The W3C trace context of its coordinator's span (when traces are exported), so each
+    /// node's steps join the transaction's trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace: Option<String>,
 }
 
 impl Record for TxnSpec {
@@ -256,6 +252,24 @@ pub enum TxnError {
     Store(#[from] StoreError),
 }
 
+impl TxnError {
+    /// How a transaction that failed so ended, in a word (a metric's label).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            TxnError::Busy { .. } => "busy",
+            TxnError::StepFailed {
+                refused: Some(_), ..
+            } => "refused",
+            TxnError::StepFailed { .. } => "failed",
+            TxnError::Timeout { .. } => "timed-out",
+            TxnError::NodesGone { .. } => "nodes-gone",
+            TxnError::Abandoned { .. } => "abandoned",
+            TxnError::Invalid(_) => "invalid",
+            TxnError::Store(_) => "store-error",
+        }
+    }
+}
+
 /// A transaction that [`Engine::start`] started: its id at once, its end when it comes.
 pub struct Started {
     pub id: Uuid,
@@ -296,16 +310,29 @@ pub struct Engine {
     /// transactions are then ended by the node when it restarts, or by the cleanup leader.
     coordinators: CancellationToken,
     registry: Registry,
+    /// Where its transactions and steps are counted (the node's figures).
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, me: Uuid, registry: Registry) -> Arc<Engine> {
+        Engine::counted(store, me, registry, Arc::default())
+    }
+
+    /// An engine that counts its transactions and steps in `metrics`.
+    pub fn counted(
+        store: Arc<dyn Store>,
+        me: Uuid,
+        registry: Registry,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Arc<Engine> {
         Arc::new(Engine {
             store,
             me,
             instance: Uuid::new_v4(),
             coordinators: CancellationToken::new(),
             registry,
+            metrics,
         })
     }
 
@@ -332,15 +359,38 @@ impl Engine {
     pub fn start(&self, txn: Transaction, lease: LeaseId) -> Started {
         let engine = self.clone();
         let id = Uuid::new_v4();
-        let task = tokio::spawn(async move {
-            tokio::select! {
-                r = engine.execute_here(id, txn, lease) => r,
-                _ = engine.coordinators.cancelled() => Err(TxnError::Invalid(
-                    "this node is shutting down; the transaction will be ended when it restarts \
-                     or by another node".into(),
-                )),
-            }
-        });
+        // The transaction's span, a child of the request's.
+        let span = tracing::info_span!(
+            "transaction",
+            operation = %txn.operation,
+            kind = txn.kind,
+            txn = %id
+        );
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let started = std::time::Instant::now();
+                let operation = match txn.kind {
+                    "" => "other",
+                    kind => kind,
+                };
+                let out = tokio::select! {
+                    r = engine.execute_here(id, txn, lease) => r,
+                    _ = engine.coordinators.cancelled() => Err(TxnError::Invalid(
+                        "this node is shutting down; the transaction will be ended when it restarts \
+                         or by another node".into(),
+                    )),
+                };
+                let outcome = match &out {
+                    Ok(_) => "committed",
+                    Err(e) => e.outcome(),
+                };
+                engine
+                    .metrics
+                    .transaction(operation, outcome, started.elapsed());
+                out
+            },
+            span,
+        ));
         Started { id, task }
     }
 
@@ -414,6 +464,7 @@ impl Engine {
             holder,
             created_unix_ms: now_ms(),
             steps: txn.steps,
+            trace: crate::tracing_context::current(),
         };
         let result = self.coordinate(spec).await;
         for g in guards {

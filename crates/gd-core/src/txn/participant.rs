@@ -27,7 +27,8 @@ impl Engine {
                 continue;
             };
             if step.nodes.contains(&self.me) {
-                self.run_step(id, cursor.step, step, cursor.phase).await?;
+                self.run_step(id, spec.trace.as_deref(), cursor.step, step, cursor.phase)
+                    .await?;
             }
             // After a failure, this node also owes the undos of the earlier steps it ran
             // (it may have been down while the coordinator asked).
@@ -35,7 +36,8 @@ impl Engine {
                 for index in (0..cursor.step).rev() {
                     let s = &spec.steps[index];
                     if s.nodes.contains(&self.me) {
-                        self.run_step(id, index, s, Phase::Undo).await?;
+                        self.run_step(id, spec.trace.as_deref(), index, s, Phase::Undo)
+                            .await?;
                     }
                 }
             }
@@ -46,6 +48,7 @@ impl Engine {
     async fn run_step(
         &self,
         id: Uuid,
+        trace: Option<&str>,
         index: usize,
         step: &Call,
         phase: Phase,
@@ -54,21 +57,40 @@ impl Engine {
         if self.store.get(&key).await?.is_some() {
             return Ok(());
         }
-        let result = match self.registry.get(&step.name) {
-            None => Err(StepError::Failed(format!(
-                "this node has no step {}",
-                step.name
-            ))),
-            Some(h) => match phase {
-                Phase::Do => {
-                    failpoint::hit(&failpoint::participant(&step.name, When::Before)).await;
-                    let r = h.run(&step.args).await;
-                    failpoint::hit(&failpoint::participant(&step.name, When::After)).await;
-                    r
-                }
-                Phase::Undo => h.undo(&step.args).await.map(|()| None),
-            },
+        let started = std::time::Instant::now();
+        // The step's span joins the transaction's trace, from whichever node started it.
+        let span = tracing::info_span!(
+            "step",
+            step = %step.name,
+            phase = ?phase,
+            node = %self.me,
+            txn = %id
+        );
+        crate::tracing_context::join(&span, trace);
+        let run = async {
+            match self.registry.get(&step.name) {
+                None => Err(StepError::Failed(format!(
+                    "this node has no step {}",
+                    step.name
+                ))),
+                Some(h) => match phase {
+                    Phase::Do => {
+                        failpoint::hit(&failpoint::participant(&step.name, When::Before)).await;
+                        let r = h.run(&step.args).await;
+                        failpoint::hit(&failpoint::participant(&step.name, When::After)).await;
+                        r
+                    }
+                    Phase::Undo => h.undo(&step.args).await.map(|()| None),
+                },
+            }
         };
+        let result = tracing::Instrument::instrument(run, span).await;
+        let phase_word = match phase {
+            Phase::Do => "do",
+            Phase::Undo => "undo",
+        };
+        self.metrics
+            .step(&step.name, phase_word, result.is_ok(), started.elapsed());
         let report = match result {
             Ok(note) => Report {
                 ok: true,

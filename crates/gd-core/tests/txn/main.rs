@@ -25,6 +25,7 @@ async fn notes_of_completed_steps_reach_the_initiator() {
         operation: "volume stop v1".into(),
         locks: vec!["v1".into()],
         steps,
+        ..Default::default()
     };
     let notes = a.engine.execute(txn, lease).await.unwrap();
     assert_eq!(
@@ -47,6 +48,7 @@ async fn steps_run_in_order_on_their_nodes_and_leave_nothing_behind() {
         operation: "volume create v1".into(),
         locks: vec!["v1".into()],
         steps: steps(a.id, b.id, c.id, ""),
+        ..Default::default()
     };
     a.engine.execute(txn, lease).await.unwrap();
     let log = entries(&log);
@@ -85,6 +87,7 @@ async fn a_failed_step_undoes_the_done_steps_in_reverse_order() {
         operation: "volume create v2".into(),
         locks: vec!["v2".into()],
         steps: steps(a.id, b.id, c.id, "B"),
+        ..Default::default()
     };
     let err = a.engine.execute(txn, lease).await.unwrap_err();
     match &err {
@@ -136,6 +139,7 @@ async fn a_busy_object_fails_at_once_naming_the_operation() {
         operation: "volume delete v3".into(),
         locks: vec!["v3".into()],
         steps: steps(a.id, b.id, c.id, ""),
+        ..Default::default()
     };
     let t = std::time::Instant::now();
     let err = a.engine.execute(txn, lease).await.unwrap_err();
@@ -159,6 +163,7 @@ async fn a_node_that_is_down_fails_its_step_at_once_and_undoes_when_it_returns()
         operation: "volume create v4".into(),
         locks: vec!["v4".into()],
         steps: s,
+        ..Default::default()
     };
     let t = std::time::Instant::now();
     let err = a.engine.execute(txn, lease).await.unwrap_err();
@@ -193,6 +198,7 @@ async fn the_cleanup_leader_rolls_back_the_transaction_of_a_dead_initiator() {
         operation: "volume create v5".into(),
         locks: vec!["v5".into()],
         steps: s,
+        ..Default::default()
     };
     let engine = dead.engine.clone();
     let run = tokio::spawn(async move { engine.execute(txn, dead_lease).await });
@@ -294,6 +300,7 @@ async fn killed_during(
             call::<Create>(vec![b.id, k.id], json!({})),
             call::<Commit>(vec![k.id], json!({})),
         ],
+        ..Default::default()
     };
     let err = initiator.engine.execute(txn, lease).await.unwrap_err();
     assert!(matches!(err, TxnError::Invalid(_)), "{err:?}");
@@ -366,6 +373,7 @@ async fn a_caller_that_goes_away_leaves_the_transaction_to_finish() {
         operation: "volume create v10".into(),
         locks: vec!["v10".into()],
         steps: steps(a.id, b.id, c.id, ""),
+        ..Default::default()
     };
     // The caller (an HTTP request) is dropped right after the transaction starts.
     let call = a.engine.execute(txn, lease);
@@ -402,6 +410,7 @@ async fn an_ended_transaction_keeps_its_outcome_for_whoever_asks() {
             operation: "volume create v11".into(),
             locks: vec!["v11".into()],
             steps: ok_steps,
+            ..Default::default()
         },
         lease,
     );
@@ -430,6 +439,7 @@ async fn an_ended_transaction_keeps_its_outcome_for_whoever_asks() {
                 operation: "volume create v12".into(),
                 locks: vec!["v12".into()],
                 steps: steps(a.id, b.id, c.id, "B"),
+                ..Default::default()
             },
             lease,
         )
@@ -474,6 +484,7 @@ async fn a_running_transaction_says_which_step_it_is_at() {
                 call::<Validate>(vec![a.id, b.id], json!({})),
                 call::<Create>(vec![c.id], json!({})),
             ],
+            ..Default::default()
         },
         lease,
     );
@@ -559,6 +570,7 @@ async fn a_coordinator_taken_over_never_starts_a_later_step() {
             operation: "volume create v14".into(),
             locks: vec!["v14".into()],
             steps: steps(a.id, b_id, c.id, ""),
+            ..Default::default()
         },
         lease,
     );

@@ -64,6 +64,7 @@ async fn steps_are_typed_and_the_engine_refuses_what_nobody_registered() {
         operation: format!("volume create {name}"),
         locks: vec![name.to_owned()],
         steps,
+        ..Default::default()
     };
 
     // A name nobody registered: refused before anything is locked or written.

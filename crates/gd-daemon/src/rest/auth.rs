@@ -22,7 +22,14 @@ use super::ApiErr;
 use crate::node::Node;
 
 /// Paths served without a token.
-const OPEN_PATHS: [&str; 4] = ["/ping", "/version", "/endpoints", "/v1/openapi.json"];
+const OPEN_PATHS: [&str; 5] = [
+    "/ping",
+    "/version",
+    "/endpoints",
+    "/v1/openapi.json",
+    // Open to scrapers, or behind its own token (`metrics-token-file`): gd-metrics checks.
+    "/metrics",
+];
 /// The node-to-node prefix.
 const INTERNAL_PREFIX: &str = "/v1/internal/";
 /// Node-to-node paths served without a token.

@@ -6,7 +6,8 @@
 //!
 //! Middleware, outermost first: request id (`X-Request-Id`, generated unless the caller sent
 //! one) → tracing span → panic → 500 JSON → identity headers → authentication → body limit
-//! and timeout → handler.
+//! and timeout → counting (by route as declared, method, status, with its latency, in the
+//! node's metrics) → handler.
 
 mod auth;
 mod internal;
@@ -73,6 +74,8 @@ pub type SharedState = Cluster;
         (name = "transactions", description = "Cluster operations: running, and ended within the hour"),
         (name = "rebalance", description = "Moving a volume's files to where its layout puts them"),
         (name = "tasks", description = "Work that runs once per object, led by one node"),
+        (name = "hooks", description = "GD1's hook scripts, run around volume operations"),
+        (name = "events", description = "The cluster's events, listed and streamed"),
     )
 )]
 struct ApiDoc;
@@ -142,6 +145,7 @@ pub fn router(state: SharedState, features: &[Box<dyn Feature>]) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     http::limit_bodies(routes)
+        .layer(middleware::from_fn_with_state(state.node.clone(), counted))
         .layer(middleware::from_fn(bounded))
         .layer(middleware::from_fn_with_state(
             state.node.clone(),
@@ -185,6 +189,26 @@ async fn bounded(req: Request, next: Next) -> Response {
         )
         .into_response(),
     }
+}
+
+/// Counts a request in the node's metrics, by its route as declared (one series per route,
+/// not per volume name; requests no route matched count as `unmatched`).
+async fn counted(
+    axum::extract::State(node): axum::extract::State<Arc<Node>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    node.metrics
+        .request(&route, &method, resp.status().as_u16(), started.elapsed());
+    resp
 }
 
 /// The header that marks an answer served from the local cache because the store had no

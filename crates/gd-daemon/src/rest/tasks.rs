@@ -3,7 +3,7 @@
 
 use axum::{Json, extract::State};
 use gd_api::{ErrorCode, ErrorResp, TaskInfo};
-use gd_core::task::{self, TaskRecord, TaskState};
+use gd_core::task::{self, TaskRecord};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -13,23 +13,6 @@ use gd_feature::Cluster;
 
 pub(super) fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new().routes(routes!(list_tasks))
-}
-
-fn info(t: TaskRecord) -> TaskInfo {
-    TaskInfo {
-        state: match t.state {
-            TaskState::Running => "running",
-            TaskState::Succeeded => "succeeded",
-            TaskState::Stopped => "stopped",
-            TaskState::Failed => "failed",
-        }
-        .to_owned(),
-        kind: t.kind,
-        object: t.object,
-        leader: t.leader,
-        message: t.message,
-        progress: t.progress,
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -82,7 +65,7 @@ async fn list_tasks(
         tasks
             .into_iter()
             .filter(|t| q.object.as_ref().is_none_or(|o| *o == t.object))
-            .map(info)
+            .map(TaskRecord::to_api)
             .collect(),
     ))
 }

@@ -80,4 +80,16 @@ pub struct Flags {
     /// [default: found under /usr/lib*/glusterfs/<version>/xlator].
     #[arg(long, value_name = "DIR")]
     pub xlatordir: Option<PathBuf>,
+    /// A file holding the token a scraper must send (`Authorization: Bearer <token>`) to read
+    /// `/metrics` [default: none, `/metrics` is open].
+    #[arg(long = "metrics-token-file", value_name = "FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// GD1's hook scripts: `<dir>/<op>/{pre,post}/S*` [default: <localstatedir>/hooks/1;
+    /// /var/lib/glusterd/hooks/1 runs the scripts GlusterFS's packages ship].
+    #[arg(long = "hooks-dir", value_name = "DIR")]
+    pub hooks_dir: Option<PathBuf>,
+    /// Export traces (OpenTelemetry, OTLP over HTTP) to this collector, e.g.
+    /// `http://otel-collector:4318` [default: none, nothing is exported].
+    #[arg(long = "otlp-endpoint", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }

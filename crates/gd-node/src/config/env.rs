@@ -75,5 +75,8 @@ pub(super) fn env_layer(env: &impl Fn(&str) -> Option<String>) -> Result<FileCon
             None => None,
         },
         xlatordir: path("xlatordir"),
+        metrics_token_file: path("metrics-token-file"),
+        hooks_dir: path("hooks-dir"),
+        otlp_endpoint: get("otlp-endpoint"),
     })
 }

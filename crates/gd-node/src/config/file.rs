@@ -34,6 +34,9 @@ pub(super) struct FileConfig {
     pub(super) token_max_lifetime: Option<std::time::Duration>,
     pub(super) etcd_five_voters_from: Option<usize>,
     pub(super) xlatordir: Option<PathBuf>,
+    pub(super) metrics_token_file: Option<PathBuf>,
+    pub(super) hooks_dir: Option<PathBuf>,
+    pub(super) otlp_endpoint: Option<String>,
 }
 
 /// Durations in the file are humantime strings ("5m", "30s").

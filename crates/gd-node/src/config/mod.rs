@@ -66,6 +66,12 @@ pub struct Config {
     pub etcd_five_voters_from: usize,
     /// Where the xlators' option tables are read from; `None`: searched for.
     pub xlatordir: Option<PathBuf>,
+    /// The file holding the token `/metrics` asks for; `None`: `/metrics` is open.
+    pub metrics_token_file: Option<PathBuf>,
+    /// Where GD1's hook scripts are (`<op>/{pre,post}/S*`).
+    pub hooks_dir: PathBuf,
+    /// The OTLP/HTTP collector traces are exported to; `None`: none are.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// A configuration error: names the key (or flag or variable) and what is wrong with it.
@@ -247,6 +253,36 @@ impl Config {
             ));
         }
 
+        let metrics_token_file = pick!(metrics_token_file).map(absolute);
+        if let Some(f) = &metrics_token_file {
+            match std::fs::read_to_string(f) {
+                Ok(t) if !t.trim().is_empty() => {}
+                Ok(_) => {
+                    return Err(bad(
+                        "metrics-token-file",
+                        format!("{} is empty", f.display()),
+                    ));
+                }
+                Err(e) => {
+                    return Err(bad(
+                        "metrics-token-file",
+                        format!("{} cannot be read: {e}", f.display()),
+                    ));
+                }
+            }
+        }
+
+        let hooks_dir =
+            absolute(pick!(hooks_dir).unwrap_or_else(|| localstatedir.join("hooks").join("1")));
+        if hooks_dir.as_os_str().is_empty() {
+            return Err(bad("hooks-dir", "empty path"));
+        }
+
+        let otlp_endpoint = pick!(otlp_endpoint).map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &otlp_endpoint {
+            check_url(u).map_err(|m| bad("otlp-endpoint", m))?;
+        }
+
         Ok(Config {
             localstatedir,
             rundir,
@@ -269,6 +305,9 @@ impl Config {
             token_max_lifetime,
             etcd_five_voters_from,
             xlatordir,
+            metrics_token_file,
+            hooks_dir,
+            otlp_endpoint,
         })
     }
 

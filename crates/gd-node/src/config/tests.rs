@@ -207,3 +207,46 @@ fn shipped_example_parses() {
     assert_eq!(c.store, StoreMode::Auto);
     assert!(c.restauth);
 }
+
+#[test]
+fn a_metrics_token_file_must_hold_a_token() {
+    assert!(load(&[], &[]).unwrap().metrics_token_file.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("token");
+    std::fs::write(&f, "t0ken\n").unwrap();
+    let c = load(&[], &[("GD2_METRICS_TOKEN_FILE", f.to_str().unwrap())]).unwrap();
+    assert_eq!(c.metrics_token_file.as_deref(), Some(f.as_path()));
+    let conf = dir.path().join("c.toml");
+    std::fs::write(
+        &conf,
+        format!("metrics-token-file = {:?}\n", f.to_str().unwrap()),
+    )
+    .unwrap();
+    let c = load(&["--config", conf.to_str().unwrap()], &[]).unwrap();
+    assert_eq!(c.metrics_token_file.as_deref(), Some(f.as_path()));
+    std::fs::write(&f, " \n").unwrap();
+    let e = load(&["--metrics-token-file", f.to_str().unwrap()], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("invalid metrics-token-file:") && e.ends_with("is empty"),
+        "{e}"
+    );
+    let e = load(&["--metrics-token-file", "/nonexistent/t"], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/t cannot be read"), "{e}");
+}
+
+#[test]
+fn an_otlp_endpoint_is_an_http_url() {
+    assert!(load(&[], &[]).unwrap().otlp_endpoint.is_none());
+    let c = load(&["--otlp-endpoint", "http://collector:4318/"], &[]).unwrap();
+    assert_eq!(c.otlp_endpoint.as_deref(), Some("http://collector:4318"));
+    let c = load(&[], &[("GD2_OTLP_ENDPOINT", "https://c.example:4318")]).unwrap();
+    assert_eq!(c.otlp_endpoint.as_deref(), Some("https://c.example:4318"));
+    let e = load(&["--otlp-endpoint", "collector:4317"], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("invalid otlp-endpoint:"), "{e}");
+}

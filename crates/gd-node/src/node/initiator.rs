@@ -148,6 +148,17 @@ impl Node {
         };
         failpoint::hit("peer-add:after-join").await;
         tracing::info!(peer = %peer.id, %address, "peer joined");
+        gd_core::events::emit(
+            self.store(),
+            gd_core::events::EventRecord::new(
+                self.identity().peer_id,
+                "peer.added",
+                format!("peer {address} ({}) joined the cluster", peer.name),
+            )
+            .field("peer", peer.id.to_string())
+            .field("address", address.clone()),
+        )
+        .await;
         // Answer once the new peer shows online (bounded).
         let deadline = tokio::time::Instant::now() + JOIN_ONLINE_WAIT;
         loop {
@@ -290,6 +301,20 @@ impl Node {
         };
         let _ = self.store().delete(&format!("{STORE_LEAVING}{id}")).await;
         let _ = guard.unlock().await;
+        if result.is_ok() {
+            let label = peers::peer_label(&peer);
+            gd_core::events::emit(
+                self.store(),
+                gd_core::events::EventRecord::new(
+                    me,
+                    "peer.removed",
+                    format!("peer {label} was removed from the cluster"),
+                )
+                .field("peer", id.to_string())
+                .field("address", label),
+            )
+            .await;
+        }
         result
     }
 

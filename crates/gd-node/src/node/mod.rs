@@ -92,6 +92,8 @@ pub struct Node {
     /// Bumped, under the backend mutex, whenever a join or reset replaces the backend.
     generation: AtomicU64,
     pub liveness: Arc<Liveness>,
+    /// What this node counts as it works (its store requests among them).
+    pub metrics: Arc<gd_core::metrics::Metrics>,
     peers: PeerClient,
     /// Starts etcd members (a fake in simulations).
     runner: Arc<dyn MemberRunner>,
@@ -144,7 +146,9 @@ impl Node {
         backend: Backend,
         runner: Arc<dyn MemberRunner>,
     ) -> anyhow::Result<Arc<Node>> {
-        let store = Switchable::new(cluster_view(&backend, identity.cluster_id));
+        let metrics = Arc::new(gd_core::metrics::Metrics::default());
+        let store =
+            Switchable::observed(cluster_view(&backend, identity.cluster_id), metrics.clone());
         let liveness = Liveness::new(store.clone(), identity.peer_id);
         Ok(Arc::new(Node {
             addresses: Arc::new(Addresses::load(&config)?),
@@ -155,6 +159,7 @@ impl Node {
             backend: Mutex::new(Some(backend)),
             generation: AtomicU64::new(0),
             liveness,
+            metrics,
             peers: PeerClient::new(config.cert_file.is_some()),
             runner,
             removal: Mutex::new(()),
@@ -175,6 +180,56 @@ impl Node {
 
     fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// Calls `path` (under `/v1/internal/`) on the glusterd2 of peer `peer` with `body`, signed
+    /// with the cluster secret: its addresses in turn, until one answers. Bounded by the peer
+    /// client's timeouts.
+    pub async fn call_peer<Req: Serialize, Resp: serde::de::DeserializeOwned>(
+        &self,
+        peer: Uuid,
+        path: &str,
+        body: &Req,
+    ) -> Result<Resp, OpError> {
+        let record = crate::peers::get_peer(self.store(), peer)
+            .await?
+            .ok_or_else(|| {
+                OpError::new(
+                    ErrorCode::NotFound,
+                    format!("peer {peer} is not in the cluster"),
+                )
+            })?;
+        let secret = self
+            .cluster_secret()
+            .ok_or_else(|| OpError::internal("this node has no cluster secret"))?;
+        let mut last = None;
+        for address in record.peer_addresses.iter().chain(&record.client_addresses) {
+            match self.peers.post(address, path, Some(&secret), body).await {
+                Ok(answer) => return Ok(answer),
+                Err(e @ PeerCallError::Unreachable { .. }) => last = Some(e),
+                Err(PeerCallError::Refused { body, status, .. }) => {
+                    // The peer's own refusal: its error, as it said it.
+                    let e = body.errors.into_iter().next();
+                    let code = e
+                        .as_ref()
+                        .and_then(|e| ErrorCode::from_u32(e.code))
+                        .unwrap_or(ErrorCode::Generic);
+                    let message = e.map_or_else(|| format!("answered {status}"), |e| e.message);
+                    return Err(OpError::new(
+                        code,
+                        format!("peer {}: {message}", record.name),
+                    ));
+                }
+                Err(e) => return Err(OpError::new(ErrorCode::Conflict, e.to_string())),
+            }
+        }
+        Err(OpError::new(
+            ErrorCode::Conflict,
+            last.map_or_else(
+                || format!("peer {} has no address", record.name),
+                |e| e.to_string(),
+            ),
+        ))
     }
 
     /// This node's peer record as it registers itself.

@@ -372,4 +372,7 @@ impl Store for CachedStore {
     async fn revision(&self) -> StoreResult<Revision> {
         self.must_reach("", self.inner.revision()).await
     }
+    fn replica_revision(&self) -> Option<Revision> {
+        self.cached_revision()
+    }
 }

@@ -13,7 +13,7 @@ fn small_history(events: usize) -> LocalStoreOptions {
 }
 
 async fn next(w: &mut Watch) -> Option<StoreResult<WatchEvent>> {
-    tokio::time::timeout(Duration::from_secs(5), w.next())
+    tokio::time::timeout(Duration::from_secs(30), w.next())
         .await
         .expect("watch stalled")
 }
@@ -70,10 +70,9 @@ async fn a_watcher_that_falls_behind_gets_one_error() {
             other => panic!("expected WatchLagged after {ok} events, got {other:?}"),
         }
     }
-    assert!(
-        ok >= WATCH_QUEUE_MAX && ok < total,
-        "{ok} events before the error"
-    );
+    // How many came before the error depends on how far the watch's task got while the writes
+    // went on (it may fall out of the history before its queue is full): some, never all.
+    assert!(ok < total, "{ok} events before the error");
     assert!(
         next(&mut w).await.is_none(),
         "the stream ends after the error"

@@ -1,7 +1,8 @@
 //! Bricks as a service of the reconciler: every local brick of a started volume runs.
 //!
 //! A brick already running (a glusterd2 restart) is adopted by its pid file; its port comes
-//! back from its sign-in (a brick signs in again when its management connection reconnects).
+//! back from its sign-in (a brick signs in again when its management connection reconnects;
+//! until then a client asking for its port waits, see `gd_rpc_server::portmap`).
 //! A started brick counts once it has signed in. Each node publishes the actual state of its
 //! own bricks, `brick-status/<peer-id>/<brick-id>` (online, pid, port), bound to its lease and
 //! written only when it changes: status queries read the store and never fan out to nodes.
@@ -9,7 +10,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     net::SocketAddr,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -31,8 +32,11 @@ use gd_node::{
 };
 use gd_rpc_server::SunRpcServer;
 
-use super::bricks::{self, BrickLaunch, StartError};
 use super::{VolumeView, bind_ip, node_ip};
+use super::{
+    bricks::{self, BrickLaunch, StartError},
+    detail::{self, BrickDetail},
+};
 use crate::model::{BrickRecord, VolumeRecord, VolumeState};
 
 /// How long a started brick may take to appear in the port map.
@@ -47,6 +51,9 @@ pub struct BrickStatusRecord {
     /// Why it is not running, when it failed to start.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub error: String,
+    /// Its file system, while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<BrickDetail>,
 }
 
 impl Record for BrickStatusRecord {
@@ -181,11 +188,11 @@ impl BrickService {
         ))
     }
 
-    async fn publish(&self, id: Uuid, rec: BrickStatusRecord) {
+    async fn publish(&self, inst: &Instance, id: Uuid, rec: BrickStatusRecord) {
         let Some(lease) = self.node.liveness.lease() else {
             return;
         };
-        {
+        let old = {
             let mut st = self.state();
             if st.published_lease != lease {
                 st.published.clear();
@@ -194,7 +201,8 @@ impl BrickService {
             if st.published.get(&id) == Some(&rec) {
                 return;
             }
-        }
+            st.published.get(&id).cloned()
+        };
         let key = status_key(self.node.identity().peer_id, id);
         if self
             .node
@@ -203,8 +211,45 @@ impl BrickService {
             .await
             .is_ok()
         {
-            self.state().published.insert(id, rec);
+            self.state().published.insert(id, rec.clone());
+            self.tell(inst, id, old.as_ref(), &rec).await;
         }
+    }
+
+    /// The event of a brick's change this node saw: up again, down (it could not start), or
+    /// started again after it died. Nothing for the first record after glusterd2 started:
+    /// what it was before is not known then.
+    async fn tell(
+        &self,
+        inst: &Instance,
+        id: Uuid,
+        old: Option<&BrickStatusRecord>,
+        new: &BrickStatusRecord,
+    ) {
+        let Some(old) = old else {
+            return;
+        };
+        let (event, what) = match (old.online, new.online) {
+            (true, true) if old.pid != new.pid => ("brick.restarted", "was started again"),
+            (false, true) => ("brick.up", "is up"),
+            (true, false) => ("brick.down", "is down"),
+            _ => return,
+        };
+        let brick = format!("{}:{}", node_ip(&self.node), inst.name);
+        let mut e = gd_core::events::EventRecord::new(
+            self.node.identity().peer_id,
+            event,
+            format!("brick {brick} {what}"),
+        )
+        .field("brick", brick)
+        .field("volume", inst.scope.clone())
+        .field("brick-id", id.to_string())
+        .field("pid", new.pid.to_string());
+        if !new.error.is_empty() {
+            e.message = format!("{}: {}", e.message, new.error);
+            e = e.field("error", new.error.clone());
+        }
+        gd_core::events::emit(self.node.store.as_ref(), e).await;
     }
 
     async fn unpublish(&self, id: Uuid) {
@@ -257,6 +302,11 @@ impl Service<VolumeView> for BrickService {
         if vol.state == VolumeState::Started || p.is_some() {
             self.state().pidfiles.insert(b.id, files.pidfile);
         }
+        // Running but not signed in (adopted after a restart): a client asking for its port
+        // waits for its sign-in.
+        if p.is_some() && self.rpc.portmap().port_of(&b.path).is_none() {
+            self.rpc.portmap().await_signin(&b.path);
+        }
         p
     }
 
@@ -275,8 +325,9 @@ impl Service<VolumeView> for BrickService {
                 pid: 0,
                 port: 0,
                 error: error.to_owned(),
+                detail: None,
             };
-            self.publish(id, rec).await;
+            self.publish(inst, id, rec).await;
         }
     }
 
@@ -297,6 +348,7 @@ impl Service<VolumeView> for BrickService {
     }
 
     async fn running(&self, running: &[(&Instance, Proc)]) {
+        let mut measured = measure_all(running.iter().map(|(i, _)| i.name.clone()).collect()).await;
         for (inst, p) in running {
             let Ok(id) = Uuid::parse_str(&inst.id) else {
                 continue;
@@ -307,14 +359,47 @@ impl Service<VolumeView> for BrickService {
                 .port_of(&inst.name)
                 .or(self.state().ports.get(&id).copied())
                 .unwrap_or(0);
+            // What was published stands while the file system moved too little to say so.
+            let published = self
+                .state()
+                .published
+                .get(&id)
+                .and_then(|r| r.detail.clone());
+            let detail = match (published, measured.remove(&inst.name)) {
+                (Some(old), Some(new)) if detail::close_enough(&old, &new) => Some(old),
+                (old, new) => new.or(old),
+            };
             let rec = BrickStatusRecord {
                 online: true,
                 pid: p.pid,
                 port,
                 error: String::new(),
+                detail,
             };
-            self.publish(id, rec).await;
+            self.publish(inst, id, rec).await;
         }
+    }
+}
+
+/// How long measuring this node's running bricks' file systems may take (a hung disk's
+/// `statvfs` never returns: its brick then shows no fresh measure).
+const MEASURE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The file systems of the bricks at `paths`, measured off the async threads.
+async fn measure_all(paths: Vec<String>) -> BTreeMap<String, BrickDetail> {
+    if paths.is_empty() {
+        return BTreeMap::new();
+    }
+    let work = tokio::task::spawn_blocking(move || {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        paths
+            .into_iter()
+            .filter_map(|p| Some((p.clone(), detail::measure(Path::new(&p), &mountinfo)?)))
+            .collect()
+    });
+    match tokio::time::timeout(MEASURE_TIMEOUT, work).await {
+        Ok(Ok(m)) => m,
+        _ => BTreeMap::new(),
     }
 }
 
@@ -331,11 +416,29 @@ pub async fn brick_statuses(
             Some(kv) => Some(record::decode::<BrickStatusRecord>(&key, &kv.value)?),
             None => None,
         };
+        let detail = st
+            .as_ref()
+            .and_then(|s| s.detail.clone())
+            .unwrap_or_default();
+        let measured = detail.total > 0;
         out.push(gd_api::BrickStatus {
             online: st.as_ref().is_some_and(|s| s.online),
             pid: st.as_ref().map(|s| s.pid).unwrap_or(0),
             port: st.as_ref().map(|s| s.port).unwrap_or(0),
             info,
+            fs_type: detail.fs_type,
+            mount_opts: detail.mount_options,
+            device: detail.device,
+            size: measured.then_some(gd_api::SizeInfo {
+                capacity: detail.total,
+                used: detail.total.saturating_sub(detail.free),
+                free: detail.available,
+            }),
+            block_size: detail.block_size,
+            inodes: measured.then_some(gd_api::InodeInfo {
+                total: detail.inodes_total,
+                free: detail.inodes_free,
+            }),
         });
     }
     Ok(out)

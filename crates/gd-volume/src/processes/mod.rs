@@ -31,6 +31,7 @@ use crate::{
 
 mod brick_service;
 pub mod bricks;
+pub mod detail;
 mod shd_service;
 
 pub use brick_service::{BrickService, BrickStatusRecord, brick_statuses, status_key};
@@ -119,12 +120,13 @@ impl ViewSource<VolumeView> for StoreView {
 
 /// The volume processes' reconciler of this node: bricks, then self-heal daemons.
 pub fn processes(node: &Arc<Node>, rpc: &SunRpcServer) -> Arc<Processes> {
-    Reconciler::new(
+    Reconciler::counted(
         Arc::new(StoreView::new(node.clone(), rpc.clone())),
         vec![
             Arc::new(BrickService::new(node.clone(), rpc.clone())),
             Arc::new(ShdService::new(node.clone())),
         ],
+        node.metrics.clone(),
     )
 }
 

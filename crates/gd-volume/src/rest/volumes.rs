@@ -55,7 +55,7 @@ async fn volume_status(
         .await?
         .ok_or_else(|| model::not_found(&volname))?;
     let bricks = processes::brick_statuses(node.store.as_ref(), &vol).await?;
-    let size = volumes::volume_size(&node, &vol).await;
+    let size = volumes::volume_size_of(&vol, &bricks);
     Ok(Json(gd_api::VolumeStatus {
         online: bricks.iter().all(|b| b.online),
         info: vol.to_api(),

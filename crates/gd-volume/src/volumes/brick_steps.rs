@@ -297,11 +297,8 @@ impl Step for InitBricks {
     async fn undo(&self, a: &BrickArgs) -> Result<(), StepError> {
         let bricks = a.bricks_of(self.node.identity().peer_id);
         for b in &bricks {
-            super::replace::stop_brick(&self.node, &a.volume, b).await;
+            super::replace::stop_brick(&self.processes, &self.node, &a.volume, b).await;
         }
-        // A pass of this node's reconciler that started one of them meanwhile (its view had
-        // the record before the undo) ran under the pass lock: a pass now stops what it started.
-        let _ = self.processes.converge(Some(&a.volume)).await;
         let id = a.volume_id;
         tokio::task::spawn_blocking(move || {
             for b in &bricks {

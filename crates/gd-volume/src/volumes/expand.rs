@@ -87,8 +87,10 @@ pub async fn expand_volume(
     steps.push(CommitSets::call(vec![node.identity().peer_id], &new));
     let txn = Transaction {
         operation: format!("volume add-brick {name}"),
+        kind: "volume-add-brick",
         locks: vec![volume_lock(name)],
         steps,
+        hook: Some(HookCall::new("add-brick", name)),
     };
     run(cx, txn).await?;
     for s in &mut grown.subvols {

@@ -42,7 +42,7 @@ use std::{
 use async_trait::async_trait;
 use gd_api::{BrickKind, BrickReq, ErrorCode, SubvolType, VolCreateReq, VolumeInfo};
 use gd_core::OpError;
-use gd_core::txn::{Call, Step, StepError, Transaction};
+use gd_core::txn::{Call, HookCall, Step, StepError, Transaction};
 use gd_feature::{Cluster, operation::run};
 use gd_node::{node::Node, peers, peers::peer_label};
 use gd_store::{
@@ -110,6 +110,8 @@ pub async fn create_volume(cx: &Cluster, req: VolCreateReq) -> Result<VolumeInfo
     let me = node.identity().peer_id;
     let txn = Transaction {
         operation: format!("volume create {}", vol.name),
+        kind: "volume-create",
+        hook: Some(HookCall::new("create", &vol.name)),
         locks: vec![volume_lock(&vol.name)],
         steps: vec![
             ValidateBricks::call(brick_nodes.clone(), &args).within(BRICK_STEP_TIMEOUT),
@@ -138,6 +140,8 @@ pub async fn delete_volume(cx: &Cluster, name: &str) -> Result<Vec<String>, OpEr
     let me = node.identity().peer_id;
     let txn = Transaction {
         operation: format!("volume delete {name}"),
+        kind: "volume-delete",
+        hook: Some(HookCall::new("delete", name)),
         locks: vec![volume_lock(name)],
         steps: vec![
             StopProcesses::call(vol.brick_nodes(), &vol).within(PROCESS_STEP_TIMEOUT),

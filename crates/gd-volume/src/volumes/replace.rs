@@ -150,8 +150,10 @@ pub async fn replace_brick(
     }
     let txn = Transaction {
         operation: format!("volume replace-brick {name}"),
+        kind: "volume-replace-brick",
         locks: vec![volume_lock(name)],
         steps,
+        hook: None,
     };
     run(cx, txn).await?;
     Ok(get_volume(node.store.as_ref(), name)
@@ -257,7 +259,7 @@ impl Step for PrepareBrick {
         if a.new.peer_id != self.node.identity().peer_id {
             return Ok(());
         }
-        stop_brick(&self.node, &a.volume, &a.new).await;
+        stop_brick(&self.processes, &self.node, &a.volume, &a.new).await;
         converge_volume(&self.processes, &a.volume).await?;
         let path = std::path::PathBuf::from(&a.new.path);
         let volume_id = a.volume_id;
@@ -270,13 +272,26 @@ impl Step for PrepareBrick {
 
 /// Stops brick `b` of `volume` on this node if its process runs (found by its pid file: a
 /// glusterd2 that restarted does not know a brick its record no longer has), and forgets its
-/// pid file.
-pub(super) async fn stop_brick(node: &Node, volume: &str, b: &BrickRecord) {
+/// pid file; under the reconciler's pass lock, so that a pass that read the record before it
+/// changed cannot start the brick unseen (see [`Processes::stop_found`]).
+pub(super) async fn stop_brick(processes: &Processes, node: &Node, volume: &str, b: &BrickRecord) {
     let files = bricks::files(&node.config, volume, &b.host, &b.path, b.id);
-    if let Some(p) = bricks::running_pid(&files.pidfile, &b.path) {
-        gd_node::process::stop_all(&[p]).await;
-    }
-    let _ = std::fs::remove_file(&files.pidfile);
+    processes
+        .stop_found(|| {
+            let found = bricks::running_pid(&files.pidfile, &b.path);
+            let _ = std::fs::remove_file(&files.pidfile);
+            found.into_iter().collect()
+        })
+        .await;
+}
+
+/// Stops the volume's self-heal daemon on this node (a pass then starts it on the new graph),
+/// under the reconciler's pass lock as [`stop_brick`].
+pub(super) async fn stop_shd(processes: &Processes, node: &Node, volume: &str) {
+    let pidfile = crate::processes::shd_pidfile(node, volume);
+    processes
+        .stop_found(|| bricks::running_shd(&pidfile, volume).into_iter().collect())
+        .await;
 }
 
 /// See [`PrepareBrick::undo`]. Best effort: what stays is named by the brick checks of a retry.
@@ -366,12 +381,9 @@ impl Step for RestartServices {
         // The old brick, when it is another (a reset brick comes back as itself: stopping it
         // here would race this node's reconciler, which wants it).
         if a.old.peer_id == self.node.identity().peer_id && a.old.id != a.new.id {
-            stop_brick(&self.node, &a.volume, &a.old).await;
+            stop_brick(&self.processes, &self.node, &a.volume, &a.old).await;
         }
-        let pidfile = crate::processes::shd_pidfile(&self.node, &a.volume);
-        if let Some(shd) = bricks::running_shd(&pidfile, &a.volume) {
-            gd_node::process::stop_all(&[shd]).await;
-        }
+        stop_shd(&self.processes, &self.node, &a.volume).await;
         Ok(converge_volume(&self.processes, &a.volume).await?)
     }
 

@@ -127,6 +127,8 @@ pub async fn reset_brick_start(
     };
     let txn = Transaction {
         operation: format!("volume reset-brick {name} start"),
+        kind: "volume-reset-brick-start",
+        hook: None,
         locks: vec![volume_lock(name)],
         steps: vec![MarkReset::call(vec![brick.peer_id], &args).within(PROCESS_STEP_TIMEOUT)],
     };
@@ -187,6 +189,8 @@ pub async fn reset_brick_commit(
     }
     let txn = Transaction {
         operation: format!("volume reset-brick {name} commit"),
+        kind: "volume-reset-brick-commit",
+        hook: None,
         locks: vec![volume_lock(name)],
         steps: vec![
             PrepareReset::call(vec![brick.peer_id], &args).within(PROCESS_STEP_TIMEOUT),
@@ -228,7 +232,7 @@ impl MarkReset {
         if reset {
             // A brick whose record says reset is no longer the reconciler's to start: stop it
             // by its pid file, as a restarted glusterd2 may not know it runs.
-            replace::stop_brick(&self.node, &a.volume, &a.brick).await;
+            replace::stop_brick(&self.processes, &self.node, &a.volume, &a.brick).await;
         }
         converge_volume(&self.processes, &a.volume).await?;
         Ok(())

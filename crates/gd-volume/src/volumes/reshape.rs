@@ -241,6 +241,8 @@ pub fn decommission_step(me: Uuid, reshape: &Reshape, on: bool) -> Call {
 pub async fn recommission(cx: &Cluster, reshape: &Reshape) -> Result<(), OpError> {
     let txn = Transaction {
         operation: format!("volume remove-brick {} stop", reshape.volume),
+        kind: "volume-remove-brick-stop",
+        hook: Some(HookCall::new("remove-brick", &reshape.volume)),
         locks: vec![volume_lock(&reshape.volume)],
         steps: vec![decommission_step(
             cx.node.identity().peer_id,
@@ -270,8 +272,10 @@ pub async fn remove_bricks(cx: &Cluster, reshape: &Reshape) -> Result<VolumeInfo
     }
     let txn = Transaction {
         operation: format!("volume remove-brick {name} commit"),
+        kind: "volume-remove-brick-commit",
         locks: vec![volume_lock(name)],
         steps,
+        hook: Some(HookCall::new("remove-brick", name)),
     };
     run(cx, txn).await?;
     Ok(get_volume(node.store.as_ref(), name)
@@ -425,12 +429,9 @@ impl Step for ReshapeServices {
     async fn run_noted(&self, a: &Reshape) -> Result<Option<String>, StepError> {
         let me = self.node.identity().peer_id;
         for b in a.bricks.iter().filter(|b| b.peer_id == me && !a.joining) {
-            replace::stop_brick(&self.node, &a.volume, b).await;
+            replace::stop_brick(&self.processes, &self.node, &a.volume, b).await;
         }
-        let pidfile = crate::processes::shd_pidfile(&self.node, &a.volume);
-        if let Some(shd) = bricks::running_shd(&pidfile, &a.volume) {
-            gd_node::process::stop_all(&[shd]).await;
-        }
+        replace::stop_shd(&self.processes, &self.node, &a.volume).await;
         Ok(converge_volume(&self.processes, &a.volume).await?)
     }
 
@@ -591,6 +592,8 @@ pub(super) async fn raise_replica(
     let everyone = online(node, after.brick_nodes()).await?;
     let txn = Transaction {
         operation: format!("volume add-brick {name}"),
+        kind: "volume-add-brick",
+        hook: Some(HookCall::new("add-brick", name)),
         locks: vec![volume_lock(name)],
         steps: vec![
             ValidateBricks::call(new_nodes.clone(), &args).within(BRICK_STEP_TIMEOUT),
@@ -697,7 +700,7 @@ impl Step for MarkJoining {
             return Ok(());
         }
         for b in &mine {
-            replace::stop_brick(&self.node, &a.volume, b).await;
+            replace::stop_brick(&self.processes, &self.node, &a.volume, b).await;
         }
         converge_volume(&self.processes, &a.volume).await?;
         for b in mine {

@@ -1,43 +1,73 @@
-//! A started volume's space, measured through a temporary FUSE mount as GD2 did.
+//! A started volume's space as its clients see it, from its bricks' file systems as their
+//! nodes measured and published them (no temporary mount, no call to any node).
+//!
+//! GlusterFS's own arithmetic: DHT adds its sets; a replica set holds what its smallest data
+//! brick holds (an arbiter holds only metadata); a disperse set its smallest brick times its
+//! data bricks; a distribute "set" is one brick.
 
-use super::{mount::TempMount, *};
+use std::collections::BTreeMap;
 
-/// How long measuring a volume's space through a temporary mount may take.
-pub(super) const SIZE_TIMEOUT: Duration = Duration::from_secs(30);
+use super::*;
 
-/// A started volume's space as its clients see it, measured as GD2 did: a temporary
-/// read-only FUSE mount under the run directory, `statvfs`, unmount. `None` when the volume
-/// is not started or the mount did not come up in time. Returns once the temporary client
-/// has exited, so no call leaves a process behind.
-pub async fn volume_size(node: &Node, vol: &VolumeRecord) -> Option<gd_api::SizeInfo> {
+/// A started volume's space from its bricks' published statuses; `None` when it is not
+/// started or a set has no brick measured (every brick of it offline).
+pub fn volume_size_of(
+    vol: &VolumeRecord,
+    statuses: &[gd_api::BrickStatus],
+) -> Option<gd_api::SizeInfo> {
     if vol.state != VolumeState::Started {
         return None;
     }
-    let mount = match TempMount::open(node, &vol.name, &["--read-only"], SIZE_TIMEOUT).await {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::debug!(volume = %vol.name, error = %e, "no space measured");
-            return None;
-        }
+    let measured: BTreeMap<Uuid, gd_api::SizeInfo> = statuses
+        .iter()
+        .filter(|s| s.online)
+        .filter_map(|s| Some((s.info.id, s.size?)))
+        .collect();
+    add_up(&vol.serving(), &measured)
+}
+
+/// The volume's space from its bricks' measures (see the module's documentation).
+pub fn add_up(
+    vol: &VolumeRecord,
+    measured: &BTreeMap<Uuid, gd_api::SizeInfo>,
+) -> Option<gd_api::SizeInfo> {
+    let mut total = gd_api::SizeInfo {
+        capacity: 0,
+        used: 0,
+        free: 0,
     };
-    let size = mount
-        .call(SIZE_TIMEOUT, |dir| nix::sys::statvfs::statvfs(dir).ok())
-        .await
-        .flatten()
-        .map(|st| {
-            let (frag, blocks, avail, bfree) = (
-                st.fragment_size(),
-                st.blocks(),
-                st.blocks_available(),
-                st.blocks_free(),
-            );
-            let capacity = blocks * frag;
-            gd_api::SizeInfo {
-                capacity,
-                used: capacity.saturating_sub(bfree * frag),
-                free: avail * frag,
+    for set in &vol.subvols {
+        let data = |b: &&BrickRecord| b.kind != gd_api::BrickKind::Arbiter;
+        let sizes: Vec<(u64, gd_api::SizeInfo)> = match set.kind {
+            SubvolType::Distribute => set
+                .bricks
+                .iter()
+                .map(|b| Some((1, *measured.get(&b.id)?)))
+                .collect::<Option<_>>()?,
+            SubvolType::Replicate | SubvolType::Disperse => {
+                let of_set: Vec<gd_api::SizeInfo> = set
+                    .bricks
+                    .iter()
+                    .filter(data)
+                    .filter_map(|b| measured.get(&b.id).copied())
+                    .collect();
+                let smallest = gd_api::SizeInfo {
+                    capacity: of_set.iter().map(|s| s.capacity).min()?,
+                    used: of_set.iter().map(|s| s.used).max()?,
+                    free: of_set.iter().map(|s| s.free).min()?,
+                };
+                let times = match set.kind {
+                    SubvolType::Disperse => u64::from(set.disperse.saturating_sub(set.redundancy)),
+                    _ => 1,
+                };
+                vec![(times.max(1), smallest)]
             }
-        });
-    mount.close().await;
-    size
+        };
+        for (times, s) in sizes {
+            total.capacity += s.capacity * times;
+            total.used += s.used * times;
+            total.free += s.free * times;
+        }
+    }
+    Some(total)
 }

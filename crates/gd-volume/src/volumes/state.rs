@@ -101,6 +101,17 @@ pub(super) fn state_change(
     };
     Transaction {
         operation: format!("volume {verb} {}", vol.name),
+        kind: match to {
+            VolumeState::Stopped => "volume-stop",
+            _ => "volume-start",
+        },
+        hook: Some(HookCall::new(
+            match to {
+                VolumeState::Stopped => "stop",
+                _ => "start",
+            },
+            &vol.name,
+        )),
         locks: vec![volume_lock(&vol.name)],
         steps: vec![
             RecordState::call(vec![node.identity().peer_id], &args),

@@ -344,3 +344,69 @@ fn a_brick_keeps_its_client_number_whatever_happens_to_the_other_sets() {
     let whole = replica3(2);
     assert_eq!(whole.serving(), whole);
 }
+
+#[test]
+fn a_volumes_space_adds_its_sets_as_glusterfs_does() {
+    let brick = |kind| BrickRecord {
+        id: Uuid::new_v4(),
+        peer_id: Uuid::new_v4(),
+        host: "h".into(),
+        path: "/b".into(),
+        kind,
+        index: None,
+        reset: false,
+    };
+    let set = |kind, bricks: Vec<BrickRecord>, disperse, redundancy| SubvolRecord {
+        kind,
+        replica: 0,
+        arbiter: 0,
+        disperse,
+        redundancy,
+        bricks,
+        pending: false,
+        decommissioned: false,
+    };
+    use BrickKind::*;
+    use SubvolType::*;
+    let rep = vec![brick(Brick), brick(Brick), brick(Arbiter)];
+    let ec = vec![brick(Brick), brick(Brick), brick(Brick)];
+    let vol = VolumeRecord {
+        id: Uuid::new_v4(),
+        name: "v".into(),
+        transport: "tcp".into(),
+        state: VolumeState::Started,
+        subvols: vec![
+            set(Replicate, rep.clone(), 0, 0),
+            set(Disperse, ec.clone(), 3, 1),
+        ],
+        options: BTreeMap::new(),
+        metadata: BTreeMap::new(),
+        auth: VolumeAuth {
+            username: Uuid::new_v4(),
+            password: Uuid::new_v4(),
+        },
+    };
+    let size = |capacity, used, free| gd_api::SizeInfo {
+        capacity,
+        used,
+        free,
+    };
+    let mut measured: BTreeMap<Uuid, gd_api::SizeInfo> = BTreeMap::new();
+    measured.insert(rep[0].id, size(100, 10, 80));
+    measured.insert(rep[1].id, size(90, 20, 60));
+    // The arbiter's small disk does not bound the set.
+    measured.insert(rep[2].id, size(5, 1, 4));
+    for b in &ec {
+        measured.insert(b.id, size(50, 5, 40));
+    }
+    // Replica: the smallest data brick (90, 20 used, 60 free); disperse 3 redundancy 1: twice
+    // its smallest brick.
+    assert_eq!(
+        add_up(&vol, &measured),
+        Some(size(90 + 100, 20 + 10, 60 + 80))
+    );
+    // A set none of whose data bricks was measured: no answer, rather than a wrong one.
+    measured.remove(&rep[0].id);
+    measured.remove(&rep[1].id);
+    assert_eq!(add_up(&vol, &measured), None);
+}

@@ -20,25 +20,34 @@
 //! and tables in `print`; this module holds the commands and the requests they make.
 
 mod add_brick;
+mod heal;
 mod parse;
 mod print;
+mod process_status;
+mod profile;
 mod rebalance;
 mod remove_brick;
 mod replace_brick;
 mod reset_brick;
+mod statedump;
 #[cfg(test)]
 mod tests;
+mod top;
 
 pub use add_brick::{AddBrickArgs, add_brick_request};
+pub use heal::{Action as HealAction, HealArgs, heal_action};
 pub use parse::{Layout, create_request, parse_brick, parse_volume_name, subvols};
 pub use print::{
-    brick_address, brick_count, bricks_summary, created_line, info_text, list_table, status_table,
-    status_text,
+    brick_address, brick_count, bricks_summary, created_line, detail_text, human_size, info_text,
+    list_table, status_table, status_text,
 };
+pub use profile::{Action as ProfileAction, ProfileArgs, profile_action};
 pub use rebalance::{Action as RebalanceAction, RebalanceArgs, rebalance_action};
 pub use remove_brick::{RemoveBrickArgs, remove_brick_request};
 pub use replace_brick::{ReplaceBrickArgs, replace_brick_request};
 pub use reset_brick::{ResetBrickArgs, reset_brick_request};
+pub use statedump::{StatedumpArgs, statedump_request};
+pub use top::{TopArgs, top_query};
 
 use std::{
     collections::BTreeMap,
@@ -101,6 +110,30 @@ pub enum VolumeCommand {
     /// stopped); `... reset-brick gv0 h2:/b h2:/b commit` brings it back on the new disk and
     /// the self-heal daemons fill it (`commit force` reuses the old disk's data).
     ResetBrick(ResetBrickArgs),
+    /// Show which files need heal, and resolve split-brains
+    ///
+    /// GD1's words: `glustercli volume heal gv0 info` lists every brick's entries needing heal
+    /// (`info summary` counts them, `info split-brain` lists those in split-brain); `... heal gv0
+    /// split-brain bigger-file /f`, `latest-mtime /f` or `source-brick h1:/b [/f]` chooses the
+    /// copy that wins.
+    Heal(HealArgs),
+    /// Have a volume's processes dump their state, for debugging
+    ///
+    /// GD1's words: `glustercli volume statedump gv0 [mem|fd|inode|callpool|...]`; `... gv0 shd`
+    /// dumps the self-heal daemons; `... gv0 client <host>:<pid>` a gfapi client. Prints each
+    /// file and the node it is on.
+    Statedump(StatedumpArgs),
+    /// Count a volume's file operations and measure their latency on each brick
+    ///
+    /// GD1's words: `glustercli volume profile gv0 start`, then `... info` (cumulative and
+    /// since the last look; `info peek`, `info incremental [peek]`, `info cumulative`, `info
+    /// clear`), and `... stop`.
+    Profile(ProfileArgs),
+    /// Show each brick's busiest files (most opens, reads, writes...) or measure its throughput
+    ///
+    /// GD1's words: `glustercli volume top gv0 write [brick h1:/b] [list-cnt 10]`, `... top gv0
+    /// read-perf bs 4096 count 1024`, `... top gv0 clear`.
+    Top(TopArgs),
     /// Start a volume: its bricks start on their nodes
     Start(StartArgs),
     /// Stop a volume: its bricks stop
@@ -116,7 +149,12 @@ pub enum VolumeCommand {
     List(ListArgs),
     /// Show whether the bricks of a volume (or of every volume) are online, with their ports
     /// and pids
-    Status(InfoArgs),
+    ///
+    /// `glustercli volume status gv0 detail` adds each brick's file system: type, device,
+    /// mount options, space and inodes, as measured by its node; `... gv0 clients|mem|inode|
+    /// fd|callpool` what the bricks report of themselves (GD1's words; a brick, or `shd`, may
+    /// be named before them).
+    Status(StatusArgs),
     /// Set options of a volume
     ///
     /// For example: `glustercli volume set gv0 performance.cache-size 64MB`, `glustercli volume
@@ -243,6 +281,71 @@ pub struct InfoArgs {
     pub name: Option<String>,
 }
 
+/// `volume status`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatusArgs {
+    /// The volume [default: every volume]
+    #[arg(value_name = "NAME", value_parser = parse_volume_name)]
+    pub name: Option<String>,
+    /// GD1's words after the volume: `[BRICK] detail`
+    #[arg(value_name = "WORDS", num_args = 0..=2)]
+    pub words: Vec<String>,
+}
+
+/// What `volume status` shows beyond the table, and of which brick.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusView {
+    /// Only this brick (`HOST:PATH`).
+    pub brick: Option<gd_api::BrickReq>,
+    /// Each brick's file system too (`detail`).
+    pub detail: bool,
+    /// The self-heal daemons (`shd`).
+    pub shd: bool,
+    /// What the processes report of themselves: clients, mem, inode, fd, callpool.
+    pub kind: Option<&'static str>,
+    /// The volume's tasks (`tasks`): rebalance, remove-brick, full heal.
+    pub tasks: bool,
+}
+
+/// Reads `volume status`'s words.
+pub fn status_view(args: &StatusArgs) -> Result<StatusView, String> {
+    const KINDS: [&str; 6] = ["detail", "clients", "mem", "inode", "fd", "callpool"];
+    let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
+    let kind = |w: &str| KINDS.iter().find(|k| **k == w).copied();
+    if words == ["tasks"] {
+        if args.name.is_none() {
+            return Err("name the volume whose tasks to show".into());
+        }
+        return Ok(StatusView {
+            tasks: true,
+            ..Default::default()
+        });
+    }
+    let (brick, shd, kind) = match words.as_slice() {
+        [] => (None, false, None),
+        [k] if kind(k).is_some() => (None, false, kind(k)),
+        ["shd", k] if kind(k).is_some() => (None, true, kind(k)),
+        [b] => (Some(*b), false, None),
+        [b, k] if kind(k).is_some() => (Some(*b), false, kind(k)),
+        _ => {
+            return Err(format!(
+                "unknown status words `{}`: use [BRICK|shd] [detail|clients|mem|inode|fd|callpool], or tasks",
+                words.join(" ")
+            ));
+        }
+    };
+    if args.name.is_none() && !words.is_empty() {
+        return Err("name the volume before a brick or what to show".into());
+    }
+    Ok(StatusView {
+        brick: brick.map(parse_brick).transpose()?,
+        detail: kind == Some("detail"),
+        shd,
+        kind: kind.filter(|k| *k != "detail"),
+        tasks: false,
+    })
+}
+
 /// `volume list`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ListArgs {
@@ -275,9 +378,21 @@ impl VolumeCommand {
             VolumeCommand::RemoveBrick(args) => remove_brick_request(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "remove-brick"], msg)),
+            VolumeCommand::Top(args) => top_query(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "top"], msg)),
+            VolumeCommand::Profile(args) => profile_action(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "profile"], msg)),
+            VolumeCommand::Heal(args) => heal_action(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "heal"], msg)),
             VolumeCommand::Rebalance(args) => rebalance_action(args)
                 .map(drop)
                 .map_err(|msg| Usage::at(&["volume", "rebalance"], msg)),
+            VolumeCommand::Status(args) => status_view(args)
+                .map(drop)
+                .map_err(|msg| Usage::at(&["volume", "status"], msg)),
             VolumeCommand::Set(args) => options::check_set(args),
             VolumeCommand::Reset(args) => options::reset_request(args)
                 .map(drop)
@@ -297,6 +412,10 @@ pub async fn run(ctx: &Context, cmd: VolumeCommand) -> Result<(), CliError> {
         VolumeCommand::ReplaceBrick(args) => replace_brick::replace_brick(ctx, args).await,
         VolumeCommand::RemoveBrick(args) => remove_brick::remove_brick(ctx, args).await,
         VolumeCommand::ResetBrick(args) => reset_brick::reset_brick(ctx, args).await,
+        VolumeCommand::Heal(args) => heal::heal(ctx, args).await,
+        VolumeCommand::Statedump(args) => statedump::statedump(ctx, args).await,
+        VolumeCommand::Profile(args) => profile::profile(ctx, args).await,
+        VolumeCommand::Top(args) => top::top(ctx, args).await,
         VolumeCommand::Start(args) => start(ctx, args).await,
         VolumeCommand::Stop(args) => stop(ctx, args).await,
         VolumeCommand::Delete(args) => delete(ctx, args).await,
@@ -453,13 +572,33 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn status(ctx: &Context, args: InfoArgs) -> Result<(), CliError> {
+async fn status(ctx: &Context, args: StatusArgs) -> Result<(), CliError> {
+    let view = status_view(&args).map_err(CliError::Usage)?;
     let client = ctx.client()?;
     match args.name {
+        Some(name) if view.tasks => process_status::tasks(ctx, &client, &name).await?,
+        Some(name) if view.kind.is_some() => {
+            process_status::show(ctx, &client, &name, &view, args.words.first()).await?;
+        }
         Some(name) => {
-            let bricks = brick_statuses(&client, &name).await?;
+            let mut bricks = brick_statuses(&client, &name).await?;
+            if let Some(b) = &view.brick {
+                bricks.retain(|s| {
+                    s.info.path == b.path
+                        && (b.host.as_deref() == Some(s.info.host.as_str())
+                            || b.peerid == Some(s.info.peer_id))
+                });
+                if bricks.is_empty() {
+                    return Err(CliError::Usage(format!(
+                        "volume {name} has no brick {}",
+                        args.words[0]
+                    )));
+                }
+            }
             if ctx.json() {
                 output::print_json(&bricks)?;
+            } else if view.detail {
+                output::print_line(&detail_text(&name, &bricks))?;
             } else {
                 output::print_line(&status_text(&name, &bricks))?;
             }

@@ -123,3 +123,82 @@ pub fn status_table(bricks: &[BrickStatus]) -> Table {
 pub fn status_text(name: &str, bricks: &[BrickStatus]) -> String {
     format!("Status of volume: {name}\n{}", status_table(bricks))
 }
+
+/// GD1's `volume status <v> detail`: a block per brick, its file system as its node measured
+/// it (`N/A` where it has none: an offline brick).
+pub fn detail_text(name: &str, bricks: &[BrickStatus]) -> String {
+    const RULE: &str =
+        "------------------------------------------------------------------------------";
+    let na = |s: &str| {
+        if s.is_empty() {
+            "N/A".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = format!("Status of volume: {name}\n{RULE}");
+    for b in bricks {
+        let row = |k: &str, v: String| format!("\n{k:<21}: {v}");
+        out.push_str(&row(
+            "Brick",
+            format!("Brick {}", brick_address(&b.info.host, &b.info.path)),
+        ));
+        out.push_str(&row(
+            "TCP Port",
+            if b.port == 0 {
+                "N/A".into()
+            } else {
+                b.port.to_string()
+            },
+        ));
+        out.push_str(&row("RDMA Port", "0".into()));
+        out.push_str(&row("Online", output::yes_no(b.online).into()));
+        out.push_str(&row(
+            "Pid",
+            if b.pid == 0 {
+                "N/A".into()
+            } else {
+                b.pid.to_string()
+            },
+        ));
+        out.push_str(&row("File System", na(&b.fs_type)));
+        out.push_str(&row("Device", na(&b.device)));
+        out.push_str(&row("Mount Options", na(&b.mount_opts)));
+        out.push_str(&row(
+            "Block Size",
+            if b.block_size == 0 {
+                "N/A".into()
+            } else {
+                b.block_size.to_string()
+            },
+        ));
+        let (free, total) = b.size.map_or(("N/A".into(), "N/A".into()), |s| {
+            (human_size(s.free), human_size(s.capacity))
+        });
+        out.push_str(&row("Disk Space Free", free));
+        out.push_str(&row("Total Disk Space", total));
+        let (count, free) = b.inodes.map_or(("N/A".into(), "N/A".into()), |i| {
+            (i.total.to_string(), i.free.to_string())
+        });
+        out.push_str(&row("Inode Count", count));
+        out.push_str(&row("Free Inodes", free));
+        out.push_str(&format!("\n{RULE}"));
+    }
+    out
+}
+
+/// Bytes as GD1 prints them (1024-based, one decimal: `9.8GB`).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["Bytes", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes}{}", UNITS[0])
+    } else {
+        format!("{v:.1}{}", UNITS[unit])
+    }
+}

@@ -137,7 +137,7 @@ pub fn status_text(s: &RebalanceStatus) -> String {
         t.add_row(vec![
             n.node.clone(),
             n.files.to_string(),
-            size(n.size),
+            super::print::human_size(n.size),
             n.lookups.to_string(),
             n.failed.to_string(),
             n.skipped.to_string(),
@@ -183,22 +183,6 @@ fn bar(n: &gd_api::RebalanceNode) -> String {
         ".".repeat(WIDTH - full),
         (fraction * 100.0).round() as u32
     )
-}
-
-/// Bytes as GD1 prints them (1024-based, one decimal).
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["Bytes", "KB", "MB", "GB", "TB"];
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes}{}", UNITS[0])
-    } else {
-        format!("{v:.1}{}", UNITS[unit])
-    }
 }
 
 /// Seconds as h:m:s.
@@ -249,9 +233,9 @@ mod tests {
 
     #[test]
     fn figures_read_as_gd1_prints_them() {
-        assert_eq!(size(512), "512Bytes");
-        assert_eq!(size(1536), "1.5KB");
-        assert_eq!(size(3 << 30), "3.0GB");
+        assert_eq!(super::super::print::human_size(512), "512Bytes");
+        assert_eq!(super::super::print::human_size(1536), "1.5KB");
+        assert_eq!(super::super::print::human_size(3 << 30), "3.0GB");
         assert_eq!(hms(3725.9), "1:2:5");
     }
 }

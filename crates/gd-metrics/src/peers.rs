@@ -1,0 +1,81 @@
+//! The membership and the store as figures of a scrape: the peers and which are online
+//! (gluster-prometheus's `gluster_peer_count` and `gluster_peer_connected`), and how this
+//! node sees its store (quorum, revision, how far its local replica follows behind).
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use gd_core::metrics::{Gauges, labels};
+use gd_feature::Figures;
+use gd_node::{node::Node, peers::list_peers};
+use gd_store::{Store, StoreError};
+
+/// The longest a scrape waits for the store's revision before it reports no quorum.
+const QUORUM_WAIT: Duration = Duration::from_secs(1);
+
+/// The membership's figures, and this node's view of the store.
+pub struct PeerFigures {
+    pub node: Arc<Node>,
+}
+
+#[async_trait]
+impl Figures for PeerFigures {
+    async fn collect(&self, out: &mut Gauges) -> Result<(), StoreError> {
+        let store = &self.node.store;
+        // The store first: the peers' read below answers from the replica when it has no
+        // quorum, and this says so.
+        let head = tokio::time::timeout(QUORUM_WAIT, store.revision()).await;
+        let head = match head {
+            Ok(Ok(rev)) => Some(rev),
+            _ => None,
+        };
+        out.set(
+            "gd2_store_quorum",
+            "1 when this node's store answers (has a quorum), 0 when it does not",
+            labels([]),
+            i64::from(head.is_some()),
+        );
+        if let Some(rev) = head {
+            out.set(
+                "gd2_store_revision",
+                "The store's revision, as this node last read it",
+                labels([]),
+                rev,
+            );
+            if let Some(seen) = store.replica_revision() {
+                out.set(
+                    "gd2_store_replica_lag_revisions",
+                    "How many revisions this node's local replica of the store (its watch) \
+                     is behind the store",
+                    labels([]),
+                    (rev - seen).max(0),
+                );
+            }
+        }
+        let me = self.node.identity().peer_id;
+        let peers = list_peers(store.as_ref()).await?;
+        let instance = peers
+            .iter()
+            .find(|p| p.id == me)
+            .map_or_else(|| me.to_string(), |p| p.name.clone());
+        out.set(
+            "gluster_peer_count",
+            "Peers in the cluster, this node included",
+            labels([("instance", instance.clone())]),
+            peers.len() as i64,
+        );
+        for p in &peers {
+            out.set(
+                "gluster_peer_connected",
+                "1 when the peer is online (its liveness key is in the store)",
+                labels([
+                    ("instance", instance.clone()),
+                    ("hostname", p.name.clone()),
+                    ("uuid", p.id.to_string()),
+                ]),
+                i64::from(p.online),
+            );
+        }
+        Ok(())
+    }
+}
