@@ -44,6 +44,10 @@ pub const EVENTS_KEEPER_LOCK: &str = "events-keeper";
 pub const TXN: &str = "txn/";
 /// `txn-results/<id>`: the outcome of an ended transaction (bound to a one-hour lease).
 pub const TXN_RESULTS: &str = "txn-results/";
+/// `txn-inbox/<peer-id>/<id>`: a running transaction that has asked this peer for a step (or
+/// its undo), written with each move of the cursor to the nodes of the step it moves to: a
+/// node watches its own inbox only, so a transaction wakes the nodes it involves, not all.
+pub const TXN_INBOX: &str = "txn-inbox/";
 
 // ---- tasks (gd-core `task`) ----
 
@@ -104,6 +108,7 @@ mod tests {
             LOCKS,
             TXN,
             TXN_RESULTS,
+            TXN_INBOX,
             TASKS,
             REBALANCE,
             REBALANCE_STOP,

@@ -65,6 +65,13 @@ pub struct StoreLabels {
     pub request: &'static str,
 }
 
+/// Who a watch event was delivered to: the node's own watches (`node`: its transaction
+/// inbox, reconciler, membership...) or its store replica (`replica`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WatcherLabels {
+    pub watcher: &'static str,
+}
+
 /// A kind of process glusterd2 runs (`brick`, `self-heal`...).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProcessLabels {
@@ -94,6 +101,7 @@ pub struct Metrics {
     pub step_seconds: Timings<StepLabels>,
     pub store_seconds: Timings<StoreLabels>,
     pub store_errors: Family<StoreLabels, Counter>,
+    pub watch_events: Family<WatcherLabels, Counter>,
     pub process_starts: Family<ProcessLabels, Counter>,
     pub process_restarts: Family<ProcessLabels, Counter>,
 }
@@ -108,6 +116,7 @@ impl Default for Metrics {
             step_seconds: Family::new_with_constructor(timing),
             store_seconds: Family::new_with_constructor(store_timing),
             store_errors: Family::default(),
+            watch_events: Family::default(),
             process_starts: Family::default(),
             process_restarts: Family::default(),
         }
@@ -155,6 +164,11 @@ impl Metrics {
             "gd2_store_request_errors",
             "Store requests of this node that failed",
             self.store_errors.clone(),
+        );
+        registry.register(
+            "gd2_store_watch_events",
+            "Store changes delivered to this node's watches, by watcher",
+            self.watch_events.clone(),
         );
         registry.register(
             "gd2_process_starts",
@@ -223,7 +237,32 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Counts a store change delivered to one of this node's watches.
+    pub fn watch_event(&self, watcher: &'static str) {
+        self.watch_events
+            .get_or_create(&WatcherLabels { watcher })
+            .inc();
+    }
+
+    /// Every store change delivered to this node's watches so far, all watchers together.
+    pub fn watch_events_total(&self) -> u64 {
+        ["node", "replica"]
+            .into_iter()
+            .map(|watcher| {
+                self.watch_events
+                    .get_or_create(&WatcherLabels { watcher })
+                    .get()
+            })
+            .sum()
+    }
+}
+
 impl gd_store::StoreObserver for Metrics {
+    fn watch_event(&self) {
+        Metrics::watch_event(self, "node");
+    }
+
     fn observe(&self, request: &'static str, took: Duration, ok: bool) {
         let labels = StoreLabels { request };
         self.store_seconds

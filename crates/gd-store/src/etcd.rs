@@ -222,6 +222,41 @@ fn txn_op(op: TxnOp) -> ec::TxnOp {
 }
 
 impl EtcdStore {
+    /// Keys from `start` (included) to the end of `prefix`, at most `limit` (`0` = all).
+    async fn range_from(
+        &self,
+        start: Vec<u8>,
+        prefix: &str,
+        limit: usize,
+    ) -> StoreResult<RangeResponse> {
+        // etcd takes no empty key: the first key of all is "\0".
+        let start = if start.is_empty() { vec![0] } else { start };
+        let mut opts = ec::GetOptions::new().with_range(prefix_end(prefix.as_bytes()));
+        if limit > 0 {
+            opts = opts.with_limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        let resp = self
+            .call(0, || {
+                let mut kv = self.client.kv_client();
+                let (opts, start) = (opts.clone(), start.clone());
+                async move { kv.get(start, Some(opts)).await }
+            })
+            .await?;
+        let revision = header_revision(resp.header())?;
+        let mut kvs = Vec::with_capacity(resp.kvs().len());
+        for kv in resp.kvs() {
+            match convert_kv(kv) {
+                Ok(kv) => kvs.push(kv),
+                Err(e) => tracing::warn!(error = %e, "skipping a key in a range"),
+            }
+        }
+        Ok(RangeResponse {
+            kvs,
+            more: resp.more(),
+            revision,
+        })
+    }
+
     /// Connects to etcd at `endpoints` (URLs such as `http://127.0.0.1:2379`) and checks,
     /// within [`EtcdOptions::connect_timeout`], that it answers; fails with `Unavailable`
     /// naming the endpoints otherwise.
@@ -544,30 +579,20 @@ impl Store for EtcdStore {
     }
 
     async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse> {
-        let mut opts = ec::GetOptions::new().with_prefix();
-        if limit > 0 {
-            opts = opts.with_limit(i64::try_from(limit).unwrap_or(i64::MAX));
-        }
-        let resp = self
-            .call(0, || {
-                let mut kv = self.client.kv_client();
-                let opts = opts.clone();
-                async move { kv.get(prefix, Some(opts)).await }
-            })
-            .await?;
-        let revision = header_revision(resp.header())?;
-        let mut kvs = Vec::with_capacity(resp.kvs().len());
-        for kv in resp.kvs() {
-            match convert_kv(kv) {
-                Ok(kv) => kvs.push(kv),
-                Err(e) => tracing::warn!(error = %e, "skipping a key in a range"),
-            }
-        }
-        Ok(RangeResponse {
-            kvs,
-            more: resp.more(),
-            revision,
-        })
+        self.range_from(prefix.as_bytes().to_vec(), prefix, limit)
+            .await
+    }
+
+    async fn range_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<RangeResponse> {
+        // The first key after `prefix + after` is that key with a NUL byte appended.
+        let mut start = format!("{prefix}{after}").into_bytes();
+        start.push(0);
+        self.range_from(start, prefix, limit).await
     }
 
     async fn put(
@@ -774,4 +799,18 @@ impl From<&ec::Member> for EtcdMember {
             is_learner: m.is_learner(),
         }
     }
+}
+
+/// The end (excluded) of the keys that start with `prefix`, as etcd's `range_end` wants it:
+/// the prefix with its last byte below 0xff incremented and what follows dropped; `\0` (every
+/// key) for an empty prefix or one of only 0xff bytes.
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
 }

@@ -62,6 +62,15 @@ pub trait Store: Send + Sync + 'static {
     /// Keys that start with `prefix`, in key order, at most `limit` of them (`0` = no limit).
     async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse>;
 
+    /// Keys that start with `prefix` and sort after `prefix` + `after`, in key order, at most
+    /// `limit` of them (`0` = no limit): the pages of a long listing, each costing its size.
+    async fn range_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<RangeResponse>;
+
     /// Sets `key` to `value`, optionally bound to `lease`. Returns the new store revision.
     async fn put(&self, key: &str, value: Vec<u8>, lease: Option<LeaseId>)
     -> StoreResult<Revision>;

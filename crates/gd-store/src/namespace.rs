@@ -95,6 +95,20 @@ impl Store for Namespaced {
         Ok(resp)
     }
 
+    async fn range_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<RangeResponse> {
+        let mut resp = self
+            .inner
+            .range_after(&self.full(prefix), after, limit)
+            .await?;
+        resp.kvs = resp.kvs.into_iter().map(|kv| self.strip(kv)).collect();
+        Ok(resp)
+    }
+
     async fn put(
         &self,
         key: &str,

@@ -20,6 +20,8 @@ use crate::{
 /// succeeded (a node's metrics).
 pub trait StoreObserver: Send + Sync {
     fn observe(&self, request: &'static str, took: Duration, ok: bool);
+    /// An event delivered to one of the node's watches.
+    fn watch_event(&self) {}
 }
 
 /// A [`Store`] that forwards every call to its current backend.
@@ -89,6 +91,15 @@ impl Store for Switchable {
         self.timed("range", self.current().range(prefix, limit))
             .await
     }
+    async fn range_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<RangeResponse> {
+        self.timed("range", self.current().range_after(prefix, after, limit))
+            .await
+    }
     async fn put(
         &self,
         key: &str,
@@ -109,8 +120,16 @@ impl Store for Switchable {
         self.timed("txn", self.current().txn(txn)).await
     }
     async fn watch(&self, prefix: &str, start_revision: Option<Revision>) -> StoreResult<Watch> {
-        self.timed("watch", self.current().watch(prefix, start_revision))
-            .await
+        let watch = self
+            .timed("watch", self.current().watch(prefix, start_revision))
+            .await?;
+        Ok(match &self.observer {
+            Some(o) => {
+                let o = o.clone();
+                watch.tapped(crate::WatchTap(Arc::new(move |_| o.watch_event())))
+            }
+            None => watch,
+        })
     }
     async fn lease_grant(&self, ttl_s: i64) -> StoreResult<LeaseId> {
         self.timed("lease-grant", self.current().lease_grant(ttl_s))

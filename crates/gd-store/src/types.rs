@@ -221,10 +221,21 @@ pub struct WatchEvent {
 /// How many undelivered events a watch may hold before it is cancelled as too slow.
 pub const WATCH_QUEUE_MAX: usize = 4096;
 
+/// Told of every event a watch delivers (a node counts what its watches cost it).
+#[derive(Clone)]
+pub struct WatchTap(pub std::sync::Arc<dyn Fn(&WatchEvent) + Send + Sync>);
+
+impl std::fmt::Debug for WatchTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WatchTap")
+    }
+}
+
 /// A running prefix watch. Dropping it cancels the watch.
 pub struct Watch {
     rx: mpsc::Receiver<StoreResult<WatchEvent>>,
     _cancel: tokio_util::sync::DropGuard,
+    tap: Option<WatchTap>,
 }
 
 impl Watch {
@@ -236,12 +247,23 @@ impl Watch {
         Self {
             rx,
             _cancel: cancel.drop_guard(),
+            tap: None,
         }
+    }
+
+    /// The same watch, telling `tap` of each event it delivers.
+    pub fn tapped(mut self, tap: WatchTap) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// The next event; `None` when the watch has ended.
     pub async fn next(&mut self) -> Option<StoreResult<WatchEvent>> {
-        self.rx.recv().await
+        let item = self.rx.recv().await;
+        if let (Some(Ok(ev)), Some(tap)) = (&item, &self.tap) {
+            (tap.0)(ev);
+        }
+        item
     }
 }
 

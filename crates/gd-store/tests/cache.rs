@@ -136,6 +136,15 @@ impl Store for Flaky {
         self.gate().await?;
         self.local.range(prefix, limit).await
     }
+    async fn range_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<RangeResponse> {
+        self.gate().await?;
+        self.local.range_after(prefix, after, limit).await
+    }
     async fn put(
         &self,
         key: &str,

@@ -79,7 +79,13 @@ impl Engine {
                     if !pending.is_empty() {
                         tracing::warn!(txn = %id, ?pending, "forgetting a failed transaction whose undo some nodes never confirmed");
                     }
-                    self.store.delete_prefix(&format!("{TXN}{id}/")).await?;
+                    let mut cleared = clear_inboxes(id, spec.nodes());
+                    let mut forget = std::mem::take(&mut cleared.first);
+                    forget.push(TxnOp::DeletePrefix {
+                        prefix: format!("{TXN}{id}/"),
+                    });
+                    self.store.txn(StoreTxn::new().and_then(forget)).await?;
+                    cleared.write_rest(self.store.as_ref()).await?;
                 }
                 continue;
             }

@@ -3,14 +3,16 @@
 //!
 //! Why in the store: a transaction must survive the death of any node taking part. The
 //! initiator writes the transaction (`txn/<id>/spec`) and then moves a cursor
-//! (`txn/<id>/cursor`: step index and phase) one step at a time; every node's [`Engine`]
-//! watches `txn/`, runs the current step when it is one of the step's nodes, and reports
+//! (`txn/<id>/cursor`: step index and phase) one step at a time, writing with each move an
+//! entry in the inbox of each node of the step (`txn-inbox/<peer>/<id>`); every node's
+//! [`Engine`] watches its own inbox only (so a transaction wakes the nodes it involves, and
+//! costs nothing on the others), runs the current step when it is one of the step's nodes, and reports
 //! (`txn/<id>/do/<step>/<peer>` or `.../undo/...`). A step completes on all of its nodes before
 //! the cursor moves on. When a step fails or a node does not report within the step's bound,
 //! the coordinator undoes the steps from the failed one down to the first, in reverse order;
 //! undo runs on every node of a step and must be idempotent (it may find nothing to undo).
 //!
-//! - A participant that restarts rescans `txn/` and runs the step under the cursor if it has
+//! - A participant that restarts rescans its inbox and runs the step under the cursor if it has
 //!   not reported it yet (steps are idempotent), so a crash mid-step is retried, not lost.
 //! - If the initiator dies, its lease ends, so its object locks vanish and its liveness key
 //!   goes; the **cleanup leader** (one node, elected with a store lock) then takes over as
@@ -52,7 +54,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::failpoint::{self, When};
-use crate::keys::{ALIVE, TXN, TXN_RESULTS};
+use crate::keys::{ALIVE, TXN, TXN_INBOX, TXN_RESULTS};
 
 mod step;
 mod transaction;
@@ -103,6 +105,16 @@ struct TxnSpec {
 impl Record for TxnSpec {
     const KIND: &'static str = "txn";
     const VERSION: u32 = 1;
+}
+
+impl TxnSpec {
+    /// Every node some step of it runs on, each once.
+    fn nodes(&self) -> BTreeSet<Uuid> {
+        self.steps
+            .iter()
+            .flat_map(|s| s.nodes.iter().copied())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,6 +203,70 @@ fn cursor_key(id: Uuid) -> String {
 fn failed_key(id: Uuid) -> String {
     format!("{TXN}{id}/failed")
 }
+fn inbox_dir(node: Uuid) -> String {
+    format!("{TXN_INBOX}{node}/")
+}
+fn inbox_key(node: Uuid, id: Uuid) -> String {
+    format!("{}{id}", inbox_dir(node))
+}
+
+/// How many inbox writes go in the store transaction that moves a cursor or ends a
+/// transaction; the writes of a step on more nodes follow in store transactions of their own
+/// (etcd takes at most [`gd_store::MAX_TXN_OPS`] per transaction). Should the writer die in
+/// between, the nodes not told see the step when the cleanup leader judges the transaction
+/// stalled, and an entry whose transaction is gone is removed by its node.
+const INBOX_IN_TXN: usize = 100;
+
+/// Inbox writes: the first few, for the store transaction they belong with; the rest, in
+/// batches of their own.
+struct InboxWrites {
+    first: Vec<TxnOp>,
+    rest: Vec<Vec<TxnOp>>,
+}
+
+impl InboxWrites {
+    fn of(mut ops: Vec<TxnOp>) -> InboxWrites {
+        let rest_ops = ops.split_off(ops.len().min(INBOX_IN_TXN));
+        InboxWrites {
+            first: ops,
+            rest: rest_ops
+                .chunks(INBOX_IN_TXN)
+                .map(<[TxnOp]>::to_vec)
+                .collect(),
+        }
+    }
+
+    /// Writes the batches that did not fit with the first.
+    async fn write_rest(self, store: &dyn Store) -> Result<(), StoreError> {
+        for batch in self.rest {
+            store.txn(StoreTxn::new().and_then(batch)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The inbox writes that go with moving transaction `id`'s cursor to `cursor`: an entry for
+/// each of `nodes` (the nodes of the step it moves to), which wakes them.
+fn tell_nodes(id: Uuid, cursor: Cursor, nodes: &[Uuid]) -> InboxWrites {
+    let value = record::encode(&cursor);
+    InboxWrites::of(
+        nodes
+            .iter()
+            .map(|n| TxnOp::put(inbox_key(*n, id), value.clone()))
+            .collect(),
+    )
+}
+
+/// The writes that empty the inboxes of `nodes` of transaction `id`.
+fn clear_inboxes(id: Uuid, nodes: impl IntoIterator<Item = Uuid>) -> InboxWrites {
+    InboxWrites::of(
+        nodes
+            .into_iter()
+            .map(|n| TxnOp::delete(inbox_key(n, id)))
+            .collect(),
+    )
+}
+
 fn report_dir(id: Uuid, step: usize, phase: Phase) -> String {
     format!("{TXN}{id}/{}/{step}/", phase.dir())
 }
@@ -483,17 +559,18 @@ impl Engine {
         let mut cursor_rev = 0;
         for (index, step) in spec.steps.iter().enumerate() {
             failpoint::hit(&failpoint::coordinator(&step.name, When::Before)).await;
+            let cursor = Cursor::at(index, Phase::Do);
+            let mut told = tell_nodes(id, cursor, &step.nodes);
+            let mut ops = vec![TxnOp::put(cursor_key(id), record::encode(&cursor))];
+            ops.append(&mut told.first);
             if index == 0 {
-                let first = Cursor::at(0, Phase::Do);
+                ops.push(TxnOp::put(spec_key(id), record::encode(&spec)));
                 let created = self
                     .store
                     .txn(
                         StoreTxn::new()
                             .when([Compare::absent(spec_key(id))])
-                            .and_then([
-                                TxnOp::put(spec_key(id), record::encode(&spec)),
-                                TxnOp::put(cursor_key(id), record::encode(&first)),
-                            ]),
+                            .and_then(ops),
                     )
                     .await?;
                 if !created.succeeded {
@@ -513,10 +590,7 @@ impl Engine {
                                 CompareOp::Equal,
                                 cursor_rev,
                             )])
-                            .and_then([TxnOp::put(
-                                cursor_key(id),
-                                record::encode(&Cursor::at(index, Phase::Do)),
-                            )]),
+                            .and_then(ops),
                     )
                     .await?;
                 if !moved.succeeded {
@@ -537,6 +611,7 @@ impl Engine {
                 }
                 cursor_rev = moved.revision;
             }
+            told.write_rest(self.store.as_ref()).await?;
             let timeout = step.timeout.unwrap_or(STEP_TIMEOUT);
             match self
                 .wait_reports(id, index, Phase::Do, &step.nodes, timeout)
@@ -587,13 +662,12 @@ impl Engine {
         let alive = self.alive_nodes().await?;
         for index in (0..=from.min(spec.steps.len().saturating_sub(1))).rev() {
             let step = &spec.steps[index];
-            self.store
-                .put(
-                    &cursor_key(id),
-                    record::encode(&Cursor::at(index, Phase::Undo)),
-                    None,
-                )
-                .await?;
+            let cursor = Cursor::at(index, Phase::Undo);
+            let mut told = tell_nodes(id, cursor, &step.nodes);
+            let mut ops = vec![TxnOp::put(cursor_key(id), record::encode(&cursor))];
+            ops.append(&mut told.first);
+            self.store.txn(StoreTxn::new().and_then(ops)).await?;
+            told.write_rest(self.store.as_ref()).await?;
             let (up, down): (Vec<Uuid>, Vec<Uuid>) =
                 step.nodes.iter().partition(|n| alive.contains(n));
             for node in &down {

@@ -196,7 +196,14 @@ impl Engine {
         };
         let lease = self.store.lease_grant(RESULT_KEEP_S).await?;
         let keep = TxnOp::put_with_lease(result_key(id), record::encode(&result), lease);
-        let ops = if result.undo_pending.is_empty() {
+        // The inboxes are emptied but for the nodes that still owe an undo.
+        let done_nodes = spec
+            .nodes()
+            .into_iter()
+            .filter(|n| !result.undo_pending.contains(n));
+        let mut cleared = clear_inboxes(id, done_nodes);
+        let mut ops = std::mem::take(&mut cleared.first);
+        ops.extend(if result.undo_pending.is_empty() {
             vec![
                 TxnOp::DeletePrefix {
                     prefix: format!("{TXN}{id}/"),
@@ -213,7 +220,7 @@ impl Engine {
                 failed_unix_ms: result.finished_unix_ms,
             };
             vec![TxnOp::put(failed_key(id), record::encode(&failed)), keep]
-        };
+        });
         let applied = self
             .store
             .txn(
@@ -226,6 +233,7 @@ impl Engine {
             )
             .await?;
         if applied.succeeded {
+            cleared.write_rest(self.store.as_ref()).await?;
             return Ok(result);
         }
         let _ = self.store.lease_revoke(lease).await;

@@ -8,10 +8,11 @@ impl Engine {
 
     /// Runs the steps addressed to this node, until cancelled.
     pub async fn run_participant(self: Arc<Self>, cancel: CancellationToken) {
-        // Only a moved cursor or a new transaction can give this node something to do.
-        let relevant =
-            |ev: &gd_store::WatchEvent| ev.key.ends_with("/cursor") || ev.key.ends_with("/spec");
-        gd_store::follow_prefix(&*self.store, TXN, RESCAN, &cancel, relevant, || async {
+        // Only a transaction writing to this node's inbox can give it something to do: its
+        // own inbox is all it watches (an emptied entry asks nothing).
+        let inbox = inbox_dir(self.me);
+        let relevant = |ev: &gd_store::WatchEvent| ev.kind == gd_store::EventKind::Put;
+        gd_store::follow_prefix(&*self.store, &inbox, RESCAN, &cancel, relevant, || async {
             if let Err(e) = self.participate_once().await {
                 tracing::debug!(error = %e, "transaction scan failed");
             }
@@ -20,9 +21,28 @@ impl Engine {
     }
 
     /// Runs every step under a cursor that names this node and that it has not reported yet,
-    /// and the undos a failed transaction still waits for from it.
+    /// and the undos a failed transaction still waits for from it: for each transaction in
+    /// its inbox. An entry whose transaction is gone is removed.
     pub async fn participate_once(&self) -> Result<(), StoreError> {
-        for (id, spec, cursor) in self.transactions().await? {
+        let inbox = inbox_dir(self.me);
+        for kv in self.store.range(&inbox, 0).await?.kvs {
+            let Some(id) = kv
+                .key
+                .strip_prefix(&inbox)
+                .and_then(|id| Uuid::parse_str(id).ok())
+            else {
+                continue;
+            };
+            let Some((spec, cursor, failed)) = self.read_running(id).await? else {
+                self.store
+                    .txn(
+                        StoreTxn::new()
+                            .when([Compare::absent(spec_key(id))])
+                            .and_then([TxnOp::delete(&kv.key)]),
+                    )
+                    .await?;
+                continue;
+            };
             let Some(step) = spec.steps.get(cursor.step) else {
                 continue;
             };
@@ -32,7 +52,7 @@ impl Engine {
             }
             // After a failure, this node also owes the undos of the earlier steps it ran
             // (it may have been down while the coordinator asked).
-            if cursor.phase == Phase::Undo && self.store.get(&failed_key(id)).await?.is_some() {
+            if cursor.phase == Phase::Undo && failed {
                 for index in (0..cursor.step).rev() {
                     let s = &spec.steps[index];
                     if s.nodes.contains(&self.me) {
@@ -43,6 +63,39 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// A running transaction's spec and cursor, and whether it failed with undos pending,
+    /// read in one snapshot; `None` when it is not running.
+    async fn read_running(&self, id: Uuid) -> Result<Option<(TxnSpec, Cursor, bool)>, StoreError> {
+        let read = self
+            .store
+            .txn(StoreTxn::new().and_then([
+                TxnOp::Get { key: spec_key(id) },
+                TxnOp::Get {
+                    key: cursor_key(id),
+                },
+                TxnOp::Get {
+                    key: failed_key(id),
+                },
+            ]))
+            .await?;
+        let mut got = read.responses.into_iter().map(|r| match r {
+            gd_store::TxnOpResponse::Get(kv) => kv,
+            _ => None,
+        });
+        let (Some(spec), Some(cursor), failed) = (
+            got.next().flatten(),
+            got.next().flatten(),
+            got.next().flatten(),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            record::decode(&spec.key, &spec.value)?,
+            record::decode(&cursor.key, &cursor.value)?,
+            failed.is_some(),
+        )))
     }
 
     async fn run_step(

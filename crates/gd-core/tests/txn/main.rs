@@ -42,6 +42,80 @@ async fn notes_of_completed_steps_reach_the_initiator() {
 }
 
 #[tokio::test]
+async fn a_transaction_wakes_only_the_nodes_it_involves() {
+    let (store, log, a, b, c, lease) = setup(true).await;
+    // A fourth node, on a store that counts what its watches deliver.
+    let metrics = Arc::new(gd_core::metrics::Metrics::default());
+    let counted = gd_store::Switchable::observed(store.clone(), metrics.clone());
+    let d_id = Uuid::new_v4();
+    store
+        .put(&format!("alive/{d_id}"), b"{}".to_vec(), None)
+        .await
+        .unwrap();
+    let d = Engine::new(counted, d_id, support::registry("D", &log));
+    let cancel = CancellationToken::new();
+    tokio::spawn(d.clone().run_participant(cancel.clone()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for i in 0..5 {
+        let txn = Transaction {
+            operation: format!("volume create v{i}"),
+            locks: vec![format!("v{i}")],
+            steps: steps(a.id, b.id, c.id, if i == 3 { "B" } else { "" }),
+            ..Default::default()
+        };
+        let _ = a.engine.execute(txn, lease).await;
+    }
+    assert_eq!(
+        metrics.watch_events_total(),
+        0,
+        "the node no step names was woken"
+    );
+    assert!(!entries(&log).iter().any(|e| e.starts_with("D:")));
+    assert!(
+        store.range("txn-inbox/", 0).await.unwrap().kvs.is_empty(),
+        "every inbox is emptied once its transactions ended"
+    );
+    cancel.cancel();
+    for n in [a, b, c] {
+        n.cancel.cancel();
+    }
+}
+
+#[tokio::test]
+async fn a_step_on_more_nodes_than_one_store_transaction_holds_reaches_them_all() {
+    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let log: Log = Arc::default();
+    let mut nodes = vec![];
+    for _ in 0..150 {
+        nodes.push(node(&store, "N", &log, true).await);
+    }
+    let ids: Vec<Uuid> = nodes.iter().map(|n| n.id).collect();
+    let lease = store.lease_grant(30).await.unwrap();
+    let txn = Transaction {
+        operation: "volume start wide".into(),
+        locks: vec!["wide".into()],
+        steps: vec![
+            call::<Validate>(ids.clone(), json!({})),
+            call::<Create>(ids, json!({})),
+        ],
+        ..Default::default()
+    };
+    nodes[0].engine.execute(txn, lease).await.unwrap();
+    let log = entries(&log);
+    for step in ["validate", "create"] {
+        let ran = log
+            .iter()
+            .filter(|e| **e == format!("N:{step}:run"))
+            .count();
+        assert_eq!(ran, 150, "{step}");
+    }
+    assert!(store.range("txn-inbox/", 0).await.unwrap().kvs.is_empty());
+    for n in nodes {
+        n.cancel.cancel();
+    }
+}
+
+#[tokio::test]
 async fn steps_run_in_order_on_their_nodes_and_leave_nothing_behind() {
     let (store, log, a, b, c, lease) = setup(true).await;
     let txn = Transaction {
@@ -175,11 +249,16 @@ async fn a_node_that_is_down_fails_its_step_at_once_and_undoes_when_it_returns()
     // A and B undid; C has not confirmed: the transaction is kept as failed.
     assert!(entries(&log).contains(&"A:validate:undo".to_owned()));
     assert!(!store.range("txn/", 0).await.unwrap().kvs.is_empty());
+    // What it owes waits in C's inbox, and only there.
+    let inboxes = store.range("txn-inbox/", 0).await.unwrap().kvs;
+    assert_eq!(inboxes.len(), 1, "{inboxes:?}");
+    assert!(inboxes[0].key.starts_with(&format!("txn-inbox/{}/", c.id)));
     // C comes back, runs its undo; the cleanup leader then forgets the transaction.
     c.engine.participate_once().await.unwrap();
     assert!(entries(&log).contains(&"C:validate:undo".to_owned()));
     a.engine.cleanup_once().await.unwrap();
     assert!(store.range("txn/", 0).await.unwrap().kvs.is_empty());
+    assert!(store.range("txn-inbox/", 0).await.unwrap().kvs.is_empty());
     for n in [a, b, c] {
         n.cancel.cancel();
     }

@@ -112,7 +112,8 @@ impl Node {
         failpoint::hit("peer-join:after-persist").await;
         // Commit: leave the old store for the cluster's.
         self.liveness.withdraw().await;
-        self.store.switch(cluster_view(&next, req.cluster_id));
+        self.store
+            .switch(cluster_view(&next, req.cluster_id, &self.metrics));
         let Some(old) = backend_slot.replace(next) else {
             return Err(OpError::new(
                 ErrorCode::Internal,
@@ -257,7 +258,7 @@ impl Node {
         .await
         .map_err(fail)?;
         self.store
-            .switch(cluster_view(&next, new_identity.cluster_id));
+            .switch(cluster_view(&next, new_identity.cluster_id, &self.metrics));
         *backend_slot = Some(next);
         drop(backend_slot);
         // A failed registration is retried by the caller; liveness resumes either way.

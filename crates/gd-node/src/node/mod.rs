@@ -147,8 +147,10 @@ impl Node {
         runner: Arc<dyn MemberRunner>,
     ) -> anyhow::Result<Arc<Node>> {
         let metrics = Arc::new(gd_core::metrics::Metrics::default());
-        let store =
-            Switchable::observed(cluster_view(&backend, identity.cluster_id), metrics.clone());
+        let store = Switchable::observed(
+            cluster_view(&backend, identity.cluster_id, &metrics),
+            metrics.clone(),
+        );
         let liveness = Liveness::new(store.clone(), identity.peer_id);
         Ok(Arc::new(Node {
             addresses: Arc::new(Addresses::load(&config)?),
@@ -431,13 +433,26 @@ impl Node {
 
 /// What the daemon sees of a backend: the cluster's namespace, and for etcd a local replica
 /// that answers reads (marked stale) when the store has no quorum, and fails writes in 2 s.
-fn cluster_view(backend: &Backend, cluster_id: Uuid) -> Arc<dyn Store> {
+/// The replica's watch events count into the node's `metrics`.
+pub(crate) fn cluster_view(
+    backend: &Backend,
+    cluster_id: Uuid,
+    metrics: &Arc<gd_core::metrics::Metrics>,
+) -> Arc<dyn Store> {
     let ns: Arc<dyn Store> = Arc::new(Namespaced::new(
         backend.raw.clone(),
         cluster_namespace(&cluster_id.to_string()),
     ));
     if backend.etcd.is_some() {
-        CachedStore::new(ns, CacheOptions::default())
+        let metrics = metrics.clone();
+        let tap = gd_store::WatchTap(Arc::new(move |_| metrics.watch_event("replica")));
+        CachedStore::new(
+            ns,
+            CacheOptions {
+                tap: Some(tap),
+                ..CacheOptions::default()
+            },
+        )
     } else {
         ns
     }

@@ -51,7 +51,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     KeyValue, LeaseId, RangeResponse, Revision, Store, StoreError, StoreResult, Txn, TxnOp,
-    TxnResponse, Watch, validate,
+    TxnResponse, Watch, WatchTap, validate,
 };
 
 use replica::{Phase, Replica, Shared, keep_replica};
@@ -75,6 +75,8 @@ pub struct CacheOptions {
     pub resync_backoff_min: Duration,
     /// The longest pause between two attempts to load the replica (default 2 s).
     pub resync_backoff_max: Duration,
+    /// Told of every event the replica's watch delivers (default none).
+    pub tap: Option<WatchTap>,
 }
 
 impl Default for CacheOptions {
@@ -85,6 +87,7 @@ impl Default for CacheOptions {
             max_keys: 1_000_000,
             resync_backoff_min: Duration::from_millis(100),
             resync_backoff_max: Duration::from_secs(2),
+            tap: None,
         }
     }
 }
@@ -311,8 +314,22 @@ impl Store for CachedStore {
     }
 
     async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse> {
-        self.read(self.inner.range(prefix, limit), |r| r.range(prefix, limit))
-            .await
+        self.read(self.inner.range(prefix, limit), |r| {
+            r.range(prefix, None, limit)
+        })
+        .await
+    }
+
+    async fn range_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<RangeResponse> {
+        self.read(self.inner.range_after(prefix, after, limit), |r| {
+            r.range(prefix, Some(after), limit)
+        })
+        .await
     }
 
     async fn put(

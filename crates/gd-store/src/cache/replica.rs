@@ -117,10 +117,16 @@ impl Replica {
         self.kvs.get(key).cloned()
     }
 
-    pub(super) fn range(&self, prefix: &str, limit: usize) -> RangeResponse {
+    /// Keys under `prefix`, after `prefix` + `after` when given (see `Store::range_after`).
+    pub(super) fn range(&self, prefix: &str, after: Option<&str>, limit: usize) -> RangeResponse {
+        let start = after.map(|a| format!("{prefix}{a}"));
+        let bounds = match &start {
+            Some(s) => (Bound::Excluded(s.as_str()), Bound::Unbounded),
+            None => (Bound::Included(prefix), Bound::Unbounded),
+        };
         let mut matching = self
             .kvs
-            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .range::<str, _>(bounds)
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(_, kv)| kv);
         let kvs: Vec<KeyValue> = if limit == 0 {
@@ -272,7 +278,10 @@ async fn follow(inner: &dyn Store, shared: &Shared, opts: &CacheOptions) -> Stop
     let keys = resp.kvs.len();
     shared.write().load(resp);
     let mut watch = match tokio::time::timeout(bound, inner.watch("", Some(revision + 1))).await {
-        Ok(Ok(w)) => w,
+        Ok(Ok(w)) => match &opts.tap {
+            Some(tap) => w.tapped(tap.clone()),
+            None => w,
+        },
         Ok(Err(e)) => return failed(e.to_string()),
         Err(_) => return timed_out(),
     };

@@ -76,19 +76,22 @@ fn a_new_key_beyond_the_bound_is_refused() {
 fn range_respects_prefix_limit_and_order() {
     let r = loaded();
     let keys = |resp: &RangeResponse| resp.kvs.iter().map(|kv| kv.key.clone()).collect::<Vec<_>>();
-    let all = r.range("", 0);
+    let all = r.range("", None, 0);
     assert_eq!(
         (keys(&all), all.more, all.revision),
         (vec!["a".into(), "b/1".into(), "b/2".into()], false, 5)
     );
-    let b = r.range("b/", 1);
+    let b = r.range("b/", None, 1);
     assert_eq!((keys(&b), b.more), (vec!["b/1".to_string()], true));
-    let b = r.range("b/", 2);
+    let b = r.range("b/", None, 2);
     assert_eq!(
         (keys(&b), b.more),
         (vec!["b/1".to_string(), "b/2".into()], false)
     );
-    assert!(r.range("c", 0).kvs.is_empty());
+    assert!(r.range("c", None, 0).kvs.is_empty());
+    let after = r.range("b/", Some("1"), 0);
+    assert_eq!((keys(&after), after.more), (vec!["b/2".to_string()], false));
+    assert!(r.range("b/", Some("2"), 0).kvs.is_empty());
 }
 
 #[test]

@@ -128,7 +128,13 @@ impl Inner {
             .map(|g| kv_from_row(key, g.value())))
     }
 
-    pub(super) fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse> {
+    /// Keys under `prefix`, after `prefix` + `after` when given (see `Store::range_after`).
+    pub(super) fn range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<RangeResponse> {
         let txn = self.db.begin_read().map_err(dberr("begin read"))?;
         let kv = txn.open_table(KV).map_err(dberr("open kv table"))?;
         let meta = txn.open_table(META).map_err(dberr("open meta table"))?;
@@ -139,7 +145,18 @@ impl Inner {
             .unwrap_or(1);
         let mut kvs = Vec::new();
         let mut more = false;
-        for row in kv.range::<&str>(prefix..).map_err(dberr("read range"))? {
+        let start = after.map(|a| format!("{prefix}{a}"));
+        let bounds = match &start {
+            Some(s) => (
+                std::ops::Bound::Excluded(s.as_str()),
+                std::ops::Bound::Unbounded,
+            ),
+            None => (
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ),
+        };
+        for row in kv.range::<&str>(bounds).map_err(dberr("read range"))? {
             let (k, v) = row.map_err(dberr("read range"))?;
             let k = k.value();
             if !k.starts_with(prefix) {

@@ -222,7 +222,18 @@ impl Store for LocalStore {
 
     async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse> {
         let prefix = prefix.to_owned();
-        self.blocking(move |i| i.range(&prefix, limit)).await
+        self.blocking(move |i| i.range(&prefix, None, limit)).await
+    }
+
+    async fn range_after(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<RangeResponse> {
+        let (prefix, after) = (prefix.to_owned(), after.to_owned());
+        self.blocking(move |i| i.range(&prefix, Some(&after), limit))
+            .await
     }
 
     async fn put(

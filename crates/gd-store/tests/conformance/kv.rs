@@ -58,6 +58,23 @@ pub async fn kv_basics(b: &Backend) -> StoreResult<()> {
         ["a", "dir/x", "dir/y", "dir/z", "dirt"]
     );
 
+    // Pages: the keys after a given one, under the prefix only.
+    let page = s.range_after("dir/", "x", 1).await?;
+    assert_eq!((keys(&page.kvs), page.more), (vec!["dir/y"], true));
+    let rest = s.range_after("dir/", "y", 0).await?;
+    assert_eq!((keys(&rest.kvs), rest.more), (vec!["dir/z"], false));
+    assert!(s.range_after("dir/", "z", 5).await?.kvs.is_empty());
+    // Between keys, and before the first: what sorts after.
+    assert_eq!(
+        keys(&s.range_after("dir/", "", 0).await?.kvs),
+        ["dir/x", "dir/y", "dir/z"]
+    );
+    assert_eq!(
+        keys(&s.range_after("dir/", "xa", 0).await?.kvs),
+        ["dir/y", "dir/z"]
+    );
+    assert_eq!(keys(&s.range_after("", "dir/z", 0).await?.kvs), ["dirt"]);
+
     assert_eq!(s.delete("a").await?, 1);
     assert_eq!(s.delete("a").await?, 0);
     assert_eq!(s.get("a").await?, None);
