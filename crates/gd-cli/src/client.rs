@@ -31,6 +31,12 @@ pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:24007";
 
 /// The header with which the daemon marks an answer served from its local cache.
 pub const STALE_HEADER: &str = "x-gluster-stale-revision";
+/// The header of a paged list's answer that carries the next page's token.
+pub const CONTINUE_HEADER: &str = "x-gluster-continue";
+/// How many items the CLI asks for per page of a paged list.
+pub const PAGE: usize = 500;
+/// How many pages the CLI follows at most (5 million items).
+pub const PAGES_MAX: usize = 10_000;
 
 /// The default request timeout (GD2's CLI uses 30 s too).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -380,6 +386,42 @@ impl Client {
         self.request::<(), T>(Method::GET, path, query, None).await
     }
 
+    /// Every item of a paged list (`GET path?query&limit=PAGE`, then each next page by the
+    /// answer's `X-Gluster-Continue` token), so that no one answer holds the whole list.
+    /// Bounded: a daemon that keeps giving tokens is followed for [`PAGES_MAX`] pages.
+    pub async fn get_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, ClientError> {
+        let page_size = PAGE.to_string();
+        let mut all = vec![];
+        let mut token: Option<String> = None;
+        for _ in 0..PAGES_MAX {
+            let mut q: Vec<(&str, &str)> = query.to_vec();
+            q.push(("limit", &page_size));
+            if let Some(t) = &token {
+                q.push(("continue", t));
+            }
+            let (page, headers): (Vec<T>, _) = self
+                .request_full::<(), _>(Method::GET, path, &q, None)
+                .await?;
+            all.extend(page);
+            token = headers
+                .get(CONTINUE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if token.is_none() {
+                return Ok(all);
+            }
+        }
+        Err(ClientError::Decode {
+            method: Method::GET,
+            path: path.to_owned(),
+            reason: format!("the list did not end within {PAGES_MAX} pages"),
+        })
+    }
+
     /// `POST path` with a JSON body, decoding the answer as `Resp`.
     pub async fn post<Req, Resp>(&self, path: &str, body: &Req) -> Result<Resp, ClientError>
     where
@@ -436,8 +478,24 @@ impl Client {
         Req: Serialize + ?Sized,
         Resp: DeserializeOwned,
     {
+        Ok(self.request_full(method, path, query, body).await?.0)
+    }
+
+    /// [`Client::request`], with the answer's headers.
+    async fn request_full<Req, Resp>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Req>,
+    ) -> Result<(Resp, reqwest::header::HeaderMap), ClientError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
         let resp = self.send(method.clone(), path, query, body).await?;
         let status = resp.status();
+        let headers = resp.headers().clone();
         if let Some(rev) = resp
             .headers()
             .get(STALE_HEADER)
@@ -461,18 +519,20 @@ impl Client {
             return Err(decode_error(method, path, status, &bytes));
         }
         if status == StatusCode::ACCEPTED {
-            return Box::pin(self.accepted(method, path, &bytes)).await;
+            let done = Box::pin(self.accepted(method, path, &bytes)).await?;
+            return Ok((done, headers));
         }
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"null"
         } else {
             &bytes
         };
-        serde_json::from_slice(bytes).map_err(|e| ClientError::Decode {
+        let decoded = serde_json::from_slice(bytes).map_err(|e| ClientError::Decode {
             method,
             path: path.to_owned(),
             reason: e.to_string(),
-        })
+        })?;
+        Ok((decoded, headers))
     }
 
     /// Sends a signed request and returns the raw answer, whatever its status: for callers (tests)

@@ -277,6 +277,26 @@ pub async fn list_volumes(store: &dyn Store) -> Result<Vec<VolumeRecord>, StoreE
         .collect()
 }
 
+/// One page of the volumes, in name order: at most `limit` (at least 1) after the volume named
+/// `after` (from the first when `None`), and whether more follow. It reads only its page.
+pub async fn list_volumes_page(
+    store: &dyn Store,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<VolumeRecord>, bool), StoreError> {
+    let limit = limit.max(1);
+    let r = match after {
+        Some(a) => store.range_after(VOLUMES, a, limit).await?,
+        None => store.range(VOLUMES, limit).await?,
+    };
+    let vols = r
+        .kvs
+        .iter()
+        .map(|kv| record::decode(&kv.key, &kv.value))
+        .collect::<Result<_, _>>()?;
+    Ok((vols, r.more))
+}
+
 /// Checks a volume name (GD2's rule, `gd_api::check_volume_name`).
 pub fn check_name(name: &str) -> Result<(), OpError> {
     gd_api::check_volume_name(name).map_err(|m| invalid(m).field("name", name))

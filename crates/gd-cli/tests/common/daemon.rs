@@ -240,6 +240,28 @@ impl ServingNode {
         Ok(())
     }
 
+    /// Writes `n` copies of volume `name`'s record, named `<prefix>0000`... (records only:
+    /// their bricks are `name`'s, and no node runs them).
+    pub async fn copy_volume(&self, name: &str, prefix: &str, n: usize) -> anyhow::Result<()> {
+        let store = self.node.store.as_ref();
+        let Some(vol) = gd_volume::model::get_volume(store, name).await? else {
+            anyhow::bail!("no volume {name} to copy");
+        };
+        for i in 0..n {
+            let mut copy = vol.clone();
+            copy.name = format!("{prefix}{i:04}");
+            copy.id = Uuid::new_v4();
+            store
+                .put(
+                    &gd_volume::model::volume_key(&copy.name),
+                    record::encode(&copy),
+                    None,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Records volume `name` (of id `volume_id`) as started, with the status the nodes of its
     /// `bricks` — (node, brick id, pid, port) each — publish once they run them: what a start
     /// does on nodes whose brick processes this process does not run.

@@ -65,6 +65,9 @@ pub struct Setup {
     pub peers: Vec<Peer>,
     /// Create the fixture volumes (`volumes::create_fixtures`).
     pub volumes: bool,
+    /// With the fixture volumes, this many more: records only (`many-0000`...), copies of
+    /// `dist`'s, for the tests of paged lists.
+    pub more_volumes: usize,
     /// Keep the cluster in an etcd of the test's own rather than the local store, and start a
     /// node alone, in a cluster of its own on that etcd, that anyone may add ([`Daemon::joiner`]):
     /// a peer can be added only so (the local store serves one node).
@@ -79,6 +82,7 @@ impl Default for Setup {
             tls: false,
             peers: peers::peers(),
             volumes: false,
+            more_volumes: 0,
             etcd: false,
         }
     }
@@ -322,6 +326,9 @@ async fn set_up(
         let endpoint = format!("{scheme}://{addr}");
         let secret = setup.secret.as_deref();
         fixture_volumes = volumes::create_fixtures(&serving, &endpoint, secret, root).await?;
+        serving
+            .copy_volume("dist", "many-", setup.more_volumes)
+            .await?;
     }
     Ok(Started {
         rundir: serving.rundir.clone(),

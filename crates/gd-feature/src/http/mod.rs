@@ -90,6 +90,11 @@ pub fn created<T>(location: &str, body: T) -> (StatusCode, HeaderMap, Json<T>) {
     (StatusCode::CREATED, headers, Json(body))
 }
 
+/// `v` encoded for a URL's query (as a form value).
+pub fn query_escape(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
 /// GD2's metadata filter of list endpoints: `key` only = has the key; `value` only = some
 /// value equals it; both = the key has that value; neither = everything.
 pub fn metadata_matches(

@@ -282,20 +282,41 @@ async fn volume_bricks(
     ))
 }
 
-/// Metadata filters of `GET /v1/volumes` (as for peers).
+/// Metadata filters of `GET /v1/volumes` (as for peers), and its pages.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct VolumeFilter {
     key: Option<String>,
     value: Option<String>,
+    /// At most this many volumes (1 to 1000) in name order; the answer's
+    /// `X-Gluster-Continue` header, when present, is the token of the next page. Without it,
+    /// every volume.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<usize>,
+    /// The token of the page to read (the previous answer's `X-Gluster-Continue`).
+    #[serde(rename = "continue")]
+    cont: Option<String>,
 }
 
-/// List the volumes.
+/// The header that carries the token of the next page of a paged list.
+pub const CONTINUE_HEADER: &str = "x-gluster-continue";
+/// The most items one page of a list holds.
+pub const PAGE_MAX: usize = 1000;
+
+/// List the volumes (every one, or a page of them: `limit` and `continue`).
+///
+/// A page holds at most `limit` volumes in name order; when more follow, the answer carries
+/// `X-Gluster-Continue` (the token to pass as `continue`) and a `Link` to the next page. With
+/// a metadata filter, a page holds the matching volumes among the `limit` it read, so it may
+/// hold fewer: follow the token until it is absent.
 #[utoipa::path(
     get, path = "/v1/volumes", tag = "volumes", operation_id = "VolumeList",
     params(VolumeFilter),
     responses(
-        (status = 200, description = "Every volume", body = Vec<VolumeInfo>),
+        (status = 200, description = "The volumes (a page, when `limit` is given)", body = Vec<VolumeInfo>,
+            headers(("X-Gluster-Continue" = String, description = "The token of the next page, when more follow"))),
+        (status = 400, description = "A bad limit or continue token", body = ErrorResp),
         (status = 401, description = "Not authenticated", body = ErrorResp),
         (status = 503, description = "The store cannot answer", body = ErrorResp),
     ),
@@ -304,14 +325,55 @@ struct VolumeFilter {
 async fn list_volumes(
     State(node): State<Arc<Node>>,
     QueryArgs(f): QueryArgs<VolumeFilter>,
-) -> ApiResult<Json<Vec<VolumeInfo>>> {
-    let mut list: Vec<VolumeInfo> = model::list_volumes(node.store.as_ref())
-        .await?
-        .iter()
-        .map(|v| v.to_api())
-        .collect();
+) -> ApiResult<(HeaderMap, Json<Vec<VolumeInfo>>)> {
+    let mut headers = HeaderMap::new();
+    let records = match f.limit {
+        None if f.cont.is_some() => {
+            return Err(model::invalid("continue needs the limit it was given with")
+                .field("continue", f.cont.unwrap_or_default())
+                .into());
+        }
+        None => model::list_volumes(node.store.as_ref()).await?,
+        Some(limit) => {
+            if !(1..=PAGE_MAX).contains(&limit) {
+                return Err(
+                    model::invalid(format!("limit must be from 1 to {PAGE_MAX}"))
+                        .field("limit", limit.to_string())
+                        .into(),
+                );
+            }
+            // The token is the name of the last volume of the previous page.
+            if let Some(c) = &f.cont
+                && gd_api::check_volume_name(c).is_err()
+            {
+                return Err(model::invalid("continue is not a token this list gave")
+                    .field("continue", c.as_str())
+                    .into());
+            }
+            let (page, more) =
+                model::list_volumes_page(node.store.as_ref(), f.cont.as_deref(), limit).await?;
+            if more && let Some(last) = page.last() {
+                // Volume names need no escaping in a header or a query.
+                let mut next = format!("/v1/volumes?limit={limit}&continue={}", last.name);
+                for (k, v) in [("key", &f.key), ("value", &f.value)] {
+                    if let Some(v) = v {
+                        next.push_str(&format!("&{k}={}", http::query_escape(v)));
+                    }
+                }
+                if let (Ok(token), Ok(link)) = (
+                    HeaderValue::from_str(&last.name),
+                    HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")),
+                ) {
+                    headers.insert(CONTINUE_HEADER, token);
+                    headers.insert(axum::http::header::LINK, link);
+                }
+            }
+            page
+        }
+    };
+    let mut list: Vec<VolumeInfo> = records.iter().map(|v| v.to_api()).collect();
     list.retain(|v| http::metadata_matches(&v.metadata, f.key.as_deref(), f.value.as_deref()));
-    Ok(Json(list))
+    Ok((headers, Json(list)))
 }
 
 /// Create a volume: validate the request and every brick on its node, then mark the bricks

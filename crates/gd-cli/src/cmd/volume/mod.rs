@@ -536,7 +536,7 @@ async fn info(ctx: &Context, args: InfoArgs) -> Result<(), CliError> {
             }
         }
         None => {
-            let vols: Vec<VolumeInfo> = client.get(VOLUMES).await?;
+            let vols: Vec<VolumeInfo> = client.get_pages(VOLUMES, &[]).await?;
             if ctx.json() {
                 output::print_json(&vols)?;
             } else if vols.is_empty() {
@@ -561,7 +561,7 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     if let Some(value) = &args.value {
         query.push(("value", value.as_str()));
     }
-    let mut vols: Vec<VolumeInfo> = ctx.client()?.get_query(VOLUMES, &query).await?;
+    let mut vols: Vec<VolumeInfo> = ctx.client()?.get_pages(VOLUMES, &query).await?;
     // The daemon filters too; filtering again keeps the answer right if it does not.
     vols.retain(|v| metadata_matches(&v.metadata, args.key.as_deref(), args.value.as_deref()));
     if ctx.json() {
@@ -604,7 +604,7 @@ async fn status(ctx: &Context, args: StatusArgs) -> Result<(), CliError> {
             }
         }
         None => {
-            let vols: Vec<VolumeInfo> = client.get(VOLUMES).await?;
+            let vols: Vec<VolumeInfo> = client.get_pages(VOLUMES, &[]).await?;
             let mut all = BTreeMap::new();
             for v in &vols {
                 all.insert(v.name.clone(), brick_statuses(&client, &v.name).await?);
