@@ -39,12 +39,19 @@ use uuid::Uuid;
 pub use crate::members::{MemberRecord, NodeRecord, Role};
 use crate::{config::StoreMode, node::Node, peers::PEERS_MAX, store::StoreState};
 
-/// How often the controller re-examines the cluster, and the member agent its record when no
+/// How soon the controller looks again after a step it took or that failed, and how often a
+/// node that does not control tries its campaign; the member agent's slow tick when no
 /// change arrives.
 const CONTROLLER_TICK: Duration = Duration::from_secs(1);
 const AGENT_TICK: Duration = Duration::from_secs(5);
-/// How long one campaign for the controller lock waits before checking the lease again.
-const CAMPAIGN_WAIT: Duration = Duration::from_secs(10);
+/// How long the controller waits, when nothing changes and no judgement falls due, before it
+/// looks anyway (what its watches would have missed).
+const CONTROLLER_IDLE: Duration = Duration::from_secs(60);
+/// How long one campaign for the controller lock waits (watching the lock) before checking
+/// the lease again.
+const CAMPAIGN_WAIT: Duration = Duration::from_secs(30);
+/// What the controller's decisions read, and so what it watches.
+const CONTROLLER_WATCHES: [&str; 5] = [STORE_MEMBERS, STORE_NODES, STORE_LEAVING, ALIVE, PEERS];
 /// A learner that cannot be promoted for this long is removed again.
 const LEARNER_PROMOTE_MAX: Duration = Duration::from_secs(120);
 
@@ -204,20 +211,38 @@ pub async fn run_controller(node: Arc<Node>, cfg: ElasticConfig, cancel: Cancell
     let mut dead_since: HashMap<Uuid, Instant> = HashMap::new();
     let mut learner_since: HashMap<Uuid, Instant> = HashMap::new();
     let mut guard: Option<lock::LockGuard> = None;
+    // While it controls: the changes of what it decides on, and when it must look again
+    // whatever changes (a step it took, a grace period ending).
+    let mut changes: Option<Changes> = None;
+    let mut again: Option<Instant> = None;
     loop {
+        let wake = async {
+            match (&guard, &changes) {
+                (Some(_), Some(c)) if !c.broken() => {
+                    let until = again.unwrap_or_else(|| Instant::now() + CONTROLLER_IDLE);
+                    tokio::select! {
+                        _ = c.notify.notified() => {}
+                        _ = tokio::time::sleep_until(until) => {}
+                    }
+                }
+                _ => tokio::time::sleep(CONTROLLER_TICK).await,
+            }
+        };
         tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(CONTROLLER_TICK) => {}
+            _ = wake => {}
         }
         let Some(etcd) = node.etcd_client().await else {
             continue;
         };
         let Some(lease) = node.liveness.lease() else {
             guard = None;
+            changes = None;
             continue;
         };
         if guard.as_ref().is_some_and(|g| g.lease() != lease) {
             guard = None;
+            changes = None;
         }
         if guard.is_none() {
             // The lock lives in the store of this moment: should the node switch clusters, the
@@ -250,18 +275,75 @@ pub async fn run_controller(node: Arc<Node>, cfg: ElasticConfig, cancel: Cancell
                 Ok(false) => {
                     tracing::warn!("lost the etcd membership controller lock");
                     guard = None;
+                    changes = None;
                     continue;
                 }
                 Err(_) => continue,
             }
         }
-        if let Err(e) = control_step(&node, &etcd, &cfg, &mut dead_since, &mut learner_since).await
-        {
-            tracing::warn!(error = %e, "membership controller step failed");
+        // Watch before the pass, so that no change after it is missed.
+        if changes.as_ref().is_none_or(Changes::broken) {
+            changes = Changes::open(node.store.clone(), &CONTROLLER_WATCHES).await;
         }
+        again = match control_step(&node, &etcd, &cfg, &mut dead_since, &mut learner_since).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, "membership controller step failed");
+                Some(Instant::now() + CONTROLLER_TICK)
+            }
+        };
     }
     if let Some(g) = guard {
         let _ = g.unlock().await;
+    }
+}
+
+/// Changes under some prefixes, as one signal: a task per watch notifies on each event (a
+/// notification waits if nobody listens, so none is lost between two waits). Dropping it ends
+/// the watches.
+struct Changes {
+    notify: Arc<tokio::sync::Notify>,
+    broken: Arc<std::sync::atomic::AtomicBool>,
+    _stop: tokio_util::sync::DropGuard,
+}
+
+impl Changes {
+    /// Watches `prefixes`; `None` when a watch cannot be opened (the caller then polls).
+    async fn open(store: Arc<dyn Store>, prefixes: &[&str]) -> Option<Changes> {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = CancellationToken::new();
+        // Made first, so that a watch that cannot be opened ends the ones opened before.
+        let ends_all = stop.clone().drop_guard();
+        for prefix in prefixes {
+            let mut watch = store.watch(prefix, None).await.ok()?;
+            let (notify, broken, stop) = (notify.clone(), broken.clone(), stop.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        ev = watch.next() => match ev {
+                            Some(Ok(_)) => notify.notify_one(),
+                            _ => {
+                                broken.store(true, std::sync::atomic::Ordering::Relaxed);
+                                notify.notify_one();
+                                return;
+                            }
+                        },
+                    }
+                }
+            });
+        }
+        Some(Changes {
+            notify,
+            broken,
+            _stop: ends_all,
+        })
+    }
+
+    /// Whether a watch ended (it must be opened again).
+    fn broken(&self) -> bool {
+        self.broken.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -271,7 +353,7 @@ async fn control_step(
     cfg: &ElasticConfig,
     dead_since: &mut HashMap<Uuid, Instant>,
     learner_since: &mut HashMap<Uuid, Instant>,
-) -> Result<(), StoreError> {
+) -> Result<Option<Instant>, StoreError> {
     let store = node.store.as_ref();
     let members_kv = store.range(STORE_MEMBERS, PEERS_MAX).await?;
     let members: BTreeMap<Uuid, MemberRecord> = decode_all(&members_kv.kvs, STORE_MEMBERS);
@@ -307,14 +389,22 @@ async fn control_step(
             .collect(),
         controller: Some(node.identity().peer_id),
     };
+    // With nothing to do, the next judgement that falls due on its own: a dead member's
+    // grace ending, a learner stuck too long.
+    let due = dead_since
+        .values()
+        .map(|t| *t + cfg.voter_grace)
+        .chain(learner_since.values().map(|t| *t + LEARNER_PROMOTE_MAX))
+        .filter(|t| *t > now)
+        .min();
     let Some(action) = plan(&view, cfg) else {
-        return Ok(());
+        return Ok(due);
     };
     tracing::info!(?action, "etcd membership change");
     match action {
         Action::AddLearner(id) => {
             let Some(n) = nodes.get(&id) else {
-                return Ok(());
+                return Ok(due);
             };
             let (member_id, initial_cluster) =
                 etcd.add_learner(&id.to_string(), &n.peer_url).await?;
@@ -331,7 +421,7 @@ async fn control_step(
         }
         Action::Promote(id) => {
             let Some(m) = members.get(&id) else {
-                return Ok(());
+                return Ok(due);
             };
             match etcd.promote(m.member_id).await {
                 Ok(()) => {
@@ -356,7 +446,8 @@ async fn control_step(
             tracing::info!(peer = %id, "etcd member removed");
         }
     }
-    Ok(())
+    // One step at a time: look again soon (a learner not promotable yet, the next step).
+    Ok(Some(Instant::now() + CONTROLLER_TICK))
 }
 
 /// The member agent of one node: makes its etcd process and client follow the cluster's

@@ -6,9 +6,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{Store, WatchEvent};
 
+/// How soon a watch that could not be opened is tried again.
+const REOPEN: Duration = Duration::from_secs(1);
+
 /// Runs `pass` now, then again after every change under `prefix` that `relevant` accepts,
-/// and at least every `tick` (which also re-establishes a watch that ended or could not be
-/// opened), until `cancel`. The watch is opened before each full pass, so no change between
+/// and at least every `tick`, until `cancel`; a watch that ends is opened again at once, one
+/// that could not be opened after [`REOPEN`]. The watch is opened before each full pass, so no change between
 /// a pass and the watch is missed.
 ///
 /// The pass reports its own errors: a failed pass is simply tried again on the next change
@@ -27,7 +30,13 @@ pub async fn follow_prefix<F, Fut>(
     loop {
         let mut watch = store.watch(prefix, None).await.ok();
         pass().await;
-        let deadline = tokio::time::sleep(tick);
+        // Without a watch (the store did not answer), try again soon rather than a tick later.
+        let wait = if watch.is_some() {
+            tick
+        } else {
+            tick.min(REOPEN)
+        };
+        let deadline = tokio::time::sleep(wait);
         tokio::pin!(deadline);
         loop {
             let event = async {

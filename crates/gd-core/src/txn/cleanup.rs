@@ -29,14 +29,16 @@ impl Engine {
                 guard = None;
             }
             if guard.is_none() {
-                match lock::try_lock(
-                    &self.store,
-                    TXN_CLEANUP_LOCK,
-                    lease,
-                    &format!("transaction cleanup on {}", self.me),
-                )
-                .await
-                {
+                // Waits for the lock by watching it: the nodes that do not lead cost the store
+                // nothing at rest.
+                let holder = format!("transaction cleanup on {}", self.me);
+                let campaign =
+                    lock::lock(&self.store, TXN_CLEANUP_LOCK, lease, &holder, CAMPAIGN_WAIT);
+                let won = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    won = campaign => won,
+                };
+                match won {
                     Ok(Ok(g)) => guard = Some(g),
                     _ => continue,
                 }
@@ -65,9 +67,13 @@ impl Engine {
 
     /// One pass of the cleanup leader.
     pub async fn cleanup_once(&self) -> Result<(), StoreError> {
+        let running = self.transactions().await?;
+        if running.is_empty() {
+            return Ok(());
+        }
         let alive = self.alive_nodes().await?;
         let now = now_ms();
-        for (id, spec, cursor) in self.transactions().await? {
+        for (id, spec, cursor) in running {
             if let Some(kv) = self.store.get(&failed_key(id)).await? {
                 // Failed: forget it once every undo is confirmed, or when it is too old.
                 let failed: Failed = record::decode(&kv.key, &kv.value)?;

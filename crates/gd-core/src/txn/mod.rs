@@ -56,8 +56,10 @@ use uuid::Uuid;
 use crate::failpoint::{self, When};
 use crate::keys::{ALIVE, TXN, TXN_INBOX, TXN_RESULTS};
 
+mod inbox;
 mod step;
 mod transaction;
+use inbox::*;
 pub use step::*;
 pub use transaction::{HookCall, Transaction};
 /// How long the outcome of a transaction is kept (seconds).
@@ -74,8 +76,14 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 const UNDO_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many steps a transaction may have.
 pub const STEPS_MAX: usize = 64;
-/// How often engines rescan, in case a watch event was lost.
+/// How often the cleanup leader looks for abandoned and stalled transactions.
 const RESCAN: Duration = Duration::from_secs(5);
+/// How often a participant reads its inbox when no change arrives (its watch wakes it for
+/// every change; a watch that ends is opened again at once).
+const PARTICIPANT_TICK: Duration = Duration::from_secs(30);
+/// How long one campaign for the cleanup lock waits (watching the lock) before checking the
+/// node's lease again.
+const CAMPAIGN_WAIT: Duration = Duration::from_secs(30);
 
 /// The stored transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -203,70 +211,6 @@ fn cursor_key(id: Uuid) -> String {
 fn failed_key(id: Uuid) -> String {
     format!("{TXN}{id}/failed")
 }
-fn inbox_dir(node: Uuid) -> String {
-    format!("{TXN_INBOX}{node}/")
-}
-fn inbox_key(node: Uuid, id: Uuid) -> String {
-    format!("{}{id}", inbox_dir(node))
-}
-
-/// How many inbox writes go in the store transaction that moves a cursor or ends a
-/// transaction; the writes of a step on more nodes follow in store transactions of their own
-/// (etcd takes at most [`gd_store::MAX_TXN_OPS`] per transaction). Should the writer die in
-/// between, the nodes not told see the step when the cleanup leader judges the transaction
-/// stalled, and an entry whose transaction is gone is removed by its node.
-const INBOX_IN_TXN: usize = 100;
-
-/// Inbox writes: the first few, for the store transaction they belong with; the rest, in
-/// batches of their own.
-struct InboxWrites {
-    first: Vec<TxnOp>,
-    rest: Vec<Vec<TxnOp>>,
-}
-
-impl InboxWrites {
-    fn of(mut ops: Vec<TxnOp>) -> InboxWrites {
-        let rest_ops = ops.split_off(ops.len().min(INBOX_IN_TXN));
-        InboxWrites {
-            first: ops,
-            rest: rest_ops
-                .chunks(INBOX_IN_TXN)
-                .map(<[TxnOp]>::to_vec)
-                .collect(),
-        }
-    }
-
-    /// Writes the batches that did not fit with the first.
-    async fn write_rest(self, store: &dyn Store) -> Result<(), StoreError> {
-        for batch in self.rest {
-            store.txn(StoreTxn::new().and_then(batch)).await?;
-        }
-        Ok(())
-    }
-}
-
-/// The inbox writes that go with moving transaction `id`'s cursor to `cursor`: an entry for
-/// each of `nodes` (the nodes of the step it moves to), which wakes them.
-fn tell_nodes(id: Uuid, cursor: Cursor, nodes: &[Uuid]) -> InboxWrites {
-    let value = record::encode(&cursor);
-    InboxWrites::of(
-        nodes
-            .iter()
-            .map(|n| TxnOp::put(inbox_key(*n, id), value.clone()))
-            .collect(),
-    )
-}
-
-/// The writes that empty the inboxes of `nodes` of transaction `id`.
-fn clear_inboxes(id: Uuid, nodes: impl IntoIterator<Item = Uuid>) -> InboxWrites {
-    InboxWrites::of(
-        nodes
-            .into_iter()
-            .map(|n| TxnOp::delete(inbox_key(n, id)))
-            .collect(),
-    )
-}
-
 fn report_dir(id: Uuid, step: usize, phase: Phase) -> String {
     format!("{TXN}{id}/{}/{step}/", phase.dir())
 }

@@ -12,11 +12,18 @@ impl Engine {
         // own inbox is all it watches (an emptied entry asks nothing).
         let inbox = inbox_dir(self.me);
         let relevant = |ev: &gd_store::WatchEvent| ev.kind == gd_store::EventKind::Put;
-        gd_store::follow_prefix(&*self.store, &inbox, RESCAN, &cancel, relevant, || async {
-            if let Err(e) = self.participate_once().await {
-                tracing::debug!(error = %e, "transaction scan failed");
-            }
-        })
+        gd_store::follow_prefix(
+            &*self.store,
+            &inbox,
+            PARTICIPANT_TICK,
+            &cancel,
+            relevant,
+            || async {
+                if let Err(e) = self.participate_once().await {
+                    tracing::debug!(error = %e, "transaction scan failed");
+                }
+            },
+        )
         .await
     }
 
