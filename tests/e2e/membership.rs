@@ -491,6 +491,21 @@ fn quorum_loss_reads_are_stale_and_writes_fail_fast() {
     let n1 = c.start(1, &[]);
     let p1 = c.add(&n0, 0, 1);
     wait_peers(c.dirs(1), &n1, 2, true, ONLINE_WAIT).unwrap();
+    // Node 1's replica of the cluster's store follows it (its watches open: every change is
+    // in it a moment later), as its metrics say.
+    wait_for("node 1's replica to follow the store", ONLINE_WAIT, || {
+        let text = blocking_client()
+            .get(format!("{}/metrics", n1.url()))
+            .send()
+            .ok()?
+            .text()
+            .ok()?;
+        text.lines()
+            .any(|l| l == "gd2_store_replica_synced 1")
+            .then_some(())
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
     n0.kill9();
 
     // Reads on node 1 answer from its cache, marked stale, without hanging.

@@ -42,13 +42,14 @@ impl Figures for PeerFigures {
                 labels([]),
                 rev,
             );
-            if let Some(seen) = store.replica_revision() {
+            if let Some(synced) = store.replica_synced() {
                 out.set(
-                    "gd2_store_replica_lag_revisions",
-                    "How many revisions this node's local replica of the store (its watch) \
-                     is behind the store",
+                    "gd2_store_replica_synced",
+                    "1 while this node's local replica of the store (what answers reads \
+                     without quorum) follows the store through its watches, 0 while it \
+                     reloads",
                     labels([]),
-                    (rev - seen).max(0),
+                    i64::from(synced),
                 );
             }
         }

@@ -103,10 +103,10 @@ pub trait Store: Send + Sync + 'static {
     /// The current store revision.
     async fn revision(&self) -> StoreResult<Revision>;
 
-    /// The newest revision this store's local replica has seen, for a store that keeps one
-    /// (a [`CachedStore`]): how far it follows behind the store is the store's revision minus
-    /// this. `None` for a store that answers every read itself.
-    fn replica_revision(&self) -> Option<Revision> {
+    /// Whether this store's local replica follows the store now (loaded, its watches
+    /// running), for a store that keeps one (a [`CachedStore`]); `None` for a store that
+    /// answers every read itself.
+    fn replica_synced(&self) -> Option<bool> {
         None
     }
 }

@@ -61,12 +61,6 @@ impl Switchable {
         out
     }
 
-    /// The newest revision the current backend's local replica has seen (see
-    /// [`Store::replica_revision`]).
-    pub fn replica_revision(&self) -> Option<Revision> {
-        self.current().replica_revision()
-    }
-
     /// The backend calls go to now.
     pub fn current(&self) -> Arc<dyn Store> {
         self.current
@@ -146,8 +140,8 @@ impl Store for Switchable {
     async fn revision(&self) -> StoreResult<Revision> {
         self.timed("revision", self.current().revision()).await
     }
-    fn replica_revision(&self) -> Option<Revision> {
-        self.current().replica_revision()
+    fn replica_synced(&self) -> Option<bool> {
+        self.current().replica_synced()
     }
 }
 

@@ -336,6 +336,68 @@ async fn reads_answer_from_the_replica_when_the_store_is_unavailable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_replica_follows_its_prefixes_and_keeps_the_last_answers_to_others() {
+    let events = Arc::new(AtomicUsize::new(0));
+    let counted = events.clone();
+    let opts = CacheOptions {
+        scope: vec!["b/".into(), "c/".into()],
+        tap: Some(gd_store::WatchTap(Arc::new(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }))),
+        ..short()
+    };
+    let (flaky, cache, _) = populated(opts).await;
+    let c1 = flaky
+        .local
+        .put("c/1", b"w".to_vec(), None)
+        .await
+        .expect("put");
+    wait_until("the replica sees c/1", Duration::from_secs(5), || {
+        cache.cached_revision() == Some(c1)
+    })
+    .await;
+    // Outside the scope: its changes reach no watch of the replica.
+    let before = events.load(Ordering::SeqCst);
+    for i in 0..5 {
+        flaky.local.put("a", vec![i], None).await.expect("put");
+    }
+    flaky
+        .local
+        .put("b/4", b"v".to_vec(), None)
+        .await
+        .expect("put");
+    wait_until("the replica sees b/4", Duration::from_secs(5), || {
+        cache.cached_revision().is_some() && events.load(Ordering::SeqCst) == before + 1
+    })
+    .await;
+    // Reads outside the scope, made while the store answers: kept.
+    let a = cache.get("a").await.expect("get").expect("a");
+    let all = cache.range("", 0).await.expect("range");
+    let rev = flaky.local.revision().await.expect("revision");
+    assert_eq!(all.revision, rev);
+    flaky.set(Mode::Unavailable);
+
+    // In the scope: the replica answers, each prefix followed.
+    let (got, stale, _) = timed(cache.range("b/", 0)).await;
+    assert_eq!(keys(&got.expect("range")), ["b/1", "b/3", "b/4"]);
+    assert_eq!(stale.map(|s| s.revision), Some(rev));
+    let (got, stale, _) = timed(cache.get("c/1")).await;
+    assert_eq!(value(got.expect("get")), Some("w".into()));
+    assert!(stale.is_some());
+    // Outside it: the last answers, as they were, stale at their own revision.
+    let (got, stale, took) = timed(cache.get("a")).await;
+    assert_eq!(got.expect("a kept get"), Some(a));
+    assert!(stale.is_some());
+    assert!(took < SHORT_MAX, "took {took:?}");
+    let (got, stale, _) = timed(cache.range("", 0)).await;
+    assert_eq!(got.expect("a kept range"), all);
+    assert_eq!(stale.map(|s| s.revision), Some(rev));
+    // A read never made cannot be answered: the store's error.
+    assert!(cache.range("a", 1).await.is_err());
+    assert!(cache.get("zz").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_store_does_not_hang_reads() {
     let (flaky, cache, rev) = populated(short()).await;
     flaky.set(Mode::Hang);

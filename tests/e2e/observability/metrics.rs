@@ -232,7 +232,7 @@ fn every_node_serves_the_cluster_and_its_own_work_as_openmetrics() {
         assert_eq!(sum(&m, "gluster_peer_connected", &[]), 3.0);
         assert_eq!(value(&m, "gd2_store_quorum", &[]), Some(1.0));
         assert!(value(&m, "gd2_store_revision", &[]).unwrap() > 0.0);
-        assert!(value(&m, "gd2_store_replica_lag_revisions", &[]).is_some());
+        assert_eq!(value(&m, "gd2_store_replica_synced", &[]), Some(1.0));
         assert_eq!(value(&m, "gd2_scrape_sources_failed", &[]), Some(0.0));
         // Every node ran the create's steps and reads the store.
         assert!(

@@ -59,7 +59,7 @@ use crate::{
 /// How long the initiator waits for a new peer's liveness before answering.
 const JOIN_ONLINE_WAIT: Duration = Duration::from_secs(10);
 /// How often a node re-reads its tombstone besides watching it (a watch may be lost).
-const REMOVAL_RECHECK: Duration = Duration::from_secs(10);
+const REMOVAL_RECHECK: Duration = Duration::from_secs(60);
 /// How long a node that sees its tombstone waits for the call telling it to leave before it
 /// obeys on its own.
 const REMOVAL_GRACE: Duration = Duration::from_secs(3);
@@ -431,9 +431,22 @@ impl Node {
     }
 }
 
+/// What every node's store replica follows (see [`cluster_view`]).
+const REPLICATED: [&str; 6] = [
+    gd_core::keys::PEERS,
+    gd_core::keys::ALIVE,
+    gd_core::keys::REMOVED,
+    gd_core::keys::STORE_NODES,
+    gd_core::keys::STORE_MEMBERS,
+    gd_core::keys::STORE_LEAVING,
+];
+
 /// What the daemon sees of a backend: the cluster's namespace, and for etcd a local replica
 /// that answers reads (marked stale) when the store has no quorum, and fails writes in 2 s.
-/// The replica's watch events count into the node's `metrics`.
+/// The replica follows membership only (peers, liveness, tombstones, the etcd members): what
+/// every node needs, and changes seldom. Following every key would deliver every change of the
+/// cluster to every node; other reads are answered under quorum loss as the store last
+/// answered them (kept, bounded). The replica's watch events count into the node's `metrics`.
 pub(crate) fn cluster_view(
     backend: &Backend,
     cluster_id: Uuid,
@@ -450,6 +463,7 @@ pub(crate) fn cluster_view(
             ns,
             CacheOptions {
                 tap: Some(tap),
+                scope: REPLICATED.iter().map(|p| (*p).to_owned()).collect(),
                 ..CacheOptions::default()
             },
         )

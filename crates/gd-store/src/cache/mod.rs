@@ -9,7 +9,7 @@
 //! - **Reads** (`get`, `range`, a txn of only `Get` ops) go to the store first, under
 //!   [`CacheOptions::read_timeout`]. When the store answers, that answer is returned (fresh).
 //!   When it fails with a retryable error (`Unavailable`, `Timeout`), the read is answered from
-//!   a local replica of every key that a background task keeps with a watch, and the answer is
+//!   a local replica that a background task keeps with watches, and the answer is
 //!   recorded as *stale* in the current [`track_staleness`] scope, so the REST layer can say so
 //!   in its response. A cache that has never loaded cannot answer: the store's error is
 //!   returned.
@@ -20,9 +20,12 @@
 //!   timed out may still be applied later by etcd, and the message says so.
 //! - `watch` is passed through: a watcher must see the store's own events and errors.
 //!
-//! The replica is the whole key space of the wrapped store (the daemon wraps its namespaced
-//! store, so that is one cluster's keys): one `range("", _)`, then a watch from the next
-//! revision. When the watch fails or ends, the task loads everything again and watches anew,
+//! The replica is the key space of the wrapped store, or the prefixes of
+//! [`CacheOptions::scope`] (the daemon follows membership only: following every key would
+//! deliver every change of the cluster to every node): a range of each, then a watch of each
+//! from the revision after its range. A read outside the scope is answered, while the store
+//! cannot, as the store last answered that same read, if that answer was kept (the last
+//! answers, up to [`CacheOptions::remember_bytes`], with their own revision). When the watch fails or ends, the task loads everything again and watches anew,
 //! retrying with a backoff of [`CacheOptions::resync_backoff_min`] doubling to
 //! [`CacheOptions::resync_backoff_max`]; until then the previous replica keeps answering.
 //! The replica is bounded by [`CacheOptions::max_keys`]: a store with more keys disables the
@@ -37,6 +40,7 @@
 //! The replica itself and the task that keeps it are in `replica`; this module is the store
 //! wrapper and its bounds.
 
+mod remembered;
 mod replica;
 #[cfg(test)]
 mod tests;
@@ -54,6 +58,7 @@ use crate::{
     TxnResponse, Watch, WatchTap, validate,
 };
 
+use remembered::{Answerable, Remembered};
 use replica::{Phase, Replica, Shared, keep_replica};
 
 /// How every "no quorum" error reason starts, so callers and tests can recognise it.
@@ -77,6 +82,13 @@ pub struct CacheOptions {
     pub resync_backoff_max: Duration,
     /// Told of every event the replica's watch delivers (default none).
     pub tap: Option<WatchTap>,
+    /// The prefixes the replica follows (default: none given, every key). A read outside them
+    /// is answered, while the store cannot, as the store last answered it, if this store
+    /// kept that answer (see `remember_bytes`).
+    pub scope: Vec<String>,
+    /// How many bytes of answers to reads outside the scope are kept for that (default
+    /// 16 MiB; an answer over an eighth of it is not kept).
+    pub remember_bytes: usize,
 }
 
 impl Default for CacheOptions {
@@ -88,6 +100,8 @@ impl Default for CacheOptions {
             resync_backoff_min: Duration::from_millis(100),
             resync_backoff_max: Duration::from_secs(2),
             tap: None,
+            scope: Vec::new(),
+            remember_bytes: 16 << 20,
         }
     }
 }
@@ -152,6 +166,11 @@ pub struct CachedStore {
     /// failed less than [`FAST_STALE_WINDOW`] ago, reads answer from the replica at once
     /// instead of each waiting out the read timeout again.
     last_read_failure: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The last answers to reads outside the replica's scope.
+    remembered: std::sync::Mutex<Remembered>,
+    /// The newest store revision an answer or the replica has shown (what a kept answer
+    /// without a revision of its own is true at, at least).
+    seen_revision: std::sync::atomic::AtomicI64,
 }
 
 /// See [`CachedStore::last_read_failure`].
@@ -171,8 +190,14 @@ impl CachedStore {
         ));
         Arc::new(CachedStore {
             inner,
-            opts,
             shared,
+            remembered: std::sync::Mutex::new(Remembered::new(if opts.scope.is_empty() {
+                0
+            } else {
+                opts.remember_bytes
+            })),
+            seen_revision: std::sync::atomic::AtomicI64::new(0),
+            opts,
             stop,
             last_read_failure: std::sync::Mutex::new(None),
         })
@@ -195,9 +220,23 @@ impl CachedStore {
         replica.loaded().then_some(replica.revision)
     }
 
-    /// Runs a read on the store; on a retryable failure answers it from the replica instead.
-    async fn read<T>(
+    /// Whether the replica follows `key`, or every key under `prefix` when given so.
+    fn covers(&self, key_or_prefix: &str) -> bool {
+        self.opts.scope.is_empty()
+            || self
+                .opts
+                .scope
+                .iter()
+                .any(|p| key_or_prefix.starts_with(p.as_str()))
+    }
+
+    /// Runs a read on the store; on a retryable failure answers it from the replica instead
+    /// (`covered`: the replica follows what it reads), or else as the store last answered
+    /// `query`, if that answer was kept.
+    async fn read<T: Answerable>(
         &self,
+        query: String,
+        covered: bool,
         fut: impl Future<Output = StoreResult<T>> + Send,
         from_replica: impl FnOnce(&Replica) -> T + Send,
     ) -> StoreResult<T> {
@@ -207,7 +246,12 @@ impl CachedStore {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_some_and(|t| t.elapsed() < FAST_STALE_WINDOW);
-        let err = if recently_failed && !self.is_synced() && self.cached_revision().is_some() {
+        let answerable = if covered {
+            !self.is_synced() && self.cached_revision().is_some()
+        } else {
+            self.remembered_lock().contains(&query)
+        };
+        let err = if recently_failed && answerable {
             StoreError::Unavailable {
                 reason: "the store failed a moment ago".into(),
             }
@@ -218,6 +262,9 @@ impl CachedStore {
                         .last_read_failure
                         .lock()
                         .unwrap_or_else(|e| e.into_inner()) = None;
+                    if !covered {
+                        self.keep(query, &v);
+                    }
                     return Ok(v);
                 }
                 Ok(Err(e)) if e.retryable() => e,
@@ -232,16 +279,45 @@ impl CachedStore {
                 .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
             err
         };
-        let (value, stale) = {
+        let (value, stale) = if covered {
             let replica = self.shared.read();
             let Some(stale) = replica.staleness() else {
                 return Err(err);
             };
             (from_replica(&replica), stale)
+        } else {
+            let kept = self.remembered_lock().get(&query);
+            match kept.and_then(|(a, stale)| Some((T::from_answer(a)?, stale))) {
+                Some(v) => v,
+                None => return Err(err),
+            }
         };
         tracing::debug!(error = %err, revision = stale.revision, "store read answered from the local cache");
         mark_stale(stale);
         Ok(value)
+    }
+
+    fn remembered_lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
+        self.remembered.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps a fresh answer to a read outside the replica's scope.
+    fn keep<T: Answerable>(&self, query: String, v: &T) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let revision = match v.revision() {
+            Some(r) => {
+                self.seen_revision.fetch_max(r, Relaxed);
+                r
+            }
+            None => self
+                .seen_revision
+                .load(Relaxed)
+                .max(self.cached_revision().unwrap_or(0)),
+        };
+        let mut kept = self.remembered_lock();
+        if kept.enabled() {
+            kept.keep(query, v.clone().into_answer(), revision);
+        }
     }
 
     /// Runs a call that must reach the store, within the write bound.
@@ -310,11 +386,17 @@ fn read_only(txn: &Txn) -> bool {
 impl Store for CachedStore {
     async fn get(&self, key: &str) -> StoreResult<Option<KeyValue>> {
         validate::key(key)?;
-        self.read(self.inner.get(key), |r| r.get(key)).await
+        let covered = self.covers(key);
+        self.read(format!("get\0{key}"), covered, self.inner.get(key), |r| {
+            r.get(key)
+        })
+        .await
     }
 
     async fn range(&self, prefix: &str, limit: usize) -> StoreResult<RangeResponse> {
-        self.read(self.inner.range(prefix, limit), |r| {
+        let covered = self.covers(prefix);
+        let query = format!("range\0{prefix}\0{limit}");
+        self.read(query, covered, self.inner.range(prefix, limit), |r| {
             r.range(prefix, None, limit)
         })
         .await
@@ -326,10 +408,11 @@ impl Store for CachedStore {
         after: &str,
         limit: usize,
     ) -> StoreResult<RangeResponse> {
-        self.read(self.inner.range_after(prefix, after, limit), |r| {
-            r.range(prefix, Some(after), limit)
-        })
-        .await
+        let covered = self.covers(prefix);
+        let query = format!("range-after\0{prefix}\0{after}\0{limit}");
+        let fut = self.inner.range_after(prefix, after, limit);
+        self.read(query, covered, fut, |r| r.range(prefix, Some(after), limit))
+            .await
     }
 
     async fn put(
@@ -356,9 +439,26 @@ impl Store for CachedStore {
             return self.must_reach(WRITE_CAVEAT, self.inner.txn(txn)).await;
         }
         validate::txn(&txn)?;
+        let covered = txn
+            .compares
+            .iter()
+            .map(|c| c.key.as_str())
+            .chain(
+                txn.success
+                    .iter()
+                    .chain(&txn.failure)
+                    .filter_map(|op| match op {
+                        TxnOp::Get { key } => Some(key.as_str()),
+                        _ => None,
+                    }),
+            )
+            .all(|k| self.covers(k));
+        let query = format!("txn\0{txn:?}");
         let copy = txn.clone();
-        self.read(self.inner.txn(txn), move |r| r.read_txn(&copy))
-            .await
+        self.read(query, covered, self.inner.txn(txn), move |r| {
+            r.read_txn(&copy)
+        })
+        .await
     }
 
     async fn watch(&self, prefix: &str, start_revision: Option<Revision>) -> StoreResult<Watch> {
@@ -389,7 +489,7 @@ impl Store for CachedStore {
     async fn revision(&self) -> StoreResult<Revision> {
         self.must_reach("", self.inner.revision()).await
     }
-    fn replica_revision(&self) -> Option<Revision> {
-        self.cached_revision()
+    fn replica_synced(&self) -> Option<bool> {
+        Some(self.is_synced())
     }
 }

@@ -216,7 +216,7 @@ pub(super) async fn keep_replica(
     loop {
         let stopped = tokio::select! {
             _ = stop.cancelled() => return,
-            stopped = follow(&*inner, &shared, &opts) => stopped,
+            stopped = follow(&inner, &shared, &opts) => stopped,
         };
         match stopped {
             Stopped::TooManyKeys => {
@@ -257,36 +257,119 @@ pub(super) async fn keep_replica(
     }
 }
 
-/// One attempt: loads every key, then applies the watch's events until it fails or ends.
-async fn follow(inner: &dyn Store, shared: &Shared, opts: &CacheOptions) -> Stopped {
+/// The merged events of the replica's watches.
+struct Events<'a>(&'a mut tokio::sync::mpsc::Receiver<crate::StoreResult<WatchEvent>>);
+
+impl Events<'_> {
+    async fn next(&mut self) -> Option<crate::StoreResult<WatchEvent>> {
+        self.0.recv().await
+    }
+}
+
+/// One attempt: loads every key of the scope, then applies the watches' events until one
+/// fails or ends.
+async fn follow(inner: &Arc<dyn Store>, shared: &Shared, opts: &CacheOptions) -> Stopped {
     let bound = opts.read_timeout;
     let failed = |reason: String| Stopped::Failed {
         followed: false,
         reason,
     };
     let timed_out = || failed(format!("no answer within {}", human(bound)));
-    let resp =
-        match tokio::time::timeout(bound, inner.range("", opts.max_keys.saturating_add(1))).await {
-            Ok(Ok(resp)) => resp,
-            Ok(Err(e)) => return failed(e.to_string()),
-            Err(_) => return timed_out(),
-        };
-    if resp.more || resp.kvs.len() > opts.max_keys {
-        return Stopped::TooManyKeys;
-    }
-    let revision = resp.revision;
-    let keys = resp.kvs.len();
-    shared.write().load(resp);
-    let mut watch = match tokio::time::timeout(bound, inner.watch("", Some(revision + 1))).await {
-        Ok(Ok(w)) => match &opts.tap {
-            Some(tap) => w.tapped(tap.clone()),
-            None => w,
-        },
-        Ok(Err(e)) => return failed(e.to_string()),
-        Err(_) => return timed_out(),
+    // The whole key space, or each prefix of the scope: loaded, then watched from the
+    // revision after its load (each prefix at its own).
+    let scope: Vec<&str> = if opts.scope.is_empty() {
+        vec![""]
+    } else {
+        opts.scope.iter().map(String::as_str).collect()
     };
+    let mut loaded = RangeResponse {
+        kvs: vec![],
+        more: false,
+        revision: 0,
+    };
+    let mut starts = vec![];
+    for prefix in &scope {
+        let left = opts.max_keys.saturating_sub(loaded.kvs.len());
+        let resp =
+            match tokio::time::timeout(bound, inner.range(prefix, left.saturating_add(1))).await {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(e)) => return failed(e.to_string()),
+                Err(_) => return timed_out(),
+            };
+        if resp.more || resp.kvs.len() > left {
+            return Stopped::TooManyKeys;
+        }
+        starts.push((*prefix, resp.revision + 1));
+        loaded.revision = loaded.revision.max(resp.revision);
+        loaded.kvs.extend(resp.kvs);
+    }
+    let revision = loaded.revision;
+    let keys = loaded.kvs.len();
+    shared.write().load(loaded);
+    // One stream of the events of every prefix (a forwarding task each, ended with this
+    // attempt); a watch that fails or ends ends the stream.
+    let (tx, mut events) = tokio::sync::mpsc::channel(crate::WATCH_QUEUE_MAX);
+    let forwarders = CancellationToken::new();
+    let _end_forwarders = forwarders.clone().drop_guard();
+    // The watches are opened side by side (each a round trip to the store), so that the
+    // replica follows as soon after its load as it can: a task each opens its watch, says
+    // whether it could, then forwards its events.
+    let mut opened = vec![];
+    for (prefix, start) in starts {
+        let (said, open) = tokio::sync::oneshot::channel::<Result<(), String>>();
+        opened.push(open);
+        let (inner, tx, stop, tap) = (
+            inner.clone(),
+            tx.clone(),
+            forwarders.clone(),
+            opts.tap.clone(),
+        );
+        let prefix = prefix.to_owned();
+        tokio::spawn(async move {
+            let mut watch =
+                match tokio::time::timeout(bound, inner.watch(&prefix, Some(start))).await {
+                    Ok(Ok(w)) => match tap {
+                        Some(tap) => w.tapped(tap),
+                        None => w,
+                    },
+                    Ok(Err(e)) => {
+                        let _ = said.send(Err(e.to_string()));
+                        return;
+                    }
+                    Err(_) => {
+                        let _ = said.send(Err(format!("no answer within {}", human(bound))));
+                        return;
+                    }
+                };
+            let _ = said.send(Ok(()));
+            loop {
+                let item = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    item = watch.next() => item,
+                };
+                let end = !matches!(item, Some(Ok(_)));
+                let item = item.unwrap_or_else(|| {
+                    Err(crate::StoreError::Unavailable {
+                        reason: "the watch ended".into(),
+                    })
+                });
+                if tx.send(item).await.is_err() || end {
+                    return;
+                }
+            }
+        });
+    }
+    for open in opened {
+        match open.await {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => return failed(reason),
+            Err(_) => return failed("a watch task ended".into()),
+        }
+    }
+    drop(tx);
+    let mut watch = Events(&mut events);
     shared.write().phase = Phase::Following;
-    tracing::info!(revision, keys, "store cache: loaded; following the store");
+    tracing::info!(revision, keys, scope = ?opts.scope, "store cache: loaded; following the store");
     loop {
         match watch.next().await {
             Some(Ok(ev)) => {
