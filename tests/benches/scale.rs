@@ -1,0 +1,343 @@
+//! Scale benchmark (issue 14): prints figures, asserts nothing about speed.
+//!
+//! N node agents in one process (`Node::assemble`, as the daemon builds them: registration,
+//! liveness, the removal watch, the etcd member agent and controller campaign (idle: the
+//! store is external), the store view with its replica, the transaction engine's participant
+//! and cleanup campaign; not yet the features' reconcilers and REST), on one real etcd, for N = 10, 100, 1,000 (`GD2_BENCH_SCALE_N`, comma
+//! separated). For each N:
+//! - how long until every agent is alive, and the process's memory per agent (RSS growth / N);
+//! - store writes per second at rest (the etcd revision over `GD2_BENCH_REST_S`, default 10 s);
+//! - 20 transactions of three steps on three agents, one after the other, from agent 0: their
+//!   latency (median, slowest), and the watch events they cost — delivered to the agents'
+//!   own watches (the transaction inboxes, membership...) and to their store replicas,
+//!   counted by each agent's metrics (`gd2_store_watch_events_total`), and what etcd says it
+//!   sent (`etcd_debugging_mvcc_events_total` on its metrics endpoint): per transaction, all
+//!   agents together.
+//!
+//! Run: `scripts/bench.sh --bench scale`. `docs/scale.md` says what the figures mean.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use gd_core::txn::{Engine, Registry, Step, StepError, Transaction};
+use gd_daemon::{
+    config::{Config, Flags, StoreMode},
+    identity::Identity,
+    membership,
+    node::Node,
+    store::{Backend, SimulatedMembers, StoreState},
+};
+use gd_store::{Namespaced, Store};
+use gd_testkit::TestEtcd;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// How many transactions each N runs.
+const TXNS: usize = 20;
+
+/// A step that does nothing but be run: what the engine itself costs.
+struct Noop;
+
+#[async_trait]
+impl Step for Noop {
+    const NAME: &'static str = "bench.noop";
+    type Args = ();
+
+    async fn run(&self, _: &()) -> Result<(), StepError> {
+        Ok(())
+    }
+    async fn undo(&self, _: &()) -> Result<(), StepError> {
+        Ok(())
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn sizes() -> Vec<usize> {
+    std::env::var("GD2_BENCH_SCALE_N")
+        .unwrap_or_else(|_| "10,100,1000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn agent_config(dir: &std::path::Path, i: usize, endpoint: &str) -> Config {
+    let flags = Flags {
+        localstatedir: Some(dir.join(format!("n{i}/state"))),
+        rundir: Some(dir.join(format!("n{i}/run"))),
+        logdir: Some(dir.join(format!("n{i}/log"))),
+        clientaddress: Some(format!("127.3.{}.{}:24007", i / 250, i % 250 + 1)),
+        store: Some(StoreMode::Etcd),
+        etcdendpoints: Some(endpoint.to_owned()),
+        ..Flags::default()
+    };
+    let c = Config::load(flags, |_| None).expect("config");
+    std::fs::create_dir_all(&c.localstatedir).expect("state dir");
+    c
+}
+
+/// This process's resident memory, in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// A counter of etcd's metrics endpoint (`etcd_debugging_mvcc_events_total`: events sent to
+/// watchers; `..._range_total`, `..._txn_total`: reads and transactions served).
+async fn etcd_counter(client_url: &str, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{client_url}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.strip_prefix(name).is_some_and(|r| r.starts_with(' ')))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Reads (ranges) and transactions etcd served so far.
+async fn etcd_requests(client_url: &str) -> Option<f64> {
+    let ranges = etcd_counter(client_url, "etcd_debugging_mvcc_range_total").await?;
+    let txns = etcd_counter(client_url, "etcd_debugging_mvcc_txn_total").await?;
+    Some(ranges + txns)
+}
+
+struct Agent {
+    node: Arc<Node>,
+    engine: Arc<Engine>,
+}
+
+/// The watch events every agent's watches received so far: (own watches, replicas).
+fn watch_events(agents: &[Agent]) -> (u64, u64) {
+    let count = |watcher: &'static str| -> u64 {
+        agents
+            .iter()
+            .map(|a| {
+                a.node
+                    .metrics
+                    .watch_events
+                    .get_or_create(&gd_core::metrics::WatcherLabels { watcher })
+                    .get()
+            })
+            .sum()
+    };
+    (count("node"), count("replica"))
+}
+
+struct Figures {
+    n: usize,
+    up: Duration,
+    rss_per_agent: f64,
+    writes_at_rest: f64,
+    requests_at_rest: Option<f64>,
+    txn_median_ms: f64,
+    txn_max_ms: f64,
+    node_events: f64,
+    replica_events: f64,
+    etcd_events: Option<f64>,
+}
+
+async fn run(n: usize, block: u8) -> Figures {
+    let etcd = TestEtcd::start(&format!("127.0.{block}.1"))
+        .await
+        .expect("etcd");
+    let raw = etcd.store().await.expect("etcd client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster_id = Uuid::new_v4();
+    let cancel = CancellationToken::new();
+    let rss_before = rss();
+    let started = Instant::now();
+    let mut agents = vec![];
+    for i in 0..n {
+        let backend = Backend {
+            state: StoreState {
+                mode: StoreMode::Etcd,
+                endpoints: vec![etcd.client_url.clone()],
+                member: false,
+                joined: true,
+            },
+            raw: raw.clone(),
+            etcd: Some(raw.clone()),
+            member: None,
+        };
+        let identity = Identity {
+            peer_id: Uuid::new_v4(),
+            cluster_id,
+        };
+        let node = Node::assemble(
+            agent_config(dir.path(), i, &etcd.client_url),
+            identity,
+            None,
+            backend,
+            Arc::new(SimulatedMembers::default()),
+        )
+        .expect("node");
+        let mut registry = Registry::new();
+        registry.add(Noop).expect("step");
+        let engine = Engine::counted(
+            node.store.clone(),
+            identity.peer_id,
+            registry,
+            node.metrics.clone(),
+        );
+        tokio::spawn(node.clone().register_until_done(cancel.child_token()));
+        tokio::spawn(node.liveness.clone().run(cancel.child_token()));
+        tokio::spawn(node.clone().watch_removal(cancel.child_token()));
+        tokio::spawn(membership::run_member_agent(
+            node.clone(),
+            cancel.child_token(),
+        ));
+        tokio::spawn(membership::run_controller(
+            node.clone(),
+            membership::ElasticConfig {
+                five_voters_from: 5,
+                voter_grace: Duration::from_secs(30),
+            },
+            cancel.child_token(),
+        ));
+        tokio::spawn(engine.clone().run_participant(cancel.child_token()));
+        let liveness = node.liveness.clone();
+        tokio::spawn(
+            engine
+                .clone()
+                .run_cleanup(move || liveness.lease(), cancel.child_token()),
+        );
+        agents.push(Agent { node, engine });
+    }
+    let view = Namespaced::new(
+        raw.clone() as Arc<dyn Store>,
+        gd_store::cluster_namespace(&cluster_id.to_string()),
+    );
+    loop {
+        let alive = view.range("alive/", 0).await.map_or(0, |r| r.kvs.len());
+        if alive == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let up = started.elapsed();
+    // Let the replicas load and the campaigns settle before measuring.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_per_agent = rss().saturating_sub(rss_before) as f64 / n as f64;
+
+    let window = Duration::from_secs(env_or("GD2_BENCH_REST_S", 10));
+    let before = raw.revision().await.expect("revision");
+    let requests_before = etcd_requests(&etcd.client_url).await;
+    tokio::time::sleep(window).await;
+    let after = raw.revision().await.expect("revision");
+    let requests_after = etcd_requests(&etcd.client_url).await;
+    let writes_at_rest = (after - before) as f64 / window.as_secs_f64();
+    let requests_at_rest = requests_before
+        .zip(requests_after)
+        .map(|(a, b)| (b - a) / window.as_secs_f64());
+
+    let initiator = &agents[0];
+    let lease = initiator.node.liveness.lease().expect("agent 0's lease");
+    let (node0, replica0) = watch_events(&agents);
+    let etcd0 = etcd_counter(&etcd.client_url, "etcd_debugging_mvcc_events_total").await;
+    let mut times = vec![];
+    for t in 0..TXNS {
+        // Three agents, a different set each time (never all the same ones).
+        let nodes: Vec<Uuid> = (0..3)
+            .map(|k| agents[(1 + t * 3 + k) % n].node.identity().peer_id)
+            .collect();
+        let txn = Transaction {
+            operation: format!("bench {t}"),
+            locks: vec![format!("bench/{t}")],
+            steps: vec![
+                Noop::call(nodes.clone(), &()),
+                Noop::call(nodes.clone(), &()),
+                Noop::call(nodes, &()),
+            ],
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        initiator
+            .engine
+            .execute(txn, lease)
+            .await
+            .expect("transaction");
+        times.push(t0.elapsed());
+    }
+    // Let the last events arrive.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (node1, replica1) = watch_events(&agents);
+    let etcd1 = etcd_counter(&etcd.client_url, "etcd_debugging_mvcc_events_total").await;
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    cancel.cancel();
+    Figures {
+        n,
+        up,
+        rss_per_agent,
+        writes_at_rest,
+        requests_at_rest,
+        txn_median_ms: ms(times[times.len() / 2]),
+        txn_max_ms: ms(times[times.len() - 1]),
+        node_events: (node1 - node0) as f64 / TXNS as f64,
+        replica_events: (replica1 - replica0) as f64 / TXNS as f64,
+        etcd_events: etcd0.zip(etcd1).map(|(a, b)| (b - a) / TXNS as f64),
+    }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut rows = vec![];
+    for (i, n) in sizes().into_iter().enumerate() {
+        let f = rt.block_on(run(n, 120 + i as u8));
+        eprintln!("N = {n} done");
+        rows.push(f);
+        // The agents' tasks end with their cancel token; give them a moment.
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    println!(
+        "\n{:>6} {:>9} {:>11} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12}",
+        "N",
+        "up (s)",
+        "RSS/agent",
+        "writes/s",
+        "reqs/s",
+        "txn p50",
+        "txn max",
+        "events/txn",
+        "replica/txn",
+        "etcd sent/txn"
+    );
+    println!(
+        "{:>6} {:>9} {:>11} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12}",
+        "", "", "(MiB)", "at rest", "at rest", "(ms)", "(ms)", "(own)", "", ""
+    );
+    let or_na = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |e| format!("{e:.1}"));
+    for f in rows {
+        println!(
+            "{:>6} {:>9.1} {:>11.2} {:>10.2} {:>10} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>12}",
+            f.n,
+            f.up.as_secs_f64(),
+            f.rss_per_agent / (1024.0 * 1024.0),
+            f.writes_at_rest,
+            or_na(f.requests_at_rest),
+            f.txn_median_ms,
+            f.txn_max_ms,
+            f.node_events,
+            f.replica_events,
+            or_na(f.etcd_events),
+        );
+    }
+}
