@@ -15,14 +15,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use gd_daemon::{
-    config::{Config, Flags, StoreMode},
-    identity::Identity,
-    node::Node,
-    store::{Backend, SimulatedMembers, StoreState},
-};
 use gd_store::{EtcdStore, Namespaced, Store};
 use gd_testkit::*;
+
+#[path = "common/agents.rs"]
+mod agents;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -75,21 +72,6 @@ async fn writes_at_rest(store: &dyn Store, window: Duration) -> f64 {
     (after - before) as f64 / window.as_secs_f64()
 }
 
-fn agent_config(dir: &std::path::Path, i: usize, endpoint: &str) -> Config {
-    let flags = Flags {
-        localstatedir: Some(dir.join(format!("n{i}/state"))),
-        rundir: Some(dir.join(format!("n{i}/run"))),
-        logdir: Some(dir.join(format!("n{i}/log"))),
-        clientaddress: Some(format!("127.2.{}.{}:24007", i / 250, i % 250 + 1)),
-        store: Some(StoreMode::Etcd),
-        etcdendpoints: Some(endpoint.to_owned()),
-        ..Flags::default()
-    };
-    let c = Config::load(flags, |_| None).expect("config");
-    std::fs::create_dir_all(&c.localstatedir).expect("state dir");
-    c
-}
-
 async fn agents_at_rest(n: usize, window: Duration) -> (f64, Duration) {
     let etcd = TestEtcd::start("127.0.31.1").await.expect("etcd");
     let raw = etcd.store().await.expect("etcd client");
@@ -99,29 +81,7 @@ async fn agents_at_rest(n: usize, window: Duration) -> (f64, Duration) {
     let started = Instant::now();
     let mut nodes = vec![];
     for i in 0..n {
-        let backend = Backend {
-            state: StoreState {
-                mode: StoreMode::Etcd,
-                endpoints: vec![etcd.client_url.clone()],
-                member: false,
-                joined: true,
-            },
-            raw: raw.clone(),
-            etcd: Some(raw.clone()),
-            member: None,
-        };
-        let identity = Identity {
-            peer_id: Uuid::new_v4(),
-            cluster_id,
-        };
-        let node = Node::assemble(
-            agent_config(dir.path(), i, &etcd.client_url),
-            identity,
-            None,
-            backend,
-            Arc::new(SimulatedMembers::default()),
-        )
-        .expect("node");
+        let node = agents::assemble(dir.path(), i, 2, &etcd.client_url, &raw, cluster_id);
         tokio::spawn(node.clone().register_until_done(cancel.child_token()));
         tokio::spawn(node.liveness.clone().run(cancel.child_token()));
         nodes.push(node);

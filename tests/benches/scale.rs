@@ -23,17 +23,14 @@ use std::{
 
 use async_trait::async_trait;
 use gd_core::txn::{Engine, Registry, Step, StepError, Transaction};
-use gd_daemon::{
-    config::{Config, Flags, StoreMode},
-    identity::Identity,
-    membership,
-    node::Node,
-    store::{Backend, SimulatedMembers, StoreState},
-};
+use gd_daemon::membership;
 use gd_store::{Namespaced, Store};
 use gd_testkit::TestEtcd;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+#[path = "common/agents.rs"]
+mod agents;
 
 /// How many transactions each N runs.
 const TXNS: usize = 20;
@@ -69,21 +66,6 @@ fn sizes() -> Vec<usize> {
         .collect()
 }
 
-fn agent_config(dir: &std::path::Path, i: usize, endpoint: &str) -> Config {
-    let flags = Flags {
-        localstatedir: Some(dir.join(format!("n{i}/state"))),
-        rundir: Some(dir.join(format!("n{i}/run"))),
-        logdir: Some(dir.join(format!("n{i}/log"))),
-        clientaddress: Some(format!("127.3.{}.{}:24007", i / 250, i % 250 + 1)),
-        store: Some(StoreMode::Etcd),
-        etcdendpoints: Some(endpoint.to_owned()),
-        ..Flags::default()
-    };
-    let c = Config::load(flags, |_| None).expect("config");
-    std::fs::create_dir_all(&c.localstatedir).expect("state dir");
-    c
-}
-
 /// This process's resident memory, in bytes.
 fn rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -117,7 +99,7 @@ async fn etcd_requests(client_url: &str) -> Option<f64> {
 }
 
 struct Agent {
-    node: Arc<Node>,
+    node: Arc<gd_daemon::node::Node>,
     engine: Arc<Engine>,
 }
 
@@ -163,34 +145,12 @@ async fn run(n: usize, block: u8) -> Figures {
     let started = Instant::now();
     let mut agents = vec![];
     for i in 0..n {
-        let backend = Backend {
-            state: StoreState {
-                mode: StoreMode::Etcd,
-                endpoints: vec![etcd.client_url.clone()],
-                member: false,
-                joined: true,
-            },
-            raw: raw.clone(),
-            etcd: Some(raw.clone()),
-            member: None,
-        };
-        let identity = Identity {
-            peer_id: Uuid::new_v4(),
-            cluster_id,
-        };
-        let node = Node::assemble(
-            agent_config(dir.path(), i, &etcd.client_url),
-            identity,
-            None,
-            backend,
-            Arc::new(SimulatedMembers::default()),
-        )
-        .expect("node");
+        let node = agents::assemble(dir.path(), i, 3, &etcd.client_url, &raw, cluster_id);
         let mut registry = Registry::new();
         registry.add(Noop).expect("step");
         let engine = Engine::counted(
             node.store.clone(),
-            identity.peer_id,
+            node.identity().peer_id,
             registry,
             node.metrics.clone(),
         );

@@ -9,8 +9,9 @@
 //! `xlator_api_t` as used by GD2 and not to be changed. The compile-time assertions below pin
 //! every offset this module reads.
 //!
-//! Why in-process: GD2 did the same, once at start-up, and the alternative (a helper process
-//! that prints the tables) needs a second binary to ship and find. What loading costs: the
+//! Where: the daemon runs this in its helper process (`glusterd2-xlators`, see
+//! [`crate::helper`]), so that the libraries it maps never stay in the daemon; GD2 loaded them
+//! in its own process, and so does a program without the helper. What loading costs: the
 //! libraries' constructors run. With GlusterFS 10.3 that loads `libglusterfs` and its own
 //! dependencies and starts no thread and installs no signal handler (checked by loading every
 //! installed `.so` and comparing `/proc/self/status` before and after). Libraries are opened with
@@ -100,7 +101,7 @@ const _: () = {
 };
 
 /// Which exported symbol holds the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Symbol {
     /// `xlator_api` (translators).
     XlatorApi,
@@ -109,7 +110,7 @@ pub(crate) enum Symbol {
 }
 
 /// What one library declares, copied out.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RawTable {
     /// `xlator_api.identifier` (None for `options` tables).
     pub identifier: Option<String>,

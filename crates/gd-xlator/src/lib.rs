@@ -23,6 +23,7 @@ pub mod error;
 pub mod ffi;
 pub mod gd1;
 pub mod glob;
+pub mod helper;
 mod load;
 pub mod model;
 pub mod parse;

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{LoadError, LoadWarning};
-use crate::ffi::{self, Symbol};
+use crate::ffi::Symbol;
 use crate::model::{Xlator, XlatorKind};
 use crate::table::XlatorTable;
 
@@ -98,7 +98,7 @@ struct Found {
     kind: XlatorKind,
 }
 
-fn load(dir: &Path) -> Result<XlatorTable, LoadError> {
+fn load(dir: &Path, helper: Option<&Path>) -> Result<XlatorTable, LoadError> {
     // The version directory (`…/glusterfs/10.3`) stands for its `xlator` directory.
     let inner = dir.join("xlator");
     let dir = if file_name(dir) != "xlator" && inner.is_dir() {
@@ -192,15 +192,23 @@ fn load(dir: &Path) -> Result<XlatorTable, LoadError> {
         }
     }
 
+    // Every table read at once (by the helper process when there is one).
+    let requests: Vec<(PathBuf, Symbol)> = groups
+        .iter()
+        .map(|(real, members)| {
+            let symbol = match members[0].kind {
+                XlatorKind::Xlator => Symbol::XlatorApi,
+                XlatorKind::Transport | XlatorKind::Auth => Symbol::Options,
+            };
+            (real.clone(), symbol)
+        })
+        .collect();
+    let (tables, read_by) = crate::helper::read_tables(&requests, helper);
     let mut xlators: Vec<Xlator> = Vec::new();
-    for (real, members) in groups {
+    for ((real, members), table) in groups.into_iter().zip(tables) {
         let kind = members[0].kind;
-        let symbol = match kind {
-            XlatorKind::Xlator => Symbol::XlatorApi,
-            XlatorKind::Transport | XlatorKind::Auth => Symbol::Options,
-        };
         let shown = members[0].path.clone();
-        let raw = match ffi::read_table(&real, symbol) {
+        let raw = match table {
             Ok(raw) => raw,
             Err(message) => {
                 warnings.push(LoadWarning {
@@ -288,12 +296,9 @@ fn load(dir: &Path) -> Result<XlatorTable, LoadError> {
             index.entry(a.clone()).or_insert(i);
         }
     }
-    Ok(XlatorTable::new(
-        Some(dir.to_path_buf()),
-        kept,
-        warnings,
-        index,
-    ))
+    let mut table = XlatorTable::new(Some(dir.to_path_buf()), kept, warnings, index);
+    table.read_by = read_by;
+    Ok(table)
 }
 
 /// Adds the `.so` files of `dir` (not recursive).
@@ -356,9 +361,16 @@ impl XlatorTable {
     /// Loads every xlator under `dir` (the `…/glusterfs/<version>/xlator` directory, or the
     /// version directory above it), and the transports and auth modules beside it. A library that cannot be loaded or has no table
     /// is skipped and reported in [`Self::warnings`]; only a missing or unreadable directory is
-    /// an error. Loading runs the libraries' constructors in this process (see [`crate::ffi`]).
+    /// an error. The libraries are loaded by the helper process installed beside the running
+    /// program ([`crate::helper`]), or where there is none, in this process (their
+    /// constructors run here then, see [`crate::ffi`]).
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, LoadError> {
-        load(dir.as_ref())
+        load(dir.as_ref(), crate::helper::beside_program().as_deref())
+    }
+
+    /// [`Self::load`] through the helper at `helper` (`None`: in this process).
+    pub fn load_through(dir: impl AsRef<Path>, helper: Option<&Path>) -> Result<Self, LoadError> {
+        load(dir.as_ref(), helper)
     }
 
     /// Loads from [`crate::find_xlator_dir`]; [`LoadError::NotInstalled`] when there is none.

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// An option's value type (`volume_option_type_t`). It decides how a value is validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OptionType {
     /// Anything (`GF_OPTION_TYPE_ANY`).
     Any,
@@ -105,7 +105,7 @@ impl fmt::Display for OptionType {
 
 /// Which bounds of [`OptionDef::min`]/[`OptionDef::max`] an int or double option checks
 /// (`opt_validate_type_t`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RangeCheck {
     /// Both bounds (the default; with min = max = 0 it means "no range").
     Both,
@@ -127,7 +127,7 @@ impl RangeCheck {
 
 /// How an option is meant to be used (`opt_level_t`). GD2 asks for an explicit opt-in before
 /// setting anything but basic options; this crate only reports the level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Level {
     /// Not declared, or declared advanced (the C enum's 0).
     Advanced,
@@ -154,7 +154,7 @@ impl Level {
 }
 
 /// The maturity of an xlator or option (`gf_category_t`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Category {
     /// Not classified.
     Unclassified,
@@ -191,7 +191,9 @@ impl Category {
 
 /// The `opt_flags_t` bits of an option. GD1 ignores them (it has its own flags per volume-set
 /// key); GD2 used them, and they say how an option may be set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct OptionFlags(pub u32);
 
 impl OptionFlags {
@@ -241,7 +243,7 @@ impl OptionFlags {
 }
 
 /// One option of one xlator, as its `volume_option_t` declares it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptionDef {
     /// The xlator (or transport) whose table declares it, e.g. `performance/write-behind`.
     pub xlator: String,
@@ -254,8 +256,10 @@ pub struct OptionDef {
     pub default: Option<String>,
     /// The lower bound; `None` (as is [`Self::max`]) when the table declares no range: min
     /// and max both 0 and both bounds to be checked, which GlusterFS reads as "unbounded".
+    #[serde(with = "f64_bits")]
     pub min: Option<f64>,
     /// The upper bound (may be infinite); `None` when the table declares no range.
+    #[serde(with = "f64_bits")]
     pub max: Option<f64>,
     /// Which bounds are checked for int and double options.
     pub range_check: RangeCheck,
@@ -342,5 +346,18 @@ impl Xlator {
     /// Whether `name` is this xlator's name or one of its aliases.
     pub fn answers_to(&self, name: &str) -> bool {
         self.name == name || self.aliases.iter().any(|a| a == name)
+    }
+}
+
+/// A bound as its bits, so that an infinite one crosses JSON (which has no infinity) intact.
+mod f64_bits {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(f64::to_bits).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(f64::from_bits))
     }
 }

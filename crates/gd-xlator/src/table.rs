@@ -23,6 +23,8 @@ pub struct XlatorTable {
     warnings: Vec<LoadWarning>,
     /// Name and every alias → index in `xlators`.
     index: HashMap<String, usize>,
+    /// How the tables were read (in this process, or by the helper).
+    pub(crate) read_by: crate::helper::ReadBy,
 }
 
 /// A value accepted for a key: what to store and what it sets.
@@ -60,7 +62,14 @@ impl XlatorTable {
             xlators,
             warnings,
             index,
+            read_by: Default::default(),
         }
+    }
+
+    /// How the tables were read: in this process, or by the helper process (and if that
+    /// failed, why).
+    pub fn read_by(&self) -> &crate::helper::ReadBy {
+        &self.read_by
     }
 
     /// A table without xlators, for a node without GlusterFS: every key is refused with

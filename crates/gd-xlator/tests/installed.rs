@@ -740,3 +740,47 @@ fn no_panic_on_arbitrary_keys_and_values() {
         }
     }
 }
+
+#[test]
+fn the_helper_process_reads_the_same_tables_and_takes_the_libraries_with_it() {
+    let dir = gd_xlator::find_xlator_dir().expect("GlusterFS is installed");
+    let helper = std::path::Path::new(env!("CARGO_BIN_EXE_glusterd2-xlators"));
+    let through = XlatorTable::load_through(&dir, Some(helper)).expect("load through the helper");
+    assert_eq!(
+        through.read_by(),
+        &gd_xlator::helper::ReadBy::Helper(helper.to_path_buf())
+    );
+    let here = XlatorTable::load_through(&dir, None).expect("load in this process");
+    assert_eq!(here.read_by(), &gd_xlator::helper::ReadBy::InProcess);
+    assert!(through.xlators().len() > 50, "{}", through.xlators().len());
+    // Every table identical, infinite bounds included.
+    assert_eq!(through.xlators(), here.xlators());
+    assert_eq!(through.warnings(), here.warnings());
+
+    // A helper that answers nothing useful: the tables are read in this process, and the
+    // table says why.
+    let fake = tempfile::tempdir().unwrap();
+    let bad = fake.path().join("glusterd2-xlators");
+    std::fs::write(&bad, "#!/bin/sh\necho '[1, 2'\n").unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let fallback = XlatorTable::load_through(&dir, Some(&bad)).expect("load");
+    match fallback.read_by() {
+        gd_xlator::helper::ReadBy::InProcessAfter(why) => {
+            assert!(why.contains("its output is not tables"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fallback.xlators(), here.xlators());
+
+    // The helper refuses what is not a table request.
+    let out = std::process::Command::new(helper)
+        .args(["bogus", "/nonexistent.so"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = std::process::Command::new(helper)
+        .args(["xlator_api"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -63,6 +63,7 @@ pub fn init(dir: Option<&Path>) -> Arc<Catalog> {
                     dir = %catalog.xlators.dir().map(|d| d.display().to_string()).unwrap_or_default(),
                     xlators = catalog.xlators.xlators().len(),
                     options = catalog.xlators.option_count(),
+                    read_by = ?catalog.xlators.read_by(),
                     "read the option tables of the installed xlators"
                 ),
                 Some(why) => tracing::warn!(
