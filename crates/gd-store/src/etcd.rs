@@ -161,7 +161,7 @@ impl EtcdStore {
             opts = opts.with_limit(i64::try_from(limit).unwrap_or(i64::MAX));
         }
         let resp = self
-            .call(0, || {
+            .call_read(0, || {
                 let mut kv = self.client.kv_client();
                 let (opts, start) = (opts.clone(), start.clone());
                 async move { kv.get(start, Some(opts)).await }
@@ -263,7 +263,7 @@ impl EtcdStore {
     /// The members of the etcd cluster.
     pub async fn members(&self) -> StoreResult<Vec<EtcdMember>> {
         let resp = self
-            .call(0, || {
+            .call_read(0, || {
                 let mut c = self.client.clone();
                 async move { c.member_list().await }
             })
@@ -371,6 +371,39 @@ impl EtcdStore {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                     Err(e) => return Err(map_error(e, lease, bound)),
+                }
+            }
+        };
+        match tokio::time::timeout(bound, retrying).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Timeout {
+                timeout_ms: ms(bound),
+            }),
+        }
+    }
+
+    /// [`Self::call`] for a request that changes nothing (a read, a watch, a keep-alive), which
+    /// may be repeated whatever happened to it: one that failed on the way (the member it was
+    /// routed to died mid-request: "connection reset") is sent again within the same bound,
+    /// and the client's balancer picks another member.
+    async fn call_read<T, F, Fut>(&self, lease: LeaseId, mut attempt: F) -> StoreResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ec::Error>>,
+    {
+        let bound = self.opts.request_timeout;
+        let retrying = async {
+            loop {
+                match attempt().await {
+                    Ok(v) => return Ok(v),
+                    Err(e) => {
+                        let mapped = map_error(e, lease, bound);
+                        if !mapped.retryable() {
+                            return Err(mapped);
+                        }
+                        tracing::debug!(error = %mapped, "etcd read failed on the way; repeating it");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             }
         };
@@ -495,7 +528,7 @@ impl Store for EtcdStore {
     async fn get(&self, key: &str) -> StoreResult<Option<KeyValue>> {
         validate::key(key)?;
         let resp = self
-            .call(0, || {
+            .call_read(0, || {
                 let mut kv = self.client.kv_client();
                 async move { kv.get(key, None).await }
             })
@@ -572,17 +605,25 @@ impl Store for EtcdStore {
                 _ => None,
             })
             .unwrap_or(0);
+        let read_only = txn
+            .success
+            .iter()
+            .chain(&txn.failure)
+            .all(|op| matches!(op, TxnOp::Get { .. }));
         let request = ec::Txn::new()
             .when(txn.compares.into_iter().map(compare).collect::<Vec<_>>())
             .and_then(txn.success.into_iter().map(txn_op).collect::<Vec<_>>())
             .or_else(txn.failure.into_iter().map(txn_op).collect::<Vec<_>>());
-        let resp = self
-            .call(lease, || {
-                let mut kv = self.client.kv_client();
-                let request = request.clone();
-                async move { kv.txn(request).await }
-            })
-            .await?;
+        let attempt = || {
+            let mut kv = self.client.kv_client();
+            let request = request.clone();
+            async move { kv.txn(request).await }
+        };
+        let resp = if read_only {
+            self.call_read(lease, attempt).await?
+        } else {
+            self.call(lease, attempt).await?
+        };
         let revision = header_revision(resp.header())?;
         let mut responses = Vec::new();
         for r in resp.op_responses() {
@@ -614,7 +655,7 @@ impl Store for EtcdStore {
         }
         // Wait for etcd's first answer ("created"): from then on no change can be missed.
         let (stream, first) = self
-            .call(0, || {
+            .call_read(0, || {
                 let mut client = self.client.watch_client();
                 let opts = opts.clone();
                 async move {
@@ -663,7 +704,7 @@ impl Store for EtcdStore {
         // etcd-client's `keep_alive` sends one refresh and checks the lease exists, but keeps
         // the granted TTL to itself; a second refresh on the same stream reports it.
         let resp = self
-            .call(lease, || {
+            .call_read(lease, || {
                 let mut lc = self.client.lease_client();
                 async move {
                     let (mut keeper, mut stream) = lc.keep_alive(lease).await?;
@@ -691,7 +732,7 @@ impl Store for EtcdStore {
     async fn revision(&self) -> StoreResult<Revision> {
         // A linearizable read of one (absent) key: its header carries the store revision.
         let resp = self
-            .call(0, || {
+            .call_read(0, || {
                 let mut kv = self.client.kv_client();
                 async move {
                     kv.get("\0", Some(ec::GetOptions::new().with_count_only()))

@@ -664,7 +664,16 @@ impl Engine {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let mut watch = self.store.watch(&dir, None).await.ok();
-            let reports = self.store.range(&dir, nodes.len() + 1).await?;
+            let reports = match self.store.range(&dir, nodes.len() + 1).await {
+                Ok(r) => r,
+                // A read the store failed (a member dying): again, within the step's bound.
+                Err(e) if e.retryable() && tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(txn = %id, error = %e, "reading the reports failed; again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let mut got: BTreeMap<Uuid, Report> = BTreeMap::new();
             for kv in &reports.kvs {
                 if let Some(node) = kv

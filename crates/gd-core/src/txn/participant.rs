@@ -19,8 +19,14 @@ impl Engine {
             &cancel,
             relevant,
             || async {
-                if let Err(e) = self.participate_once().await {
-                    tracing::debug!(error = %e, "transaction scan failed");
+                // A scan the store failed (a member dying under it) is tried again soon, a few
+                // times, rather than at the next change or tick: a step may be waiting.
+                for pause_ms in [0, 200, 1000] {
+                    tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                    match self.participate_once().await {
+                        Ok(()) => return,
+                        Err(e) => tracing::debug!(error = %e, "transaction scan failed"),
+                    }
                 }
             },
         )
