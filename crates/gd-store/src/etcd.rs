@@ -356,62 +356,61 @@ impl EtcdStore {
     /// Runs one request under the request timeout and maps its error. A request that could
     /// not even be sent (the endpoint it was routed to refuses connections: a member that is
     /// down) is retried within the same bound, so the client's balancer picks another member.
-    async fn call<T, F, Fut>(&self, lease: LeaseId, mut attempt: F) -> StoreResult<T>
+    async fn call<T, F, Fut>(&self, lease: LeaseId, attempt: F) -> StoreResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ec::Error>>,
     {
-        let bound = self.opts.request_timeout;
-        let retrying = async {
-            loop {
-                match attempt().await {
-                    Ok(v) => return Ok(v),
-                    Err(e) if not_sent(&e) => {
-                        tracing::debug!(error = %e, "etcd request not sent; retrying on another endpoint");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    Err(e) => return Err(map_error(e, lease, bound)),
-                }
-            }
-        };
-        match tokio::time::timeout(bound, retrying).await {
-            Ok(r) => r,
-            Err(_) => Err(StoreError::Timeout {
-                timeout_ms: ms(bound),
-            }),
-        }
+        self.repeating(lease, false, attempt).await
     }
 
     /// [`Self::call`] for a request that changes nothing (a read, a watch, a keep-alive), which
     /// may be repeated whatever happened to it: one that failed on the way (the member it was
-    /// routed to died mid-request: "connection reset") is sent again within the same bound,
-    /// and the client's balancer picks another member.
-    async fn call_read<T, F, Fut>(&self, lease: LeaseId, mut attempt: F) -> StoreResult<T>
+    /// routed to died mid-request: "connection reset") is sent again within the same bound.
+    async fn call_read<T, F, Fut>(&self, lease: LeaseId, attempt: F) -> StoreResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ec::Error>>,
+    {
+        self.repeating(lease, true, attempt).await
+    }
+
+    /// Sends a request again, within the request bound, while it certainly applied nothing,
+    /// or (`changes_nothing`) while it failed in a way worth another try; the bound passed,
+    /// the last failure is the answer.
+    async fn repeating<T, F, Fut>(
+        &self,
+        lease: LeaseId,
+        changes_nothing: bool,
+        mut attempt: F,
+    ) -> StoreResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ec::Error>>,
     {
         let bound = self.opts.request_timeout;
+        let mut last: Option<StoreError> = None;
         let retrying = async {
             loop {
-                match attempt().await {
+                let e = match attempt().await {
                     Ok(v) => return Ok(v),
-                    Err(e) => {
-                        let mapped = map_error(e, lease, bound);
-                        if !mapped.retryable() {
-                            return Err(mapped);
-                        }
-                        tracing::debug!(error = %mapped, "etcd read failed on the way; repeating it");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
+                    Err(e) => e,
+                };
+                let again = not_sent(&e);
+                let mapped = map_error(e, lease, bound);
+                if !again && !(changes_nothing && mapped.retryable()) {
+                    return Err(mapped);
                 }
+                tracing::debug!(error = %mapped, "etcd request failed on the way; sending it again");
+                last = Some(mapped);
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         };
         match tokio::time::timeout(bound, retrying).await {
             Ok(r) => r,
-            Err(_) => Err(StoreError::Timeout {
+            Err(_) => Err(last.unwrap_or(StoreError::Timeout {
                 timeout_ms: ms(bound),
-            }),
+            })),
         }
     }
 
