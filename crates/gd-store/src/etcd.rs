@@ -396,9 +396,10 @@ impl EtcdStore {
                     Ok(v) => return Ok(v),
                     Err(e) => e,
                 };
-                let again = not_sent(&e);
+                let not_sent = not_sent(&e);
                 let mapped = map_error(e, lease, bound);
-                if !again && !(changes_nothing && mapped.retryable()) {
+                let again = not_sent || (changes_nothing && mapped.retryable());
+                if !again {
                     return Err(mapped);
                 }
                 tracing::debug!(error = %mapped, "etcd request failed on the way; sending it again");
