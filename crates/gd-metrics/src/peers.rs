@@ -1,6 +1,7 @@
 //! The membership and the store as figures of a scrape: the peers and which are online
 //! (gluster-prometheus's `gluster_peer_count` and `gluster_peer_connected`), and how this
-//! node sees its store (quorum, revision, how far its local replica follows behind).
+//! node sees its store (quorum, revision, whether its local replica follows, and how far
+//! behind).
 
 use std::{sync::Arc, time::Duration};
 
@@ -12,6 +13,9 @@ use gd_store::{Store, StoreError};
 
 /// The longest a scrape waits for the store's revision before it reports no quorum.
 const QUORUM_WAIT: Duration = Duration::from_secs(1);
+/// The longest a scrape waits for the replica's watches to report their progress; a watch
+/// that has not caught up by then counts as behind by what it has not confirmed.
+const PROGRESS_WAIT: Duration = Duration::from_millis(250);
 
 /// The membership's figures, and this node's view of the store.
 pub struct PeerFigures {
@@ -50,6 +54,16 @@ impl Figures for PeerFigures {
                      reloads",
                     labels([]),
                     i64::from(synced),
+                );
+            }
+            if let Some(applied) = store.replica_applied(rev, PROGRESS_WAIT).await {
+                out.set(
+                    "gd2_store_watch_lag_revisions",
+                    "How far this node's local replica of the store is behind: the store's \
+                     revision minus the revision up to which its watches have delivered every \
+                     change (their progress, asked at the scrape)",
+                    labels([]),
+                    (rev - applied).max(0),
                 );
             }
         }

@@ -32,9 +32,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Compare, CompareOp, CompareTarget, EventKind, KeyValue, LeaseId, RangeResponse, Revision,
-    Store, StoreError, StoreResult, Txn, TxnOp, TxnOpResponse, TxnResponse, WATCH_QUEUE_MAX, Watch,
-    WatchEvent, validate,
+    Compare, CompareOp, CompareTarget, EventKind, KeyValue, LeaseId, ProgressAsker, RangeResponse,
+    Revision, Store, StoreError, StoreResult, Txn, TxnOp, TxnOpResponse, TxnResponse,
+    WATCH_QUEUE_MAX, Watch, WatchItem, validate,
 };
 
 // gRPC status codes (tonic::Code as i32), so this crate needs no direct tonic dependency.
@@ -453,7 +453,7 @@ fn not_sent(e: &ec::Error) -> bool {
 async fn forward_response(
     resp: &ec::WatchResponse,
     next: &mut Revision,
-    tx: &mpsc::Sender<StoreResult<WatchEvent>>,
+    tx: &mpsc::Sender<StoreResult<WatchItem>>,
     stop: &CancellationToken,
 ) -> bool {
     for ev in resp.events() {
@@ -461,7 +461,7 @@ async fn forward_response(
             None => {}
             Some(Ok(ev)) => {
                 *next = ev.revision + 1;
-                if !deliver(tx, stop, Ok(ev)).await {
+                if !deliver(tx, stop, Ok(WatchItem::Event(ev))).await {
                     return false;
                 }
             }
@@ -483,16 +483,26 @@ async fn forward_response(
         deliver(tx, stop, Err(err)).await;
         return false;
     }
+    // A response with nothing in it is etcd's progress notification: its header names the
+    // revision the watch has delivered everything up to.
+    if resp.events().is_empty()
+        && !resp.created()
+        && let Ok(rev) = header_revision(resp.header())
+    {
+        return deliver(tx, stop, Ok(WatchItem::Progress(rev))).await;
+    }
     true
 }
 
-/// The task behind one etcd watch: forwards its events into the bounded channel. Dropping
-/// the stream (when this returns) cancels the watch on the server.
+/// The task behind one etcd watch: forwards its events into the bounded channel, and asks
+/// etcd for the watch's progress when its consumer does. Dropping the stream (when this
+/// returns) cancels the watch on the server.
 async fn forward_watch(
     mut stream: ec::WatchStream,
     first: ec::WatchResponse,
     mut next: Revision,
-    tx: mpsc::Sender<StoreResult<WatchEvent>>,
+    tx: mpsc::Sender<StoreResult<WatchItem>>,
+    asker: ProgressAsker,
     stop: CancellationToken,
     timeout: Duration,
 ) {
@@ -503,6 +513,13 @@ async fn forward_watch(
         let msg = tokio::select! {
             _ = stop.cancelled() => return,
             _ = tx.closed() => return,
+            () = asker.asked() => {
+                // A stream that cannot take the request is broken: its next message says so.
+                if let Err(e) = stream.request_progress().await {
+                    tracing::debug!(error = %e, "could not ask etcd for a watch's progress");
+                }
+                continue;
+            }
             msg = stream.message() => msg,
         };
         match msg {
@@ -672,15 +689,17 @@ impl Store for EtcdStore {
         };
         let (tx, rx) = mpsc::channel(WATCH_QUEUE_MAX);
         let cancel = CancellationToken::new();
+        let asker = ProgressAsker::default();
         tokio::spawn(forward_watch(
             stream,
             first,
             next,
             tx,
+            asker.clone(),
             cancel.clone(),
             self.opts.request_timeout,
         ));
-        Ok(Watch::new(rx, cancel))
+        Ok(Watch::with_progress(rx, asker, cancel))
     }
 
     async fn lease_grant(&self, ttl_s: i64) -> StoreResult<LeaseId> {

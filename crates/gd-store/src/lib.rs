@@ -109,4 +109,18 @@ pub trait Store: Send + Sync + 'static {
     fn replica_synced(&self) -> Option<bool> {
         None
     }
+
+    /// The revision up to which this store's local replica has applied every change it
+    /// follows, for a store that keeps one (`None` otherwise): its watches are asked for their
+    /// progress, and the answer waits, up to `wait`, until every one has reported `revision`
+    /// (the store's, just read) or later. `revision` minus the answer is how far the replica
+    /// lags behind the store.
+    async fn replica_applied(
+        &self,
+        revision: Revision,
+        wait: std::time::Duration,
+    ) -> Option<Revision> {
+        let _ = (revision, wait);
+        None
+    }
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     Compare, KeyValue, LeaseId, RangeResponse, Revision, Store, StoreResult, Txn, TxnOp,
-    TxnOpResponse, TxnResponse, WATCH_QUEUE_MAX, Watch,
+    TxnOpResponse, TxnResponse, WATCH_QUEUE_MAX, Watch, WatchItem,
 };
 
 /// The namespace of one cluster's keys.
@@ -154,23 +154,29 @@ impl Store for Namespaced {
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
         let ns = self.prefix.clone();
+        // The inner watch's progress reports pass through; a producer that cannot report
+        // gets asks that go nowhere.
+        let asker = inner.progress_asker().unwrap_or_default();
         tokio::spawn(async move {
             loop {
-                let ev = tokio::select! {
+                let item = tokio::select! {
                     _ = stop.cancelled() => return,
-                    ev = inner.next() => ev,
+                    item = inner.next_item() => item,
                 };
-                let Some(ev) = ev else { return };
-                let ev = ev.map(|mut ev| {
-                    ev.key = ev.key.strip_prefix(&ns).unwrap_or(&ev.key).to_owned();
-                    ev
+                let Some(item) = item else { return };
+                let item = item.map(|item| match item {
+                    WatchItem::Event(mut ev) => {
+                        ev.key = ev.key.strip_prefix(&ns).unwrap_or(&ev.key).to_owned();
+                        WatchItem::Event(ev)
+                    }
+                    progress => progress,
                 });
-                if tx.send(ev).await.is_err() {
+                if tx.send(item).await.is_err() {
                     return;
                 }
             }
         });
-        Ok(Watch::new(rx, cancel))
+        Ok(Watch::with_progress(rx, asker, cancel))
     }
 
     async fn lease_grant(&self, ttl_s: i64) -> StoreResult<LeaseId> {

@@ -143,6 +143,14 @@ impl Store for Switchable {
     fn replica_synced(&self) -> Option<bool> {
         self.current().replica_synced()
     }
+
+    async fn replica_applied(
+        &self,
+        revision: Revision,
+        wait: std::time::Duration,
+    ) -> Option<Revision> {
+        self.current().replica_applied(revision, wait).await
+    }
 }
 
 #[cfg(test)]

@@ -231,9 +231,44 @@ impl std::fmt::Debug for WatchTap {
     }
 }
 
+/// What a watch that reports its progress carries: a change, or word that every change up to
+/// a revision has been delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchItem {
+    Event(WatchEvent),
+    /// Every event of every revision up to this one has been delivered before this item
+    /// (etcd's progress notification, sent when asked through [`ProgressAsker`]).
+    Progress(Revision),
+}
+
+/// Asks a running watch's producer to report how far it has delivered (a
+/// [`WatchItem::Progress`] on the watch, as soon as the producer is caught up).
+#[derive(Clone, Debug, Default)]
+pub struct ProgressAsker(std::sync::Arc<tokio::sync::Notify>);
+
+impl ProgressAsker {
+    /// Asks once; asks made before the producer got to the last one count as one.
+    pub fn ask(&self) {
+        self.0.notify_one();
+    }
+
+    /// Waits for the next ask (the producer's side).
+    pub async fn asked(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// Where a watch's items come from.
+enum Items {
+    /// A producer that only sends events.
+    Events(mpsc::Receiver<StoreResult<WatchEvent>>),
+    /// A producer that also reports its progress when asked.
+    WithProgress(mpsc::Receiver<StoreResult<WatchItem>>, ProgressAsker),
+}
+
 /// A running prefix watch. Dropping it cancels the watch.
 pub struct Watch {
-    rx: mpsc::Receiver<StoreResult<WatchEvent>>,
+    items: Items,
     _cancel: tokio_util::sync::DropGuard,
     tap: Option<WatchTap>,
 }
@@ -245,7 +280,20 @@ impl Watch {
         cancel: tokio_util::sync::CancellationToken,
     ) -> Self {
         Self {
-            rx,
+            items: Items::Events(rx),
+            _cancel: cancel.drop_guard(),
+            tap: None,
+        }
+    }
+
+    /// Builds a watch whose producer answers `asker` with [`WatchItem::Progress`] items.
+    pub fn with_progress(
+        rx: mpsc::Receiver<StoreResult<WatchItem>>,
+        asker: ProgressAsker,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Self {
+            items: Items::WithProgress(rx, asker),
             _cancel: cancel.drop_guard(),
             tap: None,
         }
@@ -257,21 +305,44 @@ impl Watch {
         self
     }
 
-    /// The next event; `None` when the watch has ended.
-    pub async fn next(&mut self) -> Option<StoreResult<WatchEvent>> {
-        let item = self.rx.recv().await;
-        if let (Some(Ok(ev)), Some(tap)) = (&item, &self.tap) {
+    /// How to ask this watch for its progress; `None` when its producer cannot tell.
+    pub fn progress_asker(&self) -> Option<ProgressAsker> {
+        match &self.items {
+            Items::Events(_) => None,
+            Items::WithProgress(_, asker) => Some(asker.clone()),
+        }
+    }
+
+    /// The next event, or the progress the producer reported; `None` when the watch has
+    /// ended.
+    pub async fn next_item(&mut self) -> Option<StoreResult<WatchItem>> {
+        let item = match &mut self.items {
+            Items::Events(rx) => rx.recv().await.map(|r| r.map(WatchItem::Event)),
+            Items::WithProgress(rx, _) => rx.recv().await,
+        };
+        if let (Some(Ok(WatchItem::Event(ev))), Some(tap)) = (&item, &self.tap) {
             (tap.0)(ev);
         }
         item
     }
+
+    /// The next event (progress reports are passed over); `None` when the watch has ended.
+    pub async fn next(&mut self) -> Option<StoreResult<WatchEvent>> {
+        loop {
+            match self.next_item().await? {
+                Ok(WatchItem::Progress(_)) => continue,
+                Ok(WatchItem::Event(ev)) => return Some(Ok(ev)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
 }
 
 /// Sends one item unless the watch was cancelled; false when the watch is over.
-pub(crate) async fn deliver(
-    tx: &mpsc::Sender<StoreResult<WatchEvent>>,
+pub(crate) async fn deliver<T>(
+    tx: &mpsc::Sender<StoreResult<T>>,
     stop: &CancellationToken,
-    item: StoreResult<WatchEvent>,
+    item: StoreResult<T>,
 ) -> bool {
     tokio::select! {
         _ = stop.cancelled() => false,

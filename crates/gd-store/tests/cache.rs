@@ -89,7 +89,7 @@ impl Flaky {
 async fn forward(
     mut inner: Watch,
     mut mode: watch::Receiver<Mode>,
-    tx: mpsc::Sender<StoreResult<gd_store::WatchEvent>>,
+    tx: mpsc::Sender<StoreResult<gd_store::WatchItem>>,
     stop: CancellationToken,
     _open: Open,
 ) {
@@ -118,7 +118,7 @@ async fn forward(
                     }
                 }
             }
-            ev = inner.next() => match ev {
+            ev = inner.next_item() => match ev {
                 None => return,
                 Some(ev) => if tx.send(ev).await.is_err() { return },
             },
@@ -173,6 +173,9 @@ impl Store for Flaky {
         let cancel = CancellationToken::new();
         self.open_watches.fetch_add(1, Ordering::SeqCst);
         let open = Open(self.open_watches.clone());
+        let asker = inner
+            .progress_asker()
+            .expect("a local watch reports its progress");
         tokio::spawn(forward(
             inner,
             self.mode.subscribe(),
@@ -180,7 +183,7 @@ impl Store for Flaky {
             cancel.clone(),
             open,
         ));
-        Ok(Watch::new(rx, cancel))
+        Ok(Watch::with_progress(rx, asker, cancel))
     }
     async fn lease_grant(&self, ttl_s: i64) -> StoreResult<LeaseId> {
         self.gate().await?;
@@ -333,6 +336,59 @@ async fn reads_answer_from_the_replica_when_the_store_is_unavailable() {
         value(cache.get("b/3").await.expect("get")),
         Some("z".into())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_replica_says_how_far_behind_the_store_it_is() {
+    let opts = CacheOptions {
+        scope: vec!["b/".into()],
+        ..short()
+    };
+    let (flaky, cache, _) = populated(opts).await;
+    // Writes outside the scope reach no watch of the replica; asked, its watch confirms it
+    // has delivered everything up to them all the same.
+    for i in 0..3 {
+        flaky.local.put("a", vec![i], None).await.expect("put");
+    }
+    let head = flaky.local.revision().await.expect("revision");
+    let applied = cache.replica_applied(head, Duration::from_secs(5)).await;
+    assert_eq!(applied, Some(head));
+    // A watch gone silent confirms nothing more: the answer comes at the bound, behind.
+    flaky.set(Mode::Hang);
+    flaky
+        .local
+        .put("a", b"x".to_vec(), None)
+        .await
+        .expect("put");
+    flaky
+        .local
+        .put("b/9", b"y".to_vec(), None)
+        .await
+        .expect("put");
+    let head2 = flaky.local.revision().await.expect("revision");
+    let start = Instant::now();
+    let behind = cache
+        .replica_applied(head2, SHORT)
+        .await
+        .expect("a replica");
+    assert!(start.elapsed() < SHORT_MAX, "took {:?}", start.elapsed());
+    assert_eq!(behind, head, "applied through the last confirmed revision");
+    // Back up: the replica reloads and has everything again.
+    flaky.set(Mode::Up);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let applied = cache.replica_applied(head2, SHORT).await;
+        if applied >= Some(head2) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still behind: {applied:?} < {head2}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A store that keeps no replica has nothing to say.
+    assert_eq!(flaky.replica_applied(head2, SHORT).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

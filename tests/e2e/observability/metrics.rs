@@ -233,6 +233,8 @@ fn every_node_serves_the_cluster_and_its_own_work_as_openmetrics() {
         assert_eq!(value(&m, "gd2_store_quorum", &[]), Some(1.0));
         assert!(value(&m, "gd2_store_revision", &[]).unwrap() > 0.0);
         assert_eq!(value(&m, "gd2_store_replica_synced", &[]), Some(1.0));
+        // Asked at the scrape, the replica's watches confirm they have delivered everything.
+        assert_eq!(value(&m, "gd2_store_watch_lag_revisions", &[]), Some(0.0));
         assert_eq!(value(&m, "gd2_scrape_sources_failed", &[]), Some(0.0));
         // Every node ran the create's steps and reads the store.
         assert!(

@@ -47,7 +47,7 @@ mod tests;
 
 use std::cell::Cell;
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -180,7 +180,7 @@ impl CachedStore {
     /// Wraps `inner` and starts the task that keeps the replica; the task stops when the
     /// returned store is dropped. Must be called inside a Tokio runtime.
     pub fn new(inner: Arc<dyn Store>, opts: CacheOptions) -> Arc<CachedStore> {
-        let shared = Arc::new(Shared(RwLock::new(Replica::new())));
+        let shared = Arc::new(Shared::new());
         let stop = CancellationToken::new();
         tokio::spawn(keep_replica(
             inner.clone(),
@@ -491,5 +491,31 @@ impl Store for CachedStore {
     }
     fn replica_synced(&self) -> Option<bool> {
         Some(self.is_synced())
+    }
+
+    async fn replica_applied(&self, revision: Revision, wait: Duration) -> Option<Revision> {
+        let askers = {
+            let replica = self.shared.read();
+            if replica.phase != Phase::Following {
+                return Some(replica.applied_through());
+            }
+            replica.askers.clone()
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        for asker in &askers {
+            asker.ask();
+        }
+        loop {
+            let progressed = self.shared.progressed.notified();
+            tokio::pin!(progressed);
+            progressed.as_mut().enable();
+            let applied = self.shared.read().applied_through();
+            if applied >= revision {
+                return Some(applied);
+            }
+            if tokio::time::timeout_at(deadline, progressed).await.is_err() {
+                return Some(self.shared.read().applied_through());
+            }
+        }
     }
 }

@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CacheOptions, Staleness, human};
 use crate::{
-    CompareOp, CompareTarget, EventKind, KeyValue, RangeResponse, Revision, Store, Txn, TxnOp,
-    TxnOpResponse, TxnResponse, WatchEvent,
+    CompareOp, CompareTarget, EventKind, KeyValue, ProgressAsker, RangeResponse, Revision, Store,
+    Txn, TxnOp, TxnOpResponse, TxnResponse, WatchEvent, WatchItem,
 };
 
 /// Where the replica is in its life.
@@ -33,6 +33,11 @@ pub(super) struct Replica {
     pub(super) kvs: BTreeMap<String, KeyValue>,
     pub(super) revision: Revision,
     pub(super) as_of: SystemTime,
+    /// Per prefix of the scope, the revision up to which every change has been applied (its
+    /// load, then its watch's progress reports).
+    pub(super) applied: Vec<Revision>,
+    /// Per prefix of the scope, how to ask its watch for its progress (while following).
+    pub(super) askers: Vec<ProgressAsker>,
 }
 
 /// A put event would make the replica larger than `max_keys`.
@@ -45,7 +50,15 @@ impl Replica {
             kvs: BTreeMap::new(),
             revision: 0,
             as_of: SystemTime::UNIX_EPOCH,
+            applied: vec![],
+            askers: vec![],
         }
+    }
+
+    /// The revision up to which every change of the scope has been applied: the smallest of
+    /// the prefixes' (0 before the first load).
+    pub(super) fn applied_through(&self) -> Revision {
+        self.applied.iter().copied().min().unwrap_or(0)
     }
 
     pub(super) fn loaded(&self) -> bool {
@@ -59,8 +72,11 @@ impl Replica {
         })
     }
 
-    /// Replaces the contents with a full load; the watch is not running yet.
-    pub(super) fn load(&mut self, resp: RangeResponse) {
+    /// Replaces the contents with a full load (`applied`: each prefix's load revision); the
+    /// watches are not running yet.
+    pub(super) fn load(&mut self, resp: RangeResponse, applied: Vec<Revision>) {
+        self.applied = applied;
+        self.askers.clear();
         self.kvs = resp
             .kvs
             .into_iter()
@@ -183,14 +199,24 @@ impl Replica {
 }
 
 /// The replica, shared between the store and its background task.
-pub(super) struct Shared(pub(super) RwLock<Replica>);
+pub(super) struct Shared {
+    pub(super) replica: RwLock<Replica>,
+    /// Woken whenever a watch reports its progress.
+    pub(super) progressed: tokio::sync::Notify,
+}
 
 impl Shared {
+    pub(super) fn new() -> Self {
+        Self {
+            replica: RwLock::new(Replica::new()),
+            progressed: tokio::sync::Notify::new(),
+        }
+    }
     pub(super) fn read(&self) -> RwLockReadGuard<'_, Replica> {
-        self.0.read().unwrap_or_else(|e| e.into_inner())
+        self.replica.read().unwrap_or_else(|e| e.into_inner())
     }
     pub(super) fn write(&self) -> RwLockWriteGuard<'_, Replica> {
-        self.0.write().unwrap_or_else(|e| e.into_inner())
+        self.replica.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -257,14 +283,9 @@ pub(super) async fn keep_replica(
     }
 }
 
-/// The merged events of the replica's watches.
-struct Events<'a>(&'a mut tokio::sync::mpsc::Receiver<crate::StoreResult<WatchEvent>>);
-
-impl Events<'_> {
-    async fn next(&mut self) -> Option<crate::StoreResult<WatchEvent>> {
-        self.0.recv().await
-    }
-}
+/// What the replica's watches send it: the index of the watch's prefix in the scope, and its
+/// item.
+type Merged = (usize, crate::StoreResult<WatchItem>);
 
 /// One attempt: loads every key of the scope, then applies the watches' events until one
 /// fails or ends.
@@ -288,6 +309,7 @@ async fn follow(inner: &Arc<dyn Store>, shared: &Shared, opts: &CacheOptions) ->
         revision: 0,
     };
     let mut starts = vec![];
+    let mut applied = vec![];
     for prefix in &scope {
         let left = opts.max_keys.saturating_sub(loaded.kvs.len());
         let resp =
@@ -300,23 +322,24 @@ async fn follow(inner: &Arc<dyn Store>, shared: &Shared, opts: &CacheOptions) ->
             return Stopped::TooManyKeys;
         }
         starts.push((*prefix, resp.revision + 1));
+        applied.push(resp.revision);
         loaded.revision = loaded.revision.max(resp.revision);
         loaded.kvs.extend(resp.kvs);
     }
     let revision = loaded.revision;
     let keys = loaded.kvs.len();
-    shared.write().load(loaded);
+    shared.write().load(loaded, applied);
     // One stream of the events of every prefix (a forwarding task each, ended with this
     // attempt); a watch that fails or ends ends the stream.
-    let (tx, mut events) = tokio::sync::mpsc::channel(crate::WATCH_QUEUE_MAX);
+    let (tx, mut events) = tokio::sync::mpsc::channel::<Merged>(crate::WATCH_QUEUE_MAX);
     let forwarders = CancellationToken::new();
     let _end_forwarders = forwarders.clone().drop_guard();
     // The watches are opened side by side (each a round trip to the store), so that the
     // replica follows as soon after its load as it can: a task each opens its watch, says
     // whether it could, then forwards its events.
     let mut opened = vec![];
-    for (prefix, start) in starts {
-        let (said, open) = tokio::sync::oneshot::channel::<Result<(), String>>();
+    for (index, (prefix, start)) in starts.into_iter().enumerate() {
+        let (said, open) = tokio::sync::oneshot::channel::<Result<Option<ProgressAsker>, String>>();
         opened.push(open);
         let (inner, tx, stop, tap) = (
             inner.clone(),
@@ -341,11 +364,11 @@ async fn follow(inner: &Arc<dyn Store>, shared: &Shared, opts: &CacheOptions) ->
                         return;
                     }
                 };
-            let _ = said.send(Ok(()));
+            let _ = said.send(Ok(watch.progress_asker()));
             loop {
                 let item = tokio::select! {
                     _ = stop.cancelled() => return,
-                    item = watch.next() => item,
+                    item = watch.next_item() => item,
                 };
                 let end = !matches!(item, Some(Ok(_)));
                 let item = item.unwrap_or_else(|| {
@@ -353,31 +376,41 @@ async fn follow(inner: &Arc<dyn Store>, shared: &Shared, opts: &CacheOptions) ->
                         reason: "the watch ended".into(),
                     })
                 });
-                if tx.send(item).await.is_err() || end {
+                if tx.send((index, item)).await.is_err() || end {
                     return;
                 }
             }
         });
     }
+    let mut askers = vec![];
     for open in opened {
         match open.await {
-            Ok(Ok(())) => {}
+            Ok(Ok(asker)) => askers.extend(asker),
             Ok(Err(reason)) => return failed(reason),
             Err(_) => return failed("a watch task ended".into()),
         }
     }
     drop(tx);
-    let mut watch = Events(&mut events);
-    shared.write().phase = Phase::Following;
+    {
+        let mut replica = shared.write();
+        replica.phase = Phase::Following;
+        replica.askers = askers;
+    }
     tracing::info!(revision, keys, scope = ?opts.scope, "store cache: loaded; following the store");
     loop {
-        match watch.next().await {
-            Some(Ok(ev)) => {
+        match events.recv().await {
+            Some((_, Ok(WatchItem::Event(ev)))) => {
                 if shared.write().apply(ev, opts.max_keys).is_err() {
                     return Stopped::TooManyKeys;
                 }
             }
-            Some(Err(e)) => {
+            Some((index, Ok(WatchItem::Progress(rev)))) => {
+                if let Some(applied) = shared.write().applied.get_mut(index) {
+                    *applied = (*applied).max(rev);
+                }
+                shared.progressed.notify_waiters();
+            }
+            Some((_, Err(e))) => {
                 return Stopped::Failed {
                     followed: true,
                     reason: format!("watch failed: {e}"),

@@ -26,11 +26,14 @@ fn put(key: &str, value: &str, revision: Revision) -> WatchEvent {
 
 fn loaded() -> Replica {
     let mut r = Replica::new();
-    r.load(RangeResponse {
-        kvs: vec![kv("a", "1", 2), kv("b/1", "2", 3), kv("b/2", "3", 4)],
-        more: false,
-        revision: 5,
-    });
+    r.load(
+        RangeResponse {
+            kvs: vec![kv("a", "1", 2), kv("b/1", "2", 3), kv("b/2", "3", 4)],
+            more: false,
+            revision: 5,
+        },
+        vec![5],
+    );
     r
 }
 

@@ -1,6 +1,7 @@
 //! Between etcd-client's types and the store's.
 
 use super::*;
+use crate::WatchEvent;
 
 pub(super) fn header_revision(header: Option<&ec::ResponseHeader>) -> StoreResult<Revision> {
     header

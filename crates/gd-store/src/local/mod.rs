@@ -55,8 +55,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::{
-    KeyValue, LeaseId, RangeResponse, Revision, Store, StoreError, StoreResult, Txn, TxnResponse,
-    WATCH_QUEUE_MAX, Watch, validate,
+    KeyValue, LeaseId, ProgressAsker, RangeResponse, Revision, Store, StoreError, StoreResult, Txn,
+    TxnResponse, WATCH_QUEUE_MAX, Watch, validate,
 };
 
 use lease::expiry_loop;
@@ -294,21 +294,23 @@ impl Store for LocalStore {
                     };
                     // The channel is new and empty: this cannot fail.
                     let _ = tx.try_send(Err(compacted));
-                    return Ok(Watch::new(rx, cancel));
+                    return Ok(Watch::with_progress(rx, ProgressAsker::default(), cancel));
                 }
                 Some(rev) => rev,
             }
         };
         let published = self.inner.published.subscribe();
+        let asker = ProgressAsker::default();
         tokio::spawn(run_watch(
             history,
             published,
             prefix.to_owned(),
             next,
             tx,
+            asker.clone(),
             cancel.clone(),
         ));
-        Ok(Watch::new(rx, cancel))
+        Ok(Watch::with_progress(rx, asker, cancel))
     }
 
     async fn lease_grant(&self, ttl_s: i64) -> StoreResult<LeaseId> {

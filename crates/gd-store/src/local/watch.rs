@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::lock;
 use crate::types::deliver;
-use crate::{Revision, StoreError, StoreResult, WatchEvent};
+use crate::{ProgressAsker, Revision, StoreError, StoreResult, WatchEvent, WatchItem};
 
 /// How many events one watch copies out of the history per lock.
 const WATCH_BATCH: usize = 256;
@@ -88,20 +88,23 @@ impl History {
     }
 }
 
-/// The task behind one watch: copies matching events from the history to the consumer.
+/// The task behind one watch: copies matching events from the history to the consumer, and
+/// says how far it got when asked.
 pub(super) async fn run_watch(
     history: Arc<Mutex<History>>,
     mut published: watch::Receiver<Revision>,
     prefix: String,
     mut next: Revision,
-    tx: mpsc::Sender<StoreResult<WatchEvent>>,
+    tx: mpsc::Sender<StoreResult<WatchItem>>,
+    asker: ProgressAsker,
     stop: CancellationToken,
 ) {
     let mut store_closed = false;
+    let mut progress_asked = false;
     loop {
         // Mark the current revision seen *before* looking, so a revision published while we
-        // look wakes us below.
-        let _ = published.borrow_and_update();
+        // look wakes us below. Every event up to it is in the history already.
+        let head = *published.borrow_and_update();
         loop {
             let batch = lock(&history).collect(&prefix, next, WATCH_BATCH);
             let batch = match batch {
@@ -113,13 +116,18 @@ pub(super) async fn run_watch(
             };
             next = batch.next;
             for ev in batch.events {
-                if !deliver(&tx, &stop, Ok(ev)).await {
+                if !deliver(&tx, &stop, Ok(WatchItem::Event(ev))).await {
                     return;
                 }
             }
             if !batch.more {
                 break;
             }
+        }
+        if std::mem::take(&mut progress_asked)
+            && !deliver(&tx, &stop, Ok(WatchItem::Progress(head))).await
+        {
+            return;
         }
         if store_closed {
             let closed = StoreError::Unavailable {
@@ -132,6 +140,7 @@ pub(super) async fn run_watch(
             _ = stop.cancelled() => return,
             _ = tx.closed() => return,
             changed = published.changed() => store_closed = changed.is_err(),
+            () = asker.asked() => progress_asked = true,
         }
     }
 }

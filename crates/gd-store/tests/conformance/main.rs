@@ -29,7 +29,7 @@ use backend::Backend;
 use kv::{kv_basics, namespaced, revisions, txn_compares};
 use lease::{lease_expiry_and_keep_alive, lease_revoke};
 use locks::{lock_basics, lock_contention};
-use watch::{watch_from_now, watch_replays_from_revision};
+use watch::{watch_from_now, watch_progress, watch_replays_from_revision};
 
 /// The lease TTL the lease cases use: etcd's default minimum TTL is 2 s (1.5 × election
 /// timeout, rounded up), so shorter TTLs are silently raised there.
@@ -71,6 +71,7 @@ conformance!(
     txn_compares,
     watch_replays_from_revision,
     watch_from_now,
+    watch_progress,
     lease_expiry_and_keep_alive,
     lease_revoke,
     lock_basics,

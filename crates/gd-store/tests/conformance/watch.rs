@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gd_store::{StoreResult, Txn, TxnOp};
+use gd_store::{StoreResult, Txn, TxnOp, WatchItem};
 
 use crate::backend::Backend;
 use crate::support::{assert_quiet, del_ev, is_invalid, next_event, put_ev};
@@ -86,5 +86,32 @@ pub async fn watch_from_now(b: &Backend) -> StoreResult<()> {
     drop(all);
     let r4 = s.put("n/later", b"3".to_vec(), None).await?;
     assert_eq!(next_event(&mut w).await, put_ev("n/later", "3", r4));
+    Ok(())
+}
+
+/// Asked, a watch says how far it has delivered: past writes under other prefixes too.
+pub async fn watch_progress(b: &Backend) -> StoreResult<()> {
+    let s = &b.store;
+    let mut w = s.watch("p/", None).await?;
+    let asker = w
+        .progress_asker()
+        .expect("both backends report a watch's progress");
+    let r1 = s.put("p/a", b"1".to_vec(), None).await?;
+    assert_eq!(next_event(&mut w).await, put_ev("p/a", "1", r1));
+    s.put("elsewhere/x", b"x".to_vec(), None).await?;
+    let head = s.put("elsewhere/y", b"y".to_vec(), None).await?;
+    asker.ask();
+    let item = tokio::time::timeout(Duration::from_secs(5), w.next_item())
+        .await
+        .expect("the progress answer arrives")
+        .expect("the watch goes on")?;
+    match item {
+        WatchItem::Progress(rev) => assert!(rev >= head, "progress {rev} < revision {head}"),
+        other => panic!("expected the watch's progress, got {other:?}"),
+    }
+    // `next` passes progress over: the next event is the next change.
+    asker.ask();
+    let r2 = s.put("p/b", b"2".to_vec(), None).await?;
+    assert_eq!(next_event(&mut w).await, put_ev("p/b", "2", r2));
     Ok(())
 }
