@@ -31,6 +31,13 @@ impl Gd1Hosts {
     /// GD1 on hosts `names` in namespaces `<tag>-<name>` of `<subnet>.0/24`; the first probes
     /// the others, and every host sees them connected.
     pub fn new(tag: &str, subnet: &str, names: &[&str]) -> Gd1Hosts {
+        let hosts = Gd1Hosts::started(tag, subnet, names);
+        hosts.join();
+        hosts
+    }
+
+    /// GD1 on hosts `names`, each on its own: no peer probed yet.
+    pub fn started(tag: &str, subnet: &str, names: &[&str]) -> Gd1Hosts {
         let net = Net::new(tag, subnet, names).unwrap();
         let bases: Vec<tempfile::TempDir> = names
             .iter()
@@ -55,19 +62,33 @@ impl Gd1Hosts {
         for i in 0..names.len() {
             hosts.start(i);
         }
-        for h in &names[1..] {
-            let out = hosts.cli(0, &["peer", "probe", h]);
+        hosts
+    }
+
+    /// The first host probes the others by name; returns when every host sees every other
+    /// connected.
+    pub fn join(&self) {
+        let n = self.names.len();
+        for h in &self.names[1..] {
+            let out = self.cli(0, &["peer", "probe", h]);
             assert!(out.status.success(), "probe {h}: {}", stdout(&out));
         }
-        for i in 0..names.len() {
-            wait_for("GD1 peers connected", Duration::from_secs(60), || {
-                let out = stdout(&hosts.cli(i, &["peer", "status"]));
-                (out.matches("Peer in Cluster (Connected)").count() == names.len() - 1)
-                    .then_some(())
+        for i in 0..n {
+            wait_for("GD1 peers connected", Duration::from_secs(120), || {
+                let out = stdout(&self.cli(i, &["peer", "status"]));
+                (out.matches("Peer in Cluster (Connected)").count() == n - 1).then_some(())
             })
             .unwrap();
         }
-        hosts
+    }
+
+    /// Host `i`'s glusterd's pid (from its pid file).
+    pub fn pid(&self, i: usize) -> Option<i32> {
+        std::fs::read_to_string(self.base(i).join("glusterd.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Host `i`'s GD1 directory.
@@ -152,6 +173,14 @@ impl Gd2Hosts {
     /// adds the others by name (with their join tokens), every node sees every peer online and
     /// the store has a voter on each.
     pub fn new(tag: &str, subnet: &str, names: &[&str]) -> Gd2Hosts {
+        let hosts = Gd2Hosts::started(tag, subnet, names);
+        hosts.join();
+        hosts.wait_voters();
+        hosts
+    }
+
+    /// glusterd2 on hosts `names`, each a cluster of its own: no peer added yet.
+    pub fn started(tag: &str, subnet: &str, names: &[&str]) -> Gd2Hosts {
         let net = Net::new(tag, subnet, names).unwrap();
         let dirs: Vec<NodeDirs> = names.iter().map(|_| NodeDirs::new()).collect();
         let reaper = Reaper(
@@ -164,16 +193,6 @@ impl Gd2Hosts {
             .zip(&dirs)
             .map(|(h, d)| net.start_glusterd2(h, d).unwrap())
             .collect();
-        for (i, h) in names.iter().enumerate().skip(1) {
-            let token = net.join_token(h, &dirs[i]);
-            let out = net.cli(names[0], &dirs[0], &["peer", "add", h, "--token", &token]);
-            assert!(out.status.success(), "peer add {h}: {}", stderr(&out));
-        }
-        for (d, n) in dirs.iter().zip(&daemons) {
-            wait_peers(d, n, names.len(), true, Duration::from_secs(60)).unwrap();
-        }
-        let ips: Vec<String> = names.iter().map(|h| net.host(h).ip.clone()).collect();
-        wait_voters(&ips, names.len(), Duration::from_secs(120)).unwrap();
         Gd2Hosts {
             _reaper: reaper,
             daemons,
@@ -181,6 +200,38 @@ impl Gd2Hosts {
             net,
             names: names.iter().map(|n| n.to_string()).collect(),
         }
+    }
+
+    /// The first host adds the others by name (with their join tokens, as their
+    /// administrators read them); returns when every node sees every peer online.
+    pub fn join(&self) {
+        let first = &self.names[0];
+        for (i, h) in self.names.iter().enumerate().skip(1) {
+            let token = self.net.join_token(h, &self.dirs[i]);
+            let out = self
+                .net
+                .cli(first, &self.dirs[0], &["peer", "add", h, "--token", &token]);
+            assert!(out.status.success(), "peer add {h}: {}", stderr(&out));
+        }
+        for (d, n) in self.dirs.iter().zip(&self.daemons) {
+            wait_peers(d, n, self.names.len(), true, Duration::from_secs(120)).unwrap();
+        }
+    }
+
+    /// Waits until the store has the voters the cluster's size wants (the membership
+    /// controller's default: 1 for 1–2 nodes, 3 from 3, 5 from 7 on).
+    pub fn wait_voters(&self) {
+        let ips: Vec<String> = self
+            .names
+            .iter()
+            .map(|h| self.net.host(h).ip.clone())
+            .collect();
+        let want = match ips.len() {
+            0..=2 => 1,
+            3..=6 => 3,
+            _ => 5,
+        };
+        wait_voters(&ips, want.min(ips.len()), Duration::from_secs(180)).unwrap();
     }
 
     /// Where host `i`'s bricks go (the CLI's `--create-brick-dir` makes them).
