@@ -108,13 +108,7 @@ fn watch_events(agents: &[Agent]) -> (u64, u64) {
     let count = |watcher: &'static str| -> u64 {
         agents
             .iter()
-            .map(|a| {
-                a.node
-                    .metrics
-                    .watch_events
-                    .get_or_create(&gd_core::metrics::WatcherLabels { watcher })
-                    .get()
-            })
+            .map(|a| a.node.metrics.watch_events_of(watcher))
             .sum()
     };
     (count("node"), count("replica"))

@@ -71,6 +71,11 @@ pub const VOLUMES: &str = "volumes/";
 /// `bricks/<peer-id>/<brick-id>`: a brick's reference under its node (a peer with any cannot
 /// be removed).
 pub const BRICKS: &str = "bricks/";
+/// `volume-wake/<peer-id>/<volume>`: touched (the volume's id) with every change of a
+/// volume's record, for each node with a brick of it: a node's reconciler watches its own
+/// wake keys and brick references only, so a change wakes the volume's nodes, not all. A
+/// hint, not state: the node deletes the wake keys of volumes it no longer hosts.
+pub const VOLUME_WAKE: &str = "volume-wake/";
 /// `brick-status/<peer-id>/<brick-id>`: a running brick's port and pid (lease-bound).
 pub const BRICK_STATUS: &str = "brick-status/";
 /// `option-groups/<name>`: option groups users add.
@@ -92,36 +97,52 @@ pub const WEBHOOK_CURSORS: &str = "webhook-cursors/";
 /// `hooks/<peer-id>`: the hook scripts a node has (lease-bound).
 pub const HOOKS: &str = "hooks/";
 
+/// Every prefix (or key) above, for what reports by part of the key space (a watch event's
+/// prefix is a metric's label).
+pub const TOP: [&str; 23] = [
+    PEERS,
+    ALIVE,
+    REMOVED,
+    STORE_NODES,
+    STORE_MEMBERS,
+    STORE_LEAVING,
+    LOCKS,
+    TXN,
+    TXN_RESULTS,
+    TXN_INBOX,
+    TASKS,
+    REBALANCE,
+    REBALANCE_STOP,
+    VOLUMES,
+    BRICKS,
+    VOLUME_WAKE,
+    BRICK_STATUS,
+    OPTION_GROUPS,
+    CLUSTER_OPTIONS,
+    HOOKS,
+    EVENTS,
+    WEBHOOKS,
+    WEBHOOK_CURSORS,
+];
+
+/// The declared prefix `key` is under, or `"other"`.
+pub fn top_prefix(key: &str) -> &'static str {
+    TOP.iter()
+        .find(|p| key.starts_with(**p))
+        .copied()
+        .unwrap_or("other")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn no_key_is_under_another() {
-        let top = [
-            PEERS,
-            ALIVE,
-            REMOVED,
-            STORE_NODES,
-            STORE_MEMBERS,
-            STORE_LEAVING,
-            LOCKS,
-            TXN,
-            TXN_RESULTS,
-            TXN_INBOX,
-            TASKS,
-            REBALANCE,
-            REBALANCE_STOP,
-            VOLUMES,
-            BRICKS,
-            BRICK_STATUS,
-            OPTION_GROUPS,
-            CLUSTER_OPTIONS,
-            HOOKS,
-            EVENTS,
-            WEBHOOKS,
-            WEBHOOK_CURSORS,
-        ];
+        let top = TOP;
+        assert_eq!(top_prefix("volume-wake/a/b"), VOLUME_WAKE);
+        assert_eq!(top_prefix("volumes/v"), VOLUMES);
+        assert_eq!(top_prefix("nowhere"), "other");
         for a in top {
             for b in top {
                 assert!(a == b || !b.starts_with(a), "{b} is under {a}");

@@ -66,10 +66,12 @@ pub struct StoreLabels {
 }
 
 /// Who a watch event was delivered to: the node's own watches (`node`: its transaction
-/// inbox, reconciler, membership...) or its store replica (`replica`).
+/// inbox, reconciler, membership...) or its store replica (`replica`); and the part of the
+/// key space it is under (a prefix of `crate::keys`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WatcherLabels {
     pub watcher: &'static str,
+    pub prefix: &'static str,
 }
 
 /// A kind of process glusterd2 runs (`brick`, `self-heal`...).
@@ -102,6 +104,8 @@ pub struct Metrics {
     pub store_seconds: Timings<StoreLabels>,
     pub store_errors: Family<StoreLabels, Counter>,
     pub watch_events: Family<WatcherLabels, Counter>,
+    /// The same events, all prefixes together: `[node, replica]`.
+    watch_totals: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
     pub process_starts: Family<ProcessLabels, Counter>,
     pub process_restarts: Family<ProcessLabels, Counter>,
 }
@@ -117,6 +121,7 @@ impl Default for Metrics {
             store_seconds: Family::new_with_constructor(store_timing),
             store_errors: Family::default(),
             watch_events: Family::default(),
+            watch_totals: std::sync::Arc::default(),
             process_starts: Family::default(),
             process_restarts: Family::default(),
         }
@@ -167,7 +172,8 @@ impl Metrics {
         );
         registry.register(
             "gd2_store_watch_events",
-            "Store changes delivered to this node's watches, by watcher",
+            "Store changes delivered to this node's watches, by watcher and by the part of the \
+             key space they are under",
             self.watch_events.clone(),
         );
         registry.register(
@@ -238,29 +244,35 @@ impl Metrics {
 }
 
 impl Metrics {
-    /// Counts a store change delivered to one of this node's watches.
-    pub fn watch_event(&self, watcher: &'static str) {
+    /// Counts a store change (of `key`) delivered to one of this node's watches (`watcher`:
+    /// `node` or `replica`).
+    pub fn watch_event(&self, watcher: &'static str, key: &str) {
         self.watch_events
-            .get_or_create(&WatcherLabels { watcher })
+            .get_or_create(&WatcherLabels {
+                watcher,
+                prefix: crate::keys::top_prefix(key),
+            })
             .inc();
+        let i = usize::from(watcher != "node");
+        self.watch_totals[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Store changes delivered to this node's watches so far (`node`, `replica`), every
+    /// prefix together.
+    pub fn watch_events_of(&self, watcher: &str) -> u64 {
+        let i = usize::from(watcher != "node");
+        self.watch_totals[i].load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every store change delivered to this node's watches so far, all watchers together.
     pub fn watch_events_total(&self) -> u64 {
-        ["node", "replica"]
-            .into_iter()
-            .map(|watcher| {
-                self.watch_events
-                    .get_or_create(&WatcherLabels { watcher })
-                    .get()
-            })
-            .sum()
+        self.watch_events_of("node") + self.watch_events_of("replica")
     }
 }
 
 impl gd_store::StoreObserver for Metrics {
-    fn watch_event(&self) {
-        Metrics::watch_event(self, "node");
+    fn watch_event(&self, key: &str) {
+        Metrics::watch_event(self, "node", key);
     }
 
     fn observe(&self, request: &'static str, took: Duration, ok: bool) {

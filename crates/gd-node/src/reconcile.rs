@@ -10,7 +10,7 @@
 //! what to do when one stops. Nothing here knows what a volume is: the volume feature brings
 //! its view and its services (`volumes/processes.rs`).
 //!
-//! On start-up and on every change under the source's prefix (and on a slow tick, which also
+//! On start-up and on every change under the source's prefixes (and on a slow tick, which also
 //! notices a process that died) a pass adopts or starts what should run and stops what should
 //! not. A failed start of a service that backs off is retried after 1 s doubling to 60 s;
 //! a pass for one object (a volume's start or stop step) always tries at once. What should not
@@ -46,8 +46,8 @@ const KILLS_KEPT_MAX: usize = 64;
 /// every volume, the cluster options).
 #[async_trait]
 pub trait ViewSource<V>: Send + Sync {
-    /// The store prefix whose changes start a pass.
-    fn prefix(&self) -> &'static str;
+    /// The store prefixes whose changes start a pass.
+    fn prefixes(&self) -> Vec<String>;
     /// Reads the view.
     async fn load(&self) -> Result<V, StoreError>;
 }
@@ -175,12 +175,14 @@ impl<V: Send + Sync> Reconciler<V> {
         })
     }
 
-    /// Runs passes on every change under the source's prefix of `store` (and on a slow
+    /// Runs passes on every change under the source's prefixes of `store` (and on a slow
     /// tick), until cancelled.
     pub async fn run(self: Arc<Self>, store: Arc<dyn Store>, cancel: CancellationToken) {
-        gd_store::follow_prefix(
+        let prefixes = self.source.prefixes();
+        let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        gd_store::follow_prefixes(
             &*store,
-            self.source.prefix(),
+            &prefixes,
             TICK,
             &cancel,
             |_| true,

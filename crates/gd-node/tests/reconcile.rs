@@ -35,8 +35,8 @@ impl Source {
 
 #[async_trait]
 impl ViewSource<Objects> for Source {
-    fn prefix(&self) -> &'static str {
-        "objects/"
+    fn prefixes(&self) -> Vec<String> {
+        vec!["objects/".into()]
     }
     async fn load(&self) -> Result<Objects, StoreError> {
         let view = self.0.lock().unwrap().clone();

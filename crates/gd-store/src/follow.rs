@@ -1,4 +1,5 @@
-//! [`follow_prefix`]: the loop every "keep this in step with the store" task runs.
+//! [`follow_prefix`]: the loop every "keep this in step with the store" task runs
+//! ([`follow_prefixes`] for one that follows several prefixes).
 
 use std::{future::Future, time::Duration};
 
@@ -22,28 +23,52 @@ pub async fn follow_prefix<F, Fut>(
     tick: Duration,
     cancel: &CancellationToken,
     relevant: impl Fn(&WatchEvent) -> bool,
+    pass: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    follow_prefixes(store, &[prefix], tick, cancel, relevant, pass).await
+}
+
+/// [`follow_prefix`] over several prefixes: a change under any of them runs `pass`; when any
+/// watch ends, all are opened again.
+pub async fn follow_prefixes<F, Fut>(
+    store: &dyn Store,
+    prefixes: &[&str],
+    tick: Duration,
+    cancel: &CancellationToken,
+    relevant: impl Fn(&WatchEvent) -> bool,
     mut pass: F,
 ) where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
     loop {
-        let mut watch = store.watch(prefix, None).await.ok();
+        let mut watches = Vec::with_capacity(prefixes.len());
+        for prefix in prefixes {
+            match store.watch(prefix, None).await {
+                Ok(w) => watches.push(w),
+                Err(_) => {
+                    watches.clear();
+                    break;
+                }
+            }
+        }
+        let watching = !watches.is_empty();
         pass().await;
-        // Without a watch (the store did not answer), try again soon rather than a tick later.
-        let wait = if watch.is_some() {
-            tick
-        } else {
-            tick.min(REOPEN)
-        };
+        // Without its watches (the store did not answer), try again soon rather than a tick
+        // later.
+        let wait = if watching { tick } else { tick.min(REOPEN) };
         let deadline = tokio::time::sleep(wait);
         tokio::pin!(deadline);
         loop {
             let event = async {
-                match watch.as_mut() {
-                    Some(w) => w.next().await,
-                    None => std::future::pending().await,
+                if watches.is_empty() {
+                    return std::future::pending().await;
                 }
+                let next = watches.iter_mut().map(|w| Box::pin(w.next()));
+                futures::future::select_all(next).await.0
             };
             tokio::select! {
                 _ = cancel.cancelled() => return,

@@ -20,8 +20,10 @@ use crate::{
 /// succeeded (a node's metrics).
 pub trait StoreObserver: Send + Sync {
     fn observe(&self, request: &'static str, took: Duration, ok: bool);
-    /// An event delivered to one of the node's watches.
-    fn watch_event(&self) {}
+    /// An event (a change of `key`) delivered to one of the node's watches.
+    fn watch_event(&self, key: &str) {
+        let _ = key;
+    }
 }
 
 /// A [`Store`] that forwards every call to its current backend.
@@ -120,7 +122,7 @@ impl Store for Switchable {
         Ok(match &self.observer {
             Some(o) => {
                 let o = o.clone();
-                watch.tapped(crate::WatchTap(Arc::new(move |_| o.watch_event())))
+                watch.tapped(crate::WatchTap(Arc::new(move |ev| o.watch_event(&ev.key))))
             }
             None => watch,
         })

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use gd_api::{BrickInfo, BrickKind, ErrorCode, SubvolInfo, SubvolType, VolumeInfo};
 use gd_core::OpError;
-use gd_core::keys::{BRICKS, VOLUME_LOCK, VOLUMES};
+use gd_core::keys::{BRICKS, VOLUME_LOCK, VOLUME_WAKE, VOLUMES};
 use gd_store::{
     Compare, Store, StoreError, Txn, TxnOp,
     record::{self, Record},
@@ -126,6 +126,42 @@ pub fn volume_key(name: &str) -> String {
 
 pub fn brick_ref_key(peer: Uuid, brick: Uuid) -> String {
     format!("{BRICKS}{peer}/{brick}")
+}
+
+/// Where node `peer` is told of changes to volume `name` (`gd_core::keys::VOLUME_WAKE`).
+pub fn volume_wake_key(peer: Uuid, name: &str) -> String {
+    format!("{VOLUME_WAKE}{peer}/{name}")
+}
+
+/// What a wake key holds: which volume of that name changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct VolumeWake {
+    pub volume_id: Uuid,
+}
+
+impl Record for VolumeWake {
+    const KIND: &'static str = "volume-wake";
+    const VERSION: u32 = 1;
+}
+
+/// Touches the wake key of every node of the volume (before and after a change: one that
+/// loses its bricks learns of it too).
+fn wake_ops(before: &VolumeRecord, after: &VolumeRecord) -> Vec<TxnOp> {
+    let peers: std::collections::BTreeSet<Uuid> = before
+        .bricks()
+        .chain(after.bricks())
+        .map(|b| b.peer_id)
+        .collect();
+    peers
+        .into_iter()
+        .map(|p| {
+            let wake = VolumeWake {
+                volume_id: after.id,
+            };
+            TxnOp::put(volume_wake_key(p, &after.name), record::encode(&wake))
+        })
+        .collect()
 }
 
 impl VolumeRecord {
@@ -277,6 +313,47 @@ pub async fn list_volumes(store: &dyn Store) -> Result<Vec<VolumeRecord>, StoreE
         .collect()
 }
 
+/// The volumes named `names` that exist, in name order: one read of the store per
+/// `MAX_TXN_OPS` names, whatever the number of volumes.
+pub async fn get_volumes(
+    store: &dyn Store,
+    names: &BTreeSet<String>,
+) -> Result<Vec<VolumeRecord>, StoreError> {
+    let keys: Vec<String> = names.iter().map(|n| volume_key(n)).collect();
+    let mut vols = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(gd_store::MAX_TXN_OPS) {
+        let gets = chunk.iter().map(|k| TxnOp::Get { key: k.clone() });
+        let resp = store.txn(Txn::new().and_then(gets)).await?;
+        for r in resp.responses {
+            if let gd_store::TxnOpResponse::Get(Some(kv)) = r {
+                vols.push(record::decode(&kv.key, &kv.value)?);
+            }
+        }
+    }
+    Ok(vols)
+}
+
+/// The names of the volumes node `peer` has bricks of (its brick references).
+pub async fn hosted_volumes(store: &dyn Store, peer: Uuid) -> Result<BTreeSet<String>, StoreError> {
+    let prefix = format!("{BRICKS}{peer}/");
+    let refs = store.range(&prefix, 0).await?;
+    refs.kvs
+        .iter()
+        .map(|kv| record::decode::<BrickRef>(&kv.key, &kv.value).map(|r| r.volume))
+        .collect()
+}
+
+/// The volumes whose wake keys node `peer` has (`gd_core::keys::VOLUME_WAKE`).
+pub async fn woken_volumes(store: &dyn Store, peer: Uuid) -> Result<BTreeSet<String>, StoreError> {
+    let prefix = format!("{VOLUME_WAKE}{peer}/");
+    let keys = store.range(&prefix, 0).await?;
+    Ok(keys
+        .kvs
+        .iter()
+        .filter_map(|kv| kv.key.strip_prefix(&prefix).map(str::to_owned))
+        .collect())
+}
+
 /// One page of the volumes, in name order: at most `limit` (at least 1) after the volume named
 /// `after` (from the first when `None`), and whether more follow. It reads only its page.
 pub async fn list_volumes_page(
@@ -422,14 +499,30 @@ pub async fn update_volume(
         if v == before {
             return Ok(());
         }
+        // The record and its nodes' wake keys in one transaction when they fit in one (a
+        // volume's bricks do, as its creation wrote them in one); otherwise the wake keys
+        // follow in transactions of their own, a hint the nodes' ticks make up for if lost.
+        let wake = wake_ops(&before, &v);
+        let together = wake.len() < gd_store::MAX_TXN_OPS;
+        let mut ops = vec![TxnOp::put(&key, record::encode(&v))];
+        if together {
+            ops.extend(wake.iter().cloned());
+        }
         let txn = Txn::new()
             .when([Compare::mod_revision(
                 &key,
                 gd_store::CompareOp::Equal,
                 kv.mod_revision,
             )])
-            .and_then([TxnOp::put(&key, record::encode(&v))]);
+            .and_then(ops);
         if store.txn(txn).await.map_err(|e| e.to_string())?.succeeded {
+            if !together {
+                for chunk in wake.chunks(gd_store::MAX_TXN_OPS) {
+                    if let Err(e) = store.txn(Txn::new().and_then(chunk.to_vec())).await {
+                        tracing::warn!(volume = name, error = %e, "could not tell the volume's nodes of its change; their reconcilers' ticks will");
+                    }
+                }
+            }
             return Ok(());
         }
     }

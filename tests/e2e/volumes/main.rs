@@ -607,6 +607,7 @@ mod refusals;
 mod remove;
 mod replace;
 mod reset;
+mod scope;
 mod split_brain;
 
 use processes::proc_stat;

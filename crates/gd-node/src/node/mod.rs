@@ -458,7 +458,7 @@ pub(crate) fn cluster_view(
     ));
     if backend.etcd.is_some() {
         let metrics = metrics.clone();
-        let tap = gd_store::WatchTap(Arc::new(move |_| metrics.watch_event("replica")));
+        let tap = gd_store::WatchTap(Arc::new(move |ev| metrics.watch_event("replica", &ev.key)));
         CachedStore::new(
             ns,
             CacheOptions {

@@ -1,21 +1,28 @@
-//! The volume feature's processes: what the reconciler sees of the cluster (this node, every
-//! volume, the cluster options) and the services it keeps running for it — bricks
+//! The volume feature's processes: what the reconciler sees of the cluster (this node, the
+//! volumes it acts on, the cluster options) and the services it keeps running for it — bricks
 //! (`brick_service.rs`) and self-heal daemons (`shd_service.rs`) — and how a brick process
 //! is launched (`bricks.rs`).
 //!
 //! Reading the view is also where a change of a started volume's graph (its options, its
 //! bricks) is noticed: this node's connected GlusterFS processes are then told to fetch their
 //! volfiles again (FETCHSPEC), and they reconfigure in place (DESIGN §3.8).
+//!
+//! Scope (what keeps a change of one volume from waking every node of a large cluster): a
+//! node follows its own brick references (`bricks/<me>/`) and wake keys
+//! (`volume-wake/<me>/`, touched with every change of a volume's record for each node of the
+//! volume), and reads only the volumes named there, plus those its connected clients fetched
+//! volfiles of. A client mounted through a node that hosts none of its volume's bricks is
+//! told of a change of the graph by that node's next tick (5 s) rather than at once.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     net::{IpAddr, Ipv4Addr},
     sync::{Arc, Mutex},
 };
 
 use async_trait::async_trait;
-use gd_core::keys::VOLUMES;
-use gd_store::StoreError;
+use gd_core::keys::{BRICKS, VOLUME_WAKE};
+use gd_store::{Store, StoreError, TxnOp};
 use uuid::Uuid;
 
 use gd_node::{
@@ -26,7 +33,10 @@ use gd_rpc_server::SunRpcServer;
 
 use crate::{
     cluster_options::{ClusterOptionsRecord, cluster_options},
-    model::{SubvolRecord, VolumeRecord, VolumeState, list_volumes},
+    model::{
+        SubvolRecord, VolumeRecord, VolumeState, get_volumes, hosted_volumes, volume_wake_key,
+        woken_volumes,
+    },
 };
 
 mod brick_service;
@@ -43,7 +53,8 @@ pub type Processes = Reconciler<VolumeView>;
 /// What a pass sees.
 pub struct VolumeView {
     pub me: Uuid,
-    /// Every volume, in name order.
+    /// The volumes this node acts on (it has bricks of them, it was told of a change of them,
+    /// or its clients fetched their volfiles), in name order.
     pub volumes: Vec<VolumeRecord>,
     pub cluster: ClusterOptionsRecord,
 }
@@ -81,14 +92,22 @@ impl StoreView {
 
     /// FETCHSPEC to this node's connected processes for every started volume whose graph
     /// changed (its options, or the bricks it serves: an add-brick that committed, its new
-    /// bricks running by then); the first sight of a volume notifies
-    /// nothing (processes fetch their volfiles when they connect).
-    fn notify_graph_changes(&self, vols: &[VolumeRecord]) {
+    /// bricks running by then). The first sight of a volume this node acts on notifies
+    /// nothing (processes fetch their volfiles when they connect, and every later change
+    /// wakes this node); the first sight of one only its clients bring into view (`served`:
+    /// the node follows it from their connection on, and a change may have come between
+    /// their fetch and this pass) notifies them, and a client whose volfile is the same
+    /// keeps its graph.
+    fn notify_graph_changes(&self, vols: &[VolumeRecord], served: &BTreeSet<String>) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let mut now = BTreeMap::new();
         for v in vols.iter().filter(|v| v.state == VolumeState::Started) {
             let graph = (v.options.clone(), v.serving().subvols);
-            if seen.get(&v.name).is_some_and(|before| *before != graph) {
+            let changed = match seen.get(&v.name) {
+                Some(before) => *before != graph,
+                None => served.contains(&v.name),
+            };
+            if changed {
                 let n = self.rpc.notify_fetchspec(Some(&v.name));
                 tracing::info!(volume = %v.name, clients = n, "volume graph changed (options or bricks); clients told to fetch their volfiles");
             }
@@ -98,20 +117,56 @@ impl StoreView {
     }
 }
 
+/// The volume a GETSPEC key names: `<vol>`, `/<vol>`, `shd/<vol>`, `rebalance/<vol>`, or a
+/// brick's `<vol>.<host>.<path>` (volume names have no '.' and no '/').
+fn volume_of_key(key: &str) -> &str {
+    let key = key.rsplit('/').next().unwrap_or(key);
+    key.split('.').next().unwrap_or(key)
+}
+
 #[async_trait]
 impl ViewSource<VolumeView> for StoreView {
-    fn prefix(&self) -> &'static str {
-        VOLUMES
+    fn prefixes(&self) -> Vec<String> {
+        let me = self.node.identity().peer_id;
+        vec![format!("{BRICKS}{me}/"), format!("{VOLUME_WAKE}{me}/")]
     }
 
     async fn load(&self) -> Result<VolumeView, StoreError> {
         let store = self.node.store.as_ref();
-        let mut volumes = list_volumes(store).await?;
+        let me = self.node.identity().peer_id;
+        let hosted = hosted_volumes(store, me).await?;
+        let woken = woken_volumes(store, me).await?;
+        let mut names: BTreeSet<String> = hosted.iter().chain(&woken).cloned().collect();
+        let served: BTreeSet<String> = self
+            .rpc
+            .clients()
+            .iter()
+            .flat_map(|c| c.keys.iter().map(|k| volume_of_key(k).to_owned()))
+            .filter(|v| !names.contains(v))
+            .collect();
+        names.extend(served.iter().cloned());
+        let mut volumes = get_volumes(store, &names).await?;
         volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        // Wake keys of volumes gone, or no longer with a brick here, have done their work.
+        let stale: Vec<TxnOp> = woken
+            .iter()
+            .filter(|n| {
+                !hosted.contains(*n)
+                    && !volumes
+                        .iter()
+                        .any(|v| v.name == **n && v.bricks().any(|b| b.peer_id == me))
+            })
+            .map(|n| TxnOp::delete(volume_wake_key(me, n)))
+            .collect();
+        for chunk in stale.chunks(gd_store::MAX_TXN_OPS) {
+            store
+                .txn(gd_store::Txn::new().and_then(chunk.to_vec()))
+                .await?;
+        }
         let cluster = cluster_options(store).await.unwrap_or_default();
-        self.notify_graph_changes(&volumes);
+        self.notify_graph_changes(&volumes, &served);
         Ok(VolumeView {
-            me: self.node.identity().peer_id,
+            me,
             volumes,
             cluster,
         })
