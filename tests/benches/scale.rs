@@ -12,7 +12,9 @@
 //!   own watches (the transaction inboxes, membership...) and to their store replicas,
 //!   counted by each agent's metrics (`gd2_store_watch_events_total`), and what etcd says it
 //!   sent (`etcd_debugging_mvcc_events_total` on its metrics endpoint): per transaction, all
-//!   agents together.
+//!   agents together;
+//! - one agent killed (its liveness task ended without revoking its lease, as a kill -9
+//!   leaves it): how long until agent 0 reads it offline.
 //!
 //! Run: `scripts/bench.sh --bench scale`. `docs/scale.md` says what the figures mean.
 
@@ -125,6 +127,7 @@ struct Figures {
     node_events: f64,
     replica_events: f64,
     etcd_events: Option<f64>,
+    offline: Duration,
 }
 
 async fn run(n: usize, block: u8) -> Figures {
@@ -138,6 +141,7 @@ async fn run(n: usize, block: u8) -> Figures {
     let rss_before = rss();
     let started = Instant::now();
     let mut agents = vec![];
+    let mut last_liveness = None;
     for i in 0..n {
         let node = agents::assemble(dir.path(), i, 3, &etcd.client_url, &raw, cluster_id);
         let mut registry = Registry::new();
@@ -149,7 +153,9 @@ async fn run(n: usize, block: u8) -> Figures {
             node.metrics.clone(),
         );
         tokio::spawn(node.clone().register_until_done(cancel.child_token()));
-        tokio::spawn(node.liveness.clone().run(cancel.child_token()));
+        last_liveness = Some(tokio::spawn(
+            node.liveness.clone().run(cancel.child_token()),
+        ));
         tokio::spawn(node.clone().watch_removal(cancel.child_token()));
         tokio::spawn(membership::run_member_agent(
             node.clone(),
@@ -231,6 +237,29 @@ async fn run(n: usize, block: u8) -> Figures {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (node1, replica1) = watch_events(&agents);
     let etcd1 = etcd_counter(&etcd.client_url, "etcd_debugging_mvcc_events_total").await;
+
+    // The last agent killed: its liveness task ends without a word (no revoke, as a kill -9
+    // leaves it); how long until agent 0 reads it offline (its liveness key gone).
+    let dead = agents[n - 1].node.identity().peer_id;
+    let alive_key = format!("{}{dead}", gd_core::keys::ALIVE);
+    last_liveness.expect("an agent").abort();
+    let killed = Instant::now();
+    while agents[0]
+        .node
+        .store
+        .get(&alive_key)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        assert!(
+            killed.elapsed() < Duration::from_secs(60),
+            "never seen offline"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let offline = killed.elapsed();
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     cancel.cancel();
@@ -245,6 +274,7 @@ async fn run(n: usize, block: u8) -> Figures {
         node_events: (node1 - node0) as f64 / TXNS as f64,
         replica_events: (replica1 - replica0) as f64 / TXNS as f64,
         etcd_events: etcd0.zip(etcd1).map(|(a, b)| (b - a) / TXNS as f64),
+        offline,
     }
 }
 
@@ -262,7 +292,7 @@ fn main() {
         std::thread::sleep(Duration::from_secs(2));
     }
     println!(
-        "\n{:>6} {:>9} {:>11} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12}",
+        "\n{:>6} {:>9} {:>11} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12} {:>10}",
         "N",
         "up (s)",
         "RSS/agent",
@@ -272,16 +302,17 @@ fn main() {
         "txn max",
         "events/txn",
         "replica/txn",
-        "etcd sent/txn"
+        "etcd sent/txn",
+        "offline"
     );
     println!(
-        "{:>6} {:>9} {:>11} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12}",
-        "", "", "(MiB)", "at rest", "at rest", "(ms)", "(ms)", "(own)", "", ""
+        "{:>6} {:>9} {:>11} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12} {:>10}",
+        "", "", "(MiB)", "at rest", "at rest", "(ms)", "(ms)", "(own)", "", "", "(s)"
     );
     let or_na = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |e| format!("{e:.1}"));
     for f in rows {
         println!(
-            "{:>6} {:>9.1} {:>11.2} {:>10.2} {:>10} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>12}",
+            "{:>6} {:>9.1} {:>11.2} {:>10.2} {:>10} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>12} {:>10.1}",
             f.n,
             f.up.as_secs_f64(),
             f.rss_per_agent / (1024.0 * 1024.0),
@@ -292,6 +323,7 @@ fn main() {
             f.node_events,
             f.replica_events,
             or_na(f.etcd_events),
+            f.offline.as_secs_f64(),
         );
     }
 }

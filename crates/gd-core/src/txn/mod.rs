@@ -54,12 +54,14 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::failpoint::{self, When};
-use crate::keys::{ALIVE, TXN, TXN_INBOX, TXN_RESULTS};
+use crate::keys::{TXN, TXN_INBOX, TXN_RESULTS};
 
 mod inbox;
+mod reports;
 mod step;
 mod transaction;
 use inbox::*;
+use reports::Outcome;
 pub use step::*;
 pub use transaction::{HookCall, Transaction};
 /// How long the outcome of a transaction is kept (seconds).
@@ -649,129 +651,6 @@ impl Engine {
             ended_by,
         )
         .await
-    }
-
-    /// Waits until every node reported (`index`, `phase`), one failed, or `timeout` passed.
-    async fn wait_reports(
-        &self,
-        id: Uuid,
-        index: usize,
-        phase: Phase,
-        nodes: &[Uuid],
-        timeout: Duration,
-    ) -> Result<Outcome, StoreError> {
-        let dir = report_dir(id, index, phase);
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let mut watch = self.store.watch(&dir, None).await.ok();
-            let reports = match self.store.range(&dir, nodes.len() + 1).await {
-                Ok(r) => r,
-                // A read the store failed (a member dying): again, within the step's bound.
-                Err(e) if e.retryable() && tokio::time::Instant::now() < deadline => {
-                    tracing::debug!(txn = %id, error = %e, "reading the reports failed; again");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let mut got: BTreeMap<Uuid, Report> = BTreeMap::new();
-            for kv in &reports.kvs {
-                if let Some(node) = kv
-                    .key
-                    .strip_prefix(&dir)
-                    .and_then(|n| Uuid::parse_str(n).ok())
-                {
-                    got.insert(node, record::decode(&kv.key, &kv.value)?);
-                }
-            }
-            if let Some((node, r)) = got.iter().find(|(_, r)| !r.ok) {
-                return Ok(Outcome::Failed {
-                    node: *node,
-                    error: r.error.clone(),
-                    refused: (!r.refused.is_empty()).then(|| r.refused.clone()),
-                });
-            }
-            let missing: Vec<Uuid> = nodes
-                .iter()
-                .filter(|n| !got.contains_key(n))
-                .copied()
-                .collect();
-            if missing.is_empty() {
-                let notes = got
-                    .into_iter()
-                    .filter(|(n, r)| nodes.contains(n) && !r.note.is_empty())
-                    .map(|(n, r)| (n, r.note))
-                    .collect();
-                return Ok(Outcome::AllOk(notes));
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return Ok(Outcome::Missing(missing));
-            }
-            // A node that is gone (its lease ended) will not report before it returns: the step
-            // fails now rather than at its bound. (Undo waits only for live nodes anyway.)
-            if phase == Phase::Do {
-                let mut gone = vec![];
-                for n in &missing {
-                    if self.store.get(&format!("{ALIVE}{n}")).await?.is_none() {
-                        gone.push(*n);
-                    }
-                }
-                if !gone.is_empty() {
-                    return Ok(Outcome::Gone(gone));
-                }
-            }
-            // Wake on the next report (or re-read after a short while if the watch is gone).
-            let wait = left.min(Duration::from_millis(500));
-            match watch.as_mut() {
-                Some(w) => {
-                    let _ = tokio::time::timeout(wait, w.next()).await;
-                }
-                None => tokio::time::sleep(wait.min(Duration::from_millis(100))).await,
-            }
-        }
-    }
-}
-
-enum Outcome {
-    /// Every node succeeded; the notes some gave.
-    AllOk(Vec<(Uuid, String)>),
-    Failed {
-        node: Uuid,
-        error: String,
-        refused: Option<String>,
-    },
-    Missing(Vec<Uuid>),
-    /// Nodes that went offline without reporting.
-    Gone(Vec<Uuid>),
-}
-
-impl Outcome {
-    fn into_error(self, step: &Call, timeout: Duration) -> TxnError {
-        match self {
-            Outcome::AllOk(_) => {
-                TxnError::Invalid("internal: a successful step reported as failed".into())
-            }
-            Outcome::Failed {
-                node,
-                error,
-                refused,
-            } => TxnError::StepFailed {
-                step: step.name.clone(),
-                node,
-                error,
-                refused,
-            },
-            Outcome::Gone(nodes) => TxnError::NodesGone {
-                step: step.name.clone(),
-                nodes,
-            },
-            Outcome::Missing(nodes) => TxnError::Timeout {
-                step: step.name.clone(),
-                nodes,
-                timeout_s: timeout.as_secs(),
-            },
-        }
     }
 }
 
