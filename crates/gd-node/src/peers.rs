@@ -133,6 +133,50 @@ pub async fn get_peer(store: &dyn Store, id: Uuid) -> Result<Option<Peer>, Store
     Ok(Some(rec.to_api(alive.as_ref())))
 }
 
+/// The peers `ids` (in that order; `None` for an unknown one), with liveness: one read of the
+/// store per 64 peers, whatever their number.
+pub async fn get_peers(store: &dyn Store, ids: &[Uuid]) -> Result<Vec<Option<Peer>>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(gd_store::MAX_TXN_OPS / 2) {
+        let gets = chunk.iter().flat_map(|id| {
+            [
+                TxnOp::Get { key: peer_key(*id) },
+                TxnOp::Get {
+                    key: alive_key(*id),
+                },
+            ]
+        });
+        let resp = store.txn(Txn::new().and_then(gets)).await?;
+        let mut found = resp.responses.into_iter().map(|r| match r {
+            gd_store::TxnOpResponse::Get(kv) => kv,
+            _ => None,
+        });
+        for _ in chunk {
+            let (Some(peer), alive) = (found.next().flatten(), found.next().flatten()) else {
+                out.push(None);
+                continue;
+            };
+            let rec: PeerRecord = record::decode(&peer.key, &peer.value)?;
+            let alive = match alive {
+                Some(kv) => Some(record::decode::<AliveRecord>(&kv.key, &kv.value)?),
+                None => None,
+            };
+            out.push(Some(rec.to_api(alive.as_ref())));
+        }
+    }
+    Ok(out)
+}
+
+/// Which of `ids` are online now, in that order: one read per 64.
+pub async fn online_of(store: &dyn Store, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+    Ok(ids
+        .iter()
+        .zip(get_peers(store, ids).await?)
+        .filter(|(_, p)| p.as_ref().is_some_and(|p| p.online))
+        .map(|(id, _)| *id)
+        .collect())
+}
+
 /// Every peer, with liveness, in id order.
 pub async fn list_peers(store: &dyn Store) -> Result<Vec<Peer>, StoreError> {
     let peers = store.range(PEERS, PEERS_MAX).await?;

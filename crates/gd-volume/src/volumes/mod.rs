@@ -184,9 +184,11 @@ const PROCESS_STEP_TIMEOUT: Duration = Duration::from_secs(bricks::START_TIMEOUT
 /// Refuses an operation that must confirm something on every brick node of `vol` while one
 /// of them is offline: its step would wait for that node until its bound and then fail.
 async fn require_online(node: &Node, vol: &VolumeRecord, done: &str) -> Result<(), OpError> {
+    let ids = vol.brick_nodes();
+    let found = peers::get_peers(node.store.as_ref(), &ids).await?;
     let mut down = vec![];
-    for id in vol.brick_nodes() {
-        match peers::get_peer(node.store.as_ref(), id).await? {
+    for (id, p) in ids.iter().zip(found) {
+        match p {
             Some(p) if p.online => {}
             Some(p) => down.push(peer_label(&p)),
             None => down.push(id.to_string()),

@@ -138,11 +138,8 @@ pub async fn replace_brick(
         // Every online node of the volume (the new brick's among them): a node found offline
         // now is skipped, its reconciler converges when it is back.
         let mut nodes = vec![new.peer_id];
-        for n in vol.brick_nodes() {
-            let online = peers::get_peer(node.store.as_ref(), n)
-                .await?
-                .is_some_and(|p| p.online);
-            if online && !nodes.contains(&n) {
+        for n in peers::online_of(node.store.as_ref(), &vol.brick_nodes()).await? {
+            if !nodes.contains(&n) {
                 nodes.push(n);
             }
         }

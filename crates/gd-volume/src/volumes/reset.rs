@@ -179,11 +179,8 @@ pub async fn reset_brick_commit(
         heal,
     };
     let mut nodes = vec![brick.peer_id];
-    for n in vol.brick_nodes() {
-        let online = peers::get_peer(cx.node.store.as_ref(), n)
-            .await?
-            .is_some_and(|p| p.online);
-        if online && !nodes.contains(&n) {
+    for n in peers::online_of(cx.node.store.as_ref(), &vol.brick_nodes()).await? {
+        if !nodes.contains(&n) {
             nodes.push(n);
         }
     }

@@ -445,12 +445,10 @@ impl Step for ReshapeServices {
 
 /// The nodes of `ids` that are online now.
 async fn online(node: &Node, ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<Uuid>, OpError> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
     let mut out = vec![];
-    for n in ids {
-        let up = peers::get_peer(node.store.as_ref(), n)
-            .await?
-            .is_some_and(|p| p.online);
-        if up && !out.contains(&n) {
+    for n in peers::online_of(node.store.as_ref(), &ids).await? {
+        if !out.contains(&n) {
             out.push(n);
         }
     }
