@@ -14,7 +14,8 @@
 //!   sent (`etcd_debugging_mvcc_events_total` on its metrics endpoint): per transaction, all
 //!   agents together;
 //! - one agent killed (its liveness task ended without revoking its lease, as a kill -9
-//!   leaves it): how long until agent 0 reads it offline.
+//!   leaves it): how long until agent 0 reads it offline;
+//! - the largest value in the store at the end (no value may grow with the cluster).
 //!
 //! Run: `scripts/bench.sh --bench scale`. `docs/scale.md` says what the figures mean.
 
@@ -128,6 +129,8 @@ struct Figures {
     replica_events: f64,
     etcd_events: Option<f64>,
     offline: Duration,
+    /// The largest value in the store at the end, and its key's prefix.
+    largest: (usize, String),
 }
 
 async fn run(n: usize, block: u8) -> Figures {
@@ -260,6 +263,19 @@ async fn run(n: usize, block: u8) -> Figures {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let offline = killed.elapsed();
+    // No stored value may grow with the cluster (DESIGN §3.4): the largest one now.
+    let everything = view.range("", 0).await.expect("the whole namespace");
+    let largest = everything
+        .kvs
+        .iter()
+        .max_by_key(|kv| kv.value.len())
+        .map(|kv| {
+            (
+                kv.value.len(),
+                gd_core::keys::top_prefix(&kv.key).to_owned(),
+            )
+        })
+        .unwrap_or_default();
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     cancel.cancel();
@@ -275,6 +291,7 @@ async fn run(n: usize, block: u8) -> Figures {
         replica_events: (replica1 - replica0) as f64 / TXNS as f64,
         etcd_events: etcd0.zip(etcd1).map(|(a, b)| (b - a) / TXNS as f64),
         offline,
+        largest,
     }
 }
 
@@ -310,6 +327,8 @@ fn main() {
         "", "", "(MiB)", "at rest", "at rest", "(ms)", "(ms)", "(own)", "", "", "(s)"
     );
     let or_na = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |e| format!("{e:.1}"));
+    let rows_largest: Vec<(usize, (usize, String))> =
+        rows.iter().map(|f| (f.n, f.largest.clone())).collect();
     for f in rows {
         println!(
             "{:>6} {:>9.1} {:>11.2} {:>10.2} {:>10} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>12} {:>10.1}",
@@ -325,5 +344,9 @@ fn main() {
             or_na(f.etcd_events),
             f.offline.as_secs_f64(),
         );
+    }
+    println!("\nthe largest value stored at the end of each run (bytes, under):");
+    for f in &rows_largest {
+        println!("{:>6} {:>9} {}", f.0, f.1.0, f.1.1);
     }
 }
