@@ -33,17 +33,6 @@ fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-fn alive(pid: i32) -> bool {
-    // A zombie has exited: only its parent has not reaped it yet.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next())
-                .is_some_and(|state| state != "Z")
-        })
-        .unwrap_or(false)
-}
-
 /// Times `call`, then how long until every pid in `pids` is gone (bounded by 30 s).
 /// Returns (call, until gone, pids still alive when the call returned).
 fn timed_stop(pids: &[i32], call: impl FnOnce() -> Output) -> (f64, f64, usize) {
@@ -56,8 +45,8 @@ fn timed_stop(pids: &[i32], call: impl FnOnce() -> Output) -> (f64, f64, usize) 
         stdout(&out),
         stderr(&out)
     );
-    let left = pids.iter().filter(|p| alive(**p)).count();
-    while pids.iter().any(|p| alive(*p)) && t.elapsed() < Duration::from_secs(30) {
+    let left = pids.iter().filter(|p| process_alive(**p)).count();
+    while pids.iter().any(|p| process_alive(*p)) && t.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(5));
     }
     (ms(returned), ms(t.elapsed()), left)

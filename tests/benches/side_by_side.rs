@@ -76,17 +76,6 @@ fn ok(what: &str, out: &Output) {
     );
 }
 
-fn alive(pid: i32) -> bool {
-    // A zombie has exited: only its parent has not reaped it yet.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next())
-                .is_some_and(|state| state != "Z")
-        })
-        .unwrap_or(false)
-}
-
 /// A process's resident memory, in MiB.
 fn rss_mib(pid: i32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -106,7 +95,7 @@ fn brick_pids(roots: &[PathBuf], run: usize) -> Vec<i32> {
     roots
         .iter()
         .flat_map(|r| processes_matching(&brick_dir(r, run).display().to_string()))
-        .filter(|(pid, cmd)| cmd.contains("glusterfsd") && alive(*pid))
+        .filter(|(pid, cmd)| cmd.contains("glusterfsd") && process_alive(*pid))
         .map(|(pid, _)| pid)
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
@@ -283,7 +272,9 @@ fn operate(side: &dyn Side, n: usize, run: usize, op: usize, f: &mut Figures) {
             assert_eq!(pids.len(), n, "every brick running before stop");
             let t = Instant::now();
             ok("stop", &side.cli(&["volume", "stop", VOLUME]));
-            until("every brick gone", || !pids.iter().any(|p| alive(*p)));
+            until("every brick gone", || {
+                !pids.iter().any(|p| process_alive(*p))
+            });
             f.stop.push(ms(t.elapsed()));
         }
         _ => f

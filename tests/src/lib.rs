@@ -526,6 +526,17 @@ pub fn kill_processes_matching(needle: &str) -> usize {
     found.len()
 }
 
+/// Whether process `pid` runs (a zombie has exited: only its parent has not reaped it yet).
+pub fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| state != "Z")
+        })
+        .unwrap_or(false)
+}
+
 /// The processes (other than this one) whose command line contains `needle`: pid and command
 /// line, arguments separated by spaces.
 pub fn processes_matching(needle: &str) -> Vec<(i32, String)> {
