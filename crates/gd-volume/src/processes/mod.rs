@@ -118,10 +118,12 @@ impl StoreView {
 }
 
 /// The volume a GETSPEC key names: `<vol>`, `/<vol>`, `shd/<vol>`, `rebalance/<vol>`, or a
-/// brick's `<vol>.<host>.<path>` (volume names have no '.' and no '/').
-fn volume_of_key(key: &str) -> &str {
+/// brick's `<vol>.<host>.<path>` (volume names have no '.' and no '/'); `None` when what is
+/// left is no volume name (a stranger's key must not reach the store's reads).
+fn volume_of_key(key: &str) -> Option<&str> {
     let key = key.rsplit('/').next().unwrap_or(key);
-    key.split('.').next().unwrap_or(key)
+    let name = key.split('.').next().unwrap_or(key);
+    gd_api::check_volume_name(name).is_ok().then_some(name)
 }
 
 #[async_trait]
@@ -141,8 +143,9 @@ impl ViewSource<VolumeView> for StoreView {
             .rpc
             .clients()
             .iter()
-            .flat_map(|c| c.keys.iter().map(|k| volume_of_key(k).to_owned()))
-            .filter(|v| !names.contains(v))
+            .flat_map(|c| c.keys.iter().filter_map(|k| volume_of_key(k)))
+            .filter(|v| !names.contains(*v))
+            .map(str::to_owned)
             .collect();
         names.extend(served.iter().cloned());
         let mut volumes = get_volumes(store, &names).await?;
@@ -206,5 +209,27 @@ pub fn node_ip(node: &Node) -> IpAddr {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
         ip
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::volume_of_key;
+
+    #[test]
+    fn getspec_keys_name_their_volume_or_none() {
+        for (key, vol) in [
+            ("gv0", Some("gv0")),
+            ("/gv0", Some("gv0")),
+            ("shd/gv0", Some("gv0")),
+            ("rebalance/gv0", Some("gv0")),
+            ("gv0.10.0.0.1.data-brick1", Some("gv0")),
+            ("", None),
+            ("../..", None),
+            ("a b", None),
+            ("-x", None),
+        ] {
+            assert_eq!(volume_of_key(key), vol, "{key:?}");
+        }
     }
 }
