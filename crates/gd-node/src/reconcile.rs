@@ -10,9 +10,12 @@
 //! what to do when one stops. Nothing here knows what a volume is: the volume feature brings
 //! its view and its services (`volumes/processes.rs`).
 //!
-//! On start-up and on every change under the source's prefixes (and on a slow tick, which also
-//! notices a process that died) a pass adopts or starts what should run and stops what should
-//! not. A failed start of a service that backs off is retried after 1 s doubling to 60 s;
+//! On start-up and on every change under the source's prefixes a pass reads the view and
+//! adopts or starts what should run and stops what should not. A slow tick notices a process
+//! that died: it checks the processes against the view the last pass read, which the watches
+//! say is still true, and reads nothing from the store (at rest a node costs the store
+//! nothing), unless the source says the view no longer covers what the node serves or the view
+//! is older than [`RESYNC`] (a safety net: no change should reach the view unwatched). A failed start of a service that backs off is retried after 1 s doubling to 60 s;
 //! a pass for one object (a volume's start or stop step) always tries at once. What should not
 //! run is stopped, and a pass returns only once it is gone ([`process::stop_all`]: SIGTERM,
 //! SIGKILL after a grace), so the steps that run a pass return when their effect is real
@@ -33,6 +36,8 @@ use tokio_util::sync::CancellationToken;
 use crate::process::{self, Proc};
 
 const TICK: Duration = Duration::from_secs(5);
+/// The oldest view a tick trusts; an older one is read again.
+pub const RESYNC: Duration = Duration::from_secs(60);
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// How long a kill made by a pass over every object waits to be reported by a pass for its
@@ -50,6 +55,13 @@ pub trait ViewSource<V>: Send + Sync {
     fn prefixes(&self) -> Vec<String>;
     /// Reads the view.
     async fn load(&self) -> Result<V, StoreError>;
+    /// Whether `view`, read by an earlier pass and with no change under the prefixes since,
+    /// still covers what this node serves (false when something outside the store, such as
+    /// a client that connected since, needs more of the store than it holds).
+    fn current(&self, view: &V) -> bool {
+        let _ = view;
+        true
+    }
 }
 
 /// One process a service runs on this node.
@@ -114,19 +126,31 @@ pub struct Reconciler<V> {
     source: Arc<dyn ViewSource<V>>,
     services: Vec<Arc<dyn Service<V>>>,
     /// Serialises passes (the loop and the start/stop transaction steps).
-    pass: Mutex<State>,
+    pass: Mutex<State<V>>,
     /// Where its starts and restarts are counted (the node's figures).
     metrics: Arc<gd_core::metrics::Metrics>,
 }
 
-#[derive(Default)]
-struct State {
+struct State<V> {
     /// What runs, by service (its index) and instance id.
     running: BTreeMap<(usize, String), (Instance, Proc)>,
     backoff: HashMap<(usize, String), Backoff>,
     /// Kills by passes over every object not yet reported by a pass for their object: when,
     /// the object, what was killed.
     unreported: Vec<(Instant, String, String)>,
+    /// The view the last pass read, and when.
+    view: Option<(Instant, V)>,
+}
+
+impl<V> Default for State<V> {
+    fn default() -> Self {
+        State {
+            running: BTreeMap::new(),
+            backoff: HashMap::new(),
+            unreported: vec![],
+            view: None,
+        }
+    }
 }
 
 /// What a pass left undone, and what it had to force.
@@ -180,14 +204,19 @@ impl<V: Send + Sync> Reconciler<V> {
     pub async fn run(self: Arc<Self>, store: Arc<dyn Store>, cancel: CancellationToken) {
         let prefixes = self.source.prefixes();
         let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        let this = &*self;
         gd_store::follow_prefixes(
             &*store,
             &prefixes,
             TICK,
             &cancel,
             |_| true,
-            || async {
-                if let Err(e) = self.converge(None).await {
+            |wake| async move {
+                let pass = match wake {
+                    gd_store::Wake::Tick => this.tick().await,
+                    _ => this.converge(None).await,
+                };
+                if let Err(e) = pass {
                     tracing::debug!(error = %e, "reconcile pass failed");
                 }
             },
@@ -201,12 +230,32 @@ impl<V: Send + Sync> Reconciler<V> {
     pub async fn converge(&self, only: Option<&str>) -> Result<Pass, StoreError> {
         let mut st = self.pass.lock().await;
         let view = self.source.load().await?;
+        let pass = self.pass_over(&mut st, &view, only).await;
+        st.view = Some((Instant::now(), view));
+        Ok(pass)
+    }
+
+    /// A pass over every object on the tick: over the view the last pass read while it is
+    /// [`ViewSource::current`] and younger than [`RESYNC`], else over the view read anew.
+    pub async fn tick(&self) -> Result<Pass, StoreError> {
+        let mut st = self.pass.lock().await;
+        let (read_at, view) = match st.view.take() {
+            Some((at, view)) if at.elapsed() < RESYNC && self.source.current(&view) => (at, view),
+            _ => (Instant::now(), self.source.load().await?),
+        };
+        let pass = self.pass_over(&mut st, &view, None).await;
+        st.view = Some((read_at, view));
+        Ok(pass)
+    }
+
+    /// One pass over `view`.
+    async fn pass_over(&self, st: &mut State<V>, view: &V, only: Option<&str>) -> Pass {
         let in_scope = |scope: &str| only.is_none_or(|o| o == scope);
         let mut problems = vec![];
         let mut wanted = BTreeMap::new();
         // Adopt or start what should run.
         for (s, service) in self.services.iter().enumerate() {
-            for inst in service.wanted(&view) {
+            for inst in service.wanted(view) {
                 if in_scope(&inst.scope) {
                     wanted.insert((s, inst.id.clone()), inst);
                 }
@@ -215,7 +264,7 @@ impl<V: Send + Sync> Reconciler<V> {
         for ((s, id), inst) in &wanted {
             let service = &self.services[*s];
             let key = (*s, id.clone());
-            if let Some(p) = service.find(&view, inst) {
+            if let Some(p) = service.find(view, inst) {
                 st.running.insert(key, (inst.clone(), p));
                 continue;
             }
@@ -235,7 +284,7 @@ impl<V: Send + Sync> Reconciler<V> {
                 problems.push(format!("{}: waiting to retry", inst.name));
                 continue;
             }
-            match service.start(&view, inst).await {
+            match service.start(view, inst).await {
                 Ok(p) => {
                     tracing::info!(scope = %inst.scope, process = %inst.label, pid = p.pid, "{} started", service.kind());
                     self.metrics.process_start(service.kind(), died);
@@ -271,7 +320,7 @@ impl<V: Send + Sync> Reconciler<V> {
             })
             .collect();
         for (s, service) in self.services.iter().enumerate() {
-            for inst in service.leftovers(&view) {
+            for inst in service.leftovers(view) {
                 let key = (s, inst.id.clone());
                 if !in_scope(&inst.scope)
                     || wanted.contains_key(&key)
@@ -279,7 +328,7 @@ impl<V: Send + Sync> Reconciler<V> {
                 {
                     continue;
                 }
-                if let Some(proc) = service.find(&view, &inst) {
+                if let Some(proc) = service.find(view, &inst) {
                     stale.push(Stale {
                         service: s,
                         inst,
@@ -288,8 +337,8 @@ impl<V: Send + Sync> Reconciler<V> {
                 }
             }
         }
-        let kills = self.stop(&mut st, stale, &mut problems).await;
-        let killed = Self::report_kills(&mut st, only, kills);
+        let kills = self.stop(st, stale, &mut problems).await;
+        let killed = Self::report_kills(st, only, kills);
         // Publish what runs.
         for (s, service) in self.services.iter().enumerate() {
             let running: Vec<(&Instance, Proc)> = st
@@ -300,7 +349,7 @@ impl<V: Send + Sync> Reconciler<V> {
                 .collect();
             service.running(&running).await;
         }
-        Ok(Pass { problems, killed })
+        Pass { problems, killed }
     }
 
     /// Stops processes no view names (a brick whose record an undo or a commit took away: the
@@ -346,7 +395,7 @@ impl<V: Send + Sync> Reconciler<V> {
     /// of earlier passes over every object in that object (once). A pass over every object
     /// keeps its kills for such a pass (bounded in number and age).
     fn report_kills(
-        st: &mut State,
+        st: &mut State<V>,
         only: Option<&str>,
         kills: Vec<(String, String)>,
     ) -> Vec<String> {
@@ -380,7 +429,7 @@ impl<V: Send + Sync> Reconciler<V> {
     /// `problems` what could not be stopped.
     async fn stop(
         &self,
-        st: &mut State,
+        st: &mut State<V>,
         stale: Vec<Stale>,
         problems: &mut Vec<String>,
     ) -> Vec<(String, String)> {

@@ -6,7 +6,10 @@
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
 };
 
 use async_trait::async_trait;
@@ -20,9 +23,15 @@ use gd_store::StoreError;
 type Objects = BTreeMap<String, bool>;
 
 /// Reads the fake cluster; a load may take a while after its read (`slow`), as a store's
-/// answer takes its time to reach a pass.
+/// answer takes its time to reach a pass. Counts its loads; says a view is no longer
+/// current when told to (`outgrown`), as a node whose clients need more of the store.
 #[derive(Default)]
-struct Source(Mutex<Objects>, Mutex<std::time::Duration>);
+struct Source(
+    Mutex<Objects>,
+    Mutex<std::time::Duration>,
+    AtomicUsize,
+    AtomicBool,
+);
 
 impl Source {
     fn set(&self, name: &str, run: bool) {
@@ -39,10 +48,14 @@ impl ViewSource<Objects> for Source {
         vec!["objects/".into()]
     }
     async fn load(&self) -> Result<Objects, StoreError> {
+        self.2.fetch_add(1, Ordering::SeqCst);
         let view = self.0.lock().unwrap().clone();
         let slow = *self.1.lock().unwrap();
         tokio::time::sleep(slow).await;
         Ok(view)
+    }
+    fn current(&self, _: &Objects) -> bool {
+        !self.3.load(Ordering::SeqCst)
     }
 }
 
@@ -299,5 +312,47 @@ async fn a_stop_by_pid_file_waits_for_a_pass_that_read_the_old_view() {
     *source.1.lock().unwrap() = std::time::Duration::ZERO;
     reconciler.converge(None).await.unwrap();
     assert!(find_sleep(&pidfile).is_none());
+    assert!(sleepers.running.lock().unwrap().is_empty());
+}
+
+/// A tick reads nothing while the last view is current, and still starts again a process
+/// that died; a view that is no longer current is read again.
+#[tokio::test]
+async fn a_tick_checks_processes_against_the_last_view() {
+    let (_dir, sleepers, source, reconciler) = setup();
+    source.set("a", true);
+    reconciler.converge(None).await.unwrap();
+    let first = sleepers.running.lock().unwrap()["a"];
+    assert_eq!(source.2.load(Ordering::SeqCst), 1);
+
+    // The process dies; the store does not change: the tick starts it again from the view
+    // it has, without a read.
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &first.to_string()])
+        .status();
+    for _ in 0..200 {
+        if Proc::find(first, |args| args.contains(&MARK.as_bytes())).is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let pass = reconciler.tick().await.unwrap();
+    assert!(pass.problems.is_empty(), "{:?}", pass.problems);
+    let second = sleepers.running.lock().unwrap()["a"];
+    assert_ne!(second, first, "a new process");
+    assert!(find_sleep(&sleepers.pidfile("a")).is_some());
+    assert_eq!(source.2.load(Ordering::SeqCst), 1, "the tick read nothing");
+
+    // A change the source says the view does not cover: the tick reads the view again.
+    source.set("b", true);
+    reconciler.tick().await.unwrap();
+    assert!(find_sleep(&sleepers.pidfile("b")).is_none(), "not read yet");
+    source.3.store(true, Ordering::SeqCst);
+    reconciler.tick().await.unwrap();
+    assert_eq!(source.2.load(Ordering::SeqCst), 2);
+    assert!(find_sleep(&sleepers.pidfile("b")).is_some());
+    source.delete("a");
+    source.delete("b");
+    reconciler.converge(None).await.unwrap();
     assert!(sleepers.running.lock().unwrap().is_empty());
 }

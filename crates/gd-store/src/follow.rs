@@ -11,9 +11,9 @@ use crate::{Store, WatchEvent};
 const REOPEN: Duration = Duration::from_secs(1);
 
 /// Runs `pass` now, then again after every change under `prefix` that `relevant` accepts,
-/// and at least every `tick`, until `cancel`; a watch that ends is opened again at once, one
-/// that could not be opened after [`REOPEN`]. The watch is opened before each full pass, so no change between
-/// a pass and the watch is missed.
+/// and at least every `tick`, until `cancel`; a watch that ends is opened again at once (and
+/// `pass` runs), one that could not be opened after [`REOPEN`]. The watch is opened before
+/// the pass that follows its opening, so no change between a pass and the watch is missed.
 ///
 /// The pass reports its own errors: a failed pass is simply tried again on the next change
 /// or tick.
@@ -23,16 +23,34 @@ pub async fn follow_prefix<F, Fut>(
     tick: Duration,
     cancel: &CancellationToken,
     relevant: impl Fn(&WatchEvent) -> bool,
-    pass: F,
+    mut pass: F,
 ) where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
-    follow_prefixes(store, &[prefix], tick, cancel, relevant, pass).await
+    follow_prefixes(store, &[prefix], tick, cancel, relevant, |_| pass()).await
+}
+
+/// Why a pass of [`follow_prefixes`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The watches were just opened (the first pass, or after a watch ended or could not be
+    /// opened): anything may have changed since the last pass.
+    Opened,
+    /// A change under the prefixes, as the watches report it.
+    Changed,
+    /// The tick, with the watches still open: nothing under the prefixes changed that they
+    /// did not report. A pass may then trust what it read before (and look only at what is
+    /// not in the store: its processes, its clients).
+    Tick,
 }
 
 /// [`follow_prefix`] over several prefixes: a change under any of them runs `pass`; when any
-/// watch ends, all are opened again.
+/// watch ends, all are opened again. `pass` is told why it runs.
+///
+/// The watches stay open across ticks (a tick reopens nothing and reads nothing on its own):
+/// at rest a follower costs the store what its pass reads on a tick, which a pass told
+/// [`Wake::Tick`] can make nothing.
 pub async fn follow_prefixes<F, Fut>(
     store: &dyn Store,
     prefixes: &[&str],
@@ -41,7 +59,7 @@ pub async fn follow_prefixes<F, Fut>(
     relevant: impl Fn(&WatchEvent) -> bool,
     mut pass: F,
 ) where
-    F: FnMut() -> Fut,
+    F: FnMut(Wake) -> Fut,
     Fut: Future<Output = ()>,
 {
     loop {
@@ -56,7 +74,7 @@ pub async fn follow_prefixes<F, Fut>(
             }
         }
         let watching = !watches.is_empty();
-        pass().await;
+        pass(Wake::Opened).await;
         // Without its watches (the store did not answer), try again soon rather than a tick
         // later.
         let wait = if watching { tick } else { tick.min(REOPEN) };
@@ -72,16 +90,70 @@ pub async fn follow_prefixes<F, Fut>(
             };
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = &mut deadline => break,
+                _ = &mut deadline => {
+                    if !watching {
+                        break;
+                    }
+                    pass(Wake::Tick).await;
+                    deadline.as_mut().reset(tokio::time::Instant::now() + tick);
+                }
                 ev = event => match ev {
                     Some(Ok(ev)) => {
                         if relevant(&ev) {
-                            pass().await;
+                            pass(Wake::Changed).await;
                         }
                     }
                     _ => break,
                 },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::LocalStore;
+
+    /// The first pass is told the watches opened; a change wakes one as a change; a tick
+    /// keeps the watches (no second "opened") and says it is a tick.
+    #[tokio::test]
+    async fn ticks_keep_the_watches_and_say_why_a_pass_runs() {
+        let store = LocalStore::open_in_memory().await.unwrap();
+        let wakes = Arc::new(Mutex::new(vec![]));
+        let cancel = CancellationToken::new();
+        let follower = {
+            let (store, wakes, cancel) = (store.clone(), wakes.clone(), cancel.clone());
+            tokio::spawn(async move {
+                follow_prefixes(
+                    &*store,
+                    &["a/", "b/"],
+                    Duration::from_millis(200),
+                    &cancel,
+                    |_| true,
+                    |wake| {
+                        wakes.lock().unwrap().push(wake);
+                        async {}
+                    },
+                )
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        store.put("b/1", b"x".to_vec(), None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        cancel.cancel();
+        follower.await.unwrap();
+        let wakes = wakes.lock().unwrap().clone();
+        assert_eq!(wakes[..2], [Wake::Opened, Wake::Changed], "{wakes:?}");
+        let ticks = wakes[2..].iter().filter(|w| **w == Wake::Tick).count();
+        assert!(ticks >= 2, "{wakes:?}");
+        assert_eq!(
+            ticks,
+            wakes.len() - 2,
+            "only ticks after the change: {wakes:?}"
+        );
     }
 }

@@ -32,7 +32,7 @@ mod validate;
 pub use cache::{CacheOptions, CachedStore, Staleness, track_staleness};
 pub use error::{StoreError, StoreResult};
 pub use etcd::EtcdStore;
-pub use follow::{follow_prefix, follow_prefixes};
+pub use follow::{Wake, follow_prefix, follow_prefixes};
 pub use local::LocalStore;
 pub use namespace::{Namespaced, cluster_namespace};
 pub use switchable::{StoreObserver, Switchable};

@@ -12,7 +12,12 @@
 //! (`volume-wake/<me>/`, touched with every change of a volume's record for each node of the
 //! volume), and reads only the volumes named there, plus those its connected clients fetched
 //! volfiles of. A client mounted through a node that hosts none of its volume's bricks is
-//! told of a change of the graph by that node's next tick (5 s) rather than at once.
+//! told of a change of the graph by that node's next tick (5 s) rather than at once. The
+//! cluster options (one record) are followed by every node.
+//!
+//! At rest a node reads nothing: its tick checks the processes against the last view (see
+//! [`Reconciler::tick`]). A node whose clients fetched volfiles of a volume it has no brick
+//! of reads its view on every tick all the same, since no change of that volume wakes it.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -21,7 +26,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use gd_core::keys::{BRICKS, VOLUME_WAKE};
+use gd_core::keys::{BRICKS, CLUSTER_OPTIONS, VOLUME_WAKE};
 use gd_store::{Store, StoreError, TxnOp};
 use uuid::Uuid;
 
@@ -57,6 +62,12 @@ pub struct VolumeView {
     /// or its clients fetched their volfiles), in name order.
     pub volumes: Vec<VolumeRecord>,
     pub cluster: ClusterOptionsRecord,
+    /// Every volume name the view was read for (those of `volumes`, and names this node's
+    /// clients asked for that the store does not hold).
+    pub named: BTreeSet<String>,
+    /// Whether some of them were read only because this node's clients asked for them (no
+    /// change of theirs wakes this node).
+    pub serves_others: bool,
 }
 
 impl VolumeView {
@@ -117,6 +128,15 @@ impl StoreView {
     }
 }
 
+/// The volumes this node's connected clients fetched volfiles of.
+fn served_volumes(rpc: &SunRpcServer) -> BTreeSet<String> {
+    rpc.clients()
+        .iter()
+        .flat_map(|c| c.keys.iter().filter_map(|k| volume_of_key(k)))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The volume a GETSPEC key names: `<vol>`, `/<vol>`, `shd/<vol>`, `rebalance/<vol>`, or a
 /// brick's `<vol>.<host>.<path>` (volume names have no '.' and no '/'); `None` when what is
 /// left is no volume name (a stranger's key must not reach the store's reads).
@@ -130,7 +150,15 @@ fn volume_of_key(key: &str) -> Option<&str> {
 impl ViewSource<VolumeView> for StoreView {
     fn prefixes(&self) -> Vec<String> {
         let me = self.node.identity().peer_id;
-        vec![format!("{BRICKS}{me}/"), format!("{VOLUME_WAKE}{me}/")]
+        vec![
+            format!("{BRICKS}{me}/"),
+            format!("{VOLUME_WAKE}{me}/"),
+            CLUSTER_OPTIONS.to_owned(),
+        ]
+    }
+
+    fn current(&self, view: &VolumeView) -> bool {
+        !view.serves_others && served_volumes(&self.rpc).is_subset(&view.named)
     }
 
     async fn load(&self) -> Result<VolumeView, StoreError> {
@@ -139,13 +167,9 @@ impl ViewSource<VolumeView> for StoreView {
         let hosted = hosted_volumes(store, me).await?;
         let woken = woken_volumes(store, me).await?;
         let mut names: BTreeSet<String> = hosted.iter().chain(&woken).cloned().collect();
-        let served: BTreeSet<String> = self
-            .rpc
-            .clients()
-            .iter()
-            .flat_map(|c| c.keys.iter().filter_map(|k| volume_of_key(k)))
-            .filter(|v| !names.contains(*v))
-            .map(str::to_owned)
+        let served: BTreeSet<String> = served_volumes(&self.rpc)
+            .into_iter()
+            .filter(|v| !names.contains(v))
             .collect();
         names.extend(served.iter().cloned());
         let mut volumes = get_volumes(store, &names).await?;
@@ -178,6 +202,8 @@ impl ViewSource<VolumeView> for StoreView {
             me,
             volumes,
             cluster,
+            named: names,
+            serves_others: !served.is_empty(),
         })
     }
 }
