@@ -14,6 +14,7 @@ pub use gd_rpc_server as sunrpc;
 pub mod features;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod memory;
 pub mod rest;
 
 use std::time::Duration;
@@ -25,6 +26,10 @@ use crate::{config::Config, identity::Identity, node::Node, pidfile::InstanceGua
 
 /// How long in-flight requests get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long after it starts serving the daemon gives back what start-up freed.
+const TRIM_AFTER: Duration = Duration::from_secs(10);
+/// How often it gives back what operations freed since.
+const TRIM_EVERY: Duration = Duration::from_secs(60);
 /// How long the API waits for this node's registration and liveness before it serves.
 const REGISTER_BEFORE_SERVING: Duration = Duration::from_secs(3);
 
@@ -124,6 +129,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let server = serve(listener, app, &config, rpc, cancel.clone()).await?;
     let background = cluster.spawn(tasks, &cancel);
     tracing::info!(address = %config.client_addr, tls = config.cert_file.is_some(), "serving the REST API");
+    // The first passes of the features' loops have run by then; later, what operations freed.
+    let trim = tokio::spawn(async {
+        tokio::time::sleep(TRIM_AFTER).await;
+        loop {
+            memory::trim();
+            tokio::time::sleep(TRIM_EVERY).await;
+        }
+    });
 
     wait_for_signal().await;
     tracing::info!("shutting down");
@@ -135,6 +148,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), liveness).await;
     registration.abort();
+    trim.abort();
     removal.abort();
     let _ = tokio::time::timeout(Duration::from_secs(5), controller).await;
     agent.abort();

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         eprintln!("glusterd2: {e:#}");
         return ExitCode::from(2);
     }
+    gd_daemon::memory::limit_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
