@@ -30,12 +30,15 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::keys::{TASK_LOCK, TASKS};
+use crate::keys::{LOCKS, TASK_LOCK, TASKS};
 
-/// How often a runner looks for tasks without a leader (besides a new task, which it finds at
-/// its next look too): a dead leader's task is taken over within its lease's time to live and
-/// this.
-pub const RESCAN: Duration = Duration::from_secs(1);
+/// How often a runner looks for tasks without a leader when its watches report nothing: it
+/// looks at once when a task without a leader is written or a task's lock goes (a dead
+/// leader's lease expired: its task is taken over within the lease's time to live), so at rest
+/// a runner reads nothing but this safety look.
+pub const RESCAN: Duration = Duration::from_secs(30);
+/// How long a look waits for this node's lease (a node just started has none yet).
+const LEASE_WAIT: Duration = Duration::from_secs(10);
 
 /// Where a task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,6 +315,38 @@ pub trait TaskHandler: Send + Sync {
     async fn run(&self, task: &mut Leading) -> Result<Ended, String>;
 }
 
+/// Whether a change may leave a task without a leader: a running task written with none (a
+/// new one), or a task's lock gone (its leader ended it, or died). A leader's saves of its
+/// progress are not.
+fn wants_a_leader(ev: &gd_store::WatchEvent, locks: &str) -> bool {
+    if ev.key.starts_with(locks) {
+        return ev.kind == gd_store::EventKind::Delete;
+    }
+    ev.kind == gd_store::EventKind::Put
+        && record::decode::<TaskRecord>(&ev.key, &ev.value)
+            .is_ok_and(|t| t.state == TaskState::Running && t.leader.is_none())
+}
+
+/// This node's lease, waiting for it (bounded) when it has none yet.
+async fn wait_for_lease(
+    lease: &impl Fn() -> Option<LeaseId>,
+    cancel: &CancellationToken,
+) -> Option<LeaseId> {
+    let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+    loop {
+        if let Some(l) = lease() {
+            return Some(l);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return None,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+}
+
 /// A node's task runner: takes over running tasks without a leader, for the kinds it has
 /// handlers for.
 pub struct TaskRunner {
@@ -332,30 +367,44 @@ impl TaskRunner {
         }
     }
 
-    /// Looks for tasks to lead every [`RESCAN`] while this node has a lease, until `cancel`;
-    /// then waits for the handlers it runs to stop.
+    /// Looks for tasks to lead when a task without a leader is written or a task's lock goes
+    /// (and every [`RESCAN`]), while this node has a lease, until `cancel`; then waits for the
+    /// handlers it runs to stop.
     pub async fn run(
         self: Arc<Self>,
         lease: impl Fn() -> Option<LeaseId> + Send + 'static,
         cancel: CancellationToken,
     ) {
-        let mut handlers = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(RESCAN) => {}
-            }
-            while handlers.try_join_next().is_some() {}
-            let Some(lease) = lease() else { continue };
-            match self.claim(lease).await {
-                Ok(claimed) => {
-                    for leading in claimed {
-                        handlers.spawn(self.clone().lead(leading, cancel.child_token()));
-                    }
+        let handlers = Mutex::new(tokio::task::JoinSet::new());
+        let locks = format!("{LOCKS}{TASK_LOCK}");
+        let (this, handlers_ref, lease, cancel_ref) = (&self, &handlers, &lease, &cancel);
+        gd_store::follow_prefixes(
+            &*self.store,
+            &[TASKS, &locks],
+            RESCAN,
+            &cancel,
+            |ev| wants_a_leader(ev, &locks),
+            |_| async move {
+                {
+                    let mut h = handlers_ref.lock().unwrap_or_else(|e| e.into_inner());
+                    while h.try_join_next().is_some() {}
                 }
-                Err(e) => tracing::debug!(error = %e, "cannot look for tasks to lead yet"),
-            }
-        }
+                let Some(lease) = wait_for_lease(lease, cancel_ref).await else {
+                    return;
+                };
+                match this.claim(lease).await {
+                    Ok(claimed) => {
+                        let mut h = handlers_ref.lock().unwrap_or_else(|e| e.into_inner());
+                        for leading in claimed {
+                            h.spawn(this.clone().lead(leading, cancel_ref.child_token()));
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "cannot look for tasks to lead yet"),
+                }
+            },
+        )
+        .await;
+        let mut handlers = handlers.into_inner().unwrap_or_else(|e| e.into_inner());
         while handlers.join_next().await.is_some() {}
     }
 

@@ -1,8 +1,11 @@
 //! Every node's rebalance agent: runs this node's part of each running rebalance of a volume
 //! it holds bricks of, and publishes the part's state and counters.
 //!
-//! Each pass (every second, and at once when a rebalance process pushes its status) looks at
-//! the running rebalance tasks. For a volume with bricks here whose part has not ended, it
+//! Each pass (every second while this node has a part to run or a rebalance process to look
+//! after, at once when a rebalance process pushes its status or the rebalance tasks change)
+//! looks at the running rebalance tasks. At rest (no part here, no process) it reads nothing:
+//! a watch of the tasks marks the next pass due (and once a minute, should a change go
+//! unseen). For a volume with bricks here whose part has not ended, it
 //! makes sure exactly one rebalance process runs (the pid file names the one already running,
 //! also one a previous glusterd2 left), asks it for its status, and forwards a stop request.
 //! A process that ends pushes its final counters (EVENT_NOTIFY), which end the part. A process
@@ -14,7 +17,10 @@
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -35,6 +41,8 @@ use crate::{
 
 /// How often a pass runs without a push.
 const PASS: Duration = Duration::from_secs(1);
+/// How often a pass runs at rest with no change of the tasks seen.
+const RESYNC: Duration = Duration::from_secs(60);
 /// How long a process this agent saw may be gone before its part is called failed: its final
 /// push, sent just before it exits, may still be on its way.
 const PUSH_GRACE: Duration = Duration::from_secs(3);
@@ -77,9 +85,33 @@ impl Agent {
 
     /// Runs passes until `cancel`.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        let due = Arc::new(AtomicBool::new(true));
+        // Ends with `cancel`, as the loop does.
+        {
+            let (this, due, cancel) = (self.clone(), due.clone(), cancel.clone());
+            tokio::spawn(async move {
+                let prefix = format!("{}{KIND}/", gd_core::keys::TASKS);
+                gd_store::follow_prefix(
+                    &*this.node.store,
+                    &prefix,
+                    RESYNC,
+                    &cancel,
+                    |_| true,
+                    || {
+                        due.store(true, Ordering::SeqCst);
+                        this.wake.notify_one();
+                        async {}
+                    },
+                )
+                .await
+            });
+        }
         loop {
-            if let Err(e) = self.pass().await {
-                tracing::debug!(error = %e, "cannot look at the running rebalances yet");
+            if due.swap(false, Ordering::SeqCst) || self.busy() {
+                if let Err(e) = self.pass().await {
+                    due.store(true, Ordering::SeqCst);
+                    tracing::debug!(error = %e, "cannot look at the running rebalances yet");
+                }
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -87,6 +119,17 @@ impl Agent {
                 _ = self.wake.notified() => {}
             }
         }
+    }
+
+    /// Whether this node has a rebalance part to run or a rebalance process to look after
+    /// (one a previous glusterd2 left included: its pid file).
+    fn busy(&self) -> bool {
+        !lock(&self.current).is_empty()
+            || !lock(&self.orphans).is_empty()
+            || std::fs::read_dir(process::piddir(&self.node.config)).is_ok_and(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".pid")))
+            })
     }
 
     async fn pass(&self) -> Result<(), StoreError> {
