@@ -2,9 +2,11 @@
 //!
 //! N node agents in one process (`Node::assemble`, as the daemon builds them: registration,
 //! liveness, the removal watch, the etcd member agent and controller campaign (idle: the
-//! store is external), the store view with its replica, the transaction engine's participant
-//! and cleanup campaign; not yet the features' reconcilers and REST), on one real etcd, for N = 10, 100, 1,000 (`GD2_BENCH_SCALE_N`, comma
-//! separated). For each N:
+//! store is external), the store view with its replica, and every feature assembled and
+//! started as the daemon does (`Cluster::assemble`: the transaction engine's participant and
+//! cleanup campaign, the volume reconciler, the task runner, the features' leaders); the REST
+//! router is not built here (`volumes_scale` calls it), on one real etcd, for N = 10, 100,
+//! 1,000 (`GD2_BENCH_SCALE_N`, comma separated). For each N:
 //! - how long until every agent is alive, and the process's memory per agent (RSS growth / N);
 //! - store writes per second at rest (the etcd revision over `GD2_BENCH_REST_S`, default 10 s);
 //! - 20 transactions of three steps on three agents, one after the other, from agent 0: their
@@ -25,8 +27,11 @@ use std::{
 };
 
 use async_trait::async_trait;
-use gd_core::txn::{Engine, Registry, Step, StepError, Transaction};
-use gd_daemon::membership;
+use gd_core::txn::{DuplicateStep, Engine, Registry, Step, StepError, Transaction};
+use gd_daemon::{
+    feature::{Cluster, Feature, Parts, Task},
+    membership,
+};
 use gd_store::{Namespaced, Store};
 use gd_testkit::TestEtcd;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +45,25 @@ const TXNS: usize = 20;
 
 /// A step that does nothing but be run: what the engine itself costs.
 struct Noop;
+
+/// The benchmark's own feature: its one step.
+struct BenchSteps;
+
+impl Feature for BenchSteps {
+    fn name(&self) -> &'static str {
+        "bench"
+    }
+    fn assemble(&self, _: &Parts, registry: &mut Registry) -> Result<Vec<Task>, DuplicateStep> {
+        registry.add(Noop)?;
+        Ok(vec![])
+    }
+    fn routes(&self) -> utoipa_axum::router::OpenApiRouter<Cluster> {
+        utoipa_axum::router::OpenApiRouter::new()
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
 
 #[async_trait]
 impl Step for Noop {
@@ -147,14 +171,6 @@ async fn run(n: usize, block: u8) -> Figures {
     let mut last_liveness = None;
     for i in 0..n {
         let node = agents::assemble(dir.path(), i, 3, &etcd.client_url, &raw, cluster_id);
-        let mut registry = Registry::new();
-        registry.add(Noop).expect("step");
-        let engine = Engine::counted(
-            node.store.clone(),
-            node.identity().peer_id,
-            registry,
-            node.metrics.clone(),
-        );
         tokio::spawn(node.clone().register_until_done(cancel.child_token()));
         last_liveness = Some(tokio::spawn(
             node.liveness.clone().run(cancel.child_token()),
@@ -172,14 +188,12 @@ async fn run(n: usize, block: u8) -> Figures {
             },
             cancel.child_token(),
         ));
-        tokio::spawn(engine.clone().run_participant(cancel.child_token()));
-        let liveness = node.liveness.clone();
-        tokio::spawn(
-            engine
-                .clone()
-                .run_cleanup(move || liveness.lease(), cancel.child_token()),
-        );
-        agents.push(Agent { node, engine });
+        let (cluster, _) =
+            agents::start_features(&node, vec![Box::new(BenchSteps)], &cancel.child_token());
+        agents.push(Agent {
+            node,
+            engine: cluster.engine,
+        });
     }
     let view = Namespaced::new(
         raw.clone() as Arc<dyn Store>,

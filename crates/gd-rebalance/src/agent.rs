@@ -107,11 +107,11 @@ impl Agent {
             });
         }
         loop {
-            if due.swap(false, Ordering::SeqCst) || self.busy() {
-                if let Err(e) = self.pass().await {
-                    due.store(true, Ordering::SeqCst);
-                    tracing::debug!(error = %e, "cannot look at the running rebalances yet");
-                }
+            if (due.swap(false, Ordering::SeqCst) || self.busy())
+                && let Err(e) = self.pass().await
+            {
+                due.store(true, Ordering::SeqCst);
+                tracing::debug!(error = %e, "cannot look at the running rebalances yet");
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,

@@ -1,10 +1,12 @@
 //! What the benchmarks that run many node agents in one process share (`membership`,
-//! `scale`): a node built as the daemon builds one, over a shared etcd client.
+//! `scale`, `volumes_scale`): a node built as the daemon builds one, over a shared etcd
+//! client, and its features assembled and started as the daemon starts them.
 
 use std::{path::Path, sync::Arc};
 
 use gd_daemon::{
     config::{Config, Flags, StoreMode},
+    feature::{Cluster, Feature},
     identity::Identity,
     node::Node,
     store::{Backend, SimulatedMembers, StoreState},
@@ -60,4 +62,23 @@ pub fn assemble(
         Arc::new(SimulatedMembers::default()),
     )
     .expect("node")
+}
+
+/// The node's features (every feature of the daemon, and `extra`), assembled and started as
+/// the daemon starts them: the transaction engine's participant, recovery and cleanup
+/// campaign, and every feature's background work (the volume reconciler, the task runner,
+/// the leaders' campaigns). Its SunRPC server serves no socket. Returns the cluster (the
+/// REST state) and the features (for a REST router).
+#[allow(dead_code)]
+pub fn start_features(
+    node: &Arc<Node>,
+    extra: Vec<Box<dyn Feature>>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> (Cluster, Vec<Box<dyn Feature>>) {
+    let mut features = gd_daemon::features::all();
+    features.extend(extra);
+    let rpc = gd_daemon::sunrpc::SunRpcServer::default();
+    let (cluster, tasks) = Cluster::assemble(node.clone(), rpc, &features).expect("features");
+    cluster.spawn(tasks, cancel);
+    (cluster, features)
 }
