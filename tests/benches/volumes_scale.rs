@@ -1,0 +1,347 @@
+//! Volumes at scale (issue 14): prints figures; asserts only that every operation succeeds.
+//!
+//! `GD2_BENCH_VOLUME_NODES` node agents (default 100) in one process, built and started as the
+//! daemon builds them (`Node::assemble`, every feature assembled and started: the transaction
+//! engine, the volume reconciler, the leaders), on one real etcd, and `GD2_BENCH_VOLUMES`
+//! replica-3 volumes (default 10,000: 30,000 bricks, their directories made for real) created
+//! through the REST router of three of them, called in-process. The first 1,000 volumes have
+//! a brick on agent 0, the others spread over the rest. Figures:
+//! - create latency (p50, p99, slowest): the first fifth one after the other, the rest 8 at
+//!   a time;
+//! - with every volume in: an option set, info, brick status (the volumes are not started:
+//!   a brick needs a process, and this bench runs none), a page of 100 volumes, every page;
+//! - the first reconcile pass of a fresh reconciler on agent 0 (its 1,000 local bricks);
+//! - store reads and writes per second at rest; etcd's database size; the process's memory
+//!   per agent; the largest value in the store.
+//!
+//! Run: `scripts/bench.sh --bench volumes_scale`. `docs/scale.md` has the figures.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{Router, body::Body, http::Request};
+use gd_store::{Namespaced, Store};
+use gd_testkit::TestEtcd;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+#[path = "common/agents.rs"]
+mod agents;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// This process's resident memory, in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// A metric of etcd's metrics endpoint.
+async fn etcd_metric(client_url: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{client_url}/metrics"))
+        .await
+        .expect("etcd metrics")
+        .text()
+        .await
+        .expect("etcd metrics");
+    text.lines()
+        .find(|l| l.strip_prefix(name).is_some_and(|r| r.starts_with(' ')))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("etcd has no metric {name}"))
+}
+
+/// One REST call to `app`, in-process: status, body, the next page's token.
+async fn call(
+    app: &Router,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value, Option<String>) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("answer");
+    let status = resp.status().as_u16();
+    let next = resp
+        .headers()
+        .get("x-gluster-continue")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
+        .await
+        .expect("body");
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value, next)
+}
+
+/// Times `want`-answered calls: the latency of each.
+async fn timed(app: &Router, method: &str, path: &str, body: Option<Value>, want: u16) -> Duration {
+    let t = Instant::now();
+    let (s, b, _) = call(app, method, path, body).await;
+    let took = t.elapsed();
+    assert_eq!(s, want, "{method} {path}: {b}");
+    took
+}
+
+/// p50, p99 and the slowest, in ms.
+fn percentiles(mut v: Vec<Duration>) -> String {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let at = |q: f64| ms(v[((v.len() as f64 * q) as usize).min(v.len() - 1)]);
+    format!(
+        "p50 {:>7.1}  p99 {:>7.1}  max {:>7.1} ms  ({} calls)",
+        at(0.5),
+        at(0.99),
+        ms(v[v.len() - 1]),
+        v.len()
+    )
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run());
+}
+
+async fn run() {
+    let n: usize = env_or("GD2_BENCH_VOLUME_NODES", 100);
+    let volumes: usize = env_or("GD2_BENCH_VOLUMES", 10_000);
+    assert!(n >= 4, "at least 4 agents");
+    let etcd = TestEtcd::start("127.0.123.1").await.expect("etcd");
+    let raw = etcd.store().await.expect("etcd client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cluster_id = Uuid::new_v4();
+    let cancel = CancellationToken::new();
+    let rss_before = rss();
+    let mut nodes = vec![];
+    let mut apps = vec![];
+    for i in 0..n {
+        let node = agents::assemble(dir.path(), i, 4, &etcd.client_url, &raw, cluster_id);
+        tokio::spawn(node.clone().register_until_done(cancel.child_token()));
+        tokio::spawn(node.liveness.clone().run(cancel.child_token()));
+        tokio::spawn(node.clone().watch_removal(cancel.child_token()));
+        let (cluster, features) = agents::start_features(&node, vec![], &cancel.child_token());
+        if i < 3 {
+            apps.push(gd_daemon::rest::router(cluster, &features));
+        }
+        nodes.push(node);
+    }
+    let view = Namespaced::new(
+        raw.clone() as Arc<dyn Store>,
+        gd_store::cluster_namespace(&cluster_id.to_string()),
+    );
+    while view.range("alive/", 0).await.map_or(0, |r| r.kvs.len()) < n {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_agents = rss().saturating_sub(rss_before) as f64 / n as f64;
+    eprintln!("{n} agents up");
+
+    let ips: Vec<String> = nodes
+        .iter()
+        .map(|node| node.config.client_addr.ip().to_string())
+        .collect();
+    let bricks_dir = dir.path().join("bricks");
+    let body = Arc::new(move |v: usize| {
+        let on: [usize; 3] = if v < 1000 {
+            [0, 1 + (2 * v) % (n - 1), 1 + (2 * v + 1) % (n - 1)]
+        } else {
+            [0, 1, 2].map(|k| 1 + (3 * v + k) % (n - 1))
+        };
+        let bricks: Vec<Value> = on
+            .iter()
+            .map(|i| json!({"host": ips[*i], "path": bricks_dir.join(format!("n{i}/v{v}"))}))
+            .collect();
+        json!({"name": format!("v{v:05}"), "subvols": [{"type": "replicate", "replica": 3, "bricks": bricks}],
+               "flags": {"create-brick-dir": true, "allow-root-dir": true}})
+    });
+
+    // Create: the first fifth one after the other, the rest 8 at a time.
+    let sequential = volumes / 5;
+    let mut seq_times = vec![];
+    for v in 0..sequential {
+        seq_times.push(timed(&apps[v % 3], "POST", "/v1/volumes", Some(body(v)), 201).await);
+    }
+    eprintln!("{sequential} volumes created one after the other");
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(sequential));
+    let mut workers = vec![];
+    for w in 0..8 {
+        let (app, next, body) = (apps[w % 3].clone(), next.clone(), body.clone());
+        workers.push(tokio::spawn(async move {
+            let mut times = vec![];
+            loop {
+                let v = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if v >= volumes {
+                    return times;
+                }
+                times.push(timed(&app, "POST", "/v1/volumes", Some(body(v)), 201).await);
+            }
+        }));
+    }
+    let mut par_times = vec![];
+    let par_began = Instant::now();
+    for w in workers {
+        par_times.extend(w.await.expect("worker"));
+    }
+    let par_wall = par_began.elapsed();
+    eprintln!("{volumes} volumes in");
+    let rss_volumes = rss().saturating_sub(rss_before) as f64 / n as f64;
+
+    // At rest, with every volume in.
+    let window = Duration::from_secs(env_or("GD2_BENCH_REST_S", 10));
+    let reads = |url: String| async move {
+        etcd_metric(&url, "etcd_debugging_mvcc_range_total").await
+            + etcd_metric(&url, "etcd_debugging_mvcc_txn_total").await
+    };
+    let (rev0, req0) = (
+        raw.revision().await.expect("rev"),
+        reads(etcd.client_url.clone()).await,
+    );
+    tokio::time::sleep(window).await;
+    let (rev1, req1) = (
+        raw.revision().await.expect("rev"),
+        reads(etcd.client_url.clone()).await,
+    );
+    let secs = window.as_secs_f64();
+
+    // Reads and an option set, on volumes spread over the whole name range.
+    let sample: Vec<String> = (0..100)
+        .map(|k| format!("v{:05}", k * volumes / 100))
+        .collect();
+    let (mut set, mut info, mut status) = (vec![], vec![], vec![]);
+    for (k, name) in sample.iter().enumerate() {
+        let app = &apps[k % 3];
+        let option = json!({"options": {"performance.write-behind-window-size": format!("{}MB", k % 7 + 2)}});
+        set.push(
+            timed(
+                app,
+                "POST",
+                &format!("/v1/volumes/{name}/options"),
+                Some(option),
+                200,
+            )
+            .await,
+        );
+        info.push(timed(app, "GET", &format!("/v1/volumes/{name}"), None, 200).await);
+        status.push(timed(app, "GET", &format!("/v1/volumes/{name}/bricks"), None, 200).await);
+    }
+    let mut first_page = vec![];
+    for _ in 0..20 {
+        first_page.push(timed(&apps[1], "GET", "/v1/volumes?limit=100", None, 200).await);
+    }
+    // Every page, one after the other, as the CLI pages through them.
+    let (mut pages, mut seen, mut token) = (vec![], 0, None::<String>);
+    loop {
+        let path = match &token {
+            Some(t) => format!("/v1/volumes?limit=100&continue={t}"),
+            None => "/v1/volumes?limit=100".to_owned(),
+        };
+        let t = Instant::now();
+        let (s, b, next) = call(&apps[2], "GET", &path, None).await;
+        pages.push(t.elapsed());
+        assert_eq!(s, 200, "{b}");
+        seen += b.as_array().map_or(0, Vec::len);
+        token = next;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, volumes, "every volume listed once");
+    let all_pages: Duration = pages.iter().sum();
+
+    // A fresh reconciler's first pass on agent 0, which has a brick of the first 1,000.
+    let local = view
+        .range(
+            &format!("{}{}/", gd_core::keys::BRICKS, nodes[0].identity().peer_id),
+            0,
+        )
+        .await
+        .map_or(0, |r| r.kvs.len());
+    let fresh =
+        gd_volume::processes::processes(&nodes[0], &gd_daemon::sunrpc::SunRpcServer::default());
+    let t = Instant::now();
+    let pass = fresh.converge(None).await.expect("first pass");
+    let first_pass = t.elapsed();
+    assert!(pass.problems.is_empty(), "{:?}", pass.problems);
+
+    let db = etcd_metric(&etcd.client_url, "etcd_mvcc_db_total_size_in_bytes").await;
+    let db_used = etcd_metric(&etcd.client_url, "etcd_mvcc_db_total_size_in_use_in_bytes").await;
+    let everything = view.range("", 0).await.expect("the whole namespace");
+    let largest = everything
+        .kvs
+        .iter()
+        .max_by_key(|kv| kv.value.len())
+        .map(|kv| {
+            (
+                kv.value.len(),
+                gd_core::keys::top_prefix(&kv.key).to_owned(),
+            )
+        })
+        .unwrap_or_default();
+    cancel.cancel();
+
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    println!("\n{volumes} replica-3 volumes over {n} agents (one process, one etcd)");
+    println!("  create, one after the other   {}", percentiles(seq_times));
+    println!(
+        "  create, 8 at a time           {}  ({:.0} volumes/s)",
+        percentiles(par_times),
+        (volumes - sequential) as f64 / par_wall.as_secs_f64()
+    );
+    println!("  option set                    {}", percentiles(set));
+    println!("  info                          {}", percentiles(info));
+    println!("  brick status                  {}", percentiles(status));
+    println!(
+        "  a page of 100 (the first)     {}",
+        percentiles(first_page)
+    );
+    println!(
+        "  every page of 100             {}  (all {} pages: {:.0} ms)",
+        percentiles(pages.clone()),
+        pages.len(),
+        all_pages.as_secs_f64() * 1e3
+    );
+    println!(
+        "  first reconcile pass, agent 0 with {local} local bricks (volumes not started): {:.1} ms",
+        first_pass.as_secs_f64() * 1e3
+    );
+    println!(
+        "  at rest: {:.2} writes/s, {:.1} reads+txns/s (all {n} agents)",
+        (rev1 - rev0) as f64 / secs,
+        (req1 - req0) / secs
+    );
+    println!(
+        "  etcd database {:.1} MiB ({:.1} MiB in use); {} keys",
+        mib(db),
+        mib(db_used),
+        everything.kvs.len()
+    );
+    println!(
+        "  memory per agent: {:.2} MiB with no volume, {:.2} MiB with every volume in",
+        mib(rss_agents),
+        mib(rss_volumes)
+    );
+    println!(
+        "  largest value stored: {} bytes, under {}",
+        largest.0, largest.1
+    );
+}
