@@ -153,6 +153,8 @@ struct Figures {
     replica_events: f64,
     etcd_events: Option<f64>,
     offline: Duration,
+    /// What was written at rest, by prefix.
+    writes_by_prefix: std::collections::BTreeMap<String, usize>,
     /// The largest value in the store at the end, and its key's prefix.
     largest: (usize, String),
 }
@@ -211,10 +213,32 @@ async fn run(n: usize, block: u8) -> Figures {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_per_agent = rss().saturating_sub(rss_before) as f64 / n as f64;
 
+    // At rest once start-up's writes are over (the events keeper records every node's
+    // arrival): no write for 2 s, or at most a minute.
+    let settling = Instant::now();
+    loop {
+        let rev = raw.revision().await.expect("revision");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if raw.revision().await.expect("revision") == rev
+            || settling.elapsed() > Duration::from_secs(60)
+        {
+            break;
+        }
+    }
     let window = Duration::from_secs(env_or("GD2_BENCH_REST_S", 10));
     let before = raw.revision().await.expect("revision");
     let requests_before = etcd_requests(&etcd.client_url).await;
-    tokio::time::sleep(window).await;
+    // What is written at rest, by the part of the key space it is under.
+    let mut written = view.watch("", None).await.expect("a watch of everything");
+    let mut writes_by_prefix = std::collections::BTreeMap::<String, usize>::new();
+    let _ = tokio::time::timeout(window, async {
+        while let Some(Ok(ev)) = written.next().await {
+            *writes_by_prefix
+                .entry(gd_core::keys::top_prefix(&ev.key).to_owned())
+                .or_default() += 1;
+        }
+    })
+    .await;
     let after = raw.revision().await.expect("revision");
     let requests_after = etcd_requests(&etcd.client_url).await;
     let writes_at_rest = (after - before) as f64 / window.as_secs_f64();
@@ -305,6 +329,7 @@ async fn run(n: usize, block: u8) -> Figures {
         replica_events: (replica1 - replica0) as f64 / TXNS as f64,
         etcd_events: etcd0.zip(etcd1).map(|(a, b)| (b - a) / TXNS as f64),
         offline,
+        writes_by_prefix,
         largest,
     }
 }
@@ -343,6 +368,17 @@ fn main() {
     let or_na = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |e| format!("{e:.1}"));
     let rows_largest: Vec<(usize, (usize, String))> =
         rows.iter().map(|f| (f.n, f.largest.clone())).collect();
+    let rows_writes: Vec<(usize, String)> = rows
+        .iter()
+        .map(|f| {
+            let by: Vec<String> = f
+                .writes_by_prefix
+                .iter()
+                .map(|(p, n)| format!("{p} {n}"))
+                .collect();
+            (f.n, by.join(", "))
+        })
+        .collect();
     for f in rows {
         println!(
             "{:>6} {:>9.1} {:>11.2} {:>10.2} {:>10} {:>10.1} {:>10.1} {:>12.1} {:>12.1} {:>12} {:>10.1}",
@@ -358,6 +394,10 @@ fn main() {
             or_na(f.etcd_events),
             f.offline.as_secs_f64(),
         );
+    }
+    println!("\nwhat was written at rest (changes, by prefix):");
+    for (n, by) in &rows_writes {
+        println!("{n:>6} {}", if by.is_empty() { "nothing" } else { by });
     }
     println!("\nthe largest value stored at the end of each run (bytes, under):");
     for f in &rows_largest {

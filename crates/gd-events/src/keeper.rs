@@ -20,8 +20,11 @@ use uuid::Uuid;
 
 /// The most events the store keeps.
 pub const HISTORY_MAX: usize = 1000;
-/// How often a node campaigns, and the leader checks it still leads.
+/// How soon a node campaigns again after a campaign ended, and how often the leader checks it
+/// still leads.
 const CAMPAIGN: Duration = Duration::from_secs(3);
+/// How long one campaign waits for the lock (watching it) before it starts again.
+const CAMPAIGN_WAIT: Duration = Duration::from_secs(30);
 /// The slow tick of the leader's watches (they re-open a lost watch then).
 const TICK: Duration = Duration::from_secs(60);
 /// The most deletes in one store transaction.
@@ -40,7 +43,14 @@ pub async fn run(node: Arc<Node>, cancel: CancellationToken) {
         };
         let holder = format!("events keeper on {}", node.identity().peer_id);
         let store: Arc<dyn Store> = node.store.clone();
-        let Ok(Ok(guard)) = lock::try_lock(&store, EVENTS_KEEPER_LOCK, lease, &holder).await else {
+        // Waits for the lock by watching it: the nodes that do not keep cost the store nothing
+        // at rest.
+        let campaign = lock::lock(&store, EVENTS_KEEPER_LOCK, lease, &holder, CAMPAIGN_WAIT);
+        let won = tokio::select! {
+            _ = cancel.cancelled() => return,
+            won = campaign => won,
+        };
+        let Ok(Ok(guard)) = won else {
             continue;
         };
         tracing::info!("keeping the events");
