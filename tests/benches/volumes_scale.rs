@@ -285,18 +285,27 @@ async fn run() {
 
     let db = etcd_metric(&etcd.client_url, "etcd_mvcc_db_total_size_in_bytes").await;
     let db_used = etcd_metric(&etcd.client_url, "etcd_mvcc_db_total_size_in_use_in_bytes").await;
-    let everything = view.range("", 0).await.expect("the whole namespace");
-    let largest = everything
-        .kvs
-        .iter()
-        .max_by_key(|kv| kv.value.len())
-        .map(|kv| {
-            (
-                kv.value.len(),
-                gd_core::keys::top_prefix(&kv.key).to_owned(),
-            )
-        })
-        .unwrap_or_default();
+    // Every key, a page at a time (one answer of etcd holds at most 4 MiB).
+    let (mut keys, mut largest, mut after) = (0, (0, String::new()), String::new());
+    loop {
+        let page = view
+            .range_after("", &after, 1000)
+            .await
+            .expect("a page of the namespace");
+        for kv in &page.kvs {
+            if kv.value.len() > largest.0 {
+                largest = (
+                    kv.value.len(),
+                    gd_core::keys::top_prefix(&kv.key).to_owned(),
+                );
+            }
+        }
+        keys += page.kvs.len();
+        match page.kvs.last() {
+            Some(kv) if page.more => after = kv.key.clone(),
+            _ => break,
+        }
+    }
     cancel.cancel();
 
     let mib = |b: f64| b / (1024.0 * 1024.0);
@@ -333,7 +342,7 @@ async fn run() {
         "  etcd database {:.1} MiB ({:.1} MiB in use); {} keys",
         mib(db),
         mib(db_used),
-        everything.kvs.len()
+        keys
     );
     println!(
         "  memory per agent: {:.2} MiB with no volume, {:.2} MiB with every volume in",

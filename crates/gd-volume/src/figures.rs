@@ -34,10 +34,13 @@ pub struct VolumeFigures {
 impl Figures for VolumeFigures {
     async fn collect(&self, out: &mut Gauges) -> Result<(), StoreError> {
         let store: &dyn Store = self.node.store.as_ref();
-        let (volumes, published) = tokio::join!(list_volumes(store), store.range(BRICK_STATUS, 0));
+        let (volumes, published) = tokio::join!(
+            list_volumes(store),
+            gd_store::range_all(store, BRICK_STATUS, 1000)
+        );
         let volumes = volumes?;
         let mut statuses = BTreeMap::new();
-        for kv in published?.kvs {
+        for kv in published? {
             // `brick-status/<peer>/<brick>`: a record that cannot be read counts as no status.
             let Some(brick) = kv
                 .key

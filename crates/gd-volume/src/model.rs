@@ -306,12 +306,16 @@ pub async fn get_volume(store: &dyn Store, name: &str) -> Result<Option<VolumeRe
 
 /// Every volume, in name order.
 pub async fn list_volumes(store: &dyn Store) -> Result<Vec<VolumeRecord>, StoreError> {
-    let r = store.range(VOLUMES, 0).await?;
-    r.kvs
+    gd_store::range_all(store, VOLUMES, LIST_PAGE)
+        .await?
         .iter()
         .map(|kv| record::decode(&kv.key, &kv.value))
         .collect()
 }
+
+/// How many volume records one read of a full listing takes: a record of a few hundred bricks
+/// is under 100 KiB, so a page stays under etcd's 4 MiB answer.
+const LIST_PAGE: usize = 32;
 
 /// The volumes named `names` that exist, in name order: one read of the store per
 /// `MAX_TXN_OPS` names, whatever the number of volumes.
