@@ -236,12 +236,24 @@ impl<V: Send + Sync> Reconciler<V> {
     }
 
     /// A pass over every object on the tick: over the view the last pass read while it is
-    /// [`ViewSource::current`] and younger than [`RESYNC`], else over the view read anew.
+    /// [`ViewSource::current`] and younger than [`RESYNC`], else over the view read anew (the
+    /// last one when the store cannot answer).
     pub async fn tick(&self) -> Result<Pass, StoreError> {
         let mut st = self.pass.lock().await;
         let (read_at, view) = match st.view.take() {
             Some((at, view)) if at.elapsed() < RESYNC && self.source.current(&view) => (at, view),
-            _ => (Instant::now(), self.source.load().await?),
+            last => match self.source.load().await {
+                Ok(view) => (Instant::now(), view),
+                // The store cannot answer (no quorum): the last view stands, so that a process
+                // that died is still started again; the next tick reads again.
+                Err(e) => match last {
+                    Some(last) => {
+                        tracing::debug!(error = %e, "view not read; the last one stands");
+                        last
+                    }
+                    None => return Err(e),
+                },
+            },
         };
         let pass = self.pass_over(&mut st, &view, None).await;
         st.view = Some((read_at, view));

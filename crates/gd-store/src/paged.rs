@@ -13,10 +13,14 @@ pub async fn range_all(store: &dyn Store, prefix: &str, page: usize) -> StoreRes
     let mut kvs = std::mem::take(&mut all.kvs);
     let mut more = all.more;
     while more {
-        let Some(after) = kvs.last().and_then(|kv| kv.key.strip_prefix(prefix)) else {
+        let Some(after) = kvs
+            .last()
+            .and_then(|kv| kv.key.strip_prefix(prefix))
+            .map(str::to_owned)
+        else {
             break;
         };
-        let next = store.range_after(prefix, &after.to_owned(), page).await?;
+        let next = store.range_after(prefix, &after, page).await?;
         more = next.more && !next.kvs.is_empty();
         kvs.extend(next.kvs);
     }

@@ -87,7 +87,8 @@ pub struct CacheOptions {
     /// kept that answer (see `remember_bytes`).
     pub scope: Vec<String>,
     /// How many bytes of answers to reads outside the scope are kept for that (default
-    /// 16 MiB; an answer over an eighth of it is not kept).
+    /// 4 MiB, a fifth of what the daemon takes at rest; an answer over an eighth of it is not
+    /// kept).
     pub remember_bytes: usize,
 }
 
@@ -101,7 +102,7 @@ impl Default for CacheOptions {
             resync_backoff_max: Duration::from_secs(2),
             tap: None,
             scope: Vec::new(),
-            remember_bytes: 16 << 20,
+            remember_bytes: 4 << 20,
         }
     }
 }
