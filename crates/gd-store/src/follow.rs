@@ -9,6 +9,8 @@ use crate::{Store, WatchEvent};
 
 /// How soon a watch that could not be opened is tried again.
 const REOPEN: Duration = Duration::from_secs(1);
+/// The most events that have already arrived taken into one pass.
+const DRAIN_MAX: usize = 4096;
 
 /// Runs `pass` now, then again after every change under `prefix` that `relevant` accepts,
 /// and at least every `tick`, until `cancel`; a watch that ends is opened again at once (and
@@ -99,8 +101,14 @@ pub async fn follow_prefixes<F, Fut>(
                 }
                 ev = event => match ev {
                     Some(Ok(ev)) => {
-                        if relevant(&ev) {
+                        // A burst of changes makes one pass: what else has arrived is taken
+                        // with it.
+                        let (more, ended) = drain(&mut watches, &relevant);
+                        if relevant(&ev) || more {
                             pass(Wake::Changed).await;
+                        }
+                        if ended {
+                            break;
                         }
                     }
                     _ => break,
@@ -108,6 +116,22 @@ pub async fn follow_prefixes<F, Fut>(
             }
         }
     }
+}
+
+/// Takes the events that have already arrived on `watches` (at most [`DRAIN_MAX`]): whether
+/// one of them is relevant, and whether a watch ended.
+fn drain(watches: &mut [crate::Watch], relevant: &impl Fn(&WatchEvent) -> bool) -> (bool, bool) {
+    use futures::FutureExt;
+    let mut any = false;
+    for _ in 0..DRAIN_MAX {
+        let next = watches.iter_mut().map(|w| Box::pin(w.next()));
+        match futures::future::select_all(next).now_or_never() {
+            None => break,
+            Some((Some(Ok(ev)), _, _)) => any |= relevant(&ev),
+            Some(_) => return (any, true),
+        }
+    }
+    (any, false)
 }
 
 #[cfg(test)]
@@ -155,5 +179,47 @@ mod tests {
             wakes.len() - 2,
             "only ticks after the change: {wakes:?}"
         );
+    }
+
+    /// Changes that arrive while a pass runs make one pass after it, not one each.
+    #[tokio::test]
+    async fn a_burst_of_changes_makes_few_passes() {
+        let store = LocalStore::open_in_memory().await.unwrap();
+        let passes = Arc::new(Mutex::new(0));
+        let cancel = CancellationToken::new();
+        let follower = {
+            let (store, passes, cancel) = (store.clone(), passes.clone(), cancel.clone());
+            tokio::spawn(async move {
+                follow_prefixes(
+                    &*store,
+                    &["a/"],
+                    Duration::from_secs(60),
+                    &cancel,
+                    |_| true,
+                    |wake| {
+                        let passes = passes.clone();
+                        async move {
+                            if wake == Wake::Changed {
+                                *passes.lock().unwrap() += 1;
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                            }
+                        }
+                    },
+                )
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for i in 0..20 {
+            store
+                .put(&format!("a/{i}"), b"x".to_vec(), None)
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        cancel.cancel();
+        follower.await.unwrap();
+        let n = *passes.lock().unwrap();
+        assert!((1..=3).contains(&n), "{n} passes for 20 changes");
     }
 }
