@@ -93,16 +93,6 @@ fn sizes() -> Vec<usize> {
         .collect()
 }
 
-/// This process's resident memory, in bytes.
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// A counter of etcd's metrics endpoint (`etcd_debugging_mvcc_events_total`: events sent to
 /// watchers; `..._range_total`, `..._txn_total`: reads and transactions served).
 async fn etcd_counter(client_url: &str, name: &str) -> Option<f64> {
@@ -167,7 +157,7 @@ async fn run(n: usize, block: u8) -> Figures {
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster_id = Uuid::new_v4();
     let cancel = CancellationToken::new();
-    let rss_before = rss();
+    let rss_before = agents::rss();
     let started = Instant::now();
     let mut agents = vec![];
     let mut last_liveness = None;
@@ -211,7 +201,7 @@ async fn run(n: usize, block: u8) -> Figures {
     let up = started.elapsed();
     // Let the replicas load and the campaigns settle before measuring.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_per_agent = rss().saturating_sub(rss_before) as f64 / n as f64;
+    let rss_per_agent = agents::rss().saturating_sub(rss_before) as f64 / n as f64;
 
     // At rest once start-up's writes are over (the events keeper records every node's
     // arrival): no write for 2 s, or at most a minute.

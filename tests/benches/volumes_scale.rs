@@ -39,16 +39,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// This process's resident memory, in bytes.
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 /// A metric of etcd's metrics endpoint.
 async fn etcd_metric(client_url: &str, name: &str) -> f64 {
     let text = reqwest::get(format!("{client_url}/metrics"))
@@ -131,7 +121,7 @@ async fn run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster_id = Uuid::new_v4();
     let cancel = CancellationToken::new();
-    let rss_before = rss();
+    let rss_before = agents::rss();
     let mut nodes = vec![];
     let mut apps = vec![];
     for i in 0..n {
@@ -153,7 +143,7 @@ async fn run() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_agents = rss().saturating_sub(rss_before) as f64 / n as f64;
+    let rss_agents = agents::rss().saturating_sub(rss_before) as f64 / n as f64;
     eprintln!("{n} agents up");
 
     let ips: Vec<String> = nodes
@@ -204,7 +194,7 @@ async fn run() {
     }
     let par_wall = par_began.elapsed();
     eprintln!("{volumes} volumes in");
-    let rss_volumes = rss().saturating_sub(rss_before) as f64 / n as f64;
+    let rss_volumes = agents::rss().saturating_sub(rss_before) as f64 / n as f64;
 
     // At rest, with every volume in.
     let window = Duration::from_secs(env_or("GD2_BENCH_REST_S", 10));

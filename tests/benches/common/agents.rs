@@ -82,3 +82,14 @@ pub fn start_features(
     cluster.spawn(tasks, cancel);
     (cluster, features)
 }
+
+/// This process's resident memory, in bytes.
+#[allow(dead_code)]
+pub fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
