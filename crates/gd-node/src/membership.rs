@@ -44,8 +44,6 @@ use crate::{config::StoreMode, node::Node, peers::PEERS_MAX, store::StoreState};
 /// change arrives.
 const CONTROLLER_TICK: Duration = Duration::from_secs(1);
 const AGENT_TICK: Duration = Duration::from_secs(5);
-/// The longest the member agent trusts its last step when nothing changed.
-const AGENT_RESYNC: Duration = Duration::from_secs(60);
 /// How long the controller waits, when nothing changes and no judgement falls due, before it
 /// looks anyway (what its watches would have missed).
 const CONTROLLER_IDLE: Duration = Duration::from_secs(60);
@@ -455,63 +453,21 @@ async fn control_step(
 /// The member agent of one node: makes its etcd process and client follow the cluster's
 /// records. Runs until cancelled.
 pub async fn run_member_agent(node: Arc<Node>, cancel: CancellationToken) {
-    // Re-examine on every membership change. On the slow tick, only when this node's own side
-    // changed since the last step that went through (its member process, its store state),
-    // when it has not joined a cluster yet, or after AGENT_RESYNC: at rest it reads nothing.
+    // Re-examine on every membership change, and on a slow tick in case a watch was lost.
     let store = node.store.clone();
-    let last: std::sync::Mutex<Option<(AgentSide, Instant)>> = Default::default();
-    let (node, last) = (&node, &last);
-    gd_store::follow_prefixes(
+    gd_store::follow_prefix(
         &*store,
-        &[STORE_MEMBERS],
+        STORE_MEMBERS,
         AGENT_TICK,
         &cancel,
         |_| true,
-        |wake| async move {
-            let side = AgentSide::of(node).await;
-            let unchanged = last
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-                .is_some_and(|(was, at)| *was == side && at.elapsed() < AGENT_RESYNC);
-            if wake == gd_store::Wake::Tick && unchanged && side.joined {
-                return;
+        || async {
+            if let Err(e) = agent_step(&node).await {
+                tracing::debug!(error = %e, "member agent step failed");
             }
-            let done = match agent_step(node).await {
-                Ok(()) => Some((AgentSide::of(node).await, Instant::now())),
-                Err(e) => {
-                    tracing::debug!(error = %e, "member agent step failed");
-                    None
-                }
-            };
-            *last.lock().unwrap_or_else(|e| e.into_inner()) = done;
         },
     )
     .await
-}
-
-/// What of the member agent's judgement is this node's own, not the store's.
-#[derive(Debug, PartialEq, Eq)]
-struct AgentSide {
-    generation: u64,
-    mode: Option<StoreMode>,
-    joined: bool,
-    running: bool,
-}
-
-impl AgentSide {
-    async fn of(node: &Node) -> AgentSide {
-        let state = node.store_state().await;
-        AgentSide {
-            generation: state.as_ref().map_or(0, |(_, g)| *g),
-            // A node whose store is not managed has nothing to judge: as good as joined.
-            joined: state
-                .as_ref()
-                .is_none_or(|(s, _)| s.mode != StoreMode::Managed || s.joined),
-            mode: state.map(|(s, _)| s.mode),
-            running: node.member_running().await,
-        }
-    }
 }
 
 async fn agent_step(node: &Node) -> Result<(), StoreError> {
