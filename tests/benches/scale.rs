@@ -78,13 +78,6 @@ impl Step for Noop {
     }
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 fn sizes() -> Vec<usize> {
     std::env::var("GD2_BENCH_SCALE_N")
         .unwrap_or_else(|_| "10,100,1000".into())
@@ -191,13 +184,7 @@ async fn run(n: usize, block: u8) -> Figures {
         raw.clone() as Arc<dyn Store>,
         gd_store::cluster_namespace(&cluster_id.to_string()),
     );
-    loop {
-        let alive = view.range("alive/", 0).await.map_or(0, |r| r.kvs.len());
-        if alive == n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    agents::wait_alive(&view, n).await;
     let up = started.elapsed();
     // Let the replicas load and the campaigns settle before measuring.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -215,7 +202,7 @@ async fn run(n: usize, block: u8) -> Figures {
             break;
         }
     }
-    let window = Duration::from_secs(env_or("GD2_BENCH_REST_S", 10));
+    let window = Duration::from_secs(agents::env_or("GD2_BENCH_REST_S", 10));
     let before = raw.revision().await.expect("revision");
     let requests_before = etcd_requests(&etcd.client_url).await;
     // What is written at rest, by the part of the key space it is under.

@@ -32,13 +32,6 @@ use uuid::Uuid;
 #[path = "common/agents.rs"]
 mod agents;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 /// A metric of etcd's metrics endpoint.
 async fn etcd_metric(client_url: &str, name: &str) -> f64 {
     let text = reqwest::get(format!("{client_url}/metrics"))
@@ -113,8 +106,8 @@ fn main() {
 }
 
 async fn run() {
-    let n: usize = env_or("GD2_BENCH_VOLUME_NODES", 100);
-    let volumes: usize = env_or("GD2_BENCH_VOLUMES", 10_000);
+    let n: usize = agents::env_or("GD2_BENCH_VOLUME_NODES", 100);
+    let volumes: usize = agents::env_or("GD2_BENCH_VOLUMES", 10_000);
     assert!(n >= 4, "at least 4 agents");
     let etcd = TestEtcd::start("127.0.123.1").await.expect("etcd");
     let raw = etcd.store().await.expect("etcd client");
@@ -139,9 +132,7 @@ async fn run() {
         raw.clone() as Arc<dyn Store>,
         gd_store::cluster_namespace(&cluster_id.to_string()),
     );
-    while view.range("alive/", 0).await.map_or(0, |r| r.kvs.len()) < n {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    agents::wait_alive(&view, n).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_agents = agents::rss().saturating_sub(rss_before) as f64 / n as f64;
     eprintln!("{n} agents up");
@@ -197,7 +188,7 @@ async fn run() {
     let rss_volumes = agents::rss().saturating_sub(rss_before) as f64 / n as f64;
 
     // At rest, with every volume in.
-    let window = Duration::from_secs(env_or("GD2_BENCH_REST_S", 10));
+    let window = Duration::from_secs(agents::env_or("GD2_BENCH_REST_S", 10));
     let reads = |url: String| async move {
         etcd_metric(&url, "etcd_debugging_mvcc_range_total").await
             + etcd_metric(&url, "etcd_debugging_mvcc_txn_total").await

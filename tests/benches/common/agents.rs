@@ -93,3 +93,33 @@ pub fn rss() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
+
+/// The variable `name` of the environment, parsed, or `default`.
+#[allow(dead_code)]
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Waits until `n` agents have their liveness key in `view` (at most 5 minutes: a run whose
+/// agents do not come up stops there, saying so).
+#[allow(dead_code)]
+pub async fn wait_alive(view: &dyn gd_store::Store, n: usize) {
+    let began = std::time::Instant::now();
+    loop {
+        let alive = view
+            .range(gd_core::keys::ALIVE, 0)
+            .await
+            .map_or(0, |r| r.kvs.len());
+        if alive >= n {
+            return;
+        }
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(300),
+            "only {alive} of {n} agents alive after 5 minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
