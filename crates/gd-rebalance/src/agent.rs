@@ -275,13 +275,12 @@ impl Agent {
                 ..
             }) if t.elapsed() < PUSH_GRACE => Ok(()),
             Some(_) => {
-                if let Some(end) = process::logged_end(config, vol, plan.start_at_ms) {
-                    return self.publish(vol, plan, end, "").await;
-                }
-                let why = format!(
-                    "the rebalance process ended without reporting its end (see {})",
-                    process::logfile(config, vol).display()
-                );
+                let why = match process::logged_end(config, vol, plan.start_at_ms) {
+                    Ok(end) => return self.publish(vol, plan, end, "").await,
+                    Err(why) => {
+                        format!("the rebalance process ended without reporting its end: {why}")
+                    }
+                };
                 let report = Report {
                     state: plan.command.failed_state(),
                     counters: last,
@@ -290,7 +289,7 @@ impl Agent {
             }
             // Ended while glusterd2 was not there to take its final push: its log says how.
             None => match process::logged_end(config, vol, plan.start_at_ms) {
-                Some(end) if end.state.ended() => self.publish(vol, plan, end, "").await,
+                Ok(end) if end.state.ended() => self.publish(vol, plan, end, "").await,
                 _ => self.start(vol, plan, last).await,
             },
         }

@@ -218,17 +218,29 @@ const LOG_TAIL: u64 = 256 << 10;
 /// secs Files migrated: 47, size: 3239328, lookups: 441, failures: 0, skipped: 0`), if its last
 /// such line was written at or after `since_ms` (milliseconds since the epoch; the log's
 /// times are UTC). What a process that ended while glusterd2 was not there to take its final
-/// push left behind.
-pub fn logged_end(config: &Config, volume: &str, since_ms: u64) -> Option<Report> {
+/// push left behind. Otherwise why not, for an administrator.
+pub fn logged_end(config: &Config, volume: &str, since_ms: u64) -> Result<Report, String> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(logfile(config, volume)).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL))).ok()?;
+    let path = logfile(config, volume);
     let mut tail = Vec::new();
-    f.take(LOG_TAIL).read_to_end(&mut tail).ok()?;
+    let read = std::fs::File::open(&path).and_then(|mut f| {
+        let len = f.metadata()?.len();
+        f.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL)))?;
+        f.take(LOG_TAIL).read_to_end(&mut tail)
+    });
+    if let Err(e) = read {
+        return Err(format!("its log {} cannot be read: {e}", path.display()));
+    }
     let text = String::from_utf8_lossy(&tail);
-    let line = text.lines().rev().find(|l| l.contains("] Rebalance is "))?;
-    parse_end_line(line, since_ms)
+    let Some(line) = text.lines().rev().find(|l| l.contains(": Rebalance is ")) else {
+        return Err(format!("its log {} has no end line", path.display()));
+    };
+    parse_end_line(line, since_ms).ok_or_else(|| {
+        format!(
+            "the last end line of its log {} is not this rebalance's: {line}",
+            path.display()
+        )
+    })
 }
 
 /// Reads one `Rebalance is ...` log line written at or after `since_ms`.
@@ -367,6 +379,41 @@ mod tests {
         ] {
             assert_eq!(parse_end_line(garbled, 0), None, "{garbled}");
         }
+    }
+
+    #[test]
+    fn a_log_without_this_rebalance_s_end_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let flags = gd_node::config::Flags {
+            logdir: Some(dir.path().to_owned()),
+            ..Default::default()
+        };
+        let config = Config::load(flags, |_| None).unwrap();
+        let err = logged_end(&config, "rb", 0).unwrap_err();
+        assert!(err.contains("cannot be read"), "{err}");
+        let log = logfile(&config, "rb");
+        std::fs::write(
+            &log,
+            "[2026-12-06 09:47:30.000000 +0000] I [...] 0-rb-dht: crawling\n",
+        )
+        .unwrap();
+        let err = logged_end(&config, "rb", 0).unwrap_err();
+        assert!(err.ends_with("has no end line"), "{err}");
+        let end = "[2026-12-06 09:47:41.335262 +0000] I [MSGID: 109028] \
+            [dht-rebalance.c:4663:gf_defrag_status_get] 0-DHT: Rebalance is completed. Time \
+            taken is 2 secs Files migrated: 5, size: 364800, lookups: 301, failures: 0, skipped: 1";
+        std::fs::write(
+            &log,
+            format!("{end}\n[2026-12-06 09:47:42.0 +0000] I exiting\n"),
+        )
+        .unwrap();
+        let at_ms = 1_796_550_461_335;
+        assert_eq!(
+            logged_end(&config, "rb", at_ms).unwrap().state,
+            RebalanceState::Completed
+        );
+        let err = logged_end(&config, "rb", at_ms + 1).unwrap_err();
+        assert!(err.contains("is not this rebalance's"), "{err}");
     }
 
     #[test]

@@ -274,6 +274,16 @@ fn rebalance_moves_files_onto_a_new_set_and_survives_its_leader() {
     })
     .unwrap();
     assert_ne!(successor, leader);
+    // The dead node's process ends while its glusterd2 is down, so its final push finds no
+    // one: the glusterd2 started again reads the end from the process's log, and does not run
+    // the part a second time.
+    let victim_run = t.dirs[victim].run.display().to_string();
+    wait_for(
+        "the dead node's rebalance process to end",
+        Duration::from_secs(120),
+        || rebalance_pids(&victim_run).is_empty().then_some(()),
+    )
+    .unwrap();
     t.daemons
         .insert(victim, start_daemon(&t.dirs[victim], &ip, &[]).unwrap());
     let done = wait_ended(&t, victim, Duration::from_secs(180));
@@ -287,6 +297,15 @@ fn rebalance_moves_files_onto_a_new_set_and_survives_its_leader() {
         "rebalance processes per node at most: {most:?}"
     );
     assert_eq!(most.values().filter(|n| **n == 1).count(), 3, "{most:?}");
+    for d in &t.dirs {
+        let log = read(&d.log.join("rb-rebalance.log"));
+        assert_eq!(
+            log.matches("Started running").count(),
+            1,
+            "one rebalance process per node: {}",
+            tail(&log, 20)
+        );
+    }
     assert!(
         done.nodes
             .iter()
