@@ -15,7 +15,10 @@
 //! that died: it checks the processes against the view the last pass read, which the watches
 //! say is still true, and reads nothing from the store (at rest a node costs the store
 //! nothing), unless the source says the view no longer covers what the node serves or the view
-//! is older than [`RESYNC`] (a safety net: no change should reach the view unwatched). A failed start of a service that backs off is retried after 1 s doubling to 60 s;
+//! is older than [`RESYNC`] (a safety net: no change should reach the view unwatched). A pass
+//! for one object (a volume's start or stop step) reads only that object into the last view
+//! ([`ViewSource::refresh`]) and publishes only that object's processes: an operation costs
+//! the node what it touches, not every object the node holds. A failed start of a service that backs off is retried after 1 s doubling to 60 s;
 //! a pass for one object (a volume's start or stop step) always tries at once. What should not
 //! run is stopped, and a pass returns only once it is gone ([`process::stop_all`]: SIGTERM,
 //! SIGKILL after a grace), so the steps that run a pass return when their effect is real
@@ -50,11 +53,21 @@ const KILLS_KEPT_MAX: usize = 64;
 /// What a pass sees, read once per pass for every service (the volume feature's: this node,
 /// every volume, the cluster options).
 #[async_trait]
-pub trait ViewSource<V>: Send + Sync {
+pub trait ViewSource<V: Send>: Send + Sync {
     /// The store prefixes whose changes start a pass.
     fn prefixes(&self) -> Vec<String>;
     /// Reads the view.
     async fn load(&self) -> Result<V, StoreError>;
+    /// Reads what `view` (read by an earlier pass, every change since followed by the
+    /// watches) says of `scope` (one object: a volume) anew, into it: what a pass for one
+    /// object reads, so that starting or stopping a volume costs that volume, not every
+    /// volume of the node. On an error `view` is as it was. By default, the whole view is
+    /// read anew.
+    async fn refresh(&self, view: &mut V, scope: &str) -> Result<(), StoreError> {
+        let _ = scope;
+        *view = self.load().await?;
+        Ok(())
+    }
     /// Whether `view`, read by an earlier pass and with no change under the prefixes since,
     /// still covers what this node serves (false when something outside the store, such as
     /// a client that connected since, needs more of the store than it holds).
@@ -110,7 +123,7 @@ pub trait Service<V>: Send + Sync {
     /// `inst` stopped: forget its traces (pid file, port, published status).
     async fn stopped(&self, inst: &Instance);
 
-    /// What runs now, after a pass (to publish it).
+    /// What runs now in the pass's scope, after a pass (to publish it).
     async fn running(&self, running: &[(&Instance, Proc)]) {
         let _ = running;
     }
@@ -229,9 +242,27 @@ impl<V: Send + Sync> Reconciler<V> {
     /// killed.
     pub async fn converge(&self, only: Option<&str>) -> Result<Pass, StoreError> {
         let mut st = self.pass.lock().await;
-        let view = self.source.load().await?;
+        // A pass for one object reads that object into the last view, if it is young enough
+        // (it keeps the last view's age: the tick's safety net still reads all of it after
+        // RESYNC); any other pass reads the whole view.
+        let (read_at, view) = match (only, st.view.take()) {
+            (Some(scope), Some((at, mut last))) if at.elapsed() < RESYNC => {
+                if let Err(e) = self.source.refresh(&mut last, scope).await {
+                    st.view = Some((at, last));
+                    return Err(e);
+                }
+                (at, last)
+            }
+            (_, last) => match self.source.load().await {
+                Ok(view) => (Instant::now(), view),
+                Err(e) => {
+                    st.view = last;
+                    return Err(e);
+                }
+            },
+        };
         let pass = self.pass_over(&mut st, &view, only).await;
-        st.view = Some((Instant::now(), view));
+        st.view = Some((read_at, view));
         Ok(pass)
     }
 
@@ -351,12 +382,12 @@ impl<V: Send + Sync> Reconciler<V> {
         }
         let kills = self.stop(st, stale, &mut problems).await;
         let killed = Self::report_kills(st, only, kills);
-        // Publish what runs.
+        // Publish what runs, within the pass's scope.
         for (s, service) in self.services.iter().enumerate() {
             let running: Vec<(&Instance, Proc)> = st
                 .running
                 .iter()
-                .filter(|((rs, _), _)| *rs == s)
+                .filter(|((rs, _), (inst, _))| *rs == s && in_scope(&inst.scope))
                 .map(|(_, (inst, p))| (inst, *p))
                 .collect();
             service.running(&running).await;

@@ -57,6 +57,13 @@ impl ViewSource<Objects> for Source {
     fn current(&self, _: &Objects) -> bool {
         !self.3.load(Ordering::SeqCst)
     }
+    async fn refresh(&self, view: &mut Objects, scope: &str) -> Result<(), StoreError> {
+        match self.0.lock().unwrap().get(scope) {
+            Some(run) => view.insert(scope.to_owned(), *run),
+            None => view.remove(scope),
+        };
+        Ok(())
+    }
 }
 
 /// What marks our `sleep`s among the machine's processes.
@@ -68,6 +75,8 @@ struct Sleepers {
     dir: PathBuf,
     stopped: Mutex<Vec<String>>,
     running: Mutex<BTreeMap<String, u32>>,
+    /// What the last pass published as running.
+    published: Mutex<Vec<String>>,
 }
 
 impl Sleepers {
@@ -161,10 +170,14 @@ impl Service<Objects> for Sleepers {
     async fn stopped(&self, inst: &Instance) {
         let _ = std::fs::remove_file(self.pidfile(&inst.scope));
         self.stopped.lock().unwrap().push(inst.id.clone());
+        self.running.lock().unwrap().remove(&inst.id);
     }
     async fn running(&self, running: &[(&Instance, Proc)]) {
-        *self.running.lock().unwrap() =
-            running.iter().map(|(i, p)| (i.id.clone(), p.pid)).collect();
+        *self.published.lock().unwrap() = running.iter().map(|(i, _)| i.id.clone()).collect();
+        self.running
+            .lock()
+            .unwrap()
+            .extend(running.iter().map(|(i, p)| (i.id.clone(), p.pid)));
     }
 }
 
@@ -177,6 +190,7 @@ fn setup() -> (tempfile::TempDir, Arc<Sleepers>, Arc<Source>, Arc<Loop>) {
         dir: dir.path().to_path_buf(),
         stopped: Mutex::default(),
         running: Mutex::default(),
+        published: Mutex::default(),
     });
     let source = Arc::new(Source::default());
     let reconciler = Reconciler::new(source.clone(), vec![sleepers.clone()]);
@@ -351,6 +365,48 @@ async fn a_tick_checks_processes_against_the_last_view() {
     reconciler.tick().await.unwrap();
     assert_eq!(source.2.load(Ordering::SeqCst), 2);
     assert!(find_sleep(&sleepers.pidfile("b")).is_some());
+    source.delete("a");
+    source.delete("b");
+    reconciler.converge(None).await.unwrap();
+    assert!(sleepers.running.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_pass_for_one_object_reads_that_object_into_the_last_view() {
+    let (_dir, sleepers, source, reconciler) = setup();
+    source.set("a", true);
+    source.set("b", true);
+    reconciler.converge(None).await.unwrap();
+    assert_eq!(source.2.load(Ordering::SeqCst), 1);
+    assert_eq!(*sleepers.published.lock().unwrap(), ["a", "b"]);
+
+    // A new object and a change of another: the pass for the new one reads it alone, starts
+    // it, publishes it alone, and leaves the other as the last view has it.
+    source.set("c", true);
+    source.set("a", false);
+    let pass = reconciler.converge(Some("c")).await.unwrap();
+    assert!(pass.problems.is_empty(), "{:?}", pass.problems);
+    assert_eq!(source.2.load(Ordering::SeqCst), 1, "no whole view read");
+    assert!(find_sleep(&sleepers.pidfile("c")).is_some());
+    assert!(
+        find_sleep(&sleepers.pidfile("a")).is_some(),
+        "not its scope"
+    );
+    assert_eq!(*sleepers.published.lock().unwrap(), ["c"]);
+    // The view it left holds the new object: a tick keeps it running.
+    reconciler.tick().await.unwrap();
+    assert_eq!(source.2.load(Ordering::SeqCst), 1);
+    assert!(find_sleep(&sleepers.pidfile("c")).is_some());
+
+    // A pass over everything reads the whole view (the watch's change of "a" woke it).
+    reconciler.converge(None).await.unwrap();
+    assert_eq!(source.2.load(Ordering::SeqCst), 2);
+    assert!(find_sleep(&sleepers.pidfile("a")).is_none());
+    // An object gone: the pass for it reads that it is gone and stops it.
+    source.delete("c");
+    reconciler.converge(Some("c")).await.unwrap();
+    assert_eq!(source.2.load(Ordering::SeqCst), 2);
+    assert!(find_sleep(&sleepers.pidfile("c")).is_none());
     source.delete("a");
     source.delete("b");
     reconciler.converge(None).await.unwrap();

@@ -39,8 +39,8 @@ use gd_rpc_server::SunRpcServer;
 use crate::{
     cluster_options::{ClusterOptionsRecord, cluster_options},
     model::{
-        SubvolRecord, VolumeRecord, VolumeState, get_volumes, hosted_volumes, volume_wake_key,
-        woken_volumes,
+        SubvolRecord, VolumeRecord, VolumeState, get_volume, get_volumes, hosted_volumes,
+        volume_wake_key, woken_volumes,
     },
 };
 
@@ -126,6 +126,25 @@ impl StoreView {
         }
         *seen = now;
     }
+
+    /// [`Self::notify_graph_changes`] for the one volume `name` (`vol`: its record, if any),
+    /// the others as they were.
+    fn notify_graph_change_of(&self, name: &str, vol: Option<&VolumeRecord>) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        match vol.filter(|v| v.state == VolumeState::Started) {
+            Some(v) => {
+                let graph = (v.options.clone(), v.serving().subvols);
+                if seen.get(name).is_some_and(|before| *before != graph) {
+                    let n = self.rpc.notify_fetchspec(Some(name));
+                    tracing::info!(volume = %name, clients = n, "volume graph changed (options or bricks); clients told to fetch their volfiles");
+                }
+                seen.insert(name.to_owned(), graph);
+            }
+            None => {
+                seen.remove(name);
+            }
+        }
+    }
 }
 
 /// The volumes this node's connected clients fetched volfiles of.
@@ -205,6 +224,26 @@ impl ViewSource<VolumeView> for StoreView {
             named: names,
             serves_others: !served.is_empty(),
         })
+    }
+
+    /// The volume `scope` read anew into `view` (added, replaced, or gone).
+    async fn refresh(&self, view: &mut VolumeView, scope: &str) -> Result<(), StoreError> {
+        let fresh = get_volume(self.node.store.as_ref(), scope).await?;
+        self.notify_graph_change_of(scope, fresh.as_ref());
+        match (
+            view.volumes
+                .binary_search_by(|v| v.name.as_str().cmp(scope)),
+            fresh,
+        ) {
+            (Ok(i), Some(v)) => view.volumes[i] = v,
+            (Ok(i), None) => {
+                view.volumes.remove(i);
+            }
+            (Err(i), Some(v)) => view.volumes.insert(i, v),
+            (Err(_), None) => {}
+        }
+        view.named.insert(scope.to_owned());
+        Ok(())
     }
 }
 
