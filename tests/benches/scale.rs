@@ -173,8 +173,12 @@ async fn run(n: usize, block: u8) -> Figures {
             },
             cancel.child_token(),
         ));
-        let (cluster, _) =
-            agents::start_features(&node, vec![Box::new(BenchSteps)], &cancel.child_token());
+        let (cluster, _) = agents::start_features(
+            &node,
+            vec![Box::new(BenchSteps)],
+            false,
+            &cancel.child_token(),
+        );
         agents.push(Agent {
             node,
             engine: cluster.engine,

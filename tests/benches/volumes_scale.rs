@@ -5,14 +5,23 @@
 //! engine, the volume reconciler, the leaders), on one real etcd, and `GD2_BENCH_VOLUMES`
 //! replica-3 volumes (default 10,000: 30,000 bricks, their directories made for real) created
 //! through the REST router of three of them, called in-process. The first 1,000 volumes have
-//! a brick on agent 0, the others spread over the rest. Figures:
+//! a brick on agent 0, the others spread over the rest. Every agent serves SunRPC on its
+//! address, as the daemon does, and `glusterfsd` on the bench's `PATH` is a stand-in
+//! (`gd2-fake-glusterfsd`: GD1's command line and launcher contract, a volfile fetched and a
+//! sign-in to the port map, no I/O served), so that starting a volume runs all of glusterd2's
+//! own work for real. Figures:
 //! - create latency (p50, p99, slowest): the first fifth one after the other, the rest 8 at
 //!   a time;
-//! - with every volume in: an option set, info, brick status (the volumes are not started:
-//!   a brick needs a process, and this bench runs none), a page of 100 volumes, every page;
-//! - the first reconcile pass of a fresh reconciler on agent 0 (its 1,000 local bricks);
-//! - store reads and writes per second at rest; etcd's database size; the process's memory
-//!   per agent; the largest value in the store.
+//! - start latency, each returning once every brick is online, of the first
+//!   `GD2_BENCH_STARTED` volumes (default 1,000: 3,000 brick processes, 1,000 of them on
+//!   agent 0), the first fifth one after the other, the rest 8 at a time;
+//! - with every volume in and those started: an option set, info, brick status, a page of
+//!   100 volumes, every page;
+//! - the first reconcile pass of a fresh reconciler on agent 0 (its 1,000 local bricks, all
+//!   running: what a restarted glusterd2 finds and adopts);
+//! - stop latency (100 volumes, one after the other, each returning once its bricks are gone);
+//! - store reads and writes per second at rest, and the bench process's CPU then; etcd's
+//!   database size; the process's memory per agent; the largest value in the store.
 //!
 //! Run: `scripts/bench.sh --bench volumes_scale`. `docs/scale.md` has the figures.
 
@@ -97,7 +106,91 @@ fn percentiles(mut v: Vec<Duration>) -> String {
     )
 }
 
+/// The CPU time this process has used (user and system), from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let ticks: u64 = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| {
+            rest.split(' ')
+                .skip(11)
+                .take(2)
+                .filter_map(|t| t.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as u64;
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+/// Calls `path(v)` (method `method`, body `body(v)`) for every `v` in `range` — the first
+/// fifth one after the other, the rest 8 at a time, over `apps` — each answered `want`:
+/// the latencies one after the other, those 8 at a time, and the wall time of the latter.
+async fn one_then_eight(
+    apps: &[Router],
+    range: std::ops::Range<usize>,
+    method: &'static str,
+    path: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    body: Arc<dyn Fn(usize) -> Option<Value> + Send + Sync>,
+    want: u16,
+) -> (Vec<Duration>, Vec<Duration>, Duration) {
+    let split = range.start + range.len() / 5;
+    let mut one = vec![];
+    for v in range.start..split {
+        one.push(timed(&apps[v % apps.len()], method, &path(v), body(v), want).await);
+    }
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(split));
+    let began = Instant::now();
+    let mut workers = vec![];
+    for w in 0..8 {
+        let (app, next, path, body) = (
+            apps[w % apps.len()].clone(),
+            next.clone(),
+            path.clone(),
+            body.clone(),
+        );
+        let end = range.end;
+        workers.push(tokio::spawn(async move {
+            let mut times = vec![];
+            loop {
+                let v = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if v >= end {
+                    return times;
+                }
+                times.push(timed(&app, method, &path(v), body(v), want).await);
+            }
+        }));
+    }
+    let mut eight = vec![];
+    for w in workers {
+        eight.extend(w.await.expect("worker"));
+    }
+    (one, eight, began.elapsed())
+}
+
 fn main() {
+    // The bricks this bench starts are stand-ins: `glusterfsd` first on the `PATH` where
+    // glusterd2 looks for it.
+    let bin = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_gd2-fake-glusterfsd"),
+        bin.path().join("glusterfsd"),
+    )
+    .expect("the stand-in glusterfsd");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // SAFETY: no other thread runs yet.
+    unsafe { std::env::set_var("PATH", path) };
+    // Every brick's management connection is a descriptor of this process.
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("open files limit");
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("open files limit");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -108,7 +201,9 @@ fn main() {
 async fn run() {
     let n: usize = agents::env_or("GD2_BENCH_VOLUME_NODES", 100);
     let volumes: usize = agents::env_or("GD2_BENCH_VOLUMES", 10_000);
+    let started: usize = agents::env_or("GD2_BENCH_STARTED", 1_000.min(volumes));
     assert!(n >= 4, "at least 4 agents");
+    assert!(started <= volumes, "no more volumes started than created");
     let etcd = TestEtcd::start("127.0.123.1").await.expect("etcd");
     let raw = etcd.store().await.expect("etcd client");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -122,7 +217,8 @@ async fn run() {
         tokio::spawn(node.clone().register_until_done(cancel.child_token()));
         tokio::spawn(node.liveness.clone().run(cancel.child_token()));
         tokio::spawn(node.clone().watch_removal(cancel.child_token()));
-        let (cluster, features) = agents::start_features(&node, vec![], &cancel.child_token());
+        let (cluster, features) =
+            agents::start_features(&node, vec![], true, &cancel.child_token());
         if i < 3 {
             apps.push(gd_daemon::rest::router(cluster, &features));
         }
@@ -156,36 +252,32 @@ async fn run() {
                "flags": {"create-brick-dir": true, "allow-root-dir": true}})
     });
 
-    // Create: the first fifth one after the other, the rest 8 at a time.
-    let sequential = volumes / 5;
-    let mut seq_times = vec![];
-    for v in 0..sequential {
-        seq_times.push(timed(&apps[v % 3], "POST", "/v1/volumes", Some(body(v)), 201).await);
-    }
-    eprintln!("{sequential} volumes created one after the other");
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(sequential));
-    let mut workers = vec![];
-    for w in 0..8 {
-        let (app, next, body) = (apps[w % 3].clone(), next.clone(), body.clone());
-        workers.push(tokio::spawn(async move {
-            let mut times = vec![];
-            loop {
-                let v = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if v >= volumes {
-                    return times;
-                }
-                times.push(timed(&app, "POST", "/v1/volumes", Some(body(v)), 201).await);
-            }
-        }));
-    }
-    let mut par_times = vec![];
-    let par_began = Instant::now();
-    for w in workers {
-        par_times.extend(w.await.expect("worker"));
-    }
-    let par_wall = par_began.elapsed();
+    // Create, then start the first `started`: the first fifth one after the other, the rest
+    // 8 at a time.
+    let name = Arc::new(|v: usize| format!("v{v:05}"));
+    let (seq_times, par_times, par_wall) = one_then_eight(
+        &apps,
+        0..volumes,
+        "POST",
+        Arc::new(|_| "/v1/volumes".to_owned()),
+        Arc::new(move |v| Some(body(v))),
+        201,
+    )
+    .await;
+    let sequential = seq_times.len();
     eprintln!("{volumes} volumes in");
     let rss_volumes = agents::rss().saturating_sub(rss_before) as f64 / n as f64;
+    let (start_one, start_eight, start_wall) = one_then_eight(
+        &apps,
+        0..started,
+        "POST",
+        Arc::new(move |v| format!("/v1/volumes/{}/start", name(v))),
+        Arc::new(|_| None),
+        200,
+    )
+    .await;
+    eprintln!("{started} volumes started");
+    let rss_started = agents::rss().saturating_sub(rss_before) as f64 / n as f64;
 
     // At rest, with every volume in.
     let window = Duration::from_secs(agents::env_or("GD2_BENCH_REST_S", 10));
@@ -193,14 +285,16 @@ async fn run() {
         etcd_metric(&url, "etcd_debugging_mvcc_range_total").await
             + etcd_metric(&url, "etcd_debugging_mvcc_txn_total").await
     };
-    let (rev0, req0) = (
+    let (rev0, req0, cpu0) = (
         raw.revision().await.expect("rev"),
         reads(etcd.client_url.clone()).await,
+        cpu_time(),
     );
     tokio::time::sleep(window).await;
-    let (rev1, req1) = (
+    let (rev1, req1, cpu1) = (
         raw.revision().await.expect("rev"),
         reads(etcd.client_url.clone()).await,
+        cpu_time(),
     );
     let secs = window.as_secs_f64();
 
@@ -249,7 +343,8 @@ async fn run() {
     assert_eq!(seen, volumes, "every volume listed once");
     let all_pages: Duration = pages.iter().sum();
 
-    // A fresh reconciler's first pass on agent 0, which has a brick of the first 1,000.
+    // A fresh reconciler's first pass on agent 0, which has a brick of the first 1,000 (running
+    // when they were started): what a restarted glusterd2 does first.
     let local = view
         .range(
             &format!("{}{}/", gd_core::keys::BRICKS, nodes[0].identity().peer_id),
@@ -263,6 +358,14 @@ async fn run() {
     let pass = fresh.converge(None).await.expect("first pass");
     let first_pass = t.elapsed();
     assert!(pass.problems.is_empty(), "{:?}", pass.problems);
+    let running_local = started.min(1000);
+
+    // Stop: the last 100 started, one after the other.
+    let mut stop_times = vec![];
+    for v in started.saturating_sub(100)..started {
+        let path = format!("/v1/volumes/v{v:05}/stop");
+        stop_times.push(timed(&apps[v % 3], "POST", &path, None, 200).await);
+    }
 
     let db = etcd_metric(&etcd.client_url, "etcd_mvcc_db_total_size_in_bytes").await;
     let db_used = etcd_metric(&etcd.client_url, "etcd_mvcc_db_total_size_in_use_in_bytes").await;
@@ -297,6 +400,21 @@ async fn run() {
         percentiles(par_times),
         (volumes - sequential) as f64 / par_wall.as_secs_f64()
     );
+    if started > 0 {
+        println!(
+            "  start, one after the other    {}  (3 bricks each, online)",
+            percentiles(start_one)
+        );
+        println!(
+            "  start, 8 at a time            {}  ({:.0} volumes/s)",
+            percentiles(start_eight),
+            (started - started / 5) as f64 / start_wall.as_secs_f64()
+        );
+        println!(
+            "  stop, one after the other     {}  (bricks gone)",
+            percentiles(stop_times)
+        );
+    }
     println!("  option set                    {}", percentiles(set));
     println!("  info                          {}", percentiles(info));
     println!("  brick status                  {}", percentiles(status));
@@ -311,13 +429,16 @@ async fn run() {
         all_pages.as_secs_f64() * 1e3
     );
     println!(
-        "  first reconcile pass, agent 0 with {local} local bricks (volumes not started): {:.1} ms",
+        "  first reconcile pass, agent 0 with {local} local bricks ({running_local} running): {:.1} ms",
         first_pass.as_secs_f64() * 1e3
     );
     println!(
-        "  at rest: {:.2} writes/s, {:.1} reads+txns/s (all {n} agents)",
+        "  at rest, {} bricks running: {:.2} writes/s, {:.1} reads+txns/s (all {n} agents); \
+         the bench process's CPU {:.1}% of a core",
+        3 * started,
         (rev1 - rev0) as f64 / secs,
-        (req1 - req0) / secs
+        (req1 - req0) / secs,
+        (cpu1 - cpu0).as_secs_f64() / secs * 100.0
     );
     println!(
         "  etcd database {:.1} MiB ({:.1} MiB in use); {} keys",
@@ -326,9 +447,11 @@ async fn run() {
         keys
     );
     println!(
-        "  memory per agent: {:.2} MiB with no volume, {:.2} MiB with every volume in",
+        "  memory per agent: {:.2} MiB with no volume, {:.2} MiB with every volume in, \
+         {:.2} MiB with {started} started",
         mib(rss_agents),
-        mib(rss_volumes)
+        mib(rss_volumes),
+        mib(rss_started)
     );
     println!(
         "  largest value stored: {} bytes, under {}",

@@ -67,18 +67,34 @@ pub fn assemble(
 /// The node's features (every feature of the daemon, and `extra`), assembled and started as
 /// the daemon starts them: the transaction engine's participant, recovery and cleanup
 /// campaign, and every feature's background work (the volume reconciler, the task runner,
-/// the leaders' campaigns). Its SunRPC server serves no socket. Returns the cluster (the
-/// REST state) and the features (for a REST router).
+/// the leaders' campaigns). With `serve`, its SunRPC server serves the node's client address
+/// and its run directory's socket, as the daemon's does (the bricks it starts fetch their
+/// volfiles and sign in there); without, it serves no socket. Returns the cluster (the REST
+/// state) and the features (for a REST router).
 #[allow(dead_code)]
 pub fn start_features(
     node: &Arc<Node>,
     extra: Vec<Box<dyn Feature>>,
+    serve: bool,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> (Cluster, Vec<Box<dyn Feature>>) {
     let mut features = gd_daemon::features::all();
     features.extend(extra);
     let rpc = gd_daemon::sunrpc::SunRpcServer::default();
-    let (cluster, tasks) = Cluster::assemble(node.clone(), rpc, &features).expect("features");
+    let (cluster, tasks) =
+        Cluster::assemble(node.clone(), rpc.clone(), &features).expect("features");
+    if serve {
+        let tcp = std::net::TcpListener::bind(node.config.client_addr).expect("the client address");
+        tcp.set_nonblocking(true).expect("non-blocking");
+        std::fs::create_dir_all(&node.config.rundir).expect("run dir");
+        let listeners = gd_daemon::sunrpc::listener::Listeners {
+            tcp,
+            app: axum::Router::new(),
+            tls: None,
+            unix_path: node.config.rundir.join(gd_daemon::sunrpc::UNIX_SOCKET_NAME),
+        };
+        gd_daemon::sunrpc::spawn_listeners(listeners, rpc, cancel.clone()).expect("SunRPC");
+    }
     cluster.spawn(tasks, cancel);
     (cluster, features)
 }
