@@ -5,15 +5,16 @@
 //! store is external), the store view with its replica, and every feature assembled and
 //! started as the daemon does (`Cluster::assemble`: the transaction engine's participant and
 //! cleanup campaign, the volume reconciler, the task runner, the features' leaders); the REST
-//! router is not built here (`volumes_scale` calls it), on one real etcd, for N = 10, 100,
-//! 1,000 (`GD2_BENCH_SCALE_N`, comma separated). For each N:
+//! router is not built here (`volumes_scale` calls it), on a real etcd cluster of 3 members
+//! (`GD2_BENCH_ETCD_MEMBERS`), for N = 10, 100, 1,000 (`GD2_BENCH_SCALE_N`, comma
+//! separated). For each N:
 //! - how long until every agent is alive, and the process's memory per agent (RSS growth / N);
 //! - store writes per second at rest (the etcd revision over `GD2_BENCH_REST_S`, default 10 s);
 //! - 20 transactions of three steps on three agents, one after the other, from agent 0: their
 //!   latency (median, slowest), and the watch events they cost — delivered to the agents'
 //!   own watches (the transaction inboxes, membership...) and to their store replicas,
 //!   counted by each agent's metrics (`gd2_store_watch_events_total`), and what etcd says it
-//!   sent (`etcd_debugging_mvcc_events_total` on its metrics endpoint): per transaction, all
+//!   sent (`etcd_debugging_mvcc_events_total` on its members' metrics endpoints): per transaction, all
 //!   agents together;
 //! - one agent killed (its liveness task ended without revoking its lease, as a kill -9
 //!   leaves it): how long until agent 0 reads it offline;
@@ -33,7 +34,7 @@ use gd_daemon::{
     membership,
 };
 use gd_store::{Namespaced, Store};
-use gd_testkit::TestEtcd;
+use gd_testkit::etcd_cluster::TestEtcdCluster;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -86,25 +87,31 @@ fn sizes() -> Vec<usize> {
         .collect()
 }
 
-/// A counter of etcd's metrics endpoint (`etcd_debugging_mvcc_events_total`: events sent to
-/// watchers; `..._range_total`, `..._txn_total`: reads and transactions served).
-async fn etcd_counter(client_url: &str, name: &str) -> Option<f64> {
-    let text = reqwest::get(format!("{client_url}/metrics"))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.strip_prefix(name).is_some_and(|r| r.starts_with(' ')))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
+/// A counter of etcd's metrics endpoints, summed over the members at `client_urls`
+/// (`etcd_debugging_mvcc_events_total`: events sent to watchers; `..._range_total`,
+/// `..._txn_total`: reads and transactions served).
+async fn etcd_counter(client_urls: &[String], name: &str) -> Option<f64> {
+    let mut sum = 0.0;
+    for url in client_urls {
+        let text = reqwest::get(format!("{url}/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        sum += text
+            .lines()
+            .find(|l| l.strip_prefix(name).is_some_and(|r| r.starts_with(' ')))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())?;
+    }
+    Some(sum)
 }
 
-/// Reads (ranges) and transactions etcd served so far.
-async fn etcd_requests(client_url: &str) -> Option<f64> {
-    let ranges = etcd_counter(client_url, "etcd_debugging_mvcc_range_total").await?;
-    let txns = etcd_counter(client_url, "etcd_debugging_mvcc_txn_total").await?;
+/// Reads (ranges) and transactions the members served so far.
+async fn etcd_requests(client_urls: &[String]) -> Option<f64> {
+    let ranges = etcd_counter(client_urls, "etcd_debugging_mvcc_range_total").await?;
+    let txns = etcd_counter(client_urls, "etcd_debugging_mvcc_txn_total").await?;
     Some(ranges + txns)
 }
 
@@ -143,9 +150,11 @@ struct Figures {
 }
 
 async fn run(n: usize, block: u8) -> Figures {
-    let etcd = TestEtcd::start(&format!("127.0.{block}.1"))
-        .await
-        .expect("etcd");
+    let members: usize = agents::env_or("GD2_BENCH_ETCD_MEMBERS", 3);
+    let ips: Vec<String> = (1..=members)
+        .map(|m| format!("127.0.{block}.{m}"))
+        .collect();
+    let etcd = TestEtcdCluster::start(&ips).await.expect("etcd");
     let raw = etcd.store().await.expect("etcd client");
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster_id = Uuid::new_v4();
@@ -155,7 +164,7 @@ async fn run(n: usize, block: u8) -> Figures {
     let mut agents = vec![];
     let mut last_liveness = None;
     for i in 0..n {
-        let node = agents::assemble(dir.path(), i, 3, &etcd.client_url, &raw, cluster_id);
+        let node = agents::assemble(dir.path(), i, 3, &etcd.endpoints(), &raw, cluster_id);
         tokio::spawn(node.clone().register_until_done(cancel.child_token()));
         last_liveness = Some(tokio::spawn(
             node.liveness.clone().run(cancel.child_token()),
@@ -208,7 +217,7 @@ async fn run(n: usize, block: u8) -> Figures {
     }
     let window = Duration::from_secs(agents::env_or("GD2_BENCH_REST_S", 10));
     let before = raw.revision().await.expect("revision");
-    let requests_before = etcd_requests(&etcd.client_url).await;
+    let requests_before = etcd_requests(&etcd.client_urls).await;
     // What is written at rest, by the part of the key space it is under.
     let mut written = view.watch("", None).await.expect("a watch of everything");
     let mut writes_by_prefix = std::collections::BTreeMap::<String, usize>::new();
@@ -223,7 +232,7 @@ async fn run(n: usize, block: u8) -> Figures {
     // Its events must not count in the transactions' below.
     drop(written);
     let after = raw.revision().await.expect("revision");
-    let requests_after = etcd_requests(&etcd.client_url).await;
+    let requests_after = etcd_requests(&etcd.client_urls).await;
     let writes_at_rest = (after - before) as f64 / window.as_secs_f64();
     let requests_at_rest = requests_before
         .zip(requests_after)
@@ -232,7 +241,7 @@ async fn run(n: usize, block: u8) -> Figures {
     let initiator = &agents[0];
     let lease = initiator.node.liveness.lease().expect("agent 0's lease");
     let (node0, replica0) = watch_events(&agents);
-    let etcd0 = etcd_counter(&etcd.client_url, "etcd_debugging_mvcc_events_total").await;
+    let etcd0 = etcd_counter(&etcd.client_urls, "etcd_debugging_mvcc_events_total").await;
     let mut times = vec![];
     for t in 0..TXNS {
         // Three agents, a different set each time (never all the same ones).
@@ -260,7 +269,7 @@ async fn run(n: usize, block: u8) -> Figures {
     // Let the last events arrive.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (node1, replica1) = watch_events(&agents);
-    let etcd1 = etcd_counter(&etcd.client_url, "etcd_debugging_mvcc_events_total").await;
+    let etcd1 = etcd_counter(&etcd.client_urls, "etcd_debugging_mvcc_events_total").await;
 
     // The last agent killed: its liveness task ends without a word (no revoke, as a kill -9
     // leaves it); how long until agent 0 reads it offline (its liveness key gone).

@@ -2,14 +2,16 @@
 //!
 //! `GD2_BENCH_VOLUME_NODES` node agents (default 100) in one process, built and started as the
 //! daemon builds them (`Node::assemble`, every feature assembled and started: the transaction
-//! engine, the volume reconciler, the leaders), on one real etcd, and `GD2_BENCH_VOLUMES`
+//! engine, the volume reconciler, the leaders), on a real etcd cluster of 3 members
+//! (`GD2_BENCH_ETCD_MEMBERS`), and `GD2_BENCH_VOLUMES`
 //! replica-3 volumes (default 10,000: 30,000 bricks, their directories made for real) created
 //! through the REST router of three of them, called in-process. The first 1,000 volumes have
 //! a brick on agent 0, the others spread over the rest. Every agent serves SunRPC on its
-//! address, as the daemon does, and `glusterfsd` on the bench's `PATH` is a stand-in
-//! (`gd2-fake-glusterfsd`: GD1's command line and launcher contract, a volfile fetched and a
-//! sign-in to the port map, no I/O served), so that starting a volume runs all of glusterd2's
-//! own work for real. Figures:
+//! address, as the daemon does, and `glusterfsd` and `glusterfs` on the bench's `PATH` are a
+//! stand-in (`gd2-fake-glusterfsd`: GD1's command lines and launcher contract, a volfile
+//! fetched, a brick's sign-in to the port map, no I/O served), so that starting a volume (its
+//! bricks and a self-heal daemon per volume and node) runs all of glusterd2's own work for
+//! real. Figures:
 //! - create latency (p50, p99, slowest): the first fifth one after the other, the rest 8 at
 //!   a time;
 //! - start latency, each returning once every brick is online, of the first
@@ -32,7 +34,7 @@ use std::{
 
 use axum::{Router, body::Body, http::Request};
 use gd_store::{Namespaced, Store};
-use gd_testkit::TestEtcd;
+use gd_testkit::etcd_cluster::TestEtcdCluster;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -41,19 +43,24 @@ use uuid::Uuid;
 #[path = "common/agents.rs"]
 mod agents;
 
-/// A metric of etcd's metrics endpoint.
-async fn etcd_metric(client_url: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{client_url}/metrics"))
-        .await
-        .expect("etcd metrics")
-        .text()
-        .await
-        .expect("etcd metrics");
-    text.lines()
-        .find(|l| l.strip_prefix(name).is_some_and(|r| r.starts_with(' ')))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("etcd has no metric {name}"))
+/// A metric of etcd's metrics endpoints, summed over the members at `client_urls`.
+async fn etcd_metric(client_urls: &[String], name: &str) -> f64 {
+    let mut sum = 0.0;
+    for url in client_urls {
+        let text = reqwest::get(format!("{url}/metrics"))
+            .await
+            .expect("etcd metrics")
+            .text()
+            .await
+            .expect("etcd metrics");
+        sum += text
+            .lines()
+            .find(|l| l.strip_prefix(name).is_some_and(|r| r.starts_with(' ')))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("etcd has no metric {name}"));
+    }
+    sum
 }
 
 /// One REST call to `app`, in-process: status, body, the next page's token.
@@ -83,10 +90,30 @@ async fn call(
     (status, value, next)
 }
 
-/// Times `want`-answered calls: the latency of each.
+/// Times a call answered `want`: its latency. A request still running after the daemon's
+/// answer bound (202, its transaction to follow) is followed to its end, as `glustercli`
+/// follows it, and timed to there.
 async fn timed(app: &Router, method: &str, path: &str, body: Option<Value>, want: u16) -> Duration {
     let t = Instant::now();
-    let (s, b, _) = call(app, method, path, body).await;
+    let (mut s, mut b, _) = call(app, method, path, body).await;
+    if s == 202 && want != 202 {
+        let follow = format!("/v1/transactions/{}", b["id"].as_str().unwrap_or_default());
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (fs, fb, _) = call(app, "GET", &follow, None).await;
+            assert_eq!(fs, 200, "GET {follow}: {fb}");
+            match fb["state"].as_str() {
+                Some("running" | "undoing") => continue,
+                Some("succeeded") => s = want,
+                _ => b = fb,
+            }
+            break;
+        }
+        eprintln!(
+            "{method} {path}: still running after the answer bound, done after {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     let took = t.elapsed();
     assert_eq!(s, want, "{method} {path}: {b}");
     took
@@ -172,14 +199,16 @@ async fn one_then_eight(
 }
 
 fn main() {
-    // The bricks this bench starts are stand-ins: `glusterfsd` first on the `PATH` where
-    // glusterd2 looks for it.
+    // The bricks and self-heal daemons this bench starts are stand-ins: `glusterfsd` and
+    // `glusterfs` first on the `PATH` where glusterd2 looks for them.
     let bin = tempfile::tempdir().expect("tempdir");
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_gd2-fake-glusterfsd"),
-        bin.path().join("glusterfsd"),
-    )
-    .expect("the stand-in glusterfsd");
+    for name in ["glusterfsd", "glusterfs"] {
+        std::os::unix::fs::symlink(
+            env!("CARGO_BIN_EXE_gd2-fake-glusterfsd"),
+            bin.path().join(name),
+        )
+        .expect("the stand-in daemon");
+    }
     let path = format!(
         "{}:{}",
         bin.path().display(),
@@ -204,7 +233,9 @@ async fn run() {
     let started: usize = agents::env_or("GD2_BENCH_STARTED", 1_000.min(volumes));
     assert!(n >= 4, "at least 4 agents");
     assert!(started <= volumes, "no more volumes started than created");
-    let etcd = TestEtcd::start("127.0.123.1").await.expect("etcd");
+    let members: usize = agents::env_or("GD2_BENCH_ETCD_MEMBERS", 3);
+    let etcd_ips: Vec<String> = (1..=members).map(|m| format!("127.0.123.{m}")).collect();
+    let etcd = TestEtcdCluster::start(&etcd_ips).await.expect("etcd");
     let raw = etcd.store().await.expect("etcd client");
     let dir = tempfile::tempdir().expect("tempdir");
     let cluster_id = Uuid::new_v4();
@@ -213,7 +244,7 @@ async fn run() {
     let mut nodes = vec![];
     let mut apps = vec![];
     for i in 0..n {
-        let node = agents::assemble(dir.path(), i, 4, &etcd.client_url, &raw, cluster_id);
+        let node = agents::assemble(dir.path(), i, 4, &etcd.endpoints(), &raw, cluster_id);
         tokio::spawn(node.clone().register_until_done(cancel.child_token()));
         tokio::spawn(node.liveness.clone().run(cancel.child_token()));
         tokio::spawn(node.clone().watch_removal(cancel.child_token()));
@@ -228,7 +259,26 @@ async fn run() {
         raw.clone() as Arc<dyn Store>,
         gd_store::cluster_namespace(&cluster_id.to_string()),
     );
+    if std::env::var_os("RUST_LOG").is_some() {
+        gd_daemon::logging::init(&nodes[0].config).expect("logging");
+    }
     agents::wait_alive(&view, n).await;
+    // Every peer online as the cluster says it (bricks go only to online peers).
+    let began = Instant::now();
+    loop {
+        let (_, peers, _) = call(&apps[0], "GET", "/v1/peers", None).await;
+        let online = peers.as_array().map_or(0, |p| {
+            p.iter().filter(|p| p["online"] == json!(true)).count()
+        });
+        if online >= n {
+            break;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(300),
+            "only {online} of {n} peers online after 5 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_agents = agents::rss().saturating_sub(rss_before) as f64 / n as f64;
     eprintln!("{n} agents up");
@@ -281,19 +331,19 @@ async fn run() {
 
     // At rest, with every volume in.
     let window = Duration::from_secs(agents::env_or("GD2_BENCH_REST_S", 10));
-    let reads = |url: String| async move {
-        etcd_metric(&url, "etcd_debugging_mvcc_range_total").await
-            + etcd_metric(&url, "etcd_debugging_mvcc_txn_total").await
+    let reads = |urls: Vec<String>| async move {
+        etcd_metric(&urls, "etcd_debugging_mvcc_range_total").await
+            + etcd_metric(&urls, "etcd_debugging_mvcc_txn_total").await
     };
     let (rev0, req0, cpu0) = (
         raw.revision().await.expect("rev"),
-        reads(etcd.client_url.clone()).await,
+        reads(etcd.client_urls.clone()).await,
         cpu_time(),
     );
     tokio::time::sleep(window).await;
     let (rev1, req1, cpu1) = (
         raw.revision().await.expect("rev"),
-        reads(etcd.client_url.clone()).await,
+        reads(etcd.client_urls.clone()).await,
         cpu_time(),
     );
     let secs = window.as_secs_f64();
@@ -367,8 +417,10 @@ async fn run() {
         stop_times.push(timed(&apps[v % 3], "POST", &path, None, 200).await);
     }
 
-    let db = etcd_metric(&etcd.client_url, "etcd_mvcc_db_total_size_in_bytes").await;
-    let db_used = etcd_metric(&etcd.client_url, "etcd_mvcc_db_total_size_in_use_in_bytes").await;
+    // One member's database (each member holds all of it).
+    let member0 = &etcd.client_urls[..1];
+    let db = etcd_metric(member0, "etcd_mvcc_db_total_size_in_bytes").await;
+    let db_used = etcd_metric(member0, "etcd_mvcc_db_total_size_in_use_in_bytes").await;
     // Every key, a page at a time (one answer of etcd holds at most 4 MiB).
     let (mut keys, mut largest, mut after) = (0, (0, String::new()), String::new());
     loop {
@@ -393,7 +445,9 @@ async fn run() {
     cancel.cancel();
 
     let mib = |b: f64| b / (1024.0 * 1024.0);
-    println!("\n{volumes} replica-3 volumes over {n} agents (one process, one etcd)");
+    println!(
+        "\n{volumes} replica-3 volumes over {n} agents (one process, etcd of {members} members)"
+    );
     println!("  create, one after the other   {}", percentiles(seq_times));
     println!(
         "  create, 8 at a time           {}  ({:.0} volumes/s)",

@@ -14,6 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub mod etcd_cluster;
 pub mod hosts;
 pub mod netns;
 pub mod rpc;

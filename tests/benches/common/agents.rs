@@ -29,7 +29,8 @@ fn agent_config(dir: &Path, i: usize, block: u8, endpoint: &str) -> Config {
     c
 }
 
-/// Agent `i` of cluster `cluster_id`, on the external etcd at `endpoint` reached through
+/// Agent `i` of cluster `cluster_id`, on the external etcd at `endpoint` (comma-separated
+/// client URLs) reached through
 /// `raw` (with the store replica a node keeps), its etcd runner simulated.
 pub fn assemble(
     dir: &Path,
@@ -42,7 +43,7 @@ pub fn assemble(
     let backend = Backend {
         state: StoreState {
             mode: StoreMode::Etcd,
-            endpoints: vec![endpoint.to_owned()],
+            endpoints: endpoint.split(',').map(str::to_owned).collect(),
             member: false,
             joined: true,
         },
