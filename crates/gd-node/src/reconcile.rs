@@ -10,8 +10,10 @@
 //! what to do when one stops. Nothing here knows what a volume is: the volume feature brings
 //! its view and its services (`volumes/processes.rs`).
 //!
-//! On start-up and on every change under the source's prefixes a pass reads the view and
-//! adopts or starts what should run and stops what should not. A slow tick notices a process
+//! On start-up a pass reads the view and adopts or starts what should run and stops what
+//! should not; so does a pass after a change under the source's prefixes, over the one object
+//! the change concerns when the source says so ([`ViewSource::scope_of`]: a pass for it reads
+//! it alone), else over every object. A slow tick notices a process
 //! that died: it checks the processes against the view the last pass read, which the watches
 //! say is still true, and reads nothing from the store (at rest a node costs the store
 //! nothing), unless the source says the view no longer covers what the node serves or the view
@@ -26,7 +28,7 @@
 //! earlier glusterd2's, by their pid files) and stops them too.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
     time::Duration,
 };
@@ -49,6 +51,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(60);
 const KILLS_KEPT: Duration = Duration::from_secs(120);
 /// The most such kills kept (the oldest go first).
 const KILLS_KEPT_MAX: usize = 64;
+/// The most objects a burst of changes is followed by passes for one object each; more make
+/// one pass over every object.
+const SCOPED_MAX: usize = 16;
 
 /// What a pass sees, read once per pass for every service (the volume feature's: this node,
 /// every volume, the cluster options).
@@ -67,6 +72,13 @@ pub trait ViewSource<V: Send>: Send + Sync {
         let _ = scope;
         *view = self.load().await?;
         Ok(())
+    }
+    /// The one object a change of `key` (under the prefixes) concerns, if the change concerns
+    /// no other: a pass for that object then follows it. `None` (the default): a pass over
+    /// every object.
+    fn scope_of(&self, key: &str) -> Option<String> {
+        let _ = key;
+        None
     }
     /// Whether `view`, read by an earlier pass and with no change under the prefixes since,
     /// still covers what this node serves (false when something outside the store, such as
@@ -218,16 +230,23 @@ impl<V: Send + Sync> Reconciler<V> {
         let prefixes = self.source.prefixes();
         let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
         let this = &*self;
+        // The keys changed since the last pass, as the watches report them.
+        let changed = &std::sync::Mutex::new(BTreeSet::new());
         gd_store::follow_prefixes(
             &*store,
             &prefixes,
             TICK,
             &cancel,
-            |_| true,
+            |ev| {
+                lock(changed).insert(ev.key.clone());
+                true
+            },
             |wake| async move {
+                let keys = std::mem::take(&mut *lock(changed));
                 let pass = match wake {
-                    gd_store::Wake::Tick => this.tick().await,
-                    _ => this.converge(None).await,
+                    gd_store::Wake::Tick => this.tick().await.map(drop),
+                    gd_store::Wake::Changed => this.follow(keys).await,
+                    gd_store::Wake::Opened => this.converge(None).await.map(drop),
                 };
                 if let Err(e) = pass {
                     tracing::debug!(error = %e, "reconcile pass failed");
@@ -237,31 +256,55 @@ impl<V: Send + Sync> Reconciler<V> {
         .await
     }
 
+    /// The passes that follow the changes of `keys`: one for each object they concern when
+    /// each concerns one object ([`ViewSource::scope_of`]) and they are few, else one over
+    /// every object.
+    async fn follow(&self, keys: BTreeSet<String>) -> Result<(), StoreError> {
+        let scopes: Option<BTreeSet<String>> =
+            keys.iter().map(|k| self.source.scope_of(k)).collect();
+        match scopes {
+            Some(scopes) if !scopes.is_empty() && scopes.len() <= SCOPED_MAX => {
+                for scope in scopes {
+                    self.run_pass(Some(&scope), false).await?;
+                }
+                Ok(())
+            }
+            _ => self.converge(None).await.map(drop),
+        }
+    }
+
     /// One pass; `only` limits it to one volume (a start or stop step). Returns when what
     /// should not run is gone; says what in its scope is not as desired, and what had to be
     /// killed.
     pub async fn converge(&self, only: Option<&str>) -> Result<Pass, StoreError> {
+        self.run_pass(only, only.is_some()).await
+    }
+
+    /// One pass, `only` over one object, for a step (`by_step`: it tries a failed start at
+    /// once, and reports the kills of the loop's passes in its object) or for the loop.
+    async fn run_pass(&self, only: Option<&str>, by_step: bool) -> Result<Pass, StoreError> {
         let mut st = self.pass.lock().await;
         // A pass for one object reads that object into the last view, if it is young enough
         // (it keeps the last view's age: the tick's safety net still reads all of it after
-        // RESYNC); any other pass reads the whole view.
-        let (read_at, view) = match (only, st.view.take()) {
+        // RESYNC); any other pass reads the whole view, and then the loop's passes over
+        // every object.
+        let (read_at, view, only) = match (only, st.view.take()) {
             (Some(scope), Some((at, mut last))) if at.elapsed() < RESYNC => {
                 if let Err(e) = self.source.refresh(&mut last, scope).await {
                     st.view = Some((at, last));
                     return Err(e);
                 }
-                (at, last)
+                (at, last, Some(scope))
             }
             (_, last) => match self.source.load().await {
-                Ok(view) => (Instant::now(), view),
+                Ok(view) => (Instant::now(), view, only.filter(|_| by_step)),
                 Err(e) => {
                     st.view = last;
                     return Err(e);
                 }
             },
         };
-        let pass = self.pass_over(&mut st, &view, only).await;
+        let pass = self.pass_over(&mut st, &view, only, by_step).await;
         st.view = Some((read_at, view));
         Ok(pass)
     }
@@ -286,13 +329,19 @@ impl<V: Send + Sync> Reconciler<V> {
                 },
             },
         };
-        let pass = self.pass_over(&mut st, &view, None).await;
+        let pass = self.pass_over(&mut st, &view, None, false).await;
         st.view = Some((read_at, view));
         Ok(pass)
     }
 
-    /// One pass over `view`.
-    async fn pass_over(&self, st: &mut State<V>, view: &V, only: Option<&str>) -> Pass {
+    /// One pass over `view` (see [`Self::run_pass`]).
+    async fn pass_over(
+        &self,
+        st: &mut State<V>,
+        view: &V,
+        only: Option<&str>,
+        by_step: bool,
+    ) -> Pass {
         let in_scope = |scope: &str| only.is_none_or(|o| o == scope);
         let mut problems = vec![];
         let mut wanted = BTreeMap::new();
@@ -318,7 +367,7 @@ impl<V: Send + Sync> Reconciler<V> {
                 .map(|(_, dead)| dead.reap())
                 .is_some();
             if service.backs_off()
-                && only.is_none()
+                && !by_step
                 && st
                     .backoff
                     .get(&key)
@@ -381,7 +430,7 @@ impl<V: Send + Sync> Reconciler<V> {
             }
         }
         let kills = self.stop(st, stale, &mut problems).await;
-        let killed = Self::report_kills(st, only, kills);
+        let killed = Self::report_kills(st, only.filter(|_| by_step), kills);
         // Publish what runs, within the pass's scope.
         for (s, service) in self.services.iter().enumerate() {
             let running: Vec<(&Instance, Proc)> = st
@@ -434,19 +483,19 @@ impl<V: Send + Sync> Reconciler<V> {
         problems
     }
 
-    /// What a pass reports as killed: its own kills and, for a pass for one object, the kills
-    /// of earlier passes over every object in that object (once). A pass over every object
+    /// What a pass reports as killed: its own kills and, for a step's pass for one object
+    /// (`step`), the kills of the loop's earlier passes in that object (once). A loop's pass
     /// keeps its kills for such a pass (bounded in number and age).
     fn report_kills(
         st: &mut State<V>,
-        only: Option<&str>,
+        step: Option<&str>,
         kills: Vec<(String, String)>,
     ) -> Vec<String> {
         let now = Instant::now();
         st.unreported
             .retain(|(at, _, _)| now.duration_since(*at) < KILLS_KEPT);
         let mut killed = vec![];
-        match only {
+        match step {
             Some(object) => {
                 let (earlier, others) = std::mem::take(&mut st.unreported)
                     .into_iter()
@@ -520,4 +569,8 @@ impl<V: Send + Sync> Reconciler<V> {
         }
         killed
     }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -57,6 +57,12 @@ impl ViewSource<Objects> for Source {
     fn current(&self, _: &Objects) -> bool {
         !self.3.load(Ordering::SeqCst)
     }
+    /// `objects/<name>` concerns that object; `objects/all`, every one.
+    fn scope_of(&self, key: &str) -> Option<String> {
+        key.strip_prefix("objects/")
+            .filter(|name| *name != "all")
+            .map(str::to_owned)
+    }
     async fn refresh(&self, view: &mut Objects, scope: &str) -> Result<(), StoreError> {
         match self.0.lock().unwrap().get(scope) {
             Some(run) => view.insert(scope.to_owned(), *run),
@@ -407,6 +413,55 @@ async fn a_pass_for_one_object_reads_that_object_into_the_last_view() {
     reconciler.converge(Some("c")).await.unwrap();
     assert_eq!(source.2.load(Ordering::SeqCst), 2);
     assert!(find_sleep(&sleepers.pidfile("c")).is_none());
+    source.delete("a");
+    source.delete("b");
+    reconciler.converge(None).await.unwrap();
+    assert!(sleepers.running.lock().unwrap().is_empty());
+}
+
+/// The loop follows a change of one object with a pass for that object (it reads that object
+/// alone) and any other change with a pass over every object.
+#[tokio::test]
+async fn the_loop_follows_a_change_of_one_object_with_a_pass_for_it() {
+    let (_dir, sleepers, source, reconciler) = setup();
+    let store: Arc<dyn gd_store::Store> = gd_store::LocalStore::open_in_memory().await.unwrap();
+    source.set("a", true);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let looping = tokio::spawn(reconciler.clone().run(store.clone(), cancel.clone()));
+    async fn until(what: &str, check: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{what}: not within 5 s");
+    }
+    until("a started", || find_sleep(&sleepers.pidfile("a")).is_some()).await;
+    assert_eq!(
+        source.2.load(Ordering::SeqCst),
+        1,
+        "the first pass reads it all"
+    );
+
+    // A change of "b" (and one of "a" the store does not say): a pass for "b" alone.
+    source.set("b", true);
+    source.set("a", false);
+    store.put("objects/b", b"1".to_vec(), None).await.unwrap();
+    until("b started", || find_sleep(&sleepers.pidfile("b")).is_some()).await;
+    assert_eq!(source.2.load(Ordering::SeqCst), 1, "no whole view read");
+    assert!(
+        find_sleep(&sleepers.pidfile("a")).is_some(),
+        "a was not its scope"
+    );
+
+    // A change that concerns every object: a pass over all of them.
+    store.put("objects/all", b"1".to_vec(), None).await.unwrap();
+    until("a stopped", || find_sleep(&sleepers.pidfile("a")).is_none()).await;
+    assert_eq!(source.2.load(Ordering::SeqCst), 2);
+
+    cancel.cancel();
+    looping.await.unwrap();
     source.delete("a");
     source.delete("b");
     reconciler.converge(None).await.unwrap();

@@ -18,7 +18,7 @@ use std::{
 use async_trait::async_trait;
 use gd_core::keys::BRICK_STATUS;
 use gd_store::{
-    Store, StoreError,
+    Store, StoreError, TxnOp,
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
@@ -189,30 +189,54 @@ impl BrickService {
     }
 
     async fn publish(&self, inst: &Instance, id: Uuid, rec: BrickStatusRecord) {
+        self.publish_all(vec![(inst, id, rec)]).await;
+    }
+
+    /// Writes the records that changed since last published, bound to this node's lease, in
+    /// store transactions of up to [`gd_store::MAX_TXN_OPS`] (a glusterd2 started again next to
+    /// 1,000 running bricks publishes them all at once), and tells of each change.
+    async fn publish_all(&self, recs: Vec<(&Instance, Uuid, BrickStatusRecord)>) {
         let Some(lease) = self.node.liveness.lease() else {
             return;
         };
-        let old = {
+        let changed: Vec<_> = {
             let mut st = self.state();
             if st.published_lease != lease {
                 st.published.clear();
                 st.published_lease = lease;
             }
-            if st.published.get(&id) == Some(&rec) {
+            recs.into_iter()
+                .filter(|(_, id, rec)| st.published.get(id) != Some(rec))
+                .map(|(inst, id, rec)| {
+                    let old = st.published.get(&id).cloned();
+                    (inst, id, rec, old)
+                })
+                .collect()
+        };
+        let me = self.node.identity().peer_id;
+        for chunk in changed.chunks(gd_store::MAX_TXN_OPS) {
+            let puts = chunk.iter().map(|(_, id, rec, _)| {
+                TxnOp::put_with_lease(status_key(me, *id), record::encode(rec), lease)
+            });
+            if self
+                .node
+                .store
+                .txn(gd_store::Txn::new().and_then(puts))
+                .await
+                .is_err()
+            {
+                // The next pass publishes what is still not as published.
                 return;
             }
-            st.published.get(&id).cloned()
-        };
-        let key = status_key(self.node.identity().peer_id, id);
-        if self
-            .node
-            .store
-            .put(&key, record::encode(&rec), Some(lease))
-            .await
-            .is_ok()
-        {
-            self.state().published.insert(id, rec.clone());
-            self.tell(inst, id, old.as_ref(), &rec).await;
+            {
+                let mut st = self.state();
+                for (_, id, rec, _) in chunk {
+                    st.published.insert(*id, rec.clone());
+                }
+            }
+            for (inst, id, rec, old) in chunk {
+                self.tell(inst, *id, old.as_ref(), rec).await;
+            }
         }
     }
 
@@ -349,6 +373,7 @@ impl Service<VolumeView> for BrickService {
 
     async fn running(&self, running: &[(&Instance, Proc)]) {
         let mut measured = measure_all(running.iter().map(|(i, _)| i.name.clone()).collect()).await;
+        let mut recs = Vec::with_capacity(running.len());
         for (inst, p) in running {
             let Ok(id) = Uuid::parse_str(&inst.id) else {
                 continue;
@@ -376,8 +401,9 @@ impl Service<VolumeView> for BrickService {
                 error: String::new(),
                 detail,
             };
-            self.publish(inst, id, rec).await;
+            recs.push((*inst, id, rec));
         }
+        self.publish_all(recs).await;
     }
 }
 

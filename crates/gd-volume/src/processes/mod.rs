@@ -15,6 +15,8 @@
 //! told of a change of the graph by that node's next tick (5 s) rather than at once. The
 //! cluster options (one record) are followed by every node.
 //!
+//! A change of one volume (its wake key) makes a pass for that volume, which reads it alone
+//! into the last view; a change of a brick reference or the cluster options, a pass over all.
 //! At rest a node reads nothing: its tick checks the processes against the last view (see
 //! [`Reconciler::tick`]). A node whose clients fetched volfiles of a volume it has no brick
 //! of reads its view on every tick all the same, since no change of that volume wakes it.
@@ -174,6 +176,15 @@ impl ViewSource<VolumeView> for StoreView {
             format!("{VOLUME_WAKE}{me}/"),
             CLUSTER_OPTIONS.to_owned(),
         ]
+    }
+
+    /// A volume's wake key (`volume-wake/<me>/<volume>`, touched with every change of its
+    /// record) concerns that volume alone; a brick reference or the cluster options, every one.
+    fn scope_of(&self, key: &str) -> Option<String> {
+        let me = self.node.identity().peer_id;
+        key.strip_prefix(&format!("{VOLUME_WAKE}{me}/"))
+            .filter(|name| gd_api::check_volume_name(name).is_ok())
+            .map(str::to_owned)
     }
 
     fn current(&self, view: &VolumeView) -> bool {
