@@ -17,11 +17,12 @@
 //! that died: it checks the processes against the view the last pass read, which the watches
 //! say is still true, and reads nothing from the store (at rest a node costs the store
 //! nothing), unless the source says the view no longer covers what the node serves or the view
-//! is older than [`RESYNC`] (a safety net: no change should reach the view unwatched). A pass
-//! for one object (a volume's start or stop step) reads only that object into the last view
-//! ([`ViewSource::refresh`]) and publishes only that object's processes: an operation costs
-//! the node what it touches, not every object the node holds. A failed start of a service that backs off is retried after 1 s doubling to 60 s;
-//! a pass for one object (a volume's start or stop step) always tries at once. What should not
+//! is older than [`RESYNC`] (a safety net: no change should reach the view unwatched), or a
+//! pass after a change failed. A pass for one object (a volume's start or stop step) reads
+//! only that object into the last view ([`ViewSource::refresh`]) and publishes only that
+//! object's processes: an operation costs the node what it touches, not every object the
+//! node holds. A failed start of a service that backs off is retried after 1 s doubling to
+//! 60 s; a step's pass always tries at once. What should not
 //! run is stopped, and a pass returns only once it is gone ([`process::stop_all`]: SIGTERM,
 //! SIGKILL after a grace), so the steps that run a pass return when their effect is real
 //! (DESIGN §3.18). Besides the processes it runs, a pass looks for leftovers in its scope (an
@@ -165,6 +166,9 @@ struct State<V> {
     unreported: Vec<(Instant, String, String)>,
     /// The view the last pass read, and when.
     view: Option<(Instant, V)>,
+    /// Whether a change the watches reported may be missing from `view` (the loop's pass
+    /// for it could not read the store): the next tick reads the whole view.
+    stale: bool,
 }
 
 impl<V> Default for State<V> {
@@ -174,6 +178,7 @@ impl<V> Default for State<V> {
             backoff: HashMap::new(),
             unreported: vec![],
             view: None,
+            stale: false,
         }
     }
 }
@@ -292,14 +297,19 @@ impl<V: Send + Sync> Reconciler<V> {
             (Some(scope), Some((at, mut last))) if at.elapsed() < RESYNC => {
                 if let Err(e) = self.source.refresh(&mut last, scope).await {
                     st.view = Some((at, last));
+                    st.stale |= !by_step;
                     return Err(e);
                 }
                 (at, last, Some(scope))
             }
             (_, last) => match self.source.load().await {
-                Ok(view) => (Instant::now(), view, only.filter(|_| by_step)),
+                Ok(view) => {
+                    st.stale = false;
+                    (Instant::now(), view, only.filter(|_| by_step))
+                }
                 Err(e) => {
                     st.view = last;
+                    st.stale |= !by_step;
                     return Err(e);
                 }
             },
@@ -315,9 +325,16 @@ impl<V: Send + Sync> Reconciler<V> {
     pub async fn tick(&self) -> Result<Pass, StoreError> {
         let mut st = self.pass.lock().await;
         let (read_at, view) = match st.view.take() {
-            Some((at, view)) if at.elapsed() < RESYNC && self.source.current(&view) => (at, view),
+            Some((at, view))
+                if !st.stale && at.elapsed() < RESYNC && self.source.current(&view) =>
+            {
+                (at, view)
+            }
             last => match self.source.load().await {
-                Ok(view) => (Instant::now(), view),
+                Ok(view) => {
+                    st.stale = false;
+                    (Instant::now(), view)
+                }
                 // The store cannot answer (no quorum): the last view stands, so that a process
                 // that died is still started again; the next tick reads again.
                 Err(e) => match last {

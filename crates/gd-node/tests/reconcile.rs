@@ -24,12 +24,15 @@ type Objects = BTreeMap<String, bool>;
 
 /// Reads the fake cluster; a load may take a while after its read (`slow`), as a store's
 /// answer takes its time to reach a pass. Counts its loads; says a view is no longer
-/// current when told to (`outgrown`), as a node whose clients need more of the store.
+/// current when told to (`outgrown`), as a node whose clients need more of the store; fails a
+/// refresh when told to.
 #[derive(Default)]
 struct Source(
     Mutex<Objects>,
     Mutex<std::time::Duration>,
     AtomicUsize,
+    AtomicBool,
+    /// The next refresh fails, as a store without quorum answers.
     AtomicBool,
 );
 
@@ -64,6 +67,11 @@ impl ViewSource<Objects> for Source {
             .map(str::to_owned)
     }
     async fn refresh(&self, view: &mut Objects, scope: &str) -> Result<(), StoreError> {
+        if self.4.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable {
+                reason: "no quorum".into(),
+            });
+        }
         match self.0.lock().unwrap().get(scope) {
             Some(run) => view.insert(scope.to_owned(), *run),
             None => view.remove(scope),
@@ -373,6 +381,7 @@ async fn a_tick_checks_processes_against_the_last_view() {
     assert!(find_sleep(&sleepers.pidfile("b")).is_some());
     source.delete("a");
     source.delete("b");
+    source.delete("c");
     reconciler.converge(None).await.unwrap();
     assert!(sleepers.running.lock().unwrap().is_empty());
 }
@@ -415,6 +424,7 @@ async fn a_pass_for_one_object_reads_that_object_into_the_last_view() {
     assert!(find_sleep(&sleepers.pidfile("c")).is_none());
     source.delete("a");
     source.delete("b");
+    source.delete("c");
     reconciler.converge(None).await.unwrap();
     assert!(sleepers.running.lock().unwrap().is_empty());
 }
@@ -460,10 +470,27 @@ async fn the_loop_follows_a_change_of_one_object_with_a_pass_for_it() {
     until("a stopped", || find_sleep(&sleepers.pidfile("a")).is_none()).await;
     assert_eq!(source.2.load(Ordering::SeqCst), 2);
 
+    // The pass for a change cannot read it: the next tick reads the whole view, and the
+    // change is done then.
+    source.set("c", true);
+    source.4.store(true, Ordering::SeqCst);
+    store.put("objects/c", b"1".to_vec(), None).await.unwrap();
+    until("the pass for c failed", || !source.4.load(Ordering::SeqCst)).await;
+    reconciler.tick().await.unwrap();
+    assert_eq!(source.2.load(Ordering::SeqCst), 3, "the tick read it all");
+    assert!(find_sleep(&sleepers.pidfile("c")).is_some());
+    reconciler.tick().await.unwrap();
+    assert_eq!(
+        source.2.load(Ordering::SeqCst),
+        3,
+        "and the next reads nothing"
+    );
+
     cancel.cancel();
     looping.await.unwrap();
     source.delete("a");
     source.delete("b");
+    source.delete("c");
     reconciler.converge(None).await.unwrap();
     assert!(sleepers.running.lock().unwrap().is_empty());
 }
