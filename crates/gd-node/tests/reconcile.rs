@@ -197,6 +197,13 @@ impl Service<Objects> for Sleepers {
 
 type Loop = Reconciler<Objects>;
 
+/// Deletes every object: a pass stops every process.
+async fn delete_all(source: &Source, reconciler: &Loop, sleepers: &Sleepers) {
+    source.0.lock().unwrap().clear();
+    reconciler.converge(None).await.unwrap();
+    assert!(sleepers.running.lock().unwrap().is_empty());
+}
+
 /// A reconciler of sleepers over a fake cluster, their pid files in a fresh directory.
 fn setup() -> (tempfile::TempDir, Arc<Sleepers>, Arc<Source>, Arc<Loop>) {
     let dir = tempfile::tempdir().unwrap();
@@ -297,9 +304,7 @@ async fn a_kill_by_the_loop_is_reported_by_the_next_pass_for_its_object() {
     let pass = reconciler.converge(Some("stubborn")).await.unwrap();
     assert!(pass.killed.is_empty(), "{:?}", pass.killed);
 
-    source.delete("b");
-    reconciler.converge(None).await.unwrap();
-    assert!(sleepers.running.lock().unwrap().is_empty());
+    delete_all(&source, &reconciler, &sleepers).await;
 }
 
 /// A process no view names any more (its record was taken back) is stopped by its pid file
@@ -379,11 +384,7 @@ async fn a_tick_checks_processes_against_the_last_view() {
     reconciler.tick().await.unwrap();
     assert_eq!(source.2.load(Ordering::SeqCst), 2);
     assert!(find_sleep(&sleepers.pidfile("b")).is_some());
-    source.delete("a");
-    source.delete("b");
-    source.delete("c");
-    reconciler.converge(None).await.unwrap();
-    assert!(sleepers.running.lock().unwrap().is_empty());
+    delete_all(&source, &reconciler, &sleepers).await;
 }
 
 #[tokio::test]
@@ -422,11 +423,7 @@ async fn a_pass_for_one_object_reads_that_object_into_the_last_view() {
     reconciler.converge(Some("c")).await.unwrap();
     assert_eq!(source.2.load(Ordering::SeqCst), 2);
     assert!(find_sleep(&sleepers.pidfile("c")).is_none());
-    source.delete("a");
-    source.delete("b");
-    source.delete("c");
-    reconciler.converge(None).await.unwrap();
-    assert!(sleepers.running.lock().unwrap().is_empty());
+    delete_all(&source, &reconciler, &sleepers).await;
 }
 
 /// The loop follows a change of one object with a pass for that object (it reads that object
@@ -488,9 +485,5 @@ async fn the_loop_follows_a_change_of_one_object_with_a_pass_for_it() {
 
     cancel.cancel();
     looping.await.unwrap();
-    source.delete("a");
-    source.delete("b");
-    source.delete("c");
-    reconciler.converge(None).await.unwrap();
-    assert!(sleepers.running.lock().unwrap().is_empty());
+    delete_all(&source, &reconciler, &sleepers).await;
 }

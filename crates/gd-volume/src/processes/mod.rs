@@ -237,23 +237,28 @@ impl ViewSource<VolumeView> for StoreView {
         })
     }
 
-    /// The volume `scope` read anew into `view` (added, replaced, or gone).
+    /// The volume `scope` read anew into `view`: replaced, gone, or added when it has a brick
+    /// here (a wake key deleted by a pass's cleanup names a volume that has none: it stays
+    /// out of the view).
     async fn refresh(&self, view: &mut VolumeView, scope: &str) -> Result<(), StoreError> {
         let fresh = get_volume(self.node.store.as_ref(), scope).await?;
+        let at = view
+            .volumes
+            .binary_search_by(|v| v.name.as_str().cmp(scope));
+        let me = view.me;
+        let fresh = fresh.filter(|v| at.is_ok() || v.bricks().any(|b| b.peer_id == me));
         self.notify_graph_change_of(scope, fresh.as_ref());
-        match (
-            view.volumes
-                .binary_search_by(|v| v.name.as_str().cmp(scope)),
-            fresh,
-        ) {
+        match (at, fresh) {
             (Ok(i), Some(v)) => view.volumes[i] = v,
             (Ok(i), None) => {
                 view.volumes.remove(i);
             }
-            (Err(i), Some(v)) => view.volumes.insert(i, v),
+            (Err(i), Some(v)) => {
+                view.volumes.insert(i, v);
+                view.named.insert(scope.to_owned());
+            }
             (Err(_), None) => {}
         }
-        view.named.insert(scope.to_owned());
         Ok(())
     }
 }
