@@ -141,7 +141,7 @@ impl Engine {
                 tracing::warn!(txn = %id, operation = %spec.operation, reason, "every step of an abandoned transaction completed; committing it");
                 let notes = self.notes_of(spec).await?;
                 self.end(spec, None, vec![], notes, ended_by).await?;
-                return self.release_locks(spec).await;
+                return Ok(());
             }
         }
         tracing::warn!(txn = %id, operation = %spec.operation, reason, "rolling back an abandoned transaction");
@@ -149,7 +149,7 @@ impl Engine {
             reason: reason.to_owned(),
         };
         self.roll_back(spec, cursor.step, failure, ended_by).await?;
-        self.release_locks(spec).await
+        Ok(())
     }
 
     /// The notes nodes gave on the steps of a transaction that completed.
@@ -176,14 +176,6 @@ impl Engine {
             }
         }
         Ok(notes)
-    }
-
-    /// Frees the locks an abandoned transaction's dead coordinator held.
-    pub(super) async fn release_locks(&self, spec: &TxnSpec) -> Result<(), StoreError> {
-        for name in &spec.locks {
-            lock::release_held_by(self.store.as_ref(), name, &spec.holder).await?;
-        }
-        Ok(())
     }
 
     /// Ends the transactions this node started before it restarted: their coordinator died

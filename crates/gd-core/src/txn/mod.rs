@@ -35,9 +35,10 @@
 //! get there); [`Engine::execute`] returns the notes, so the user reads in the answer what
 //! happened on every node, not only in that node's log.
 //!
-//! Locks are per object (`locks/<object>`), taken before the transaction is written, bound to
-//! the initiator's lease; a busy object fails at once with the operation that holds it. Reads
-//! take no locks.
+//! Locks are per object (`locks/<object>`), bound to the initiator's lease, taken in the store
+//! transaction that records the transaction and freed in the one that ends it (no store
+//! request of their own on an operation's path); a busy object fails at once with the
+//! operation that holds it, and nothing is written. Reads take no locks.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -46,7 +47,7 @@ use std::{
 };
 
 use gd_store::{
-    Compare, CompareOp, LeaseId, Store, StoreError, Txn as StoreTxn, TxnOp, lock,
+    Compare, CompareOp, LeaseId, Store, StoreError, Txn as StoreTxn, TxnOp, TxnOpResponse, lock,
     record::{self, Record},
 };
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,9 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 const UNDO_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many steps a transaction may have.
 pub const STEPS_MAX: usize = 64;
+/// How many objects a transaction may lock (its locks are taken in the store transaction
+/// that records it, with up to [`inbox::INBOX_IN_TXN`] inbox writes).
+pub const LOCKS_MAX: usize = 16;
 /// How often the cleanup leader looks for abandoned and stalled transactions.
 const RESCAN: Duration = Duration::from_secs(5);
 /// How often a participant reads its inbox when no change arrives (its watch wakes it for
@@ -334,6 +338,8 @@ pub struct Engine {
     registry: Registry,
     /// Where its transactions and steps are counted (the node's figures).
     metrics: Arc<crate::metrics::Metrics>,
+    /// The lease the outcomes it keeps are bound to, and when it was granted.
+    results_lease: Arc<tokio::sync::Mutex<Option<(LeaseId, std::time::Instant)>>>,
 }
 
 impl Engine {
@@ -355,6 +361,7 @@ impl Engine {
             coordinators: CancellationToken::new(),
             registry,
             metrics,
+            results_lease: Arc::default(),
         })
     }
 
@@ -450,32 +457,21 @@ impl Engine {
                 )));
             }
         }
-        let mut guards = vec![];
         let holder = format!(
             "{} (transaction {id}, from node {})",
             txn.operation, self.me
         );
-        let mut objects: Vec<String> = txn
+        let objects: Vec<String> = txn
             .locks
             .iter()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .cloned()
             .collect();
-        objects.dedup();
-        for object in &objects {
-            match lock::try_lock(&self.store, object, lease, &holder).await? {
-                Ok(g) => guards.push(g),
-                Err(held) => {
-                    for g in guards {
-                        let _ = g.unlock().await;
-                    }
-                    return Err(TxnError::Busy {
-                        object: held.name,
-                        holder: held.holder,
-                    });
-                }
-            }
+        if objects.len() > LOCKS_MAX {
+            return Err(TxnError::Invalid(format!(
+                "a transaction locks at most {LOCKS_MAX} objects"
+            )));
         }
         let spec = TxnSpec {
             id,
@@ -488,14 +484,21 @@ impl Engine {
             steps: txn.steps,
             trace: crate::tracing_context::current(),
         };
-        let result = self.coordinate(spec).await;
-        for g in guards {
-            let _ = g.unlock().await;
+        let result = self.coordinate(&spec, lease).await;
+        // Whoever ends a transaction frees its locks in the same store transaction; one that
+        // stopped short of its end (the store failed it) frees them here, as far as the
+        // store lets it (the cleanup leader ends the transaction).
+        if let Err(e) = &result
+            && !matches!(e, TxnError::Busy { .. } | TxnError::Invalid(_))
+        {
+            for name in &spec.locks {
+                let _ = lock::release_held_by(self.store.as_ref(), name, &spec.holder).await;
+            }
         }
         result
     }
 
-    async fn coordinate(&self, spec: TxnSpec) -> Result<Vec<Note>, TxnError> {
+    async fn coordinate(&self, spec: &TxnSpec, lease: LeaseId) -> Result<Vec<Note>, TxnError> {
         let id = spec.id;
         let mut notes = vec![];
         // The revision of this coordinator's last cursor write: every move forward requires
@@ -510,19 +513,31 @@ impl Engine {
             let mut ops = vec![TxnOp::put(cursor_key(id), record::encode(&cursor))];
             ops.append(&mut told.first);
             if index == 0 {
-                ops.push(TxnOp::put(spec_key(id), record::encode(&spec)));
+                // The transaction is written with its locks taken, in one store transaction:
+                // a busy object leaves nothing written.
+                ops.push(TxnOp::put(spec_key(id), record::encode(spec)));
+                let locks: Vec<String> = spec.locks.iter().map(|l| lock::lock_key(l)).collect();
+                ops.extend(
+                    locks.iter().map(|key| {
+                        TxnOp::put_with_lease(key.as_str(), spec.holder.as_str(), lease)
+                    }),
+                );
                 let created = self
                     .store
                     .txn(
                         StoreTxn::new()
-                            .when([Compare::absent(spec_key(id))])
-                            .and_then(ops),
+                            .when(
+                                std::iter::once(Compare::absent(spec_key(id)))
+                                    .chain(locks.iter().map(|k| Compare::absent(k.as_str()))),
+                            )
+                            .and_then(ops)
+                            .or_else(locks.iter().map(|k| TxnOp::get(k.as_str()))),
                     )
                     .await?;
                 if !created.succeeded {
-                    return Err(TxnError::Invalid(format!(
-                        "transaction {id} exists already"
-                    )));
+                    return Err(busy(spec, &created.responses).unwrap_or_else(|| {
+                        TxnError::Invalid(format!("transaction {id} exists already"))
+                    }));
                 }
                 cursor_rev = created.revision;
                 tracing::info!(txn = %id, operation = %spec.operation, steps = spec.steps.len(), "transaction started");
@@ -572,16 +587,14 @@ impl Engine {
                     let err = outcome.into_error(step, timeout);
                     tracing::warn!(txn = %id, error = %err, "transaction failed; undoing");
                     let ended = self
-                        .roll_back(&spec, index, Failure::from(&err), "its initiator")
+                        .roll_back(spec, index, Failure::from(&err), "its initiator")
                         .await?;
                     return Err(ended.failure.map(TxnError::from).unwrap_or(err));
                 }
             }
             failpoint::hit(&failpoint::coordinator(&step.name, When::After)).await;
         }
-        let ended = self
-            .end(&spec, None, vec![], notes, "its initiator")
-            .await?;
+        let ended = self.end(spec, None, vec![], notes, "its initiator").await?;
         match ended.failure {
             None => {
                 tracing::info!(txn = %id, "transaction succeeded");
@@ -652,6 +665,17 @@ impl Engine {
         )
         .await
     }
+}
+
+/// The busy object a failed attempt to record `spec` found (the or-else reads of its locks).
+fn busy(spec: &TxnSpec, found: &[TxnOpResponse]) -> Option<TxnError> {
+    spec.locks.iter().zip(found).find_map(|(name, r)| match r {
+        TxnOpResponse::Get(Some(kv)) => Some(TxnError::Busy {
+            object: name.clone(),
+            holder: String::from_utf8_lossy(&kv.value).into_owned(),
+        }),
+        _ => None,
+    })
 }
 
 /// Optional durations as milliseconds in the stored record.

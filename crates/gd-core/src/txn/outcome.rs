@@ -171,8 +171,9 @@ impl Engine {
     /// Ends a transaction: keeps its outcome and forgets its records (or keeps them, marked
     /// failed, while `undo_pending` nodes owe their undo), in one store transaction that
     /// applies only while the transaction is still running, so that of two nodes ending it
-    /// (its coordinator and the cleanup leader) exactly one does. Returns the outcome that
-    /// stands: this one, or the one written first.
+    /// (its coordinator and the cleanup leader) exactly one does; the transaction's locks go
+    /// in the same store transaction. Returns the outcome that stands: this one, or the one
+    /// written first.
     pub(super) async fn end(
         &self,
         spec: &TxnSpec,
@@ -194,8 +195,6 @@ impl Engine {
             notes,
             ended_by: ended_by.to_owned(),
         };
-        let lease = self.store.lease_grant(RESULT_KEEP_S).await?;
-        let keep = TxnOp::put_with_lease(result_key(id), record::encode(&result), lease);
         // The inboxes are emptied but for the nodes that still owe an undo.
         let done_nodes = spec
             .nodes()
@@ -203,13 +202,10 @@ impl Engine {
             .filter(|n| !result.undo_pending.contains(n));
         let mut cleared = clear_inboxes(id, done_nodes);
         let mut ops = std::mem::take(&mut cleared.first);
-        ops.extend(if result.undo_pending.is_empty() {
-            vec![
-                TxnOp::DeletePrefix {
-                    prefix: format!("{TXN}{id}/"),
-                },
-                keep,
-            ]
+        ops.push(if result.undo_pending.is_empty() {
+            TxnOp::DeletePrefix {
+                prefix: format!("{TXN}{id}/"),
+            }
         } else {
             let failed = Failed {
                 reason: result
@@ -219,28 +215,92 @@ impl Engine {
                     .unwrap_or_default(),
                 failed_unix_ms: result.finished_unix_ms,
             };
-            vec![TxnOp::put(failed_key(id), record::encode(&failed)), keep]
+            TxnOp::put(failed_key(id), record::encode(&failed))
         });
-        let applied = self
-            .store
-            .txn(
-                StoreTxn::new()
-                    .when([
-                        Compare::present(spec_key(id)),
-                        Compare::absent(result_key(id)),
-                    ])
-                    .and_then(ops),
+        let kept = record::encode(&result);
+        let mut lease = self.results_lease(None).await?;
+        let keep = |lease| TxnOp::put_with_lease(result_key(id), kept.clone(), lease);
+        let running = [
+            Compare::present(spec_key(id)),
+            Compare::absent(result_key(id)),
+        ];
+        // Its locks go with it, while they are still this transaction's (the holder names it).
+        let locks: Vec<String> = spec.locks.iter().map(|l| lock::lock_key(l)).collect();
+        let held = locks.iter().map(|k| {
+            Compare::value(
+                k.as_str(),
+                CompareOp::Equal,
+                spec.holder.as_bytes().to_vec(),
             )
-            .await?;
-        if applied.succeeded {
+        });
+        let end = |lease| {
+            StoreTxn::new()
+                .when(running.iter().cloned().chain(held.clone()))
+                .and_then(
+                    ops.iter()
+                        .cloned()
+                        .chain([keep(lease)])
+                        .chain(locks.iter().map(|k| TxnOp::delete(k.as_str()))),
+                )
+                .or_else([TxnOp::get(result_key(id)), TxnOp::get(spec_key(id))])
+        };
+        let applied = match self.store.txn(end(lease)).await {
+            // The shared lease is gone (a store that lost it): a new one.
+            Err(StoreError::LeaseNotFound { .. }) => {
+                lease = self.results_lease(Some(lease)).await?;
+                self.store.txn(end(lease)).await?
+            }
+            r => r?,
+        };
+        let ended = if applied.succeeded {
+            true
+        } else {
+            match applied.responses.as_slice() {
+                [TxnOpResponse::Get(Some(kv)), ..] => {
+                    return record::decode(&kv.key, &kv.value).map_err(StoreError::from);
+                }
+                [_, TxnOpResponse::Get(None)] => return Ok(result),
+                // Still running, but a lock is no longer this transaction's (its lease ended):
+                // ended without touching the locks; whichever are still its own are freed.
+                _ => {
+                    ops.push(keep(lease));
+                    let again = self
+                        .store
+                        .txn(StoreTxn::new().when(running).and_then(ops))
+                        .await?;
+                    for name in &spec.locks {
+                        lock::release_held_by(self.store.as_ref(), name, &spec.holder).await?;
+                    }
+                    again.succeeded
+                }
+            }
+        };
+        if ended {
             cleared.write_rest(self.store.as_ref()).await?;
             return Ok(result);
         }
-        let _ = self.store.lease_revoke(lease).await;
         match self.store.get(&result_key(id)).await? {
             Some(kv) => record::decode(&kv.key, &kv.value),
             None => Ok(result),
         }
+    }
+
+    /// The lease kept outcomes are bound to: one for every [`RESULT_KEEP_S`], granted for
+    /// twice that (an outcome is kept one to two of them), not one per transaction (a store
+    /// request on every transaction's path, and a lease for each in the store). `lost`: the
+    /// store no longer has that one.
+    async fn results_lease(&self, lost: Option<LeaseId>) -> Result<LeaseId, StoreError> {
+        let keep = Duration::from_secs(RESULT_KEEP_S.unsigned_abs());
+        let mut held = self.results_lease.lock().await;
+        if let Some((lease, at)) = *held
+            && at.elapsed() < keep
+            && lost != Some(lease)
+        {
+            return Ok(lease);
+        }
+        let lease = self.store.lease_grant(2 * RESULT_KEEP_S).await?;
+        *held = Some((lease, std::time::Instant::now()));
+        Ok(lease)
     }
 
     // ---- reading ----

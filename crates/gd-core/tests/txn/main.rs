@@ -1,5 +1,6 @@
 //! The transaction engine with several engines (nodes) on one store.
 
+mod locks;
 mod support;
 mod typed;
 
@@ -220,6 +221,12 @@ async fn a_busy_object_fails_at_once_naming_the_operation() {
     assert!(t.elapsed() < Duration::from_secs(1));
     assert!(err.to_string().contains("volume start v3"), "{err}");
     assert!(entries(&log).is_empty(), "nothing ran");
+    for nothing in ["txn/", "txn-inbox/"] {
+        assert!(
+            store.range(nothing, 0).await.unwrap().kvs.is_empty(),
+            "nothing written under {nothing}"
+        );
+    }
     held.unlock().await.unwrap();
     for n in [a, b, c] {
         n.cancel.cancel();
@@ -598,26 +605,6 @@ async fn a_running_transaction_says_which_step_it_is_at() {
     );
     for n in [a, b, c] {
         n.cancel.cancel();
-    }
-}
-
-/// A step that holds until its gate opens, then runs like a [`Recorder`].
-struct Gated<N> {
-    inner: Recorder<N>,
-    gate: Arc<tokio::sync::Notify>,
-}
-
-#[async_trait]
-impl<N: Name> Step for Gated<N> {
-    const NAME: &'static str = N::NAME;
-    type Args = serde_json::Value;
-
-    async fn run(&self, args: &serde_json::Value) -> Result<(), StepError> {
-        self.gate.notified().await;
-        self.inner.run(args).await
-    }
-    async fn undo(&self, args: &serde_json::Value) -> Result<(), StepError> {
-        self.inner.undo(args).await
     }
 }
 

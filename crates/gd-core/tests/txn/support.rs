@@ -139,3 +139,23 @@ pub async fn setup(start_c: bool) -> (Arc<dyn Store>, Log, Node, Node, Node, i64
     let lease = store.lease_grant(30).await.unwrap();
     (store, log, a, b, c, lease)
 }
+
+/// A step that holds until its gate opens, then runs like a [`Recorder`].
+pub struct Gated<N> {
+    pub inner: Recorder<N>,
+    pub gate: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl<N: Name> Step for Gated<N> {
+    const NAME: &'static str = N::NAME;
+    type Args = serde_json::Value;
+
+    async fn run(&self, args: &serde_json::Value) -> Result<(), StepError> {
+        self.gate.notified().await;
+        self.inner.run(args).await
+    }
+    async fn undo(&self, args: &serde_json::Value) -> Result<(), StepError> {
+        self.inner.undo(args).await
+    }
+}

@@ -1,0 +1,194 @@
+//! A transaction's locks are written with it and go with its end, and its kept outcome is
+//! bound to a lease it shares with the others: no store request of their own on its path.
+
+use std::{sync::Arc, time::Duration};
+
+use gd_core::txn::{Engine, Transaction, TxnStatus};
+use gd_store::{LocalStore, Store, lock};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::support::*;
+
+/// The lease and value of `key`.
+async fn lease_and_value(store: &Arc<dyn Store>, key: &str) -> Option<(Option<i64>, Vec<u8>)> {
+    let kv = store.get(key).await.unwrap()?;
+    Some((kv.lease, kv.value))
+}
+
+#[tokio::test]
+async fn a_transaction_holds_its_locks_from_its_record_to_its_end() {
+    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let log: Log = Arc::default();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let a = node(&store, "A", &log, true).await;
+    let b_id = Uuid::new_v4();
+    store
+        .put(&format!("alive/{b_id}"), b"{}".to_vec(), None)
+        .await
+        .unwrap();
+    let mut reg = registry_but("B", &log, Create::NAME);
+    reg.add(Gated::<Create> {
+        inner: Recorder::new("B", &log),
+        gate: gate.clone(),
+    })
+    .unwrap();
+    let b_engine = Engine::new(store.clone(), b_id, reg);
+    let b_cancel = CancellationToken::new();
+    tokio::spawn(b_engine.clone().run_participant(b_cancel.clone()));
+    let c = node(&store, "C", &log, true).await;
+    let lease = store.lease_grant(30).await.unwrap();
+    let mut started = a.engine.start(
+        Transaction {
+            operation: "volume create v20".into(),
+            locks: vec!["v20".into(), "peer-x".into()],
+            steps: steps(a.id, b_id, c.id, ""),
+            ..Default::default()
+        },
+        lease,
+    );
+    // While B holds "create", both locks are the transaction's, bound to its lease.
+    for _ in 0..100 {
+        if entries(&log).contains(&"A:create:run".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (held_lease, holder) = lease_and_value(&store, "locks/v20").await.expect("locked");
+    assert_eq!(held_lease, Some(lease));
+    let holder = String::from_utf8(holder).unwrap();
+    assert!(
+        holder.contains("volume create v20") && holder.contains(&started.id.to_string()),
+        "{holder}"
+    );
+    assert!(store.get("locks/peer-x").await.unwrap().is_some());
+    // Another operation is refused meanwhile, naming this one.
+    let err = c
+        .engine
+        .execute(
+            Transaction {
+                operation: "volume delete v20".into(),
+                locks: vec!["v20".into()],
+                steps: steps(a.id, b_id, c.id, ""),
+                ..Default::default()
+            },
+            lease,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("volume create v20"), "{err}");
+    gate.notify_one();
+    started
+        .wait_for(Duration::from_secs(20))
+        .await
+        .expect("it ends")
+        .unwrap();
+    // Ended: its locks went with its records.
+    assert!(store.range("locks/", 0).await.unwrap().kvs.is_empty());
+    assert!(store.range("txn/", 0).await.unwrap().kvs.is_empty());
+    b_cancel.cancel();
+    for n in [a, c] {
+        n.cancel.cancel();
+    }
+}
+
+#[tokio::test]
+async fn a_lock_lost_during_a_transaction_is_left_to_its_new_holder() {
+    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let log: Log = Arc::default();
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let a = node(&store, "A", &log, true).await;
+    let b_id = Uuid::new_v4();
+    store
+        .put(&format!("alive/{b_id}"), b"{}".to_vec(), None)
+        .await
+        .unwrap();
+    let mut reg = registry_but("B", &log, Create::NAME);
+    reg.add(Gated::<Create> {
+        inner: Recorder::new("B", &log),
+        gate: gate.clone(),
+    })
+    .unwrap();
+    let b_engine = Engine::new(store.clone(), b_id, reg);
+    let b_cancel = CancellationToken::new();
+    tokio::spawn(b_engine.clone().run_participant(b_cancel.clone()));
+    let c = node(&store, "C", &log, true).await;
+    let lease = store.lease_grant(30).await.unwrap();
+    let mut started = a.engine.start(
+        Transaction {
+            operation: "volume create v21".into(),
+            locks: vec!["v21".into(), "v22".into()],
+            steps: steps(a.id, b_id, c.id, ""),
+            ..Default::default()
+        },
+        lease,
+    );
+    for _ in 0..100 {
+        if entries(&log).contains(&"A:create:run".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Its lock of v21 goes (as when a lease runs out) and another operation takes it.
+    store.delete("locks/v21").await.unwrap();
+    let other = store.lease_grant(30).await.unwrap();
+    let theirs = lock::try_lock(&store, "v21", other, "volume set v21 (from elsewhere)")
+        .await
+        .unwrap()
+        .unwrap();
+    gate.notify_one();
+    started
+        .wait_for(Duration::from_secs(20))
+        .await
+        .expect("it ends")
+        .unwrap();
+    // It ended all the same; the lock still its own went, the other's stands.
+    match a.engine.status(started.id).await.unwrap() {
+        Some(TxnStatus::Ended(r)) => assert!(r.failure.is_none(), "{r:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.get("locks/v22").await.unwrap().is_none());
+    assert!(theirs.still_held().await.unwrap());
+    assert!(store.range("txn/", 0).await.unwrap().kvs.is_empty());
+    theirs.unlock().await.unwrap();
+    b_cancel.cancel();
+    for n in [a, c] {
+        n.cancel.cancel();
+    }
+}
+
+#[tokio::test]
+async fn kept_outcomes_share_a_lease_of_two_hours() {
+    let (store, _log, a, b, c, lease) = setup(true).await;
+    let mut ids = vec![];
+    for i in 0..3 {
+        let mut started = a.engine.start(
+            Transaction {
+                operation: format!("volume set v3{i}"),
+                locks: vec![format!("v3{i}")],
+                steps: steps(a.id, b.id, c.id, ""),
+                ..Default::default()
+            },
+            lease,
+        );
+        started
+            .wait_for(Duration::from_secs(20))
+            .await
+            .expect("it ends")
+            .unwrap();
+        ids.push(started.id);
+    }
+    let mut leases = vec![];
+    for id in ids {
+        let (kept, _) = lease_and_value(&store, &format!("txn-results/{id}"))
+            .await
+            .expect("its outcome is kept");
+        leases.push(kept.expect("bound to a lease"));
+    }
+    assert!(leases.iter().all(|l| *l == leases[0]), "{leases:?}");
+    let ttl = store.lease_keep_alive(leases[0]).await.unwrap();
+    assert_eq!(ttl, 2 * gd_core::txn::RESULT_KEEP_S);
+    for n in [a, b, c] {
+        n.cancel.cancel();
+    }
+}
