@@ -257,7 +257,7 @@ impl Engine {
         } else {
             match applied.responses.as_slice() {
                 [TxnOpResponse::Get(Some(kv)), ..] => {
-                    return record::decode(&kv.key, &kv.value).map_err(StoreError::from);
+                    return record::decode(&kv.key, &kv.value);
                 }
                 [_, TxnOpResponse::Get(None)] => return Ok(result),
                 // Still running, but a lock is no longer this transaction's (its lease ended):
