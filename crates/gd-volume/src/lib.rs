@@ -88,7 +88,6 @@ pub fn register(
         })?
         .add(StoreVolume { node: node() })?
         .add(StopProcesses {
-            node: node(),
             processes: processes(),
         })?
         .add(DeleteVolume { node: node() })?

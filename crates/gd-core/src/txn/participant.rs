@@ -46,7 +46,10 @@ impl Engine {
             else {
                 continue;
             };
-            let Some((spec, cursor, failed)) = self.read_running(id).await? else {
+            // The entry holds the cursor that wrote it: whether this node reported that step
+            // is read with the transaction (it is the cursor, but for a race).
+            let told: Option<Cursor> = record::decode(&kv.key, &kv.value).ok();
+            let Some((spec, cursor, failed, reported)) = self.read_running(id, told).await? else {
                 self.store
                     .txn(
                         StoreTxn::new()
@@ -60,8 +63,16 @@ impl Engine {
                 continue;
             };
             if step.nodes.contains(&self.me) {
-                self.run_step(id, spec.trace.as_deref(), cursor.step, step, cursor.phase)
-                    .await?;
+                let reported = reported.filter(|_| told == Some(cursor));
+                self.run_step(
+                    id,
+                    spec.trace.as_deref(),
+                    cursor.step,
+                    step,
+                    cursor.phase,
+                    reported,
+                )
+                .await?;
             }
             // After a failure, this node also owes the undos of the earlier steps it ran
             // (it may have been down while the coordinator asked).
@@ -69,7 +80,7 @@ impl Engine {
                 for index in (0..cursor.step).rev() {
                     let s = &spec.steps[index];
                     if s.nodes.contains(&self.me) {
-                        self.run_step(id, spec.trace.as_deref(), index, s, Phase::Undo)
+                        self.run_step(id, spec.trace.as_deref(), index, s, Phase::Undo, None)
                             .await?;
                     }
                 }
@@ -78,21 +89,29 @@ impl Engine {
         Ok(())
     }
 
-    /// A running transaction's spec and cursor, and whether it failed with undos pending,
-    /// read in one snapshot; `None` when it is not running.
-    async fn read_running(&self, id: Uuid) -> Result<Option<(TxnSpec, Cursor, bool)>, StoreError> {
-        let read = self
-            .store
-            .txn(StoreTxn::new().and_then([
-                TxnOp::Get { key: spec_key(id) },
-                TxnOp::Get {
-                    key: cursor_key(id),
-                },
-                TxnOp::Get {
-                    key: failed_key(id),
-                },
-            ]))
-            .await?;
+    /// A running transaction's spec and cursor, whether it failed with undos pending, and
+    /// whether this node reported the step under `told` (when given), read in one snapshot;
+    /// `None` when it is not running.
+    async fn read_running(
+        &self,
+        id: Uuid,
+        told: Option<Cursor>,
+    ) -> Result<Option<(TxnSpec, Cursor, bool, Option<bool>)>, StoreError> {
+        let mut reads = vec![
+            TxnOp::Get { key: spec_key(id) },
+            TxnOp::Get {
+                key: cursor_key(id),
+            },
+            TxnOp::Get {
+                key: failed_key(id),
+            },
+        ];
+        if let Some(c) = told {
+            reads.push(TxnOp::Get {
+                key: report_key(id, c.step, c.phase, self.me),
+            });
+        }
+        let read = self.store.txn(StoreTxn::new().and_then(reads)).await?;
         let mut got = read.responses.into_iter().map(|r| match r {
             gd_store::TxnOpResponse::Get(kv) => kv,
             _ => None,
@@ -104,10 +123,12 @@ impl Engine {
         ) else {
             return Ok(None);
         };
+        let reported = told.map(|_| got.next().flatten().is_some());
         Ok(Some((
             record::decode(&spec.key, &spec.value)?,
             record::decode(&cursor.key, &cursor.value)?,
             failed.is_some(),
+            reported,
         )))
     }
 
@@ -118,9 +139,14 @@ impl Engine {
         index: usize,
         step: &Call,
         phase: Phase,
+        reported: Option<bool>,
     ) -> Result<(), StoreError> {
         let key = report_key(id, index, phase, self.me);
-        if self.store.get(&key).await?.is_some() {
+        let reported = match reported {
+            Some(r) => r,
+            None => self.store.get(&key).await?.is_some(),
+        };
+        if reported {
             return Ok(());
         }
         let started = std::time::Instant::now();

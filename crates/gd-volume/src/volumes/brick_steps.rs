@@ -398,22 +398,47 @@ impl Step for StoreVolume {
     }
 
     async fn undo(&self, vol: &VolumeRecord) -> Result<(), StepError> {
-        remove_records(&self.node, vol).await
+        remove_records(&self.node, vol, false).await
     }
 }
 
-/// Deletes a volume's records (only the volume with that id).
-pub(super) async fn remove_records(node: &Node, vol: &VolumeRecord) -> Result<(), StepError> {
-    match get_volume(node.store.as_ref(), &vol.name).await? {
-        Some(v) if v.id == vol.id => {}
-        _ => return Ok(()),
-    }
+/// Deletes a volume's records (only the volume with that id, and only as it was read: one
+/// read, one write conditional on it); `unless_started`: refused if it is started.
+pub(super) async fn remove_records(
+    node: &Node,
+    vol: &VolumeRecord,
+    unless_started: bool,
+) -> Result<(), StepError> {
     let key = volume_key(&vol.name);
+    let Some(kv) = node.store.get(&key).await? else {
+        return Ok(());
+    };
+    let stored: VolumeRecord = record::decode(&key, &kv.value)?;
+    if stored.id != vol.id {
+        return Ok(());
+    }
+    if unless_started && stored.state == VolumeState::Started {
+        return Err(format!("volume {} was started meanwhile", vol.name).into());
+    }
     let mut ops = vec![TxnOp::delete(&key)];
-    for b in vol.bricks() {
+    for b in stored.bricks() {
         ops.push(TxnOp::delete(brick_ref_key(b.peer_id, b.id)));
     }
-    node.store.txn(Txn::new().and_then(ops)).await?;
+    let done = node
+        .store
+        .txn(
+            Txn::new()
+                .when([Compare::mod_revision(&key, gd_store::CompareOp::Equal, kv.mod_revision)])
+                .and_then(ops),
+        )
+        .await?;
+    if !done.succeeded {
+        return Err(format!(
+            "volume {} changed while it was being deleted; try again",
+            vol.name
+        )
+        .into());
+    }
     Ok(())
 }
 
@@ -428,12 +453,7 @@ impl Step for DeleteVolume {
     type Args = VolumeRecord;
 
     async fn run(&self, vol: &VolumeRecord) -> Result<(), StepError> {
-        if let Some(v) = get_volume(self.node.store.as_ref(), &vol.name).await?
-            && v.state == VolumeState::Started
-        {
-            return Err(format!("volume {} was started meanwhile", vol.name).into());
-        }
-        remove_records(&self.node, vol).await
+        remove_records(&self.node, vol, true).await
     }
 
     async fn undo(&self, vol: &VolumeRecord) -> Result<(), StepError> {
