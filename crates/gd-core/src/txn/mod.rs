@@ -338,6 +338,8 @@ pub struct Engine {
     registry: Registry,
     /// Where its transactions and steps are counted (the node's figures).
     metrics: Arc<crate::metrics::Metrics>,
+    /// The steps its coordinators run on this node themselves (transaction, step index).
+    running_here: Arc<std::sync::Mutex<BTreeSet<(Uuid, usize)>>>,
     /// The lease the outcomes it keeps are bound to, and when it was granted.
     results_lease: Arc<tokio::sync::Mutex<Option<(LeaseId, std::time::Instant)>>>,
 }
@@ -361,6 +363,7 @@ impl Engine {
             coordinators: CancellationToken::new(),
             registry,
             metrics,
+            running_here: Arc::default(),
             results_lease: Arc::default(),
         })
     }
@@ -421,6 +424,28 @@ impl Engine {
             span,
         ));
         Started { id, task }
+    }
+
+    /// Runs this node's part of step `index` of transaction `id` in its coordinator, and
+    /// reports it as a participant does; this node's participant leaves it alone meanwhile.
+    async fn run_here(
+        &self,
+        id: Uuid,
+        trace: Option<&str>,
+        index: usize,
+        step: &Call,
+    ) -> Result<(), StoreError> {
+        lock_here(&self.running_here).insert((id, index));
+        let ran = self
+            .run_step(id, trace, index, step, Phase::Do, Some(false))
+            .await;
+        lock_here(&self.running_here).remove(&(id, index));
+        ran
+    }
+
+    /// Whether this node's coordinator runs step `index` of transaction `id` itself now.
+    fn runs_here(&self, id: Uuid, index: usize) -> bool {
+        lock_here(&self.running_here).contains(&(id, index))
     }
 
     /// Stops coordinating: the transactions this engine drives stop where they are (as if
@@ -509,9 +534,21 @@ impl Engine {
         for (index, step) in spec.steps.iter().enumerate() {
             failpoint::hit(&failpoint::coordinator(&step.name, When::Before)).await;
             let cursor = Cursor::at(index, Phase::Do);
-            let mut told = tell_nodes(id, cursor, &step.nodes);
+            // This node's part of the step runs here, in the coordinator: its inbox is not
+            // written (an entry of an earlier step goes), the other nodes' are.
+            let mine = step.nodes.contains(&self.me);
+            let others: Vec<Uuid> = step
+                .nodes
+                .iter()
+                .copied()
+                .filter(|n| *n != self.me)
+                .collect();
+            let mut told = tell_nodes(id, cursor, &others);
             let mut ops = vec![TxnOp::put(cursor_key(id), record::encode(&cursor))];
             ops.append(&mut told.first);
+            if mine {
+                ops.push(TxnOp::delete(inbox_key(self.me, id)));
+            }
             if index == 0 {
                 // The transaction is written with its locks taken, in one store transaction:
                 // a busy object leaves nothing written.
@@ -574,10 +611,16 @@ impl Engine {
             }
             told.write_rest(self.store.as_ref()).await?;
             let timeout = step.timeout.unwrap_or(STEP_TIMEOUT);
-            match self
-                .wait_reports(id, index, Phase::Do, &step.nodes, timeout)
-                .await?
-            {
+            let reports = self.wait_reports(id, index, Phase::Do, &step.nodes, timeout);
+            let outcome = if mine {
+                let here = self.run_here(id, spec.trace.as_deref(), index, step);
+                let (here, reports) = tokio::join!(here, reports);
+                here?;
+                reports?
+            } else {
+                reports.await?
+            };
+            match outcome {
                 Outcome::AllOk(said) => notes.extend(said.into_iter().map(|(node, text)| Note {
                     step: step.name.clone(),
                     node,
@@ -665,6 +708,10 @@ impl Engine {
         )
         .await
     }
+}
+
+fn lock_here<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The busy object a failed attempt to record `spec` found (the or-else reads of its locks).

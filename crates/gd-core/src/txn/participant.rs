@@ -62,7 +62,8 @@ impl Engine {
             let Some(step) = spec.steps.get(cursor.step) else {
                 continue;
             };
-            if step.nodes.contains(&self.me) {
+            let here = cursor.phase == Phase::Do && self.runs_here(id, cursor.step);
+            if step.nodes.contains(&self.me) && !here {
                 let reported = reported.filter(|_| told == Some(cursor));
                 self.run_step(
                     id,
@@ -132,7 +133,7 @@ impl Engine {
         )))
     }
 
-    async fn run_step(
+    pub(super) async fn run_step(
         &self,
         id: Uuid,
         trace: Option<&str>,

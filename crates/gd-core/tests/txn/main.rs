@@ -1,6 +1,6 @@
 //! The transaction engine with several engines (nodes) on one store.
 
-mod locks;
+mod path;
 mod support;
 mod typed;
 
@@ -274,11 +274,18 @@ async fn a_node_that_is_down_fails_its_step_at_once_and_undoes_when_it_returns()
 #[tokio::test]
 async fn the_cleanup_leader_rolls_back_the_transaction_of_a_dead_initiator() {
     let (store, log, a, b, c, _lease) = setup(true).await;
-    // The initiator runs in a task that dies after the first step (its node goes offline).
-    let dead = node(&store, "D", &log, false).await;
+    // The initiator runs in a task that dies after the first step (its node goes offline),
+    // while it runs its own part of the second one, which never gets past its gate.
+    let mut reg = registry_but("D", &log, Create::NAME);
+    reg.add(Gated::<Create> {
+        inner: Recorder::new("D", &log),
+        gate: Arc::new(tokio::sync::Notify::new()),
+    })
+    .unwrap();
+    let dead = node_with(&store, reg, false).await;
     let dead_lease = store.lease_grant(30).await.unwrap();
     let mut s = steps(a.id, b.id, c.id, "");
-    s[1].nodes = vec![dead.id]; // the dead initiator's own step never runs
+    s[1].nodes = vec![dead.id];
     s[1].timeout = Some(Duration::from_secs(600));
     let txn = Transaction {
         operation: "volume create v5".into(),
@@ -297,6 +304,7 @@ async fn the_cleanup_leader_rolls_back_the_transaction_of_a_dead_initiator() {
 
     b.engine.cleanup_once().await.unwrap();
     let log = entries(&log);
+    assert!(!log.contains(&"D:create:run".to_owned()), "{log:?}");
     for n in ["A", "B", "C"] {
         assert!(log.contains(&format!("{n}:validate:undo")), "{log:?}");
     }

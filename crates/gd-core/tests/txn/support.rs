@@ -105,12 +105,17 @@ pub fn registry_but(node: &'static str, log: &Log, except: &str) -> Registry {
 }
 
 pub async fn node(store: &Arc<dyn Store>, name: &'static str, log: &Log, start: bool) -> Node {
+    node_with(store, registry(name, log), start).await
+}
+
+/// A node whose steps are `registry`'s.
+pub async fn node_with(store: &Arc<dyn Store>, registry: Registry, start: bool) -> Node {
     let id = Uuid::new_v4();
     store
         .put(&format!("alive/{id}"), b"{}".to_vec(), None)
         .await
         .unwrap();
-    let engine = Engine::new(store.clone(), id, registry(name, log));
+    let engine = Engine::new(store.clone(), id, registry);
     let cancel = CancellationToken::new();
     if start {
         tokio::spawn(engine.clone().run_participant(cancel.clone()));

@@ -428,7 +428,11 @@ pub(super) async fn remove_records(
         .store
         .txn(
             Txn::new()
-                .when([Compare::mod_revision(&key, gd_store::CompareOp::Equal, kv.mod_revision)])
+                .when([Compare::mod_revision(
+                    &key,
+                    gd_store::CompareOp::Equal,
+                    kv.mod_revision,
+                )])
                 .and_then(ops),
         )
         .await?;

@@ -1,5 +1,6 @@
-//! A transaction's locks are written with it and go with its end, and its kept outcome is
-//! bound to a lease it shares with the others: no store request of their own on its path.
+//! What is on a transaction's path and what is not: its locks are written with it and go with
+//! its end; its kept outcome is bound to a lease it shares with the others; the initiator runs
+//! its own part of a step in its coordinator, without its inbox.
 
 use std::{sync::Arc, time::Duration};
 
@@ -188,6 +189,44 @@ async fn kept_outcomes_share_a_lease_of_two_hours() {
     assert!(leases.iter().all(|l| *l == leases[0]), "{leases:?}");
     let ttl = store.lease_keep_alive(leases[0]).await.unwrap();
     assert_eq!(ttl, 2 * gd_core::txn::RESULT_KEEP_S);
+    for n in [a, b, c] {
+        n.cancel.cancel();
+    }
+}
+
+#[tokio::test]
+async fn the_initiator_runs_its_own_part_of_a_step_without_its_inbox() {
+    let (store, log, a, b, c, lease) = setup(true).await;
+    // An initiator whose participant does not run: its own parts run all the same.
+    let i = node(&store, "I", &log, false).await;
+    let notes = i
+        .engine
+        .execute(
+            Transaction {
+                operation: "volume create v40".into(),
+                locks: vec!["v40".into()],
+                steps: vec![
+                    call::<Validate>(vec![i.id, a.id], serde_json::json!({})),
+                    call::<Create>(vec![i.id], serde_json::json!({"note_on": "I"})),
+                    call::<Commit>(vec![i.id, b.id], serde_json::json!({})),
+                ],
+                ..Default::default()
+            },
+            lease,
+        )
+        .await
+        .unwrap();
+    let ran = entries(&log);
+    for step in ["validate", "create", "commit"] {
+        assert!(ran.contains(&format!("I:{step}:run")), "{ran:?}");
+    }
+    assert!(
+        ran.iter().position(|e| e == "I:create:run")
+            > ran.iter().position(|e| e == "A:validate:run"),
+        "in order: {ran:?}"
+    );
+    assert_eq!(notes.len(), 1, "the note of its own step: {notes:?}");
+    assert!(store.range("txn-inbox/", 0).await.unwrap().kvs.is_empty());
     for n in [a, b, c] {
         n.cancel.cancel();
     }
