@@ -427,18 +427,24 @@ impl Engine {
     }
 
     /// Runs this node's part of step `index` of transaction `id` in its coordinator, and
-    /// reports it as a participant does; this node's participant leaves it alone meanwhile.
+    /// reports it as a participant does (`report`), or returns the report; this node's
+    /// participant leaves the step alone meanwhile.
     async fn run_here(
         &self,
         id: Uuid,
         trace: Option<&str>,
         index: usize,
         step: &Call,
-    ) -> Result<(), StoreError> {
+        report: bool,
+    ) -> Result<Option<Report>, StoreError> {
         lock_here(&self.running_here).insert((id, index));
-        let ran = self
-            .run_step(id, trace, index, step, Phase::Do, Some(false))
-            .await;
+        let ran = match report {
+            true => self
+                .run_step(id, trace, index, step, Phase::Do, Some(false))
+                .await
+                .map(|()| None),
+            false => Ok(Some(self.perform(id, trace, step, Phase::Do).await)),
+        };
         lock_here(&self.running_here).remove(&(id, index));
         ran
     }
@@ -611,14 +617,45 @@ impl Engine {
             }
             told.write_rest(self.store.as_ref()).await?;
             let timeout = step.timeout.unwrap_or(STEP_TIMEOUT);
-            let reports = self.wait_reports(id, index, Phase::Do, &step.nodes, timeout);
-            let outcome = if mine {
-                let here = self.run_here(id, spec.trace.as_deref(), index, step);
+            let last = index + 1 == spec.steps.len();
+            let outcome = if mine && last {
+                // Its own part of the last step needs no report: the end that follows says
+                // it (a coordinator that dies before the end leaves it unreported, and the
+                // transaction is undone).
+                let here = self.run_here(id, spec.trace.as_deref(), index, step, false);
+                let reports = async {
+                    match others.is_empty() {
+                        true => Ok(Outcome::AllOk(vec![])),
+                        false => {
+                            self.wait_reports(id, index, Phase::Do, &others, timeout)
+                                .await
+                        }
+                    }
+                };
+                let (here, reports) = tokio::join!(here, reports);
+                match (here?, reports?) {
+                    (Some(r), _) if !r.ok => Outcome::Failed {
+                        node: self.me,
+                        error: r.error,
+                        refused: (!r.refused.is_empty()).then_some(r.refused),
+                    },
+                    (Some(r), Outcome::AllOk(mut said)) => {
+                        if !r.note.is_empty() {
+                            said.push((self.me, r.note));
+                        }
+                        Outcome::AllOk(said)
+                    }
+                    (_, outcome) => outcome,
+                }
+            } else if mine {
+                let here = self.run_here(id, spec.trace.as_deref(), index, step, true);
+                let reports = self.wait_reports(id, index, Phase::Do, &step.nodes, timeout);
                 let (here, reports) = tokio::join!(here, reports);
                 here?;
                 reports?
             } else {
-                reports.await?
+                self.wait_reports(id, index, Phase::Do, &step.nodes, timeout)
+                    .await?
             };
             match outcome {
                 Outcome::AllOk(said) => notes.extend(said.into_iter().map(|(node, text)| Note {

@@ -150,6 +150,26 @@ impl Engine {
         if reported {
             return Ok(());
         }
+        let report = self.perform(id, trace, step, phase).await;
+        // Report only while the transaction exists (it may have been cleaned up meanwhile).
+        self.store
+            .txn(
+                StoreTxn::new()
+                    .when([Compare::present(spec_key(id))])
+                    .and_then([TxnOp::put(key, record::encode(&report))]),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Runs this node's part of `step` (`phase`) of transaction `id`: what its report says.
+    pub(super) async fn perform(
+        &self,
+        id: Uuid,
+        trace: Option<&str>,
+        step: &Call,
+        phase: Phase,
+    ) -> Report {
         let started = std::time::Instant::now();
         // The step's span joins the transaction's trace, from whichever node started it.
         let span = tracing::info_span!(
@@ -184,7 +204,7 @@ impl Engine {
         };
         self.metrics
             .step(&step.name, phase_word, result.is_ok(), started.elapsed());
-        let report = match result {
+        match result {
             Ok(note) => Report {
                 ok: true,
                 error: String::new(),
@@ -204,16 +224,7 @@ impl Engine {
                     refused,
                 }
             }
-        };
-        // Report only while the transaction exists (it may have been cleaned up meanwhile).
-        self.store
-            .txn(
-                StoreTxn::new()
-                    .when([Compare::present(spec_key(id))])
-                    .and_then([TxnOp::put(key, record::encode(&report))]),
-            )
-            .await?;
-        Ok(())
+        }
     }
 
     pub(super) async fn transactions(&self) -> Result<Vec<(Uuid, TxnSpec, Cursor)>, StoreError> {

@@ -208,7 +208,7 @@ async fn the_initiator_runs_its_own_part_of_a_step_without_its_inbox() {
                 steps: vec![
                     call::<Validate>(vec![i.id, a.id], serde_json::json!({})),
                     call::<Create>(vec![i.id], serde_json::json!({"note_on": "I"})),
-                    call::<Commit>(vec![i.id, b.id], serde_json::json!({})),
+                    call::<Commit>(vec![i.id, b.id], serde_json::json!({"note_on": "I"})),
                 ],
                 ..Default::default()
             },
@@ -225,8 +225,49 @@ async fn the_initiator_runs_its_own_part_of_a_step_without_its_inbox() {
             > ran.iter().position(|e| e == "A:validate:run"),
         "in order: {ran:?}"
     );
-    assert_eq!(notes.len(), 1, "the note of its own step: {notes:?}");
+    // The notes of its own steps, the last one's (which it does not report) included.
+    let noted: Vec<&str> = notes.iter().map(|n| n.step.as_str()).collect();
+    assert_eq!(noted, ["create", "commit"], "{notes:?}");
     assert!(store.range("txn-inbox/", 0).await.unwrap().kvs.is_empty());
+    for n in [a, b, c] {
+        n.cancel.cancel();
+    }
+}
+
+#[tokio::test]
+async fn the_initiator_s_own_last_step_failing_undoes_the_transaction() {
+    let (store, log, a, b, c, lease) = setup(true).await;
+    let err = a
+        .engine
+        .execute(
+            Transaction {
+                operation: "volume create v41".into(),
+                locks: vec!["v41".into()],
+                // Its last step, on A (the initiator) and B, fails on A.
+                steps: vec![
+                    call::<Validate>(vec![a.id, b.id, c.id], serde_json::json!({})),
+                    call::<Commit>(vec![a.id, b.id], serde_json::json!({"fail_on": "A"})),
+                ],
+                ..Default::default()
+            },
+            lease,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, gd_core::txn::TxnError::StepFailed { node, .. } if *node == a.id),
+        "{err:?}"
+    );
+    let ran = entries(&log);
+    for undone in [
+        "A:commit:undo",
+        "B:commit:undo",
+        "A:validate:undo",
+        "C:validate:undo",
+    ] {
+        assert!(ran.contains(&undone.to_owned()), "{ran:?}");
+    }
+    assert!(store.range("locks/", 0).await.unwrap().kvs.is_empty());
     for n in [a, b, c] {
         n.cancel.cancel();
     }
