@@ -3,29 +3,66 @@
 use super::*;
 use crate::keys::TXN;
 
+/// The most inbox entries a pass takes from the watch's events; past that it reads the inbox.
+const INBOX_EVENTS_MAX: usize = 64;
+
 impl Engine {
     // ---- participant ----
 
     /// Runs the steps addressed to this node, until cancelled.
     pub async fn run_participant(self: Arc<Self>, cancel: CancellationToken) {
         // Only a transaction writing to this node's inbox can give it something to do: its
-        // own inbox is all it watches (an emptied entry asks nothing).
+        // own inbox is all it watches (an emptied entry asks nothing). A change is handled
+        // from its event (the entry written); a reopened watch or the tick reads the inbox.
         let inbox = inbox_dir(self.me);
-        let relevant = |ev: &gd_store::WatchEvent| ev.kind == gd_store::EventKind::Put;
-        gd_store::follow_prefix(
+        // The entries written since the last pass, the last value of each.
+        let written: std::sync::Mutex<BTreeMap<String, Vec<u8>>> = Default::default();
+        let relevant = |ev: &gd_store::WatchEvent| {
+            let put = ev.kind == gd_store::EventKind::Put;
+            if put {
+                let mut w = written
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if w.len() < INBOX_EVENTS_MAX || w.contains_key(&ev.key) {
+                    w.insert(ev.key.clone(), ev.value.clone());
+                }
+            }
+            put
+        };
+        gd_store::follow_prefixes(
             &*self.store,
-            &inbox,
+            &[inbox.as_str()],
             PARTICIPANT_TICK,
             &cancel,
             relevant,
-            || async {
-                // A scan the store failed (a member dying under it) is tried again soon, a few
-                // times, rather than at the next change or tick: a step may be waiting.
-                for pause_ms in [0, 200, 1000] {
-                    tokio::time::sleep(Duration::from_millis(pause_ms)).await;
-                    match self.participate_once().await {
-                        Ok(()) => return,
-                        Err(e) => tracing::debug!(error = %e, "transaction scan failed"),
+            |wake| {
+                let this = &self;
+                let entries = std::mem::take(
+                    &mut *written
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                async move {
+                    // Events that overflowed the list, or none (reopened, tick): the inbox.
+                    let from_events = wake == gd_store::Wake::Changed
+                        && !entries.is_empty()
+                        && entries.len() < INBOX_EVENTS_MAX;
+                    // A scan the store failed (a member dying under it) is tried again soon,
+                    // a few times, rather than at the next change or tick: a step may be
+                    // waiting.
+                    for (attempt, pause_ms) in [0, 200, 1000].into_iter().enumerate() {
+                        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                        let done = match from_events && attempt == 0 {
+                            true => {
+                                this.participate_in(entries.clone().into_iter().collect())
+                                    .await
+                            }
+                            false => this.participate_once().await,
+                        };
+                        match done {
+                            Ok(()) => return,
+                            Err(e) => tracing::debug!(error = %e, "transaction scan failed"),
+                        }
                     }
                 }
             },
@@ -38,9 +75,16 @@ impl Engine {
     /// its inbox. An entry whose transaction is gone is removed.
     pub async fn participate_once(&self) -> Result<(), StoreError> {
         let inbox = inbox_dir(self.me);
-        for kv in self.store.range(&inbox, 0).await?.kvs {
-            let Some(id) = kv
-                .key
+        let entries = self.store.range(&inbox, 0).await?.kvs;
+        self.participate_in(entries.into_iter().map(|kv| (kv.key, kv.value)).collect())
+            .await
+    }
+
+    /// [`Self::participate_once`] for the inbox entries given (key, value).
+    async fn participate_in(&self, entries: Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+        let inbox = inbox_dir(self.me);
+        for (key, value) in entries {
+            let Some(id) = key
                 .strip_prefix(&inbox)
                 .and_then(|id| Uuid::parse_str(id).ok())
             else {
@@ -48,13 +92,13 @@ impl Engine {
             };
             // The entry holds the cursor that wrote it: whether this node reported that step
             // is read with the transaction (it is the cursor, but for a race).
-            let told: Option<Cursor> = record::decode(&kv.key, &kv.value).ok();
+            let told: Option<Cursor> = record::decode(&key, &value).ok();
             let Some((spec, cursor, failed, reported)) = self.read_running(id, told).await? else {
                 self.store
                     .txn(
                         StoreTxn::new()
                             .when([Compare::absent(spec_key(id))])
-                            .and_then([TxnOp::delete(&kv.key)]),
+                            .and_then([TxnOp::delete(&key)]),
                     )
                     .await?;
                 continue;
