@@ -99,7 +99,7 @@ pub trait Around: Send + Sync {
     async fn before(&self, txn: &mut Transaction) -> Result<(), OpError>;
 
     /// Once `txn` committed (what it was, without its steps). Must not wait long: the
-    /// operation's answer waits for it.
+    /// operation's answer waits for it (every feature's `after` at once).
     async fn after(&self, txn: &Transaction);
 }
 

@@ -57,9 +57,7 @@ pub async fn run(cx: &Cluster, mut txn: Transaction) -> Result<Vec<String>, OpEr
         let around = cx.around.clone();
         tokio::spawn(async move {
             if started.wait().await.is_ok() {
-                for a in around.iter() {
-                    a.after(&done).await;
-                }
+                futures::future::join_all(around.iter().map(|a| a.after(&done))).await;
             }
         });
         let status = engine.status(id).await?;
@@ -79,9 +77,8 @@ pub async fn run(cx: &Cluster, mut txn: Transaction) -> Result<Vec<String>, OpEr
     };
     match ended {
         Ok(notes) => {
-            for a in cx.around.iter() {
-                a.after(&done).await;
-            }
+            // The features hear of it side by side (what each does is its own).
+            futures::future::join_all(cx.around.iter().map(|a| a.after(&done))).await;
             Ok(labelled_notes(store, notes).await)
         }
         Err(e) => Err(txn_error(store, &operation, e).await),
