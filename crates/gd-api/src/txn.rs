@@ -77,6 +77,6 @@ pub struct Transaction {
     pub ended_by: Option<String>,
 }
 
-/// `GET /v1/transactions`: running transactions, then the latest ended ones (kept one hour),
+/// `GET /v1/transactions`: running transactions, then the latest ended ones (kept an hour at least),
 /// newest first.
 pub type TxnListResp = Vec<Transaction>;

@@ -22,7 +22,7 @@
 //!   an initiator that restarts ends its own at once ([`Engine::recover_own`]).
 //! - A step on a node that is gone (no liveness key) fails at once, not at its bound.
 //! - The coordinator runs in a task of its own, so a client that goes away changes nothing;
-//!   [`Engine::start`] gives the transaction's id at once, and its outcome is kept an hour
+//!   [`Engine::start`] gives the transaction's id at once, and its outcome is kept an hour or two
 //!   (`txn-results/<id>`, [`Engine::status`]), written by whoever ends it in the same store
 //!   transaction that forgets its records, so exactly one of them does.
 //! - The coordinator moves the cursor forward only if nobody else wrote it since: once the

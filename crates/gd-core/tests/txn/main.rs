@@ -620,41 +620,22 @@ async fn a_running_transaction_says_which_step_it_is_at() {
 async fn a_coordinator_taken_over_never_starts_a_later_step() {
     let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
     let log: Log = Arc::default();
-    let gate = Arc::new(tokio::sync::Notify::new());
     let a = node(&store, "A", &log, true).await;
     // B's "create" holds until the gate opens.
-    let b_id = Uuid::new_v4();
-    store
-        .put(&format!("alive/{b_id}"), b"{}".to_vec(), None)
-        .await
-        .unwrap();
-    let mut reg = registry_but("B", &log, Create::NAME);
-    reg.add(Gated::<Create> {
-        inner: Recorder::new("B", &log),
-        gate: gate.clone(),
-    })
-    .unwrap();
-    let b_engine = Engine::new(store.clone(), b_id, reg);
-    let b_cancel = CancellationToken::new();
-    tokio::spawn(b_engine.clone().run_participant(b_cancel.clone()));
+    let (b, gate) = gated_node(&store, "B", &log).await;
     let c = node(&store, "C", &log, true).await;
     let lease = store.lease_grant(30).await.unwrap();
     let mut started = a.engine.start(
         Transaction {
             operation: "volume create v14".into(),
             locks: vec!["v14".into()],
-            steps: steps(a.id, b_id, c.id, ""),
+            steps: steps(a.id, b.id, c.id, ""),
             ..Default::default()
         },
         lease,
     );
     // A waits at "create" for B. The cleanup leader (C) judges A gone and takes over...
-    for _ in 0..100 {
-        if entries(&log).contains(&"A:create:run".to_owned()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    logged(&log, "A:create:run").await;
     store.delete(&format!("alive/{}", a.id)).await.unwrap();
     let cleanup = tokio::spawn({
         let c = c.engine.clone();
@@ -685,8 +666,7 @@ async fn a_coordinator_taken_over_never_starts_a_later_step() {
         }
         other => panic!("{other:?}"),
     }
-    b_cancel.cancel();
-    for n in [a, c] {
+    for n in [a, b, c] {
         n.cancel.cancel();
     }
 }

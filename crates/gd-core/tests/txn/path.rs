@@ -4,10 +4,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use gd_core::txn::{Engine, Transaction, TxnStatus};
+use gd_core::txn::{Transaction, TxnStatus};
 use gd_store::{LocalStore, Store, lock};
-use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::support::*;
 
@@ -21,40 +19,21 @@ async fn lease_and_value(store: &Arc<dyn Store>, key: &str) -> Option<(Option<i6
 async fn a_transaction_holds_its_locks_from_its_record_to_its_end() {
     let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
     let log: Log = Arc::default();
-    let gate = Arc::new(tokio::sync::Notify::new());
     let a = node(&store, "A", &log, true).await;
-    let b_id = Uuid::new_v4();
-    store
-        .put(&format!("alive/{b_id}"), b"{}".to_vec(), None)
-        .await
-        .unwrap();
-    let mut reg = registry_but("B", &log, Create::NAME);
-    reg.add(Gated::<Create> {
-        inner: Recorder::new("B", &log),
-        gate: gate.clone(),
-    })
-    .unwrap();
-    let b_engine = Engine::new(store.clone(), b_id, reg);
-    let b_cancel = CancellationToken::new();
-    tokio::spawn(b_engine.clone().run_participant(b_cancel.clone()));
+    let (b, gate) = gated_node(&store, "B", &log).await;
     let c = node(&store, "C", &log, true).await;
     let lease = store.lease_grant(30).await.unwrap();
     let mut started = a.engine.start(
         Transaction {
             operation: "volume create v20".into(),
             locks: vec!["v20".into(), "peer-x".into()],
-            steps: steps(a.id, b_id, c.id, ""),
+            steps: steps(a.id, b.id, c.id, ""),
             ..Default::default()
         },
         lease,
     );
     // While B holds "create", both locks are the transaction's, bound to its lease.
-    for _ in 0..100 {
-        if entries(&log).contains(&"A:create:run".to_owned()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    logged(&log, "A:create:run").await;
     let (held_lease, holder) = lease_and_value(&store, "locks/v20").await.expect("locked");
     assert_eq!(held_lease, Some(lease));
     let holder = String::from_utf8(holder).unwrap();
@@ -70,7 +49,7 @@ async fn a_transaction_holds_its_locks_from_its_record_to_its_end() {
             Transaction {
                 operation: "volume delete v20".into(),
                 locks: vec!["v20".into()],
-                steps: steps(a.id, b_id, c.id, ""),
+                steps: steps(a.id, b.id, c.id, ""),
                 ..Default::default()
             },
             lease,
@@ -87,8 +66,7 @@ async fn a_transaction_holds_its_locks_from_its_record_to_its_end() {
     // Ended: its locks went with its records.
     assert!(store.range("locks/", 0).await.unwrap().kvs.is_empty());
     assert!(store.range("txn/", 0).await.unwrap().kvs.is_empty());
-    b_cancel.cancel();
-    for n in [a, c] {
+    for n in [a, b, c] {
         n.cancel.cancel();
     }
 }
@@ -97,39 +75,20 @@ async fn a_transaction_holds_its_locks_from_its_record_to_its_end() {
 async fn a_lock_lost_during_a_transaction_is_left_to_its_new_holder() {
     let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
     let log: Log = Arc::default();
-    let gate = Arc::new(tokio::sync::Notify::new());
     let a = node(&store, "A", &log, true).await;
-    let b_id = Uuid::new_v4();
-    store
-        .put(&format!("alive/{b_id}"), b"{}".to_vec(), None)
-        .await
-        .unwrap();
-    let mut reg = registry_but("B", &log, Create::NAME);
-    reg.add(Gated::<Create> {
-        inner: Recorder::new("B", &log),
-        gate: gate.clone(),
-    })
-    .unwrap();
-    let b_engine = Engine::new(store.clone(), b_id, reg);
-    let b_cancel = CancellationToken::new();
-    tokio::spawn(b_engine.clone().run_participant(b_cancel.clone()));
+    let (b, gate) = gated_node(&store, "B", &log).await;
     let c = node(&store, "C", &log, true).await;
     let lease = store.lease_grant(30).await.unwrap();
     let mut started = a.engine.start(
         Transaction {
             operation: "volume create v21".into(),
             locks: vec!["v21".into(), "v22".into()],
-            steps: steps(a.id, b_id, c.id, ""),
+            steps: steps(a.id, b.id, c.id, ""),
             ..Default::default()
         },
         lease,
     );
-    for _ in 0..100 {
-        if entries(&log).contains(&"A:create:run".to_owned()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    logged(&log, "A:create:run").await;
     // Its lock of v21 goes (as when a lease runs out) and another operation takes it.
     store.delete("locks/v21").await.unwrap();
     let other = store.lease_grant(30).await.unwrap();
@@ -152,8 +111,7 @@ async fn a_lock_lost_during_a_transaction_is_left_to_its_new_holder() {
     assert!(theirs.still_held().await.unwrap());
     assert!(store.range("txn/", 0).await.unwrap().kvs.is_empty());
     theirs.unlock().await.unwrap();
-    b_cancel.cancel();
-    for n in [a, c] {
+    for n in [a, b, c] {
         n.cancel.cancel();
     }
 }

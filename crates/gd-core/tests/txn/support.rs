@@ -164,3 +164,31 @@ impl<N: Name> Step for Gated<N> {
         self.inner.undo(args).await
     }
 }
+
+/// A node named `name` whose `create` holds until the returned gate opens (its participant
+/// running).
+pub async fn gated_node(
+    store: &Arc<dyn Store>,
+    name: &'static str,
+    log: &Log,
+) -> (Node, Arc<tokio::sync::Notify>) {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let mut reg = registry_but(name, log, Create::NAME);
+    reg.add(Gated::<Create> {
+        inner: Recorder::new(name, log),
+        gate: gate.clone(),
+    })
+    .unwrap();
+    (node_with(store, reg, true).await, gate)
+}
+
+/// Waits (bounded) until `log` holds `entry`.
+pub async fn logged(log: &Log, entry: &str) {
+    for _ in 0..100 {
+        if entries(log).iter().any(|e| e == entry) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{entry} not logged: {:?}", entries(log));
+}

@@ -32,7 +32,7 @@ struct ListParams {
     ended: Option<usize>,
 }
 
-/// The running transactions, then the latest ended ones (kept one hour), newest first.
+/// The running transactions, then the latest ended ones (kept an hour at least), newest first.
 #[utoipa::path(
     get, path = "/v1/transactions", tag = "transactions", operation_id = "TransactionList",
     params(ListParams),
