@@ -188,6 +188,9 @@ async fn run(n: usize, block: u8) -> Figures {
             false,
             &cancel.child_token(),
         );
+        if i == 0 && std::env::var_os("RUST_LOG").is_some() {
+            gd_daemon::logging::init(&node.config).expect("logging");
+        }
         agents.push(Agent {
             node,
             engine: cluster.engine,
