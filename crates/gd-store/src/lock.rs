@@ -139,15 +139,44 @@ impl Drop for LockGuard {
 /// ends an abandoned operation frees the objects its dead owner locked, at once rather than
 /// when the dead owner's lease expires. Returns whether it released it.
 pub async fn release_held_by(store: &dyn Store, name: &str, holder: &str) -> StoreResult<bool> {
-    let key = lock_key(name);
-    let txn = Txn::new()
-        .when([Compare::value(
-            key.as_str(),
-            CompareOp::Equal,
-            holder.as_bytes().to_vec(),
-        )])
-        .and_then([TxnOp::delete(key.as_str())]);
+    let (held, delete) = release_in_txn(name, holder);
+    let txn = Txn::new().when([held]).and_then([delete]);
     Ok(store.txn(txn).await?.succeeded)
+}
+
+/// Lock `name` taken for `holder` (bound to `lease`) in a store transaction that writes more
+/// (a cluster transaction recorded with its locks): the compare that it is free, the write
+/// that takes it, and the read for the failure branch that [`held_in`] reads the holder from.
+/// The holder must name its operation uniquely: [`release_in_txn`] frees it by that name.
+pub fn take_in_txn(name: &str, holder: &str, lease: LeaseId) -> (Compare, TxnOp, TxnOp) {
+    let key = lock_key(name);
+    (
+        Compare::absent(key.as_str()),
+        TxnOp::put_with_lease(key.as_str(), holder, lease),
+        TxnOp::get(key.as_str()),
+    )
+}
+
+/// Who holds lock `name`, from the read [`take_in_txn`] gave a store transaction that failed;
+/// `None` when the lock was free.
+pub fn held_in(name: &str, read: &TxnOpResponse) -> Option<Held> {
+    match read {
+        TxnOpResponse::Get(Some(kv)) => Some(Held {
+            name: name.to_owned(),
+            holder: String::from_utf8_lossy(&kv.value).into_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// Lock `name` freed in a store transaction that writes more, while `holder` holds it: the
+/// compare (the lock's value is `holder`) and the delete.
+pub fn release_in_txn(name: &str, holder: &str) -> (Compare, TxnOp) {
+    let key = lock_key(name);
+    (
+        Compare::value(key.as_str(), CompareOp::Equal, holder.as_bytes().to_vec()),
+        TxnOp::delete(key.as_str()),
+    )
 }
 
 async fn release(

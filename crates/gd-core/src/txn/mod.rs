@@ -559,28 +559,31 @@ impl Engine {
                 // The transaction is written with its locks taken, in one store transaction:
                 // a busy object leaves nothing written.
                 ops.push(TxnOp::put(spec_key(id), record::encode(spec)));
-                let locks: Vec<String> = spec.locks.iter().map(|l| lock::lock_key(l)).collect();
-                ops.extend(
-                    locks.iter().map(|key| {
-                        TxnOp::put_with_lease(key.as_str(), spec.holder.as_str(), lease)
-                    }),
-                );
+                let mut free = vec![Compare::absent(spec_key(id))];
+                let mut reads = vec![];
+                for name in &spec.locks {
+                    let (is_free, take, read) = lock::take_in_txn(name, &spec.holder, lease);
+                    free.push(is_free);
+                    ops.push(take);
+                    reads.push(read);
+                }
                 let created = self
                     .store
-                    .txn(
-                        StoreTxn::new()
-                            .when(
-                                std::iter::once(Compare::absent(spec_key(id)))
-                                    .chain(locks.iter().map(|k| Compare::absent(k.as_str()))),
-                            )
-                            .and_then(ops)
-                            .or_else(locks.iter().map(|k| TxnOp::get(k.as_str()))),
-                    )
+                    .txn(StoreTxn::new().when(free).and_then(ops).or_else(reads))
                     .await?;
                 if !created.succeeded {
-                    return Err(busy(spec, &created.responses).unwrap_or_else(|| {
-                        TxnError::Invalid(format!("transaction {id} exists already"))
-                    }));
+                    let held = spec
+                        .locks
+                        .iter()
+                        .zip(&created.responses)
+                        .find_map(|(name, read)| lock::held_in(name, read));
+                    return Err(match held {
+                        Some(h) => TxnError::Busy {
+                            object: h.name,
+                            holder: h.holder,
+                        },
+                        None => TxnError::Invalid(format!("transaction {id} exists already")),
+                    });
                 }
                 cursor_rev = created.revision;
                 tracing::info!(txn = %id, operation = %spec.operation, steps = spec.steps.len(), "transaction started");
@@ -749,17 +752,6 @@ impl Engine {
 
 fn lock_here<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The busy object a failed attempt to record `spec` found (the or-else reads of its locks).
-fn busy(spec: &TxnSpec, found: &[TxnOpResponse]) -> Option<TxnError> {
-    spec.locks.iter().zip(found).find_map(|(name, r)| match r {
-        TxnOpResponse::Get(Some(kv)) => Some(TxnError::Busy {
-            object: name.clone(),
-            holder: String::from_utf8_lossy(&kv.value).into_owned(),
-        }),
-        _ => None,
-    })
 }
 
 /// Optional durations as milliseconds in the stored record.

@@ -225,22 +225,19 @@ impl Engine {
             Compare::absent(result_key(id)),
         ];
         // Its locks go with it, while they are still this transaction's (the holder names it).
-        let locks: Vec<String> = spec.locks.iter().map(|l| lock::lock_key(l)).collect();
-        let held = locks.iter().map(|k| {
-            Compare::value(
-                k.as_str(),
-                CompareOp::Equal,
-                spec.holder.as_bytes().to_vec(),
-            )
-        });
+        let (held, freed): (Vec<Compare>, Vec<TxnOp>) = spec
+            .locks
+            .iter()
+            .map(|name| lock::release_in_txn(name, &spec.holder))
+            .unzip();
         let end = |lease| {
             StoreTxn::new()
-                .when(running.iter().cloned().chain(held.clone()))
+                .when(running.iter().chain(&held).cloned())
                 .and_then(
                     ops.iter()
                         .cloned()
                         .chain([keep(lease)])
-                        .chain(locks.iter().map(|k| TxnOp::delete(k.as_str()))),
+                        .chain(freed.clone()),
                 )
                 .or_else([TxnOp::get(result_key(id)), TxnOp::get(spec_key(id))])
         };
@@ -269,7 +266,12 @@ impl Engine {
                         .txn(StoreTxn::new().when(running).and_then(ops))
                         .await?;
                     for name in &spec.locks {
-                        lock::release_held_by(self.store.as_ref(), name, &spec.holder).await?;
+                        // Best effort: the outcome stands; a lock left goes with its lease.
+                        if let Err(e) =
+                            lock::release_held_by(self.store.as_ref(), name, &spec.holder).await
+                        {
+                            tracing::warn!(txn = %id, lock = %name, error = %e, "a lock of an ended transaction was not freed; its lease will free it");
+                        }
                     }
                     again.succeeded
                 }
@@ -305,7 +307,8 @@ impl Engine {
 
     // ---- reading ----
 
-    /// What is known of transaction `id`: running, or ended within [`RESULT_KEEP_S`].
+    /// What is known of transaction `id`: running, or ended within [`RESULT_KEEP_S`] (or up to
+    /// twice that).
     pub async fn status(&self, id: Uuid) -> Result<Option<TxnStatus>, StoreError> {
         // One snapshot: read one by one, a transaction ending between the reads would be
         // neither running nor ended.

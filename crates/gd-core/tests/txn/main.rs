@@ -618,24 +618,18 @@ async fn a_running_transaction_says_which_step_it_is_at() {
 
 #[tokio::test]
 async fn a_coordinator_taken_over_never_starts_a_later_step() {
-    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
-    let log: Log = Arc::default();
-    let a = node(&store, "A", &log, true).await;
-    // B's "create" holds until the gate opens.
-    let (b, gate) = gated_node(&store, "B", &log).await;
-    let c = node(&store, "C", &log, true).await;
-    let lease = store.lease_grant(30).await.unwrap();
-    let mut started = a.engine.start(
-        Transaction {
-            operation: "volume create v14".into(),
-            locks: vec!["v14".into()],
-            steps: steps(a.id, b.id, c.id, ""),
-            ..Default::default()
-        },
-        lease,
-    );
-    // A waits at "create" for B. The cleanup leader (C) judges A gone and takes over...
-    logged(&log, "A:create:run").await;
+    // A waits at "create" for B (held until the gate opens). The cleanup leader (C) judges A
+    // gone and takes over...
+    let HeldAtCreate {
+        store,
+        log,
+        a,
+        b,
+        c,
+        gate,
+        mut started,
+        ..
+    } = held_at_create("volume create v14", &["v14"]).await;
     store.delete(&format!("alive/{}", a.id)).await.unwrap();
     let cleanup = tokio::spawn({
         let c = c.engine.clone();

@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use gd_core::txn::{Transaction, TxnStatus};
-use gd_store::{LocalStore, Store, lock};
+use gd_store::{Store, lock};
 
 use crate::support::*;
 
@@ -17,23 +17,17 @@ async fn lease_and_value(store: &Arc<dyn Store>, key: &str) -> Option<(Option<i6
 
 #[tokio::test]
 async fn a_transaction_holds_its_locks_from_its_record_to_its_end() {
-    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
-    let log: Log = Arc::default();
-    let a = node(&store, "A", &log, true).await;
-    let (b, gate) = gated_node(&store, "B", &log).await;
-    let c = node(&store, "C", &log, true).await;
-    let lease = store.lease_grant(30).await.unwrap();
-    let mut started = a.engine.start(
-        Transaction {
-            operation: "volume create v20".into(),
-            locks: vec!["v20".into(), "peer-x".into()],
-            steps: steps(a.id, b.id, c.id, ""),
-            ..Default::default()
-        },
+    let HeldAtCreate {
+        store,
+        a,
+        b,
+        c,
         lease,
-    );
+        gate,
+        mut started,
+        ..
+    } = held_at_create("volume create v20", &["v20", "peer-x"]).await;
     // While B holds "create", both locks are the transaction's, bound to its lease.
-    logged(&log, "A:create:run").await;
     let (held_lease, holder) = lease_and_value(&store, "locks/v20").await.expect("locked");
     assert_eq!(held_lease, Some(lease));
     let holder = String::from_utf8(holder).unwrap();
@@ -73,22 +67,15 @@ async fn a_transaction_holds_its_locks_from_its_record_to_its_end() {
 
 #[tokio::test]
 async fn a_lock_lost_during_a_transaction_is_left_to_its_new_holder() {
-    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
-    let log: Log = Arc::default();
-    let a = node(&store, "A", &log, true).await;
-    let (b, gate) = gated_node(&store, "B", &log).await;
-    let c = node(&store, "C", &log, true).await;
-    let lease = store.lease_grant(30).await.unwrap();
-    let mut started = a.engine.start(
-        Transaction {
-            operation: "volume create v21".into(),
-            locks: vec!["v21".into(), "v22".into()],
-            steps: steps(a.id, b.id, c.id, ""),
-            ..Default::default()
-        },
-        lease,
-    );
-    logged(&log, "A:create:run").await;
+    let HeldAtCreate {
+        store,
+        a,
+        b,
+        c,
+        gate,
+        mut started,
+        ..
+    } = held_at_create("volume create v21", &["v21", "v22"]).await;
     // Its lock of v21 goes (as when a lease runs out) and another operation takes it.
     store.delete("locks/v21").await.unwrap();
     let other = store.lease_grant(30).await.unwrap();

@@ -192,3 +192,45 @@ pub async fn logged(log: &Log, entry: &str) {
     }
     panic!("{entry} not logged: {:?}", entries(log));
 }
+
+/// Three nodes on a fresh store, and a transaction A started (the usual steps, locking
+/// `locks`) that holds at B's `create` until `gate` opens, A's own `create` done.
+pub struct HeldAtCreate {
+    pub store: Arc<dyn Store>,
+    pub log: Log,
+    pub a: Node,
+    pub b: Node,
+    pub c: Node,
+    pub lease: i64,
+    pub gate: Arc<tokio::sync::Notify>,
+    pub started: gd_core::txn::Started,
+}
+
+pub async fn held_at_create(operation: &str, locks: &[&str]) -> HeldAtCreate {
+    let store: Arc<dyn Store> = LocalStore::open_in_memory().await.unwrap();
+    let log: Log = Arc::default();
+    let a = node(&store, "A", &log, true).await;
+    let (b, gate) = gated_node(&store, "B", &log).await;
+    let c = node(&store, "C", &log, true).await;
+    let lease = store.lease_grant(30).await.unwrap();
+    let started = a.engine.start(
+        gd_core::txn::Transaction {
+            operation: operation.into(),
+            locks: locks.iter().map(|l| l.to_string()).collect(),
+            steps: steps(a.id, b.id, c.id, ""),
+            ..Default::default()
+        },
+        lease,
+    );
+    logged(&log, "A:create:run").await;
+    HeldAtCreate {
+        store,
+        log,
+        a,
+        b,
+        c,
+        lease,
+        gate,
+        started,
+    }
+}
