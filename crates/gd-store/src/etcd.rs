@@ -728,7 +728,17 @@ impl Store for EtcdStore {
                 async move {
                     let (mut keeper, mut stream) = lc.keep_alive(lease).await?;
                     keeper.keep_alive().await?;
-                    stream.message().await
+                    let resp = stream.message().await?;
+                    // End the stream as etcd expects: close our side and read its end. Dropped
+                    // unread, it is reset, and etcd's last frames may arrive on a stream the
+                    // connection has already forgotten; where many leases are refreshed over
+                    // one connection (a thousand agents in the scale bench), those add up to the
+                    // limit (1,024) at which the HTTP/2 client closes the whole connection and
+                    // every request on it fails. etcd also counts a reset refresh as failed
+                    // ("no leader"), which misleads whoever watches its metrics.
+                    drop(keeper);
+                    while let Ok(Some(_)) = stream.message().await {}
+                    Ok(resp)
                 }
             })
             .await?;

@@ -160,3 +160,70 @@ async fn managed_member_restarts_from_its_data() -> StoreResult<()> {
     drop(dir);
     Ok(())
 }
+
+/// A lease refresh opens a stream of its own: it must end it as etcd expects (our side closed,
+/// etcd's end read), never reset it. Reset streams' last frames reach a connection that has
+/// forgotten them, and enough of those make the HTTP/2 client close the whole connection;
+/// etcd also counts each reset refresh as failed ("no leader").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_lease_refreshes_end_their_streams_cleanly() -> StoreResult<()> {
+    let b = Backend::etcd().await;
+    let url = b
+        .etcd
+        .as_ref()
+        .expect("an etcd backend")
+        .client_url()
+        .to_owned();
+    let before = keep_alive_streams(&url);
+    let lease = b.store.lease_grant(60).await?;
+    for _ in 0..20 {
+        assert!(b.store.lease_keep_alive(lease).await? > 0);
+    }
+    let after = keep_alive_streams(&url);
+    assert_eq!(
+        after.ok - before.ok,
+        20,
+        "every refresh's stream ended well ({before:?} then {after:?})"
+    );
+    assert_eq!(
+        after.failed, before.failed,
+        "no refresh stream counted as failed"
+    );
+    b.shutdown().await;
+    Ok(())
+}
+
+/// etcd's count of lease refresh streams, ended well and not.
+#[derive(Debug, Clone, Copy)]
+struct KeepAliveStreams {
+    ok: u64,
+    failed: u64,
+}
+
+/// Reads etcd's metrics (served on its client URL).
+fn keep_alive_streams(client_url: &str) -> KeepAliveStreams {
+    use std::io::{Read, Write};
+    let addr = client_url.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).expect("etcd's client port");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a read timeout");
+    write!(conn, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("a metrics request");
+    let mut text = String::new();
+    conn.read_to_string(&mut text).expect("etcd's metrics");
+    let mut streams = KeepAliveStreams { ok: 0, failed: 0 };
+    for line in text.lines().filter(|l| {
+        l.starts_with("grpc_server_handled_total{") && l.contains("grpc_method=\"LeaseKeepAlive\"")
+    }) {
+        let n: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("a count") as u64;
+        if line.contains("grpc_code=\"OK\"") {
+            streams.ok += n;
+        } else {
+            streams.failed += n;
+        }
+    }
+    streams
+}
