@@ -9,6 +9,11 @@
 //!
 //! The same lease carries the node's locks, so they vanish with the node — and at once when it
 //! restarts: a new process revokes its predecessor's lease (found on the alive key).
+//!
+//! Its calls are also how the node knows whether its store answers ([`Liveness::silence`]): a
+//! refresh every 2.5 s is a request to the store's leader anyway, so nothing else needs to ask
+//! the store at rest whether it has a quorum (at a thousand nodes, a probe of its own every few
+//! seconds was most of what the store read while nothing happened).
 
 use std::{
     sync::{
@@ -34,6 +39,18 @@ pub const KEEPALIVE_INTERVAL: Duration = Duration::from_millis(2500);
 /// How long to wait before retrying after the store failed.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Since when this node's store has not answered its liveness calls, as [`Liveness::silence`]
+/// tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Silence {
+    /// When the first call that went unanswered was made (ms since the Unix epoch).
+    pub since_ms: u64,
+    /// The same instant, for durations.
+    pub since: std::time::Instant,
+    /// How many calls in a row went unanswered.
+    pub calls: u32,
+}
+
 /// This node's liveness key and lease.
 pub struct Liveness {
     store: Arc<dyn Store>,
@@ -43,6 +60,7 @@ pub struct Liveness {
     paused: AtomicBool,
     wake: Notify,
     published: watch::Sender<Option<LeaseId>>,
+    silence: watch::Sender<Option<Silence>>,
 }
 
 impl Liveness {
@@ -59,6 +77,7 @@ impl Liveness {
             paused: AtomicBool::new(false),
             wake: Notify::new(),
             published: watch::channel(None).0,
+            silence: watch::channel(None).0,
         })
     }
 
@@ -75,6 +94,45 @@ impl Liveness {
             .ok()?
             .ok()
             .and_then(|v| *v)
+    }
+
+    /// Whether the store answered this node's last liveness call (`None`) or since when it has
+    /// not. An error the store sent is an answer; only no answer in time, or no reachable
+    /// member or leader, is silence. Unchanged while liveness is withdrawn.
+    pub fn silence(&self) -> watch::Receiver<Option<Silence>> {
+        self.silence.subscribe()
+    }
+
+    /// Records whether the store answered a liveness call; returns its result.
+    fn answered<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        let unanswered = matches!(
+            &result,
+            Err(StoreError::Unavailable { .. } | StoreError::Timeout { .. })
+        );
+        self.silence
+            .send_if_modified(|s| match (unanswered, s.as_mut()) {
+                (false, None) => false,
+                (false, Some(_)) => {
+                    *s = None;
+                    true
+                }
+                (true, Some(silence)) => {
+                    silence.calls += 1;
+                    true
+                }
+                (true, None) => {
+                    *s = Some(Silence {
+                        since_ms: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap_or_default()
+                            .as_millis() as u64,
+                        since: std::time::Instant::now(),
+                        calls: 1,
+                    });
+                    true
+                }
+            });
+        result
     }
 
     /// Stops publishing and revokes the lease (the node shows offline at once), until
@@ -122,7 +180,7 @@ impl Liveness {
             return Duration::from_secs(3600);
         }
         match *lease {
-            None => match self.publish().await {
+            None => match self.answered(self.publish().await) {
                 Ok(id) => {
                     tracing::info!(lease = id, "liveness published");
                     *lease = Some(id);
@@ -134,7 +192,7 @@ impl Liveness {
                     RETRY_INTERVAL
                 }
             },
-            Some(id) => match self.store.lease_keep_alive(id).await {
+            Some(id) => match self.answered(self.store.lease_keep_alive(id).await) {
                 Ok(_) => KEEPALIVE_INTERVAL,
                 Err(StoreError::LeaseNotFound { .. }) => {
                     tracing::warn!(lease = id, "liveness lease lost; publishing again");
@@ -177,5 +235,63 @@ impl Liveness {
             }
         }
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeout() -> Result<(), StoreError> {
+        Err(StoreError::Timeout { timeout_ms: 2000 })
+    }
+
+    #[tokio::test]
+    async fn silence_counts_unanswered_calls_until_the_store_answers() {
+        let store = gd_store::LocalStore::open_in_memory().await.unwrap();
+        let liveness = Liveness::new(store, Uuid::new_v4());
+        let rx = liveness.silence();
+        assert_eq!(*rx.borrow(), None, "silent before any call");
+
+        let before_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(liveness.answered(timeout()).is_err());
+        let first = rx.borrow().expect("silent after a call timed out");
+        assert_eq!(first.calls, 1);
+        assert!(first.since_ms >= before_ms);
+        let _ = liveness.answered(Err::<(), _>(StoreError::Unavailable {
+            reason: "no leader".into(),
+        }));
+        let second = rx.borrow().expect("still silent");
+        assert_eq!(second.calls, 2);
+        assert_eq!(
+            (second.since_ms, second.since),
+            (first.since_ms, first.since),
+            "dated from the first call left unanswered"
+        );
+
+        // An error the store sent is an answer, as is a result.
+        let _ = liveness.answered(Err::<(), _>(StoreError::LeaseNotFound { lease: 7 }));
+        assert_eq!(*rx.borrow(), None);
+        let _ = liveness.answered(timeout());
+        assert_eq!(rx.borrow().map(|s| s.calls), Some(1));
+        assert_eq!(liveness.answered(Ok(5)).unwrap(), 5);
+        assert_eq!(*rx.borrow(), None);
+    }
+
+    #[tokio::test]
+    async fn a_refresh_the_store_answers_leaves_no_silence() {
+        let store = gd_store::LocalStore::open_in_memory().await.unwrap();
+        let liveness = Liveness::new(store, Uuid::new_v4());
+        let _ = liveness.answered(timeout());
+        assert!(liveness.silence().borrow().is_some());
+        // Publishing, then a refresh: both answered.
+        assert_eq!(liveness.step().await, KEEPALIVE_INTERVAL);
+        assert!(liveness.silence().borrow().is_none());
+        assert!(liveness.lease().is_some());
+        assert_eq!(liveness.step().await, KEEPALIVE_INTERVAL);
+        assert!(liveness.silence().borrow().is_none());
     }
 }
