@@ -74,6 +74,8 @@ pub struct EtcdStore {
     client: ec::Client,
     endpoints: Vec<String>,
     opts: EtcdOptions,
+    /// The leases' refresh streams kept open.
+    refreshers: refresh::Refreshers,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -88,7 +90,9 @@ fn unavailable(reason: impl Into<String>) -> StoreError {
 
 /// `head` followed by the causes it does not already say, on one line: tonic's errors say
 /// little at the top and repeat themselves below.
+mod channel;
 mod convert;
+mod refresh;
 use convert::*;
 
 fn with_causes(mut head: String, mut cause: Option<&dyn std::error::Error>) -> String {
@@ -231,7 +235,7 @@ impl EtcdStore {
         }
         let client = match tokio::time::timeout(
             opts.connect_timeout,
-            ec::Client::connect(endpoints, Some(co)),
+            ec::Client::connect_with_balanced_channel(endpoints, Some(co), channel::Tuned),
         )
         .await
         {
@@ -247,6 +251,7 @@ impl EtcdStore {
             client,
             endpoints: endpoints.to_vec(),
             opts,
+            refreshers: refresh::Refreshers::default(),
         }))
     }
 
@@ -720,36 +725,26 @@ impl Store for EtcdStore {
     }
 
     async fn lease_keep_alive(&self, lease: LeaseId) -> StoreResult<i64> {
-        // etcd-client's `keep_alive` sends one refresh and checks the lease exists, but keeps
-        // the granted TTL to itself; a second refresh on the same stream reports it.
-        let resp = self
+        let mut kept = self.refreshers.take(lease);
+        let (resp, kept) = self
             .call_read(lease, || {
+                let kept = kept.take();
                 let mut lc = self.client.lease_client();
                 async move {
-                    let (mut keeper, mut stream) = lc.keep_alive(lease).await?;
-                    keeper.keep_alive().await?;
-                    let resp = stream.message().await?;
-                    // End the stream as etcd expects: close our side and read its end. Dropped
-                    // unread, it is reset, and etcd's last frames may arrive on a stream the
-                    // connection has already forgotten; where many leases are refreshed over
-                    // one connection (a thousand agents in the scale bench), those add up to the
-                    // limit (1,024) at which the HTTP/2 client closes the whole connection and
-                    // every request on it fails. etcd also counts a reset refresh as failed
-                    // ("no leader"), which misleads whoever watches its metrics.
-                    drop(keeper);
-                    while let Ok(Some(_)) = stream.message().await {}
-                    Ok(resp)
+                    let mut stream = match kept {
+                        Some(stream) => stream,
+                        None => refresh::Kept::open(&mut lc, lease).await?,
+                    };
+                    let resp = stream.refresh().await?;
+                    Ok((resp, stream))
                 }
             })
             .await?;
-        match resp {
-            Some(r) if r.ttl() > 0 => Ok(r.ttl()),
-            Some(_) => Err(StoreError::LeaseNotFound { lease }),
-            None => Err(unavailable("etcd closed the lease keep-alive stream")),
-        }
+        self.refreshers.answered(lease, resp, kept)
     }
 
     async fn lease_revoke(&self, lease: LeaseId) -> StoreResult<()> {
+        self.refreshers.forget(lease);
         self.call(lease, || {
             let mut lc = self.client.lease_client();
             async move { lc.revoke(lease).await }

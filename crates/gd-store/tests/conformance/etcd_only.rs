@@ -161,12 +161,12 @@ async fn managed_member_restarts_from_its_data() -> StoreResult<()> {
     Ok(())
 }
 
-/// A lease refresh opens a stream of its own: it must end it as etcd expects (our side closed,
-/// etcd's end read), never reset it. Reset streams' last frames reach a connection that has
-/// forgotten them, and enough of those make the HTTP/2 client close the whole connection;
-/// etcd also counts each reset refresh as failed ("no leader").
+/// A lease's refreshes share one stream, kept open between them, and a revoked lease's stream
+/// is ended as etcd expects (our side closed, its end read), never reset: reset streams' last
+/// frames reach a connection that has forgotten them, and enough of those make the HTTP/2
+/// client close the whole connection; etcd also counts a reset refresh stream as failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn etcd_lease_refreshes_end_their_streams_cleanly() -> StoreResult<()> {
+async fn etcd_lease_refreshes_share_a_stream_ended_cleanly() -> StoreResult<()> {
     let b = Backend::etcd().await;
     let url = b
         .etcd
@@ -179,22 +179,36 @@ async fn etcd_lease_refreshes_end_their_streams_cleanly() -> StoreResult<()> {
     for _ in 0..20 {
         assert!(b.store.lease_keep_alive(lease).await? > 0);
     }
-    let after = keep_alive_streams(&url);
     assert_eq!(
-        after.ok - before.ok,
-        20,
-        "every refresh's stream ended well ({before:?} then {after:?})"
+        keep_alive_streams(&url),
+        before,
+        "20 refreshes, and no stream ended: they share one"
     );
+    b.store.lease_revoke(lease).await?;
+    let began = Instant::now();
+    let after = loop {
+        let now = keep_alive_streams(&url);
+        if now.ok > before.ok || began.elapsed() > Duration::from_secs(5) {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(after.ok - before.ok, 1, "the one stream ended well");
     assert_eq!(
         after.failed, before.failed,
         "no refresh stream counted as failed"
     );
+    // A lease gone: its refresh says so.
+    assert!(matches!(
+        b.store.lease_keep_alive(lease).await,
+        Err(StoreError::LeaseNotFound { .. })
+    ));
     b.shutdown().await;
     Ok(())
 }
 
 /// etcd's count of lease refresh streams, ended well and not.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct KeepAliveStreams {
     ok: u64,
     failed: u64,
