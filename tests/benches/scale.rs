@@ -10,7 +10,7 @@
 //! separated). For each N:
 //! - how long until every agent is alive, and the process's memory per agent (RSS growth / N);
 //! - store writes per second at rest (the etcd revision over `GD2_BENCH_REST_S`, default 10 s);
-//! - 20 transactions of three steps on three agents, one after the other, from agent 0: their
+//! - 60 transactions of three steps on three agents, one after the other, from agent 0: their
 //!   latency (median, slowest), and the watch events they cost — delivered to the agents'
 //!   own watches (the transaction inboxes, membership...) and to their store replicas,
 //!   counted by each agent's metrics (`gd2_store_watch_events_total`), and what etcd says it
@@ -42,7 +42,7 @@ use uuid::Uuid;
 mod agents;
 
 /// How many transactions each N runs.
-const TXNS: usize = 20;
+const TXNS: usize = 60;
 
 /// A step that does nothing but be run: what the engine itself costs.
 struct Noop;
