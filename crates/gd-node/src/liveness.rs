@@ -43,7 +43,8 @@ const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 /// tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Silence {
-    /// When the first call that went unanswered was made (ms since the Unix epoch).
+    /// When the first call of the row went unanswered: its bound passed, or no member or
+    /// leader could take it (ms since the Unix epoch).
     pub since_ms: u64,
     /// The same instant, for durations.
     pub since: std::time::Instant,
