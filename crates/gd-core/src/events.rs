@@ -85,7 +85,9 @@ pub async fn emit(store: &dyn Store, event: EventRecord) {
     }
 }
 
-fn now_ms() -> u64 {
+/// Now, in milliseconds since the Unix epoch: how events date what they record (and a node's
+/// liveness the start of a silence, which a quorum event is dated by).
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

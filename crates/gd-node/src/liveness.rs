@@ -123,10 +123,7 @@ impl Liveness {
                 }
                 (true, None) => {
                     *s = Some(Silence {
-                        since_ms: std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .unwrap_or_default()
-                            .as_millis() as u64,
+                        since_ms: gd_core::events::now_ms(),
                         since: std::time::Instant::now(),
                         calls: 1,
                     });
@@ -254,10 +251,7 @@ mod tests {
         let rx = liveness.silence();
         assert_eq!(*rx.borrow(), None, "silent before any call");
 
-        let before_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
+        let before_ms = gd_core::events::now_ms();
         assert!(liveness.answered(timeout()).is_err());
         let first = rx.borrow().expect("silent after a call timed out");
         assert_eq!(first.calls, 1);

@@ -725,13 +725,14 @@ impl Store for EtcdStore {
     }
 
     async fn lease_keep_alive(&self, lease: LeaseId) -> StoreResult<i64> {
-        let mut kept = self.refreshers.take(lease);
-        let (resp, kept) = self
+        // The open stream goes to the first attempt only: one that failed is not used again.
+        let mut open = self.refreshers.take(lease);
+        let (resp, stream) = self
             .call_read(lease, || {
-                let kept = kept.take();
+                let open = open.take();
                 let mut lc = self.client.lease_client();
                 async move {
-                    let mut stream = match kept {
+                    let mut stream = match open {
                         Some(stream) => stream,
                         None => refresh::Kept::open(&mut lc, lease).await?,
                     };
@@ -740,7 +741,7 @@ impl Store for EtcdStore {
                 }
             })
             .await?;
-        self.refreshers.answered(lease, resp, kept)
+        self.refreshers.answered(lease, resp, stream)
     }
 
     async fn lease_revoke(&self, lease: LeaseId) -> StoreResult<()> {
