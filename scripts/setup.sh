@@ -5,7 +5,8 @@
 # etcd-client crate's build script compiles etcd's protos, which import
 # google/protobuf/descriptor.proto), attr (xattr tools for tests) and iproute2 (`ip netns`
 # for the multi-host tests). With --tests also what only the tests use: Python's
-# prometheus_client (python3-prometheus-client: its parser reads our /metrics), schemathesis, pinned
+# prometheus_client (python3-prometheus-client: its parser reads our /metrics), iptables (the
+# partition tests drop traffic between hosts with it), schemathesis, pinned
 # (tests/schemathesis/requirements.txt), in a Python venv at /opt/gd2-schemathesis
 # (GD2_SCHEMATHESIS_VENV to move it) for the API fuzz test.
 # Needs root for apt-get and /opt; does nothing when everything is already installed.
@@ -19,7 +20,7 @@ set -euo pipefail
 # The project's packages: installed when missing, removed by --purge.
 packages=(glusterfs-server glusterfs-client etcd-server protobuf-compiler libprotobuf-dev attr)
 # What only the tests use (with --tests): installed when missing, removed by --purge.
-test_packages=(python3-prometheus-client)
+test_packages=(python3-prometheus-client iptables)
 # Part of a base Debian system, installed when missing but never purged.
 base=(iproute2)
 
@@ -76,6 +77,7 @@ done
 if [ "${1:-}" = "--tests" ]; then
   /usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null \
     || { echo "setup: python3's prometheus_client is still missing after install" >&2; exit 1; }
+  command -v iptables >/dev/null || { echo "setup: iptables is still missing after install" >&2; exit 1; }
 fi
 for f in /usr/include/google/protobuf/descriptor.proto; do
   [ -e "$f" ] || { echo "setup: $f is still missing after install" >&2; exit 1; }

@@ -173,7 +173,13 @@ impl Gd2Hosts {
     /// adds the others by name (with their join tokens), every node sees every peer online and
     /// the store has a voter on each.
     pub fn new(tag: &str, subnet: &str, names: &[&str]) -> Gd2Hosts {
-        let hosts = Gd2Hosts::started(tag, subnet, names);
+        Gd2Hosts::with_clients(tag, subnet, names, &[])
+    }
+
+    /// As [`Gd2Hosts::new`], with hosts `clients` on the same net that run no glusterd2 (after
+    /// the servers: `<subnet>.<11 + servers>` on).
+    pub fn with_clients(tag: &str, subnet: &str, names: &[&str], clients: &[&str]) -> Gd2Hosts {
+        let hosts = Gd2Hosts::started_with_clients(tag, subnet, names, clients);
         hosts.join();
         hosts.wait_voters();
         hosts
@@ -181,7 +187,12 @@ impl Gd2Hosts {
 
     /// glusterd2 on hosts `names`, each a cluster of its own: no peer added yet.
     pub fn started(tag: &str, subnet: &str, names: &[&str]) -> Gd2Hosts {
-        let net = Net::new(tag, subnet, names).unwrap();
+        Gd2Hosts::started_with_clients(tag, subnet, names, &[])
+    }
+
+    fn started_with_clients(tag: &str, subnet: &str, names: &[&str], clients: &[&str]) -> Gd2Hosts {
+        let all: Vec<&str> = names.iter().chain(clients).copied().collect();
+        let net = Net::new(tag, subnet, &all).unwrap();
         let dirs: Vec<NodeDirs> = names.iter().map(|_| NodeDirs::new()).collect();
         let reaper = Reaper(
             dirs.iter()

@@ -30,6 +30,7 @@ pub struct Host {
 pub struct Net {
     pub hosts: Vec<Host>,
     bridge: String,
+    tag: String,
 }
 
 const NSSWITCH: &str = "passwd: files\ngroup: files\nshadow: files\nhosts: files\n\
@@ -67,7 +68,11 @@ impl Net {
                 ip: format!("{subnet}.{}", 11 + i),
             })
             .collect();
-        let net = Net { hosts, bridge };
+        let net = Net {
+            hosts,
+            bridge,
+            tag: tag.to_owned(),
+        };
         // Leftovers of a run that was killed.
         net.remove();
         // Never take addresses the machine uses: its own network may be any private or
@@ -124,6 +129,69 @@ impl Net {
             .iter()
             .find(|h| h.name == name)
             .expect("a host of this net")
+    }
+
+    /// The host's end of the link on the bridge's side (in the root namespace).
+    fn link(&self, host: &str) -> String {
+        let i = self
+            .hosts
+            .iter()
+            .position(|h| h.name == host)
+            .expect("a host of this net");
+        format!("{}{i}h", self.tag)
+    }
+
+    /// Cuts `host` off the network: its link to the bridge goes down (it keeps its own
+    /// loopback, its processes and its address; nothing it sends leaves, nothing reaches it).
+    pub fn cut(&self, host: &str) -> anyhow::Result<()> {
+        ip(&["link", "set", &self.link(host), "down"]).map(drop)
+    }
+
+    /// Puts `host` back on the network: its link up, and none of the drops below.
+    pub fn restore(&self, host: &str) -> anyhow::Result<()> {
+        self.iptables(host, &["-F"])?;
+        ip(&["link", "set", &self.link(host), "up"]).map(drop)
+    }
+
+    /// Drops everything that reaches `host` from the network (what it sends still leaves):
+    /// a one-way loss.
+    pub fn drop_incoming(&self, host: &str) -> anyhow::Result<()> {
+        self.iptables(host, &["-A", "INPUT", "-i", "eth0", "-j", "DROP"])
+    }
+
+    /// Drops everything between `a` and `b`, both ways (each still reaches the others).
+    pub fn drop_between(&self, a: &str, b: &str) -> anyhow::Result<()> {
+        let (ia, ib) = (self.host(a).ip.clone(), self.host(b).ip.clone());
+        self.iptables(a, &["-A", "INPUT", "-s", &ib, "-j", "DROP"])?;
+        self.iptables(b, &["-A", "INPUT", "-s", &ia, "-j", "DROP"])
+    }
+
+    /// Drops every TCP connection to or from `ports` on `host`'s network side, both ways (its
+    /// loopback untouched): e.g. its etcd member's client and peer ports.
+    pub fn drop_ports(&self, host: &str, ports: &[u16]) -> anyhow::Result<()> {
+        for p in ports {
+            let p = p.to_string();
+            for (chain, dev, dir) in [
+                ("INPUT", "-i", "--dport"),
+                ("INPUT", "-i", "--sport"),
+                ("OUTPUT", "-o", "--dport"),
+                ("OUTPUT", "-o", "--sport"),
+            ] {
+                self.iptables(
+                    host,
+                    &["-A", chain, dev, "eth0", "-p", "tcp", dir, &p, "-j", "DROP"],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `iptables <args>` in `host`'s network namespace.
+    fn iptables(&self, host: &str, args: &[&str]) -> anyhow::Result<()> {
+        run(Command::new("ip")
+            .args(["netns", "exec", &self.host(host).ns, "iptables", "-w"])
+            .args(args))
+        .map(drop)
     }
 
     /// A command run on `host`: in its network namespace, with its `/etc/hosts`, and with its
@@ -209,6 +277,14 @@ impl Net {
     }
 
     fn remove(&self) {
+        for i in 0..self.hosts.len() {
+            // A namespace outlives its name while the kernel holds sockets of it (connections
+            // to a host cut off, still retransmitting); its link's end here ends both ends.
+            let _ = Command::new("ip")
+                .args(["link", "delete", &format!("{}{i}h", self.tag)])
+                .stderr(Stdio::null())
+                .status();
+        }
         for h in &self.hosts {
             let _ = Command::new("ip")
                 .args(["netns", "delete", &h.ns])
@@ -303,6 +379,13 @@ impl ClientMount {
 
     /// Writes `bytes` to `name` under the mount (through a file outside it).
     pub fn write(&self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        self.write_within(name, bytes, Duration::from_secs(30))
+    }
+
+    /// [`ClientMount::write`] bounded by `bound` (a write to a replica set one of whose
+    /// servers was just cut off waits for the client to give up on it: the volume's
+    /// `network.ping-timeout`, 42 s by default).
+    pub fn write_within(&self, name: &str, bytes: &[u8], bound: Duration) -> anyhow::Result<()> {
         let src = self._tmp.path().join("src");
         std::fs::write(&src, bytes)?;
         let dst = self.dir.join(name);
@@ -312,7 +395,7 @@ impl ClientMount {
                 src.to_str().context("utf-8")?,
                 dst.to_str().context("utf-8")?,
             ],
-            Duration::from_secs(30),
+            bound,
         );
         if !out.status.success() {
             bail!("write {name}: {}", String::from_utf8_lossy(&out.stderr));

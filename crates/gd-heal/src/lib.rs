@@ -10,6 +10,7 @@
 //! - [`daemon`]: the calls to this node's self-heal daemons, and the crawl statistics;
 //! - [`launch`]: index and full heal launches, each node's daemon told its sets;
 //! - [`full`]: a full heal as a task (one crawl per volume), led until its crawls end;
+//! - [`returned`]: a peer back online: each node's daemon heals what it missed at once;
 //! - [`switch`]: the self-heal daemon and granular entry heal turned on or off (options);
 //! - [`rest`]: their routes (GD2's paths), and the node-to-node one of launches.
 //!
@@ -23,6 +24,7 @@ pub mod glfsheal;
 pub mod info;
 pub mod launch;
 pub mod rest;
+pub mod returned;
 pub mod shd;
 pub mod switch;
 
@@ -45,10 +47,13 @@ impl Feature for Heal {
 
     fn assemble(
         &self,
-        _parts: &Parts,
+        parts: &Parts,
         _registry: &mut Registry,
     ) -> Result<Vec<Task>, DuplicateStep> {
-        Ok(vec![])
+        let node = parts.node.clone();
+        Ok(vec![Box::new(move |cancel| {
+            tokio::spawn(returned::run(node, cancel))
+        })])
     }
 
     fn task_handlers(&self, parts: &Parts) -> Vec<Arc<dyn TaskHandler>> {

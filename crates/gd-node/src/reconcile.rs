@@ -27,6 +27,11 @@
 //! SIGKILL after a grace), so the steps that run a pass return when their effect is real
 //! (DESIGN §3.18). Besides the processes it runs, a pass looks for leftovers in its scope (an
 //! earlier glusterd2's, by their pid files) and stops them too.
+//!
+//! A pass acts only on a view the store itself answered: when the store has no quorum and a
+//! read of the view is answered from the node's own copy (`gd_store::CachedStore`), the pass
+//! fails and the last view stands. A node cut off from its cluster keeps its processes as they
+//! were, and starts again those that die.
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -55,6 +60,25 @@ const KILLS_KEPT_MAX: usize = 64;
 /// The most objects a burst of changes is followed by passes for one object each; more make
 /// one pass over every object.
 const SCOPED_MAX: usize = 16;
+
+/// Runs a read of the view that only the store itself may answer: a node acts on what the
+/// cluster is now, never on its own copy of an older answer (on a node cut off from its
+/// cluster, that copy of "which bricks are mine" may predate the volumes it serves, and a
+/// pass over it would stop them). Stale, it fails: the last view stands.
+pub async fn fresh<T>(
+    read: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match gd_store::track_staleness(read).await {
+        (Ok(_), Some(stale)) => Err(StoreError::Unavailable {
+            reason: format!(
+                "the store has no quorum: the view came from this node's copy (revision {}), \
+                 which no process is started or stopped by",
+                stale.revision
+            ),
+        }),
+        (out, _) => out,
+    }
+}
 
 /// What a pass sees, read once per pass for every service (the volume feature's: this node,
 /// every volume, the cluster options).
@@ -295,14 +319,14 @@ impl<V: Send + Sync> Reconciler<V> {
         // every object.
         let (read_at, view, only) = match (only, st.view.take()) {
             (Some(scope), Some((at, mut last))) if at.elapsed() < RESYNC => {
-                if let Err(e) = self.source.refresh(&mut last, scope).await {
+                if let Err(e) = fresh(self.source.refresh(&mut last, scope)).await {
                     st.view = Some((at, last));
                     st.stale |= !by_step;
                     return Err(e);
                 }
                 (at, last, Some(scope))
             }
-            (_, last) => match self.source.load().await {
+            (_, last) => match fresh(self.source.load()).await {
                 Ok(view) => {
                     st.stale = false;
                     (Instant::now(), view, only.filter(|_| by_step))
@@ -330,7 +354,7 @@ impl<V: Send + Sync> Reconciler<V> {
             {
                 (at, view)
             }
-            last => match self.source.load().await {
+            last => match fresh(self.source.load()).await {
                 Ok(view) => {
                     st.stale = false;
                     (Instant::now(), view)

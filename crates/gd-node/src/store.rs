@@ -288,7 +288,13 @@ pub async fn open_backend(
             } else {
                 None
             };
-            let opts = EtcdOptions::default();
+            // Every member of a managed store is glusterd2's own, started to accept the
+            // managed client's faster pings.
+            let opts = if state.mode == StoreMode::Managed {
+                EtcdOptions::managed()
+            } else {
+                EtcdOptions::default()
+            };
             let etcd = if check {
                 EtcdStore::connect(&state.endpoints, opts).await
             } else {

@@ -21,6 +21,7 @@
 //! cannot be represented: `range` and watches skip it with a warning, rather than failing a
 //! whole listing because of one foreign key.
 
+use crate::managed;
 use crate::types::deliver;
 use std::future::Future;
 use std::sync::Arc;
@@ -56,6 +57,24 @@ pub struct EtcdOptions {
     pub require_leader: bool,
     /// User name and password, when etcd has authentication enabled.
     pub user: Option<(String, String)>,
+    /// How long a connection with requests or watches open may stay silent before it is
+    /// pinged, and how long the ping may go unanswered before the connection is taken for
+    /// dead (default 10 s and 5 s: etcd refuses pings more often than every 5 s by default;
+    /// [`EtcdOptions::managed`] for members started with [`managed::PING_MIN_INTERVAL`]).
+    /// A connection to a member on the far side of a network cut is noticed only so.
+    pub keep_alive: (Duration, Duration),
+}
+
+impl EtcdOptions {
+    /// For the members glusterd2 manages, which accept pings every
+    /// [`managed::PING_MIN_INTERVAL`]: a connection to a member cut off is given up on
+    /// within 3 s, so that requests go to the members still reachable.
+    pub fn managed() -> EtcdOptions {
+        EtcdOptions {
+            keep_alive: (managed::PING_MIN_INTERVAL * 2, managed::PING_MIN_INTERVAL),
+            ..EtcdOptions::default()
+        }
+    }
 }
 
 impl Default for EtcdOptions {
@@ -65,6 +84,7 @@ impl Default for EtcdOptions {
             request_timeout: Duration::from_secs(5),
             require_leader: true,
             user: None,
+            keep_alive: (Duration::from_secs(10), Duration::from_secs(5)),
         }
     }
 }
@@ -228,7 +248,7 @@ impl EtcdStore {
             .with_require_leader(opts.require_leader)
             // Detect a dead member under a long-lived watch. No pings on an idle connection:
             // etcd answers those with GOAWAY ("too many pings").
-            .with_keep_alive(Duration::from_secs(10), Duration::from_secs(5))
+            .with_keep_alive(opts.keep_alive.0, opts.keep_alive.1)
             .with_keep_alive_while_idle(false);
         if let Some((user, password)) = &opts.user {
             co = co.with_user(user.clone(), password.clone());

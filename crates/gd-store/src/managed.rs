@@ -22,6 +22,12 @@ use tokio::time::Instant;
 
 use crate::{StoreError, StoreResult};
 
+/// How often a managed member lets a client ping it (etcd's `--grpc-keepalive-min-time`; its
+/// default, 5 s, would make a client that pings more often a hostile one and drop it): what
+/// lets glusterd2 give up on a connection to a member cut off within seconds
+/// ([`crate::etcd::EtcdOptions::managed`]).
+pub const PING_MIN_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How much of the log's end an error quotes.
 const LOG_TAIL_BYTES: u64 = 4096;
 const LOG_TAIL_LINES: usize = 20;
@@ -155,6 +161,13 @@ impl EtcdMemberConfig {
         for flag in ["--enable-v2=false", "--logger=zap", "--log-outputs=stderr"] {
             args.push(flag.into());
         }
+        args.push(
+            format!(
+                "--grpc-keepalive-min-time={}ms",
+                PING_MIN_INTERVAL.as_millis()
+            )
+            .into(),
+        );
         args.extend(self.extra_args.iter().map(OsString::from));
         args
     }

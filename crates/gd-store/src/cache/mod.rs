@@ -17,7 +17,14 @@
 //!   `revision` are never answered locally. They go to the store under
 //!   [`CacheOptions::write_timeout`]; when the store is unavailable or silent they fail with
 //!   `StoreError::Unavailable` whose reason starts with `store has no quorum: `. A write that
-//!   timed out may still be applied later by etcd, and the message says so.
+//!   timed out may still be applied later by etcd, and the message says so. A read the
+//!   replica cannot answer fails the same way.
+//! - **While the store is down** (its last call failed for want of it, and the replica's
+//!   watch is not following it), every call still goes to the store, so the first answer
+//!   ends the outage, but under [`CacheOptions::down_timeout`]: a node cut off from its
+//!   cluster refuses a write in a fraction of a second, not after the full bound each time
+//!   (an etcd member without a leader answers at once; a connection to a member on the far
+//!   side of a cut does not answer at all until its keep-alive gives up on it).
 //! - `watch` is passed through: a watcher must see the store's own events and errors.
 //!
 //! The replica is the key space of the wrapped store, or the prefixes of
@@ -73,6 +80,8 @@ pub struct CacheOptions {
     /// How long a write, lease call or `revision` waits for the store before it fails with
     /// "store has no quorum" (default 2 s).
     pub write_timeout: Duration,
+    /// Both bounds while the store is down (default 500 ms; see the module documentation).
+    pub down_timeout: Duration,
     /// The most keys the replica holds; a store with more disables the cache (default
     /// 1 000 000).
     pub max_keys: usize,
@@ -97,6 +106,7 @@ impl Default for CacheOptions {
         Self {
             read_timeout: Duration::from_secs(2),
             write_timeout: Duration::from_secs(2),
+            down_timeout: Duration::from_millis(500),
             max_keys: 1_000_000,
             resync_backoff_min: Duration::from_millis(100),
             resync_backoff_max: Duration::from_secs(2),
@@ -163,10 +173,12 @@ pub struct CachedStore {
     opts: CacheOptions,
     shared: Arc<Shared>,
     stop: CancellationToken,
-    /// When a read last failed on the store. While the replica's watch is down and a read
-    /// failed less than [`FAST_STALE_WINDOW`] ago, reads answer from the replica at once
-    /// instead of each waiting out the read timeout again.
-    last_read_failure: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When a call last failed for want of the store (unavailable, or no answer within its
+    /// bound); cleared by the next answer. With the replica's watch not following, the store
+    /// is down: calls are bounded by [`CacheOptions::down_timeout`], and a read the replica can
+    /// answer that comes less than [`FAST_STALE_WINDOW`] after the failure is answered from
+    /// it at once.
+    last_failure: std::sync::Mutex<Option<std::time::Instant>>,
     /// The last answers to reads outside the replica's scope.
     remembered: std::sync::Mutex<Remembered>,
     /// The newest store revision an answer or the replica has shown (what a kept answer
@@ -174,7 +186,7 @@ pub struct CachedStore {
     seen_revision: std::sync::atomic::AtomicI64,
 }
 
-/// See [`CachedStore::last_read_failure`].
+/// See [`CachedStore::last_failure`].
 const FAST_STALE_WINDOW: Duration = Duration::from_secs(1);
 
 impl CachedStore {
@@ -200,7 +212,7 @@ impl CachedStore {
             seen_revision: std::sync::atomic::AtomicI64::new(0),
             opts,
             stop,
-            last_read_failure: std::sync::Mutex::new(None),
+            last_failure: std::sync::Mutex::new(None),
         })
     }
 
@@ -241,11 +253,9 @@ impl CachedStore {
         fut: impl Future<Output = StoreResult<T>> + Send,
         from_replica: impl FnOnce(&Replica) -> T + Send,
     ) -> StoreResult<T> {
-        let bound = self.opts.read_timeout;
+        let bound = self.bound(self.opts.read_timeout);
         let recently_failed = self
-            .last_read_failure
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .failure_lock()
             .is_some_and(|t| t.elapsed() < FAST_STALE_WINDOW);
         let answerable = if covered {
             !self.is_synced() && self.cached_revision().is_some()
@@ -259,43 +269,67 @@ impl CachedStore {
         } else {
             let err = match tokio::time::timeout(bound, fut).await {
                 Ok(Ok(v)) => {
-                    *self
-                        .last_read_failure
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) = None;
+                    self.answered();
                     if !covered {
                         self.keep(query, &v);
                     }
                     return Ok(v);
                 }
                 Ok(Err(e)) if e.retryable() => e,
-                Ok(Err(e)) => return Err(e),
+                Ok(Err(e)) => {
+                    self.answered();
+                    return Err(e);
+                }
                 Err(_) => StoreError::Timeout {
                     timeout_ms: ms(bound),
                 },
             };
-            *self
-                .last_read_failure
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+            self.failed();
             err
         };
         let (value, stale) = if covered {
             let replica = self.shared.read();
             let Some(stale) = replica.staleness() else {
-                return Err(err);
+                return Err(unanswered_read(err));
             };
             (from_replica(&replica), stale)
         } else {
             let kept = self.remembered_lock().get(&query);
             match kept.and_then(|(a, stale)| Some((T::from_answer(a)?, stale))) {
                 Some(v) => v,
-                None => return Err(err),
+                None => return Err(unanswered_read(err)),
             }
         };
         tracing::debug!(error = %err, revision = stale.revision, "store read answered from the local cache");
         mark_stale(stale);
         Ok(value)
+    }
+
+    fn failure_lock(&self) -> std::sync::MutexGuard<'_, Option<std::time::Instant>> {
+        self.last_failure.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn answered(&self) {
+        *self.failure_lock() = None;
+    }
+
+    fn failed(&self) {
+        *self.failure_lock() = Some(std::time::Instant::now());
+    }
+
+    /// Whether the store is down: its last call failed for want of it and the replica's
+    /// watch does not follow it.
+    fn store_down(&self) -> bool {
+        self.failure_lock().is_some() && !self.is_synced()
+    }
+
+    /// `normal`, or the down bound while the store is down.
+    fn bound(&self, normal: Duration) -> Duration {
+        if self.store_down() {
+            normal.min(self.opts.down_timeout)
+        } else {
+            normal
+        }
     }
 
     fn remembered_lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
@@ -327,20 +361,28 @@ impl CachedStore {
         caveat: &str,
         fut: impl Future<Output = StoreResult<T>> + Send,
     ) -> StoreResult<T> {
-        let bound = self.opts.write_timeout;
-        match tokio::time::timeout(bound, fut).await {
+        let bound = self.bound(self.opts.write_timeout);
+        let out = match tokio::time::timeout(bound, fut).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(StoreError::Unavailable { reason })) => Err(no_quorum(reason)),
             Ok(Err(StoreError::Timeout { timeout_ms })) => Err(no_quorum(format!(
                 "no answer within {}{caveat}",
                 human(Duration::from_millis(timeout_ms))
             ))),
-            Ok(Err(e)) => Err(e),
+            Ok(Err(e)) => {
+                self.answered();
+                return Err(e);
+            }
             Err(_) => Err(no_quorum(format!(
                 "no answer within {}{caveat}",
                 human(bound)
             ))),
+        };
+        match out {
+            Ok(_) => self.answered(),
+            Err(_) => self.failed(),
         }
+        out
     }
 }
 
@@ -360,6 +402,20 @@ fn no_quorum(reason: String) -> StoreError {
         format!("{NO_QUORUM}{reason}")
     };
     StoreError::Unavailable { reason }
+}
+
+/// The error of a read neither the store nor this node's copy could answer.
+fn unanswered_read(err: StoreError) -> StoreError {
+    match err {
+        StoreError::Timeout { timeout_ms } => no_quorum(format!(
+            "no answer within {}, and this node keeps no copy of what was asked",
+            human(Duration::from_millis(timeout_ms))
+        )),
+        StoreError::Unavailable { reason } => no_quorum(format!(
+            "{reason}, and this node keeps no copy of what was asked"
+        )),
+        other => other,
+    }
 }
 
 fn ms(d: Duration) -> u64 {

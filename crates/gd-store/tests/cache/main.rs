@@ -445,6 +445,58 @@ async fn a_write_fails_within_the_default_two_seconds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_store_is_down_calls_give_up_sooner() {
+    let opts = CacheOptions {
+        read_timeout: Duration::from_secs(1),
+        write_timeout: Duration::from_secs(1),
+        down_timeout: Duration::from_millis(100),
+        ..CacheOptions::default()
+    };
+    let (flaky, cache, _) = populated(opts).await;
+    // Down: the replica's watch failed and so did a call.
+    flaky.set(Mode::Unavailable);
+    wait_until(
+        "the replica stops following",
+        Duration::from_secs(5),
+        || !cache.is_synced(),
+    )
+    .await;
+    assert!(cache.put("a", b"3".to_vec(), None).await.is_err());
+    flaky.set(Mode::Hang);
+    for _ in 0..3 {
+        let start = Instant::now();
+        let err = cache
+            .put("a", b"3".to_vec(), None)
+            .await
+            .expect_err("the put fails");
+        let took = start.elapsed();
+        assert_eq!(
+            err.to_string(),
+            "store unavailable: store has no quorum: no answer within 100 ms \
+             (the write may not have been applied)"
+        );
+        assert!(took < Duration::from_millis(600), "took {took:?}");
+        let start = Instant::now();
+        let (got, stale) = track_staleness(cache.get("a")).await;
+        assert_eq!(value(got.expect("a stale get")), Some("2".into()));
+        assert!(stale.is_some());
+        assert!(start.elapsed() < Duration::from_millis(600));
+    }
+    // Back: the first answer ends the outage, and a silent store gets the whole bound again.
+    flaky.set(Mode::Up);
+    cache.put("a", b"4".to_vec(), None).await.expect("put");
+    caught_up(&cache, &*flaky).await;
+    flaky.set(Mode::Hang);
+    let start = Instant::now();
+    assert!(cache.put("a", b"5".to_vec(), None).await.is_err());
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cache_that_never_loaded_returns_the_error() {
     let flaky = Flaky::new().await;
     flaky
@@ -456,7 +508,8 @@ async fn a_cache_that_never_loaded_returns_the_error() {
     let cache = CachedStore::new(flaky.clone(), short());
     let (got, stale, _) = timed(cache.get("a")).await;
     assert!(
-        matches!(got, Err(StoreError::Unavailable { ref reason }) if reason == "fake: no leader"),
+        matches!(got, Err(StoreError::Unavailable { ref reason })
+            if reason == "store has no quorum: fake: no leader, and this node keeps no copy of what was asked"),
         "{got:?}"
     );
     assert_eq!(stale, None);
@@ -467,7 +520,8 @@ async fn a_cache_that_never_loaded_returns_the_error() {
     flaky.set(Mode::Hang);
     let (got, _, took) = timed(cache.get("a")).await;
     assert!(
-        matches!(got, Err(StoreError::Timeout { timeout_ms: 200 })),
+        matches!(got, Err(StoreError::Unavailable { ref reason })
+            if reason.starts_with("store has no quorum: no answer within ")),
         "{got:?}"
     );
     assert!(took < SHORT_MAX, "took {took:?}");

@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use gd_node::{
     node::Node,
-    reconcile::{Reconciler, ViewSource},
+    reconcile::{Reconciler, ViewSource, fresh},
 };
 use gd_rpc_server::SunRpcServer;
 
@@ -149,6 +149,55 @@ impl StoreView {
     }
 }
 
+impl StoreView {
+    /// Reads the view (and the volumes only this node's clients brought into it).
+    async fn read_view(&self) -> Result<(VolumeView, BTreeSet<String>), StoreError> {
+        let store = self.node.store.as_ref();
+        let me = self.node.identity().peer_id;
+        let hosted = hosted_volumes(store, me).await?;
+        let woken = woken_volumes(store, me).await?;
+        let mut names: BTreeSet<String> = hosted.iter().chain(&woken).cloned().collect();
+        let served: BTreeSet<String> = served_volumes(&self.rpc)
+            .into_iter()
+            .filter(|v| !names.contains(v))
+            .collect();
+        names.extend(served.iter().cloned());
+        let mut volumes = get_volumes(store, &names).await?;
+        volumes.sort_by(|a, b| a.name.cmp(&b.name));
+        // Wake keys of volumes gone, or no longer with a brick here, have done their work.
+        let stale: Vec<TxnOp> = woken
+            .iter()
+            .filter(|n| {
+                !hosted.contains(*n)
+                    && !volumes
+                        .iter()
+                        .any(|v| v.name == **n && v.bricks().any(|b| b.peer_id == me))
+            })
+            .map(|n| TxnOp::delete(volume_wake_key(me, n)))
+            .collect();
+        // A hint's cleanup: a store that cannot take it now (no quorum) must not stop the
+        // pass, which then answers from what the node kept.
+        for chunk in stale.chunks(gd_store::MAX_TXN_OPS) {
+            if let Err(e) = store
+                .txn(gd_store::Txn::new().and_then(chunk.to_vec()))
+                .await
+            {
+                tracing::debug!(error = %e, "stale volume wake keys not deleted; next pass");
+                break;
+            }
+        }
+        let cluster = cluster_options(store).await.unwrap_or_default();
+        let view = VolumeView {
+            me,
+            volumes,
+            cluster,
+            named: names,
+            serves_others: !served.is_empty(),
+        };
+        Ok((view, served))
+    }
+}
+
 /// The volumes this node's connected clients fetched volfiles of.
 fn served_volumes(rpc: &SunRpcServer) -> BTreeSet<String> {
     rpc.clients()
@@ -191,64 +240,26 @@ impl ViewSource<VolumeView> for StoreView {
         !view.serves_others && served_volumes(&self.rpc).is_subset(&view.named)
     }
 
+    /// The view as the store itself answers it (never a node's own copy: its graphs are
+    /// what the processes are told of changes against).
     async fn load(&self) -> Result<VolumeView, StoreError> {
-        let store = self.node.store.as_ref();
-        let me = self.node.identity().peer_id;
-        let hosted = hosted_volumes(store, me).await?;
-        let woken = woken_volumes(store, me).await?;
-        let mut names: BTreeSet<String> = hosted.iter().chain(&woken).cloned().collect();
-        let served: BTreeSet<String> = served_volumes(&self.rpc)
-            .into_iter()
-            .filter(|v| !names.contains(v))
-            .collect();
-        names.extend(served.iter().cloned());
-        let mut volumes = get_volumes(store, &names).await?;
-        volumes.sort_by(|a, b| a.name.cmp(&b.name));
-        // Wake keys of volumes gone, or no longer with a brick here, have done their work.
-        let stale: Vec<TxnOp> = woken
-            .iter()
-            .filter(|n| {
-                !hosted.contains(*n)
-                    && !volumes
-                        .iter()
-                        .any(|v| v.name == **n && v.bricks().any(|b| b.peer_id == me))
-            })
-            .map(|n| TxnOp::delete(volume_wake_key(me, n)))
-            .collect();
-        // A hint's cleanup: a store that cannot take it now (no quorum) must not stop the
-        // pass, which then answers from what the node kept.
-        for chunk in stale.chunks(gd_store::MAX_TXN_OPS) {
-            if let Err(e) = store
-                .txn(gd_store::Txn::new().and_then(chunk.to_vec()))
-                .await
-            {
-                tracing::debug!(error = %e, "stale volume wake keys not deleted; next pass");
-                break;
-            }
-        }
-        let cluster = cluster_options(store).await.unwrap_or_default();
-        self.notify_graph_changes(&volumes, &served);
-        Ok(VolumeView {
-            me,
-            volumes,
-            cluster,
-            named: names,
-            serves_others: !served.is_empty(),
-        })
+        let (view, served) = fresh(self.read_view()).await?;
+        self.notify_graph_changes(&view.volumes, &served);
+        Ok(view)
     }
 
     /// The volume `scope` read anew into `view`: replaced, gone, or added when it has a brick
     /// here (a wake key deleted by a pass's cleanup names a volume that has none: it stays
     /// out of the view).
     async fn refresh(&self, view: &mut VolumeView, scope: &str) -> Result<(), StoreError> {
-        let fresh = get_volume(self.node.store.as_ref(), scope).await?;
+        let read = fresh(get_volume(self.node.store.as_ref(), scope)).await?;
         let at = view
             .volumes
             .binary_search_by(|v| v.name.as_str().cmp(scope));
         let me = view.me;
-        let fresh = fresh.filter(|v| at.is_ok() || v.bricks().any(|b| b.peer_id == me));
-        self.notify_graph_change_of(scope, fresh.as_ref());
-        match (at, fresh) {
+        let read = read.filter(|v| at.is_ok() || v.bricks().any(|b| b.peer_id == me));
+        self.notify_graph_change_of(scope, read.as_ref());
+        match (at, read) {
             (Ok(i), Some(v)) => view.volumes[i] = v,
             (Ok(i), None) => {
                 view.volumes.remove(i);

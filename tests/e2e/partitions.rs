@@ -1,0 +1,281 @@
+//! Partitions between real hosts (issue 15): three servers and a client, each a network
+//! namespace running glusterd2 the way the README does (a managed etcd member on each server),
+//! with links cut and dropped for real (`ip link`, `iptables` in the hosts' namespaces).
+//!
+//! What a cut must not do: let the cut side write, stop it answering reads, stop the bricks on
+//! either side, stop the majority's work; and when the link returns everything converges with
+//! no one doing anything: the cut node sees its peers again, answers fresh, its brick gets the
+//! options set meanwhile, and the file written meanwhile is healed onto it. Each test prints
+//! its figures (time to refuse, time to converge).
+
+use std::{
+    path::Path,
+    process::Output,
+    time::{Duration, Instant},
+};
+
+use gd_testkit::{hosts::Gd2Hosts, netns::ClientMount, *};
+
+const SERVERS: [&str; 3] = ["server1", "server2", "server3"];
+/// How the CLI says an answer came from a node's local copy.
+const STALE: &str = "the cluster store has no quorum";
+/// How a write the store could not take is refused (on the CLI's `Error:` line).
+const NO_QUORUM: &str = "store has no quorum: ";
+
+fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+/// `glustercli <args>` on server `i` and how long it took.
+fn timed(h: &Gd2Hosts, i: usize, args: &[&str]) -> (Output, Duration) {
+    let t = Instant::now();
+    let out = h.cli(i, args);
+    (out, t.elapsed())
+}
+
+/// A replica-3 volume `name`, one brick per server, created and started from server `from`.
+fn replica3(h: &Gd2Hosts, from: usize, name: &str) {
+    let specs: Vec<String> = SERVERS
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{s}:{}", h.bricks(i).join(name).display()))
+        .collect();
+    let mut args = vec!["volume", "create", name, "replica", "3"];
+    args.extend(specs.iter().map(String::as_str));
+    args.extend(["--create-brick-dir", "--allow-root-dir"]);
+    ok(&h.cli(from, &args), "volume create");
+    ok(&h.cli(from, &["volume", "start", name]), "volume start");
+}
+
+/// The pid of the brick process serving `path`.
+fn brick_pid(path: &Path) -> i32 {
+    let needle = format!("{}", path.display());
+    let found: Vec<i32> = processes_matching(&needle)
+        .into_iter()
+        .filter(|(_, cmd)| cmd.contains("glusterfsd"))
+        .map(|(pid, _)| pid)
+        .collect();
+    assert_eq!(found.len(), 1, "one brick process for {needle}: {found:?}");
+    found[0]
+}
+
+/// The log of the brick serving `path` on a node whose log directory is `log`.
+fn brick_log(log: &Path, path: &Path) -> String {
+    let name = path
+        .display()
+        .to_string()
+        .trim_start_matches('/')
+        .replace('/', "-");
+    let dir = log.join("bricks");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(&name))
+        .map(|e| read(&e.path()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_cut_host_refuses_writes_serves_stale_reads_and_converges_when_it_returns() {
+    let h = Gd2Hosts::with_clients("gd2p", "198.18.10", &SERVERS, &["client1"]);
+    replica3(&h, 0, "rep3");
+    // server3 reads the volume once, as its administrator would have: an answer it can give
+    // again, marked stale, while the store cannot.
+    ok(
+        &h.cli(2, &["volume", "info", "rep3"]),
+        "volume info on server3",
+    );
+    // A client gives up on a server that went silent after the volume's ping timeout
+    // (GlusterFS's default, 42 s, is what an administrator lowers when he wants I/O to go on
+    // sooner after a cut; the option reaches the mount like any other).
+    ok(
+        &h.cli(0, &["volume", "set", "rep3", "network.ping-timeout", "10"]),
+        "volume set ping-timeout",
+    );
+    let m = ClientMount::new(&h.net, "client1", "server1", "rep3").unwrap();
+    m.write("before", b"written before the cut").unwrap();
+    let cut_brick = h.bricks(2).join("rep3");
+    let pid = brick_pid(&cut_brick);
+
+    h.net.cut("server3").unwrap();
+    let cut = Instant::now();
+
+    // The cut side: a write is refused, saying why; once the node knows, at once.
+    let set = [
+        "volume",
+        "set",
+        "rep3",
+        "diagnostics.brick-log-level",
+        "DEBUG",
+    ];
+    let mut refusals = Vec::new();
+    while refusals.len() < 4 {
+        let (out, took) = timed(&h, 2, &set);
+        assert!(
+            !out.status.success(),
+            "a write on the cut host succeeded: {}",
+            stdout(&out)
+        );
+        let err = stderr(&out);
+        if err
+            .lines()
+            .any(|l| l.starts_with("Error:") && l.contains(NO_QUORUM))
+        {
+            refusals.push((cut.elapsed(), took));
+        }
+        assert!(
+            cut.elapsed() < Duration::from_secs(30),
+            "the cut host did not refuse writes for lack of quorum within 30 s: {err}"
+        );
+    }
+    let first_refusal = refusals[0].0;
+    let settled: Vec<Duration> = refusals[1..].iter().map(|r| r.1).collect();
+    eprintln!(
+        "cut host: first write refused {first_refusal:?} after the cut (it took {:?}); then \
+         refused in {settled:?}",
+        refusals[0].1
+    );
+    for took in &settled {
+        assert!(
+            *took < Duration::from_secs(1),
+            "a write on the cut host, once it knows, is refused in under 1 s: {settled:?}"
+        );
+    }
+    // Its reads answer, marked stale: membership from its replica, the volume as last read.
+    for args in [&["peer", "list"][..], &["volume", "info", "rep3"]] {
+        let (out, took) = timed(&h, 2, args);
+        let text = ok(&out, &format!("{args:?} on the cut host"));
+        assert!(
+            stderr(&out).contains(STALE),
+            "{args:?} on the cut host is marked stale: {}",
+            stderr(&out)
+        );
+        assert!(text.contains("server3") || text.contains("rep3"), "{text}");
+        eprintln!("cut host: {args:?} answered stale in {took:?}");
+    }
+
+    // The majority goes on: it sees server3 offline, writes through the mount, creates and
+    // starts a volume of its own bricks and sets an option of the volume server3 is part of.
+    wait_for(
+        "server1 to see server3 offline",
+        Duration::from_secs(30),
+        || {
+            let peers = peers_of(&h.dirs[0], &h.daemons[0])?;
+            peers
+                .iter()
+                .any(|p| p.name == "server3" && !p.online)
+                .then_some(())
+        },
+    )
+    .unwrap();
+    eprintln!(
+        "majority: server3 offline {:?} after the cut",
+        cut.elapsed()
+    );
+    // The mount's write waits until its client gives up on server3's brick (the volume's
+    // ping timeout: the cut sends no reset) and goes on with two.
+    let t = Instant::now();
+    m.write_within(
+        "during",
+        b"written while server3 was cut off",
+        Duration::from_secs(90),
+    )
+    .unwrap();
+    eprintln!("mount: a write after the cut took {:?}", t.elapsed());
+    let maj: Vec<String> = (0..2)
+        .map(|i| format!("{}:{}", SERVERS[i], h.bricks(i).join("maj").display()))
+        .collect();
+    let (out, took) = timed(
+        &h,
+        0,
+        &[
+            "volume",
+            "create",
+            "maj",
+            &maj[0],
+            &maj[1],
+            "--create-brick-dir",
+            "--allow-root-dir",
+        ],
+    );
+    ok(&out, "volume create on the majority");
+    eprintln!("majority: create of a volume on its own bricks {took:?}");
+    ok(&h.cli(0, &["volume", "start", "maj"]), "volume start maj");
+    let (out, took) = timed(&h, 1, &set);
+    ok(&out, "volume set on the majority");
+    eprintln!("majority: option set on the volume server3 is part of {took:?}");
+    // server3's brick never stopped.
+    assert!(
+        process_alive(pid),
+        "server3's brick kept running while cut; its log:\n{}\n--- server3's glusterd2 ---\n{}",
+        tail(&brick_log(&h.dirs[2].log, &cut_brick), 30),
+        tail(&h.daemons[2].log(), 60)
+    );
+
+    h.net.restore("server3").unwrap();
+    let back = Instant::now();
+    let peers = wait_for(
+        "server3 to list its peers fresh",
+        Duration::from_secs(60),
+        || {
+            let out = h.cli(2, &["--json", "peer", "list"]);
+            if !out.status.success() || stderr(&out).contains(STALE) {
+                return None;
+            }
+            let peers: Vec<gd_api::Peer> = serde_json::from_str(&stdout(&out)).ok()?;
+            (peers.len() == 3 && peers.iter().all(|p| p.online)).then_some(peers)
+        },
+    )
+    .unwrap();
+    let fresh = back.elapsed();
+    assert_eq!(peers.len(), 3);
+    let info = ok(&h.cli(2, &["volume", "info", "maj"]), "volume info maj");
+    assert!(info.contains("Started"), "{info}");
+    // The option set meanwhile reached server3's brick process (it logs at debug level).
+    wait_for(
+        "server3's brick to take the option set while it was cut",
+        Duration::from_secs(60),
+        || {
+            brick_log(&h.dirs[2].log, &cut_brick)
+                .contains(" D [")
+                .then_some(())
+        },
+    )
+    .unwrap();
+    let options = back.elapsed();
+    // The file written meanwhile is healed onto server3's brick, nobody asking.
+    wait_for(
+        "the self-heal onto server3",
+        Duration::from_secs(120),
+        || {
+            (std::fs::read(cut_brick.join("during")).ok()?.as_slice()
+                == b"written while server3 was cut off")
+                .then_some(())
+        },
+    )
+    .unwrap();
+    let healed = back.elapsed();
+    assert_eq!(
+        brick_pid(&cut_brick),
+        pid,
+        "server3's brick never restarted"
+    );
+    let status = ok(
+        &h.cli(2, &["--json", "volume", "status", "rep3"]),
+        "volume status on server3",
+    );
+    let bricks: Vec<gd_api::BrickStatus> = serde_json::from_str(&status).unwrap();
+    assert_eq!(bricks.len(), 3, "{status}");
+    assert!(bricks.iter().all(|b| b.online), "{status}");
+    assert!(bricks.iter().any(|b| b.pid == pid as u32), "{status}");
+    eprintln!(
+        "link back: server3 fresh with every peer online after {fresh:?}, its brick had taken \
+         the option by {options:?}, the file was healed onto it by {healed:?}"
+    );
+}
