@@ -81,8 +81,17 @@ fn brick_log(log: &Path, path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// One test at a time: each runs three glusterd2, three etcd members, bricks and a client on
+/// two cores, and measures how fast things are refused.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn a_cut_host_refuses_writes_serves_stale_reads_and_converges_when_it_returns() {
+    let _one = one_at_a_time();
     let h = Gd2Hosts::with_clients("gd2p", "198.18.10", &SERVERS, &["client1"]);
     replica3(&h, 0, "rep3");
     // server3 reads the volume once, as its administrator would have: an answer it can give
@@ -278,4 +287,256 @@ fn a_cut_host_refuses_writes_serves_stale_reads_and_converges_when_it_returns() 
         "link back: server3 fresh with every peer online after {fresh:?}, its brick had taken \
          the option by {options:?}, the file was healed onto it by {healed:?}"
     );
+}
+
+/// The value of option `key` of `vol` as server `i` answers it (fresh: no stale warning).
+fn option_on(h: &Gd2Hosts, i: usize, vol: &str, key: &str) -> String {
+    let out = h.cli(i, &["--json", "volume", "get", vol, key]);
+    let text = ok(&out, "volume get");
+    assert!(!stderr(&out).contains(STALE), "{}", stderr(&out));
+    let got: gd_api::VolumeOptionGetResp = serde_json::from_str(&text).unwrap();
+    assert_eq!(got.key, key, "{text}");
+    got.value
+}
+
+/// Waits until every server lists the three peers online, fresh; returns how long it took.
+fn every_peer_online(h: &Gd2Hosts, within: Duration) -> Duration {
+    let t = Instant::now();
+    for i in 0..SERVERS.len() {
+        wait_for(
+            &format!("{} to list every peer online", SERVERS[i]),
+            within,
+            || {
+                let out = h.cli(i, &["--json", "peer", "list"]);
+                if !out.status.success() || stderr(&out).contains(STALE) {
+                    return None;
+                }
+                let peers: Vec<gd_api::Peer> = serde_json::from_str(&stdout(&out)).ok()?;
+                (peers.len() == 3 && peers.iter().all(|p| p.online)).then_some(())
+            },
+        )
+        .unwrap();
+    }
+    t.elapsed()
+}
+
+/// Waits until `name` is on every brick of `vol` with `content` (healed where it was missed).
+fn on_every_brick(h: &Gd2Hosts, vol: &str, name: &str, content: &[u8], within: Duration) {
+    for i in 0..SERVERS.len() {
+        let path = h.bricks(i).join(vol).join(name);
+        wait_for(&format!("{} on {}", name, SERVERS[i]), within, || {
+            (std::fs::read(&path).ok()?.as_slice() == content).then_some(())
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_flapping_link_a_store_cut_off_alone_and_a_one_way_loss_converge_with_no_restart() {
+    let _one = one_at_a_time();
+    let h = Gd2Hosts::with_clients("gd2q", "198.18.11", &SERVERS, &["client1"]);
+    replica3(&h, 0, "rep3");
+    ok(
+        &h.cli(0, &["volume", "set", "rep3", "network.ping-timeout", "10"]),
+        "volume set ping-timeout",
+    );
+    let m = ClientMount::new(&h.net, "client1", "server1", "rep3").unwrap();
+    let pids: Vec<i32> = (0..3)
+        .map(|i| brick_pid(&h.bricks(i).join("rep3")))
+        .collect();
+    let key = "performance.readdir-ahead";
+
+    // server2's link goes down and up every 2 s for 30 s while server1 sets an option and the
+    // client writes: each set succeeds or fails saying why, within its bound; none hangs.
+    let flap = std::thread::scope(|scope| {
+        let flapper = scope.spawn(|| {
+            let end = Instant::now() + Duration::from_secs(30);
+            let mut cuts = 0;
+            while Instant::now() < end {
+                h.net.cut("server2").unwrap();
+                std::thread::sleep(Duration::from_secs(2));
+                h.net.restore("server2").unwrap();
+                std::thread::sleep(Duration::from_secs(2));
+                cuts += 1;
+            }
+            cuts
+        });
+        let mut last_set = None;
+        let (mut done, mut refused, mut slowest) = (0, 0, Duration::ZERO);
+        let mut n = 0;
+        let mut reasons = std::collections::BTreeSet::new();
+        while !flapper.is_finished() {
+            let value = if n % 2 == 0 { "off" } else { "on" };
+            let (out, took) = timed(&h, 0, &["volume", "set", "rep3", key, value]);
+            slowest = slowest.max(took);
+            if out.status.success() {
+                done += 1;
+                last_set = Some(value);
+            } else {
+                refused += 1;
+                reasons.insert(
+                    stderr(&out)
+                        .lines()
+                        .find(|l| l.starts_with("Error: "))
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+                assert!(
+                    stderr(&out).lines().any(|l| l.starts_with("Error: ")),
+                    "a refused set says why: {}",
+                    stderr(&out)
+                );
+            }
+            assert!(took < Duration::from_secs(15), "a set took {took:?}");
+            m.write_within(
+                &format!("flap{n}"),
+                format!("written during the flapping, {n}").as_bytes(),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+            n += 1;
+        }
+        let cuts = flapper.join().unwrap();
+        eprintln!(
+            "flapping: {cuts} cuts of server2 in 30 s; {done} sets done, {refused} refused, \
+             the slowest answered in {slowest:?}; {n} files written through the mount; \
+             refused with: {reasons:?}"
+        );
+        (last_set, n)
+    });
+    let (last_set, files) = flap;
+    h.net.restore("server2").unwrap();
+    let took = every_peer_online(&h, Duration::from_secs(60));
+    eprintln!("flapping over: every server lists every peer online after {took:?}");
+    if let Some(v) = last_set {
+        for i in 0..3 {
+            assert_eq!(option_on(&h, i, "rep3", key), v, "on {}", SERVERS[i]);
+        }
+    }
+    let t = Instant::now();
+    for f in 0..files {
+        let content = format!("written during the flapping, {f}");
+        on_every_brick(
+            &h,
+            "rep3",
+            &format!("flap{f}"),
+            content.as_bytes(),
+            Duration::from_secs(120),
+        );
+    }
+    eprintln!(
+        "flapping over: every file on every brick {:?} later",
+        t.elapsed()
+    );
+
+    // server3's etcd member cut off from the others, its glusterd2 not: it is a minority of
+    // the store however well its peers reach it. It refuses writes, server1 sees it offline,
+    // its brick goes on.
+    h.net.drop_ports("server3", &[24379, 24380]).unwrap();
+    let cut = Instant::now();
+    wait_for("server3 to refuse a write", Duration::from_secs(30), || {
+        let out = h.cli(2, &["volume", "set", "rep3", key, "on"]);
+        assert!(
+            !out.status.success(),
+            "a write on server3 succeeded: {}",
+            stdout(&out)
+        );
+        stderr(&out)
+            .lines()
+            .any(|l| l.starts_with("Error:") && l.contains(NO_QUORUM))
+            .then_some(())
+    })
+    .unwrap();
+    let first = cut.elapsed();
+    let (_, settled) = timed(&h, 2, &["volume", "set", "rep3", key, "on"]);
+    eprintln!(
+        "store cut off alone: server3 refused a write {first:?} after the cut, then in {settled:?}"
+    );
+    assert!(settled < Duration::from_secs(1), "{settled:?}");
+    wait_for(
+        "server1 to see server3 offline",
+        Duration::from_secs(30),
+        || {
+            peers_of(&h.dirs[0], &h.daemons[0])?
+                .iter()
+                .any(|p| p.name == "server3" && !p.online)
+                .then_some(())
+        },
+    )
+    .unwrap();
+    eprintln!(
+        "store cut off alone: server3 offline for server1 {:?} after the cut",
+        cut.elapsed()
+    );
+    ok(
+        &h.cli(0, &["volume", "set", "rep3", key, "off"]),
+        "volume set on server1",
+    );
+    m.write_within(
+        "store-cut",
+        b"written while server3's store was cut off",
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    h.net.restore("server3").unwrap();
+    let took = every_peer_online(&h, Duration::from_secs(60));
+    assert_eq!(option_on(&h, 2, "rep3", key), "off");
+    on_every_brick(
+        &h,
+        "rep3",
+        "store-cut",
+        b"written while server3's store was cut off",
+        Duration::from_secs(60),
+    );
+    eprintln!("store cut off alone, restored: every peer online after {took:?}");
+
+    // Everything sent to server2 lost, what it sends arriving: to its peers it is gone.
+    h.net.drop_incoming("server2").unwrap();
+    let cut = Instant::now();
+    wait_for(
+        "server1 to see server2 offline",
+        Duration::from_secs(30),
+        || {
+            peers_of(&h.dirs[0], &h.daemons[0])?
+                .iter()
+                .any(|p| p.name == "server2" && !p.online)
+                .then_some(())
+        },
+    )
+    .unwrap();
+    eprintln!(
+        "one-way loss: server2 offline for server1 {:?} after it began",
+        cut.elapsed()
+    );
+    ok(
+        &h.cli(0, &["volume", "set", "rep3", key, "on"]),
+        "volume set on server1",
+    );
+    m.write_within(
+        "one-way",
+        b"written while server2 heard nothing",
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    h.net.restore("server2").unwrap();
+    let took = every_peer_online(&h, Duration::from_secs(60));
+    assert_eq!(option_on(&h, 1, "rep3", key), "on");
+    on_every_brick(
+        &h,
+        "rep3",
+        "one-way",
+        b"written while server2 heard nothing",
+        Duration::from_secs(60),
+    );
+    eprintln!("one-way loss over: every peer online after {took:?}");
+
+    // No brick was restarted through any of it.
+    for i in 0..3 {
+        assert_eq!(
+            brick_pid(&h.bricks(i).join("rep3")),
+            pids[i],
+            "{}'s brick never restarted",
+            SERVERS[i]
+        );
+    }
 }

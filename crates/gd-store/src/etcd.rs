@@ -468,10 +468,13 @@ fn not_sent(e: &ec::Error) -> bool {
         _ => return false,
     };
     // "raft: stopped": the request reached a member that was just removed from the cluster
-    // and is shutting down; it applied nothing.
+    // and is shutting down; it applied nothing. "no leader": the member refused it before
+    // looking at it (the client requires a leader), as during an election, which a write
+    // sent again within its bound rides out.
     text.contains("tcp connect error")
         || text.contains("Connection refused")
         || text.contains("raft: stopped")
+        || text.contains("etcdserver: no leader")
 }
 
 /// Handles one watch response; false when the watch is over.

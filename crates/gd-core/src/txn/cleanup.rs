@@ -203,6 +203,62 @@ impl Engine {
         Ok(n)
     }
 
+    /// Ends transaction `id`, which this node's coordinator stopped driving for want of the
+    /// store (a write whose outcome it could not know, during an election or a cut): as soon
+    /// as the store answers, within [`SETTLE_WITHIN`], a transaction that was recorded after
+    /// all is ended as an abandoned one is (undone, or committed when its last step completed
+    /// everywhere), so that its objects are free again at once instead of after the cleanup
+    /// leader's stall bound (minutes) — until then every operation on them is "busy".
+    pub(super) async fn settle_own(&self, id: Uuid) {
+        let deadline = tokio::time::Instant::now() + SETTLE_WITHIN;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match self.settle_once(id).await {
+                Ok(()) => return,
+                Err(e) if tokio::time::Instant::now() + pause > deadline => {
+                    tracing::warn!(txn = %id, error = %e, "a transaction this node could not drive is left to the cleanup leader");
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(txn = %id, error = %e, "the store cannot say yet whether a transaction was recorded")
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    async fn settle_once(&self, id: Uuid) -> Result<(), StoreError> {
+        // Only what the store itself answers: a node's copy may predate the record.
+        let (read, stale) = gd_store::track_staleness(async {
+            let spec = self.store.get(&spec_key(id)).await?;
+            let cursor = self.store.get(&cursor_key(id)).await?;
+            let failed = self.store.get(&failed_key(id)).await?;
+            Ok::<_, StoreError>((spec, cursor, failed))
+        })
+        .await;
+        let (spec, cursor, failed) = read?;
+        if stale.is_some() {
+            return Err(StoreError::Unavailable {
+                reason: "the store has no quorum".into(),
+            });
+        }
+        let (Some(spec), Some(cursor), None) = (spec, cursor, failed) else {
+            // Never recorded, ended already, or failed with undos pending (the cleanup
+            // leader's to finish).
+            return Ok(());
+        };
+        let spec: TxnSpec = record::decode(&spec.key, &spec.value)?;
+        let cursor: Cursor = record::decode(&cursor.key, &cursor.value)?;
+        self.finish_abandoned(
+            &spec,
+            cursor,
+            "its coordinator lost the store",
+            "its initiator, once the store answered",
+        )
+        .await
+    }
+
     /// Nodes that have not confirmed the undo of a step they were asked to undo.
     pub(super) async fn pending_undos(
         &self,

@@ -82,6 +82,8 @@ pub const STEPS_MAX: usize = 64;
 /// How many objects a transaction may lock (its locks are taken in the store transaction
 /// that records it, with up to [`inbox::INBOX_IN_TXN`] inbox writes).
 pub const LOCKS_MAX: usize = 16;
+/// How long a coordinator the store failed keeps trying to end its transaction itself.
+const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 /// How often the cleanup leader looks for abandoned and stalled transactions.
 const RESCAN: Duration = Duration::from_secs(5);
 /// How often a participant reads its inbox when no change arrives (its watch wakes it for
@@ -525,6 +527,13 @@ impl Engine {
             for name in &spec.locks {
                 let _ = lock::release_held_by(self.store.as_ref(), name, &spec.holder).await;
             }
+        }
+        // A coordinator the store failed may have left the transaction recorded (a write
+        // that timed out may still be applied): it ends it itself once the store answers,
+        // without keeping the answer waiting.
+        if let Err(TxnError::Store(_)) = &result {
+            let engine = self.clone();
+            tokio::spawn(async move { engine.settle_own(id).await });
         }
         result
     }

@@ -1,5 +1,6 @@
 //! The transaction engine with several engines (nodes) on one store.
 
+mod lost_answer;
 mod path;
 mod support;
 mod typed;
