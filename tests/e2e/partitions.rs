@@ -302,9 +302,9 @@ fn option_on(h: &Gd2Hosts, i: usize, vol: &str, key: &str) -> String {
 /// Waits until every server lists the three peers online, fresh; returns how long it took.
 fn every_peer_online(h: &Gd2Hosts, within: Duration) -> Duration {
     let t = Instant::now();
-    for i in 0..SERVERS.len() {
+    for (i, server) in SERVERS.iter().enumerate() {
         wait_for(
-            &format!("{} to list every peer online", SERVERS[i]),
+            &format!("{server} to list every peer online"),
             within,
             || {
                 let out = h.cli(i, &["--json", "peer", "list"]);
@@ -322,9 +322,9 @@ fn every_peer_online(h: &Gd2Hosts, within: Duration) -> Duration {
 
 /// Waits until `name` is on every brick of `vol` with `content` (healed where it was missed).
 fn on_every_brick(h: &Gd2Hosts, vol: &str, name: &str, content: &[u8], within: Duration) {
-    for i in 0..SERVERS.len() {
+    for (i, server) in SERVERS.iter().enumerate() {
         let path = h.bricks(i).join(vol).join(name);
-        wait_for(&format!("{} on {}", name, SERVERS[i]), within, || {
+        wait_for(&format!("{name} on {server}"), within, || {
             (std::fs::read(&path).ok()?.as_slice() == content).then_some(())
         })
         .unwrap();
@@ -409,8 +409,8 @@ fn a_flapping_link_a_store_cut_off_alone_and_a_one_way_loss_converge_with_no_res
     let took = every_peer_online(&h, Duration::from_secs(60));
     eprintln!("flapping over: every server lists every peer online after {took:?}");
     if let Some(v) = last_set {
-        for i in 0..3 {
-            assert_eq!(option_on(&h, i, "rep3", key), v, "on {}", SERVERS[i]);
+        for (i, server) in SERVERS.iter().enumerate() {
+            assert_eq!(option_on(&h, i, "rep3", key), v, "on {server}");
         }
     }
     let t = Instant::now();
