@@ -540,3 +540,93 @@ fn a_flapping_link_a_store_cut_off_alone_and_a_one_way_loss_converge_with_no_res
         );
     }
 }
+
+/// Every brick of `vol` online, as server `i` answers (fresh).
+fn every_brick_online(h: &Gd2Hosts, i: usize, vol: &str) -> bool {
+    let out = h.cli(i, &["--json", "volume", "status", vol]);
+    if !out.status.success() || stderr(&out).contains(STALE) {
+        return false;
+    }
+    serde_json::from_str::<Vec<gd_api::BrickStatus>>(&stdout(&out))
+        .is_ok_and(|b| b.len() == 3 && b.iter().all(|b| b.online))
+}
+
+#[test]
+fn a_whole_cluster_powered_off_ten_times_comes_back_whatever_the_order() {
+    use rand::{Rng, SeedableRng, seq::SliceRandom};
+    let _one = one_at_a_time();
+    let mut h = Gd2Hosts::with_clients("gd2r", "198.18.12", &SERVERS, &["client1"]);
+    replica3(&h, 0, "rep3");
+    ok(
+        &h.cli(0, &["volume", "set", "rep3", "network.ping-timeout", "10"]),
+        "volume set ping-timeout",
+    );
+    let m = ClientMount::new(&h.net, "client1", "server1", "rep3").unwrap();
+    m.write("cycle0", b"written before the first power-off")
+        .unwrap();
+    let seed: u64 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("power-off order seed: {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut took = vec![];
+    for cycle in 1..=10 {
+        // Power off: every process of every server (glusterd2, etcd, bricks, self-heal
+        // daemons) killed at once, without warning.
+        for d in &h.dirs {
+            kill_processes_matching(&node_root(d).display().to_string());
+        }
+        for d in std::mem::take(&mut h.daemons) {
+            d.kill9();
+        }
+        wait_for("every server process gone", Duration::from_secs(20), || {
+            h.dirs
+                .iter()
+                .all(|d| processes_matching(&node_root(d).display().to_string()).is_empty())
+                .then_some(())
+        })
+        .unwrap();
+        // Power on, the servers in a random order, up to 2 s apart, the way the README starts
+        // glusterd2.
+        let mut order = [0, 1, 2];
+        order.shuffle(&mut rng);
+        let t = Instant::now();
+        let mut started: Vec<Option<Daemon>> = (0..3).map(|_| None).collect();
+        for &i in &order {
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..2000)));
+            started[i] = Some(h.net.start_glusterd2(SERVERS[i], &h.dirs[i]).unwrap());
+        }
+        h.daemons = started.into_iter().map(Option::unwrap).collect();
+        every_peer_online(&h, Duration::from_secs(120));
+        wait_for("every brick online", Duration::from_secs(120), || {
+            every_brick_online(&h, order[0], "rep3").then_some(())
+        })
+        .unwrap();
+        let up = t.elapsed();
+        // The client, never restarted, goes on once it has reconnected to its bricks (it tries
+        // every few seconds; until then it answers "not connected").
+        let name = format!("cycle{cycle}");
+        wait_for("the mount to take a write", Duration::from_secs(60), || {
+            m.write(&name, name.as_bytes()).ok()
+        })
+        .unwrap();
+        let client = t.elapsed();
+        assert_eq!(m.read(&name).unwrap(), name.as_bytes());
+        eprintln!(
+            "power-off {cycle}: order {order:?}, everything online after {up:?}, the mount \
+             writing again after {client:?}"
+        );
+        took.push(up);
+    }
+    took.sort();
+    eprintln!(
+        "power-offs: 10 survived; back online in {:?} (median) to {:?} (slowest)",
+        took[took.len() / 2],
+        took[took.len() - 1]
+    );
+    for cycle in 1..=10 {
+        let name = format!("cycle{cycle}");
+        on_every_brick(&h, "rep3", &name, name.as_bytes(), Duration::from_secs(120));
+    }
+}
