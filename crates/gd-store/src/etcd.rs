@@ -21,7 +21,6 @@
 //! cannot be represented: `range` and watches skip it with a warning, rather than failing a
 //! whole listing because of one foreign key.
 
-use crate::managed;
 use crate::types::deliver;
 use std::future::Future;
 use std::sync::Arc;
@@ -44,50 +43,6 @@ const GRPC_DEADLINE_EXCEEDED: i32 = 4;
 const GRPC_NOT_FOUND: i32 = 5;
 const GRPC_FAILED_PRECONDITION: i32 = 9;
 const GRPC_OUT_OF_RANGE: i32 = 11;
-
-/// How an [`EtcdStore`] connects and how long its calls may take.
-#[derive(Debug, Clone)]
-pub struct EtcdOptions {
-    /// Bound on establishing a connection, and on the reachability check of
-    /// [`EtcdStore::connect`] (default 3 s).
-    pub connect_timeout: Duration,
-    /// Bound on every request (default 5 s).
-    pub request_timeout: Duration,
-    /// Fail requests at once when the cluster has no leader instead of waiting (default true).
-    pub require_leader: bool,
-    /// User name and password, when etcd has authentication enabled.
-    pub user: Option<(String, String)>,
-    /// How long a connection with requests or watches open may stay silent before it is
-    /// pinged, and how long the ping may go unanswered before the connection is taken for
-    /// dead (default 10 s and 5 s: etcd refuses pings more often than every 5 s by default;
-    /// [`EtcdOptions::managed`] for members started with [`managed::PING_MIN_INTERVAL`]).
-    /// A connection to a member on the far side of a network cut is noticed only so.
-    pub keep_alive: (Duration, Duration),
-}
-
-impl EtcdOptions {
-    /// For the members glusterd2 manages, which accept pings every
-    /// [`managed::PING_MIN_INTERVAL`]: a connection to a member cut off is given up on
-    /// within 3 s, so that requests go to the members still reachable.
-    pub fn managed() -> EtcdOptions {
-        EtcdOptions {
-            keep_alive: (managed::PING_MIN_INTERVAL * 2, managed::PING_MIN_INTERVAL),
-            ..EtcdOptions::default()
-        }
-    }
-}
-
-impl Default for EtcdOptions {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(3),
-            request_timeout: Duration::from_secs(5),
-            require_leader: true,
-            user: None,
-            keep_alive: (Duration::from_secs(10), Duration::from_secs(5)),
-        }
-    }
-}
 
 /// A [`Store`] backed by an etcd v3 cluster.
 pub struct EtcdStore {
@@ -112,8 +67,11 @@ fn unavailable(reason: impl Into<String>) -> StoreError {
 /// little at the top and repeat themselves below.
 mod channel;
 mod convert;
+mod options;
 mod refresh;
+
 use convert::*;
+pub use options::EtcdOptions;
 
 fn with_causes(mut head: String, mut cause: Option<&dyn std::error::Error>) -> String {
     while let Some(inner) = cause {
