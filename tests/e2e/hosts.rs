@@ -12,16 +12,6 @@ use gd_testkit::{netns::*, *};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn ok(out: &std::process::Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
-}
-
 #[test]
 fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
     let net = Net::new(
@@ -44,7 +34,7 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         .collect();
 
     // The README's flow, on server1: a peer by name, a peer by IP.
-    ok(
+    succeeded(
         &net.cli(
             "server1",
             &dirs[0],
@@ -59,7 +49,7 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         "peer add server2",
     );
     let ip3 = net.host("server3").ip.clone();
-    ok(
+    succeeded(
         &net.cli(
             "server1",
             &dirs[0],
@@ -135,12 +125,12 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
     let mut args = vec!["volume", "create", "rep3", "replica", "3"];
     args.extend(specs.iter().map(String::as_str));
     args.extend(["--create-brick-dir", "--allow-root-dir"]);
-    ok(&net.cli("server2", &dirs[1], &args), "volume create");
-    ok(
+    succeeded(&net.cli("server2", &dirs[1], &args), "volume create");
+    succeeded(
         &net.cli("server2", &dirs[1], &["volume", "start", "rep3"]),
         "volume start",
     );
-    let info = ok(
+    let info = succeeded(
         &net.cli("server3", &dirs[2], &["--json", "volume", "info", "rep3"]),
         "volume info",
     );
@@ -202,7 +192,7 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         assert_eq!(std::fs::read(b.join("after")).unwrap(), &data[..1000]);
         assert!(b.join("during").exists(), "{}", b.display());
     }
-    let status = ok(
+    let status = succeeded(
         &net.cli("server1", &dirs[0], &["--json", "volume", "status", "rep3"]),
         "volume status",
     );
@@ -215,7 +205,7 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
 
     // Heal and diagnostics between hosts: glfsheal on server3 reads every brick by its
     // host's name; counts, status detail, clients and profile gather each host's part.
-    let info = ok(
+    let info = succeeded(
         &net.cli("server3", &dirs[2], &["volume", "heal", "rep3", "info"]),
         "heal info",
     );
@@ -227,11 +217,11 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
             "{info}"
         );
     }
-    ok(
+    succeeded(
         &net.cli("server2", &dirs[1], &["volume", "heal", "rep3"]),
         "heal launch",
     );
-    let counts = ok(
+    let counts = succeeded(
         &net.cli(
             "server1",
             &dirs[0],
@@ -244,13 +234,13 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         3,
         "{counts}"
     );
-    let detail = ok(
+    let detail = succeeded(
         &net.cli("server2", &dirs[1], &["volume", "status", "rep3", "detail"]),
         "status detail",
     );
     assert_eq!(detail.matches("Total Disk Space").count(), 3, "{detail}");
     let client_ip = net.host("client1").ip.clone();
-    let clients = ok(
+    let clients = succeeded(
         &net.cli(
             "server1",
             &dirs[0],
@@ -262,12 +252,12 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         clients.matches(&format!("{client_ip}:")).count() >= 3,
         "client1 ({client_ip}) is connected to every brick: {clients}"
     );
-    ok(
+    succeeded(
         &net.cli("server3", &dirs[2], &["volume", "profile", "rep3", "start"]),
         "profile start",
     );
     m.write("profiled", &data[..4096]).unwrap();
-    let profile = ok(
+    let profile = succeeded(
         &net.cli(
             "server1",
             &dirs[0],
@@ -281,24 +271,24 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         let written = p.cumulative.as_ref().map_or(0, |c| c.total_write);
         assert!(written >= 4096, "each brick counts the write: {profile}");
     }
-    ok(
+    succeeded(
         &net.cli("server3", &dirs[2], &["volume", "profile", "rep3", "stop"]),
         "profile stop",
     );
 
     drop(m);
-    ok(
+    succeeded(
         &net.cli("server3", &dirs[2], &["volume", "stop", "rep3"]),
         "volume stop",
     );
-    ok(
+    succeeded(
         &net.cli("server3", &dirs[2], &["volume", "delete", "rep3"]),
         "volume delete",
     );
 
     // The rest of the README's flow: edit a peer by name, remove one by IP; it goes back to
     // a fresh single node with a store of its own, and the other two carry on.
-    ok(
+    succeeded(
         &net.cli(
             "server1",
             &dirs[0],
@@ -308,7 +298,7 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         ),
         "peer edit",
     );
-    ok(
+    succeeded(
         &net.cli("server1", &dirs[0], &["peer", "remove", &ip3]),
         "peer remove",
     );
@@ -323,7 +313,7 @@ fn three_hosts_with_the_defaults_form_a_cluster_and_serve_a_mount() {
         Some("spare"),
         "{left:?}"
     );
-    let list = ok(
+    let list = succeeded(
         &net.cli("server3", &dirs[2], &["peer", "list"]),
         "peer list",
     );

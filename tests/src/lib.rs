@@ -375,6 +375,18 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The standard output of a command that must have succeeded (else the test fails with
+/// `what` and both outputs).
+pub fn succeeded(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
 /// A real etcd for a test, on `ip` with free ports, data in a temporary directory.
 pub struct TestEtcd {
     pub process: Option<gd_store::managed::EtcdProcess>,

@@ -37,6 +37,16 @@ use crate::{
     WATCH_QUEUE_MAX, Watch, WatchItem, validate,
 };
 
+mod channel;
+mod convert;
+mod options;
+mod refresh;
+#[cfg(test)]
+mod tests;
+
+use convert::*;
+pub use options::EtcdOptions;
+
 // gRPC status codes (tonic::Code as i32), so this crate needs no direct tonic dependency.
 const GRPC_INVALID_ARGUMENT: i32 = 3;
 const GRPC_DEADLINE_EXCEEDED: i32 = 4;
@@ -65,14 +75,6 @@ fn unavailable(reason: impl Into<String>) -> StoreError {
 
 /// `head` followed by the causes it does not already say, on one line: tonic's errors say
 /// little at the top and repeat themselves below.
-mod channel;
-mod convert;
-mod options;
-mod refresh;
-
-use convert::*;
-pub use options::EtcdOptions;
-
 fn with_causes(mut head: String, mut cause: Option<&dyn std::error::Error>) -> String {
     while let Some(inner) = cause {
         let text = inner.to_string();
@@ -102,6 +104,14 @@ fn map_error(e: ec::Error, lease: LeaseId, timeout: Duration) -> StoreError {
             let msg = with_causes(msg.to_owned(), std::error::Error::source(&status));
             if msg.contains("lease not found") {
                 return StoreError::LeaseNotFound { lease };
+            }
+            // The client gave up on the connection the request was on (see
+            // `EtcdOptions::keep_alive`): the member went silent, as behind a network cut.
+            if msg.contains("keep-alive timed out") {
+                return unavailable(
+                    "the etcd member this request went to stopped answering (its connection \
+                     was given up on)",
+                );
             }
             match code {
                 GRPC_DEADLINE_EXCEEDED => StoreError::Timeout {
