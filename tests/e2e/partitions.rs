@@ -1,4 +1,4 @@
-//! Partitions between real hosts (issue 15): three servers and a client, each a network
+//! Partitions between real hosts (issue 15): three servers and two clients, each a network
 //! namespace running glusterd2 the way the README does (a managed etcd member on each server),
 //! with links cut and dropped for real (`ip link`, `iptables` in the hosts' namespaces).
 //!
