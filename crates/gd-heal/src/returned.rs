@@ -8,50 +8,80 @@
 //! follows the peers' liveness and, when a peer comes back online, tells its own self-heal
 //! daemon to run an index heal of the sets it shares with that peer (as `volume heal <v>`
 //! does, for those sets only): a node heals from its own bricks' indices, which are what hold
-//! the writes the peer missed. What it costs a node is the volumes it shares with the peer.
+//! the writes the peer missed. What it costs a node is the volumes it shares with the peer;
+//! the peers online are kept from the liveness watch's events, read again only when it opens.
 
-use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use gd_core::keys::ALIVE;
 use gd_node::node::Node;
+use gd_store::{EventKind, Wake};
 use gd_volume::model::{VolumeRecord, VolumeState, get_volumes, hosted_volumes};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::daemon::{HealKind, NodePart, heals};
 
-/// How often the liveness keys are read again without a change (a safety net; every change
-/// wakes the loop).
+/// How often the loop wakes without a change (it does nothing then: at rest it costs the store
+/// nothing).
 const TICK: Duration = Duration::from_secs(60);
 
-/// Follows the peers' liveness until `cancel`; see the module documentation.
+/// Follows the peers' liveness until `cancel`; see the module documentation. The set of peers
+/// online is read when the watch opens (the first time, and after it ended: what came back
+/// meanwhile is compared with what was online before) and kept from the watch's events after:
+/// a change costs this node no read.
 pub async fn run(node: Arc<Node>, cancel: CancellationToken) {
-    // The peers online at the last pass; none before the first (what is online when this
-    // node starts came back, if at all, before it could have missed anything of them).
-    let online: std::sync::Mutex<Option<BTreeSet<Uuid>>> = std::sync::Mutex::new(None);
-    let (node, online) = (&node, &online);
-    gd_store::follow_prefix(
+    // What the watch reported since the last pass: (online, peer).
+    let reported: Mutex<Vec<(bool, Uuid)>> = Mutex::new(vec![]);
+    // The peers online; none before the first read (what is online when this node starts came
+    // back, if at all, before it could have missed anything of them).
+    let online: Mutex<Option<BTreeSet<Uuid>>> = Mutex::new(None);
+    let (node, reported, online) = (&node, &reported, &online);
+    gd_store::follow_prefixes(
         node.store.as_ref(),
-        ALIVE,
+        &[ALIVE],
         TICK,
         &cancel,
-        |_| true,
-        || async move {
-            let now = match alive(node).await {
-                Ok(now) => now,
-                Err(e) => {
-                    tracing::debug!(error = %e, "peers' liveness not read; next change");
-                    return;
+        |ev| {
+            if let Some(peer) = ev.key.strip_prefix(ALIVE).and_then(|id| id.parse().ok()) {
+                lock(reported).push((ev.kind == EventKind::Put, peer));
+            }
+            true
+        },
+        |wake| async move {
+            let back: Vec<Uuid> = match wake {
+                Wake::Tick => return,
+                Wake::Opened => {
+                    // Events from here on are in the read, or come after it (applying them
+                    // again changes nothing).
+                    lock(reported).clear();
+                    let now = match alive(node).await {
+                        Ok(now) => now,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "peers' liveness not read; the last set stands");
+                            return;
+                        }
+                    };
+                    let mut online = lock(online);
+                    let back = match online.as_ref() {
+                        Some(before) => now.difference(before).copied().collect(),
+                        None => vec![],
+                    };
+                    *online = Some(now);
+                    back
                 }
-            };
-            let back: Vec<Uuid> = {
-                let mut online = online.lock().unwrap_or_else(|e| e.into_inner());
-                let back = match online.as_ref() {
-                    Some(before) => now.difference(before).copied().collect(),
-                    None => vec![],
-                };
-                *online = Some(now);
-                back
+                Wake::Changed => {
+                    let events = std::mem::take(&mut *lock(reported));
+                    let mut online = lock(online);
+                    let Some(set) = online.as_mut() else {
+                        return;
+                    };
+                    came_back(set, events)
+                }
             };
             for peer in back {
                 heal_shared_with(node, peer).await;
@@ -59,6 +89,24 @@ pub async fn run(node: Arc<Node>, cancel: CancellationToken) {
         },
     )
     .await;
+}
+
+/// Applies the watch's reports (`(online, peer)`, in order) to `online`; returns the peers
+/// that were not online and are now.
+fn came_back(online: &mut BTreeSet<Uuid>, reports: Vec<(bool, Uuid)>) -> Vec<Uuid> {
+    let mut back = vec![];
+    for (up, peer) in reports {
+        if !up {
+            online.remove(&peer);
+        } else if online.insert(peer) {
+            back.push(peer);
+        }
+    }
+    back
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The peers online now, as the store itself says (a node's own copy, while the store has no
@@ -134,6 +182,23 @@ mod tests {
     use super::*;
     use crate::fixtures::{node, volume};
     use gd_api::SubvolType;
+
+    #[test]
+    fn a_peer_is_back_when_its_liveness_returns_not_when_it_is_refreshed() {
+        let mut online: BTreeSet<Uuid> = [node(1), node(2)].into();
+        // A new lease's publication over a key still there, and a peer that joins.
+        assert_eq!(
+            came_back(&mut online, vec![(true, node(2)), (true, node(3))]),
+            vec![node(3)]
+        );
+        // Gone, then back.
+        assert!(came_back(&mut online, vec![(false, node(2))]).is_empty());
+        assert_eq!(
+            came_back(&mut online, vec![(true, node(2)), (false, node(1))]),
+            vec![node(2)]
+        );
+        assert_eq!(online, [node(2), node(3)].into());
+    }
 
     #[test]
     fn only_the_sets_with_copies_on_both_nodes_that_heal() {
